@@ -1,0 +1,72 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+/// One set of compiler settings for every target, so that every module is held to the same rules.
+let swiftSettings: [SwiftSetting] = [
+    .swiftLanguageMode(.v6),
+    .enableUpcomingFeature("ExistentialAny"),
+    .enableUpcomingFeature("InternalImportsByDefault"),
+    .enableUpcomingFeature("MemberImportVisibility"),
+]
+
+let dependencies: [Package.Dependency] = [
+    .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+    .package(url: "https://github.com/apple/swift-protobuf.git", from: "1.39.0"),
+]
+
+let nioCore = Target.Dependency.product(name: "NIOCore", package: "swift-nio")
+let nioTestUtils = Target.Dependency.product(name: "NIOTestUtils", package: "swift-nio")
+let swiftProtobuf = Target.Dependency.product(name: "SwiftProtobuf", package: "swift-protobuf")
+
+let targets: [Target] = [
+    // The protocol: framing, handshake, metadata, errors, method registry, generated messages.
+    // Knows nothing of sockets, TLS or SQLite.
+    .target(
+        name: "WireProtocol",
+        dependencies: [nioCore, swiftProtobuf],
+        exclude: ["Generated/README.md"],
+        swiftSettings: swiftSettings
+    ),
+    // What every server shares. Built out by the runtime issue.
+    .target(name: "ServiceRuntime", dependencies: ["WireProtocol"], swiftSettings: swiftSettings),
+    .target(name: "CustomerService", dependencies: ["ServiceRuntime"], swiftSettings: swiftSettings),
+    .target(name: "MarketingService", dependencies: ["ServiceRuntime"], swiftSettings: swiftSettings),
+    .target(name: "ServiceDeskService", dependencies: ["ServiceRuntime"], swiftSettings: swiftSettings),
+    .target(name: "Gateway", dependencies: ["ServiceRuntime"], swiftSettings: swiftSettings),
+    .target(name: "CRMClient", dependencies: ["ServiceRuntime"], swiftSettings: swiftSettings),
+
+    .executableTarget(name: "crm-customer", dependencies: ["CustomerService"], swiftSettings: swiftSettings),
+    .executableTarget(name: "crm-marketing", dependencies: ["MarketingService"], swiftSettings: swiftSettings),
+    .executableTarget(name: "crm-servicedesk", dependencies: ["ServiceDeskService"], swiftSettings: swiftSettings),
+    .executableTarget(name: "crm-gateway", dependencies: ["Gateway"], swiftSettings: swiftSettings),
+    .executableTarget(name: "crmctl", dependencies: ["CRMClient"], swiftSettings: swiftSettings),
+    .executableTarget(name: "crm-bench", dependencies: ["CRMClient"], swiftSettings: swiftSettings),
+
+    .testTarget(
+        name: "WireProtocolTests",
+        dependencies: ["WireProtocol", nioCore, nioTestUtils, swiftProtobuf],
+        swiftSettings: swiftSettings
+    ),
+    .testTarget(
+        name: "ServiceTests",
+        dependencies: ["ServiceRuntime", "CustomerService", "MarketingService", "ServiceDeskService", "Gateway", "CRMClient"],
+        swiftSettings: swiftSettings
+    ),
+]
+
+let package = Package(
+    name: "bank-crm",
+    platforms: [.macOS(.v15)],
+    products: [
+        .library(name: "WireProtocol", targets: ["WireProtocol"]),
+        .library(name: "CRMClient", targets: ["CRMClient"]),
+        .executable(name: "crm-customer", targets: ["crm-customer"]),
+        .executable(name: "crm-marketing", targets: ["crm-marketing"]),
+        .executable(name: "crm-servicedesk", targets: ["crm-servicedesk"]),
+        .executable(name: "crm-gateway", targets: ["crm-gateway"]),
+        .executable(name: "crmctl", targets: ["crmctl"]),
+        .executable(name: "crm-bench", targets: ["crm-bench"]),
+    ],
+    dependencies: dependencies,
+    targets: targets
+)

@@ -1,0 +1,11 @@
+// Thin main for crm-marketing. The server/tool it starts is built by issue 8; until that lands this
+// executable refuses to run rather than pretend to work.
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+let message = "crm-marketing: not built yet (issue 8 has not landed)\n"
+_ = message.withCString { write(2, $0, strlen($0)) }
+exit(2)

@@ -1,0 +1,11 @@
+// Thin main for crmctl. The server/tool it starts is built by issue 3; until that lands this
+// executable refuses to run rather than pretend to work.
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+let message = "crmctl: not built yet (issue 3 has not landed)\n"
+_ = message.withCString { write(2, $0, strlen($0)) }
+exit(2)
