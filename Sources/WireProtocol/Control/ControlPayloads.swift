@@ -24,7 +24,7 @@ public struct GoAway: Sendable, Hashable {
 
     public var encodedPayload: ByteBuffer {
         var buffer = ByteBuffer()
-        let text = message.utf8.prefix(Self.maxMessageSize)
+        let text = message.truncatedUTF8(maxBytes: Self.maxMessageSize).utf8
         buffer.reserveCapacity(Self.fixedSize + text.count)
         buffer.writeMultipleIntegers(lastStreamID, code.rawValue)
         buffer.writeBytes(text)

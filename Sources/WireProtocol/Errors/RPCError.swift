@@ -110,7 +110,7 @@ extension RPCError {
     public var encodedPayload: ByteBuffer {
         var status = self.status
         if status.message.utf8.count > Self.maxMessageBytes {
-            status.message = String(decoding: status.message.utf8.prefix(Self.maxMessageBytes), as: UTF8.self)
+            status.message = String(status.message.truncatedUTF8(maxBytes: Self.maxMessageBytes))
         }
         // Serializing a message built from valid Swift values cannot fail.
         let bytes: [UInt8] = (try? status.serializedBytes()) ?? []

@@ -129,7 +129,7 @@ extension Metadata {
     private static func writeString(_ value: String?, tag: UInt16, into buffer: inout ByteBuffer) {
         guard let value else { return }
         // Values longer than a u16 cannot be framed; `validateForSending` refuses them first.
-        let bytes = value.utf8.prefix(Int(UInt16.max))
+        let bytes = value.truncatedUTF8(maxBytes: Int(UInt16.max)).utf8
         buffer.writeMultipleIntegers(tag, UInt16(bytes.count))
         buffer.writeBytes(bytes)
     }

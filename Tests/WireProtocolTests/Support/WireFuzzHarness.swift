@@ -1,0 +1,1 @@
+../../../Fuzz/Sources/FuzzWireProtocol/WireFuzzHarness.swift
