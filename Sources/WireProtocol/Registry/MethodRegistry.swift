@@ -18,5 +18,11 @@ public enum SystemMethods {
     public static let health = MethodDescriptor<Crm_System_V1_HealthRequest, Crm_System_V1_HealthResponse>(
         service: ServiceID.system, method: 2, name: "System.Health", isIdempotent: true)
 
-    public static let all: [MethodInfo] = [echo.info, health.info]
+    public static let echoStream = MethodDescriptor<Crm_System_V1_EchoStreamRequest, Crm_System_V1_EchoStreamItem>(
+        service: ServiceID.system, method: 3, name: "System.EchoStream", kind: .serverStream, isIdempotent: true)
+
+    /// The most items one EchoStream call may ask for.
+    public static let maxEchoStreamCount: UInt32 = 100_000
+
+    public static let all: [MethodInfo] = [echo.info, health.info, echoStream.info]
 }
