@@ -12,11 +12,18 @@ let swiftSettings: [SwiftSetting] = [
 let dependencies: [Package.Dependency] = [
     .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
     .package(url: "https://github.com/apple/swift-protobuf.git", from: "1.39.0"),
+    .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.6"),
+    .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+    .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
 ]
 
 let nioCore = Target.Dependency.product(name: "NIOCore", package: "swift-nio")
 let nioTestUtils = Target.Dependency.product(name: "NIOTestUtils", package: "swift-nio")
 let swiftProtobuf = Target.Dependency.product(name: "SwiftProtobuf", package: "swift-protobuf")
+let nioPosix = Target.Dependency.product(name: "NIOPosix", package: "swift-nio")
+let nioSSL = Target.Dependency.product(name: "NIOSSL", package: "swift-nio-ssl")
+let logging = Target.Dependency.product(name: "Logging", package: "swift-log")
+let serviceLifecycle = Target.Dependency.product(name: "ServiceLifecycle", package: "swift-service-lifecycle")
 
 let targets: [Target] = [
     // The protocol: framing, handshake, metadata, errors, method registry, generated messages.
@@ -28,7 +35,11 @@ let targets: [Target] = [
         swiftSettings: swiftSettings
     ),
     // What every server shares. Built out by the runtime issue.
-    .target(name: "ServiceRuntime", dependencies: ["WireProtocol"], swiftSettings: swiftSettings),
+    .target(
+        name: "ServiceRuntime",
+        dependencies: ["WireProtocol", nioCore, nioPosix, nioSSL, logging, serviceLifecycle, swiftProtobuf],
+        swiftSettings: swiftSettings
+    ),
     .target(name: "CustomerService", dependencies: ["ServiceRuntime"], swiftSettings: swiftSettings),
     .target(name: "MarketingService", dependencies: ["ServiceRuntime"], swiftSettings: swiftSettings),
     .target(name: "ServiceDeskService", dependencies: ["ServiceRuntime"], swiftSettings: swiftSettings),

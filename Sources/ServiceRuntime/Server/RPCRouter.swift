@@ -1,0 +1,70 @@
+public import NIOCore
+public import SwiftProtobuf
+public import WireProtocol
+
+/// The handlers a server answers, by method id. Built before the server starts; immutable after.
+///
+/// Handlers are plain async functions over the generated message types. A handler reports a
+/// failure by throwing an ``RPCError``; any other error becomes INTERNAL (logged, never sent).
+public struct RPCRouter: Sendable {
+    typealias UnaryBody = @Sendable (ByteBuffer, ServerCallContext) async throws -> ByteBuffer
+    typealias StreamBody = @Sendable (ByteBuffer, ServerCallContext, ServerStreamSink) async throws -> Void
+
+    enum Route: Sendable {
+        case unary(UnaryBody)
+        case serverStream(StreamBody)
+    }
+
+    struct Entry: Sendable {
+        var info: MethodInfo
+        var route: Route
+    }
+
+    private(set) var entries: [MethodID: Entry] = [:]
+
+    public init() {}
+
+    public var methods: [MethodInfo] { entries.values.map(\.info).sorted { $0.id < $1.id } }
+
+    func entry(for id: MethodID) -> Entry? { entries[id] }
+
+    /// Registers the handler of a unary method. Registering a method twice replaces the first.
+    public mutating func register<Request, Response>(
+        _ method: MethodDescriptor<Request, Response>,
+        handler: @escaping @Sendable (Request, ServerCallContext) async throws -> Response
+    ) {
+        precondition(method.kind == .unary, "\(method.name) is a server stream")
+        entries[method.id] = Entry(
+            info: method.info,
+            route: .unary { payload, context in
+                let request = try Self.decode(Request.self, payload, method: method.name)
+                let response = try await handler(request, context)
+                return try response.encodedPayload()
+            })
+    }
+
+    /// Registers the handler of a server-stream method. The handler writes items to the writer
+    /// (each write waits for the caller's credit) and returns to end the stream.
+    public mutating func register<Request, Item>(
+        _ method: MethodDescriptor<Request, Item>,
+        streamHandler: @escaping @Sendable (Request, ServerStreamWriter<Item>, ServerCallContext) async throws -> Void
+    ) {
+        precondition(method.kind == .serverStream, "\(method.name) is unary")
+        entries[method.id] = Entry(
+            info: method.info,
+            route: .serverStream { payload, context, sink in
+                let request = try Self.decode(Request.self, payload, method: method.name)
+                try await streamHandler(request, ServerStreamWriter(sink: sink), context)
+            })
+    }
+
+    private static func decode<M: SwiftProtobuf.Message>(_ type: M.Type, _ payload: ByteBuffer, method: String) throws -> M {
+        do {
+            return try M(payload: payload)
+        } catch {
+            throw RPCError(
+                code: .invalidArgument, message: "the request body is not a valid \(M.protoMessageName)",
+                reason: "MALFORMED_REQUEST", processing: .notProcessed)
+        }
+    }
+}

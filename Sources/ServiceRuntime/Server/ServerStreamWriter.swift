@@ -1,0 +1,19 @@
+public import NIOCore
+public import SwiftProtobuf
+public import WireProtocol
+
+/// Writes the items of one server stream. Each ``write(_:)`` waits until the caller has granted
+/// credit and the connection can take more bytes, so a slow or stalled caller holds the handler
+/// back instead of making the server buffer without bound.
+public struct ServerStreamWriter<Item: SwiftProtobuf.Message>: Sendable {
+    let sink: ServerStreamSink
+
+    public func write(_ item: Item) async throws {
+        try await sink.write(try item.encodedPayload())
+    }
+}
+
+/// The byte-level side of a stream writer, implemented by the connection.
+protocol ServerStreamSink: Sendable {
+    func write(_ payload: ByteBuffer) async throws
+}
