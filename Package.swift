@@ -59,6 +59,11 @@ let targets: [Target] = [
         swiftSettings: swiftSettings
     ),
     .testTarget(
+        name: "ServiceRuntimeTests",
+        dependencies: ["ServiceRuntime", "WireProtocol", nioCore, nioPosix, logging, serviceLifecycle],
+        swiftSettings: swiftSettings
+    ),
+    .testTarget(
         name: "ServiceTests",
         dependencies: ["ServiceRuntime", "CustomerService", "MarketingService", "ServiceDeskService", "Gateway", "CRMClient"],
         swiftSettings: swiftSettings

@@ -8,7 +8,7 @@ public import WireProtocol
 /// failure by throwing an ``RPCError``; any other error becomes INTERNAL (logged, never sent).
 public struct RPCRouter: Sendable {
     typealias UnaryBody = @Sendable (ByteBuffer, ServerCallContext) async throws -> ByteBuffer
-    typealias StreamBody = @Sendable (ByteBuffer, ServerCallContext, ServerStreamSink) async throws -> Void
+    typealias StreamBody = @Sendable (ByteBuffer, ServerCallContext, any ServerStreamSink) async throws -> Void
 
     enum Route: Sendable {
         case unary(UnaryBody)

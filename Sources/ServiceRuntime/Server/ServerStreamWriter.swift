@@ -6,7 +6,7 @@ public import WireProtocol
 /// credit and the connection can take more bytes, so a slow or stalled caller holds the handler
 /// back instead of making the server buffer without bound.
 public struct ServerStreamWriter<Item: SwiftProtobuf.Message>: Sendable {
-    let sink: ServerStreamSink
+    let sink: any ServerStreamSink
 
     public func write(_ item: Item) async throws {
         try await sink.write(try item.encodedPayload())

@@ -1,0 +1,302 @@
+internal import Logging
+internal import NIOCore
+internal import WireProtocol
+
+/// One client connection on its event loop: drives the ``ClientConnectionStateMachine``, matches
+/// answers to waiting calls, enforces client-side deadlines, grants stream credit and sends
+/// keepalive pings.
+final class RPCClientConnectionHandler: ChannelInboundHandler {
+    typealias InboundIn = Frame
+    typealias OutboundOut = ByteBuffer
+
+    /// How a waiting call receives its answer.
+    enum Pending {
+        case unary(EventLoopPromise<ByteBuffer>)
+        case stream(ClientStreamSource)
+    }
+
+    private struct Call {
+        var pending: Pending
+        var deadlineTimer: Scheduled<Void>?
+    }
+
+    private var machine: ClientConnectionStateMachine
+    private var encoder = FrameEncoder()
+    private var calls: [UInt32: Call] = [:]
+    private var context: ChannelHandlerContext?
+    private let handshake: EventLoopPromise<NegotiatedParameters>
+    private let keepaliveInterval: TimeAmount?
+    private var keepaliveTask: RepeatedTask?
+    private var unansweredPing: UInt64?
+    private var nextPing: UInt64 = 1
+    private var flushScheduled = false
+    private var inReadBurst = false
+    private(set) var isUsable = false
+
+    init(hello: Hello, handshake: EventLoopPromise<NegotiatedParameters>, keepaliveInterval: TimeAmount?) {
+        self.machine = ClientConnectionStateMachine(localHello: hello)
+        self.handshake = handshake
+        self.keepaliveInterval = keepaliveInterval
+    }
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        self.context = context
+        if context.channel.isActive { start(context) }
+    }
+
+    func channelActive(context: ChannelHandlerContext) {
+        start(context)
+        context.fireChannelActive()
+    }
+
+    private func start(_ context: ChannelHandlerContext) {
+        guard case .sendPrefaceAndHello(let hello) = machine.start() else { return }
+        var buffer = context.channel.allocator.buffer(capacity: 64)
+        FrameEncoder.writePreface(into: &buffer)
+        try? encoder.encode(.hello(hello), into: &buffer)
+        context.writeAndFlush(wrapOutboundOut(buffer), promise: nil)
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        isUsable = false
+        keepaliveTask?.cancel()
+        _ = machine.connectionClosed()
+        failAll(RPCError(code: .unavailable, message: "the connection closed", reason: "CONNECTION_CLOSED"))
+        handshake.fail(RPCError(code: .unavailable, message: "the connection closed during the handshake",
+                                reason: "CONNECTION_CLOSED", processing: .notProcessed))
+        context.fireChannelInactive()
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        if let decodingError = error as? FrameDecodingError {
+            perform(machine.decodingFailed(decodingError))
+        } else {
+            let failure = RPCError(code: .unavailable, message: "connection failed: \(error)", reason: "CONNECTION_FAILED")
+            failAll(failure)
+            handshake.fail(failure)
+            context.close(promise: nil)
+        }
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        inReadBurst = true
+        perform(machine.receivedFrame(unwrapInboundIn(data)))
+    }
+
+    func channelReadComplete(context: ChannelHandlerContext) {
+        inReadBurst = false
+        context.flush()
+        context.fireChannelReadComplete()
+    }
+
+    // MARK: Calls (on the event loop)
+
+    func startCall(
+        method: MethodID, payload: ByteBuffer, metadata: Metadata, timeout: TimeAmount?, pending: Pending
+    ) {
+        switch machine.openCall() {
+        case .failure(let error):
+            fail(pending, error)
+        case .success(let streamID):
+            var metadata = metadata
+            if let timeout {
+                metadata.timeoutMilliseconds = UInt32(clamping: max(timeout.nanoseconds / 1_000_000, 1))
+            }
+            var call = Call(pending: pending)
+            if let timeout, let context {
+                let loopBound = NIOLoopBound(self, eventLoop: context.eventLoop)
+                call.deadlineTimer = context.eventLoop.scheduleTask(in: timeout) {
+                    loopBound.value.deadlinePassed(streamID)
+                }
+            }
+            if case .stream(let source) = pending {
+                source.attach(streamID: streamID)
+                metadata.initialCredit = source.initialCredit
+            }
+            calls[streamID] = call
+            write(.request(streamID: streamID, method: method, metadata: metadata, payload: payload))
+            scheduleFlush()
+        }
+    }
+
+    /// The caller gave up (task cancelled, or the stream consumer stopped).
+    func cancelCall(streamID: UInt32, error: RPCError) {
+        guard let call = calls.removeValue(forKey: streamID) else { return }
+        call.deadlineTimer?.cancel()
+        if machine.cancelCall(streamID: streamID) {
+            write(.cancel(streamID: streamID))
+            scheduleFlush()
+        }
+        fail(call.pending, error)
+    }
+
+    func cancelUnary(_ promise: EventLoopPromise<ByteBuffer>) {
+        let futureID = ObjectIdentifier(promise.futureResult)
+        guard let streamID = calls.first(where: {
+            if case .unary(let other) = $0.value.pending { return ObjectIdentifier(other.futureResult) == futureID }
+            return false
+        })?.key else { return }
+        cancelCall(streamID: streamID, error: RPCError(code: .cancelled, message: "the call was cancelled", reason: "CANCELLED"))
+    }
+
+    func grantCredit(streamID: UInt32, items: UInt32) {
+        guard calls[streamID] != nil, items > 0 else { return }
+        write(.credit(streamID: streamID, items: items))
+        scheduleFlush()
+    }
+
+    func close(graceful: Bool) {
+        guard let context else { return }
+        if graceful {
+            perform(machine.beginGracefulShutdown())
+            context.flush()
+        } else {
+            context.close(promise: nil)
+        }
+    }
+
+    private func deadlinePassed(_ streamID: UInt32) {
+        cancelCall(
+            streamID: streamID,
+            error: RPCError(code: .deadlineExceeded, message: "the deadline passed before the answer arrived", reason: "DEADLINE_EXCEEDED"))
+    }
+
+    // MARK: Actions
+
+    private func perform(_ action: ClientConnectionStateMachine.Action) {
+        guard let context else { return }
+        switch action {
+        case .none, .sendPrefaceAndHello:
+            break
+        case .handshakeCompleted(let parameters):
+            encoder.peerMaxFrameSize = parameters.peerMaxFrameSize
+            isUsable = true
+            startKeepalive(context, minimum: parameters.minPingIntervalMilliseconds)
+            handshake.succeed(parameters)
+        case .deliver(let frame, let finished, let thenClose):
+            deliver(frame, finished: finished)
+            if thenClose { context.close(promise: nil) }
+        case .sendPong(let value):
+            write(.pong(value))
+        case .pongReceived(let value):
+            if value == unansweredPing { unansweredPing = nil }
+        case .goAwayReceived(let goAway, let refused, let thenClose):
+            isUsable = false
+            for streamID in refused {
+                guard let call = calls.removeValue(forKey: streamID) else { continue }
+                call.deadlineTimer?.cancel()
+                fail(call.pending, RPCError(code: .unavailable, message: "the server is draining: \(goAway.message)",
+                                            reason: "DRAINING", processing: .notProcessed))
+            }
+            if thenClose { context.close(promise: nil) }
+        case .sendGoAway(let goAway, let thenClose):
+            isUsable = false
+            write(.goAway(goAway))
+            if thenClose {
+                closeAfterFlush(context)
+            }
+        case .failConnection(let error, let notifyPeer):
+            isUsable = false
+            handshake.fail(error)
+            failAll(error)
+            if notifyPeer {
+                write(.error(streamID: 0, error))
+                closeAfterFlush(context)
+            } else {
+                context.close(promise: nil)
+            }
+        }
+    }
+
+    private func deliver(_ frame: Frame, finished: Bool) {
+        guard let call = finished ? calls.removeValue(forKey: frame.streamID) : calls[frame.streamID] else { return }
+        if finished { call.deadlineTimer?.cancel() }
+        switch (frame.type, call.pending) {
+        case (.response, .unary(let promise)):
+            promise.succeed(frame.payload)
+        case (.error, _):
+            let error = (try? RPCError(payload: frame.payload))
+                ?? RPCError(code: .internal, message: "unreadable error from the server", reason: "MALFORMED_PAYLOAD")
+            fail(call.pending, error)
+        case (.streamItem, .stream(let source)):
+            source.yield(frame.payload)
+        case (.streamEnd, .stream(let source)):
+            source.finish()
+        default:
+            fail(call.pending, RPCError(code: .internal, message: "\(frame.type) does not fit this call", reason: "UNEXPECTED_FRAME"))
+        }
+    }
+
+    private func fail(_ pending: Pending, _ error: RPCError) {
+        switch pending {
+        case .unary(let promise): promise.fail(error)
+        case .stream(let source): source.finish(throwing: error)
+        }
+    }
+
+    private func failAll(_ error: RPCError) {
+        let all = calls
+        calls.removeAll()
+        for call in all.values {
+            call.deadlineTimer?.cancel()
+            fail(call.pending, error)
+        }
+    }
+
+    private func startKeepalive(_ context: ChannelHandlerContext, minimum: UInt32) {
+        guard let interval = keepaliveInterval else { return }
+        let every = max(interval, .milliseconds(Int64(minimum)))
+        let loopBound = NIOLoopBound(self, eventLoop: context.eventLoop)
+        keepaliveTask = context.eventLoop.scheduleRepeatedTask(initialDelay: every, delay: every) { _ in
+            let handler = loopBound.value
+            if handler.unansweredPing != nil {
+                handler.perform(.failConnection(
+                    RPCError(code: .unavailable, message: "no PONG within \(every)", reason: "KEEPALIVE_TIMEOUT"), notifyPeer: true))
+                return
+            }
+            handler.unansweredPing = handler.nextPing
+            handler.write(.ping(handler.nextPing))
+            handler.nextPing &+= 1
+            handler.context?.flush()
+        }
+    }
+
+    // MARK: Writing
+
+    /// Closes once everything written so far has gone out.
+    private func closeAfterFlush(_ context: ChannelHandlerContext) {
+        let channel = context.channel
+        context.writeAndFlush(wrapOutboundOut(channel.allocator.buffer(capacity: 0))).whenComplete { _ in
+            channel.close(promise: nil)
+        }
+    }
+
+    private func write(_ frame: Frame) {
+        guard let context else { return }
+        var buffer = context.channel.allocator.buffer(capacity: frame.encodedSize)
+        do throws(FrameEncodingError) {
+            try encoder.encode(frame, into: &buffer)
+            context.write(wrapOutboundOut(buffer), promise: nil)
+        } catch {
+            if let call = calls.removeValue(forKey: frame.streamID) {
+                call.deadlineTimer?.cancel()
+                _ = machine.cancelCall(streamID: frame.streamID)
+                fail(call.pending, error.rpcError)
+            }
+        }
+    }
+
+    private func scheduleFlush() {
+        guard !inReadBurst, !flushScheduled, let context else { return }
+        flushScheduled = true
+        let loopBound = NIOLoopBound(self, eventLoop: context.eventLoop)
+        context.eventLoop.execute {
+            let handler = loopBound.value
+            handler.flushScheduled = false
+            handler.context?.flush()
+        }
+    }
+}
+
+@available(*, unavailable)
+extension RPCClientConnectionHandler: Sendable {}

@@ -1,0 +1,158 @@
+internal import NIOConcurrencyHelpers
+public import NIOCore
+public import NIOPosix
+internal import NIOSSL
+internal import SwiftProtobuf
+public import WireProtocol
+
+/// One client connection: many concurrent calls multiplexed over one TCP (or TLS) stream, answered
+/// out of order. ``RPCClient`` adds reconnection on top.
+public final class RPCConnection: Sendable {
+    public let channel: any Channel
+    public let parameters: NegotiatedParameters
+    private let handler: NIOLoopBound<RPCClientConnectionHandler>
+
+    public struct Options: Sendable {
+        /// Nil connects without TLS (loopback and tests only).
+        public var tls: TLSSettings?
+        /// The name the server's certificate must carry; defaults to the host connected to.
+        public var serverHostname: String?
+        public var hello: Hello
+        /// Send a PING this often; the connection fails if the PONG has not come by the next one.
+        public var keepaliveInterval: TimeAmount?
+        public var connectTimeout: TimeAmount
+
+        public init(
+            tls: TLSSettings? = nil, serverHostname: String? = nil, hello: Hello = Hello(),
+            keepaliveInterval: TimeAmount? = .seconds(30), connectTimeout: TimeAmount = .seconds(5)
+        ) {
+            self.tls = tls
+            self.serverHostname = serverHostname
+            self.hello = hello
+            self.keepaliveInterval = keepaliveInterval
+            self.connectTimeout = connectTimeout
+        }
+    }
+
+    private init(channel: any Channel, parameters: NegotiatedParameters, handler: NIOLoopBound<RPCClientConnectionHandler>) {
+        self.channel = channel
+        self.parameters = parameters
+        self.handler = handler
+    }
+
+    /// Connects, completes the handshake, and returns the open connection.
+    public static func connect(
+        host: String, port: Int, options: Options = Options(),
+        group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton
+    ) async throws -> RPCConnection {
+        let sslContext = try options.tls.map { try NIOSSLContext(configuration: $0.makeClientConfiguration()) }
+        let serverHostname = options.serverHostname ?? host
+        let eventLoop = group.next()
+        let handshake = eventLoop.makePromise(of: NegotiatedParameters.self)
+        let channel: any Channel
+        do {
+            channel = try await ClientBootstrap(group: eventLoop)
+                .connectTimeout(options.connectTimeout)
+                .channelOption(.socketOption(.tcp_nodelay), value: 1)
+                .channelInitializer { channel in
+                    channel.eventLoop.makeCompletedFuture {
+                        let sync = channel.pipeline.syncOperations
+                        if let sslContext {
+                            let name = serverHostname.first?.isNumber == true ? nil : serverHostname
+                            try sync.addHandler(try NIOSSLClientHandler(context: sslContext, serverHostname: name))
+                        }
+                        try sync.addHandler(ByteToMessageHandler(FrameDecoder(maxFrameSize: try FrameSizeLimit(Int(options.hello.maxFrameSize)), expectPreface: false)))
+                        try sync.addHandler(
+                            RPCClientConnectionHandler(hello: options.hello, handshake: handshake, keepaliveInterval: options.keepaliveInterval))
+                    }
+                }
+                .connect(host: host, port: port)
+                .get()
+        } catch {
+            handshake.fail(error)
+            throw RPCError(code: .unavailable, message: "cannot connect to \(host):\(port): \(error)", reason: "CONNECT_FAILED",
+                           processing: .notProcessed)
+        }
+        let timeout = eventLoop.scheduleTask(in: options.connectTimeout) {
+            handshake.fail(RPCError(code: .unavailable, message: "no HELLO_ACK within \(options.connectTimeout)",
+                                    reason: "HANDSHAKE_TIMEOUT", processing: .notProcessed))
+            channel.close(promise: nil)
+        }
+        defer { timeout.cancel() }
+        let parameters = try await handshake.futureResult.get()
+        let handler = try await eventLoop.submit {
+            NIOLoopBound(try channel.pipeline.syncOperations.handler(type: RPCClientConnectionHandler.self), eventLoop: eventLoop)
+        }.get()
+        return RPCConnection(channel: channel, parameters: parameters, handler: handler)
+    }
+
+    /// Whether new calls can start here (false after GOAWAY, an error, or close).
+    public var isUsable: Bool {
+        get async {
+            let handler = self.handler
+            return (try? await channel.eventLoop.submit { handler.value.isUsable }.get()) ?? false
+        }
+    }
+
+    /// Calls a unary method.
+    ///
+    /// - Throws: ``RPCError``: the server's error, DEADLINE_EXCEEDED when `timeout` passes first,
+    ///   CANCELLED when the calling task is cancelled, UNAVAILABLE when the connection fails.
+    public func unary<Request, Response>(
+        _ method: MethodDescriptor<Request, Response>, _ request: Request,
+        metadata: Metadata = Metadata(), timeout: TimeAmount? = nil
+    ) async throws -> Response {
+        let payload = try await call(method: method.id, payload: try request.encodedPayload(), metadata: metadata, timeout: timeout)
+        do {
+            return try Response(payload: payload)
+        } catch {
+            throw RPCError(code: .internal, message: "the server's answer is not a \(Response.protoMessageName)", reason: "MALFORMED_PAYLOAD")
+        }
+    }
+
+    /// Calls a unary method with an already encoded request; returns the encoded response.
+    public func call(method: MethodID, payload: ByteBuffer, metadata: Metadata = Metadata(), timeout: TimeAmount? = nil) async throws -> ByteBuffer {
+        let eventLoop = channel.eventLoop
+        let promise = eventLoop.makePromise(of: ByteBuffer.self)
+        let handler = self.handler
+        return try await withTaskCancellationHandler {
+            if eventLoop.inEventLoop {
+                handler.value.startCall(method: method, payload: payload, metadata: metadata, timeout: timeout, pending: .unary(promise))
+            } else {
+                eventLoop.execute {
+                    handler.value.startCall(method: method, payload: payload, metadata: metadata, timeout: timeout, pending: .unary(promise))
+                }
+            }
+            return try await promise.futureResult.get()
+        } onCancel: {
+            eventLoop.execute { handler.value.cancelUnary(promise) }
+        }
+    }
+
+    /// Calls a server-stream method. At most `window` items are in flight or buffered at a time.
+    public func serverStream<Request, Item>(
+        _ method: MethodDescriptor<Request, Item>, _ request: Request,
+        metadata: Metadata = Metadata(), timeout: TimeAmount? = nil, window: UInt32 = 64
+    ) throws -> ClientStream<Item> {
+        let payload = try request.encodedPayload()
+        let eventLoop = channel.eventLoop
+        let handler = self.handler
+        let (source, producer) = ClientStreamSource.make(window: max(window, 1), eventLoop: eventLoop, handler: handler)
+        eventLoop.execute {
+            handler.value.startCall(method: method.id, payload: payload, metadata: metadata, timeout: timeout, pending: .stream(source))
+        }
+        return ClientStream(source: source, producer: producer)
+    }
+
+    /// Closes gracefully: no new calls, running calls finish, then the connection closes.
+    public func close() async {
+        let handler = self.handler
+        channel.eventLoop.execute { handler.value.close(graceful: true) }
+        try? await channel.closeFuture.get()
+    }
+
+    /// Closes at once; running calls fail with UNAVAILABLE.
+    public func closeNow() async {
+        try? await channel.close().get()
+    }
+}

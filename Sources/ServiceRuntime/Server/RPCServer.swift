@@ -1,0 +1,156 @@
+public import Logging
+public import NIOCore
+internal import NIOConcurrencyHelpers
+public import NIOPosix
+internal import NIOSSL
+public import ServiceLifecycle
+public import WireProtocol
+
+/// A protocol server: a TCP listener (optionally TLS) whose connections speak the CRM wire protocol
+/// and call the handlers of an ``RPCRouter``.
+///
+/// Run it in a `ServiceGroup`. On graceful shutdown it stops accepting, sends GOAWAY on every
+/// connection, lets running calls finish for up to ``Configuration/drainTimeout``, then closes what
+/// is left.
+public final class RPCServer: Service, Sendable {
+    public struct Configuration: Sendable {
+        public var host: String
+        /// 0 picks a free port; read it from ``RPCServer/boundAddress()``.
+        public var port: Int
+        /// Nil serves plain TCP (loopback and tests only).
+        public var tls: TLSSettings?
+        /// Versions and limits announced in HELLO_ACK: max frame size, max concurrent calls per
+        /// connection, min ping interval.
+        public var hello: Hello
+        public var maxConnections: Int
+        public var handshakeTimeout: TimeAmount
+        public var idleTimeout: TimeAmount
+        public var drainTimeout: TimeAmount
+        /// The longest a unary call may run, whatever deadline the caller sent.
+        public var maxCallDuration: TimeAmount
+        /// Whether callers may set the caller identity metadata (true only behind the gateway).
+        public var trustsCallerIdentity: Bool
+
+        public init(
+            host: String = "127.0.0.1",
+            port: Int,
+            tls: TLSSettings? = nil,
+            hello: Hello = Hello(),
+            maxConnections: Int = 10_000,
+            handshakeTimeout: TimeAmount = .seconds(10),
+            idleTimeout: TimeAmount = .minutes(5),
+            drainTimeout: TimeAmount = .seconds(30),
+            maxCallDuration: TimeAmount = .seconds(60),
+            trustsCallerIdentity: Bool = false
+        ) {
+            self.host = host
+            self.port = port
+            self.tls = tls
+            self.hello = hello
+            self.maxConnections = maxConnections
+            self.handshakeTimeout = handshakeTimeout
+            self.idleTimeout = idleTimeout
+            self.drainTimeout = drainTimeout
+            self.maxCallDuration = maxCallDuration
+            self.trustsCallerIdentity = trustsCallerIdentity
+        }
+    }
+
+    private let configuration: Configuration
+    private let router: RPCRouter
+    private let logger: Logger
+    private let group: any EventLoopGroup
+    private let bound: EventLoopPromise<SocketAddress>
+    private let connections = NIOLockedValueBox<[ObjectIdentifier: any Channel]>([:])
+
+    public init(
+        configuration: Configuration, router: RPCRouter, logger: Logger,
+        group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton
+    ) {
+        self.configuration = configuration
+        self.router = router
+        self.logger = logger
+        self.group = group
+        self.bound = group.next().makePromise(of: SocketAddress.self)
+    }
+
+    /// The address the listener is bound to, once ``run()`` has bound it.
+    public func boundAddress() async throws -> SocketAddress {
+        try await bound.futureResult.get()
+    }
+
+    /// How many connections are open now.
+    public var connectionCount: Int { connections.withLockedValue { $0.count } }
+
+    public func run() async throws {
+        let sslContext = try configuration.tls.map { try NIOSSLContext(configuration: $0.makeServerConfiguration()) }
+        let listener: any Channel
+        do {
+            listener = try await ServerBootstrap(group: group)
+                .serverChannelOption(.backlog, value: 1024)
+                .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+                .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
+                .childChannelOption(.writeBufferWaterMark, value: .init(low: 256 * 1024, high: 1024 * 1024))
+                .childChannelInitializer { [self] channel in
+                    channel.eventLoop.makeCompletedFuture { try self.configure(channel, sslContext: sslContext) }
+                }
+                .bind(host: configuration.host, port: configuration.port)
+                .get()
+        } catch {
+            bound.fail(error)
+            throw error
+        }
+        bound.succeed(listener.localAddress!)
+        logger.info("listening", metadata: ["address": "\(listener.localAddress!)", "tls": "\(configuration.tls != nil)"])
+
+        try await withTaskCancellationOrGracefulShutdownHandler {
+            try await listener.closeFuture.get()
+        } onCancelOrGracefulShutdown: {
+            listener.close(promise: nil)
+        }
+        await drainConnections()
+    }
+
+    private func configure(_ channel: any Channel, sslContext: NIOSSLContext?) throws {
+        let id = ObjectIdentifier(channel)
+        let accepted = connections.withLockedValue { open -> Bool in
+            guard open.count < configuration.maxConnections else { return false }
+            open[id] = channel
+            return true
+        }
+        guard accepted else {
+            logger.warning("refusing connection: limit reached", metadata: ["max_connections": "\(configuration.maxConnections)"])
+            channel.close(promise: nil)
+            return
+        }
+        channel.closeFuture.whenComplete { [connections] _ in
+            _ = connections.withLockedValue { $0.removeValue(forKey: id) }
+        }
+        let sync = channel.pipeline.syncOperations
+        if let sslContext {
+            try sync.addHandler(NIOSSLServerHandler(context: sslContext))
+        }
+        let maxFrameSize = try FrameSizeLimit(Int(configuration.hello.maxFrameSize))
+        try sync.addHandler(ByteToMessageHandler(FrameDecoder(maxFrameSize: maxFrameSize, expectPreface: true)))
+        try sync.addHandler(RPCServerConnectionHandler(router: router, configuration: configuration, logger: logger))
+    }
+
+    /// GOAWAY to every connection; wait for them to close, at most the drain timeout; then close.
+    private func drainConnections() async {
+        let open = connections.withLockedValue { Array($0.values) }
+        guard !open.isEmpty else { return }
+        logger.info("draining", metadata: ["connections": "\(open.count)"])
+        for channel in open {
+            channel.pipeline.fireUserInboundEventTriggered(RPCServerConnectionHandler.DrainEvent())
+        }
+        let deadline = NIODeadline.now() + configuration.drainTimeout
+        while connectionCount > 0, NIODeadline.now() < deadline {
+            try? await Task.sleep(for: .milliseconds(20))
+        }
+        let left = connections.withLockedValue { Array($0.values) }
+        if !left.isEmpty {
+            logger.warning("drain timeout: closing connections with calls still running", metadata: ["connections": "\(left.count)"])
+        }
+        for channel in left { try? await channel.close().get() }
+    }
+}

@@ -1,0 +1,440 @@
+internal import Logging
+internal import NIOCore
+internal import NIOSSL
+internal import WireProtocol
+
+/// One server connection on its event loop: feeds frames to the ``ServerConnectionStateMachine``,
+/// starts one task per call, writes answers back, and enforces deadlines, credit, backpressure and
+/// the handshake and idle timeouts.
+///
+/// Frames are decoded and encoded here, on the event loop; only whole requests go to async code.
+/// Writes made while handling a read burst are flushed once in `channelReadComplete`; answers that
+/// complete in tasks are flushed once per event-loop tick.
+final class RPCServerConnectionHandler: ChannelDuplexHandler {
+    typealias InboundIn = Frame
+    typealias OutboundIn = ByteBuffer
+    typealias OutboundOut = ByteBuffer
+
+    /// Sent down the pipeline by ``RPCServer`` to start a graceful drain.
+    struct DrainEvent: Sendable {}
+
+    private struct ActiveCall {
+        let method: MethodID
+        let startedAt: NIODeadline
+        var task: Task<Void, Never>?
+        var deadlineTimer: Scheduled<Void>?
+        // Server streams only.
+        var credit: UInt32 = 0
+        var pendingItem: (payload: ByteBuffer, continuation: CheckedContinuation<Void, any Error>)?
+    }
+
+    private let router: RPCRouter
+    private let configuration: RPCServer.Configuration
+    private let logger: Logger
+    private var machine: ServerConnectionStateMachine
+    private var encoder = FrameEncoder()
+    private var calls: [UInt32: ActiveCall] = [:]
+    private var context: ChannelHandlerContext?
+    private var flushScheduled = false
+    private var inReadBurst = false
+    private var readHeldBack = false
+    private var handshakeTimer: Scheduled<Void>?
+    private var idleTimer: RepeatedTask?
+    private var lastActivity = NIODeadline.now()
+    private var peerIdentity: String?
+
+    init(router: RPCRouter, configuration: RPCServer.Configuration, logger: Logger) {
+        self.router = router
+        self.configuration = configuration
+        self.logger = logger
+        self.machine = ServerConnectionStateMachine(localHello: configuration.hello)
+    }
+
+    // MARK: Channel events
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        self.context = context
+    }
+
+    func channelActive(context: ChannelHandlerContext) {
+        let loopBound = NIOLoopBound(self, eventLoop: context.eventLoop)
+        handshakeTimer = context.eventLoop.scheduleTask(in: configuration.handshakeTimeout) {
+            loopBound.value.perform(loopBound.value.machine.handshakeTimedOut())
+        }
+        let idle = configuration.idleTimeout
+        idleTimer = context.eventLoop.scheduleRepeatedTask(initialDelay: idle, delay: .nanoseconds(max(idle.nanoseconds / 4, 1_000_000))) { _ in
+            let handler = loopBound.value
+            guard handler.calls.isEmpty, NIODeadline.now() - handler.lastActivity >= idle else { return }
+            handler.perform(handler.machine.idleTimedOut())
+        }
+        context.fireChannelActive()
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        handshakeTimer?.cancel()
+        idleTimer?.cancel()
+        _ = machine.connectionClosed()
+        for id in Array(calls.keys) { abandonCall(id) }
+        context.fireChannelInactive()
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        let frame = unwrapInboundIn(data)
+        inReadBurst = true
+        lastActivity = .now()
+        perform(machine.receivedFrame(frame, now: lastActivity))
+    }
+
+    func channelReadComplete(context: ChannelHandlerContext) {
+        inReadBurst = false
+        context.flush()
+        context.fireChannelReadComplete()
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        if let decodingError = error as? FrameDecodingError {
+            logger.debug("refusing peer bytes", metadata: ["error": "\(decodingError)"])
+            perform(machine.decodingFailed(decodingError))
+        } else {
+            logger.debug("connection error", metadata: ["error": "\(error)"])
+            context.close(promise: nil)
+        }
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if event is DrainEvent {
+            perform(machine.beginGracefulShutdown())
+            context.flush()
+        } else {
+            context.fireUserInboundEventTriggered(event)
+        }
+    }
+
+    /// Backpressure: while the outbound buffer is over its high-water mark (a peer that does not
+    /// read), stop reading new requests.
+    func read(context: ChannelHandlerContext) {
+        if context.channel.isWritable {
+            context.read()
+        } else {
+            readHeldBack = true
+        }
+    }
+
+    func channelWritabilityChanged(context: ChannelHandlerContext) {
+        if context.channel.isWritable {
+            for id in calls.keys where calls[id]?.pendingItem != nil { sendPendingItem(id) }
+            if readHeldBack {
+                readHeldBack = false
+                context.read()
+            }
+        }
+        context.fireChannelWritabilityChanged()
+    }
+
+    // MARK: Actions
+
+    private func perform(_ action: ServerConnectionStateMachine.Action) {
+        guard let context else { return }
+        switch action {
+        case .none:
+            break
+        case .sendHelloAck(let ack, let parameters):
+            handshakeTimer?.cancel()
+            encoder.peerMaxFrameSize = parameters.peerMaxFrameSize
+            peerIdentity = Self.peerIdentity(of: context.channel)
+            write(.helloAck(ack))
+        case .startCall(let frame):
+            startCall(frame)
+        case .refuseCall(let streamID, let method, let error):
+            write(.error(streamID: streamID, method: method, error))
+        case .cancelCall(let streamID, let thenClose):
+            abandonCall(streamID)
+            if thenClose { closeAfterFlush() }
+        case .addCredit(let streamID, let items):
+            addCredit(items, to: streamID)
+        case .sendPong(let value):
+            write(.pong(value))
+        case .pongReceived:
+            break
+        case .sendGoAway(let goAway):
+            write(.goAway(goAway))
+        case .sendGoAwayAndClose(let goAway):
+            write(.goAway(goAway))
+            closeAfterFlush()
+        case .sendErrorAndClose(let error):
+            logger.debug("closing connection", metadata: ["code": "\(error.code)", "reason": "\(error.reason)"])
+            write(.error(streamID: 0, error))
+            closeAfterFlush()
+        case .close:
+            context.close(promise: nil)
+        }
+    }
+
+    private func closeAfterFlush() {
+        guard let context else { return }
+        let channel = context.channel
+        context.writeAndFlush(wrapOutboundOut(channel.allocator.buffer(capacity: 0))).whenComplete { _ in
+            channel.close(promise: nil)
+        }
+    }
+
+    // MARK: Calls
+
+    private func startCall(_ frame: Frame) {
+        guard let context else { return }
+        guard let entry = router.entry(for: frame.method) else {
+            finish(
+                frame.streamID, method: frame.method,
+                with: .error(
+                    streamID: frame.streamID, method: frame.method,
+                    RPCError(code: .unimplemented, message: "no method \(frame.method) on this server", reason: "UNKNOWN_METHOD",
+                             processing: .notProcessed)))
+            return
+        }
+        var metadata = frame.metadata
+        if !configuration.trustsCallerIdentity { metadata.removeCallerIdentity() }
+        let now = NIODeadline.now()
+        var timeout = configuration.maxCallDuration
+        if let requested = metadata.timeoutMilliseconds { timeout = min(timeout, .milliseconds(Int64(requested))) }
+        if case .serverStream = entry.route { timeout = metadata.timeoutMilliseconds.map { .milliseconds(Int64($0)) } ?? .hours(24 * 365) }
+        let deadline = now + timeout
+
+        var callLogger = logger
+        callLogger[metadataKey: "method"] = "\(entry.info.name)"
+        callLogger[metadataKey: "stream"] = "\(frame.streamID)"
+        if let traceparent = metadata.traceparent { callLogger[metadataKey: "trace"] = "\(traceparent)" }
+        if let caller = metadata.callerSystem { callLogger[metadataKey: "caller"] = "\(caller)" }
+        let callContext = ServerCallContext(
+            method: entry.info, streamID: frame.streamID, metadata: metadata, deadline: deadline,
+            peerIdentity: peerIdentity, logger: callLogger)
+
+        var call = ActiveCall(method: frame.method, startedAt: now)
+        let loopBound = NIOLoopBound(self, eventLoop: context.eventLoop)
+        let streamID = frame.streamID
+        call.deadlineTimer = context.eventLoop.scheduleTask(deadline: deadline) {
+            loopBound.value.deadlinePassed(streamID)
+        }
+        let eventLoop = context.eventLoop
+        let payload = frame.payload
+        switch entry.route {
+        case .unary(let body):
+            calls[streamID] = call
+            calls[streamID]?.task = Task {
+                let result: Result<ByteBuffer, any Error>
+                do {
+                    result = .success(try await body(payload, callContext))
+                } catch {
+                    result = .failure(error)
+                }
+                eventLoop.execute { loopBound.value.unaryCompleted(streamID, result) }
+            }
+        case .serverStream(let body):
+            call.credit = metadata.initialCredit ?? Metadata.defaultInitialCredit
+            calls[streamID] = call
+            let sink = ConnectionStreamSink(handler: loopBound, eventLoop: eventLoop, streamID: streamID)
+            calls[streamID]?.task = Task {
+                let result: Result<Void, any Error>
+                do {
+                    try await body(payload, callContext, sink)
+                    result = .success(())
+                } catch {
+                    result = .failure(error)
+                }
+                eventLoop.execute { loopBound.value.streamCompleted(streamID, result) }
+            }
+        }
+    }
+
+    private func unaryCompleted(_ streamID: UInt32, _ result: Result<ByteBuffer, any Error>) {
+        guard let call = calls[streamID] else { return }  // cancelled or timed out: already answered
+        switch result {
+        case .success(let payload):
+            finish(streamID, method: call.method, with: .response(streamID: streamID, method: call.method, payload: payload))
+        case .failure(let error):
+            finish(streamID, method: call.method, with: .error(streamID: streamID, method: call.method, rpcError(from: error)))
+        }
+    }
+
+    private func streamCompleted(_ streamID: UInt32, _ result: Result<Void, any Error>) {
+        guard let call = calls[streamID] else { return }
+        switch result {
+        case .success:
+            finish(streamID, method: call.method, with: .streamEnd(streamID: streamID, method: call.method))
+        case .failure(let error):
+            finish(streamID, method: call.method, with: .error(streamID: streamID, method: call.method, rpcError(from: error)))
+        }
+    }
+
+    private func deadlinePassed(_ streamID: UInt32) {
+        guard let call = calls[streamID] else { return }
+        call.task?.cancel()
+        finish(
+            streamID, method: call.method,
+            with: .error(
+                streamID: streamID, method: call.method,
+                RPCError(code: .deadlineExceeded, message: "the call's deadline passed", reason: "DEADLINE_EXCEEDED")))
+    }
+
+    /// Writes the final frame of a call (if the state machine still wants it) and forgets the call.
+    private func finish(_ streamID: UInt32, method: MethodID, with frame: Frame) {
+        let call = calls.removeValue(forKey: streamID)
+        call?.deadlineTimer?.cancel()
+        call?.pendingItem?.continuation.resume(throwing: CancellationError())
+        if calls.isEmpty { lastActivity = .now() }
+        logCompletion(frame, call: call)
+        switch machine.finishCall(streamID: streamID) {
+        case .drop:
+            break
+        case .write(let thenClose):
+            write(frame)
+            if thenClose { closeAfterFlush() } else { scheduleFlush() }
+        }
+    }
+
+    /// The call ends without an answer (client cancel, connection gone): cancel its task.
+    private func abandonCall(_ streamID: UInt32) {
+        guard let call = calls.removeValue(forKey: streamID) else { return }
+        call.task?.cancel()
+        call.deadlineTimer?.cancel()
+        call.pendingItem?.continuation.resume(throwing: CancellationError())
+        if calls.isEmpty { lastActivity = .now() }
+    }
+
+    private func rpcError(from error: any Error) -> RPCError {
+        switch error {
+        case let error as RPCError:
+            return error
+        case is CancellationError:
+            return RPCError(code: .cancelled, message: "the call was cancelled", reason: "CANCELLED")
+        default:
+            logger.error("handler failed", metadata: ["error": "\(String(reflecting: error))"])
+            return RPCError(code: .internal, message: "internal error", reason: "INTERNAL")
+        }
+    }
+
+    private func logCompletion(_ frame: Frame, call: ActiveCall?) {
+        guard logger.logLevel <= .info, let call else { return }
+        let code: String
+        if frame.type == .error, let error = try? RPCError(payload: frame.payload) {
+            code = "\(error.code)"
+        } else {
+            code = "OK"
+        }
+        let micros = (NIODeadline.now() - call.startedAt).nanoseconds / 1000
+        logger.info(
+            "call",
+            metadata: [
+                "method": "\(MethodRegistry.method(call.method)?.name ?? call.method.description)",
+                "stream": "\(frame.streamID)", "code": "\(code)", "duration_us": "\(micros)",
+            ])
+    }
+
+    // MARK: Server streams
+
+    fileprivate func enqueueStreamItem(
+        _ streamID: UInt32, _ payload: ByteBuffer, _ continuation: CheckedContinuation<Void, any Error>
+    ) {
+        guard calls[streamID] != nil else {
+            continuation.resume(throwing: CancellationError())
+            return
+        }
+        guard calls[streamID]?.pendingItem == nil else {
+            continuation.resume(
+                throwing: RPCError(code: .internal, message: "concurrent writes to one stream", reason: "INTERNAL"))
+            return
+        }
+        calls[streamID]?.pendingItem = (payload, continuation)
+        sendPendingItem(streamID)
+    }
+
+    fileprivate func cancelPendingItem(_ streamID: UInt32) {
+        guard let pending = calls[streamID]?.pendingItem else { return }
+        calls[streamID]?.pendingItem = nil
+        pending.continuation.resume(throwing: CancellationError())
+    }
+
+    private func sendPendingItem(_ streamID: UInt32) {
+        guard let context, let call = calls[streamID], let pending = call.pendingItem,
+            call.credit > 0, context.channel.isWritable
+        else { return }
+        calls[streamID]?.credit -= 1
+        calls[streamID]?.pendingItem = nil
+        write(.streamItem(streamID: streamID, method: call.method, payload: pending.payload))
+        scheduleFlush()
+        pending.continuation.resume()
+    }
+
+    private func addCredit(_ items: UInt32, to streamID: UInt32) {
+        guard let credit = calls[streamID]?.credit else { return }
+        let total = UInt64(credit) + UInt64(items)
+        guard total <= UInt64(CreditGrant.maxOutstanding) else {
+            perform(
+                .sendErrorAndClose(
+                    RPCError(code: .invalidArgument, message: "credit on stream \(streamID) passed 2^31-1",
+                             reason: "FLOW_CONTROL_OVERFLOW", processing: .notProcessed)))
+            return
+        }
+        calls[streamID]?.credit = UInt32(total)
+        sendPendingItem(streamID)
+    }
+
+    // MARK: Writing
+
+    private func write(_ frame: Frame) {
+        guard let context else { return }
+        var buffer = context.channel.allocator.buffer(capacity: frame.encodedSize)
+        do throws(FrameEncodingError) {
+            try encoder.encode(frame, into: &buffer)
+        } catch {
+            // Only a payload can be too large; the error frame that replaces it is small.
+            buffer.clear()
+            try? encoder.encode(.error(streamID: frame.streamID, method: frame.method, error.rpcError), into: &buffer)
+        }
+        context.write(wrapOutboundOut(buffer), promise: nil)
+    }
+
+    /// Flushes once after whatever else this event-loop tick writes; reads flush on their own.
+    private func scheduleFlush() {
+        guard !inReadBurst, !flushScheduled, let context else { return }
+        flushScheduled = true
+        let loopBound = NIOLoopBound(self, eventLoop: context.eventLoop)
+        context.eventLoop.execute {
+            let handler = loopBound.value
+            handler.flushScheduled = false
+            handler.context?.flush()
+        }
+    }
+
+    private static func peerIdentity(of channel: any Channel) -> String? {
+        guard let certificate = try? channel.pipeline.syncOperations.nioSSL_peerCertificate() else { return nil }
+        return certificate.commonName
+    }
+}
+
+@available(*, unavailable)
+extension RPCServerConnectionHandler: Sendable {}
+
+/// Hands a stream handler's items to the connection on its event loop.
+private struct ConnectionStreamSink: ServerStreamSink {
+    let handler: NIOLoopBound<RPCServerConnectionHandler>
+    let eventLoop: any EventLoop
+    let streamID: UInt32
+
+    func write(_ payload: ByteBuffer) async throws {
+        try Task.checkCancellation()
+        try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
+                eventLoop.execute { handler.value.enqueueStreamItem(streamID, payload, continuation) }
+            }
+        } onCancel: {
+            eventLoop.execute { handler.value.cancelPendingItem(streamID) }
+        }
+    }
+}
+
+extension NIOSSLCertificate {
+    /// The subject's common name (the last one, if several), which caller policies key on.
+    var commonName: String? {
+        subjectName.last { $0.type == .commonName }?.value
+    }
+}

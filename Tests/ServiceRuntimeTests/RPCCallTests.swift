@@ -1,0 +1,159 @@
+import Foundation
+import NIOCore
+import ServiceRuntime
+import Testing
+import WireProtocol
+
+@Suite("RPC calls over loopback")
+struct RPCCallTests {
+    @Test("echo and health answer; an unknown method is UNIMPLEMENTED, not processed")
+    func basics() async throws {
+        try await withTestServer { _, port in
+            let connection = try await RPCConnection.connect(host: "127.0.0.1", port: port)
+            let echo = try await connection.unary(SystemMethods.echo, echoRequest("你好"))
+            #expect(String(decoding: echo.payload, as: UTF8.self) == "你好")
+            let health = try await connection.unary(SystemMethods.health, Crm_System_V1_HealthRequest())
+            #expect(health.status == .serving)
+            #expect(health.server == "test")
+            do {
+                _ = try await connection.call(method: MethodID(service: 9, method: 9), payload: ByteBuffer())
+                Issue.record("an unknown method must fail")
+            } catch let error as RPCError {
+                #expect(error.code == .unimplemented)
+                #expect(error.processing == .notProcessed)
+            }
+            await connection.close()
+        }
+    }
+
+    @Test("an invalid request body gets INVALID_ARGUMENT and the connection stays up")
+    func malformedBody() async throws {
+        try await withTestServer { _, port in
+            let connection = try await RPCConnection.connect(host: "127.0.0.1", port: port)
+            do {
+                _ = try await connection.call(method: SystemMethods.echo.id, payload: ByteBuffer(bytes: [0x0A, 0xFF, 0x01]))
+                Issue.record("a malformed body must fail")
+            } catch let error as RPCError {
+                #expect(error.code == .invalidArgument)
+                #expect(error.reason == "MALFORMED_REQUEST")
+            }
+            let echo = try await connection.unary(SystemMethods.echo, echoRequest("still here"))
+            #expect(echo.payload == Data("still here".utf8))
+            await connection.close()
+        }
+    }
+
+    @Test("1,000 concurrent calls on one connection, answered out of order")
+    func thousandConcurrentCalls() async throws {
+        var router = RPCRouter.withSystemHandlers()
+        let order = Recorder<[Int]>([])
+        router.register(SystemMethods.echo) { request, _ in
+            let index = Int(String(decoding: request.payload, as: UTF8.self))!
+            // Later calls finish first: the answer order is the reverse of the call order, roughly.
+            try await Task.sleep(for: .milliseconds(1000 - index))
+            order.update { $0.append(index) }
+            var response = Crm_System_V1_EchoResponse()
+            response.payload = request.payload
+            return response
+        }
+        try await withTestServer(router: router) { _, port in
+            let connection = try await RPCConnection.connect(host: "127.0.0.1", port: port)
+            #expect(connection.parameters.maxConcurrentStreams >= 1000)
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for index in 0..<1000 {
+                    group.addTask {
+                        let response = try await connection.unary(SystemMethods.echo, echoRequest("\(index)"), timeout: .seconds(30))
+                        #expect(response.payload == Data("\(index)".utf8))
+                    }
+                }
+                try await group.waitForAll()
+            }
+            let completed = order.value
+            #expect(completed.count == 1000)
+            #expect(completed != completed.sorted(), "answers came back in call order")
+            await connection.close()
+        }
+    }
+
+    @Test("a deadline is seen by the caller as DEADLINE_EXCEEDED and by the slow handler as cancellation")
+    func deadlineExceeded() async throws {
+        var router = RPCRouter.withSystemHandlers()
+        let handlerCancelled = Recorder(false)
+        router.register(SystemMethods.echo) { request, _ in
+            do {
+                try await Task.sleep(for: .seconds(30))
+            } catch {
+                handlerCancelled.update { $0 = true }
+                throw error
+            }
+            return Crm_System_V1_EchoResponse()
+        }
+        try await withTestServer(router: router) { _, port in
+            let connection = try await RPCConnection.connect(host: "127.0.0.1", port: port)
+            let started = ContinuousClock.now
+            do {
+                _ = try await connection.unary(SystemMethods.echo, echoRequest("slow"), timeout: .milliseconds(200))
+                Issue.record("the call must time out")
+            } catch let error as RPCError {
+                #expect(error.code == .deadlineExceeded)
+            }
+            #expect(ContinuousClock.now - started < .seconds(5))
+            #expect(await eventually { handlerCancelled.value }, "the handler was not cancelled at the deadline")
+            await connection.close()
+        }
+    }
+
+    @Test("the server enforces the deadline even if the client does not wait for it")
+    func serverSideDeadline() async throws {
+        var router = RPCRouter.withSystemHandlers()
+        router.register(SystemMethods.echo) { _, _ in
+            try await Task.sleep(for: .seconds(30))
+            return Crm_System_V1_EchoResponse()
+        }
+        try await withTestServer(router: router) { _, port in
+            let connection = try await RPCConnection.connect(host: "127.0.0.1", port: port)
+            // Ask the server for 150 ms but wait up to 10 s locally: the server's error must come first.
+            do {
+                _ = try await connection.unary(
+                    SystemMethods.echo, echoRequest("slow"), metadata: Metadata(timeoutMilliseconds: 150), timeout: nil)
+                Issue.record("the call must time out")
+            } catch let error as RPCError {
+                #expect(error.code == .deadlineExceeded)
+            }
+            await connection.close()
+        }
+    }
+
+    @Test("cancelling the calling task reaches the handler as task cancellation")
+    func cancelReachesHandler() async throws {
+        var router = RPCRouter.withSystemHandlers()
+        let started = Recorder(false)
+        let cancelled = Recorder(false)
+        router.register(SystemMethods.echo) { _, _ in
+            started.update { $0 = true }
+            do {
+                try await Task.sleep(for: .seconds(30))
+            } catch is CancellationError {
+                cancelled.update { $0 = true }
+                throw CancellationError()
+            }
+            return Crm_System_V1_EchoResponse()
+        }
+        try await withTestServer(router: router) { _, port in
+            let connection = try await RPCConnection.connect(host: "127.0.0.1", port: port)
+            let call = Task { try await connection.unary(SystemMethods.echo, echoRequest("x")) }
+            #expect(await eventually { started.value })
+            call.cancel()
+            let result = await call.result
+            guard case .failure(let error as RPCError) = result else {
+                Issue.record("the cancelled call must fail with an RPCError, got \(result)")
+                return
+            }
+            #expect(error.code == .cancelled)
+            #expect(await eventually { cancelled.value }, "the handler never saw the cancellation")
+            // The connection still works.
+            _ = try await connection.unary(SystemMethods.health, Crm_System_V1_HealthRequest())
+            await connection.close()
+        }
+    }
+}

@@ -1,0 +1,70 @@
+import Foundation
+import Logging
+import NIOCore
+import NIOPosix
+import ServiceLifecycle
+import ServiceRuntime
+import Testing
+import WireProtocol
+
+/// A server on a free loopback port for the duration of `body`, then shut down gracefully.
+func withTestServer<T: Sendable>(
+    router: RPCRouter = .withSystemHandlers(),
+    configuration: RPCServer.Configuration = RPCServer.Configuration(port: 0),
+    _ body: @Sendable (RPCServer, Int) async throws -> T
+) async throws -> T {
+    let server = RPCServer(configuration: configuration, router: router, logger: testLogger)
+    let group = ServiceGroup(services: [server], gracefulShutdownSignals: [], logger: testLogger)
+    return try await withThrowingTaskGroup(of: Void.self) { tasks in
+        tasks.addTask { try await group.run() }
+        do {
+            let port = try await server.boundAddress().port!
+            let result = try await body(server, port)
+            await group.triggerGracefulShutdown()
+            try await tasks.waitForAll()
+            return result
+        } catch {
+            await group.triggerGracefulShutdown()
+            tasks.cancelAll()
+            throw error
+        }
+    }
+}
+
+let testLogger: Logger = {
+    var logger = Logger(label: "test")
+    logger.logLevel = ProcessInfo.processInfo.environment["TEST_LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? .critical
+    return logger
+}()
+
+extension RPCRouter {
+    static func withSystemHandlers() -> RPCRouter {
+        var router = RPCRouter()
+        SystemHandlers.register(into: &router, serverName: "test", version: "test")
+        return router
+    }
+}
+
+func echoRequest(_ text: String) -> Crm_System_V1_EchoRequest {
+    var request = Crm_System_V1_EchoRequest()
+    request.payload = Data(text.utf8)
+    return request
+}
+
+/// A thread-safe box for facts handlers record and tests read.
+final class Recorder<Value: Sendable>: Sendable {
+    private let box: NIOLockedValueBoxWrapper<Value>
+    init(_ value: Value) { box = NIOLockedValueBoxWrapper(value) }
+    var value: Value { box.get() }
+    func update(_ body: @Sendable (inout Value) -> Void) { box.update(body) }
+}
+
+/// Waits until `condition` holds, polling, for at most `seconds`.
+func eventually(seconds: Double = 5, _ condition: @Sendable () async -> Bool) async -> Bool {
+    let deadline = Date().addingTimeInterval(seconds)
+    while Date() < deadline {
+        if await condition() { return true }
+        try? await Task.sleep(for: .milliseconds(10))
+    }
+    return await condition()
+}
