@@ -1,0 +1,169 @@
+import Foundation
+import NIOCore
+import ServiceRuntime
+import Testing
+import WireProtocol
+
+@Suite("Hostile peers")
+struct HostileInputTests {
+    @Test("a frame declaring 2^31 bytes, then a slow trickle, is refused at once with FRAME_TOO_LARGE")
+    func hugeFrameTrickle() async throws {
+        try await withTestServer { server, port in
+            let peer = try await RawClient.connect(port: port)
+            try await peer.sendFrames([.hello(Hello())], preface: true)
+            try await peer.send([0x80, 0x00, 0x00, 0x00])
+            for _ in 0..<5 {
+                if !peer.channel.isActive { break }
+                try? await peer.send([0x41])
+                try await Task.sleep(for: .milliseconds(20))
+            }
+            #expect(await peer.closedByServer(within: 2))
+            let frames = try peer.frames()
+            #expect(frames.first?.type == .helloAck)
+            let error = try #require(frames.last.flatMap { try? RPCError(payload: $0.payload) })
+            #expect(error.reason == "FRAME_TOO_LARGE")
+            #expect(await eventually { server.connectionCount == 0 })
+        }
+    }
+
+    @Test("a wrong preface gets BAD_PREFACE and a close")
+    func badPreface() async throws {
+        try await withTestServer { _, port in
+            let peer = try await RawClient.connect(port: port)
+            try await peer.send(Array("GET / HTTP/1.1\r\nHost: x\r\n\r\n".utf8))
+            #expect(await peer.closedByServer(within: 2))
+            let error = try #require(try peer.frames().first.flatMap { try? RPCError(payload: $0.payload) })
+            #expect(error.reason == "BAD_PREFACE")
+        }
+    }
+
+    @Test("a client speaking only version 2 is told the supported range")
+    func unsupportedVersion() async throws {
+        try await withTestServer { _, port in
+            let peer = try await RawClient.connect(port: port)
+            try await peer.sendFrames([.hello(Hello(minVersion: 2, maxVersion: 3))], preface: true)
+            #expect(await peer.closedByServer(within: 2))
+            let error = try #require(try peer.frames().first.flatMap { try? RPCError(payload: $0.payload) })
+            #expect(error.reason == "UNSUPPORTED_VERSION")
+            #expect(error.supportedVersions == 1...1)
+        }
+    }
+
+    @Test("no HELLO within the handshake timeout closes the connection")
+    func handshakeTimeout() async throws {
+        try await withTestServer(configuration: .init(port: 0, handshakeTimeout: .milliseconds(200))) { _, port in
+            let peer = try await RawClient.connect(port: port)
+            try await peer.send(WireFormat.preface)
+            #expect(await peer.closedByServer(within: 3))
+            let error = try #require(try peer.frames().first.flatMap { try? RPCError(payload: $0.payload) })
+            #expect(error.reason == "HANDSHAKE_TIMEOUT")
+        }
+    }
+
+    @Test("an idle connection is closed with GOAWAY after the idle timeout")
+    func idleTimeout() async throws {
+        try await withTestServer(configuration: .init(port: 0, idleTimeout: .milliseconds(300))) { _, port in
+            let peer = try await RawClient.connect(port: port)
+            try await peer.sendFrames([.hello(Hello())], preface: true)
+            #expect(await peer.closedByServer(within: 3))
+            #expect(try peer.frames().last?.type == .goAway)
+        }
+    }
+
+    @Test("a peer that vanishes mid-frame frees its connection")
+    func vanishingPeer() async throws {
+        try await withTestServer { server, port in
+            for _ in 0..<20 {
+                let peer = try await RawClient.connect(port: port)
+                var buffer = ByteBuffer()
+                FrameEncoder.writePreface(into: &buffer)
+                try FrameEncoder().encode(.hello(Hello()), into: &buffer)
+                try FrameEncoder(peerMaxFrameSize: 1 << 20).encode(
+                    .request(streamID: 1, method: SystemMethods.echo.id, payload: ByteBuffer(repeating: 7, count: 1000)), into: &buffer)
+                try await peer.send(Array(buffer.readableBytesView.prefix(buffer.readableBytes - 500)))
+                await peer.close()
+            }
+            #expect(await eventually { server.connectionCount == 0 }, "\(server.connectionCount) connections left open")
+        }
+    }
+
+    @Test("10,000 connections sending random garbage leave the server serving normal calls")
+    func garbageConnections() async throws {
+        let count = Int(ProcessInfo.processInfo.environment["CRM_GARBAGE_CONNECTIONS"] ?? "") ?? 10_000
+        try await withTestServer { server, port in
+            let normal = try await RPCConnection.connect(host: "127.0.0.1", port: port, options: .init(keepaliveInterval: nil))
+            var rng = SystemRandomNumberGenerator()
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                var launched = 0
+                // 64 hostile connections at a time, each with 1 to 256 random bytes (half of them
+                // after a valid preface), interleaved with normal calls that must keep succeeding.
+                while launched < count {
+                    for _ in 0..<64 where launched < count {
+                        launched += 1
+                        let withPreface = launched % 2 == 0
+                        let garbage = (0..<Int.random(in: 1...256, using: &rng)).map { _ in UInt8.random(in: 0...255, using: &rng) }
+                        group.addTask {
+                            let peer = try await RawClient.connect(port: port)
+                            try? await peer.send((withPreface ? WireFormat.preface : []) + garbage)
+                            try? await Task.sleep(for: .milliseconds(5))
+                            await peer.close()
+                        }
+                    }
+                    try await group.waitForAll()
+                    if launched % 1024 == 0 {
+                        let echo = try await normal.unary(SystemMethods.echo, echoRequest("ok \(launched)"), timeout: .seconds(5))
+                        #expect(echo.payload == Data("ok \(launched)".utf8))
+                    }
+                }
+            }
+            let echo = try await normal.unary(SystemMethods.echo, echoRequest("still serving"), timeout: .seconds(5))
+            #expect(echo.payload == Data("still serving".utf8))
+            #expect(await eventually(seconds: 10) { server.connectionCount == 1 }, "\(server.connectionCount) connections open")
+            await normal.close()
+        }
+    }
+
+    @Test("a client that sends requests but never reads stops being read: the server's buffers stay bounded")
+    func clientThatNeverReads() async throws {
+        var router = RPCRouter.withSystemHandlers()
+        let answered = Recorder(0)
+        router.register(SystemMethods.echo) { request, _ in
+            answered.update { $0 += 1 }
+            var response = Crm_System_V1_EchoResponse()
+            response.payload = request.payload
+            return response
+        }
+        try await withTestServer(router: router) { server, port in
+            let peer = try await RawClient.connect(port: port)
+            // Do not read: stop the raw client's channel from reading (autoRead off).
+            try await peer.channel.setOption(.autoRead, value: false).get()
+            try await peer.sendFrames([.hello(Hello())], preface: true)
+            // 256 KiB echo requests, 400 of them (100 MiB of answers), written without reading anything.
+            var request = Crm_System_V1_EchoRequest()
+            request.payload = Data(repeating: 0x5A, count: 256 * 1024)
+            let payload = try request.encodedPayload()
+            var sent = 0
+            for stream in stride(from: UInt32(1), through: 400, by: 1) {
+                let frame = Frame.request(streamID: stream, method: SystemMethods.echo.id, payload: payload)
+                var buffer = ByteBuffer()
+                try FrameEncoder(peerMaxFrameSize: 1 << 20).encode(frame, into: &buffer)
+                // The server stops reading once its outbound buffer is full, so these writes stall;
+                // do not wait on them, just count what TCP accepted.
+                peer.channel.writeAndFlush(buffer, promise: nil)
+                sent += 1
+            }
+            try await Task.sleep(for: .seconds(1))
+            // A normal client is still served promptly.
+            let normal = try await RPCConnection.connect(host: "127.0.0.1", port: port)
+            let echo = try await normal.unary(SystemMethods.echo, echoRequest("fine"), timeout: .seconds(5))
+            #expect(echo.payload == Data("fine".utf8))
+            await normal.close()
+            #expect(sent == 400)
+            // Kernel socket buffers on loopback hold a few MiB and the server's outbound buffer at most
+            // its 1 MiB high-water mark plus one answer: far fewer than 400 answers fit.
+            #expect(answered.value < 100, "the server answered \(answered.value) calls to a peer that reads nothing")
+            await peer.close()
+            #expect(await eventually { server.connectionCount == 0 })
+        }
+    }
+}
