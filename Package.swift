@@ -15,6 +15,8 @@ let dependencies: [Package.Dependency] = [
     .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.6"),
     .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
     .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+    .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+    .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift.git", from: "0.2.0"),
 ]
 
 let nioCore = Target.Dependency.product(name: "NIOCore", package: "swift-nio")
@@ -24,6 +26,8 @@ let nioPosix = Target.Dependency.product(name: "NIOPosix", package: "swift-nio")
 let nioSSL = Target.Dependency.product(name: "NIOSSL", package: "swift-nio-ssl")
 let logging = Target.Dependency.product(name: "Logging", package: "swift-log")
 let serviceLifecycle = Target.Dependency.product(name: "ServiceLifecycle", package: "swift-service-lifecycle")
+let argumentParser = Target.Dependency.product(name: "ArgumentParser", package: "swift-argument-parser")
+let histogram = Target.Dependency.product(name: "Histogram", package: "hdrhistogram-swift")
 
 let targets: [Target] = [
     // The protocol: framing, handshake, metadata, errors, method registry, generated messages.
@@ -51,7 +55,11 @@ let targets: [Target] = [
     .executableTarget(name: "crm-servicedesk", dependencies: ["ServiceDeskService"], swiftSettings: swiftSettings),
     .executableTarget(name: "crm-gateway", dependencies: ["Gateway"], swiftSettings: swiftSettings),
     .executableTarget(name: "crmctl", dependencies: ["CRMClient"], swiftSettings: swiftSettings),
-    .executableTarget(name: "crm-bench", dependencies: ["CRMClient"], swiftSettings: swiftSettings),
+    .executableTarget(
+        name: "crm-bench",
+        dependencies: ["ServiceRuntime", "WireProtocol", nioCore, nioPosix, logging, serviceLifecycle, argumentParser, histogram],
+        swiftSettings: swiftSettings
+    ),
 
     .testTarget(
         name: "WireProtocolTests",

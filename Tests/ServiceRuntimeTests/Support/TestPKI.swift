@@ -1,40 +1,26 @@
 import Foundation
 import ServiceRuntime
 
-/// A throw-away PKI made with openssl: a CA, a server certificate for 127.0.0.1/localhost, a client
-/// certificate, and a second CA with a client certificate the first CA does not trust.
+/// A throw-away PKI made by scripts/dev-pki.sh in a temporary folder: a CA, a server certificate for
+/// 127.0.0.1/localhost, a client certificate, and a second CA with a client the first does not trust.
 struct TestPKI: Sendable {
     let directory: URL
 
     static func make() throws -> TestPKI {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("crm-pki-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        let script = """
-            set -e
-            ca() { openssl ecparam -name prime256v1 -genkey -noout -out $1.key
-                   openssl req -x509 -new -key $1.key -sha256 -days 30 -subj "/CN=$1" -out $1.pem \\
-                     -addext basicConstraints=critical,CA:TRUE -addext keyUsage=critical,keyCertSign,cRLSign; }
-            leaf() { openssl ecparam -name prime256v1 -genkey -noout -out $1.key
-                     openssl req -new -key $1.key -subj "/CN=$1" -out $1.csr
-                     printf "$3" > $1.ext
-                     openssl x509 -req -in $1.csr -CA $2.pem -CAkey $2.key -CAcreateserial -days 30 -sha256 \\
-                       -extfile $1.ext -out $1.pem; }
-            ca ca
-            ca other-ca
-            leaf server ca "subjectAltName=IP:127.0.0.1,DNS:localhost\\nextendedKeyUsage=serverAuth\\nkeyUsage=digitalSignature"
-            leaf client ca "extendedKeyUsage=clientAuth\\nkeyUsage=digitalSignature"
-            leaf stranger other-ca "extendedKeyUsage=clientAuth\\nkeyUsage=digitalSignature"
-            """
+        let script = URL(fileURLWithPath: #filePath)
+            .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("scripts/dev-pki.sh")
         let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/bin/sh")
-        process.arguments = ["-c", script]
-        process.currentDirectoryURL = directory
+        process.executableURL = URL(fileURLWithPath: "/bin/bash")
+        process.arguments = [script.path, directory.path]
         process.standardOutput = FileHandle.nullDevice
         process.standardError = FileHandle.nullDevice
         try process.run()
         process.waitUntilExit()
         guard process.terminationStatus == 0 else {
-            throw CocoaError(.fileWriteUnknown, userInfo: [NSLocalizedDescriptionKey: "openssl failed"])
+            throw CocoaError(.fileWriteUnknown, userInfo: [NSLocalizedDescriptionKey: "scripts/dev-pki.sh failed"])
         }
         return TestPKI(directory: directory)
     }

@@ -1,0 +1,95 @@
+public import GRDB
+public import Logging
+
+/// A service's SQLite database: one `DatabasePool` per file for the life of the process, WAL,
+/// foreign keys on, a busy timeout on the writer, `synchronous=FULL` unless configured otherwise,
+/// and versioned migrations run before anything else touches the data (DESIGN.md section 4).
+public final class Store: Sendable {
+    public struct Configuration: Sendable, Hashable {
+        /// The database file. Its folder must exist.
+        public var path: String
+        public var durability: Durability
+        /// How long a writer waits for the write lock before failing with SQLITE_BUSY.
+        public var busyTimeoutSeconds: Double
+        public var maximumReaderCount: Int
+
+        public init(path: String, durability: Durability = .full, busyTimeoutSeconds: Double = 5, maximumReaderCount: Int = 4) {
+            self.path = path
+            self.durability = durability
+            self.busyTimeoutSeconds = busyTimeoutSeconds
+            self.maximumReaderCount = maximumReaderCount
+        }
+    }
+
+    /// What a committed transaction survives (docs/OPERATIONS.md, "Durability").
+    public enum Durability: String, Sendable, Hashable, CaseIterable {
+        /// `synchronous=FULL`: every commit is on disk before it is acknowledged; survives a process
+        /// crash and a power loss. The default.
+        case full
+        /// `synchronous=NORMAL`: survives a process crash; a power loss may lose the last commits
+        /// (never corrupts the database in WAL mode).
+        case normal
+
+        var pragmaValue: Int { self == .full ? 2 : 1 }
+    }
+
+    public let pool: DatabasePool
+    public let configuration: Configuration
+
+    /// Opens (creating if needed) the database and migrates it to the newest schema.
+    ///
+    /// - Parameter migrator: the service's migrations. The runtime's own tables are migrated first.
+    public init(configuration: Configuration, migrator: DatabaseMigrator, logger: Logger) throws {
+        var grdb = GRDB.Configuration()
+        grdb.foreignKeysEnabled = true
+        grdb.busyMode = .timeout(configuration.busyTimeoutSeconds)
+        grdb.maximumReaderCount = configuration.maximumReaderCount
+        grdb.label = "store"
+        pool = try DatabasePool(path: configuration.path, configuration: grdb)
+        self.configuration = configuration
+        // DatabasePool sets synchronous=NORMAL on its writer after `prepareDatabase` runs, so the
+        // durability setting is applied here, once the pool is open, and read back.
+        let durability = configuration.durability
+        let applied = try pool.writeWithoutTransaction { db -> Int in
+            try db.execute(sql: "PRAGMA synchronous = \(durability.pragmaValue)")
+            return try Int.fetchOne(db, sql: "PRAGMA synchronous") ?? -1
+        }
+        guard applied == durability.pragmaValue else {
+            throw StoreError(message: "could not set synchronous=\(durability) (SQLite reports \(applied))")
+        }
+        try Self.runtimeMigrations.migrate(pool)
+        try migrator.migrate(pool)
+        logger.info(
+            "database open",
+            metadata: ["path": "\(configuration.path)", "durability": "\(durability.rawValue)",
+                       "migrations": "\(try pool.read { try migrator.appliedIdentifiers($0) }.count)"])
+    }
+
+    /// The runtime's own tables, shared by every service.
+    static var runtimeMigrations: DatabaseMigrator {
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("runtime-1-idempotency") { db in
+            try db.create(table: "runtime_idempotency") { table in
+                table.column("caller", .text).notNull()
+                table.column("key", .text).notNull()
+                table.column("method", .text).notNull()
+                table.column("request_hash", .blob).notNull()
+                table.column("response", .blob).notNull()
+                table.column("created_at", .integer).notNull()
+                table.primaryKey(["caller", "key"])
+            }
+            try db.create(index: "runtime_idempotency_created", on: "runtime_idempotency", columns: ["created_at"])
+        }
+        return migrator
+    }
+
+    /// The writer's `synchronous` setting as SQLite reports it (0 OFF, 1 NORMAL, 2 FULL).
+    public func writerSynchronousSetting() throws -> Int {
+        try pool.writeWithoutTransaction { db in try Int.fetchOne(db, sql: "PRAGMA synchronous") ?? -1 }
+    }
+}
+
+public struct StoreError: Error, CustomStringConvertible, Sendable {
+    public var message: String
+    public var description: String { message }
+}

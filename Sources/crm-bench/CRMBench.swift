@@ -1,0 +1,15 @@
+internal import ArgumentParser
+
+/// `crm-bench`: load generator and benchmarks (docs/BENCHMARKS.md records its results).
+@main
+struct CRMBench: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "crm-bench",
+        abstract: "Measure the CRM stack: throughput and latency percentiles.",
+        discussion: """
+            Today: `echo`, the runtime's echo method over loopback beside a raw NIO length-prefixed \
+            echo (the machine's floor), measured in the same run. Service workloads arrive with \
+            their services.
+            """,
+        subcommands: [EchoBenchmark.self])
+}

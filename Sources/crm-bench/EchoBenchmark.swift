@@ -1,0 +1,169 @@
+internal import ArgumentParser
+internal import Foundation
+internal import Logging
+internal import NIOCore
+internal import NIOPosix
+internal import ServiceLifecycle
+internal import ServiceRuntime
+internal import WireProtocol
+
+/// `crm-bench echo`: System.Echo through our runtime (plain and mutual TLS) beside the raw NIO
+/// floor, one connection, closed loop, at several in-flight counts, all in one run.
+struct EchoBenchmark: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "echo", abstract: "Echo over loopback: our runtime beside the raw NIO floor.")
+
+    @Option(help: "Seconds per measurement.")
+    var duration: Double = 5
+
+    @Option(help: "Comma-separated calls in flight on the one connection.")
+    var inFlight: String = "1,16,256"
+
+    @Option(help: "Echo payload size in bytes.")
+    var payload: Int = 64
+
+    @Option(help: "Development PKI folder (scripts/dev-pki.sh) for the TLS runs; empty skips TLS.")
+    var pki: String = "var/pki"
+
+    @Flag(help: "Print JSON instead of a table.")
+    var json = false
+
+    struct Row: Codable {
+        var path: String
+        var inFlight: Int
+        var requestsPerSecond: Double
+        var p50Microseconds: UInt64
+        var p99Microseconds: UInt64
+        var p999Microseconds: UInt64
+        var maxMicroseconds: UInt64
+        var ratioToFloor: Double
+    }
+
+    func run() async throws {
+        let levels = inFlight.split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) }
+        let group = MultiThreadedEventLoopGroup.singleton
+        var logger = Logger(label: "crm-bench")
+        logger.logLevel = .critical
+
+        let tls: TLSSettings? = pki.isEmpty ? nil : {
+            let folder = URL(fileURLWithPath: pki)
+            guard FileManager.default.fileExists(atPath: folder.appendingPathComponent("server.pem").path) else { return nil }
+            return TLSSettings(
+                certificateChainPath: folder.appendingPathComponent("server.pem").path,
+                privateKeyPath: folder.appendingPathComponent("server.key").path,
+                trustRootsPath: folder.appendingPathComponent("ca.pem").path)
+        }()
+        if !pki.isEmpty && tls == nil {
+            FileHandle.standardError.write(Data("no PKI in \(pki): run scripts/dev-pki.sh \(pki) for the TLS rows\n".utf8))
+        }
+        let clientTLS = tls.map { server in
+            TLSSettings(
+                certificateChainPath: server.certificateChainPath.replacingOccurrences(of: "server.pem", with: "client.pem"),
+                privateKeyPath: server.privateKeyPath.replacingOccurrences(of: "server.key", with: "client.key"),
+                trustRootsPath: server.trustRootsPath)
+        }
+
+        var router = RPCRouter()
+        SystemHandlers.register(into: &router, serverName: "crm-bench", version: "bench")
+        let hello = Hello(maxConcurrentStreams: 4096)
+        var servers: [RPCServer] = [RPCServer(configuration: .init(port: 0, hello: hello), router: router, logger: logger)]
+        if let tls {
+            servers.append(RPCServer(configuration: .init(port: 0, tls: tls, hello: hello), router: router, logger: logger))
+        }
+        let serviceGroup = ServiceGroup(services: servers, gracefulShutdownSignals: [], logger: logger)
+        let floorServer = try await RawEchoFloor.startServer(group: group)
+
+        var rows: [Row] = []
+        try await withThrowingTaskGroup(of: Void.self) { tasks in
+            tasks.addTask { try await serviceGroup.run() }
+            let plainPort = try await servers[0].boundAddress().port!
+            let tlsPort = servers.count > 1 ? try await servers[1].boundAddress().port! : nil
+            for level in levels {
+                let floor = try await RawEchoFloor.run(
+                    port: floorServer.localAddress!.port!, payloadSize: payload, inFlight: level, seconds: duration, group: group)
+                rows.append(row("raw NIO floor", level, floor, floor: floor.throughput))
+                progress(rows.last!)
+                let plain = try await measureRuntime(port: plainPort, tls: nil, inFlight: level)
+                rows.append(row("runtime echo", level, plain, floor: floor.throughput))
+                progress(rows.last!)
+                if let tlsPort, let clientTLS {
+                    let secured = try await measureRuntime(port: tlsPort, tls: clientTLS, inFlight: level)
+                    rows.append(row("runtime echo, mTLS", level, secured, floor: floor.throughput))
+                    progress(rows.last!)
+                }
+            }
+            await serviceGroup.triggerGracefulShutdown()
+            try await tasks.waitForAll()
+        }
+        try await floorServer.close().get()
+
+        if json {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+            print(String(decoding: try encoder.encode(rows), as: UTF8.self))
+        } else {
+            print(Self.table(rows, payload: payload, duration: duration))
+        }
+    }
+
+    private func measureRuntime(port: Int, tls: TLSSettings?, inFlight: Int) async throws -> LatencyRecorder {
+        let connection = try await RPCConnection.connect(
+            host: "127.0.0.1", port: port, options: .init(tls: tls, hello: Hello(maxConcurrentStreams: 4096)))
+        var request = Crm_System_V1_EchoRequest()
+        request.payload = Data(repeating: 0x61, count: payload)
+        let until = ContinuousClock.now + .nanoseconds(Int64(duration * 1e9))
+        let started = NIODeadline.now()
+        var total = try await withThrowingTaskGroup(of: LatencyRecorder.self) { group in
+            for _ in 0..<inFlight {
+                group.addTask { [request] in
+                    var recorder = LatencyRecorder()
+                    while ContinuousClock.now < until {
+                        let sent = NIODeadline.now()
+                        do {
+                            _ = try await connection.unary(SystemMethods.echo, request)
+                            recorder.record(NIODeadline.now() - sent)
+                        } catch {
+                            recorder.errors += 1
+                        }
+                    }
+                    return recorder
+                }
+            }
+            var merged = LatencyRecorder()
+            for try await recorder in group { merged.merge(recorder) }
+            return merged
+        }
+        total.elapsed = NIODeadline.now() - started
+        await connection.close()
+        return total
+    }
+
+    private func row(_ path: String, _ inFlight: Int, _ recorder: LatencyRecorder, floor: Double) -> Row {
+        Row(
+            path: path, inFlight: inFlight, requestsPerSecond: recorder.throughput,
+            p50Microseconds: recorder.percentile(50), p99Microseconds: recorder.percentile(99),
+            p999Microseconds: recorder.percentile(99.9), maxMicroseconds: recorder.maximum,
+            ratioToFloor: recorder.throughput / floor)
+    }
+
+    private func progress(_ row: Row) {
+        FileHandle.standardError.write(
+            Data(String(format: "%-20@ in-flight %4d  %10.0f req/s  p50 %6d us  p99 %6d us\n",
+                        row.path as NSString, row.inFlight, row.requestsPerSecond, row.p50Microseconds, row.p99Microseconds).utf8))
+    }
+
+    static func table(_ rows: [Row], payload: Int, duration: Double) -> String {
+        var lines = [
+            "echo, \(payload)-byte payload, one connection, closed loop, \(duration) s per row",
+            "| path | in flight | req/s | p50 us | p99 us | p99.9 us | max us | vs floor |",
+            "|---|---:|---:|---:|---:|---:|---:|---:|",
+        ]
+        for row in rows {
+            lines.append(
+                String(format: "| %@ | %d | %.0f | %d | %d | %d | %d | %.2f |", row.path as NSString, row.inFlight,
+                       row.requestsPerSecond, row.p50Microseconds, row.p99Microseconds, row.p999Microseconds,
+                       row.maxMicroseconds, row.ratioToFloor))
+        }
+        return lines.joined(separator: "\n")
+    }
+}

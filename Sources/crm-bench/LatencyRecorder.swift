@@ -1,0 +1,24 @@
+internal import Histogram
+internal import NIOCore
+
+/// Round-trip latencies in microseconds (HdrHistogram, 3 significant digits) and the run's length.
+struct LatencyRecorder: Sendable {
+    var histogram = Histogram<UInt64>(highestTrackableValue: 60_000_000, numberOfSignificantValueDigits: .three)
+    var elapsed: TimeAmount = .zero
+    var errors = 0
+
+    mutating func record(_ latency: TimeAmount) {
+        _ = histogram.record(UInt64(max(latency.nanoseconds / 1000, 1)))
+    }
+
+    mutating func merge(_ other: LatencyRecorder) {
+        histogram.add(other.histogram)
+        errors += other.errors
+        elapsed = max(elapsed, other.elapsed)
+    }
+
+    var count: UInt64 { histogram.totalCount }
+    var throughput: Double { Double(count) / (Double(elapsed.nanoseconds) / 1e9) }
+    func percentile(_ p: Double) -> UInt64 { histogram.valueAtPercentile(p) }
+    var maximum: UInt64 { histogram.max }
+}
