@@ -17,6 +17,7 @@ let dependencies: [Package.Dependency] = [
     .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
     .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
     .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift.git", from: "0.2.0"),
+    .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
 ]
 
 let nioCore = Target.Dependency.product(name: "NIOCore", package: "swift-nio")
@@ -28,6 +29,7 @@ let logging = Target.Dependency.product(name: "Logging", package: "swift-log")
 let serviceLifecycle = Target.Dependency.product(name: "ServiceLifecycle", package: "swift-service-lifecycle")
 let argumentParser = Target.Dependency.product(name: "ArgumentParser", package: "swift-argument-parser")
 let histogram = Target.Dependency.product(name: "Histogram", package: "hdrhistogram-swift")
+let grdb = Target.Dependency.product(name: "GRDB", package: "GRDB.swift")
 
 let targets: [Target] = [
     // The protocol: framing, handshake, metadata, errors, method registry, generated messages.
@@ -41,7 +43,7 @@ let targets: [Target] = [
     // What every server shares. Built out by the runtime issue.
     .target(
         name: "ServiceRuntime",
-        dependencies: ["WireProtocol", nioCore, nioPosix, nioSSL, logging, serviceLifecycle, swiftProtobuf],
+        dependencies: ["WireProtocol", nioCore, nioPosix, nioSSL, logging, serviceLifecycle, swiftProtobuf, grdb],
         swiftSettings: swiftSettings
     ),
     .target(name: "CustomerService", dependencies: ["ServiceRuntime"], swiftSettings: swiftSettings),
@@ -68,7 +70,7 @@ let targets: [Target] = [
     ),
     .testTarget(
         name: "ServiceRuntimeTests",
-        dependencies: ["ServiceRuntime", "WireProtocol", nioCore, nioPosix, logging, serviceLifecycle],
+        dependencies: ["ServiceRuntime", "WireProtocol", nioCore, nioPosix, logging, serviceLifecycle, grdb],
         swiftSettings: swiftSettings
     ),
     .testTarget(

@@ -50,19 +50,19 @@ public final class Store: Sendable {
         // DatabasePool sets synchronous=NORMAL on its writer after `prepareDatabase` runs, so the
         // durability setting is applied here, once the pool is open, and read back.
         let durability = configuration.durability
-        let applied = try pool.writeWithoutTransaction { db -> Int in
+        let synchronous = try pool.writeWithoutTransaction { db -> Int in
             try db.execute(sql: "PRAGMA synchronous = \(durability.pragmaValue)")
             return try Int.fetchOne(db, sql: "PRAGMA synchronous") ?? -1
         }
-        guard applied == durability.pragmaValue else {
-            throw StoreError(message: "could not set synchronous=\(durability) (SQLite reports \(applied))")
+        guard synchronous == durability.pragmaValue else {
+            throw StoreError(message: "could not set synchronous=\(durability) (SQLite reports \(synchronous))")
         }
         try Self.runtimeMigrations.migrate(pool)
         try migrator.migrate(pool)
+        let applied = try pool.read { try migrator.appliedIdentifiers($0) }.count
         logger.info(
             "database open",
-            metadata: ["path": "\(configuration.path)", "durability": "\(durability.rawValue)",
-                       "migrations": "\(try pool.read { try migrator.appliedIdentifiers($0) }.count)"])
+            metadata: ["path": "\(configuration.path)", "durability": "\(durability.rawValue)", "migrations": "\(applied)"])
     }
 
     /// The runtime's own tables, shared by every service.

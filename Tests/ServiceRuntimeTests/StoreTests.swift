@@ -1,0 +1,101 @@
+import Foundation
+import GRDB
+import NIOCore
+import ServiceRuntime
+import Testing
+import WireProtocol
+
+@Suite("SQLite store")
+struct StoreTests {
+    static func temporaryPath() throws -> String {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("crm-store-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        return folder.appendingPathComponent("test.sqlite").path
+    }
+
+    static var counterMigrator: DatabaseMigrator {
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("test-1-counter") { db in
+            try db.execute(sql: "CREATE TABLE counter (id INTEGER PRIMARY KEY, value INTEGER NOT NULL)")
+            try db.execute(sql: "INSERT INTO counter (id, value) VALUES (1, 0)")
+        }
+        return migrator
+    }
+
+    @Test("the writer runs with synchronous=FULL by default, read back from the writer connection")
+    func synchronousFull() throws {
+        let store = try Store(configuration: .init(path: try Self.temporaryPath()), migrator: Self.counterMigrator, logger: testLogger)
+        #expect(try store.writerSynchronousSetting() == 2)
+        // And it stays FULL on the writer across transactions.
+        try store.pool.write { db in try db.execute(sql: "UPDATE counter SET value = value + 1") }
+        #expect(try store.writerSynchronousSetting() == 2)
+    }
+
+    @Test("durability normal is applied when configured")
+    func synchronousNormal() throws {
+        let store = try Store(
+            configuration: .init(path: try Self.temporaryPath(), durability: .normal), migrator: Self.counterMigrator, logger: testLogger)
+        #expect(try store.writerSynchronousSetting() == 1)
+    }
+
+    @Test("WAL, foreign keys and a writer busy timeout are on; migrations ran, and reopening is a no-op")
+    func pragmasAndMigrations() throws {
+        let path = try Self.temporaryPath()
+        do {
+            let store = try Store(configuration: .init(path: path), migrator: Self.counterMigrator, logger: testLogger)
+            let (journal, foreignKeys, busyTimeout, value) = try store.pool.writeWithoutTransaction { db in
+                (
+                    try String.fetchOne(db, sql: "PRAGMA journal_mode"), try Int.fetchOne(db, sql: "PRAGMA foreign_keys"),
+                    try Int.fetchOne(db, sql: "PRAGMA busy_timeout"), try Int.fetchOne(db, sql: "SELECT value FROM counter")
+                )
+            }
+            #expect(journal == "wal")
+            #expect(foreignKeys == 1)
+            #expect(busyTimeout == 5000)
+            #expect(value == 0)
+            try store.pool.write { db in try db.execute(sql: "UPDATE counter SET value = 41") }
+        }
+        let reopened = try Store(configuration: .init(path: path), migrator: Self.counterMigrator, logger: testLogger)
+        #expect(try reopened.pool.read { try Int.fetchOne($0, sql: "SELECT value FROM counter") } == 41)
+        #expect(try reopened.pool.read { try Self.counterMigrator.appliedIdentifiers($0) } == ["runtime-1-idempotency", "test-1-counter"])
+    }
+
+    @Test("an idempotent retry returns the first answer and changes nothing more")
+    func idempotentRetry() async throws {
+        let store = try Store(configuration: .init(path: try Self.temporaryPath()), migrator: Self.counterMigrator, logger: testLogger)
+        var router = RPCRouter.withSystemHandlers()
+        // A mutating method stand-in: Echo that increments a counter and answers with its new value.
+        router.register(SystemMethods.echo) { request, context in
+            try await store.write(idempotentFor: context, request: request) { db in
+                try db.execute(sql: "UPDATE counter SET value = value + 1")
+                var response = Crm_System_V1_EchoResponse()
+                response.payload = Data("\(try Int.fetchOne(db, sql: "SELECT value FROM counter")!)".utf8)
+                return response
+            }
+        }
+        try await withTestServer(router: router) { _, port in
+            let connection = try await RPCConnection.connect(host: "127.0.0.1", port: port)
+            let keyed = Metadata(idempotencyKey: "transfer-42")
+            let first = try await connection.unary(SystemMethods.echo, echoRequest("a"), metadata: keyed)
+            let retry = try await connection.unary(SystemMethods.echo, echoRequest("a"), metadata: keyed)
+            #expect(first == retry)
+            #expect(String(decoding: first.payload, as: UTF8.self) == "1")
+            // Without a key every call runs.
+            let unkeyed = try await connection.unary(SystemMethods.echo, echoRequest("a"))
+            #expect(String(decoding: unkeyed.payload, as: UTF8.self) == "2")
+            // The same key with another request is refused, not processed.
+            do {
+                _ = try await connection.unary(SystemMethods.echo, echoRequest("b"), metadata: keyed)
+                Issue.record("a reused key with a different request must be refused")
+            } catch let error as RPCError {
+                #expect(error.code == .failedPrecondition)
+                #expect(error.reason == "IDEMPOTENCY_KEY_REUSED")
+            }
+            let counter = try await store.pool.read { try Int.fetchOne($0, sql: "SELECT value FROM counter") }
+            #expect(counter == 2)
+            await connection.close()
+        }
+        // Past the window the record is pruned.
+        #expect(try await store.pruneIdempotencyKeys(olderThanSeconds: -1) == 1)
+    }
+}
