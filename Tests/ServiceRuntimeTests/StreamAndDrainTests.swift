@@ -96,7 +96,7 @@ struct StreamAndDrainTests {
             #expect(await eventually { started.value == 5 })
             await group.triggerGracefulShutdown()
             // The GOAWAY arrives; new calls on this connection are refused as not processed.
-            #expect(await eventually { await !connection.isUsable })
+            #expect(await eventually { !connection.isUsable })
             do {
                 _ = try await connection.unary(SystemMethods.echo, echoRequest("late"))
                 Issue.record("a call after GOAWAY must be refused")

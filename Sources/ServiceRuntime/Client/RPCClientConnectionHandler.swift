@@ -1,4 +1,5 @@
 internal import Logging
+internal import NIOConcurrencyHelpers
 internal import NIOCore
 internal import WireProtocol
 
@@ -31,9 +32,18 @@ final class RPCClientConnectionHandler: ChannelInboundHandler {
     private var nextPing: UInt64 = 1
     private var flushScheduled = false
     private var inReadBurst = false
-    private(set) var isUsable = false
+    /// Whether new calls can start; read from any thread by ``RPCConnection/isUsable``.
+    let usable: NIOLockedValueBox<Bool>
+    private var isUsable: Bool {
+        get { usable.withLockedValue { $0 } }
+        set { usable.withLockedValue { $0 = newValue } }
+    }
 
-    init(hello: Hello, handshake: EventLoopPromise<NegotiatedParameters>, keepaliveInterval: TimeAmount?) {
+    init(
+        hello: Hello, handshake: EventLoopPromise<NegotiatedParameters>, keepaliveInterval: TimeAmount?,
+        usable: NIOLockedValueBox<Bool>
+    ) {
+        self.usable = usable
         self.machine = ClientConnectionStateMachine(localHello: hello)
         self.handshake = handshake
         self.keepaliveInterval = keepaliveInterval

@@ -11,6 +11,7 @@ public final class RPCConnection: Sendable {
     public let channel: any Channel
     public let parameters: NegotiatedParameters
     private let handler: NIOLoopBound<RPCClientConnectionHandler>
+    private let usable: NIOLockedValueBox<Bool>
 
     public struct Options: Sendable {
         /// Nil connects without TLS (loopback and tests only).
@@ -34,10 +35,14 @@ public final class RPCConnection: Sendable {
         }
     }
 
-    private init(channel: any Channel, parameters: NegotiatedParameters, handler: NIOLoopBound<RPCClientConnectionHandler>) {
+    private init(
+        channel: any Channel, parameters: NegotiatedParameters, handler: NIOLoopBound<RPCClientConnectionHandler>,
+        usable: NIOLockedValueBox<Bool>
+    ) {
         self.channel = channel
         self.parameters = parameters
         self.handler = handler
+        self.usable = usable
     }
 
     /// Connects, completes the handshake, and returns the open connection.
@@ -49,6 +54,7 @@ public final class RPCConnection: Sendable {
         let serverHostname = options.serverHostname ?? host
         let eventLoop = group.next()
         let handshake = eventLoop.makePromise(of: NegotiatedParameters.self)
+        let usable = NIOLockedValueBox(false)
         let channel: any Channel
         do {
             channel = try await ClientBootstrap(group: eventLoop)
@@ -63,7 +69,9 @@ public final class RPCConnection: Sendable {
                         }
                         try sync.addHandler(ByteToMessageHandler(FrameDecoder(maxFrameSize: try FrameSizeLimit(Int(options.hello.maxFrameSize)), expectPreface: false)))
                         try sync.addHandler(
-                            RPCClientConnectionHandler(hello: options.hello, handshake: handshake, keepaliveInterval: options.keepaliveInterval))
+                            RPCClientConnectionHandler(
+                                hello: options.hello, handshake: handshake, keepaliveInterval: options.keepaliveInterval,
+                                usable: usable))
                     }
                 }
                 .connect(host: host, port: port)
@@ -83,16 +91,11 @@ public final class RPCConnection: Sendable {
         let handler = try await eventLoop.submit {
             NIOLoopBound(try channel.pipeline.syncOperations.handler(type: RPCClientConnectionHandler.self), eventLoop: eventLoop)
         }.get()
-        return RPCConnection(channel: channel, parameters: parameters, handler: handler)
+        return RPCConnection(channel: channel, parameters: parameters, handler: handler, usable: usable)
     }
 
     /// Whether new calls can start here (false after GOAWAY, an error, or close).
-    public var isUsable: Bool {
-        get async {
-            let handler = self.handler
-            return (try? await channel.eventLoop.submit { handler.value.isUsable }.get()) ?? false
-        }
-    }
+    public var isUsable: Bool { usable.withLockedValue { $0 } && channel.isActive }
 
     /// Calls a unary method.
     ///

@@ -1,0 +1,79 @@
+import Foundation
+import NIOCore
+import ServiceLifecycle
+import ServiceRuntime
+import Testing
+import WireProtocol
+
+@Suite("Reconnecting client")
+struct RPCClientTests {
+    /// Runs a server on `port` until `body` returns, then drains it.
+    func serve(port: Int, name: String, _ body: @Sendable () async throws -> Void) async throws {
+        var router = RPCRouter()
+        SystemHandlers.register(into: &router, serverName: name, version: "test")
+        let server = RPCServer(configuration: .init(port: port), router: router, logger: testLogger)
+        let group = ServiceGroup(services: [server], gracefulShutdownSignals: [], logger: testLogger)
+        try await withThrowingTaskGroup(of: Void.self) { tasks in
+            tasks.addTask { try await group.run() }
+            _ = try await server.boundAddress()
+            try await body()
+            await group.triggerGracefulShutdown()
+            try await tasks.waitForAll()
+        }
+    }
+
+    @Test("after a server restart (GOAWAY, then a new process on the same port) calls go to a new connection")
+    func reconnectsAfterRestart() async throws {
+        // Find a free port, then serve on it twice in a row.
+        let probe = RPCServer(configuration: .init(port: 0), router: RPCRouter(), logger: testLogger)
+        let probeGroup = ServiceGroup(services: [probe], gracefulShutdownSignals: [], logger: testLogger)
+        let port = try await withThrowingTaskGroup(of: Void.self) { tasks in
+            tasks.addTask { try await probeGroup.run() }
+            let port = try await probe.boundAddress().port!
+            await probeGroup.triggerGracefulShutdown()
+            try await tasks.waitForAll()
+            return port
+        }
+        let client = RPCClient(configuration: .init(host: "127.0.0.1", port: port, initialBackoff: .milliseconds(20), maximumAttempts: 20))
+        try await serve(port: port, name: "first") {
+            let health = try await client.unary(SystemMethods.health, Crm_System_V1_HealthRequest())
+            #expect(health.server == "first")
+        }
+        // The first server is gone: a call now has to wait for the second one.
+        async let restarted: Void = {
+            try await Task.sleep(for: .milliseconds(200))
+            try await serve(port: port, name: "second") {
+                try await Task.sleep(for: .milliseconds(500))
+            }
+        }()
+        let health = try await client.unary(SystemMethods.health, Crm_System_V1_HealthRequest(), timeout: .seconds(5))
+        #expect(health.server == "second")
+        try await restarted
+        await client.close()
+    }
+
+    @Test("with no server, a call fails UNAVAILABLE, not processed, after its attempts")
+    func noServer() async throws {
+        let client = RPCClient(configuration: .init(host: "127.0.0.1", port: 1, initialBackoff: .milliseconds(5), maximumAttempts: 3))
+        do {
+            _ = try await client.unary(SystemMethods.health, Crm_System_V1_HealthRequest())
+            Issue.record("the call must fail")
+        } catch let error as RPCError {
+            #expect(error.code == .unavailable)
+            #expect(error.processing == .notProcessed)
+        }
+    }
+
+    @Test("backoff grows exponentially, stays under the cap, and is jittered")
+    func backoff() {
+        let client = RPCClient(configuration: .init(host: "x", port: 1, initialBackoff: .milliseconds(100), maximumBackoff: .seconds(1)))
+        for attempt in 1...10 {
+            let wait = client.backoffForTesting(attempt: attempt)
+            let ceiling = min(100_000_000 << (attempt - 1), 1_000_000_000)
+            #expect(wait.nanoseconds <= ceiling)
+            #expect(wait.nanoseconds >= ceiling / 2)
+        }
+        let samples = Set((0..<20).map { _ in client.backoffForTesting(attempt: 5).nanoseconds })
+        #expect(samples.count > 1, "no jitter")
+    }
+}
