@@ -34,19 +34,24 @@ struct RPCClientTests {
             try await tasks.waitForAll()
             return port
         }
-        let client = RPCClient(configuration: .init(host: "127.0.0.1", port: port, initialBackoff: .milliseconds(20), maximumAttempts: 20))
+        let client = RPCClient(
+            configuration: .init(
+                host: "127.0.0.1", port: port, initialBackoff: .milliseconds(20), maximumBackoff: .milliseconds(200), maximumAttempts: 50))
         try await serve(port: port, name: "first") {
             let health = try await client.unary(SystemMethods.health, Crm_System_V1_HealthRequest())
             #expect(health.server == "first")
         }
-        // The first server is gone: a call now has to wait for the second one.
+        // The first server is gone: a call now has to wait for the second one, which starts a little
+        // later and serves until the call has its answer.
+        let answered = Recorder(false)
         async let restarted: Void = {
             try await Task.sleep(for: .milliseconds(200))
             try await serve(port: port, name: "second") {
-                try await Task.sleep(for: .milliseconds(500))
+                _ = await eventually(seconds: 30) { answered.value }
             }
         }()
         let health = try await client.unary(SystemMethods.health, Crm_System_V1_HealthRequest(), timeout: .seconds(5))
+        answered.update { $0 = true }
         #expect(health.server == "second")
         try await restarted
         await client.close()

@@ -14,7 +14,6 @@ struct PlaceholderExecutablesTests {
         "refuses to run and names its issue",
         arguments: [
             ("crm-customer", 4), ("crm-marketing", 8), ("crm-servicedesk", 7), ("crm-gateway", 6), ("crmctl", 3),
-            ("crm-bench", 11),
         ])
     func refuses(name: String, issue: Int) throws {
         let process = Process()
