@@ -50,13 +50,17 @@ let targets: [Target] = [
     .target(name: "MarketingService", dependencies: ["ServiceRuntime"], swiftSettings: swiftSettings),
     .target(name: "ServiceDeskService", dependencies: ["ServiceRuntime"], swiftSettings: swiftSettings),
     .target(name: "Gateway", dependencies: ["ServiceRuntime"], swiftSettings: swiftSettings),
-    .target(name: "CRMClient", dependencies: ["ServiceRuntime"], swiftSettings: swiftSettings),
+    .target(name: "CRMClient", dependencies: ["ServiceRuntime", "WireProtocol", nioCore, swiftProtobuf], swiftSettings: swiftSettings),
 
     .executableTarget(name: "crm-customer", dependencies: ["CustomerService"], swiftSettings: swiftSettings),
     .executableTarget(name: "crm-marketing", dependencies: ["MarketingService"], swiftSettings: swiftSettings),
     .executableTarget(name: "crm-servicedesk", dependencies: ["ServiceDeskService"], swiftSettings: swiftSettings),
     .executableTarget(name: "crm-gateway", dependencies: ["Gateway"], swiftSettings: swiftSettings),
-    .executableTarget(name: "crmctl", dependencies: ["CRMClient"], swiftSettings: swiftSettings),
+    .executableTarget(
+        name: "crmctl",
+        dependencies: ["CRMClient", "ServiceRuntime", "WireProtocol", nioCore, swiftProtobuf, argumentParser],
+        swiftSettings: swiftSettings
+    ),
     .executableTarget(
         name: "crm-bench",
         dependencies: ["ServiceRuntime", "WireProtocol", nioCore, nioPosix, logging, serviceLifecycle, argumentParser, histogram],
@@ -75,7 +79,10 @@ let targets: [Target] = [
     ),
     .testTarget(
         name: "ServiceTests",
-        dependencies: ["ServiceRuntime", "CustomerService", "MarketingService", "ServiceDeskService", "Gateway", "CRMClient"],
+        dependencies: [
+            "ServiceRuntime", "CustomerService", "MarketingService", "ServiceDeskService", "Gateway", "CRMClient", "WireProtocol",
+            nioCore, logging, serviceLifecycle,
+        ],
         swiftSettings: swiftSettings
     ),
 ]

@@ -1,3 +1,65 @@
-// CRMClient is not built yet: its issue has not landed. This file exists so the package layout of
-// docs/ARCHITECTURE.md is visible from the start; nothing here pretends to work.
+public import NIOCore
+internal import Foundation
+public import ServiceRuntime
+public import WireProtocol
 
+/// The typed Swift client of the CRM, used by crmctl, crm-bench, tests and Swift callers. Calls go
+/// through one reconnecting, multiplexed connection (``RPCClient``). Each service's methods are
+/// added here as its issue lands; today it has the System methods every server answers.
+public final class CRMClient: Sendable {
+    public let rpc: RPCClient
+
+    public init(configuration: RPCClient.Configuration) {
+        self.rpc = RPCClient(configuration: configuration)
+    }
+
+    public func echo(_ payload: [UInt8], timeout: TimeAmount? = nil) async throws -> [UInt8] {
+        var request = Crm_System_V1_EchoRequest()
+        request.payload = .init(payload)
+        return Array(try await rpc.unary(SystemMethods.echo, request, timeout: timeout).payload)
+    }
+
+    public func health(timeout: TimeAmount? = nil) async throws -> Crm_System_V1_HealthResponse {
+        try await rpc.unary(SystemMethods.health, Crm_System_V1_HealthRequest(), timeout: timeout)
+    }
+
+    public func close() async { await rpc.close() }
+}
+
+/// Where a client connects and with which TLS files, from flags or the environment:
+/// `CRM_ADDRESS` (host:port, default 127.0.0.1:7443, the gateway), `CRM_TLS_CERT`, `CRM_TLS_KEY`,
+/// `CRM_TLS_CA`. Without all three TLS files the connection is plain TCP (development only).
+public struct ClientTarget: Sendable, Hashable {
+    public var host: String
+    public var port: Int
+    public var tls: TLSSettings?
+
+    public static let defaultAddress = "127.0.0.1:7443"
+
+    public init(address: String, certificate: String?, key: String?, ca: String?) throws(ClientTargetError) {
+        guard let colon = address.lastIndex(of: ":"), let port = Int(address[address.index(after: colon)...]),
+            (1...65535).contains(port), colon != address.startIndex
+        else {
+            throw ClientTargetError(message: "address \"\(address)\" is not host:port")
+        }
+        host = String(address[..<colon]).trimmingCharacters(in: ["[", "]"])
+        self.port = port
+        switch (certificate, key, ca) {
+        case (nil, nil, nil):
+            tls = nil
+        case (let certificate?, let key?, let ca?):
+            tls = TLSSettings(certificateChainPath: certificate, privateKeyPath: key, trustRootsPath: ca)
+        default:
+            throw ClientTargetError(message: "TLS needs all of --tls-cert, --tls-key and --tls-ca (or CRM_TLS_CERT, CRM_TLS_KEY, CRM_TLS_CA)")
+        }
+    }
+
+    public var rpcConfiguration: RPCClient.Configuration {
+        RPCClient.Configuration(host: host, port: port, options: .init(tls: tls), maximumAttempts: 2)
+    }
+}
+
+public struct ClientTargetError: Error, CustomStringConvertible, Sendable {
+    public var message: String
+    public var description: String { message }
+}

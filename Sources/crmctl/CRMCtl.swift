@@ -1,0 +1,246 @@
+internal import ArgumentParser
+internal import CRMClient
+internal import Foundation
+internal import NIOCore
+internal import ServiceRuntime
+internal import SwiftProtobuf
+internal import WireProtocol
+
+/// `crmctl`: call any method of the CRM from the shell, with protobuf's JSON mapping, and print JSON.
+@main
+struct CRMCtl: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "crmctl",
+        abstract: "Call the CRM over its wire protocol and print JSON.",
+        discussion: """
+            The target and TLS files come from flags or CRM_ADDRESS, CRM_TLS_CERT, CRM_TLS_KEY, CRM_TLS_CA. \
+            On an error crmctl prints the error as JSON on stdout, its code and message on stderr, \
+            and exits with status 1.
+            """,
+        subcommands: [Call.self, List.self, Describe.self, Health.self])
+}
+
+struct ConnectionOptions: ParsableArguments {
+    @Option(help: "host:port of the gateway or a server (env CRM_ADDRESS; default 127.0.0.1:7443).")
+    var address: String?
+
+    @Option(name: .customLong("tls-cert"), help: "Client certificate PEM (env CRM_TLS_CERT).")
+    var tlsCertificate: String?
+
+    @Option(name: .customLong("tls-key"), help: "Client private key PEM (env CRM_TLS_KEY).")
+    var tlsKey: String?
+
+    @Option(name: .customLong("tls-ca"), help: "CA certificate PEM the server must chain to (env CRM_TLS_CA).")
+    var tlsCA: String?
+
+    @Option(help: "Seconds to wait for the answer.")
+    var timeout: Double = 10
+
+    func target() throws -> ClientTarget {
+        let environment = ProcessInfo.processInfo.environment
+        do {
+            return try ClientTarget(
+                address: address ?? environment["CRM_ADDRESS"] ?? ClientTarget.defaultAddress,
+                certificate: tlsCertificate ?? environment["CRM_TLS_CERT"],
+                key: tlsKey ?? environment["CRM_TLS_KEY"],
+                ca: tlsCA ?? environment["CRM_TLS_CA"])
+        } catch {
+            throw ValidationError(error.message)
+        }
+    }
+
+    var timeoutAmount: TimeAmount { .nanoseconds(Int64(timeout * 1e9)) }
+}
+
+/// Prints `error` the documented way and exits 1.
+func failAndExit(_ error: any Error) -> Never {
+    let rpcError = (error as? RPCError)
+        ?? RPCError(code: .unavailable, message: "\(error)", reason: "CLIENT_ERROR", processing: .notProcessed)
+    var options = JSONEncodingOptions()
+    options.alwaysPrintEnumsAsInts = false
+    let json = (try? rpcError.status.jsonString(options: options)) ?? "{}"
+    print("{\"error\": \(json)}")
+    FileHandle.standardError.write(Data("crmctl: \(rpcError)\n".utf8))
+    Foundation.exit(1)
+}
+
+func printJSON(_ message: any SwiftProtobuf.Message) throws {
+    print(try message.jsonString())
+}
+
+struct Call: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Call a method: crmctl call Service.Method '{\"json\": \"request\"}'. Streams print one JSON line per item.")
+
+    @OptionGroup var connection: ConnectionOptions
+
+    @Argument(help: "The method, e.g. System.Echo (see crmctl list).")
+    var method: String
+
+    @Argument(help: "The request in protobuf's JSON mapping; default {}.")
+    var request: String = "{}"
+
+    @Option(name: .customLong("idempotency-key"), help: "Idempotency key for a safe retry of a mutating call.")
+    var idempotencyKey: String?
+
+    func run() async throws {
+        guard let info = MethodRegistry.method(named: method) else {
+            throw ValidationError("no method \(method); crmctl list shows them all")
+        }
+        let message: any SwiftProtobuf.Message
+        do {
+            message = try info.requestType.init(jsonString: request)
+        } catch {
+            failAndExit(RPCError(
+                code: .invalidArgument, message: "the request is not a valid \(info.requestType.protoMessageName) in JSON: \(error)",
+                reason: "INVALID_JSON", processing: .notProcessed))
+        }
+        let target = try connection.target()
+        let client = RPCClient(configuration: target.rpcConfiguration)
+        let metadata = Metadata(idempotencyKey: idempotencyKey)
+        do {
+            let payload = try message.encodedPayload()
+            switch info.kind {
+            case .unary:
+                let answer = try await client.call(method: info.id, payload: payload, metadata: metadata, timeout: connection.timeoutAmount)
+                try printJSON(try info.responseType.init(payload: answer))
+            case .serverStream:
+                let connectionToServer = try await client.connection()
+                try await streamItems(connectionToServer, info: info, payload: payload, metadata: metadata, itemType: info.responseType)
+            }
+        } catch {
+            failAndExit(error)
+        }
+        await client.close()
+    }
+
+    private func streamItems<Item: SwiftProtobuf.Message>(
+        _ connection: RPCConnection, info: MethodInfo, payload: ByteBuffer, metadata: Metadata, itemType: Item.Type
+    ) async throws {
+        let descriptor = MethodDescriptor<RawMessage, Item>(
+            service: info.id.service, method: info.id.method, name: info.name, kind: .serverStream, isIdempotent: info.isIdempotent)
+        for try await item in try connection.serverStream(descriptor, RawMessage(bytes: payload), metadata: metadata) {
+            print(try item.jsonString())
+        }
+    }
+}
+
+/// Carries already-encoded request bytes through the typed streaming API.
+struct RawMessage: SwiftProtobuf.Message, Sendable {
+    static let protoMessageName = "crmctl.RawMessage"
+    var bytes = ByteBuffer()
+    var unknownFields = SwiftProtobuf.UnknownStorage()
+
+    init() {}
+    init(bytes: ByteBuffer) { self.bytes = bytes }
+
+    mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+        while try decoder.nextFieldNumber() != nil {}
+    }
+
+    func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+        // Re-emit the original bytes as unknown fields: the serialized form is exactly `bytes`.
+        try visitor.visitUnknown(bytes: Data(bytes.readableBytesView))
+    }
+
+    var isInitialized: Bool { true }
+    func isEqualTo(message: any SwiftProtobuf.Message) -> Bool {
+        (message as? RawMessage)?.bytes == bytes
+    }
+    static func == (lhs: RawMessage, rhs: RawMessage) -> Bool { lhs.bytes == rhs.bytes }
+    func hash(into hasher: inout Hasher) { hasher.combine(bytes) }
+}
+
+struct List: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "List every method: name, ids, kind, idempotency, types.")
+
+    @Flag(help: "Print JSON lines instead of a table.")
+    var json = false
+
+    func run() async throws {
+        for info in MethodRegistry.all.sorted(by: { $0.id < $1.id }) {
+            if json {
+                print(
+                    "{\"method\": \"\(info.name)\", \"service\": \(info.id.service), \"id\": \(info.id.method), \"kind\": \"\(info.kind.rawValue)\", \"idempotent\": \(info.isIdempotent), \"request\": \"\(info.requestType.protoMessageName)\", \"response\": \"\(info.responseType.protoMessageName)\"}")
+            } else {
+                let name = info.name.padding(toLength: 28, withPad: " ", startingAt: 0)
+                let ids = "\(info.id)".padding(toLength: 7, withPad: " ", startingAt: 0)
+                let kind = info.kind.rawValue.padding(toLength: 14, withPad: " ", startingAt: 0)
+                print("\(name) \(ids) \(kind) \(info.isIdempotent ? "idempotent" : "          ")  \(info.requestType.protoMessageName) -> \(info.responseType.protoMessageName)")
+            }
+        }
+    }
+}
+
+struct Describe: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Describe a method: its ids, kind, idempotency, and every field of its request and response.")
+
+    @Argument(help: "The method, e.g. System.Echo.")
+    var method: String
+
+    func run() async throws {
+        guard let info = MethodRegistry.method(named: method) else {
+            throw ValidationError("no method \(method); crmctl list shows them all")
+        }
+        let object: [String: Any] = [
+            "method": info.name, "service": Int(info.id.service), "id": Int(info.id.method), "kind": info.kind.rawValue,
+            "idempotent": info.isIdempotent,
+            "request": Self.describe(info.requestType.protoMessageName),
+            "response": Self.describe(info.responseType.protoMessageName),
+        ]
+        let data = try JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys])
+        print(String(decoding: data, as: UTF8.self))
+    }
+
+    static func describe(_ fullName: String) -> [String: Any] {
+        guard let (message, comment) = ProtoDescriptors.message(named: fullName) else { return ["type": fullName] }
+        let fields: [[String: Any]] = message.field.map { field in
+            [
+                "name": field.jsonName, "number": Int(field.number),
+                "type": field.typeName.isEmpty ? Self.typeName(field.type) : String(field.typeName.drop { $0 == "." }),
+                "repeated": field.label == .repeated,
+            ]
+        }
+        return ["type": fullName, "comment": comment, "fields": fields]
+    }
+
+    static func typeName(_ type: Google_Protobuf_FieldDescriptorProto.TypeEnum) -> String {
+        switch type {
+        case .double: "double"
+        case .float: "float"
+        case .int64: "int64"
+        case .uint64: "uint64"
+        case .int32: "int32"
+        case .fixed64: "fixed64"
+        case .fixed32: "fixed32"
+        case .bool: "bool"
+        case .string: "string"
+        case .bytes: "bytes (base64 in JSON)"
+        case .uint32: "uint32"
+        case .sfixed32: "sfixed32"
+        case .sfixed64: "sfixed64"
+        case .sint32: "sint32"
+        case .sint64: "sint64"
+        default: "\(type)"
+        }
+    }
+}
+
+struct Health: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Ask the target whether it is serving.")
+
+    @OptionGroup var connection: ConnectionOptions
+
+    func run() async throws {
+        let client = CRMClient(configuration: try connection.target().rpcConfiguration)
+        do {
+            let health = try await client.health(timeout: connection.timeoutAmount)
+            try printJSON(health)
+            await client.close()
+            if health.status != .serving { Foundation.exit(1) }
+        } catch {
+            failAndExit(error)
+        }
+    }
+}

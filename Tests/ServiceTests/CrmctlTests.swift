@@ -1,0 +1,123 @@
+import Dispatch
+import Foundation
+import Logging
+import NIOCore
+import ServiceLifecycle
+import ServiceRuntime
+import Testing
+import WireProtocol
+
+/// crmctl, the real executable, against a real server on loopback.
+@Suite("crmctl", .serialized)
+struct CrmctlTests {
+    static let binary = URL(fileURLWithPath: #filePath)
+        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        .appendingPathComponent(".build/debug/crmctl")
+
+    struct Output {
+        var status: Int32
+        var stdout: String
+        var stderr: String
+    }
+
+    /// Runs crmctl off the cooperative thread pool: waiting for a child process blocks its thread,
+    /// and the in-process server's handlers need the pool to answer it.
+    static func crmctl(_ arguments: [String]) async throws -> Output {
+        try await withCheckedThrowingContinuation { continuation in
+            DispatchQueue.global().async {
+                continuation.resume(with: Result { try runCrmctl(arguments) })
+            }
+        }
+    }
+
+    static func runCrmctl(_ arguments: [String]) throws -> Output {
+        let process = Process()
+        process.executableURL = binary
+        process.arguments = arguments
+        var environment = ProcessInfo.processInfo.environment
+        for key in ["CRM_ADDRESS", "CRM_TLS_CERT", "CRM_TLS_KEY", "CRM_TLS_CA"] { environment[key] = nil }
+        process.environment = environment
+        let out = Pipe()
+        let err = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        try process.run()
+        let stdout = out.fileHandleForReading.readDataToEndOfFile()
+        let stderr = err.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return Output(status: process.terminationStatus, stdout: String(decoding: stdout, as: UTF8.self), stderr: String(decoding: stderr, as: UTF8.self))
+    }
+
+    func withServer(_ body: @Sendable (Int) async throws -> Void) async throws {
+        var router = RPCRouter()
+        SystemHandlers.register(into: &router, serverName: "crmctl-test", version: "test")
+        var logger = Logger(label: "test")
+        logger.logLevel = .critical
+        let server = RPCServer(configuration: .init(port: 0), router: router, logger: logger)
+        let group = ServiceGroup(services: [server], gracefulShutdownSignals: [], logger: logger)
+        try await withThrowingTaskGroup(of: Void.self) { tasks in
+            tasks.addTask { try await group.run() }
+            try await body(try await server.boundAddress().port!)
+            await group.triggerGracefulShutdown()
+            try await tasks.waitForAll()
+        }
+    }
+
+    @Test("call, stream, health: JSON out, status 0")
+    func calls() async throws {
+        try await withServer { port in
+            let address = "127.0.0.1:\(port)"
+            let echo = try await Self.crmctl(["call", "System.Echo", #"{"payload": "aGk="}"#, "--address", address])
+            #expect(echo.status == 0, "\(echo.stderr)")
+            #expect(echo.stdout.contains(#""payload":"aGk=""#))
+
+            let stream = try await Self.crmctl(["call", "System.EchoStream", #"{"payload": "aGk=", "count": 3}"#, "--address", address])
+            #expect(stream.status == 0, "\(stream.stderr)")
+            let lines = stream.stdout.split(separator: "\n")
+            #expect(lines.count == 3)
+            #expect(lines.last?.contains(#""index":2"#) == true)
+
+            let health = try await Self.crmctl(["health", "--address", address])
+            #expect(health.status == 0)
+            #expect(health.stdout.contains("SERVING_STATUS_SERVING"))
+            #expect(health.stdout.contains("crmctl-test"))
+        }
+    }
+
+    @Test("errors: the code and message, JSON on stdout, status 1")
+    func errors() async throws {
+        try await withServer { port in
+            let address = "127.0.0.1:\(port)"
+            let badJSON = try await Self.crmctl(["call", "System.Echo", #"{"payload": 42}"#, "--address", address])
+            #expect(badJSON.status == 1)
+            #expect(badJSON.stdout.contains("INVALID_ARGUMENT"))
+            #expect(badJSON.stderr.contains("INVALID_ARGUMENT"))
+
+            let tooMany = try await Self.crmctl(["call", "System.EchoStream", #"{"count": 100001}"#, "--address", address])
+            #expect(tooMany.status == 1)
+            #expect(tooMany.stdout.contains("count"))
+        }
+        let unknown = try await Self.crmctl(["call", "Nope.Nothing", "{}"])
+        #expect(unknown.status != 0)
+        #expect(unknown.stderr.contains("no method Nope.Nothing"))
+
+        let noServer = try await Self.crmctl(["health", "--address", "127.0.0.1:1"])
+        #expect(noServer.status == 1)
+        #expect(noServer.stdout.contains("UNAVAILABLE"))
+
+        let badAddress = try await Self.crmctl(["health", "--address", "nowhere"])
+        #expect(badAddress.status != 0)
+        #expect(badAddress.stderr.contains("host:port"))
+    }
+
+    @Test("list and describe need no server")
+    func listAndDescribe() async throws {
+        let list = try await Self.crmctl(["list"])
+        #expect(list.status == 0)
+        for method in MethodRegistry.all { #expect(list.stdout.contains(method.name)) }
+        let describe = try await Self.crmctl(["describe", "System.EchoStream"])
+        #expect(describe.status == 0)
+        #expect(describe.stdout.contains("\"count\""))
+        #expect(describe.stdout.contains("server-stream"))
+    }
+}
