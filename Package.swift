@@ -18,6 +18,8 @@ let dependencies: [Package.Dependency] = [
     .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
     .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift.git", from: "0.2.0"),
     .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
+    .package(url: "https://github.com/apple/swift-configuration.git", from: "1.4.0"),
+    .package(url: "https://github.com/apple/swift-system.git", from: "1.8.1"),
 ]
 
 let nioCore = Target.Dependency.product(name: "NIOCore", package: "swift-nio")
@@ -30,6 +32,8 @@ let serviceLifecycle = Target.Dependency.product(name: "ServiceLifecycle", packa
 let argumentParser = Target.Dependency.product(name: "ArgumentParser", package: "swift-argument-parser")
 let histogram = Target.Dependency.product(name: "Histogram", package: "hdrhistogram-swift")
 let grdb = Target.Dependency.product(name: "GRDB", package: "GRDB.swift")
+let configuration = Target.Dependency.product(name: "Configuration", package: "swift-configuration")
+let systemPackage = Target.Dependency.product(name: "SystemPackage", package: "swift-system")
 
 let targets: [Target] = [
     // The protocol: framing, handshake, metadata, errors, method registry, generated messages.
@@ -43,7 +47,7 @@ let targets: [Target] = [
     // What every server shares. Built out by the runtime issue.
     .target(
         name: "ServiceRuntime",
-        dependencies: ["WireProtocol", nioCore, nioPosix, nioSSL, logging, serviceLifecycle, swiftProtobuf, grdb],
+        dependencies: ["WireProtocol", nioCore, nioPosix, nioSSL, logging, serviceLifecycle, swiftProtobuf, grdb, configuration, systemPackage],
         swiftSettings: swiftSettings
     ),
     .target(name: "CustomerService", dependencies: ["ServiceRuntime"], swiftSettings: swiftSettings),

@@ -1,7 +1,7 @@
 internal import NIOConcurrencyHelpers
 public import NIOCore
 public import NIOPosix
-public import SwiftProtobuf
+internal import SwiftProtobuf
 public import WireProtocol
 
 /// A client that keeps one multiplexed connection to a server and replaces it when it fails or

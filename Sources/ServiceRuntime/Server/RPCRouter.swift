@@ -1,4 +1,4 @@
-public import NIOCore
+internal import NIOCore
 public import SwiftProtobuf
 public import WireProtocol
 

@@ -1,0 +1,199 @@
+public import Configuration
+internal import Foundation
+internal import SystemPackage
+public import Logging
+public import NIOCore
+public import WireProtocol
+
+/// Everything a server reads from its configuration: a JSON file plus `CRM_`-prefixed environment
+/// variables, the environment winning (`listen.port` <- `CRM_LISTEN_PORT`). Every key is listed in
+/// ``ServerSettings/keys`` and documented in docs/OPERATIONS.md. A key the file has but no server
+/// knows, a value of the wrong type or out of range, or half a TLS setup is a ``ConfigurationError``
+/// naming the key: one line, and the server exits non-zero.
+public struct ServerSettings: Sendable {
+    public var server: RPCServer.Configuration
+    public var database: Store.Configuration
+    public var logLevel: Logger.Level
+
+    public init(server: RPCServer.Configuration, database: Store.Configuration, logLevel: Logger.Level = .info) {
+        self.server = server
+        self.database = database
+        self.logLevel = logLevel
+    }
+
+    /// Every key a server understands.
+    public static let keys: Set<String> = [
+        "listen.host", "listen.port",
+        "tls.certificate", "tls.key", "tls.ca", "tls.require_client_certificate",
+        "limits.max_connections", "limits.max_concurrent_calls", "limits.max_frame_size",
+        "timeouts.handshake_ms", "timeouts.idle_ms", "timeouts.drain_ms", "timeouts.max_call_ms",
+        "callers.trust_identity",
+        "database.path", "database.durability", "database.busy_timeout_ms",
+        "log.level",
+    ]
+
+    /// Reads the settings over `defaults`.
+    ///
+    /// - Parameters:
+    ///   - file: a JSON file with nested objects (`{"listen": {"port": 7101}}`), or nil.
+    ///   - environment: the process environment; only `CRM_` variables are read.
+    public static func load(
+        file: String?, environment: [String: String], defaults: ServerSettings
+    ) async throws(ConfigurationError) -> ServerSettings {
+        var present = Set<String>()
+        var providers: [any ConfigProvider] = []
+        var scoped: [String: String] = [:]
+        for (name, value) in environment where name.hasPrefix("CRM_") {
+            scoped[String(name.dropFirst(4))] = value
+        }
+        for key in keys where scoped[environmentName(key)] != nil { present.insert(key) }
+        providers.append(EnvironmentVariablesProvider(environmentVariables: scoped))
+
+        if let file {
+            let data: Data
+            do {
+                data = try Data(contentsOf: URL(fileURLWithPath: file))
+            } catch {
+                throw ConfigurationError(key: nil, message: "cannot read configuration file \(file)")
+            }
+            guard let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else {
+                throw ConfigurationError(key: nil, message: "configuration file \(file) is not a JSON object")
+            }
+            let fileKeys = flatten(object)
+            if let unknown = fileKeys.subtracting(keys).sorted().first {
+                throw ConfigurationError(key: unknown, message: "unknown key in \(file)")
+            }
+            present.formUnion(fileKeys)
+            do {
+                providers.append(try await FileProvider<JSONSnapshot>(filePath: .init(file)))
+            } catch {
+                throw ConfigurationError(key: nil, message: "cannot parse configuration file \(file): \(error)")
+            }
+        }
+        let reader = Reader(config: ConfigReader(providers: providers), present: present)
+        return try reader.settings(over: defaults)
+    }
+
+    /// `listen.port` -> `LISTEN_PORT` (after the `CRM_` prefix).
+    static func environmentName(_ key: String) -> String {
+        key.uppercased().replacingOccurrences(of: ".", with: "_")
+    }
+
+    private static func flatten(_ object: [String: Any], prefix: String = "") -> Set<String> {
+        var keys = Set<String>()
+        for (name, value) in object {
+            let key = prefix.isEmpty ? name : "\(prefix).\(name)"
+            if let nested = value as? [String: Any] { keys.formUnion(flatten(nested, prefix: key)) } else { keys.insert(key) }
+        }
+        return keys
+    }
+
+    /// Reads typed values, turning every failure into an error that names its key.
+    private struct Reader {
+        let config: ConfigReader
+        let present: Set<String>
+
+        func int(_ key: String, _ range: ClosedRange<Int>) throws(ConfigurationError) -> Int? {
+            guard present.contains(key) else { return nil }
+            let value: Int
+            do {
+                value = try config.requiredInt(forKey: ConfigKey(key))
+            } catch {
+                throw ConfigurationError(key: key, message: "must be an integer")
+            }
+            guard range.contains(value) else {
+                throw ConfigurationError(key: key, message: "\(value) is outside \(range.lowerBound)...\(range.upperBound)")
+            }
+            return value
+        }
+
+        func string(_ key: String) throws(ConfigurationError) -> String? {
+            guard present.contains(key) else { return nil }
+            do {
+                let value = try config.requiredString(forKey: ConfigKey(key))
+                guard !value.isEmpty else { throw ConfigurationError(key: key, message: "must not be empty") }
+                return value
+            } catch let error as ConfigurationError {
+                throw error
+            } catch {
+                throw ConfigurationError(key: key, message: "must be a string")
+            }
+        }
+
+        func bool(_ key: String) throws(ConfigurationError) -> Bool? {
+            guard present.contains(key) else { return nil }
+            do {
+                return try config.requiredBool(forKey: ConfigKey(key))
+            } catch {
+                throw ConfigurationError(key: key, message: "must be true or false")
+            }
+        }
+
+        func milliseconds(_ key: String) throws(ConfigurationError) -> TimeAmount? {
+            try int(key, 1...86_400_000).map { .milliseconds(Int64($0)) }
+        }
+
+        func settings(over defaults: ServerSettings) throws(ConfigurationError) -> ServerSettings {
+            var settings = defaults
+            var server = settings.server
+            if let host = try string("listen.host") { server.host = host }
+            if let port = try int("listen.port", 0...65535) { server.port = port }
+
+            let certificate = try string("tls.certificate")
+            let key = try string("tls.key")
+            let ca = try string("tls.ca")
+            switch (certificate, key, ca) {
+            case (nil, nil, nil):
+                break
+            case (let certificate?, let key?, let ca?):
+                server.tls = TLSSettings(
+                    certificateChainPath: certificate, privateKeyPath: key, trustRootsPath: ca,
+                    requireClientCertificate: try bool("tls.require_client_certificate") ?? true)
+            default:
+                let missing = [("tls.certificate", certificate), ("tls.key", key), ("tls.ca", ca)].first { $0.1 == nil }!.0
+                throw ConfigurationError(key: missing, message: "missing: TLS needs tls.certificate, tls.key and tls.ca")
+            }
+
+            if let value = try int("limits.max_connections", 1...1_000_000) { server.maxConnections = value }
+            if let value = try int("limits.max_concurrent_calls", 1...100_000) { server.hello.maxConcurrentStreams = UInt32(value) }
+            if let value = try int("limits.max_frame_size", FrameSizeLimit.minMaxFrameSize...FrameSizeLimit.hardMaxFrameSize) {
+                server.hello.maxFrameSize = UInt32(value)
+            }
+            if let value = try milliseconds("timeouts.handshake_ms") { server.handshakeTimeout = value }
+            if let value = try milliseconds("timeouts.idle_ms") { server.idleTimeout = value }
+            if let value = try milliseconds("timeouts.drain_ms") { server.drainTimeout = value }
+            if let value = try milliseconds("timeouts.max_call_ms") { server.maxCallDuration = value }
+            if let value = try bool("callers.trust_identity") { server.trustsCallerIdentity = value }
+            settings.server = server
+
+            if let path = try string("database.path") { settings.database.path = path }
+            if let durability = try string("database.durability") {
+                guard let value = Store.Durability(rawValue: durability) else {
+                    throw ConfigurationError(key: "database.durability", message: "\"\(durability)\" is not one of full, normal")
+                }
+                settings.database.durability = value
+            }
+            if let value = try int("database.busy_timeout_ms", 0...600_000) { settings.database.busyTimeoutSeconds = Double(value) / 1000 }
+            if let level = try string("log.level") {
+                guard let value = Logger.Level(rawValue: level) else {
+                    throw ConfigurationError(
+                        key: "log.level", message: "\"\(level)\" is not one of trace, debug, info, notice, warning, error, critical")
+                }
+                settings.logLevel = value
+            }
+            return settings
+        }
+    }
+}
+
+/// A configuration problem, printed as one line naming the key.
+public struct ConfigurationError: Error, CustomStringConvertible, Sendable, Equatable {
+    /// The key at fault (`listen.port`), or nil for a problem with the file itself.
+    public var key: String?
+    public var message: String
+
+    public var description: String {
+        guard let key else { return "configuration error: \(message)" }
+        return "configuration error: \(key) (env CRM_\(ServerSettings.environmentName(key))): \(message)"
+    }
+}

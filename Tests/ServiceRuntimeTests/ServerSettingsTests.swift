@@ -1,0 +1,93 @@
+import Foundation
+import Logging
+import NIOCore
+import ServiceRuntime
+import Testing
+
+@Suite("Server configuration")
+struct ServerSettingsTests {
+    static let defaults = ServerSettings(
+        server: RPCServer.Configuration(port: 7101), database: Store.Configuration(path: "var/data/customer.sqlite"))
+
+    func file(_ json: String) throws -> String {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("crm-config-\(UUID().uuidString).json").path
+        try Data(json.utf8).write(to: URL(fileURLWithPath: path))
+        return path
+    }
+
+    func error(file: String?, environment: [String: String] = [:]) async -> ConfigurationError? {
+        do {
+            _ = try await ServerSettings.load(file: file, environment: environment, defaults: Self.defaults)
+            return nil
+        } catch {
+            return error
+        }
+    }
+
+    @Test("a file sets values, the environment overrides them, the rest keep their defaults")
+    func layering() async throws {
+        let path = try file(
+            """
+            {"listen": {"host": "0.0.0.0", "port": 7201},
+             "limits": {"max_concurrent_calls": 64, "max_frame_size": 1048576},
+             "timeouts": {"idle_ms": 90000},
+             "database": {"path": "/var/lib/crm/customer.sqlite", "durability": "normal"},
+             "log": {"level": "warning"}}
+            """)
+        let settings = try await ServerSettings.load(
+            file: path, environment: ["CRM_LISTEN_PORT": "7301", "CRM_LOG_LEVEL": "debug", "PATH": "/bin"], defaults: Self.defaults)
+        #expect(settings.server.host == "0.0.0.0")
+        #expect(settings.server.port == 7301)
+        #expect(settings.server.hello.maxConcurrentStreams == 64)
+        #expect(settings.server.hello.maxFrameSize == 1_048_576)
+        #expect(settings.server.idleTimeout == .seconds(90))
+        #expect(settings.server.handshakeTimeout == Self.defaults.server.handshakeTimeout)
+        #expect(settings.database.path == "/var/lib/crm/customer.sqlite")
+        #expect(settings.database.durability == .normal)
+        #expect(settings.logLevel == .debug)
+        #expect(settings.server.tls == nil)
+    }
+
+    @Test("no file and no environment: the defaults")
+    func defaultsOnly() async throws {
+        let settings = try await ServerSettings.load(file: nil, environment: [:], defaults: Self.defaults)
+        #expect(settings.server.port == 7101)
+        #expect(settings.database.durability == .full)
+    }
+
+    @Test("an unknown key in the file is named")
+    func unknownKey() async throws {
+        let found = await error(file: try file(#"{"listen": {"prot": 7101}}"#))
+        #expect(found?.key == "listen.prot")
+        #expect(found?.description.contains("unknown key") == true)
+    }
+
+    @Test("a value of the wrong type is named, from the file or the environment")
+    func wrongType() async throws {
+        #expect(await error(file: try file(#"{"listen": {"port": "seven"}}"#))?.key == "listen.port")
+        #expect(await error(file: nil, environment: ["CRM_LISTEN_PORT": "seven"])?.key == "listen.port")
+        #expect(await error(file: nil, environment: ["CRM_CALLERS_TRUST_IDENTITY": "maybe"])?.key == "callers.trust_identity")
+    }
+
+    @Test("out-of-range and unknown enumerated values are named")
+    func outOfRange() async throws {
+        #expect(await error(file: nil, environment: ["CRM_LISTEN_PORT": "70000"])?.key == "listen.port")
+        #expect(await error(file: nil, environment: ["CRM_LIMITS_MAX_FRAME_SIZE": "99999999"])?.key == "limits.max_frame_size")
+        #expect(await error(file: nil, environment: ["CRM_DATABASE_DURABILITY": "sometimes"])?.key == "database.durability")
+        #expect(await error(file: nil, environment: ["CRM_LOG_LEVEL": "loud"])?.key == "log.level")
+    }
+
+    @Test("half a TLS setup names the missing key")
+    func partialTLS() async throws {
+        let found = await error(file: nil, environment: ["CRM_TLS_CERTIFICATE": "/etc/crm/server.pem", "CRM_TLS_CA": "/etc/crm/ca.pem"])
+        #expect(found?.key == "tls.key")
+        #expect(found?.description == "configuration error: tls.key (env CRM_TLS_KEY): missing: TLS needs tls.certificate, tls.key and tls.ca")
+    }
+
+    @Test("a missing or malformed file is one clear error")
+    func badFile() async throws {
+        #expect(await error(file: "/nonexistent/crm.json")?.description.contains("cannot read configuration file") == true)
+        #expect(await error(file: try file("[1, 2]"))?.description.contains("is not a JSON object") == true)
+        #expect(await error(file: try file("{not json"))?.description.contains("is not a JSON object") == true)
+    }
+}
