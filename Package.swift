@@ -34,6 +34,7 @@ let histogram = Target.Dependency.product(name: "Histogram", package: "hdrhistog
 let grdb = Target.Dependency.product(name: "GRDB", package: "GRDB.swift")
 let configuration = Target.Dependency.product(name: "Configuration", package: "swift-configuration")
 let systemPackage = Target.Dependency.product(name: "SystemPackage", package: "swift-system")
+let unixSignals = Target.Dependency.product(name: "UnixSignals", package: "swift-service-lifecycle")
 
 let targets: [Target] = [
     // The protocol: framing, handshake, metadata, errors, method registry, generated messages.
@@ -47,7 +48,7 @@ let targets: [Target] = [
     // What every server shares. Built out by the runtime issue.
     .target(
         name: "ServiceRuntime",
-        dependencies: ["WireProtocol", nioCore, nioPosix, nioSSL, logging, serviceLifecycle, swiftProtobuf, grdb, configuration, systemPackage],
+        dependencies: ["WireProtocol", nioCore, nioPosix, nioSSL, logging, serviceLifecycle, swiftProtobuf, grdb, configuration, systemPackage, unixSignals],
         swiftSettings: swiftSettings
     ),
     .target(name: "CustomerService", dependencies: ["ServiceRuntime"], swiftSettings: swiftSettings),

@@ -1,0 +1,53 @@
+internal import Foundation
+public import GRDB
+public import Logging
+internal import NIOCore
+public import ServiceLifecycle
+internal import UnixSignals
+public import WireProtocol
+
+/// What every server executable's main does, in this order: read the configuration (one line and
+/// exit status 78 on a bad one), set up logging to stdout, open the database and run its migrations,
+/// then open the listener, and run until SIGTERM or SIGINT, which drain it (DESIGN.md section 6).
+public enum ServerLauncher {
+    /// EX_CONFIG from sysexits.h: the configuration is wrong.
+    public static let configurationErrorExitCode: Int32 = 78
+
+    /// Loads the settings, or prints the error as one line on stderr and exits 78.
+    public static func loadSettingsOrExit(
+        file: String?, environment: [String: String]? = nil, defaults: ServerSettings
+    ) async -> ServerSettings {
+        do {
+            return try await ServerSettings.load(
+                file: file, environment: environment ?? ProcessInfo.processInfo.environment, defaults: defaults)
+        } catch {
+            FileHandle.standardError.write(Data("\(error)\n".utf8))
+            exit(configurationErrorExitCode)
+        }
+    }
+
+    /// Runs a server until SIGTERM or SIGINT.
+    ///
+    /// - Parameters:
+    ///   - name: the executable's name, e.g. `crm-customer`; the logger's label and what health reports.
+    ///   - version: the build version reported by health.
+    ///   - migrator: the service's schema migrations, run before the listener opens.
+    ///   - registerHandlers: adds the service's methods to the router, given the open store.
+    public static func run(
+        name: String, version: String, settings: ServerSettings, migrator: DatabaseMigrator,
+        registerHandlers: (inout RPCRouter, Store, Logger) throws -> Void
+    ) async throws {
+        var logger = Logger(label: name)
+        logger.logLevel = settings.logLevel
+        let store = try Store(configuration: settings.database, migrator: migrator, logger: logger)
+        var router = RPCRouter()
+        SystemHandlers.register(into: &router, serverName: name, version: version)
+        try registerHandlers(&router, store, logger)
+        let server = RPCServer(configuration: settings.server, router: router, logger: logger)
+        let group = ServiceGroup(
+            configuration: .init(
+                services: [.init(service: server)], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        try await group.run()
+        logger.info("stopped")
+    }
+}
