@@ -24,16 +24,8 @@ struct RPCClientTests {
 
     @Test("after a server restart (GOAWAY, then a new process on the same port) calls go to a new connection")
     func reconnectsAfterRestart() async throws {
-        // Find a free port, then serve on it twice in a row.
-        let probe = RPCServer(configuration: .init(port: 0), router: RPCRouter(), logger: testLogger)
-        let probeGroup = ServiceGroup(services: [probe], gracefulShutdownSignals: [], logger: testLogger)
-        let port = try await withThrowingTaskGroup(of: Void.self) { tasks in
-            tasks.addTask { try await probeGroup.run() }
-            let port = try await probe.boundAddress().port!
-            await probeGroup.triggerGracefulShutdown()
-            try await tasks.waitForAll()
-            return port
-        }
+        // Serve on one port twice in a row.
+        let port = try await freeLoopbackPort()
         let client = RPCClient(
             configuration: .init(
                 host: "127.0.0.1", port: port, initialBackoff: .milliseconds(20), maximumBackoff: .milliseconds(200), maximumAttempts: 50))

@@ -10,16 +10,7 @@ import WireProtocol
 struct ServerLauncherTests {
     @Test("migrations run before the listener opens; the server answers health; cancellation stops it")
     func launches() async throws {
-        // A free port: bind, read it, release it.
-        let probe = RPCServer(configuration: .init(port: 0), router: RPCRouter(), logger: testLogger)
-        let probeGroup = ServiceGroup(services: [probe], gracefulShutdownSignals: [], logger: testLogger)
-        let port = try await withThrowingTaskGroup(of: Void.self) { tasks in
-            tasks.addTask { try await probeGroup.run() }
-            let port = try await probe.boundAddress().port!
-            await probeGroup.triggerGracefulShutdown()
-            try await tasks.waitForAll()
-            return port
-        }
+        let port = try await freeLoopbackPort()
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("crm-launch-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         let databasePath = folder.appendingPathComponent("test.sqlite").path
