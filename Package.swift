@@ -20,6 +20,7 @@ let dependencies: [Package.Dependency] = [
     .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
     .package(url: "https://github.com/apple/swift-configuration.git", from: "1.4.0"),
     .package(url: "https://github.com/apple/swift-system.git", from: "1.8.1"),
+    .package(url: "https://github.com/apple/swift-crypto.git", from: "3.12.3"),
 ]
 
 let nioCore = Target.Dependency.product(name: "NIOCore", package: "swift-nio")
@@ -34,6 +35,7 @@ let histogram = Target.Dependency.product(name: "Histogram", package: "hdrhistog
 let grdb = Target.Dependency.product(name: "GRDB", package: "GRDB.swift")
 let configuration = Target.Dependency.product(name: "Configuration", package: "swift-configuration")
 let systemPackage = Target.Dependency.product(name: "SystemPackage", package: "swift-system")
+let crypto = Target.Dependency.product(name: "Crypto", package: "swift-crypto")
 let unixSignals = Target.Dependency.product(name: "UnixSignals", package: "swift-service-lifecycle")
 
 let targets: [Target] = [
@@ -51,13 +53,21 @@ let targets: [Target] = [
         dependencies: ["WireProtocol", nioCore, nioPosix, nioSSL, logging, serviceLifecycle, swiftProtobuf, grdb, configuration, systemPackage, unixSignals],
         swiftSettings: swiftSettings
     ),
-    .target(name: "CustomerService", dependencies: ["ServiceRuntime"], swiftSettings: swiftSettings),
+    .target(
+        name: "CustomerService",
+        dependencies: ["ServiceRuntime", "WireProtocol", grdb, logging, nioCore, swiftProtobuf, crypto],
+        swiftSettings: swiftSettings
+    ),
     .target(name: "MarketingService", dependencies: ["ServiceRuntime"], swiftSettings: swiftSettings),
     .target(name: "ServiceDeskService", dependencies: ["ServiceRuntime"], swiftSettings: swiftSettings),
     .target(name: "Gateway", dependencies: ["ServiceRuntime"], swiftSettings: swiftSettings),
     .target(name: "CRMClient", dependencies: ["ServiceRuntime", "WireProtocol", nioCore, swiftProtobuf], swiftSettings: swiftSettings),
 
-    .executableTarget(name: "crm-customer", dependencies: ["CustomerService"], swiftSettings: swiftSettings),
+    .executableTarget(
+        name: "crm-customer",
+        dependencies: ["CustomerService", "ServiceRuntime"],
+        swiftSettings: swiftSettings
+    ),
     .executableTarget(name: "crm-marketing", dependencies: ["MarketingService"], swiftSettings: swiftSettings),
     .executableTarget(name: "crm-servicedesk", dependencies: ["ServiceDeskService"], swiftSettings: swiftSettings),
     .executableTarget(name: "crm-gateway", dependencies: ["Gateway"], swiftSettings: swiftSettings),
@@ -86,7 +96,7 @@ let targets: [Target] = [
         name: "ServiceTests",
         dependencies: [
             "ServiceRuntime", "CustomerService", "MarketingService", "ServiceDeskService", "Gateway", "CRMClient", "WireProtocol",
-            nioCore, logging, serviceLifecycle,
+            nioCore, logging, serviceLifecycle, grdb, swiftProtobuf,
         ],
         swiftSettings: swiftSettings
     ),

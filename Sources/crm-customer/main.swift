@@ -1,11 +1,33 @@
-// Thin main for crm-customer. The server/tool it starts is built by issue 4; until that lands this
-// executable refuses to run rather than pretend to work.
+// crm-customer: CustomerService, the bank's customer master data (issue 4). Reads its configuration
+// (a JSON file given by --config, then CRM_ environment variables; docs/OPERATIONS.md), opens
+// var/data/customer.sqlite by default, listens on 7101 and drains on SIGTERM.
+import CustomerService
+import ServiceRuntime
+
 #if canImport(Glibc)
 import Glibc
-#elseif canImport(Darwin)
-import Darwin
 #endif
 
-let message = "crm-customer: not built yet (issue 4 has not landed)\n"
-_ = message.withCString { write(2, $0, strlen($0)) }
-exit(2)
+let arguments = CommandLine.arguments
+var configFile: String?
+if let index = arguments.firstIndex(of: "--config") {
+    guard index + 1 < arguments.count else {
+        print("usage: crm-customer [--config FILE]")
+        exit(64)
+    }
+    configFile = arguments[index + 1]
+} else if arguments.count > 1 {
+    print("usage: crm-customer [--config FILE]")
+    exit(arguments.contains("--help") || arguments.contains("-h") ? 0 : 64)
+}
+
+let settings = await ServerLauncher.loadSettingsOrExit(
+    file: configFile,
+    defaults: ServerSettings(
+        server: .init(port: 7101),
+        database: .init(path: "var/data/customer.sqlite")))
+try await ServerLauncher.run(
+    name: "crm-customer", version: "0.2.0", settings: settings, migrator: CustomerSchema.migrator
+) { router, store, _ in
+    CustomerHandlers.register(into: &router, store: store)
+}

@@ -51,9 +51,11 @@ struct HostileInputTests {
 
     @Test("no HELLO within the handshake timeout closes the connection")
     func handshakeTimeout() async throws {
-        try await withTestServer(configuration: .init(port: 0, handshakeTimeout: .milliseconds(200))) { _, port in
+        try await withTestServer(configuration: .init(port: 0, handshakeTimeout: .milliseconds(300))) { _, port in
             let peer = try await RawClient.connect(port: port)
-            try await peer.send(WireFormat.preface)
+            // On a loaded machine the timeout may fire before the preface goes out; the server
+            // closing either way is what is checked.
+            try? await peer.send(WireFormat.preface)
             #expect(await peer.closedByServer(within: 3))
             let error = try #require(try peer.frames().first.flatMap { try? RPCError(payload: $0.payload) })
             #expect(error.reason == "HANDSHAKE_TIMEOUT")

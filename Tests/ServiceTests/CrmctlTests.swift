@@ -10,42 +10,8 @@ import WireProtocol
 /// crmctl, the real executable, against a real server on loopback.
 @Suite("crmctl", .serialized)
 struct CrmctlTests {
-    static let binary = URL(fileURLWithPath: #filePath)
-        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-        .appendingPathComponent(".build/debug/crmctl")
-
-    struct Output {
-        var status: Int32
-        var stdout: String
-        var stderr: String
-    }
-
-    /// Runs crmctl off the cooperative thread pool: waiting for a child process blocks its thread,
-    /// and the in-process server's handlers need the pool to answer it.
-    static func crmctl(_ arguments: [String]) async throws -> Output {
-        try await withCheckedThrowingContinuation { continuation in
-            DispatchQueue.global().async {
-                continuation.resume(with: Result { try runCrmctl(arguments) })
-            }
-        }
-    }
-
-    static func runCrmctl(_ arguments: [String]) throws -> Output {
-        let process = Process()
-        process.executableURL = binary
-        process.arguments = arguments
-        var environment = ProcessInfo.processInfo.environment
-        for key in ["CRM_ADDRESS", "CRM_TLS_CERT", "CRM_TLS_KEY", "CRM_TLS_CA"] { environment[key] = nil }
-        process.environment = environment
-        let out = Pipe()
-        let err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        try process.run()
-        let stdout = out.fileHandleForReading.readDataToEndOfFile()
-        let stderr = err.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return Output(status: process.terminationStatus, stdout: String(decoding: stdout, as: UTF8.self), stderr: String(decoding: stderr, as: UTF8.self))
+    static func crmctl(_ arguments: [String]) async throws -> Executables.Output {
+        try await Executables.run("crmctl", arguments)
     }
 
     func withServer(_ body: @Sendable (Int) async throws -> Void) async throws {

@@ -21,6 +21,10 @@ final class RPCServerConnectionHandler: ChannelDuplexHandler {
     private struct ActiveCall {
         let method: MethodID
         let startedAt: NIODeadline
+        /// Carries the call's method, stream, trace id and caller into its completion line.
+        let logger: Logger
+        /// The request payload's size, counted in ``inFlightRequestBytes`` until the call ends.
+        let requestBytes: Int
         var task: Task<Void, Never>?
         var deadlineTimer: Scheduled<Void>?
         // Server streams only.
@@ -38,6 +42,11 @@ final class RPCServerConnectionHandler: ChannelDuplexHandler {
     private var flushScheduled = false
     private var inReadBurst = false
     private var readHeldBack = false
+    /// Request bytes held by calls still running. Reading pauses above
+    /// ``maxInFlightRequestBytes`` so that a peer sending faster than the handlers finish cannot
+    /// make the server buffer without bound, whatever the scheduling.
+    private var inFlightRequestBytes = 0
+    static let maxInFlightRequestBytes = 8 << 20
     private var handshakeTimer: Scheduled<Void>?
     private var idleTimer: RepeatedTask?
     private var lastActivity = NIODeadline.now()
@@ -111,22 +120,30 @@ final class RPCServerConnectionHandler: ChannelDuplexHandler {
     }
 
     /// Backpressure: while the outbound buffer is over its high-water mark (a peer that does not
-    /// read), stop reading new requests.
+    /// read) or running calls hold too many request bytes, stop reading new requests.
     func read(context: ChannelHandlerContext) {
-        if context.channel.isWritable {
+        if mayRead(context) {
             context.read()
         } else {
             readHeldBack = true
         }
     }
 
+    private func mayRead(_ context: ChannelHandlerContext) -> Bool {
+        context.channel.isWritable && inFlightRequestBytes <= Self.maxInFlightRequestBytes
+    }
+
+    /// Issues the read that ``read(context:)`` held back, once both conditions allow it.
+    private func resumeReadingIfAllowed() {
+        guard readHeldBack, let context, mayRead(context) else { return }
+        readHeldBack = false
+        context.read()
+    }
+
     func channelWritabilityChanged(context: ChannelHandlerContext) {
         if context.channel.isWritable {
             for id in calls.keys where calls[id]?.pendingItem != nil { sendPendingItem(id) }
-            if readHeldBack {
-                readHeldBack = false
-                context.read()
-            }
+            resumeReadingIfAllowed()
         }
         context.fireChannelWritabilityChanged()
     }
@@ -203,12 +220,13 @@ final class RPCServerConnectionHandler: ChannelDuplexHandler {
         callLogger[metadataKey: "method"] = "\(entry.info.name)"
         callLogger[metadataKey: "stream"] = "\(frame.streamID)"
         if let traceparent = metadata.traceparent { callLogger[metadataKey: "trace"] = "\(traceparent)" }
-        if let caller = metadata.callerSystem { callLogger[metadataKey: "caller"] = "\(caller)" }
+        if let caller = metadata.callerSystem ?? peerIdentity { callLogger[metadataKey: "caller"] = "\(caller)" }
         let callContext = ServerCallContext(
             method: entry.info, streamID: frame.streamID, metadata: metadata, deadline: deadline,
             peerIdentity: peerIdentity, logger: callLogger)
 
-        var call = ActiveCall(method: frame.method, startedAt: now)
+        var call = ActiveCall(method: frame.method, startedAt: now, logger: callLogger, requestBytes: frame.payload.readableBytes)
+        inFlightRequestBytes += call.requestBytes
         let loopBound = NIOLoopBound(self, eventLoop: context.eventLoop)
         let streamID = frame.streamID
         call.deadlineTimer = context.eventLoop.scheduleTask(deadline: deadline) {
@@ -275,9 +293,15 @@ final class RPCServerConnectionHandler: ChannelDuplexHandler {
                 RPCError(code: .deadlineExceeded, message: "the call's deadline passed", reason: "DEADLINE_EXCEEDED")))
     }
 
+    private func released(_ call: ActiveCall) {
+        inFlightRequestBytes -= call.requestBytes
+        resumeReadingIfAllowed()
+    }
+
     /// Writes the final frame of a call (if the state machine still wants it) and forgets the call.
     private func finish(_ streamID: UInt32, method: MethodID, with frame: Frame) {
         let call = calls.removeValue(forKey: streamID)
+        if let call { released(call) }
         call?.deadlineTimer?.cancel()
         call?.pendingItem?.continuation.resume(throwing: CancellationError())
         if calls.isEmpty { lastActivity = .now() }
@@ -294,6 +318,7 @@ final class RPCServerConnectionHandler: ChannelDuplexHandler {
     /// The call ends without an answer (client cancel, connection gone): cancel its task.
     private func abandonCall(_ streamID: UInt32) {
         guard let call = calls.removeValue(forKey: streamID) else { return }
+        released(call)
         call.task?.cancel()
         call.deadlineTimer?.cancel()
         call.pendingItem?.continuation.resume(throwing: CancellationError())
@@ -321,12 +346,7 @@ final class RPCServerConnectionHandler: ChannelDuplexHandler {
             code = "OK"
         }
         let micros = (NIODeadline.now() - call.startedAt).nanoseconds / 1000
-        logger.info(
-            "call",
-            metadata: [
-                "method": "\(MethodRegistry.method(call.method)?.name ?? call.method.description)",
-                "stream": "\(frame.streamID)", "code": "\(code)", "duration_us": "\(micros)",
-            ])
+        call.logger.info("call", metadata: ["code": "\(code)", "duration_us": "\(micros)"])
     }
 
     // MARK: Server streams

@@ -37,8 +37,11 @@ public enum ServerLauncher {
         name: String, version: String, settings: ServerSettings, migrator: DatabaseMigrator,
         registerHandlers: (inout RPCRouter, Store, Logger) throws -> Void
     ) async throws {
+        bootstrapLogging()
         var logger = Logger(label: name)
         logger.logLevel = settings.logLevel
+        let folder = URL(fileURLWithPath: settings.database.path).deletingLastPathComponent()
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         let store = try Store(configuration: settings.database, migrator: migrator, logger: logger)
         var router = RPCRouter()
         SystemHandlers.register(into: &router, serverName: name, version: version)
@@ -50,4 +53,15 @@ public enum ServerLauncher {
         try await group.run()
         logger.info("stopped")
     }
+
+    /// Sends every log line to stdout, one line per record (journald adds the time and unit).
+    /// Safe to call more than once: swift-log allows one bootstrap per process.
+    public static func bootstrapLogging() {
+        _ = loggingBootstrapped
+    }
+
+    private static let loggingBootstrapped: Bool = {
+        LoggingSystem.bootstrap { label in StreamLogHandler.standardOutput(label: label) }
+        return true
+    }()
 }

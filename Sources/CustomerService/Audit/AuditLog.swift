@@ -1,0 +1,164 @@
+internal import Crypto
+internal import Foundation
+internal import GRDB
+
+/// The append-only, hash-chained audit log of every change to customer data and every read of
+/// unmasked personal data (DESIGN.md section 5).
+///
+/// Each row's hash covers its sequence number, time, caller, customer, action, field, the SHA-256
+/// digests of its before and after values, and the previous row's hash. Changing, deleting or
+/// reordering a row therefore breaks the chain at that row, and `audit_head` (updated in the same
+/// transaction) reveals rows cut off the end. The chain covers the values' digests rather than the
+/// values so that an erasure can later blank a personal value without breaking the chain.
+/// Triggers refuse UPDATE and DELETE; the chain catches whoever drops them.
+enum AuditLog {
+    struct Entry: Sendable {
+        var customerKey: Int64
+        var action: String
+        var field: String
+        var before: String
+        var after: String
+    }
+
+    static let genesisHash = Data(repeating: 0, count: 32)
+
+    static func createTables(_ db: Database) throws {
+        try db.execute(
+            sql: """
+                CREATE TABLE audit_log (
+                    sequence INTEGER PRIMARY KEY AUTOINCREMENT,
+                    at_ms INTEGER NOT NULL,
+                    caller_system TEXT NOT NULL,
+                    end_user TEXT NOT NULL,
+                    request_id TEXT NOT NULL,
+                    customer_key INTEGER NOT NULL,
+                    action TEXT NOT NULL,
+                    field TEXT NOT NULL,
+                    before TEXT NOT NULL,
+                    after TEXT NOT NULL,
+                    before_digest BLOB NOT NULL,
+                    after_digest BLOB NOT NULL,
+                    prev_hash BLOB NOT NULL,
+                    hash BLOB NOT NULL
+                );
+                CREATE INDEX audit_log_customer ON audit_log (customer_key, sequence);
+                CREATE TABLE audit_head (
+                    id INTEGER PRIMARY KEY CHECK (id = 1),
+                    sequence INTEGER NOT NULL,
+                    hash BLOB NOT NULL
+                );
+                CREATE TRIGGER audit_log_append_only_update BEFORE UPDATE ON audit_log
+                BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END;
+                CREATE TRIGGER audit_log_append_only_delete BEFORE DELETE ON audit_log
+                BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END;
+                """)
+    }
+
+    /// Appends entries, in order, inside the caller's write transaction.
+    static func append(_ entries: [Entry], caller: Caller, atMilliseconds now: Int64, _ db: Database) throws {
+        guard !entries.isEmpty else { return }
+        let head = try Row.fetchOne(db, sql: "SELECT sequence, hash FROM audit_head WHERE id = 1")
+        var previous: Data = head?["hash"] ?? genesisHash
+        var sequence: Int64 = head?["sequence"] ?? 0
+        let insert = try db.cachedStatement(
+            sql: """
+                INSERT INTO audit_log (sequence, at_ms, caller_system, end_user, request_id, customer_key, action, field,
+                                       before, after, before_digest, after_digest, prev_hash, hash)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """)
+        for entry in entries {
+            sequence += 1
+            let beforeDigest = digest(entry.before)
+            let afterDigest = digest(entry.after)
+            let hash = chainHash(
+                sequence: sequence, atMilliseconds: now, caller: caller, customerKey: entry.customerKey, action: entry.action,
+                field: entry.field, beforeDigest: beforeDigest, afterDigest: afterDigest, previous: previous)
+            try insert.execute(arguments: [
+                sequence, now, caller.system, caller.endUser, caller.requestID, entry.customerKey, entry.action, entry.field,
+                entry.before, entry.after, beforeDigest, afterDigest, previous, hash,
+            ])
+            previous = hash
+        }
+        try db.execute(
+            sql: "INSERT INTO audit_head (id, sequence, hash) VALUES (1, ?, ?) ON CONFLICT (id) DO UPDATE SET sequence = excluded.sequence, hash = excluded.hash",
+            arguments: [sequence, previous])
+    }
+
+    struct Verification: Sendable, Equatable {
+        var rowsChecked: UInt64
+        /// nil if the chain is intact.
+        var firstBrokenSequence: Int64?
+        var problem: String
+    }
+
+    /// Walks the whole chain in sequence order and reports the first row that does not fit.
+    static func verify(_ db: Database) throws -> Verification {
+        var previous = genesisHash
+        var checked: UInt64 = 0
+        var lastSequence: Int64 = 0
+        let rows = try Row.fetchCursor(db, sql: "SELECT * FROM audit_log ORDER BY sequence")
+        while let row = try rows.next() {
+            let sequence: Int64 = row["sequence"]
+            let before: String = row["before"]
+            let after: String = row["after"]
+            let beforeDigest: Data = row["before_digest"]
+            let afterDigest: Data = row["after_digest"]
+            let prevHash: Data = row["prev_hash"]
+            let hash: Data = row["hash"]
+            func broken(_ problem: String) -> Verification {
+                Verification(rowsChecked: checked, firstBrokenSequence: sequence, problem: problem)
+            }
+            guard prevHash == previous else {
+                return broken("does not link to the row before it (a row was deleted, inserted or moved)")
+            }
+            guard digest(before) == beforeDigest, digest(after) == afterDigest else {
+                return broken("its before or after value was changed")
+            }
+            let caller = Caller(system: row["caller_system"], endUser: row["end_user"], role: "", requestID: row["request_id"])
+            let expected = chainHash(
+                sequence: sequence, atMilliseconds: row["at_ms"], caller: caller, customerKey: row["customer_key"],
+                action: row["action"], field: row["field"], beforeDigest: beforeDigest, afterDigest: afterDigest, previous: prevHash)
+            guard expected == hash else { return broken("its content does not match its hash (the row was changed)") }
+            previous = hash
+            lastSequence = sequence
+            checked += 1
+        }
+        let head = try Row.fetchOne(db, sql: "SELECT sequence, hash FROM audit_head WHERE id = 1")
+        let headSequence: Int64 = head?["sequence"] ?? 0
+        let headHash: Data = head?["hash"] ?? genesisHash
+        guard headSequence == lastSequence, headHash == previous else {
+            return Verification(
+                rowsChecked: checked, firstBrokenSequence: lastSequence + 1,
+                problem: "the log ends at \(lastSequence) but its head records \(headSequence) (rows were removed from the end)")
+        }
+        return Verification(rowsChecked: checked, firstBrokenSequence: nil, problem: "")
+    }
+
+    static func digest(_ value: String) -> Data { Data(SHA256.hash(data: Data(value.utf8))) }
+
+    /// SHA-256 over the row's fields, each length-prefixed so that no two rows encode alike.
+    static func chainHash(
+        sequence: Int64, atMilliseconds: Int64, caller: Caller, customerKey: Int64, action: String, field: String,
+        beforeDigest: Data, afterDigest: Data, previous: Data
+    ) -> Data {
+        var hasher = SHA256()
+        func add(_ value: Int64) { withUnsafeBytes(of: value.bigEndian) { hasher.update(bufferPointer: $0) } }
+        func add(_ data: Data) {
+            add(Int64(data.count))
+            hasher.update(data: data)
+        }
+        func add(_ text: String) { add(Data(text.utf8)) }
+        add(sequence)
+        add(atMilliseconds)
+        add(caller.system)
+        add(caller.endUser)
+        add(caller.requestID)
+        add(customerKey)
+        add(action)
+        add(field)
+        add(beforeDigest)
+        add(afterDigest)
+        add(previous)
+        return Data(hasher.finalize())
+    }
+}

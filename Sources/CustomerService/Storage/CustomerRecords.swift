@@ -1,0 +1,196 @@
+internal import Foundation
+internal import GRDB
+internal import WireProtocol
+
+/// Reads and writes customers' rows. Every function runs inside the caller's transaction; the
+/// rules (validation, versions, audit) live in ``CustomerDirectory``.
+enum CustomerRecords {
+    // MARK: Identifiers
+
+    /// "C" and the key in 10 digits: `C0000000042`.
+    static func customerID(_ key: Int64) -> String {
+        let digits = String(key)
+        return "C" + String(repeating: "0", count: max(0, 10 - digits.count)) + digits
+    }
+
+    /// The key of a customer id, or nil if the id is not of the form `C` and 10 digits.
+    static func key(fromID id: String) -> Int64? {
+        let scalars = Array(id.unicodeScalars)
+        guard scalars.count == 11, scalars[0] == "C", scalars.dropFirst().allSatisfy({ ("0"..."9").contains($0) }),
+            let key = Int64(String(id.dropFirst())), key > 0
+        else { return nil }
+        return key
+    }
+
+    /// Lower-cased, with white space removed: the form names are searched in.
+    static func nameKey(_ name: String) -> String {
+        String(String.UnicodeScalarView(name.lowercased().unicodeScalars.filter { !$0.properties.isWhitespace }))
+    }
+
+    static func displayName(_ profile: Crm_Customer_V1_CustomerProfile) -> String {
+        switch profile.kind {
+        case .corporate: return profile.corporate.legalName
+        default: return profile.individual.nameZh.isEmpty ? profile.individual.nameLatin : profile.individual.nameZh
+        }
+    }
+
+    // MARK: Writing
+
+    /// Inserts a new customer with its documents and contacts; returns its key.
+    static func insert(_ profile: Crm_Customer_V1_CustomerProfile, lifecycle: Crm_Customer_V1_LifecycleStage, now: Int64, _ db: Database) throws -> Int64 {
+        try db.execute(
+            sql: """
+                INSERT INTO customer (kind, status, version, display_name, name_zh_key, name_latin_key, name_zh, name_latin, gender,
+                    birth_date, nationality, occupation, income_band, legal_name, registration_number, industry, company_size,
+                    legal_representative, preferred_channel, relationship_manager_id, branch_id, lifecycle_stage,
+                    created_at_ms, updated_at_ms)
+                VALUES (?, ?, 1, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """,
+            arguments: StatementArguments([profile.kind.rawValue, Crm_Customer_V1_CustomerStatus.active.rawValue]) + profileArguments(profile)
+                + [lifecycle.rawValue, now, now])
+        let key = db.lastInsertedRowID
+        try insertChildren(profile, customerKey: key, db)
+        return key
+    }
+
+    /// Replaces a customer's profile, documents and contacts and sets its version.
+    static func replaceProfile(key: Int64, _ profile: Crm_Customer_V1_CustomerProfile, version: Int64, now: Int64, _ db: Database) throws {
+        try db.execute(
+            sql: """
+                UPDATE customer SET display_name = ?, name_zh_key = ?, name_latin_key = ?, name_zh = ?, name_latin = ?, gender = ?,
+                    birth_date = ?, nationality = ?, occupation = ?, income_band = ?, legal_name = ?, registration_number = ?,
+                    industry = ?, company_size = ?, legal_representative = ?, preferred_channel = ?, relationship_manager_id = ?,
+                    branch_id = ?, version = ?, updated_at_ms = ?
+                WHERE key = ?
+                """,
+            arguments: profileArguments(profile) + [version, now, key])
+        try db.execute(sql: "DELETE FROM customer_document WHERE customer_key = ?", arguments: [key])
+        try db.execute(sql: "DELETE FROM customer_contact WHERE customer_key = ?", arguments: [key])
+        try insertChildren(profile, customerKey: key, db)
+    }
+
+    static func setStatus(key: Int64, _ status: Crm_Customer_V1_CustomerStatus, version: Int64, now: Int64, _ db: Database) throws {
+        try db.execute(
+            sql: "UPDATE customer SET status = ?, version = ?, updated_at_ms = ? WHERE key = ?",
+            arguments: [status.rawValue, version, now, key])
+        let live = status == .active || status == .inactive
+        try db.execute(sql: "UPDATE customer_document SET live = ? WHERE customer_key = ?", arguments: [live, key])
+    }
+
+    private static func profileArguments(_ profile: Crm_Customer_V1_CustomerProfile) -> StatementArguments {
+        let person = profile.individual
+        let company = profile.corporate
+        return [
+            displayName(profile), nameKey(person.nameZh), nameKey(person.nameLatin), person.nameZh, person.nameLatin,
+            person.gender.rawValue, person.birthDate, person.nationality, person.occupation, person.incomeBand.rawValue,
+            company.legalName, company.registrationNumber, company.industry, company.size.rawValue,
+            company.legalRepresentative, profile.preferredChannel.rawValue, profile.relationshipManagerID, profile.branchID,
+        ]
+    }
+
+    private static func insertChildren(_ profile: Crm_Customer_V1_CustomerProfile, customerKey: Int64, _ db: Database) throws {
+        for (position, document) in profile.documents.enumerated() {
+            try db.execute(
+                sql: """
+                    INSERT INTO customer_document (customer_key, position, type, number, issuing_country, expiry_date, live)
+                    VALUES (?, ?, ?, ?, ?, ?, 1)
+                    """,
+                arguments: [customerKey, position, document.type.rawValue, document.number, document.issuingCountry, document.expiryDate])
+        }
+        for (position, contact) in profile.contacts.enumerated() {
+            let address = contact.address
+            try db.execute(
+                sql: """
+                    INSERT INTO customer_contact (customer_key, position, kind, value, label, is_primary, line1, line2, city,
+                        province, postal_code, country)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    """,
+                arguments: [
+                    customerKey, position, contact.kind.rawValue, contact.value, contact.label, contact.primary, address.line1,
+                    address.line2, address.city, address.province, address.postalCode, address.country,
+                ])
+        }
+    }
+
+    // MARK: Reading
+
+    /// The customer with this key, as stored (unmasked), or nil.
+    static func load(key: Int64, _ db: Database) throws -> Crm_Customer_V1_Customer? {
+        guard let row = try Row.fetchOne(db, sql: "SELECT * FROM customer WHERE key = ?", arguments: [key]) else { return nil }
+        var customer = Crm_Customer_V1_Customer()
+        customer.id = customerID(key)
+        customer.status = .init(rawValue: row["status"]) ?? .unspecified
+        customer.version = row["version"]
+        customer.valueGrade = row["value_grade"]
+        customer.creditGrade = row["credit_grade"]
+        customer.lifecycleStage = .init(rawValue: row["lifecycle_stage"]) ?? .unspecified
+        if let mergedInto: Int64 = row["merged_into"] { customer.mergedInto = customerID(mergedInto) }
+        customer.createdAtMs = row["created_at_ms"]
+        customer.updatedAtMs = row["updated_at_ms"]
+
+        var profile = Crm_Customer_V1_CustomerProfile()
+        profile.kind = .init(rawValue: row["kind"]) ?? .unspecified
+        if profile.kind == .corporate {
+            var company = Crm_Customer_V1_Corporate()
+            company.legalName = row["legal_name"]
+            company.registrationNumber = row["registration_number"]
+            company.industry = row["industry"]
+            company.size = .init(rawValue: row["company_size"]) ?? .unspecified
+            company.legalRepresentative = row["legal_representative"]
+            profile.corporate = company
+        } else {
+            var person = Crm_Customer_V1_Individual()
+            person.nameZh = row["name_zh"]
+            person.nameLatin = row["name_latin"]
+            person.gender = .init(rawValue: row["gender"]) ?? .unspecified
+            person.birthDate = row["birth_date"]
+            person.nationality = row["nationality"]
+            person.occupation = row["occupation"]
+            person.incomeBand = .init(rawValue: row["income_band"]) ?? .unspecified
+            profile.individual = person
+        }
+        profile.preferredChannel = .init(rawValue: row["preferred_channel"]) ?? .unspecified
+        profile.relationshipManagerID = row["relationship_manager_id"]
+        profile.branchID = row["branch_id"]
+
+        let documents = try Row.fetchAll(
+            db, sql: "SELECT * FROM customer_document WHERE customer_key = ? ORDER BY position", arguments: [key])
+        profile.documents = documents.map { row in
+            var document = Crm_Customer_V1_IdentityDocument()
+            document.type = .init(rawValue: row["type"]) ?? .unspecified
+            document.number = row["number"]
+            document.issuingCountry = row["issuing_country"]
+            document.expiryDate = row["expiry_date"]
+            return document
+        }
+        let contacts = try Row.fetchAll(
+            db, sql: "SELECT * FROM customer_contact WHERE customer_key = ? ORDER BY position", arguments: [key])
+        profile.contacts = contacts.map { row in
+            var contact = Crm_Customer_V1_Contact()
+            contact.kind = .init(rawValue: row["kind"]) ?? .unspecified
+            contact.value = row["value"]
+            contact.label = row["label"]
+            contact.primary = row["is_primary"]
+            if contact.kind == .address {
+                var address = Crm_Customer_V1_Address()
+                address.line1 = row["line1"]
+                address.line2 = row["line2"]
+                address.city = row["city"]
+                address.province = row["province"]
+                address.postalCode = row["postal_code"]
+                address.country = row["country"]
+                contact.address = address
+            }
+            return contact
+        }
+        customer.profile = profile
+        return customer
+    }
+
+    /// The live customer other than `excluding` holding this document, if any.
+    static func liveHolder(of document: Crm_Customer_V1_IdentityDocument, excluding: Int64?, _ db: Database) throws -> Int64? {
+        try Int64.fetchOne(
+            db, sql: "SELECT customer_key FROM customer_document WHERE type = ? AND number = ? AND live = 1 AND customer_key IS NOT ?",
+            arguments: [document.type.rawValue, document.number, excluding])
+    }
+}

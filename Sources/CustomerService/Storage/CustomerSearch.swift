@@ -1,0 +1,135 @@
+internal import Foundation
+internal import GRDB
+internal import WireProtocol
+
+/// Customer.Search: every criterion given must match; results come in key order, a page at a time,
+/// continuing after the last key of the previous page (keyset pagination: stable while rows are
+/// added, and as fast on page 1,000 as on page 1).
+enum CustomerSearch {
+    static let defaultPageSize: UInt32 = 50
+    static let maxPageSize: UInt32 = 200
+
+    struct Query {
+        var namePrefix = ""
+        var documentNumber = ""
+        var phone = ""
+        var email = ""
+        var relationshipManagerID = ""
+        var branchID = ""
+        var valueGrade: UInt32 = 0
+        var includeInactive = false
+        var pageSize: UInt32 = defaultPageSize
+        var afterKey: Int64 = 0
+    }
+
+    /// Checks the request and puts it in the form the stored values are in.
+    static func query(from request: Crm_Customer_V1_SearchCustomersRequest) throws -> Query {
+        var problems = FieldViolations()
+        var query = Query()
+        query.namePrefix = CustomerRecords.nameKey(problems.text(request.namePrefix, "namePrefix", max: 50))
+        if !request.documentNumber.isEmpty {
+            query.documentNumber = DocumentNumbers.normalize(problems.text(request.documentNumber, "documentNumber", max: 40))
+        }
+        if !request.phone.isEmpty {
+            if let phone = ContactPoints.normalizedPhone(request.phone), request.phone.unicodeScalars.count <= 30 {
+                query.phone = phone
+            } else {
+                problems.add("phone", "must be a phone number: + and 7 to 15 digits, or an 11-digit mainland mobile")
+            }
+        }
+        if !request.email.isEmpty {
+            if let email = ContactPoints.normalizedEmail(request.email) { query.email = email } else { problems.add("email", "must be an email address") }
+        }
+        query.relationshipManagerID = problems.code(request.relationshipManagerID, "relationshipManagerId", max: 20)
+        query.branchID = problems.code(request.branchID, "branchId", max: 20)
+        if request.valueGrade > 5 { problems.add("valueGrade", "must be 0 (any) or 1 to 5") }
+        query.valueGrade = request.valueGrade
+        query.includeInactive = request.includeInactive
+        if request.pageSize > maxPageSize { problems.add("pageSize", "must be at most \(maxPageSize)") }
+        query.pageSize = request.pageSize == 0 ? defaultPageSize : request.pageSize
+        if !request.pageToken.isEmpty {
+            if let key = PageToken.key(from: request.pageToken) { query.afterKey = key } else { problems.add("pageToken", "is not a token this service issued") }
+        }
+        if query.namePrefix.isEmpty && query.documentNumber.isEmpty && query.phone.isEmpty && query.email.isEmpty
+            && query.relationshipManagerID.isEmpty && query.branchID.isEmpty && query.valueGrade == 0
+        {
+            problems.add("namePrefix", "at least one search criterion is required")
+        }
+        try problems.throwIfAny()
+        return query
+    }
+
+    static func run(_ query: Query, _ db: Database) throws -> Crm_Customer_V1_SearchCustomersResponse {
+        var conditions = ["key > ?"]
+        var arguments: StatementArguments = [query.afterKey]
+        if !query.namePrefix.isEmpty {
+            // A prefix is a range: [prefix, prefix + the highest scalar), which both name indexes serve.
+            conditions.append("((name_zh_key >= ? AND name_zh_key < ?) OR (name_latin_key >= ? AND name_latin_key < ?))")
+            let upper = query.namePrefix + "\u{10FFFF}"
+            arguments += [query.namePrefix, upper, query.namePrefix, upper]
+        }
+        if !query.documentNumber.isEmpty {
+            conditions.append("key IN (SELECT customer_key FROM customer_document WHERE number = ?)")
+            arguments += [query.documentNumber]
+        }
+        for (kind, value) in [(Crm_Customer_V1_ContactKind.phone, query.phone), (.email, query.email)] where !value.isEmpty {
+            conditions.append("key IN (SELECT customer_key FROM customer_contact WHERE kind = ? AND value = ?)")
+            arguments += [kind.rawValue, value]
+        }
+        if !query.relationshipManagerID.isEmpty {
+            conditions.append("relationship_manager_id = ?")
+            arguments += [query.relationshipManagerID]
+        }
+        if !query.branchID.isEmpty {
+            conditions.append("branch_id = ?")
+            arguments += [query.branchID]
+        }
+        if query.valueGrade != 0 {
+            conditions.append("value_grade = ?")
+            arguments += [Int(query.valueGrade)]
+        }
+        if !query.includeInactive {
+            conditions.append("status = \(Crm_Customer_V1_CustomerStatus.active.rawValue)")
+        }
+        let sql = """
+            SELECT key, kind, status, display_name, value_grade, relationship_manager_id, branch_id FROM customer
+            WHERE \(conditions.joined(separator: " AND ")) ORDER BY key LIMIT \(query.pageSize + 1)
+            """
+        let rows = try Row.fetchAll(db, sql: sql, arguments: arguments)
+        var response = Crm_Customer_V1_SearchCustomersResponse()
+        for row in rows.prefix(Int(query.pageSize)) {
+            var summary = Crm_Customer_V1_CustomerSummary()
+            summary.id = CustomerRecords.customerID(row["key"])
+            summary.kind = .init(rawValue: row["kind"]) ?? .unspecified
+            summary.status = .init(rawValue: row["status"]) ?? .unspecified
+            summary.displayName = row["display_name"]
+            summary.valueGrade = row["value_grade"]
+            summary.relationshipManagerID = row["relationship_manager_id"]
+            summary.branchID = row["branch_id"]
+            response.customers.append(summary)
+        }
+        if rows.count > Int(query.pageSize), let last = rows.dropLast().last {
+            response.nextPageToken = PageToken.token(afterKey: last["key"])
+        }
+        return response
+    }
+}
+
+/// An opaque page token: the last key of the page, base64url-encoded with a version tag, so that
+/// callers do not build tokens of their own and the format can change.
+enum PageToken {
+    static func token(afterKey key: Int64) -> String {
+        Data("v1:\(key)".utf8).base64EncodedString()
+            .replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_").replacingOccurrences(of: "=", with: "")
+    }
+
+    static func key(from token: String) -> Int64? {
+        guard token.utf8.count <= 64 else { return nil }
+        var base64 = token.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
+        while base64.utf8.count % 4 != 0 { base64 += "=" }
+        guard let data = Data(base64Encoded: base64), let text = String(data: data, encoding: .utf8), text.hasPrefix("v1:"),
+            let key = Int64(text.dropFirst(3)), key >= 0
+        else { return nil }
+        return key
+    }
+}

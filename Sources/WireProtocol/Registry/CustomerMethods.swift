@@ -1,0 +1,31 @@
+/// CustomerService's methods (service id 2). Messages are in Protos/crm/customer/v1/customer.proto.
+public enum CustomerMethods {
+    public static let create = MethodDescriptor<Crm_Customer_V1_CreateCustomerRequest, Crm_Customer_V1_CreateCustomerResponse>(
+        service: ServiceID.customer, method: 1, name: "Customer.Create", isIdempotent: false)
+
+    public static let get = MethodDescriptor<Crm_Customer_V1_GetCustomerRequest, Crm_Customer_V1_GetCustomerResponse>(
+        service: ServiceID.customer, method: 2, name: "Customer.Get", isIdempotent: true)
+
+    /// Idempotent because it names the version it replaces: a repeat fails with ABORTED and changes nothing.
+    public static let update = MethodDescriptor<Crm_Customer_V1_UpdateCustomerRequest, Crm_Customer_V1_UpdateCustomerResponse>(
+        service: ServiceID.customer, method: 3, name: "Customer.Update", isIdempotent: true)
+
+    public static let search = MethodDescriptor<Crm_Customer_V1_SearchCustomersRequest, Crm_Customer_V1_SearchCustomersResponse>(
+        service: ServiceID.customer, method: 4, name: "Customer.Search", isIdempotent: true)
+
+    public static let deactivate = MethodDescriptor<Crm_Customer_V1_SetCustomerActiveRequest, Crm_Customer_V1_SetCustomerActiveResponse>(
+        service: ServiceID.customer, method: 5, name: "Customer.Deactivate", isIdempotent: true)
+
+    public static let reactivate = MethodDescriptor<Crm_Customer_V1_SetCustomerActiveRequest, Crm_Customer_V1_SetCustomerActiveResponse>(
+        service: ServiceID.customer, method: 6, name: "Customer.Reactivate", isIdempotent: true)
+
+    public static let verifyAudit = MethodDescriptor<Crm_Customer_V1_VerifyAuditRequest, Crm_Customer_V1_VerifyAuditResponse>(
+        service: ServiceID.customer, method: 7, name: "Customer.VerifyAudit", isIdempotent: true)
+
+    public static let listAudit = MethodDescriptor<Crm_Customer_V1_ListAuditRequest, Crm_Customer_V1_ListAuditResponse>(
+        service: ServiceID.customer, method: 8, name: "Customer.ListAudit", isIdempotent: true)
+
+    public static let all: [MethodInfo] = [
+        create.info, get.info, update.info, search.info, deactivate.info, reactivate.info, verifyAudit.info, listAudit.info,
+    ]
+}

@@ -1,0 +1,209 @@
+@testable import CustomerService
+import Foundation
+import GRDB
+import ServiceRuntime
+import Testing
+import WireProtocol
+
+/// CustomerService's rules against a real SQLite file.
+@Suite("Customer master data")
+struct CustomerDirectoryTests {
+    @Test("create stores the profile in normal form at version 1, active, a prospect")
+    func create() async throws {
+        let fixture = try TemporaryCustomerStore()
+        var profile = Profiles.individual(phone: "138 1234 5678", email: "Zhang.San@Example.com")
+        profile.documents[0].number = "110105 19491231 002x"
+        let created = try await fixture.create(profile).customer
+        #expect(created.id == "C0000000001")
+        #expect(created.version == 1)
+        #expect(created.status == .active)
+        #expect(created.lifecycleStage == .prospect)
+        #expect(!created.masked)
+        #expect(created.profile.documents[0].number == "11010519491231002X")
+        #expect(created.profile.documents[0].issuingCountry == "CHN")
+        #expect(created.profile.contacts.map(\.value) == ["+8613812345678", "zhang.san@example.com"])
+        #expect(created.createdAtMs == 1_795_000_000_000)
+    }
+
+    @Test("an identity document held by a live customer is refused, and stays refused while that customer is inactive")
+    func duplicateDocumentRefused() async throws {
+        let fixture = try TemporaryCustomerStore()
+        let first = try await fixture.create(Profiles.individual()).customer
+        let error = await #expect(throws: RPCError.self) {
+            try await fixture.create(Profiles.individual(nameZh: "李四", nameLatin: "Li Si", phone: nil))
+        }
+        #expect(error?.code == .alreadyExists)
+        #expect(error?.reason == "DUPLICATE_DOCUMENT")
+        #expect(error?.details["existing_customer_id"] == first.id)
+        #expect(error?.fieldViolations.first?.field == "profile.documents[0].number")
+
+        _ = try await fixture.setActive(false, first.id, version: 1, reason: "customer moved abroad")
+        await #expect(throws: RPCError.self) { try await fixture.create(Profiles.individual(phone: nil)) }
+    }
+
+    @Test("likely duplicates are created and returned as scored warnings with reasons")
+    func likelyDuplicates() async throws {
+        let fixture = try TemporaryCustomerStore()
+        let first = try await fixture.create(Profiles.individual(email: "zs@example.com")).customer
+        let second = try await fixture.create(
+            Profiles.individual(nameLatin: "", residentID: nil, phone: "+86 138 1234 5678", email: "other@example.com"))
+        #expect(second.customer.id == "C0000000002")
+        #expect(second.possibleDuplicates.count == 1)
+        let candidate = try #require(second.possibleDuplicates.first)
+        #expect(candidate.customerID == first.id)
+        #expect(candidate.score == 100)
+        #expect(Set(candidate.reasons) == ["same phone", "same name and birth date"])
+
+        let unrelated = try await fixture.create(
+            Profiles.individual(nameZh: "王五", nameLatin: "Wang Wu", birthDate: "1985-06-30", residentID: nil, phone: "13900000000"))
+        #expect(unrelated.possibleDuplicates.isEmpty)
+    }
+
+    @Test("a wrong check digit is refused, naming the field and the expected character")
+    func wrongCheckDigit() async throws {
+        let fixture = try TemporaryCustomerStore()
+        let error = await #expect(throws: RPCError.self) {
+            try await fixture.create(Profiles.individual(residentID: "110105194912310021"))
+        }
+        #expect(error?.code == .invalidArgument)
+        #expect(error?.fieldViolations == [.init(field: "profile.documents[0].number", description: "the check character should be X")])
+        let count = try await fixture.read { _, db in try Int.fetchOne(db, sql: "SELECT count(*) FROM customer") }
+        #expect(count == 0)
+    }
+
+    @Test("the birth date in a resident id must agree with the birth date given")
+    func birthDateMismatch() async throws {
+        let fixture = try TemporaryCustomerStore()
+        let error = await #expect(throws: RPCError.self) {
+            try await fixture.create(Profiles.individual(birthDate: "1950-01-01"))
+        }
+        #expect(error?.fieldViolations.first?.description == "encodes the birth date 1949-12-31, not 1950-01-01")
+    }
+
+    @Test("an update naming a stale version is refused with ABORTED and the current version; nothing changes")
+    func staleVersion() async throws {
+        let fixture = try TemporaryCustomerStore()
+        let created = try await fixture.create(Profiles.individual()).customer
+        let updated = try await fixture.update(created.id, version: 1, to: Profiles.individual(nameZh: "张三丰")).customer
+        #expect(updated.version == 2)
+        #expect(updated.profile.individual.nameZh == "张三丰")
+
+        let error = await #expect(throws: RPCError.self) {
+            try await fixture.update(created.id, version: 1, to: Profiles.individual(nameZh: "张无忌"))
+        }
+        #expect(error?.code == .aborted)
+        #expect(error?.reason == "STALE_VERSION")
+        #expect(error?.details["current_version"] == "2")
+        let stored = try await fixture.get(created.id)
+        #expect(stored.profile.individual.nameZh == "张三丰")
+        #expect(stored.version == 2)
+    }
+
+    @Test("an update that changes nothing keeps the version and writes no audit row")
+    func noOpUpdate() async throws {
+        let fixture = try TemporaryCustomerStore()
+        let created = try await fixture.create(Profiles.individual()).customer
+        let result = try await fixture.update(created.id, version: 1, to: Profiles.individual())
+        #expect(result.customer.version == 1)
+        let rows = try await fixture.read { _, db in try Int.fetchOne(db, sql: "SELECT count(*) FROM audit_log") }
+        #expect(rows == 1)
+    }
+
+    @Test("every changed field is audited with caller, end user, request id, before and after")
+    func updateAudited() async throws {
+        let fixture = try TemporaryCustomerStore()
+        let created = try await fixture.create(Profiles.individual()).customer
+        _ = try await fixture.update(created.id, version: 1, to: Profiles.individual(nameZh: "张三丰", phone: "13999999999"))
+        let rows = try await fixture.read { _, db in
+            try Row.fetchAll(db, sql: "SELECT * FROM audit_log WHERE action = 'update' ORDER BY field").map { row in
+                [row["field"], row["before"], row["after"], row["caller_system"], row["end_user"], row["request_id"]] as [String]
+            }
+        }
+        let request_id = "0af7651916cd43dd8448eb211c80319c"
+        #expect(rows == [
+            ["contacts[0].value", "+8613812345678", "+8613999999999", "branch-teller", "u1001", request_id],
+            ["individual.nameZh", "张三", "张三丰", "branch-teller", "u1001", request_id],
+        ])
+    }
+
+    @Test("masking: marketing sees starred numbers and is not audited; servicing and KYC see them, and the read is audited")
+    func maskingByRole() async throws {
+        let fixture = try TemporaryCustomerStore()
+        let created = try await fixture.create(Profiles.individual(email: "zs@example.com"), caller: .marketing).customer
+        #expect(created.masked)
+        var get = Crm_Customer_V1_GetCustomerRequest()
+        get.id = created.id
+        let request = get
+
+        let marketing = try await fixture.read { directory, db in try directory.get(request, caller: .marketing, db) }.customer
+        #expect(marketing.masked)
+        #expect(marketing.profile.documents[0].number == "110***********002X")
+        #expect(marketing.profile.contacts[0].value == "+86138****5678")
+        #expect(marketing.profile.contacts[1].value == "zs@example.com")
+        let unknownRole = try await fixture.read { directory, db in
+            try directory.get(request, caller: Caller(system: "direct"), db)
+        }.customer
+        #expect(unknownRole.masked)
+
+        for caller in [Caller.servicing, .kyc] {
+            let full = try await fixture.write { directory, db in try directory.get(request, caller: caller, db) }.customer
+            #expect(!full.masked)
+            #expect(full.profile.documents[0].number == Profiles.standardResidentID)
+            #expect(full.profile.contacts[0].value == "+8613812345678")
+        }
+        let reads = try await fixture.read { _, db in
+            try String.fetchAll(db, sql: "SELECT caller_system FROM audit_log WHERE action = 'read' ORDER BY sequence")
+        }
+        #expect(reads == ["branch-teller", "kyc-portal"])
+        #expect(throws: (any Error).self) {
+            // A read that must be audited cannot run in a read-only transaction.
+            try fixture.store.pool.read { db in try fixture.directory.get(request, caller: .kyc, db) }
+        }
+    }
+
+    @Test("deactivate and reactivate move the status, bump the version, need a reason and the right starting status")
+    func deactivateReactivate() async throws {
+        let fixture = try TemporaryCustomerStore()
+        let created = try await fixture.create(Profiles.individual()).customer
+        var request = Crm_Customer_V1_SetCustomerActiveRequest()
+        request.id = created.id
+        request.expectedVersion = 1
+        let noReason = request
+        let missing = await #expect(throws: RPCError.self) {
+            try await fixture.write { directory, db in try directory.setActive(false, noReason, caller: .servicing, db) }
+        }
+        #expect(missing?.fieldViolations.first?.field == "reason")
+
+        request.reason = "account closed at the customer's request"
+        let deactivate = request
+        let inactive = try await fixture.write { directory, db in try directory.setActive(false, deactivate, caller: .servicing, db) }.customer
+        #expect(inactive.status == .inactive)
+        #expect(inactive.version == 2)
+
+        request.expectedVersion = 2
+        let again = request
+        let twice = await #expect(throws: RPCError.self) {
+            try await fixture.write { directory, db in try directory.setActive(false, again, caller: .servicing, db) }
+        }
+        #expect(twice?.code == .failedPrecondition)
+        #expect(twice?.reason == "CUSTOMER_INACTIVE")
+
+        let active = try await fixture.write { directory, db in try directory.setActive(true, again, caller: .servicing, db) }.customer
+        #expect(active.status == .active)
+        #expect(active.version == 3)
+    }
+
+    @Test("unknown and malformed ids: INVALID_ARGUMENT or NOT_FOUND")
+    func ids() async throws {
+        let fixture = try TemporaryCustomerStore()
+        for (id, code) in [("C0000000099", ErrorCode.notFound), ("C12", .invalidArgument), ("X0000000001", .invalidArgument), ("C0000000000", .invalidArgument)] {
+            var get = Crm_Customer_V1_GetCustomerRequest()
+            get.id = id
+            let request = get
+            let error = await #expect(throws: RPCError.self) {
+                try await fixture.read { directory, db in try directory.get(request, caller: .marketing, db) }
+            }
+            #expect(error?.code == code, "\(id)")
+        }
+    }
+}

@@ -1,0 +1,81 @@
+import Foundation
+import Testing
+import WireProtocol
+
+/// crm-customer as operators run it: a real process, configured by environment, called by crmctl
+/// over loopback, stopped by SIGTERM, restarted on the same database.
+@Suite("crm-customer process", .serialized)
+struct CustomerServerProcessTests {
+    func temporaryFolder() throws -> URL {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("crm-customer-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        return folder
+    }
+
+    @Test("a bad configuration value is one line naming the key, and exit status 78")
+    func configurationError() async throws {
+        let folder = try temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let result = try await Executables.run("crm-customer", [], environment: ["CRM_LISTEN_PORT": "seventy"], directory: folder)
+        #expect(result.status == 78)
+        #expect(result.stderr.contains("listen.port"))
+        #expect(result.stderr.split(separator: "\n").count == 1)
+
+        try Data(#"{"listen": {"prot": 7101}}"#.utf8).write(to: folder.appendingPathComponent("bad.json"))
+        let unknownKey = try await Executables.run("crm-customer", ["--config", "bad.json"], directory: folder)
+        #expect(unknownKey.status == 78)
+        #expect(unknownKey.stderr.contains("listen.prot"))
+    }
+
+    @Test("create, get and search through crmctl; one log line per call; SIGTERM exits 0; data survives a restart")
+    func endToEnd() async throws {
+        let folder = try temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let environment = ["CRM_LISTEN_PORT": "0", "CRM_DATABASE_PATH": folder.appendingPathComponent("data/customer.sqlite").path]
+        let (server, port) = try await ServerProcess.start("crm-customer", environment: environment, directory: folder)
+        let address = "127.0.0.1:\(port)"
+        let create = try await Executables.run(
+            "crmctl",
+            [
+                "call", "Customer.Create",
+                #"{"profile": {"kind": "CUSTOMER_KIND_INDIVIDUAL", "individual": {"nameZh": "王芳", "birthDate": "1949-12-31"}, "#
+                    + #""documents": [{"type": "DOCUMENT_TYPE_PRC_RESIDENT_ID", "number": "11010519491231002X"}], "#
+                    + #""contacts": [{"kind": "CONTACT_KIND_PHONE", "value": "13812345678"}]}}"#,
+                "--address", address,
+            ])
+        #expect(create.status == 0, "\(create.stderr)")
+        #expect(create.stdout.contains(#""id":"C0000000001""#))
+        #expect(create.stdout.contains(#""number":"110***********002X""#), "direct callers have no role: masked")
+
+        let search = try await Executables.run("crmctl", ["call", "Customer.Search", #"{"namePrefix": "王"}"#, "--address", address])
+        #expect(search.stdout.contains(#""displayName":"王芳""#), "\(search.stderr)")
+
+        let duplicate = try await Executables.run(
+            "crmctl",
+            [
+                "call", "Customer.Create",
+                #"{"profile": {"kind": "CUSTOMER_KIND_INDIVIDUAL", "individual": {"nameZh": "王芳"}, "#
+                    + #""documents": [{"type": "DOCUMENT_TYPE_PRC_RESIDENT_ID", "number": "11010519491231002X"}]}}"#,
+                "--address", address,
+            ])
+        #expect(duplicate.status == 1)
+        #expect(duplicate.stdout.contains("ALREADY_EXISTS"))
+        #expect(duplicate.stdout.contains("DUPLICATE_DOCUMENT"))
+
+        #expect(await server.stop() == 0)
+        let calls = server.log.split(separator: "\n").filter { $0.hasSuffix(" call") }
+        #expect(calls.count == 3, "\(server.log)")
+        #expect(calls.first?.contains("method=Customer.Create") == true)
+        #expect(calls.first?.contains("code=OK") == true)
+        #expect(calls.last?.contains("code=ALREADY_EXISTS") == true)
+        #expect(calls.allSatisfy { $0.contains("duration_us=") })
+        #expect(server.log.contains("stopped"))
+
+        let (restarted, newPort) = try await ServerProcess.start("crm-customer", environment: environment, directory: folder)
+        let get = try await Executables.run("crmctl", ["call", "Customer.Get", #"{"id": "C0000000001"}"#, "--address", "127.0.0.1:\(newPort)"])
+        #expect(get.stdout.contains("王芳"), "\(get.stderr)")
+        let verify = try await Executables.run("crmctl", ["call", "Customer.VerifyAudit", "{}", "--address", "127.0.0.1:\(newPort)"])
+        #expect(verify.stdout.contains(#""intact":true"#))
+        #expect(await restarted.stop() == 0)
+    }
+}

@@ -1,0 +1,132 @@
+@testable import CustomerService
+import Foundation
+import GRDB
+import Logging
+import ServiceRuntime
+import WireProtocol
+
+/// A CustomerService database in a fresh temporary folder, removed when the value is released.
+final class TemporaryCustomerStore: Sendable {
+    let folder: URL
+    let store: Store
+    let directory: CustomerDirectory
+
+    init(now: Date = Date(timeIntervalSince1970: 1_795_000_000)) throws {
+        folder = FileManager.default.temporaryDirectory.appendingPathComponent("customer-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        var logger = Logger(label: "test")
+        logger.logLevel = .critical
+        store = try Store(
+            configuration: .init(path: folder.appendingPathComponent("customer.sqlite").path), migrator: CustomerSchema.migrator,
+            logger: logger)
+        directory = CustomerDirectory(now: { now })
+    }
+
+    deinit { try? FileManager.default.removeItem(at: folder) }
+
+    func write<T: Sendable>(_ body: @escaping @Sendable (CustomerDirectory, Database) throws -> T) async throws -> T {
+        let directory = self.directory
+        return try await store.pool.write { db in try body(directory, db) }
+    }
+
+    func read<T: Sendable>(_ body: @escaping @Sendable (CustomerDirectory, Database) throws -> T) async throws -> T {
+        let directory = self.directory
+        return try await store.pool.read { db in try body(directory, db) }
+    }
+
+    func create(_ profile: Crm_Customer_V1_CustomerProfile, caller: Caller = .servicing) async throws -> Crm_Customer_V1_CreateCustomerResponse {
+        var request = Crm_Customer_V1_CreateCustomerRequest()
+        request.profile = profile
+        let finished = request
+        return try await write { directory, db in try directory.create(finished, caller: caller, db) }
+    }
+
+    func update(
+        _ id: String, version: Int64, to profile: Crm_Customer_V1_CustomerProfile, caller: Caller = .servicing
+    ) async throws -> Crm_Customer_V1_UpdateCustomerResponse {
+        var request = Crm_Customer_V1_UpdateCustomerRequest()
+        request.id = id
+        request.expectedVersion = version
+        request.profile = profile
+        let finished = request
+        return try await write { directory, db in try directory.update(finished, caller: caller, db) }
+    }
+
+    /// Deactivates (`active: false`) or reactivates a customer.
+    func setActive(
+        _ active: Bool, _ id: String, version: Int64, reason: String = "customer request", caller: Caller = .servicing
+    ) async throws -> Crm_Customer_V1_Customer {
+        var request = Crm_Customer_V1_SetCustomerActiveRequest()
+        request.id = id
+        request.expectedVersion = version
+        request.reason = reason
+        let finished = request
+        return try await write { directory, db in try directory.setActive(active, finished, caller: caller, db) }.customer
+    }
+
+    /// Gets a customer; a caller who sees personal data reads in a write transaction (the read is audited).
+    func get(_ id: String, caller: Caller = .servicing) async throws -> Crm_Customer_V1_Customer {
+        var request = Crm_Customer_V1_GetCustomerRequest()
+        request.id = id
+        let finished = request
+        if directory.readIsAudited(by: caller) {
+            return try await write { directory, db in try directory.get(finished, caller: caller, db) }.customer
+        }
+        return try await read { directory, db in try directory.get(finished, caller: caller, db) }.customer
+    }
+}
+
+extension Caller {
+    static let servicing = Caller(system: "branch-teller", endUser: "u1001", role: "servicing", requestID: "0af7651916cd43dd8448eb211c80319c")
+    static let marketing = Caller(system: "campaign-engine", endUser: "m2002", role: "marketing")
+    static let kyc = Caller(system: "kyc-portal", endUser: "k3003", role: "kyc")
+}
+
+/// Realistic profiles with valid document numbers.
+enum Profiles {
+    /// The example number of GB 11643-1999 itself (born 1949-12-31, check character X).
+    static let standardResidentID = "11010519491231002X"
+
+    static func individual(
+        nameZh: String = "张三", nameLatin: String = "Zhang San", birthDate: String = "1949-12-31",
+        residentID: String? = standardResidentID, phone: String? = "13812345678", email: String? = nil
+    ) -> Crm_Customer_V1_CustomerProfile {
+        var profile = Crm_Customer_V1_CustomerProfile()
+        profile.kind = .individual
+        profile.individual.nameZh = nameZh
+        profile.individual.nameLatin = nameLatin
+        profile.individual.birthDate = birthDate
+        profile.individual.gender = .male
+        profile.individual.nationality = "CHN"
+        if let residentID {
+            var document = Crm_Customer_V1_IdentityDocument()
+            document.type = .prcResidentID
+            document.number = residentID
+            profile.documents.append(document)
+        }
+        if let phone {
+            var contact = Crm_Customer_V1_Contact()
+            contact.kind = .phone
+            contact.value = phone
+            contact.primary = true
+            profile.contacts.append(contact)
+        }
+        if let email {
+            var contact = Crm_Customer_V1_Contact()
+            contact.kind = .email
+            contact.value = email
+            profile.contacts.append(contact)
+        }
+        profile.relationshipManagerID = "RM001"
+        profile.branchID = "BJ-01"
+        return profile
+    }
+
+    /// A valid resident id number for a birth date, built with the standard's check character.
+    static func residentID(region: String = "110105", birthDate: String, sequence: Int) -> String {
+        let body = region + birthDate.replacingOccurrences(of: "-", with: "") + String(format: "%03d", sequence)
+        let weights = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2]
+        let sum = zip(body.compactMap(\.wholeNumberValue), weights).reduce(0) { $0 + $1.0 * $1.1 }
+        return body + String(Array("10X98765432")[sum % 11])
+    }
+}
