@@ -176,7 +176,7 @@ public struct CustomerDirectory: Sendable {
         return key
     }
 
-    private func loadForChange(key: Int64, id: String, expectedVersion: Int64, _ db: Database) throws -> Crm_Customer_V1_Customer {
+    func loadForChange(key: Int64, id: String, expectedVersion: Int64, _ db: Database) throws -> Crm_Customer_V1_Customer {
         guard let current = try CustomerRecords.load(key: key, db) else { throw CustomerErrors.notFound(id) }
         guard current.version == expectedVersion else {
             throw CustomerErrors.staleVersion(id, expected: expectedVersion, current: current.version)
@@ -203,7 +203,7 @@ public struct CustomerDirectory: Sendable {
 
     /// The customer after a change, for the answer: the writer already sees it, so a caller who
     /// sees personal data gets it without a separate read audit.
-    private func view(key: Int64, caller: Caller, _ db: Database) throws -> Crm_Customer_V1_Customer {
+    func view(key: Int64, caller: Caller, _ db: Database) throws -> Crm_Customer_V1_Customer {
         guard let customer = try CustomerRecords.load(key: key, db) else { throw CustomerErrors.notFound(CustomerRecords.customerID(key)) }
         return caller.seesPersonalData ? customer : Masking.masked(customer)
     }

@@ -1,5 +1,6 @@
 internal import GRDB
 public import ServiceRuntime
+internal import SwiftProtobuf
 public import WireProtocol
 
 /// Connects CustomerService's methods to the router: each handler picks the transaction (a read on
@@ -7,12 +8,16 @@ public import WireProtocol
 /// ``CustomerDirectory`` inside it.
 public enum CustomerHandlers {
     public static func register(into router: inout RPCRouter, store: Store, directory: CustomerDirectory = CustomerDirectory()) {
-        router.register(CustomerMethods.create) { request, context in
-            let caller = Caller(context: context)
-            return try await store.write(idempotentFor: context, request: request) { db in
-                try directory.create(request, caller: caller, db)
-            }
-        }
+        change(CustomerMethods.create, &router, store, directory.create)
+        change(CustomerMethods.update, &router, store, directory.update)
+        change(CustomerMethods.deactivate, &router, store) { try directory.setActive(false, $0, caller: $1, $2) }
+        change(CustomerMethods.reactivate, &router, store) { try directory.setActive(true, $0, caller: $1, $2) }
+        change(CustomerMethods.merge, &router, store, directory.merge)
+        change(CustomerMethods.unmerge, &router, store, directory.unmerge)
+        change(CustomerMethods.placeLegalHold, &router, store, directory.placeLegalHold)
+        change(CustomerMethods.releaseLegalHold, &router, store, directory.releaseLegalHold)
+        change(CustomerMethods.erase, &router, store, directory.erase)
+
         router.register(CustomerMethods.get) { request, context in
             let caller = Caller(context: context)
             if directory.readIsAudited(by: caller) {
@@ -20,33 +25,28 @@ public enum CustomerHandlers {
             }
             return try await store.pool.read { db in try directory.get(request, caller: caller, db) }
         }
-        router.register(CustomerMethods.update) { request, context in
-            let caller = Caller(context: context)
-            return try await store.write(idempotentFor: context, request: request) { db in
-                try directory.update(request, caller: caller, db)
-            }
-        }
         router.register(CustomerMethods.search) { request, _ in
             try await store.pool.read { db in try directory.search(request, db) }
-        }
-        router.register(CustomerMethods.deactivate) { request, context in
-            let caller = Caller(context: context)
-            return try await store.write(idempotentFor: context, request: request) { db in
-                try directory.setActive(false, request, caller: caller, db)
-            }
-        }
-        router.register(CustomerMethods.reactivate) { request, context in
-            let caller = Caller(context: context)
-            return try await store.write(idempotentFor: context, request: request) { db in
-                try directory.setActive(true, request, caller: caller, db)
-            }
         }
         router.register(CustomerMethods.verifyAudit) { _, _ in
             try await store.pool.read { db in try directory.verifyAudit(db) }
         }
+        // Reading the audit trail is itself audited, so it writes.
         router.register(CustomerMethods.listAudit) { request, context in
             let caller = Caller(context: context)
             return try await store.pool.write { db in try directory.listAudit(request, caller: caller, db) }
+        }
+    }
+
+    /// Registers a method that changes data: one write transaction, idempotent when the call carries
+    /// an idempotency key.
+    private static func change<Request: SwiftProtobuf.Message, Response: SwiftProtobuf.Message>(
+        _ method: MethodDescriptor<Request, Response>, _ router: inout RPCRouter, _ store: Store,
+        _ body: @escaping @Sendable (Request, Caller, Database) throws -> Response
+    ) {
+        router.register(method) { request, context in
+            let caller = Caller(context: context)
+            return try await store.write(idempotentFor: context, request: request) { db in try body(request, caller, db) }
         }
     }
 }

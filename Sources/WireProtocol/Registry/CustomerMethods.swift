@@ -25,7 +25,26 @@ public enum CustomerMethods {
     public static let listAudit = MethodDescriptor<Crm_Customer_V1_ListAuditRequest, Crm_Customer_V1_ListAuditResponse>(
         service: ServiceID.customer, method: 8, name: "Customer.ListAudit", isIdempotent: true)
 
+    /// Idempotent because it names both versions: a repeat fails with ABORTED and changes nothing.
+    public static let merge = MethodDescriptor<Crm_Customer_V1_MergeCustomersRequest, Crm_Customer_V1_MergeCustomersResponse>(
+        service: ServiceID.customer, method: 9, name: "Customer.Merge", isIdempotent: true)
+
+    /// Idempotent: a repeat fails with FAILED_PRECONDITION (ALREADY_UNMERGED) and changes nothing.
+    public static let unmerge = MethodDescriptor<Crm_Customer_V1_UnmergeCustomersRequest, Crm_Customer_V1_UnmergeCustomersResponse>(
+        service: ServiceID.customer, method: 10, name: "Customer.Unmerge", isIdempotent: true)
+
+    public static let placeLegalHold = MethodDescriptor<Crm_Customer_V1_PlaceLegalHoldRequest, Crm_Customer_V1_PlaceLegalHoldResponse>(
+        service: ServiceID.customer, method: 11, name: "Customer.PlaceLegalHold", isIdempotent: false)
+
+    public static let releaseLegalHold = MethodDescriptor<Crm_Customer_V1_ReleaseLegalHoldRequest, Crm_Customer_V1_ReleaseLegalHoldResponse>(
+        service: ServiceID.customer, method: 12, name: "Customer.ReleaseLegalHold", isIdempotent: true)
+
+    /// Idempotent because it names the version: a repeat fails with ABORTED or CUSTOMER_ERASED.
+    public static let erase = MethodDescriptor<Crm_Customer_V1_EraseCustomerRequest, Crm_Customer_V1_EraseCustomerResponse>(
+        service: ServiceID.customer, method: 13, name: "Customer.Erase", isIdempotent: true)
+
     public static let all: [MethodInfo] = [
         create.info, get.info, update.info, search.info, deactivate.info, reactivate.info, verifyAudit.info, listAudit.info,
+        merge.info, unmerge.info, placeLegalHold.info, releaseLegalHold.info, erase.info,
     ]
 }

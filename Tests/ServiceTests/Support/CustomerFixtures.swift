@@ -130,3 +130,32 @@ enum Profiles {
         return body + String(Array("10X98765432")[sum % 11])
     }
 }
+
+extension TemporaryCustomerStore {
+    func merge(
+        survivor: Crm_Customer_V1_Customer, merged: Crm_Customer_V1_Customer, reason: String = "same person, two records"
+    ) async throws -> Crm_Customer_V1_MergeCustomersResponse {
+        var request = Crm_Customer_V1_MergeCustomersRequest()
+        request.survivorID = survivor.id
+        request.survivorExpectedVersion = survivor.version
+        request.mergedID = merged.id
+        request.mergedExpectedVersion = merged.version
+        request.reason = reason
+        let finished = request
+        return try await write { directory, db in try directory.merge(finished, caller: .servicing, db) }
+    }
+
+    func unmerge(_ mergeID: UInt64, reason: String = "merged in error") async throws -> Crm_Customer_V1_UnmergeCustomersResponse {
+        var request = Crm_Customer_V1_UnmergeCustomersRequest()
+        request.mergeID = mergeID
+        request.reason = reason
+        let finished = request
+        return try await write { directory, db in try directory.unmerge(finished, caller: .servicing, db) }
+    }
+
+    /// Every stored row of these customers, in CustomerImage's canonical bytes.
+    func dump(_ ids: [String]) async throws -> Data {
+        let keys = ids.compactMap(CustomerRecords.key(fromID:))
+        return try await read { _, db in CustomerImage.encode(try CustomerImage.capture(keys: keys, db)) }
+    }
+}

@@ -1,0 +1,119 @@
+internal import Foundation
+public import GRDB
+public import WireProtocol
+
+extension CustomerDirectory {
+    /// Merges one customer into another: everything the merged customer holds moves to the
+    /// survivor, the merged customer becomes MERGED, and the before-image of both is kept.
+    public func merge(_ request: Crm_Customer_V1_MergeCustomersRequest, caller: Caller, _ db: Database) throws -> Crm_Customer_V1_MergeCustomersResponse {
+        let survivorKey = try Self.key(request.survivorID, field: "survivorId")
+        let mergedKey = try Self.key(request.mergedID, field: "mergedId")
+        var problems = FieldViolations()
+        let reason = problems.text(request.reason, "reason", max: 200, required: true)
+        if survivorKey == mergedKey { problems.add("mergedId", "must differ from survivorId") }
+        try problems.throwIfAny()
+
+        let survivor = try loadForChange(key: survivorKey, id: request.survivorID, expectedVersion: request.survivorExpectedVersion, db)
+        let merged = try loadForChange(key: mergedKey, id: request.mergedID, expectedVersion: request.mergedExpectedVersion, db)
+        for customer in [survivor, merged] where customer.status != .active && customer.status != .inactive {
+            throw CustomerErrors.wrongStatus(customer.id, status: customer.status, action: "merged")
+        }
+        guard survivor.profile.kind == merged.profile.kind else {
+            throw RPCError(
+                code: .failedPrecondition, message: "an individual and a corporate cannot be merged", reason: "KIND_MISMATCH",
+                processing: .notProcessed)
+        }
+
+        let before = try CustomerImage.capture(keys: [survivorKey, mergedKey], db)
+        let time = nowMilliseconds
+        try moveHoldings(from: mergedKey, to: survivorKey, db)
+        try db.execute(
+            sql: "UPDATE customer SET status = ?, merged_into = ?, version = version + 1, updated_at_ms = ? WHERE key = ?",
+            arguments: [Crm_Customer_V1_CustomerStatus.merged.rawValue, survivorKey, time, mergedKey])
+        try db.execute(sql: "UPDATE customer SET version = version + 1, updated_at_ms = ? WHERE key = ?", arguments: [time, survivorKey])
+        let after = try CustomerImage.capture(keys: [survivorKey, mergedKey], db)
+        try db.execute(
+            sql: """
+                INSERT INTO customer_merge (survivor_key, merged_key, reason, before_image, after_digest, merged_at_ms)
+                VALUES (?, ?, ?, ?, ?, ?)
+                """,
+            arguments: [survivorKey, mergedKey, reason, CustomerImage.encode(before), CustomerImage.digest(after), time])
+        let mergeID = db.lastInsertedRowID
+        try AuditLog.append(
+            [
+                .init(customerKey: survivorKey, action: "merge", field: "absorbed", before: "", after: request.mergedID),
+                .init(customerKey: survivorKey, action: "merge", field: "reason", before: "", after: reason),
+                .init(customerKey: mergedKey, action: "merge", field: "status", before: merged.status.name, after: "MERGED"),
+                .init(customerKey: mergedKey, action: "merge", field: "mergedInto", before: "", after: request.survivorID),
+            ],
+            caller: caller, atMilliseconds: time, db)
+        var response = Crm_Customer_V1_MergeCustomersResponse()
+        response.mergeID = UInt64(mergeID)
+        response.survivor = try view(key: survivorKey, caller: caller, db)
+        return response
+    }
+
+    /// Undoes a merge by restoring both customers' before-image, if neither changed since.
+    public func unmerge(_ request: Crm_Customer_V1_UnmergeCustomersRequest, caller: Caller, _ db: Database) throws -> Crm_Customer_V1_UnmergeCustomersResponse {
+        var problems = FieldViolations()
+        let reason = problems.text(request.reason, "reason", max: 200, required: true)
+        if request.mergeID == 0 || request.mergeID > UInt64(Int64.max) { problems.add("mergeId", "is required") }
+        try problems.throwIfAny()
+        guard let row = try Row.fetchOne(db, sql: "SELECT * FROM customer_merge WHERE merge_id = ?", arguments: [Int64(request.mergeID)]) else {
+            throw RPCError(code: .notFound, message: "no merge \(request.mergeID)", reason: "MERGE_NOT_FOUND", processing: .notProcessed)
+        }
+        guard (row["unmerged_at_ms"] as Int64?) == nil else {
+            throw RPCError(
+                code: .failedPrecondition, message: "merge \(request.mergeID) was already undone", reason: "ALREADY_UNMERGED",
+                processing: .notProcessed)
+        }
+        let survivorKey: Int64 = row["survivor_key"]
+        let mergedKey: Int64 = row["merged_key"]
+        let current = try CustomerImage.capture(keys: [survivorKey, mergedKey], db)
+        guard CustomerImage.digest(current) == (row["after_digest"] as Data) else {
+            throw RPCError(
+                code: .failedPrecondition,
+                message: "\(CustomerRecords.customerID(survivorKey)) or \(CustomerRecords.customerID(mergedKey)) changed after merge \(request.mergeID); undo those changes or edit the customers by hand",
+                reason: "CHANGED_SINCE_MERGE", processing: .notProcessed)
+        }
+        let before = try CustomerImage.decode(row["before_image"])
+        try CustomerImage.restore(before, keys: [survivorKey, mergedKey], db)
+        let time = nowMilliseconds
+        try db.execute(sql: "UPDATE customer_merge SET unmerged_at_ms = ? WHERE merge_id = ?", arguments: [time, Int64(request.mergeID)])
+        let mergedID = CustomerRecords.customerID(mergedKey)
+        try AuditLog.append(
+            [
+                .init(customerKey: survivorKey, action: "unmerge", field: "absorbed", before: mergedID, after: ""),
+                .init(customerKey: survivorKey, action: "unmerge", field: "reason", before: "", after: reason),
+                .init(customerKey: mergedKey, action: "unmerge", field: "status", before: "MERGED", after: "restored"),
+            ],
+            caller: caller, atMilliseconds: time, db)
+        var response = Crm_Customer_V1_UnmergeCustomersResponse()
+        response.survivor = try view(key: survivorKey, caller: caller, db)
+        response.restored = try view(key: mergedKey, caller: caller, db)
+        return response
+    }
+
+    /// Moves every per-customer row to the survivor, after the survivor's own (positions follow on,
+    /// and a contact that would be a second primary of its kind stops being primary).
+    private func moveHoldings(from mergedKey: Int64, to survivorKey: Int64, _ db: Database) throws {
+        for table in CustomerImage.childTables {
+            if table.positioned {
+                let offset = try Int64.fetchOne(
+                    db, sql: "SELECT COALESCE(MAX(position) + 1, 0) FROM \(table.name) WHERE customer_key = ?", arguments: [survivorKey]) ?? 0
+                try db.execute(
+                    sql: "UPDATE \(table.name) SET customer_key = ?, position = position + ? WHERE customer_key = ?",
+                    arguments: [survivorKey, offset, mergedKey])
+            } else {
+                try db.execute(sql: "UPDATE \(table.name) SET customer_key = ? WHERE customer_key = ?", arguments: [survivorKey, mergedKey])
+            }
+        }
+        try db.execute(
+            sql: """
+                UPDATE customer_contact SET is_primary = 0
+                WHERE customer_key = ? AND is_primary = 1 AND key NOT IN (
+                    SELECT MIN(key) FROM customer_contact WHERE customer_key = ? AND is_primary = 1 GROUP BY kind)
+                """,
+            arguments: [survivorKey, survivorKey])
+    }
+}

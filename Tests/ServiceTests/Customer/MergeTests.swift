@@ -1,0 +1,126 @@
+@testable import CustomerService
+import Foundation
+import GRDB
+import ServiceRuntime
+import Testing
+import WireProtocol
+
+@Suite("Merge and unmerge")
+struct MergeTests {
+    /// Two records of one person: one from a branch (resident id, phone), one from online banking
+    /// (passport, email, a phone of its own marked primary).
+    func twoRecords(_ fixture: TemporaryCustomerStore) async throws -> (Crm_Customer_V1_Customer, Crm_Customer_V1_Customer) {
+        let branch = try await fixture.create(Profiles.individual()).customer
+        var online = Profiles.individual(residentID: nil, phone: "13900000001", email: "zhang.san@example.com")
+        var passport = Crm_Customer_V1_IdentityDocument()
+        passport.type = .passport
+        passport.number = "E12345678"
+        online.documents = [passport]
+        let second = try await fixture.create(online).customer
+        return (branch, second)
+    }
+
+    @Test("merge moves documents and contacts to the survivor and marks the other MERGED")
+    func merge() async throws {
+        let fixture = try TemporaryCustomerStore()
+        let (survivor, merged) = try await twoRecords(fixture)
+        let result = try await fixture.merge(survivor: survivor, merged: merged)
+        #expect(result.mergeID == 1)
+        let after = result.survivor
+        #expect(after.version == survivor.version + 1)
+        #expect(after.profile.documents.map(\.number) == [Profiles.standardResidentID, "E12345678"])
+        #expect(after.profile.contacts.map(\.value) == ["+8613812345678", "+8613900000001", "zhang.san@example.com"])
+        #expect(after.profile.contacts.map(\.primary) == [true, false, false], "one primary phone only")
+
+        let gone = try await fixture.get(merged.id)
+        #expect(gone.status == .merged)
+        #expect(gone.mergedInto == survivor.id)
+        #expect(gone.profile.documents.isEmpty)
+        #expect(gone.version == merged.version + 1)
+
+        // The passport now belongs to the survivor: a third record with it is refused, naming the survivor.
+        var third = Profiles.individual(nameZh: "张叁", residentID: nil, phone: nil)
+        third.documents = [after.profile.documents[1]]
+        let error = await #expect(throws: RPCError.self) { try await fixture.create(third) }
+        #expect(error?.details["existing_customer_id"] == survivor.id)
+        #expect(try await fixture.read { directory, db in
+            var search = Crm_Customer_V1_SearchCustomersRequest()
+            search.namePrefix = "张"
+            return try directory.search(search, db)
+        }.customers.map(\.id) == [survivor.id])
+    }
+
+    @Test("merge then unmerge gives a byte-identical full dump of both customers; the audit chain stays intact")
+    func unmergeRestoresExactly() async throws {
+        let fixture = try TemporaryCustomerStore()
+        let (survivor, merged) = try await twoRecords(fixture)
+        let before = try await fixture.dump([survivor.id, merged.id])
+        let result = try await fixture.merge(survivor: survivor, merged: merged)
+        #expect(try await fixture.dump([survivor.id, merged.id]) != before)
+
+        let restored = try await fixture.unmerge(result.mergeID)
+        #expect(try await fixture.dump([survivor.id, merged.id]) == before)
+        #expect(restored.survivor == survivor)
+        #expect(restored.restored == merged)
+        let audit = try await fixture.read { directory, db in try directory.verifyAudit(db) }
+        #expect(audit.intact)
+        let actions = try await fixture.read { _, db in
+            try String.fetchAll(db, sql: "SELECT DISTINCT action FROM audit_log ORDER BY sequence")
+        }
+        #expect(actions == ["create", "merge", "unmerge"])
+
+        let again = await #expect(throws: RPCError.self) { try await fixture.unmerge(result.mergeID) }
+        #expect(again?.reason == "ALREADY_UNMERGED")
+    }
+
+    @Test("unmerge is refused once either customer changed after the merge")
+    func changedSinceMerge() async throws {
+        let fixture = try TemporaryCustomerStore()
+        let (survivor, merged) = try await twoRecords(fixture)
+        let result = try await fixture.merge(survivor: survivor, merged: merged)
+        var profile = result.survivor.profile
+        profile.individual.occupation = "teacher"
+        _ = try await fixture.update(survivor.id, version: result.survivor.version, to: profile)
+        let error = await #expect(throws: RPCError.self) { try await fixture.unmerge(result.mergeID) }
+        #expect(error?.code == .failedPrecondition)
+        #expect(error?.reason == "CHANGED_SINCE_MERGE")
+        #expect(try await fixture.get(merged.id).status == .merged)
+    }
+
+    @Test("merge is refused for stale versions, the same customer twice, mixed kinds and merged customers")
+    func refusals() async throws {
+        let fixture = try TemporaryCustomerStore()
+        let (survivor, merged) = try await twoRecords(fixture)
+        var stale = merged
+        stale.version = 7
+        #expect(await #expect(throws: RPCError.self) { try await fixture.merge(survivor: survivor, merged: stale) }?.code == .aborted)
+        #expect(await #expect(throws: RPCError.self) { try await fixture.merge(survivor: survivor, merged: survivor) }?.code == .invalidArgument)
+        var company = Crm_Customer_V1_CustomerProfile()
+        company.kind = .corporate
+        company.corporate.legalName = "Zhang San Trading Co."
+        let corporate = try await fixture.create(company).customer
+        #expect(await #expect(throws: RPCError.self) { try await fixture.merge(survivor: survivor, merged: corporate) }?.reason == "KIND_MISMATCH")
+
+        let result = try await fixture.merge(survivor: survivor, merged: merged)
+        let mergedNow = try await fixture.get(merged.id)
+        let twice = await #expect(throws: RPCError.self) { try await fixture.merge(survivor: result.survivor, merged: mergedNow) }
+        #expect(twice?.reason == "CUSTOMER_MERGED")
+        let noUpdate = await #expect(throws: RPCError.self) {
+            try await fixture.update(merged.id, version: mergedNow.version, to: Profiles.individual(residentID: nil))
+        }
+        #expect(noUpdate?.reason == "CUSTOMER_MERGED")
+    }
+
+    @Test("every table holding per-customer rows is in the merge image")
+    func imageCoversSchema() async throws {
+        let fixture = try TemporaryCustomerStore()
+        let tables = try await fixture.read { _, db in
+            try String.fetchAll(db, sql: "SELECT name FROM sqlite_master WHERE type = 'table'").filter { name in
+                try db.columns(in: name).contains { $0.name == "customer_key" }
+            }
+        }
+        // The audit log and the erasure requests record what happened, not customer data: they are
+        // never moved or restored.
+        #expect(Set(tables).subtracting(["audit_log", "erasure_request"]) == Set(CustomerImage.childTables.map(\.name)))
+    }
+}
