@@ -31,6 +31,7 @@ extension CustomerDirectory {
             sql: "UPDATE customer SET status = ?, merged_into = ?, version = version + 1, updated_at_ms = ? WHERE key = ?",
             arguments: [Crm_Customer_V1_CustomerStatus.merged.rawValue, survivorKey, time, mergedKey])
         try db.execute(sql: "UPDATE customer SET version = version + 1, updated_at_ms = ? WHERE key = ?", arguments: [time, survivorKey])
+        try grading.regrade(customerKey: survivorKey, rules: try Grading.rules(db), caller: caller, atMilliseconds: time, db)
         let after = try CustomerImage.capture(keys: [survivorKey, mergedKey], db)
         try db.execute(
             sql: """
@@ -97,6 +98,13 @@ extension CustomerDirectory {
     /// Moves every per-customer row to the survivor, after the survivor's own (positions follow on,
     /// and a contact that would be a second primary of its kind stops being primary).
     private func moveHoldings(from mergedKey: Int64, to survivorKey: Int64, _ db: Database) throws {
+        // An account both held (say as joint owners) stays the survivor's, in the survivor's role.
+        try db.execute(
+            sql: """
+                DELETE FROM account_holder WHERE customer_key = ?
+                AND account_number IN (SELECT account_number FROM account_holder WHERE customer_key = ?)
+                """,
+            arguments: [mergedKey, survivorKey])
         for table in CustomerImage.childTables {
             if table.positioned {
                 let offset = try Int64.fetchOne(

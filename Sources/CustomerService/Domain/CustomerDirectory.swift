@@ -193,7 +193,7 @@ public struct CustomerDirectory: Sendable {
     }
 
     /// The customer as this caller may see it; an unmasked answer is audited as a read.
-    private func presented(_ customer: Crm_Customer_V1_Customer, key: Int64, caller: Caller, _ db: Database) throws -> Crm_Customer_V1_Customer {
+    func presented(_ customer: Crm_Customer_V1_Customer, key: Int64, caller: Caller, _ db: Database) throws -> Crm_Customer_V1_Customer {
         guard caller.seesPersonalData else { return Masking.masked(customer) }
         try AuditLog.append(
             [.init(customerKey: key, action: "read", field: "*", before: "", after: "")], caller: caller,

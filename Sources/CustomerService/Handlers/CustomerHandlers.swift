@@ -17,6 +17,14 @@ public enum CustomerHandlers {
         change(CustomerMethods.placeLegalHold, &router, store, directory.placeLegalHold)
         change(CustomerMethods.releaseLegalHold, &router, store, directory.releaseLegalHold)
         change(CustomerMethods.erase, &router, store, directory.erase)
+        change(CustomerMethods.upsertAccounts, &router, store, directory.upsertAccounts)
+        change(CustomerMethods.recordInteraction, &router, store, directory.recordInteraction)
+        change(CustomerMethods.setCreditGrade, &router, store, directory.setCreditGrade)
+        router.register(CustomerMethods.recomputeGrades) { _, context in
+            let caller = Caller(context: context)
+            return try await recomputeAllGrades(store: store, directory: directory, caller: caller)
+        }
+        change(CustomerMethods.setValueGradeRules, &router, store, directory.setValueGradeRules)
 
         router.register(CustomerMethods.get) { request, context in
             let caller = Caller(context: context)
@@ -24,6 +32,16 @@ public enum CustomerHandlers {
                 return try await store.pool.write { db in try directory.get(request, caller: caller, db) }
             }
             return try await store.pool.read { db in try directory.get(request, caller: caller, db) }
+        }
+        router.register(CustomerMethods.getView) { request, context in
+            let caller = Caller(context: context)
+            if directory.readIsAudited(by: caller) {
+                return try await store.pool.write { db in try directory.getView(request, caller: caller, db) }
+            }
+            return try await store.pool.read { db in try directory.getView(request, caller: caller, db) }
+        }
+        router.register(CustomerMethods.listInteractions) { request, _ in
+            try await store.pool.read { db in try directory.listInteractions(request, db) }
         }
         router.register(CustomerMethods.search) { request, _ in
             try await store.pool.read { db in try directory.search(request, db) }
@@ -35,6 +53,26 @@ public enum CustomerHandlers {
         router.register(CustomerMethods.listAudit) { request, context in
             let caller = Caller(context: context)
             return try await store.pool.write { db in try directory.listAudit(request, caller: caller, db) }
+        }
+    }
+
+    /// Customer.RecomputeGrades: batches of 500 customers, one transaction each, until all are done
+    /// (or the call is cancelled; what was committed stays, and a rerun is harmless).
+    static func recomputeAllGrades(store: Store, directory: CustomerDirectory, caller: Caller) async throws -> Crm_Customer_V1_RecomputeGradesResponse {
+        var progress = Crm_Customer_V1_RecomputeGradesResponse()
+        var afterKey: Int64 = 0
+        while true {
+            try Task.checkCancellation()
+            let start = progress
+            let from = afterKey
+            let (next, batch) = try await store.pool.write { db in
+                var batch = start
+                let next = try directory.recomputeGrades(afterKey: from, limit: 500, progress: &batch, caller: caller, db)
+                return (next, batch)
+            }
+            progress = batch
+            guard let next else { return progress }
+            afterKey = next
         }
     }
 

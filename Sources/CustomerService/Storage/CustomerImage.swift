@@ -13,6 +13,7 @@ enum CustomerImage {
     /// tables keep a per-customer `position` that a merge appends after the survivor's own.
     static let childTables: [(name: String, positioned: Bool)] = [
         ("customer_document", true), ("customer_contact", true), ("legal_hold", false),
+        ("account_holder", false), ("interaction", false),
     ]
 
     /// One table's rows: column names, then each row's values.

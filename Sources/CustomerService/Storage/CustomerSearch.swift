@@ -12,6 +12,7 @@ enum CustomerSearch {
     struct Query {
         var namePrefix = ""
         var documentNumber = ""
+        var accountNumber = ""
         var phone = ""
         var email = ""
         var relationshipManagerID = ""
@@ -29,6 +30,9 @@ enum CustomerSearch {
         query.namePrefix = CustomerRecords.nameKey(problems.text(request.namePrefix, "namePrefix", max: 50))
         if !request.documentNumber.isEmpty {
             query.documentNumber = DocumentNumbers.normalize(problems.text(request.documentNumber, "documentNumber", max: 40))
+        }
+        if !request.accountNumber.isEmpty {
+            query.accountNumber = DocumentNumbers.normalize(problems.text(request.accountNumber, "accountNumber", max: 34))
         }
         if !request.phone.isEmpty {
             if let phone = ContactPoints.normalizedPhone(request.phone), request.phone.unicodeScalars.count <= 30 {
@@ -50,7 +54,7 @@ enum CustomerSearch {
         if !request.pageToken.isEmpty {
             if let key = PageToken.key(from: request.pageToken) { query.afterKey = key } else { problems.add("pageToken", "is not a token this service issued") }
         }
-        if query.namePrefix.isEmpty && query.documentNumber.isEmpty && query.phone.isEmpty && query.email.isEmpty
+        if query.namePrefix.isEmpty && query.documentNumber.isEmpty && query.accountNumber.isEmpty && query.phone.isEmpty && query.email.isEmpty
             && query.relationshipManagerID.isEmpty && query.branchID.isEmpty && query.valueGrade == 0
         {
             problems.add("namePrefix", "at least one search criterion is required")
@@ -71,6 +75,10 @@ enum CustomerSearch {
         if !query.documentNumber.isEmpty {
             conditions.append("key IN (SELECT customer_key FROM customer_document WHERE number = ?)")
             arguments += [query.documentNumber]
+        }
+        if !query.accountNumber.isEmpty {
+            conditions.append("key IN (SELECT customer_key FROM account_holder WHERE account_number = ?)")
+            arguments += [query.accountNumber]
         }
         for (kind, value) in [(Crm_Customer_V1_ContactKind.phone, query.phone), (.email, query.email)] where !value.isEmpty {
             conditions.append("key IN (SELECT customer_key FROM customer_contact WHERE kind = ? AND value = ?)")

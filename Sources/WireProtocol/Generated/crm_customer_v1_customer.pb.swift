@@ -483,6 +483,164 @@ public nonisolated enum Crm_Customer_V1_LifecycleStage: SwiftProtobuf.Enum, Swif
 
 }
 
+public nonisolated enum Crm_Customer_V1_ProductType: SwiftProtobuf.Enum, Swift.CaseIterable {
+  public typealias RawValue = Int
+  case unspecified // = 0
+  case current // = 1
+
+  /// Needs a maturity_date.
+  case timeDeposit // = 2
+
+  /// A liability: its balance is the outstanding principal.
+  case loan // = 3
+  case card // = 4
+  case wealth // = 5
+  case insurance // = 6
+  case fx // = 7
+  case UNRECOGNIZED(Int)
+
+  public init() {
+    self = .unspecified
+  }
+
+  public init?(rawValue: Int) {
+    switch rawValue {
+    case 0: self = .unspecified
+    case 1: self = .current
+    case 2: self = .timeDeposit
+    case 3: self = .loan
+    case 4: self = .card
+    case 5: self = .wealth
+    case 6: self = .insurance
+    case 7: self = .fx
+    default: self = .UNRECOGNIZED(rawValue)
+    }
+  }
+
+  public var rawValue: Int {
+    switch self {
+    case .unspecified: return 0
+    case .current: return 1
+    case .timeDeposit: return 2
+    case .loan: return 3
+    case .card: return 4
+    case .wealth: return 5
+    case .insurance: return 6
+    case .fx: return 7
+    case .UNRECOGNIZED(let i): return i
+    }
+  }
+
+  // The compiler won't synthesize support with the UNRECOGNIZED case.
+  public static let allCases: [Crm_Customer_V1_ProductType] = [
+    .unspecified,
+    .current,
+    .timeDeposit,
+    .loan,
+    .card,
+    .wealth,
+    .insurance,
+    .fx,
+  ]
+
+}
+
+public nonisolated enum Crm_Customer_V1_OwnershipRole: SwiftProtobuf.Enum, Swift.CaseIterable {
+  public typealias RawValue = Int
+  case unspecified // = 0
+  case owner // = 1
+  case jointOwner // = 2
+  case guarantor // = 3
+  case beneficiary // = 4
+  case UNRECOGNIZED(Int)
+
+  public init() {
+    self = .unspecified
+  }
+
+  public init?(rawValue: Int) {
+    switch rawValue {
+    case 0: self = .unspecified
+    case 1: self = .owner
+    case 2: self = .jointOwner
+    case 3: self = .guarantor
+    case 4: self = .beneficiary
+    default: self = .UNRECOGNIZED(rawValue)
+    }
+  }
+
+  public var rawValue: Int {
+    switch self {
+    case .unspecified: return 0
+    case .owner: return 1
+    case .jointOwner: return 2
+    case .guarantor: return 3
+    case .beneficiary: return 4
+    case .UNRECOGNIZED(let i): return i
+    }
+  }
+
+  // The compiler won't synthesize support with the UNRECOGNIZED case.
+  public static let allCases: [Crm_Customer_V1_OwnershipRole] = [
+    .unspecified,
+    .owner,
+    .jointOwner,
+    .guarantor,
+    .beneficiary,
+  ]
+
+}
+
+public nonisolated enum Crm_Customer_V1_InteractionChannel: SwiftProtobuf.Enum, Swift.CaseIterable {
+  public typealias RawValue = Int
+  case unspecified // = 0
+  case visit // = 1
+  case call // = 2
+  case email // = 3
+  case branch // = 4
+  case digital // = 5
+  case UNRECOGNIZED(Int)
+
+  public init() {
+    self = .unspecified
+  }
+
+  public init?(rawValue: Int) {
+    switch rawValue {
+    case 0: self = .unspecified
+    case 1: self = .visit
+    case 2: self = .call
+    case 3: self = .email
+    case 4: self = .branch
+    case 5: self = .digital
+    default: self = .UNRECOGNIZED(rawValue)
+    }
+  }
+
+  public var rawValue: Int {
+    switch self {
+    case .unspecified: return 0
+    case .visit: return 1
+    case .call: return 2
+    case .email: return 3
+    case .branch: return 4
+    case .digital: return 5
+    case .UNRECOGNIZED(let i): return i
+    }
+  }
+
+  // The compiler won't synthesize support with the UNRECOGNIZED case.
+  public static let allCases: [Crm_Customer_V1_InteractionChannel] = [
+    .unspecified,
+    .visit,
+    .call,
+    .email,
+    .branch,
+    .digital,
+  ]
+
+}
+
 /// A natural person.
 public nonisolated struct Crm_Customer_V1_Individual: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
@@ -912,6 +1070,9 @@ public nonisolated struct Crm_Customer_V1_SearchCustomersRequest: Sendable {
   /// From the previous page's next_page_token; empty for the first page.
   public var pageToken: String = String()
 
+  /// Exact account number: its holders.
+  public var accountNumber: String = String()
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -1295,6 +1456,474 @@ public nonisolated struct Crm_Customer_V1_EraseCustomerResponse: Sendable {
   fileprivate var _customer: Crm_Customer_V1_Customer? = nil
 }
 
+/// One customer's holding of one account, as core banking reports it. An account held by several
+/// customers (joint owners, guarantors) is reported once per holder; the account's own fields must
+/// agree across those rows.
+public nonisolated struct Crm_Customer_V1_AccountHolding: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// 6 to 34 letters and digits.
+  public var accountNumber: String = String()
+
+  public var customerID: String = String()
+
+  public var productType: Crm_Customer_V1_ProductType = .unspecified
+
+  public var role: Crm_Customer_V1_OwnershipRole = .unspecified
+
+  /// The balance in minor units of `currency` (fen for CNY); never negative (a loan's or card's
+  /// balance is what is owed).
+  public var balanceMinor: Int64 = 0
+
+  /// ISO 4217, e.g. "CNY".
+  public var currency: String = String()
+
+  /// The balance in CNY fen; required unless currency is CNY (then it must equal balance_minor or be 0).
+  public var reportingBalanceMinor: Int64 = 0
+
+  /// ISO 8601 dates. closed_on is empty while the account is open.
+  public var openedOn: String = String()
+
+  public var closedOn: String = String()
+
+  public var maturityDate: String = String()
+
+  /// Net revenue to the bank from this account last month, CNY fen; may be negative.
+  public var monthlyContributionMinor: Int64 = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+/// Customer.UpsertAccounts (2/14): the bulk feed from core banking, at most 1000 holdings per call.
+/// Each holding is checked on its own: valid ones are stored (created, or updated if anything
+/// differs), invalid ones are reported and skipped, all in one transaction. Sending the same batch
+/// again changes nothing. Grades and lifecycle stages of the customers touched are recomputed.
+public nonisolated struct Crm_Customer_V1_UpsertAccountsRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var holdings: [Crm_Customer_V1_AccountHolding] = []
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Crm_Customer_V1_HoldingResult: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var accountNumber: String = String()
+
+  public var customerID: String = String()
+
+  public var outcome: Crm_Customer_V1_HoldingResult.Outcome = .unspecified
+
+  /// When rejected: the field at fault (as in field violations) and why.
+  public var field: String = String()
+
+  public var problem: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public nonisolated enum Outcome: SwiftProtobuf.Enum, Swift.CaseIterable {
+    public typealias RawValue = Int
+    case unspecified // = 0
+    case created // = 1
+    case updated // = 2
+    case unchanged // = 3
+    case rejected // = 4
+    case UNRECOGNIZED(Int)
+
+    public init() {
+      self = .unspecified
+    }
+
+    public init?(rawValue: Int) {
+      switch rawValue {
+      case 0: self = .unspecified
+      case 1: self = .created
+      case 2: self = .updated
+      case 3: self = .unchanged
+      case 4: self = .rejected
+      default: self = .UNRECOGNIZED(rawValue)
+      }
+    }
+
+    public var rawValue: Int {
+      switch self {
+      case .unspecified: return 0
+      case .created: return 1
+      case .updated: return 2
+      case .unchanged: return 3
+      case .rejected: return 4
+      case .UNRECOGNIZED(let i): return i
+      }
+    }
+
+    // The compiler won't synthesize support with the UNRECOGNIZED case.
+    public static let allCases: [Crm_Customer_V1_HoldingResult.Outcome] = [
+      .unspecified,
+      .created,
+      .updated,
+      .unchanged,
+      .rejected,
+    ]
+
+  }
+
+  public init() {}
+}
+
+public nonisolated struct Crm_Customer_V1_UpsertAccountsResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// One per holding, in request order.
+  public var results: [Crm_Customer_V1_HoldingResult] = []
+
+  public var created: UInt32 = 0
+
+  public var updated: UInt32 = 0
+
+  public var unchanged: UInt32 = 0
+
+  public var rejected: UInt32 = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Crm_Customer_V1_Interaction: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var interactionID: UInt64 = 0
+
+  public var customerID: String = String()
+
+  public var channel: Crm_Customer_V1_InteractionChannel = .unspecified
+
+  /// What it was about, required, at most 200.
+  public var subject: String = String()
+
+  /// What came of it, at most 1000.
+  public var outcome: String = String()
+
+  /// Who handled it (RM or employee id), required, at most 20.
+  public var handledBy: String = String()
+
+  /// When it happened; not in the future. 0 means now.
+  public var atMs: Int64 = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+/// Customer.RecordInteraction (2/15): adds to a customer's contact history.
+public nonisolated struct Crm_Customer_V1_RecordInteractionRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var interaction: Crm_Customer_V1_Interaction {
+    get {_interaction ?? Crm_Customer_V1_Interaction()}
+    set {_interaction = newValue}
+  }
+  /// Returns true if `interaction` has been explicitly set.
+  public var hasInteraction: Bool {self._interaction != nil}
+  /// Clears the value of `interaction`. Subsequent reads from it will return its default value.
+  public mutating func clearInteraction() {self._interaction = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _interaction: Crm_Customer_V1_Interaction? = nil
+}
+
+public nonisolated struct Crm_Customer_V1_RecordInteractionResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var interactionID: UInt64 = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+/// Customer.ListInteractions (2/16): newest first, a page at a time.
+public nonisolated struct Crm_Customer_V1_ListInteractionsRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var customerID: String = String()
+
+  /// 1 to 200; 0 means 50.
+  public var pageSize: UInt32 = 0
+
+  public var pageToken: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Crm_Customer_V1_ListInteractionsResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var interactions: [Crm_Customer_V1_Interaction] = []
+
+  public var nextPageToken: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+/// Customer.SetCreditGrade (2/17): the credit grade fed in by the credit risk system.
+public nonisolated struct Crm_Customer_V1_SetCreditGradeRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var id: String = String()
+
+  /// 1 to 4 letters, digits, + or -, e.g. "AA+" or "B2"; empty clears it.
+  public var creditGrade: String = String()
+
+  /// The system or committee that set it, required, at most 50.
+  public var source: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Crm_Customer_V1_SetCreditGradeResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var customer: Crm_Customer_V1_Customer {
+    get {_customer ?? Crm_Customer_V1_Customer()}
+    set {_customer = newValue}
+  }
+  /// Returns true if `customer` has been explicitly set.
+  public var hasCustomer: Bool {self._customer != nil}
+  /// Clears the value of `customer`. Subsequent reads from it will return its default value.
+  public mutating func clearCustomer() {self._customer = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _customer: Crm_Customer_V1_Customer? = nil
+}
+
+/// Customer.RecomputeGrades (2/18): recomputes every customer's value grade and lifecycle stage
+/// (dormancy depends on the date, so a daily run is expected). Returns how many changed.
+public nonisolated struct Crm_Customer_V1_RecomputeGradesRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Crm_Customer_V1_RecomputeGradesResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var customersChecked: UInt64 = 0
+
+  public var gradesChanged: UInt64 = 0
+
+  public var stagesChanged: UInt64 = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Crm_Customer_V1_CurrencyTotal: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var currency: String = String()
+
+  /// Deposits, wealth, insurance, FX: what the customer owns. Minor units.
+  public var assetsMinor: Int64 = 0
+
+  /// Loans and cards: what the customer owes. Minor units.
+  public var liabilitiesMinor: Int64 = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+/// Customer.GetView (2/19): the single customer view, one call.
+public nonisolated struct Crm_Customer_V1_GetCustomerViewRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var id: String = String()
+
+  /// How many recent interactions to include, 0 to 50; 0 means 10.
+  public var recentInteractions: UInt32 = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Crm_Customer_V1_CustomerView: @unchecked Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var customer: Crm_Customer_V1_Customer {
+    get {_storage._customer ?? Crm_Customer_V1_Customer()}
+    set {_uniqueStorage()._customer = newValue}
+  }
+  /// Returns true if `customer` has been explicitly set.
+  public var hasCustomer: Bool {_storage._customer != nil}
+  /// Clears the value of `customer`. Subsequent reads from it will return its default value.
+  public mutating func clearCustomer() {_uniqueStorage()._customer = nil}
+
+  public var accounts: [Crm_Customer_V1_AccountHolding] {
+    get {_storage._accounts}
+    set {_uniqueStorage()._accounts = newValue}
+  }
+
+  public var totals: [Crm_Customer_V1_CurrencyTotal] {
+    get {_storage._totals}
+    set {_uniqueStorage()._totals = newValue}
+  }
+
+  /// Owned or jointly owned assets and all liabilities in CNY fen (open accounts only).
+  public var reportingAssetsMinor: Int64 {
+    get {_storage._reportingAssetsMinor}
+    set {_uniqueStorage()._reportingAssetsMinor = newValue}
+  }
+
+  public var reportingLiabilitiesMinor: Int64 {
+    get {_storage._reportingLiabilitiesMinor}
+    set {_uniqueStorage()._reportingLiabilitiesMinor = newValue}
+  }
+
+  /// Sum of the accounts' monthly contribution, CNY fen.
+  public var monthlyContributionMinor: Int64 {
+    get {_storage._monthlyContributionMinor}
+    set {_uniqueStorage()._monthlyContributionMinor = newValue}
+  }
+
+  public var recentInteractions: [Crm_Customer_V1_Interaction] {
+    get {_storage._recentInteractions}
+    set {_uniqueStorage()._recentInteractions = newValue}
+  }
+
+  /// Ids of customers merged into this one.
+  public var mergedCustomerIds: [String] {
+    get {_storage._mergedCustomerIds}
+    set {_uniqueStorage()._mergedCustomerIds = newValue}
+  }
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _storage = _StorageClass.defaultInstance
+}
+
+public nonisolated struct Crm_Customer_V1_GetCustomerViewResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var view: Crm_Customer_V1_CustomerView {
+    get {_view ?? Crm_Customer_V1_CustomerView()}
+    set {_view = newValue}
+  }
+  /// Returns true if `view` has been explicitly set.
+  public var hasView: Bool {self._view != nil}
+  /// Clears the value of `view`. Subsequent reads from it will return its default value.
+  public mutating func clearView() {self._view = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _view: Crm_Customer_V1_CustomerView? = nil
+}
+
+/// The value grade rules: a customer gets the best (lowest) grade whose minimum assets or minimum
+/// annual contribution they reach; grade 5 otherwise. Assets are owned open balances in CNY fen;
+/// annual contribution is twelve times the monthly contribution.
+public nonisolated struct Crm_Customer_V1_ValueGradeRule: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// 1 to 4.
+  public var grade: UInt32 = 0
+
+  public var minAssetsMinor: Int64 = 0
+
+  public var minAnnualContributionMinor: Int64 = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+/// Customer.SetValueGradeRules (2/20): replaces the rules (exactly grades 1 to 4, thresholds falling
+/// from grade 1 to 4). Run Customer.RecomputeGrades afterwards to apply them to everyone.
+public nonisolated struct Crm_Customer_V1_SetValueGradeRulesRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var rules: [Crm_Customer_V1_ValueGradeRule] = []
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Crm_Customer_V1_SetValueGradeRulesResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var rules: [Crm_Customer_V1_ValueGradeRule] = []
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
 // MARK: - Code below here is support for the SwiftProtobuf runtime.
 
 fileprivate nonisolated let _protobuf_package = "crm.customer.v1"
@@ -1333,6 +1962,18 @@ nonisolated extension Crm_Customer_V1_Channel: SwiftProtobuf._ProtoNameProviding
 
 nonisolated extension Crm_Customer_V1_LifecycleStage: SwiftProtobuf._ProtoNameProviding {
   public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0LIFECYCLE_STAGE_UNSPECIFIED\0\u{1}LIFECYCLE_STAGE_PROSPECT\0\u{1}LIFECYCLE_STAGE_NEW\0\u{1}LIFECYCLE_STAGE_GROWING\0\u{1}LIFECYCLE_STAGE_MATURE\0\u{1}LIFECYCLE_STAGE_DORMANT\0\u{1}LIFECYCLE_STAGE_CHURNED\0")
+}
+
+nonisolated extension Crm_Customer_V1_ProductType: SwiftProtobuf._ProtoNameProviding {
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0PRODUCT_TYPE_UNSPECIFIED\0\u{1}PRODUCT_TYPE_CURRENT\0\u{1}PRODUCT_TYPE_TIME_DEPOSIT\0\u{1}PRODUCT_TYPE_LOAN\0\u{1}PRODUCT_TYPE_CARD\0\u{1}PRODUCT_TYPE_WEALTH\0\u{1}PRODUCT_TYPE_INSURANCE\0\u{1}PRODUCT_TYPE_FX\0")
+}
+
+nonisolated extension Crm_Customer_V1_OwnershipRole: SwiftProtobuf._ProtoNameProviding {
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0OWNERSHIP_ROLE_UNSPECIFIED\0\u{1}OWNERSHIP_ROLE_OWNER\0\u{1}OWNERSHIP_ROLE_JOINT_OWNER\0\u{1}OWNERSHIP_ROLE_GUARANTOR\0\u{1}OWNERSHIP_ROLE_BENEFICIARY\0")
+}
+
+nonisolated extension Crm_Customer_V1_InteractionChannel: SwiftProtobuf._ProtoNameProviding {
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0INTERACTION_CHANNEL_UNSPECIFIED\0\u{1}INTERACTION_CHANNEL_VISIT\0\u{1}INTERACTION_CHANNEL_CALL\0\u{1}INTERACTION_CHANNEL_EMAIL\0\u{1}INTERACTION_CHANNEL_BRANCH\0\u{1}INTERACTION_CHANNEL_DIGITAL\0")
 }
 
 nonisolated extension Crm_Customer_V1_Individual: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
@@ -2064,7 +2705,7 @@ nonisolated extension Crm_Customer_V1_UpdateCustomerResponse: SwiftProtobuf.Mess
 
 nonisolated extension Crm_Customer_V1_SearchCustomersRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".SearchCustomersRequest"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}name_prefix\0\u{3}document_number\0\u{1}phone\0\u{1}email\0\u{3}relationship_manager_id\0\u{3}branch_id\0\u{3}value_grade\0\u{3}include_inactive\0\u{3}page_size\0\u{3}page_token\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}name_prefix\0\u{3}document_number\0\u{1}phone\0\u{1}email\0\u{3}relationship_manager_id\0\u{3}branch_id\0\u{3}value_grade\0\u{3}include_inactive\0\u{3}page_size\0\u{3}page_token\0\u{3}account_number\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -2082,6 +2723,7 @@ nonisolated extension Crm_Customer_V1_SearchCustomersRequest: SwiftProtobuf.Mess
       case 8: try { try decoder.decodeSingularBoolField(value: &self.includeInactive) }()
       case 9: try { try decoder.decodeSingularUInt32Field(value: &self.pageSize) }()
       case 10: try { try decoder.decodeSingularStringField(value: &self.pageToken) }()
+      case 11: try { try decoder.decodeSingularStringField(value: &self.accountNumber) }()
       default: break
       }
     }
@@ -2118,6 +2760,9 @@ nonisolated extension Crm_Customer_V1_SearchCustomersRequest: SwiftProtobuf.Mess
     if !self.pageToken.isEmpty {
       try visitor.visitSingularStringField(value: self.pageToken, fieldNumber: 10)
     }
+    if !self.accountNumber.isEmpty {
+      try visitor.visitSingularStringField(value: self.accountNumber, fieldNumber: 11)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -2132,6 +2777,7 @@ nonisolated extension Crm_Customer_V1_SearchCustomersRequest: SwiftProtobuf.Mess
     if lhs.includeInactive != rhs.includeInactive {return false}
     if lhs.pageSize != rhs.pageSize {return false}
     if lhs.pageToken != rhs.pageToken {return false}
+    if lhs.accountNumber != rhs.accountNumber {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -2929,6 +3575,880 @@ nonisolated extension Crm_Customer_V1_EraseCustomerResponse: SwiftProtobuf.Messa
     if lhs._customer != rhs._customer {return false}
     if lhs.heldByBasis != rhs.heldByBasis {return false}
     if lhs.heldUntil != rhs.heldUntil {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Crm_Customer_V1_AccountHolding: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".AccountHolding"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}account_number\0\u{3}customer_id\0\u{3}product_type\0\u{1}role\0\u{3}balance_minor\0\u{1}currency\0\u{3}reporting_balance_minor\0\u{3}opened_on\0\u{3}closed_on\0\u{3}maturity_date\0\u{3}monthly_contribution_minor\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.accountNumber) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.customerID) }()
+      case 3: try { try decoder.decodeSingularEnumField(value: &self.productType) }()
+      case 4: try { try decoder.decodeSingularEnumField(value: &self.role) }()
+      case 5: try { try decoder.decodeSingularInt64Field(value: &self.balanceMinor) }()
+      case 6: try { try decoder.decodeSingularStringField(value: &self.currency) }()
+      case 7: try { try decoder.decodeSingularInt64Field(value: &self.reportingBalanceMinor) }()
+      case 8: try { try decoder.decodeSingularStringField(value: &self.openedOn) }()
+      case 9: try { try decoder.decodeSingularStringField(value: &self.closedOn) }()
+      case 10: try { try decoder.decodeSingularStringField(value: &self.maturityDate) }()
+      case 11: try { try decoder.decodeSingularInt64Field(value: &self.monthlyContributionMinor) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.accountNumber.isEmpty {
+      try visitor.visitSingularStringField(value: self.accountNumber, fieldNumber: 1)
+    }
+    if !self.customerID.isEmpty {
+      try visitor.visitSingularStringField(value: self.customerID, fieldNumber: 2)
+    }
+    if self.productType != .unspecified {
+      try visitor.visitSingularEnumField(value: self.productType, fieldNumber: 3)
+    }
+    if self.role != .unspecified {
+      try visitor.visitSingularEnumField(value: self.role, fieldNumber: 4)
+    }
+    if self.balanceMinor != 0 {
+      try visitor.visitSingularInt64Field(value: self.balanceMinor, fieldNumber: 5)
+    }
+    if !self.currency.isEmpty {
+      try visitor.visitSingularStringField(value: self.currency, fieldNumber: 6)
+    }
+    if self.reportingBalanceMinor != 0 {
+      try visitor.visitSingularInt64Field(value: self.reportingBalanceMinor, fieldNumber: 7)
+    }
+    if !self.openedOn.isEmpty {
+      try visitor.visitSingularStringField(value: self.openedOn, fieldNumber: 8)
+    }
+    if !self.closedOn.isEmpty {
+      try visitor.visitSingularStringField(value: self.closedOn, fieldNumber: 9)
+    }
+    if !self.maturityDate.isEmpty {
+      try visitor.visitSingularStringField(value: self.maturityDate, fieldNumber: 10)
+    }
+    if self.monthlyContributionMinor != 0 {
+      try visitor.visitSingularInt64Field(value: self.monthlyContributionMinor, fieldNumber: 11)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Crm_Customer_V1_AccountHolding, rhs: Crm_Customer_V1_AccountHolding) -> Bool {
+    if lhs.accountNumber != rhs.accountNumber {return false}
+    if lhs.customerID != rhs.customerID {return false}
+    if lhs.productType != rhs.productType {return false}
+    if lhs.role != rhs.role {return false}
+    if lhs.balanceMinor != rhs.balanceMinor {return false}
+    if lhs.currency != rhs.currency {return false}
+    if lhs.reportingBalanceMinor != rhs.reportingBalanceMinor {return false}
+    if lhs.openedOn != rhs.openedOn {return false}
+    if lhs.closedOn != rhs.closedOn {return false}
+    if lhs.maturityDate != rhs.maturityDate {return false}
+    if lhs.monthlyContributionMinor != rhs.monthlyContributionMinor {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Crm_Customer_V1_UpsertAccountsRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".UpsertAccountsRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}holdings\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeRepeatedMessageField(value: &self.holdings) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.holdings.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.holdings, fieldNumber: 1)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Crm_Customer_V1_UpsertAccountsRequest, rhs: Crm_Customer_V1_UpsertAccountsRequest) -> Bool {
+    if lhs.holdings != rhs.holdings {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Crm_Customer_V1_HoldingResult: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".HoldingResult"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}account_number\0\u{3}customer_id\0\u{1}outcome\0\u{1}field\0\u{1}problem\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.accountNumber) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.customerID) }()
+      case 3: try { try decoder.decodeSingularEnumField(value: &self.outcome) }()
+      case 4: try { try decoder.decodeSingularStringField(value: &self.field) }()
+      case 5: try { try decoder.decodeSingularStringField(value: &self.problem) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.accountNumber.isEmpty {
+      try visitor.visitSingularStringField(value: self.accountNumber, fieldNumber: 1)
+    }
+    if !self.customerID.isEmpty {
+      try visitor.visitSingularStringField(value: self.customerID, fieldNumber: 2)
+    }
+    if self.outcome != .unspecified {
+      try visitor.visitSingularEnumField(value: self.outcome, fieldNumber: 3)
+    }
+    if !self.field.isEmpty {
+      try visitor.visitSingularStringField(value: self.field, fieldNumber: 4)
+    }
+    if !self.problem.isEmpty {
+      try visitor.visitSingularStringField(value: self.problem, fieldNumber: 5)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Crm_Customer_V1_HoldingResult, rhs: Crm_Customer_V1_HoldingResult) -> Bool {
+    if lhs.accountNumber != rhs.accountNumber {return false}
+    if lhs.customerID != rhs.customerID {return false}
+    if lhs.outcome != rhs.outcome {return false}
+    if lhs.field != rhs.field {return false}
+    if lhs.problem != rhs.problem {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Crm_Customer_V1_HoldingResult.Outcome: SwiftProtobuf._ProtoNameProviding {
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0OUTCOME_UNSPECIFIED\0\u{1}OUTCOME_CREATED\0\u{1}OUTCOME_UPDATED\0\u{1}OUTCOME_UNCHANGED\0\u{1}OUTCOME_REJECTED\0")
+}
+
+nonisolated extension Crm_Customer_V1_UpsertAccountsResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".UpsertAccountsResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}results\0\u{1}created\0\u{1}updated\0\u{1}unchanged\0\u{1}rejected\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeRepeatedMessageField(value: &self.results) }()
+      case 2: try { try decoder.decodeSingularUInt32Field(value: &self.created) }()
+      case 3: try { try decoder.decodeSingularUInt32Field(value: &self.updated) }()
+      case 4: try { try decoder.decodeSingularUInt32Field(value: &self.unchanged) }()
+      case 5: try { try decoder.decodeSingularUInt32Field(value: &self.rejected) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.results.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.results, fieldNumber: 1)
+    }
+    if self.created != 0 {
+      try visitor.visitSingularUInt32Field(value: self.created, fieldNumber: 2)
+    }
+    if self.updated != 0 {
+      try visitor.visitSingularUInt32Field(value: self.updated, fieldNumber: 3)
+    }
+    if self.unchanged != 0 {
+      try visitor.visitSingularUInt32Field(value: self.unchanged, fieldNumber: 4)
+    }
+    if self.rejected != 0 {
+      try visitor.visitSingularUInt32Field(value: self.rejected, fieldNumber: 5)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Crm_Customer_V1_UpsertAccountsResponse, rhs: Crm_Customer_V1_UpsertAccountsResponse) -> Bool {
+    if lhs.results != rhs.results {return false}
+    if lhs.created != rhs.created {return false}
+    if lhs.updated != rhs.updated {return false}
+    if lhs.unchanged != rhs.unchanged {return false}
+    if lhs.rejected != rhs.rejected {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Crm_Customer_V1_Interaction: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".Interaction"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}interaction_id\0\u{3}customer_id\0\u{1}channel\0\u{1}subject\0\u{1}outcome\0\u{3}handled_by\0\u{3}at_ms\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularUInt64Field(value: &self.interactionID) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.customerID) }()
+      case 3: try { try decoder.decodeSingularEnumField(value: &self.channel) }()
+      case 4: try { try decoder.decodeSingularStringField(value: &self.subject) }()
+      case 5: try { try decoder.decodeSingularStringField(value: &self.outcome) }()
+      case 6: try { try decoder.decodeSingularStringField(value: &self.handledBy) }()
+      case 7: try { try decoder.decodeSingularInt64Field(value: &self.atMs) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if self.interactionID != 0 {
+      try visitor.visitSingularUInt64Field(value: self.interactionID, fieldNumber: 1)
+    }
+    if !self.customerID.isEmpty {
+      try visitor.visitSingularStringField(value: self.customerID, fieldNumber: 2)
+    }
+    if self.channel != .unspecified {
+      try visitor.visitSingularEnumField(value: self.channel, fieldNumber: 3)
+    }
+    if !self.subject.isEmpty {
+      try visitor.visitSingularStringField(value: self.subject, fieldNumber: 4)
+    }
+    if !self.outcome.isEmpty {
+      try visitor.visitSingularStringField(value: self.outcome, fieldNumber: 5)
+    }
+    if !self.handledBy.isEmpty {
+      try visitor.visitSingularStringField(value: self.handledBy, fieldNumber: 6)
+    }
+    if self.atMs != 0 {
+      try visitor.visitSingularInt64Field(value: self.atMs, fieldNumber: 7)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Crm_Customer_V1_Interaction, rhs: Crm_Customer_V1_Interaction) -> Bool {
+    if lhs.interactionID != rhs.interactionID {return false}
+    if lhs.customerID != rhs.customerID {return false}
+    if lhs.channel != rhs.channel {return false}
+    if lhs.subject != rhs.subject {return false}
+    if lhs.outcome != rhs.outcome {return false}
+    if lhs.handledBy != rhs.handledBy {return false}
+    if lhs.atMs != rhs.atMs {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Crm_Customer_V1_RecordInteractionRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".RecordInteractionRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}interaction\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularMessageField(value: &self._interaction) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    try { if let v = self._interaction {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Crm_Customer_V1_RecordInteractionRequest, rhs: Crm_Customer_V1_RecordInteractionRequest) -> Bool {
+    if lhs._interaction != rhs._interaction {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Crm_Customer_V1_RecordInteractionResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".RecordInteractionResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}interaction_id\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularUInt64Field(value: &self.interactionID) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if self.interactionID != 0 {
+      try visitor.visitSingularUInt64Field(value: self.interactionID, fieldNumber: 1)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Crm_Customer_V1_RecordInteractionResponse, rhs: Crm_Customer_V1_RecordInteractionResponse) -> Bool {
+    if lhs.interactionID != rhs.interactionID {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Crm_Customer_V1_ListInteractionsRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ListInteractionsRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}customer_id\0\u{3}page_size\0\u{3}page_token\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.customerID) }()
+      case 2: try { try decoder.decodeSingularUInt32Field(value: &self.pageSize) }()
+      case 3: try { try decoder.decodeSingularStringField(value: &self.pageToken) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.customerID.isEmpty {
+      try visitor.visitSingularStringField(value: self.customerID, fieldNumber: 1)
+    }
+    if self.pageSize != 0 {
+      try visitor.visitSingularUInt32Field(value: self.pageSize, fieldNumber: 2)
+    }
+    if !self.pageToken.isEmpty {
+      try visitor.visitSingularStringField(value: self.pageToken, fieldNumber: 3)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Crm_Customer_V1_ListInteractionsRequest, rhs: Crm_Customer_V1_ListInteractionsRequest) -> Bool {
+    if lhs.customerID != rhs.customerID {return false}
+    if lhs.pageSize != rhs.pageSize {return false}
+    if lhs.pageToken != rhs.pageToken {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Crm_Customer_V1_ListInteractionsResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ListInteractionsResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}interactions\0\u{3}next_page_token\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeRepeatedMessageField(value: &self.interactions) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.nextPageToken) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.interactions.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.interactions, fieldNumber: 1)
+    }
+    if !self.nextPageToken.isEmpty {
+      try visitor.visitSingularStringField(value: self.nextPageToken, fieldNumber: 2)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Crm_Customer_V1_ListInteractionsResponse, rhs: Crm_Customer_V1_ListInteractionsResponse) -> Bool {
+    if lhs.interactions != rhs.interactions {return false}
+    if lhs.nextPageToken != rhs.nextPageToken {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Crm_Customer_V1_SetCreditGradeRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".SetCreditGradeRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{3}credit_grade\0\u{1}source\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.id) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.creditGrade) }()
+      case 3: try { try decoder.decodeSingularStringField(value: &self.source) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.id.isEmpty {
+      try visitor.visitSingularStringField(value: self.id, fieldNumber: 1)
+    }
+    if !self.creditGrade.isEmpty {
+      try visitor.visitSingularStringField(value: self.creditGrade, fieldNumber: 2)
+    }
+    if !self.source.isEmpty {
+      try visitor.visitSingularStringField(value: self.source, fieldNumber: 3)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Crm_Customer_V1_SetCreditGradeRequest, rhs: Crm_Customer_V1_SetCreditGradeRequest) -> Bool {
+    if lhs.id != rhs.id {return false}
+    if lhs.creditGrade != rhs.creditGrade {return false}
+    if lhs.source != rhs.source {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Crm_Customer_V1_SetCreditGradeResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".SetCreditGradeResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}customer\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularMessageField(value: &self._customer) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    try { if let v = self._customer {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Crm_Customer_V1_SetCreditGradeResponse, rhs: Crm_Customer_V1_SetCreditGradeResponse) -> Bool {
+    if lhs._customer != rhs._customer {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Crm_Customer_V1_RecomputeGradesRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".RecomputeGradesRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap()
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    // Load everything into unknown fields
+    while try decoder.nextFieldNumber() != nil {}
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Crm_Customer_V1_RecomputeGradesRequest, rhs: Crm_Customer_V1_RecomputeGradesRequest) -> Bool {
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Crm_Customer_V1_RecomputeGradesResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".RecomputeGradesResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}customers_checked\0\u{3}grades_changed\0\u{3}stages_changed\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularUInt64Field(value: &self.customersChecked) }()
+      case 2: try { try decoder.decodeSingularUInt64Field(value: &self.gradesChanged) }()
+      case 3: try { try decoder.decodeSingularUInt64Field(value: &self.stagesChanged) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if self.customersChecked != 0 {
+      try visitor.visitSingularUInt64Field(value: self.customersChecked, fieldNumber: 1)
+    }
+    if self.gradesChanged != 0 {
+      try visitor.visitSingularUInt64Field(value: self.gradesChanged, fieldNumber: 2)
+    }
+    if self.stagesChanged != 0 {
+      try visitor.visitSingularUInt64Field(value: self.stagesChanged, fieldNumber: 3)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Crm_Customer_V1_RecomputeGradesResponse, rhs: Crm_Customer_V1_RecomputeGradesResponse) -> Bool {
+    if lhs.customersChecked != rhs.customersChecked {return false}
+    if lhs.gradesChanged != rhs.gradesChanged {return false}
+    if lhs.stagesChanged != rhs.stagesChanged {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Crm_Customer_V1_CurrencyTotal: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".CurrencyTotal"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}currency\0\u{3}assets_minor\0\u{3}liabilities_minor\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.currency) }()
+      case 2: try { try decoder.decodeSingularInt64Field(value: &self.assetsMinor) }()
+      case 3: try { try decoder.decodeSingularInt64Field(value: &self.liabilitiesMinor) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.currency.isEmpty {
+      try visitor.visitSingularStringField(value: self.currency, fieldNumber: 1)
+    }
+    if self.assetsMinor != 0 {
+      try visitor.visitSingularInt64Field(value: self.assetsMinor, fieldNumber: 2)
+    }
+    if self.liabilitiesMinor != 0 {
+      try visitor.visitSingularInt64Field(value: self.liabilitiesMinor, fieldNumber: 3)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Crm_Customer_V1_CurrencyTotal, rhs: Crm_Customer_V1_CurrencyTotal) -> Bool {
+    if lhs.currency != rhs.currency {return false}
+    if lhs.assetsMinor != rhs.assetsMinor {return false}
+    if lhs.liabilitiesMinor != rhs.liabilitiesMinor {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Crm_Customer_V1_GetCustomerViewRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".GetCustomerViewRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{3}recent_interactions\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.id) }()
+      case 2: try { try decoder.decodeSingularUInt32Field(value: &self.recentInteractions) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.id.isEmpty {
+      try visitor.visitSingularStringField(value: self.id, fieldNumber: 1)
+    }
+    if self.recentInteractions != 0 {
+      try visitor.visitSingularUInt32Field(value: self.recentInteractions, fieldNumber: 2)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Crm_Customer_V1_GetCustomerViewRequest, rhs: Crm_Customer_V1_GetCustomerViewRequest) -> Bool {
+    if lhs.id != rhs.id {return false}
+    if lhs.recentInteractions != rhs.recentInteractions {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Crm_Customer_V1_CustomerView: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".CustomerView"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}customer\0\u{1}accounts\0\u{1}totals\0\u{3}reporting_assets_minor\0\u{3}reporting_liabilities_minor\0\u{3}monthly_contribution_minor\0\u{3}recent_interactions\0\u{3}merged_customer_ids\0")
+
+  fileprivate class _StorageClass {
+    var _customer: Crm_Customer_V1_Customer? = nil
+    var _accounts: [Crm_Customer_V1_AccountHolding] = []
+    var _totals: [Crm_Customer_V1_CurrencyTotal] = []
+    var _reportingAssetsMinor: Int64 = 0
+    var _reportingLiabilitiesMinor: Int64 = 0
+    var _monthlyContributionMinor: Int64 = 0
+    var _recentInteractions: [Crm_Customer_V1_Interaction] = []
+    var _mergedCustomerIds: [String] = []
+
+      // This property is used as the initial default value for new instances of the type.
+      // The type itself is protecting the reference to its storage via CoW semantics.
+      // This will force a copy to be made of this reference when the first mutation occurs;
+      // hence, it is safe to mark this as `nonisolated(unsafe)`.
+      static nonisolated(unsafe) let defaultInstance = _StorageClass()
+
+    private init() {}
+
+    init(copying source: _StorageClass) {
+      _customer = source._customer
+      _accounts = source._accounts
+      _totals = source._totals
+      _reportingAssetsMinor = source._reportingAssetsMinor
+      _reportingLiabilitiesMinor = source._reportingLiabilitiesMinor
+      _monthlyContributionMinor = source._monthlyContributionMinor
+      _recentInteractions = source._recentInteractions
+      _mergedCustomerIds = source._mergedCustomerIds
+    }
+  }
+
+  fileprivate mutating func _uniqueStorage() -> _StorageClass {
+    if !isKnownUniquelyReferenced(&_storage) {
+      _storage = _StorageClass(copying: _storage)
+    }
+    return _storage
+  }
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    _ = _uniqueStorage()
+    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
+      while let fieldNumber = try decoder.nextFieldNumber() {
+        // The use of inline closures is to circumvent an issue where the compiler
+        // allocates stack space for every case branch when no optimizations are
+        // enabled. https://github.com/apple/swift-protobuf/issues/1034
+        switch fieldNumber {
+        case 1: try { try decoder.decodeSingularMessageField(value: &_storage._customer) }()
+        case 2: try { try decoder.decodeRepeatedMessageField(value: &_storage._accounts) }()
+        case 3: try { try decoder.decodeRepeatedMessageField(value: &_storage._totals) }()
+        case 4: try { try decoder.decodeSingularInt64Field(value: &_storage._reportingAssetsMinor) }()
+        case 5: try { try decoder.decodeSingularInt64Field(value: &_storage._reportingLiabilitiesMinor) }()
+        case 6: try { try decoder.decodeSingularInt64Field(value: &_storage._monthlyContributionMinor) }()
+        case 7: try { try decoder.decodeRepeatedMessageField(value: &_storage._recentInteractions) }()
+        case 8: try { try decoder.decodeRepeatedStringField(value: &_storage._mergedCustomerIds) }()
+        default: break
+        }
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every if/case branch local when no optimizations
+      // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+      // https://github.com/apple/swift-protobuf/issues/1182
+      try { if let v = _storage._customer {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
+      } }()
+      if !_storage._accounts.isEmpty {
+        try visitor.visitRepeatedMessageField(value: _storage._accounts, fieldNumber: 2)
+      }
+      if !_storage._totals.isEmpty {
+        try visitor.visitRepeatedMessageField(value: _storage._totals, fieldNumber: 3)
+      }
+      if _storage._reportingAssetsMinor != 0 {
+        try visitor.visitSingularInt64Field(value: _storage._reportingAssetsMinor, fieldNumber: 4)
+      }
+      if _storage._reportingLiabilitiesMinor != 0 {
+        try visitor.visitSingularInt64Field(value: _storage._reportingLiabilitiesMinor, fieldNumber: 5)
+      }
+      if _storage._monthlyContributionMinor != 0 {
+        try visitor.visitSingularInt64Field(value: _storage._monthlyContributionMinor, fieldNumber: 6)
+      }
+      if !_storage._recentInteractions.isEmpty {
+        try visitor.visitRepeatedMessageField(value: _storage._recentInteractions, fieldNumber: 7)
+      }
+      if !_storage._mergedCustomerIds.isEmpty {
+        try visitor.visitRepeatedStringField(value: _storage._mergedCustomerIds, fieldNumber: 8)
+      }
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Crm_Customer_V1_CustomerView, rhs: Crm_Customer_V1_CustomerView) -> Bool {
+    if lhs._storage !== rhs._storage {
+      let storagesAreEqual: Bool = withExtendedLifetime((lhs._storage, rhs._storage)) { (_args: (_StorageClass, _StorageClass)) in
+        let _storage = _args.0
+        let rhs_storage = _args.1
+        if _storage._customer != rhs_storage._customer {return false}
+        if _storage._accounts != rhs_storage._accounts {return false}
+        if _storage._totals != rhs_storage._totals {return false}
+        if _storage._reportingAssetsMinor != rhs_storage._reportingAssetsMinor {return false}
+        if _storage._reportingLiabilitiesMinor != rhs_storage._reportingLiabilitiesMinor {return false}
+        if _storage._monthlyContributionMinor != rhs_storage._monthlyContributionMinor {return false}
+        if _storage._recentInteractions != rhs_storage._recentInteractions {return false}
+        if _storage._mergedCustomerIds != rhs_storage._mergedCustomerIds {return false}
+        return true
+      }
+      if !storagesAreEqual {return false}
+    }
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Crm_Customer_V1_GetCustomerViewResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".GetCustomerViewResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}view\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularMessageField(value: &self._view) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    try { if let v = self._view {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Crm_Customer_V1_GetCustomerViewResponse, rhs: Crm_Customer_V1_GetCustomerViewResponse) -> Bool {
+    if lhs._view != rhs._view {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Crm_Customer_V1_ValueGradeRule: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ValueGradeRule"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}grade\0\u{3}min_assets_minor\0\u{3}min_annual_contribution_minor\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularUInt32Field(value: &self.grade) }()
+      case 2: try { try decoder.decodeSingularInt64Field(value: &self.minAssetsMinor) }()
+      case 3: try { try decoder.decodeSingularInt64Field(value: &self.minAnnualContributionMinor) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if self.grade != 0 {
+      try visitor.visitSingularUInt32Field(value: self.grade, fieldNumber: 1)
+    }
+    if self.minAssetsMinor != 0 {
+      try visitor.visitSingularInt64Field(value: self.minAssetsMinor, fieldNumber: 2)
+    }
+    if self.minAnnualContributionMinor != 0 {
+      try visitor.visitSingularInt64Field(value: self.minAnnualContributionMinor, fieldNumber: 3)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Crm_Customer_V1_ValueGradeRule, rhs: Crm_Customer_V1_ValueGradeRule) -> Bool {
+    if lhs.grade != rhs.grade {return false}
+    if lhs.minAssetsMinor != rhs.minAssetsMinor {return false}
+    if lhs.minAnnualContributionMinor != rhs.minAnnualContributionMinor {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Crm_Customer_V1_SetValueGradeRulesRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".SetValueGradeRulesRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}rules\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeRepeatedMessageField(value: &self.rules) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.rules.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.rules, fieldNumber: 1)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Crm_Customer_V1_SetValueGradeRulesRequest, rhs: Crm_Customer_V1_SetValueGradeRulesRequest) -> Bool {
+    if lhs.rules != rhs.rules {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Crm_Customer_V1_SetValueGradeRulesResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".SetValueGradeRulesResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}rules\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeRepeatedMessageField(value: &self.rules) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.rules.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.rules, fieldNumber: 1)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Crm_Customer_V1_SetValueGradeRulesResponse, rhs: Crm_Customer_V1_SetValueGradeRulesResponse) -> Bool {
+    if lhs.rules != rhs.rules {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

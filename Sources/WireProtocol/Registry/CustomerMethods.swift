@@ -43,8 +43,32 @@ public enum CustomerMethods {
     public static let erase = MethodDescriptor<Crm_Customer_V1_EraseCustomerRequest, Crm_Customer_V1_EraseCustomerResponse>(
         service: ServiceID.customer, method: 13, name: "Customer.Erase", isIdempotent: true)
 
+    /// Idempotent: the same batch again leaves everything unchanged.
+    public static let upsertAccounts = MethodDescriptor<Crm_Customer_V1_UpsertAccountsRequest, Crm_Customer_V1_UpsertAccountsResponse>(
+        service: ServiceID.customer, method: 14, name: "Customer.UpsertAccounts", isIdempotent: true)
+
+    public static let recordInteraction = MethodDescriptor<Crm_Customer_V1_RecordInteractionRequest, Crm_Customer_V1_RecordInteractionResponse>(
+        service: ServiceID.customer, method: 15, name: "Customer.RecordInteraction", isIdempotent: false)
+
+    public static let listInteractions = MethodDescriptor<Crm_Customer_V1_ListInteractionsRequest, Crm_Customer_V1_ListInteractionsResponse>(
+        service: ServiceID.customer, method: 16, name: "Customer.ListInteractions", isIdempotent: true)
+
+    public static let setCreditGrade = MethodDescriptor<Crm_Customer_V1_SetCreditGradeRequest, Crm_Customer_V1_SetCreditGradeResponse>(
+        service: ServiceID.customer, method: 17, name: "Customer.SetCreditGrade", isIdempotent: true)
+
+    public static let recomputeGrades = MethodDescriptor<Crm_Customer_V1_RecomputeGradesRequest, Crm_Customer_V1_RecomputeGradesResponse>(
+        service: ServiceID.customer, method: 18, name: "Customer.RecomputeGrades", isIdempotent: true)
+
+    public static let getView = MethodDescriptor<Crm_Customer_V1_GetCustomerViewRequest, Crm_Customer_V1_GetCustomerViewResponse>(
+        service: ServiceID.customer, method: 19, name: "Customer.GetView", isIdempotent: true)
+
+    public static let setValueGradeRules = MethodDescriptor<Crm_Customer_V1_SetValueGradeRulesRequest, Crm_Customer_V1_SetValueGradeRulesResponse>(
+        service: ServiceID.customer, method: 20, name: "Customer.SetValueGradeRules", isIdempotent: true)
+
     public static let all: [MethodInfo] = [
         create.info, get.info, update.info, search.info, deactivate.info, reactivate.info, verifyAudit.info, listAudit.info,
-        merge.info, unmerge.info, placeLegalHold.info, releaseLegalHold.info, erase.info,
+        merge.info, unmerge.info, placeLegalHold.info, releaseLegalHold.info, erase.info, upsertAccounts.info,
+        recordInteraction.info, listInteractions.info, setCreditGrade.info, recomputeGrades.info, getView.info,
+        setValueGradeRules.info,
     ]
 }

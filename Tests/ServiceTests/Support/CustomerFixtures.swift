@@ -159,3 +159,54 @@ extension TemporaryCustomerStore {
         return try await read { _, db in CustomerImage.encode(try CustomerImage.capture(keys: keys, db)) }
     }
 }
+
+extension TemporaryCustomerStore {
+    func upsert(_ holdings: [Crm_Customer_V1_AccountHolding], directory: CustomerDirectory? = nil) async throws -> Crm_Customer_V1_UpsertAccountsResponse {
+        var request = Crm_Customer_V1_UpsertAccountsRequest()
+        request.holdings = holdings
+        let finished = request
+        let directory = directory ?? self.directory
+        return try await store.pool.write { db in try directory.upsertAccounts(finished, caller: .servicing, db) }
+    }
+
+    func view(_ id: String, caller: Caller = .servicing) async throws -> Crm_Customer_V1_CustomerView {
+        var request = Crm_Customer_V1_GetCustomerViewRequest()
+        request.id = id
+        let finished = request
+        return try await write { directory, db in try directory.getView(finished, caller: caller, db) }.view
+    }
+
+    func recordInteraction(_ id: String, subject: String = "annual review", atMs: Int64 = 0) async throws -> UInt64 {
+        var request = Crm_Customer_V1_RecordInteractionRequest()
+        request.interaction.customerID = id
+        request.interaction.channel = .visit
+        request.interaction.subject = subject
+        request.interaction.outcome = "discussed a time deposit"
+        request.interaction.handledBy = "RM001"
+        request.interaction.atMs = atMs
+        let finished = request
+        return try await write { directory, db in try directory.recordInteraction(finished, caller: .servicing, db) }.interactionID
+    }
+}
+
+enum Holdings {
+    static func make(
+        _ number: String, customer: String, type: Crm_Customer_V1_ProductType = .current, role: Crm_Customer_V1_OwnershipRole = .owner,
+        balanceYuan: Int64 = 10_000, currency: String = "CNY", reportingYuan: Int64? = nil, openedOn: String = "2020-05-01",
+        closedOn: String = "", maturity: String = "", contributionYuan: Int64 = 10
+    ) -> Crm_Customer_V1_AccountHolding {
+        var holding = Crm_Customer_V1_AccountHolding()
+        holding.accountNumber = number
+        holding.customerID = customer
+        holding.productType = type
+        holding.role = role
+        holding.balanceMinor = balanceYuan * 100
+        holding.currency = currency
+        holding.reportingBalanceMinor = (reportingYuan ?? (currency == "CNY" ? balanceYuan : 0)) * 100
+        holding.openedOn = openedOn
+        holding.closedOn = closedOn
+        holding.maturityDate = maturity
+        holding.monthlyContributionMinor = contributionYuan * 100
+        return holding
+    }
+}

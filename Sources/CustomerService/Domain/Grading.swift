@@ -1,0 +1,121 @@
+internal import Foundation
+internal import GRDB
+internal import WireProtocol
+
+/// Value grades and lifecycle stages, derived from what a customer holds and does.
+///
+/// Both are derived fields: recomputing them does not bump the customer's version (which guards the
+/// profile callers write), but every change is audited.
+struct Grading {
+    var now: Date
+
+    struct Facts {
+        var everHeld = false
+        var openAccounts = 0
+        var openProductTypes = 0
+        var firstOpened = ""
+        var assetsMinor: Int64 = 0
+        var monthlyContributionMinor: Int64 = 0
+        var lastActivityMs: Int64 = 0
+    }
+
+    static let ownedRoles = "(\(Crm_Customer_V1_OwnershipRole.owner.rawValue), \(Crm_Customer_V1_OwnershipRole.jointOwner.rawValue))"
+    static let liabilityTypes = "(\(Crm_Customer_V1_ProductType.loan.rawValue), \(Crm_Customer_V1_ProductType.card.rawValue))"
+
+    static func facts(customerKey: Int64, _ db: Database) throws -> Facts {
+        var facts = Facts()
+        let row = try Row.fetchOne(
+            db,
+            sql: """
+                SELECT count(*) AS held,
+                       sum(a.closed_on = '') AS open,
+                       count(DISTINCT CASE WHEN a.closed_on = '' THEN a.product_type END) AS types,
+                       min(a.opened_on) AS first_opened,
+                       sum(CASE WHEN a.closed_on = '' AND h.role IN \(ownedRoles) AND a.product_type NOT IN \(liabilityTypes)
+                           THEN a.reporting_balance_minor ELSE 0 END) AS assets,
+                       sum(CASE WHEN a.closed_on = '' AND h.role IN \(ownedRoles) THEN a.monthly_contribution_minor ELSE 0 END) AS contribution,
+                       max(a.changed_at_ms) AS account_activity
+                FROM account_holder h JOIN account a ON a.account_number = h.account_number
+                WHERE h.customer_key = ?
+                """,
+            arguments: [customerKey])
+        if let row {
+            facts.everHeld = (row["held"] as Int64? ?? 0) > 0
+            facts.openAccounts = row["open"] ?? 0
+            facts.openProductTypes = row["types"] ?? 0
+            facts.firstOpened = row["first_opened"] ?? ""
+            facts.assetsMinor = row["assets"] ?? 0
+            facts.monthlyContributionMinor = row["contribution"] ?? 0
+            facts.lastActivityMs = row["account_activity"] ?? 0
+        }
+        let lastInteraction = try Int64.fetchOne(
+            db, sql: "SELECT max(at_ms) FROM interaction WHERE customer_key = ?", arguments: [customerKey]) ?? 0
+        facts.lastActivityMs = max(facts.lastActivityMs, lastInteraction)
+        return facts
+    }
+
+    static func rules(_ db: Database) throws -> [Crm_Customer_V1_ValueGradeRule] {
+        try Row.fetchAll(db, sql: "SELECT * FROM value_grade_rule ORDER BY grade").map { row in
+            var rule = Crm_Customer_V1_ValueGradeRule()
+            rule.grade = row["grade"]
+            rule.minAssetsMinor = row["min_assets_minor"]
+            rule.minAnnualContributionMinor = row["min_annual_contribution_minor"]
+            return rule
+        }
+    }
+
+    /// 1 (best) to 5, or 0 for someone who never held an account.
+    static func valueGrade(_ facts: Facts, rules: [Crm_Customer_V1_ValueGradeRule]) -> UInt32 {
+        guard facts.everHeld else { return 0 }
+        let annual = facts.monthlyContributionMinor.multipliedReportingOverflow(by: 12).partialValue
+        for rule in rules where facts.assetsMinor >= rule.minAssetsMinor || annual >= rule.minAnnualContributionMinor {
+            return rule.grade
+        }
+        return 5
+    }
+
+    static let dormantAfterDays = 180
+    static let newForDays = 90
+    static let matureAfterYears = 3
+    static let matureProductTypes = 3
+
+    func lifecycleStage(_ facts: Facts) -> Crm_Customer_V1_LifecycleStage {
+        guard facts.everHeld else { return .prospect }
+        guard facts.openAccounts > 0 else { return .churned }
+        let nowMs = Int64(now.timeIntervalSince1970 * 1000)
+        if facts.lastActivityMs < nowMs - Int64(Self.dormantAfterDays) * 86_400_000 { return .dormant }
+        let newSince = CalendarDate.today(now: now.addingTimeInterval(-Double(Self.newForDays) * 86_400)).description
+        if facts.firstOpened >= newSince { return .new }
+        let matureBefore = CalendarDate.today(now: now.addingTimeInterval(-Double(Self.matureAfterYears) * 365.25 * 86_400)).description
+        if facts.firstOpened <= matureBefore && facts.openProductTypes >= Self.matureProductTypes { return .mature }
+        return .growing
+    }
+
+    /// Recomputes one customer's grade and stage; writes and audits any change. Returns what changed.
+    @discardableResult
+    func regrade(
+        customerKey: Int64, rules: [Crm_Customer_V1_ValueGradeRule], caller: Caller, atMilliseconds time: Int64, _ db: Database
+    ) throws -> (grade: Bool, stage: Bool) {
+        guard let row = try Row.fetchOne(db, sql: "SELECT value_grade, lifecycle_stage FROM customer WHERE key = ?", arguments: [customerKey])
+        else { return (false, false) }
+        let facts = try Self.facts(customerKey: customerKey, db)
+        let grade = Self.valueGrade(facts, rules: rules)
+        let stage = lifecycleStage(facts)
+        let oldGrade: UInt32 = row["value_grade"]
+        let oldStage = Crm_Customer_V1_LifecycleStage(rawValue: row["lifecycle_stage"]) ?? .unspecified
+        var entries: [AuditLog.Entry] = []
+        if grade != oldGrade {
+            entries.append(.init(customerKey: customerKey, action: "regrade", field: "valueGrade", before: String(oldGrade), after: String(grade)))
+        }
+        if stage != oldStage {
+            entries.append(.init(customerKey: customerKey, action: "regrade", field: "lifecycleStage", before: "\(oldStage)", after: "\(stage)"))
+        }
+        if !entries.isEmpty {
+            try db.execute(
+                sql: "UPDATE customer SET value_grade = ?, lifecycle_stage = ? WHERE key = ?",
+                arguments: [grade, stage.rawValue, customerKey])
+            try AuditLog.append(entries, caller: caller, atMilliseconds: time, db)
+        }
+        return (grade != oldGrade, stage != oldStage)
+    }
+}
