@@ -24,6 +24,12 @@ extension CustomerDirectory {
                 processing: .notProcessed)
         }
 
+        if try Self.isInCorporateGroup(mergedKey, db) {
+            throw RPCError(
+                code: .failedPrecondition,
+                message: "\(request.mergedID) is part of a corporate group; unlink it (and its subsidiaries) first",
+                reason: "IN_CORPORATE_GROUP", processing: .notProcessed)
+        }
         let before = try CustomerImage.capture(keys: [survivorKey, mergedKey], db)
         let time = nowMilliseconds
         try moveHoldings(from: mergedKey, to: survivorKey, db)
@@ -98,6 +104,10 @@ extension CustomerDirectory {
     /// Moves every per-customer row to the survivor, after the survivor's own (positions follow on,
     /// and a contact that would be a second primary of its kind stops being primary).
     private func moveHoldings(from mergedKey: Int64, to survivorKey: Int64, _ db: Database) throws {
+        // A survivor already in a household stays in its own; the merged record's membership ends.
+        try db.execute(
+            sql: "DELETE FROM household_member WHERE customer_key = ? AND EXISTS (SELECT 1 FROM household_member WHERE customer_key = ?)",
+            arguments: [mergedKey, survivorKey])
         // An account both held (say as joint owners) stays the survivor's, in the survivor's role.
         try db.execute(
             sql: """

@@ -25,6 +25,12 @@ public enum CustomerHandlers {
             return try await recomputeAllGrades(store: store, directory: directory, caller: caller)
         }
         change(CustomerMethods.setValueGradeRules, &router, store, directory.setValueGradeRules)
+        change(CustomerMethods.createHousehold, &router, store, directory.createHousehold)
+        change(CustomerMethods.setHouseholdMember, &router, store, directory.setHouseholdMember)
+        change(CustomerMethods.removeHouseholdMember, &router, store, directory.removeHouseholdMember)
+        change(CustomerMethods.linkSubsidiary, &router, store, directory.linkSubsidiary)
+        change(CustomerMethods.unlinkSubsidiary, &router, store, directory.unlinkSubsidiary)
+        change(CustomerMethods.setGroupCreditLimit, &router, store, directory.setGroupCreditLimit)
 
         router.register(CustomerMethods.get) { request, context in
             let caller = Caller(context: context)
@@ -42,6 +48,12 @@ public enum CustomerHandlers {
         }
         router.register(CustomerMethods.listInteractions) { request, _ in
             try await store.pool.read { db in try directory.listInteractions(request, db) }
+        }
+        router.register(CustomerMethods.getHousehold) { request, _ in
+            try await store.pool.read { db in try directory.getHousehold(request, db) }
+        }
+        router.register(CustomerMethods.getCorporateGroup) { request, _ in
+            try await store.pool.read { db in try directory.getCorporateGroup(request, db) }
         }
         router.register(CustomerMethods.search) { request, _ in
             try await store.pool.read { db in try directory.search(request, db) }

@@ -13,7 +13,8 @@ enum CustomerImage {
     /// tables keep a per-customer `position` that a merge appends after the survivor's own.
     static let childTables: [(name: String, positioned: Bool)] = [
         ("customer_document", true), ("customer_contact", true), ("legal_hold", false),
-        ("account_holder", false), ("interaction", false),
+        ("account_holder", false), ("interaction", false), ("household_member", false), ("corporate_link", false),
+        ("group_credit_limit", false),
     ]
 
     /// One table's rows: column names, then each row's values.

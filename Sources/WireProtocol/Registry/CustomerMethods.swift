@@ -65,10 +65,35 @@ public enum CustomerMethods {
     public static let setValueGradeRules = MethodDescriptor<Crm_Customer_V1_SetValueGradeRulesRequest, Crm_Customer_V1_SetValueGradeRulesResponse>(
         service: ServiceID.customer, method: 20, name: "Customer.SetValueGradeRules", isIdempotent: true)
 
+    public static let createHousehold = MethodDescriptor<Crm_Customer_V1_CreateHouseholdRequest, Crm_Customer_V1_HouseholdResponse>(
+        service: ServiceID.customer, method: 21, name: "Customer.CreateHousehold", isIdempotent: false)
+
+    public static let setHouseholdMember = MethodDescriptor<Crm_Customer_V1_SetHouseholdMemberRequest, Crm_Customer_V1_HouseholdResponse>(
+        service: ServiceID.customer, method: 22, name: "Customer.SetHouseholdMember", isIdempotent: true)
+
+    public static let removeHouseholdMember = MethodDescriptor<Crm_Customer_V1_RemoveHouseholdMemberRequest, Crm_Customer_V1_HouseholdResponse>(
+        service: ServiceID.customer, method: 23, name: "Customer.RemoveHouseholdMember", isIdempotent: true)
+
+    public static let getHousehold = MethodDescriptor<Crm_Customer_V1_GetHouseholdRequest, Crm_Customer_V1_HouseholdResponse>(
+        service: ServiceID.customer, method: 24, name: "Customer.GetHousehold", isIdempotent: true)
+
+    public static let linkSubsidiary = MethodDescriptor<Crm_Customer_V1_LinkSubsidiaryRequest, Crm_Customer_V1_LinkSubsidiaryResponse>(
+        service: ServiceID.customer, method: 25, name: "Customer.LinkSubsidiary", isIdempotent: true)
+
+    public static let unlinkSubsidiary = MethodDescriptor<Crm_Customer_V1_UnlinkSubsidiaryRequest, Crm_Customer_V1_UnlinkSubsidiaryResponse>(
+        service: ServiceID.customer, method: 26, name: "Customer.UnlinkSubsidiary", isIdempotent: true)
+
+    public static let setGroupCreditLimit = MethodDescriptor<Crm_Customer_V1_SetGroupCreditLimitRequest, Crm_Customer_V1_SetGroupCreditLimitResponse>(
+        service: ServiceID.customer, method: 27, name: "Customer.SetGroupCreditLimit", isIdempotent: true)
+
+    public static let getCorporateGroup = MethodDescriptor<Crm_Customer_V1_GetCorporateGroupRequest, Crm_Customer_V1_GetCorporateGroupResponse>(
+        service: ServiceID.customer, method: 28, name: "Customer.GetCorporateGroup", isIdempotent: true)
+
     public static let all: [MethodInfo] = [
         create.info, get.info, update.info, search.info, deactivate.info, reactivate.info, verifyAudit.info, listAudit.info,
         merge.info, unmerge.info, placeLegalHold.info, releaseLegalHold.info, erase.info, upsertAccounts.info,
         recordInteraction.info, listInteractions.info, setCreditGrade.info, recomputeGrades.info, getView.info,
-        setValueGradeRules.info,
+        setValueGradeRules.info, createHousehold.info, setHouseholdMember.info, removeHouseholdMember.info, getHousehold.info,
+        linkSubsidiary.info, unlinkSubsidiary.info, setGroupCreditLimit.info, getCorporateGroup.info,
     ]
 }
