@@ -158,12 +158,13 @@ struct List: AsyncParsableCommand {
     var json = false
 
     func run() async throws {
+        let width = MethodRegistry.all.map(\.name.count).max() ?? 0
         for info in MethodRegistry.all.sorted(by: { $0.id < $1.id }) {
             if json {
                 print(
                     "{\"method\": \"\(info.name)\", \"service\": \(info.id.service), \"id\": \(info.id.method), \"kind\": \"\(info.kind.rawValue)\", \"idempotent\": \(info.isIdempotent), \"request\": \"\(info.requestType.protoMessageName)\", \"response\": \"\(info.responseType.protoMessageName)\"}")
             } else {
-                let name = info.name.padding(toLength: 28, withPad: " ", startingAt: 0)
+                let name = info.name.padding(toLength: width, withPad: " ", startingAt: 0)
                 let ids = "\(info.id)".padding(toLength: 7, withPad: " ", startingAt: 0)
                 let kind = info.kind.rawValue.padding(toLength: 14, withPad: " ", startingAt: 0)
                 print("\(name) \(ids) \(kind) \(info.isIdempotent ? "idempotent" : "          ")  \(info.requestType.protoMessageName) -> \(info.responseType.protoMessageName)")
