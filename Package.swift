@@ -78,7 +78,7 @@ let targets: [Target] = [
     ),
     .executableTarget(
         name: "crm-bench",
-        dependencies: ["ServiceRuntime", "WireProtocol", nioCore, nioPosix, logging, serviceLifecycle, argumentParser, histogram],
+        dependencies: ["ServiceRuntime", "WireProtocol", "CustomerService", grdb, nioCore, nioPosix, logging, serviceLifecycle, argumentParser, histogram],
         swiftSettings: swiftSettings
     ),
 

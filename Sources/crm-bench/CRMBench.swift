@@ -7,9 +7,9 @@ struct CRMBench: AsyncParsableCommand {
         commandName: "crm-bench",
         abstract: "Measure the CRM stack: throughput and latency percentiles.",
         discussion: """
-            Today: `echo`, the runtime's echo method over loopback beside a raw NIO length-prefixed \
-            echo (the machine's floor), measured in the same run. Service workloads arrive with \
-            their services.
+            `echo`: the runtime's echo method over loopback beside a raw NIO length-prefixed echo (the \
+            machine's floor), measured in the same run. `load-customers` and `customer`: a synthetic \
+            customer base and the CustomerService reads against it.
             """,
-        subcommands: [EchoBenchmark.self])
+        subcommands: [EchoBenchmark.self, LoadCustomers.self, CustomerBenchmark.self])
 }

@@ -111,29 +111,9 @@ struct EchoBenchmark: AsyncParsableCommand {
             host: "127.0.0.1", port: port, options: .init(tls: tls, hello: Hello(maxConcurrentStreams: 4096)))
         var request = Crm_System_V1_EchoRequest()
         request.payload = Data(repeating: 0x61, count: payload)
-        let until = ContinuousClock.now + .nanoseconds(Int64(duration * 1e9))
-        let started = NIODeadline.now()
-        var total = try await withThrowingTaskGroup(of: LatencyRecorder.self) { group in
-            for _ in 0..<inFlight {
-                group.addTask { [request] in
-                    var recorder = LatencyRecorder()
-                    while ContinuousClock.now < until {
-                        let sent = NIODeadline.now()
-                        do {
-                            _ = try await connection.unary(SystemMethods.echo, request)
-                            recorder.record(NIODeadline.now() - sent)
-                        } catch {
-                            recorder.errors += 1
-                        }
-                    }
-                    return recorder
-                }
-            }
-            var merged = LatencyRecorder()
-            for try await recorder in group { merged.merge(recorder) }
-            return merged
+        let total = try await ClosedLoop.measure(inFlight: inFlight, duration: duration) { [request] _, _ in
+            _ = try await connection.unary(SystemMethods.echo, request)
         }
-        total.elapsed = NIODeadline.now() - started
         await connection.close()
         return total
     }

@@ -17,11 +17,16 @@ enum DuplicateFinder {
                 scores[key] = entry
             }
         }
-        let liveFilter = "SELECT key FROM customer WHERE status IN (\(Crm_Customer_V1_CustomerStatus.active.rawValue), \(Crm_Customer_V1_CustomerStatus.inactive.rawValue))"
+        // Joins on the customer's key, never `IN (SELECT ... FROM customer)`: that subquery is a scan
+        // of every customer per lookup.
+        let live = "(\(Crm_Customer_V1_CustomerStatus.active.rawValue), \(Crm_Customer_V1_CustomerStatus.inactive.rawValue))"
         for contact in profile.contacts where contact.kind == .phone || contact.kind == .email {
             let keys = try Int64.fetchAll(
                 db,
-                sql: "SELECT DISTINCT customer_key FROM customer_contact WHERE kind = ? AND value = ? AND customer_key IN (\(liveFilter)) LIMIT 50",
+                sql: """
+                    SELECT DISTINCT x.customer_key FROM customer_contact x JOIN customer c ON c.key = x.customer_key
+                    WHERE x.kind = ? AND x.value = ? AND c.status IN \(live) LIMIT 50
+                    """,
                 arguments: [contact.kind.rawValue, contact.value])
             add(keys, contact.kind == .phone ? 60 : 50, contact.kind == .phone ? "same phone" : "same email")
         }
@@ -31,7 +36,7 @@ enum DuplicateFinder {
                 let nameKey = CustomerRecords.nameKey(name)
                 if !person.birthDate.isEmpty {
                     let keys = try Int64.fetchAll(
-                        db, sql: "SELECT key FROM customer WHERE \(column) = ? AND birth_date = ? AND key IN (\(liveFilter)) LIMIT 50",
+                        db, sql: "SELECT key FROM customer WHERE \(column) = ? AND birth_date = ? AND status IN \(live) LIMIT 50",
                         arguments: [nameKey, person.birthDate])
                     add(keys, 70, "same name and birth date")
                 }
@@ -40,12 +45,12 @@ enum DuplicateFinder {
             let company = profile.corporate
             if !company.registrationNumber.isEmpty {
                 let keys = try Int64.fetchAll(
-                    db, sql: "SELECT key FROM customer WHERE registration_number = ? AND key IN (\(liveFilter)) LIMIT 50",
+                    db, sql: "SELECT key FROM customer WHERE registration_number = ? AND status IN \(live) LIMIT 50",
                     arguments: [company.registrationNumber])
                 add(keys, 90, "same registration number")
             }
             let keys = try Int64.fetchAll(
-                db, sql: "SELECT key FROM customer WHERE kind = ? AND legal_name = ? AND key IN (\(liveFilter)) LIMIT 50",
+                db, sql: "SELECT key FROM customer WHERE kind = ? AND legal_name = ? AND status IN \(live) LIMIT 50",
                 arguments: [Crm_Customer_V1_CustomerKind.corporate.rawValue, company.legalName])
             add(keys, 50, "same legal name")
         }

@@ -1,0 +1,102 @@
+internal import ArgumentParser
+internal import Foundation
+internal import NIOCore
+internal import ServiceRuntime
+internal import WireProtocol
+
+/// `crm-bench customer`: the CustomerService reads a bank's other systems make most, against a
+/// running crm-customer loaded by `load-customers`: get by id, search by document number, search
+/// by phone, and the single customer view, each on random customers of the loaded range.
+struct CustomerBenchmark: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "customer", abstract: "Measure CustomerService reads against a loaded crm-customer.")
+
+    @Option(help: "The crm-customer address.")
+    var address = "127.0.0.1:7101"
+
+    @Option(help: "How many customers were loaded (load-customers --count).")
+    var count = 100_000
+
+    @Option(help: "Seconds per measurement.")
+    var duration = 10.0
+
+    @Option(help: "Comma-separated calls in flight on the one connection.")
+    var inFlight = "1,16"
+
+    @Option(help: "Comma-separated operations: get, search-document, search-phone, view.")
+    var operations = "get,search-document,search-phone,view"
+
+    func run() async throws {
+        let parts = address.split(separator: ":")
+        guard parts.count == 2, let port = Int(parts[1]) else { throw ValidationError("--address must be host:port") }
+        let levels = inFlight.split(separator: ",").compactMap { Int($0) }
+        let connection = try await RPCConnection.connect(
+            host: String(parts[0]), port: port, options: .init(hello: Hello(maxConcurrentStreams: 4096)))
+        let count = self.count
+        var lines = [
+            "CustomerService reads, \(count) customers loaded, one connection, closed loop, \(duration) s per row, random customers",
+            "| operation | in flight | req/s | p50 us | p99 us | p99.9 us | max us | errors |",
+            "|---|---:|---:|---:|---:|---:|---:|---:|",
+        ]
+        for operation in operations.split(separator: ",").map(String.init) {
+            let call = try Self.call(operation, count: count, connection: connection)
+            // A short warm-up so that the first row does not pay for cold pages alone.
+            _ = try await ClosedLoop.measure(inFlight: 4, duration: 1, call)
+            for level in levels {
+                let recorder = try await ClosedLoop.measure(inFlight: level, duration: duration, call)
+                let line = String(
+                    format: "| %@ | %d | %.0f | %d | %d | %d | %d | %d |", operation as NSString, level, recorder.throughput,
+                    recorder.percentile(50), recorder.percentile(99), recorder.percentile(99.9), recorder.maximum, recorder.errors)
+                FileHandle.standardError.write(Data((line + "\n").utf8))
+                lines.append(line)
+            }
+        }
+        await connection.close()
+        print(lines.joined(separator: "\n"))
+    }
+
+    /// The call for one operation, on customer `random(worker, iteration)`; it fails (and counts as
+    /// an error) if the answer is not the expected customer.
+    static func call(_ operation: String, count: Int, connection: RPCConnection) throws -> @Sendable (Int, Int) async throws -> Void {
+        @Sendable func index(_ worker: Int, _ iteration: Int) -> Int {
+            var x = UInt64(truncatingIfNeeded: worker &* 7_919 &+ iteration &* 104_729 &+ 1)
+            x ^= x << 13
+            x ^= x >> 7
+            x ^= x << 17
+            return Int(x % UInt64(count))
+        }
+        @Sendable func id(_ index: Int) -> String { "C" + String(format: "%010d", index + 1) }
+        struct WrongAnswer: Error {}
+        switch operation {
+        case "get":
+            return { worker, iteration in
+                let index = index(worker, iteration)
+                var request = Crm_Customer_V1_GetCustomerRequest()
+                request.id = id(index)
+                guard try await connection.unary(CustomerMethods.get, request).customer.id == request.id else { throw WrongAnswer() }
+            }
+        case "search-document", "search-phone":
+            let byDocument = operation == "search-document"
+            return { worker, iteration in
+                let index = index(worker, iteration)
+                var request = Crm_Customer_V1_SearchCustomersRequest()
+                if byDocument {
+                    request.documentNumber = SyntheticCustomers.profile(index).documents[0].number
+                } else {
+                    request.phone = SyntheticCustomers.phone(index)
+                }
+                request.includeInactive = true
+                guard try await connection.unary(CustomerMethods.search, request).customers.first?.id == id(index) else { throw WrongAnswer() }
+            }
+        case "view":
+            return { worker, iteration in
+                let index = index(worker, iteration)
+                var request = Crm_Customer_V1_GetCustomerViewRequest()
+                request.id = id(index)
+                guard try await connection.unary(CustomerMethods.getView, request).view.customer.id == request.id else { throw WrongAnswer() }
+            }
+        default:
+            throw ValidationError("unknown operation \(operation): get, search-document, search-phone, view")
+        }
+    }
+}
