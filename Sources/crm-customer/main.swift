@@ -26,8 +26,14 @@ let settings = await ServerLauncher.loadSettingsOrExit(
     defaults: ServerSettings(
         server: .init(port: 7101),
         database: .init(path: "var/data/customer.sqlite")))
-try await ServerLauncher.run(
-    name: "crm-customer", version: "0.2.0", settings: settings, migrator: CustomerSchema.migrator
-) { router, store, _ in
-    CustomerHandlers.register(into: &router, store: store)
+do {
+    try await ServerLauncher.run(
+        name: "crm-customer", version: "0.2.0", settings: settings, migrator: CustomerSchema.migrator
+    ) { router, store, _ in
+        CustomerHandlers.register(into: &router, store: store)
+    }
+} catch {
+    // One line for the journal (a port in use, an unreadable database), not a crash report.
+    print("crm-customer: cannot run: \(error)")
+    exit(1)
 }
