@@ -31,6 +31,7 @@ public enum CustomerHandlers {
         change(CustomerMethods.linkSubsidiary, &router, store, directory.linkSubsidiary)
         change(CustomerMethods.unlinkSubsidiary, &router, store, directory.unlinkSubsidiary)
         change(CustomerMethods.setGroupCreditLimit, &router, store, directory.setGroupCreditLimit)
+        change(CustomerMethods.recordConsent, &router, store, directory.recordConsent)
 
         router.register(CustomerMethods.get) { request, context in
             let caller = Caller(context: context)
@@ -54,6 +55,9 @@ public enum CustomerHandlers {
         }
         router.register(CustomerMethods.getCorporateGroup) { request, _ in
             try await store.pool.read { db in try directory.getCorporateGroup(request, db) }
+        }
+        router.register(CustomerMethods.getConsents) { request, _ in
+            try await store.pool.read { db in try directory.getConsents(request, db) }
         }
         router.register(CustomerMethods.search) { request, _ in
             try await store.pool.read { db in try directory.search(request, db) }

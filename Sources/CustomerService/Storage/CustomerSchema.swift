@@ -226,6 +226,22 @@ public enum CustomerSchema {
                     );
                     """)
         }
+        migrator.registerMigration("customer-6-consents") { db in
+            try db.execute(
+                sql: """
+                    CREATE TABLE consent_event (
+                        event_id INTEGER PRIMARY KEY AUTOINCREMENT,
+                        customer_key INTEGER NOT NULL REFERENCES customer (key),
+                        channel INTEGER NOT NULL,
+                        purpose INTEGER NOT NULL,
+                        granted INTEGER NOT NULL,
+                        source TEXT NOT NULL,
+                        at_ms INTEGER NOT NULL,
+                        recorded_at_ms INTEGER NOT NULL
+                    );
+                    CREATE INDEX consent_event_customer ON consent_event (customer_key, channel, purpose, at_ms, event_id);
+                    """)
+        }
         return migrator
     }
 }

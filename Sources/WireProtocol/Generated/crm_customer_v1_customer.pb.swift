@@ -693,6 +693,56 @@ public nonisolated enum Crm_Customer_V1_HouseholdRole: SwiftProtobuf.Enum, Swift
 
 }
 
+public nonisolated enum Crm_Customer_V1_ConsentPurpose: SwiftProtobuf.Enum, Swift.CaseIterable {
+  public typealias RawValue = Int
+  case unspecified // = 0
+  case marketing // = 1
+  case productOffers // = 2
+  case serviceNotices // = 3
+  case dataSharing // = 4
+  case profiling // = 5
+  case UNRECOGNIZED(Int)
+
+  public init() {
+    self = .unspecified
+  }
+
+  public init?(rawValue: Int) {
+    switch rawValue {
+    case 0: self = .unspecified
+    case 1: self = .marketing
+    case 2: self = .productOffers
+    case 3: self = .serviceNotices
+    case 4: self = .dataSharing
+    case 5: self = .profiling
+    default: self = .UNRECOGNIZED(rawValue)
+    }
+  }
+
+  public var rawValue: Int {
+    switch self {
+    case .unspecified: return 0
+    case .marketing: return 1
+    case .productOffers: return 2
+    case .serviceNotices: return 3
+    case .dataSharing: return 4
+    case .profiling: return 5
+    case .UNRECOGNIZED(let i): return i
+    }
+  }
+
+  // The compiler won't synthesize support with the UNRECOGNIZED case.
+  public static let allCases: [Crm_Customer_V1_ConsentPurpose] = [
+    .unspecified,
+    .marketing,
+    .productOffers,
+    .serviceNotices,
+    .dataSharing,
+    .profiling,
+  ]
+
+}
+
 /// A natural person.
 public nonisolated struct Crm_Customer_V1_Individual: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
@@ -2249,6 +2299,86 @@ public nonisolated struct Crm_Customer_V1_GetCorporateGroupResponse: Sendable {
   public init() {}
 }
 
+/// A customer's yes or no to being contacted on a channel for a purpose. Consents are never
+/// overwritten: each is a new entry, and the latest (by at_ms, then by recording order) for a channel
+/// and purpose is the one in force. No entry means no consent.
+public nonisolated struct Crm_Customer_V1_Consent: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var channel: Crm_Customer_V1_Channel = .unspecified
+
+  public var purpose: Crm_Customer_V1_ConsentPurpose = .unspecified
+
+  public var granted: Bool = false
+
+  /// Where it was given, required, at most 100, e.g. "mobile app 5.2, consent screen".
+  public var source: String = String()
+
+  /// When the customer gave it; not in the future. 0 means now.
+  public var atMs: Int64 = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+/// Customer.RecordConsent (2/29).
+public nonisolated struct Crm_Customer_V1_RecordConsentRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var customerID: String = String()
+
+  public var consent: Crm_Customer_V1_Consent {
+    get {_consent ?? Crm_Customer_V1_Consent()}
+    set {_consent = newValue}
+  }
+  /// Returns true if `consent` has been explicitly set.
+  public var hasConsent: Bool {self._consent != nil}
+  /// Clears the value of `consent`. Subsequent reads from it will return its default value.
+  public mutating func clearConsent() {self._consent = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _consent: Crm_Customer_V1_Consent? = nil
+}
+
+public nonisolated struct Crm_Customer_V1_ConsentsResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// The consent in force for every channel and purpose that has one.
+  public var current: [Crm_Customer_V1_Consent] = []
+
+  /// Every entry, oldest first (only if asked for).
+  public var history: [Crm_Customer_V1_Consent] = []
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+/// Customer.GetConsents (2/30).
+public nonisolated struct Crm_Customer_V1_GetConsentsRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var customerID: String = String()
+
+  public var includeHistory: Bool = false
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
 // MARK: - Code below here is support for the SwiftProtobuf runtime.
 
 fileprivate nonisolated let _protobuf_package = "crm.customer.v1"
@@ -2303,6 +2433,10 @@ nonisolated extension Crm_Customer_V1_InteractionChannel: SwiftProtobuf._ProtoNa
 
 nonisolated extension Crm_Customer_V1_HouseholdRole: SwiftProtobuf._ProtoNameProviding {
   public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0HOUSEHOLD_ROLE_UNSPECIFIED\0\u{1}HOUSEHOLD_ROLE_HEAD\0\u{1}HOUSEHOLD_ROLE_SPOUSE\0\u{1}HOUSEHOLD_ROLE_CHILD\0\u{1}HOUSEHOLD_ROLE_PARENT\0\u{1}HOUSEHOLD_ROLE_OTHER\0")
+}
+
+nonisolated extension Crm_Customer_V1_ConsentPurpose: SwiftProtobuf._ProtoNameProviding {
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0CONSENT_PURPOSE_UNSPECIFIED\0\u{1}CONSENT_PURPOSE_MARKETING\0\u{1}CONSENT_PURPOSE_PRODUCT_OFFERS\0\u{1}CONSENT_PURPOSE_SERVICE_NOTICES\0\u{1}CONSENT_PURPOSE_DATA_SHARING\0\u{1}CONSENT_PURPOSE_PROFILING\0")
 }
 
 nonisolated extension Crm_Customer_V1_Individual: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
@@ -5343,6 +5477,165 @@ nonisolated extension Crm_Customer_V1_GetCorporateGroupResponse: SwiftProtobuf.M
     if lhs.groupLoanExposureMinor != rhs.groupLoanExposureMinor {return false}
     if lhs.groupCreditLimitMinor != rhs.groupCreditLimitMinor {return false}
     if lhs.overLimit != rhs.overLimit {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Crm_Customer_V1_Consent: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".Consent"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}channel\0\u{1}purpose\0\u{1}granted\0\u{1}source\0\u{3}at_ms\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularEnumField(value: &self.channel) }()
+      case 2: try { try decoder.decodeSingularEnumField(value: &self.purpose) }()
+      case 3: try { try decoder.decodeSingularBoolField(value: &self.granted) }()
+      case 4: try { try decoder.decodeSingularStringField(value: &self.source) }()
+      case 5: try { try decoder.decodeSingularInt64Field(value: &self.atMs) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if self.channel != .unspecified {
+      try visitor.visitSingularEnumField(value: self.channel, fieldNumber: 1)
+    }
+    if self.purpose != .unspecified {
+      try visitor.visitSingularEnumField(value: self.purpose, fieldNumber: 2)
+    }
+    if self.granted != false {
+      try visitor.visitSingularBoolField(value: self.granted, fieldNumber: 3)
+    }
+    if !self.source.isEmpty {
+      try visitor.visitSingularStringField(value: self.source, fieldNumber: 4)
+    }
+    if self.atMs != 0 {
+      try visitor.visitSingularInt64Field(value: self.atMs, fieldNumber: 5)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Crm_Customer_V1_Consent, rhs: Crm_Customer_V1_Consent) -> Bool {
+    if lhs.channel != rhs.channel {return false}
+    if lhs.purpose != rhs.purpose {return false}
+    if lhs.granted != rhs.granted {return false}
+    if lhs.source != rhs.source {return false}
+    if lhs.atMs != rhs.atMs {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Crm_Customer_V1_RecordConsentRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".RecordConsentRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}customer_id\0\u{1}consent\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.customerID) }()
+      case 2: try { try decoder.decodeSingularMessageField(value: &self._consent) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    if !self.customerID.isEmpty {
+      try visitor.visitSingularStringField(value: self.customerID, fieldNumber: 1)
+    }
+    try { if let v = self._consent {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 2)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Crm_Customer_V1_RecordConsentRequest, rhs: Crm_Customer_V1_RecordConsentRequest) -> Bool {
+    if lhs.customerID != rhs.customerID {return false}
+    if lhs._consent != rhs._consent {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Crm_Customer_V1_ConsentsResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ConsentsResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}current\0\u{1}history\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeRepeatedMessageField(value: &self.current) }()
+      case 2: try { try decoder.decodeRepeatedMessageField(value: &self.history) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.current.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.current, fieldNumber: 1)
+    }
+    if !self.history.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.history, fieldNumber: 2)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Crm_Customer_V1_ConsentsResponse, rhs: Crm_Customer_V1_ConsentsResponse) -> Bool {
+    if lhs.current != rhs.current {return false}
+    if lhs.history != rhs.history {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Crm_Customer_V1_GetConsentsRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".GetConsentsRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}customer_id\0\u{3}include_history\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.customerID) }()
+      case 2: try { try decoder.decodeSingularBoolField(value: &self.includeHistory) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.customerID.isEmpty {
+      try visitor.visitSingularStringField(value: self.customerID, fieldNumber: 1)
+    }
+    if self.includeHistory != false {
+      try visitor.visitSingularBoolField(value: self.includeHistory, fieldNumber: 2)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Crm_Customer_V1_GetConsentsRequest, rhs: Crm_Customer_V1_GetConsentsRequest) -> Bool {
+    if lhs.customerID != rhs.customerID {return false}
+    if lhs.includeHistory != rhs.includeHistory {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

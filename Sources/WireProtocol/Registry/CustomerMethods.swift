@@ -89,11 +89,18 @@ public enum CustomerMethods {
     public static let getCorporateGroup = MethodDescriptor<Crm_Customer_V1_GetCorporateGroupRequest, Crm_Customer_V1_GetCorporateGroupResponse>(
         service: ServiceID.customer, method: 28, name: "Customer.GetCorporateGroup", isIdempotent: true)
 
+    public static let recordConsent = MethodDescriptor<Crm_Customer_V1_RecordConsentRequest, Crm_Customer_V1_ConsentsResponse>(
+        service: ServiceID.customer, method: 29, name: "Customer.RecordConsent", isIdempotent: false)
+
+    public static let getConsents = MethodDescriptor<Crm_Customer_V1_GetConsentsRequest, Crm_Customer_V1_ConsentsResponse>(
+        service: ServiceID.customer, method: 30, name: "Customer.GetConsents", isIdempotent: true)
+
     public static let all: [MethodInfo] = [
         create.info, get.info, update.info, search.info, deactivate.info, reactivate.info, verifyAudit.info, listAudit.info,
         merge.info, unmerge.info, placeLegalHold.info, releaseLegalHold.info, erase.info, upsertAccounts.info,
         recordInteraction.info, listInteractions.info, setCreditGrade.info, recomputeGrades.info, getView.info,
         setValueGradeRules.info, createHousehold.info, setHouseholdMember.info, removeHouseholdMember.info, getHousehold.info,
         linkSubsidiary.info, unlinkSubsidiary.info, setGroupCreditLimit.info, getCorporateGroup.info,
+        recordConsent.info, getConsents.info,
     ]
 }

@@ -1,0 +1,54 @@
+@testable import CustomerService
+import Foundation
+import ServiceRuntime
+import Testing
+import WireProtocol
+
+@Suite("Consents")
+struct ConsentTests {
+    func record(
+        _ fixture: TemporaryCustomerStore, _ id: String, _ channel: Crm_Customer_V1_Channel, _ purpose: Crm_Customer_V1_ConsentPurpose,
+        granted: Bool, atMs: Int64 = 0, source: String = "branch form 12"
+    ) async throws -> Crm_Customer_V1_ConsentsResponse {
+        var request = Crm_Customer_V1_RecordConsentRequest()
+        request.customerID = id
+        request.consent.channel = channel
+        request.consent.purpose = purpose
+        request.consent.granted = granted
+        request.consent.source = source
+        request.consent.atMs = atMs
+        let finished = request
+        return try await fixture.write { directory, db in try directory.recordConsent(finished, caller: .servicing, db) }
+    }
+
+    @Test("the latest consent per channel and purpose is in force; the history keeps every entry")
+    func history() async throws {
+        let fixture = try TemporaryCustomerStore()
+        let customer = try await fixture.create(Profiles.individual()).customer
+        _ = try await record(fixture, customer.id, .sms, .marketing, granted: true, atMs: 1_700_000_000_000)
+        _ = try await record(fixture, customer.id, .email, .serviceNotices, granted: true)
+        let withdrawn = try await record(fixture, customer.id, .sms, .marketing, granted: false, source: "SMS reply TD")
+        #expect(withdrawn.current.map { "\($0.channel)/\($0.purpose)/\($0.granted)" } == ["sms/marketing/false", "email/serviceNotices/true"])
+        // A consent given earlier but recorded late does not override a later one.
+        let late = try await record(fixture, customer.id, .sms, .marketing, granted: true, atMs: 1_600_000_000_000)
+        #expect(late.current.first { $0.channel == .sms }?.granted == false)
+
+        var get = Crm_Customer_V1_GetConsentsRequest()
+        get.customerID = customer.id
+        get.includeHistory = true
+        let request = get
+        let all = try await fixture.read { directory, db in try directory.getConsents(request, db) }
+        #expect(all.history.count == 4)
+        #expect(all.history.first?.atMs == 1_600_000_000_000)
+    }
+
+    @Test("consents need a channel, a purpose, a source and a time not in the future")
+    func validation() async throws {
+        let fixture = try TemporaryCustomerStore()
+        let customer = try await fixture.create(Profiles.individual()).customer
+        let error = await #expect(throws: RPCError.self) {
+            try await record(fixture, customer.id, .unspecified, .UNRECOGNIZED(9), granted: true, atMs: 1_900_000_000_000, source: "")
+        }
+        #expect(error?.fieldViolations.map(\.field) == ["consent.channel", "consent.purpose", "consent.source", "consent.atMs"])
+    }
+}
