@@ -24,6 +24,41 @@ public final class CRMClient: Sendable {
     }
 
     public func close() async { await rpc.close() }
+
+    /// Any unary method of the registry, typed by its descriptor.
+    public func call<Request, Response>(
+        _ method: MethodDescriptor<Request, Response>, _ request: Request, timeout: TimeAmount? = nil
+    ) async throws -> Response {
+        try await rpc.unary(method, request, timeout: timeout)
+    }
+
+    // MARK: CustomerService
+
+    public func createCustomer(_ profile: Crm_Customer_V1_CustomerProfile, timeout: TimeAmount? = nil) async throws -> Crm_Customer_V1_CreateCustomerResponse {
+        var request = Crm_Customer_V1_CreateCustomerRequest()
+        request.profile = profile
+        return try await call(CustomerMethods.create, request, timeout: timeout)
+    }
+
+    public func customer(id: String, timeout: TimeAmount? = nil) async throws -> Crm_Customer_V1_Customer {
+        var request = Crm_Customer_V1_GetCustomerRequest()
+        request.id = id
+        return try await call(CustomerMethods.get, request, timeout: timeout).customer
+    }
+
+    public func customerView(id: String, timeout: TimeAmount? = nil) async throws -> Crm_Customer_V1_CustomerView {
+        var request = Crm_Customer_V1_GetCustomerViewRequest()
+        request.id = id
+        return try await call(CustomerMethods.getView, request, timeout: timeout).view
+    }
+
+    public func searchCustomers(_ request: Crm_Customer_V1_SearchCustomersRequest, timeout: TimeAmount? = nil) async throws -> Crm_Customer_V1_SearchCustomersResponse {
+        try await call(CustomerMethods.search, request, timeout: timeout)
+    }
+
+    public func verifyCustomerAudit(timeout: TimeAmount? = nil) async throws -> Crm_Customer_V1_VerifyAuditResponse {
+        try await call(CustomerMethods.verifyAudit, Crm_Customer_V1_VerifyAuditRequest(), timeout: timeout)
+    }
 }
 
 /// Where a client connects and with which TLS files, from flags or the environment:

@@ -17,7 +17,7 @@ struct CRMCtl: AsyncParsableCommand {
             On an error crmctl prints the error as JSON on stdout, its code and message on stderr, \
             and exits with status 1.
             """,
-        subcommands: [Call.self, List.self, Describe.self, Health.self])
+        subcommands: [Call.self, List.self, Describe.self, Health.self, Audit.self])
 }
 
 struct ConnectionOptions: ParsableArguments {
@@ -242,6 +242,34 @@ struct Health: AsyncParsableCommand {
             if health.status != .serving { Foundation.exit(1) }
         } catch {
             failAndExit(error)
+        }
+    }
+}
+
+struct Audit: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Audit log checks.", subcommands: [Verify.self])
+
+    struct Verify: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Walk CustomerService's hash-chained audit log; exit 1 and name the first broken row if it was tampered with.")
+
+        @OptionGroup var connection: ConnectionOptions
+
+        func run() async throws {
+            let client = CRMClient(configuration: try connection.target().rpcConfiguration)
+            do {
+                let result = try await client.verifyCustomerAudit(timeout: connection.timeoutAmount)
+                try printJSON(result)
+                await client.close()
+                if !result.intact {
+                    FileHandle.standardError.write(
+                        Data("crmctl: audit log broken at sequence \(result.firstBrokenSequence): \(result.problem)\n".utf8))
+                    Foundation.exit(1)
+                }
+            } catch {
+                failAndExit(error)
+            }
         }
     }
 }

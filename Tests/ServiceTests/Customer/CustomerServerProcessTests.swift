@@ -1,4 +1,5 @@
 import Foundation
+import GRDB
 import Testing
 import WireProtocol
 
@@ -74,8 +75,21 @@ struct CustomerServerProcessTests {
         let (restarted, newPort) = try await ServerProcess.start("crm-customer", environment: environment, directory: folder)
         let get = try await Executables.run("crmctl", ["call", "Customer.Get", #"{"id": "C0000000001"}"#, "--address", "127.0.0.1:\(newPort)"])
         #expect(get.stdout.contains("王芳"), "\(get.stderr)")
-        let verify = try await Executables.run("crmctl", ["call", "Customer.VerifyAudit", "{}", "--address", "127.0.0.1:\(newPort)"])
+        let verify = try await Executables.run("crmctl", ["audit", "verify", "--address", "127.0.0.1:\(newPort)"])
+        #expect(verify.status == 0)
         #expect(verify.stdout.contains(#""intact":true"#))
         #expect(await restarted.stop() == 0)
+
+        // Someone edits the file behind the service's back: crmctl audit verify says where, and fails.
+        let queue = try DatabaseQueue(path: folder.appendingPathComponent("data/customer.sqlite").path)
+        try await queue.writeWithoutTransaction { db in
+            try db.execute(sql: "DROP TRIGGER audit_log_append_only_update; UPDATE audit_log SET end_user = 'nobody' WHERE sequence = 1")
+        }
+        try queue.close()
+        let (tampered, tamperedPort) = try await ServerProcess.start("crm-customer", environment: environment, directory: folder)
+        let broken = try await Executables.run("crmctl", ["audit", "verify", "--address", "127.0.0.1:\(tamperedPort)"])
+        #expect(broken.status == 1)
+        #expect(broken.stderr.contains("broken at sequence 1"))
+        #expect(await tampered.stop() == 0)
     }
 }
