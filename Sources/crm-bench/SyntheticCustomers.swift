@@ -1,4 +1,5 @@
 internal import Foundation
+internal import CustomerService
 internal import WireProtocol
 
 /// Realistic, deterministic customers for loading and benchmarking: customer `index` is always the
@@ -31,10 +32,7 @@ struct SyntheticCustomers {
     /// 1945-01-01 plus `days`.
     static func birthDate(days: Int) -> String {
         let date = Date(timeIntervalSince1970: -788_918_400 + Double(days) * 86_400)
-        var calendar = Calendar(identifier: .gregorian)
-        calendar.timeZone = TimeZone(identifier: "UTC")!
-        let parts = calendar.dateComponents([.year, .month, .day], from: date)
-        return String(format: "%04d-%02d-%02d", parts.year!, parts.month!, parts.day!)
+        return CalendarDate.today(now: date).description
     }
 
     static func isCorporate(_ index: Int) -> Bool { index % 20 == 19 }

@@ -45,8 +45,8 @@ public enum CustomerSchema {
                     CREATE INDEX customer_name_latin ON customer (name_latin_key);
                     CREATE INDEX customer_name_birth ON customer (name_zh_key, birth_date);
                     CREATE INDEX customer_latin_birth ON customer (name_latin_key, birth_date);
-                    CREATE INDEX customer_legal_name ON customer (legal_name) WHERE kind = 2;
-                    CREATE INDEX customer_registration ON customer (registration_number) WHERE registration_number != '';
+                    CREATE INDEX customer_legal_name ON customer (legal_name);
+                    CREATE INDEX customer_registration ON customer (registration_number);
                     CREATE INDEX customer_rm ON customer (relationship_manager_id, key);
                     CREATE INDEX customer_branch ON customer (branch_id, key);
                     CREATE INDEX customer_grade ON customer (value_grade, key);
@@ -82,7 +82,7 @@ public enum CustomerSchema {
                         postal_code TEXT NOT NULL,
                         country TEXT NOT NULL
                     );
-                    CREATE INDEX customer_contact_value ON customer_contact (kind, value) WHERE value != '';
+                    CREATE INDEX customer_contact_value ON customer_contact (kind, value);
                     CREATE INDEX customer_contact_customer ON customer_contact (customer_key, position);
                     """)
             try AuditLog.createTables(db)

@@ -1,4 +1,5 @@
 @testable import CustomerService
+import Foundation
 import Testing
 import WireProtocol
 
@@ -87,5 +88,24 @@ struct DocumentNumberTests {
         #expect(Masking.maskDocumentNumber("11010519491231002X") == "110***********002X")
         #expect(Masking.maskPhone("+8613812345678") == "+86138****5678")
         #expect(Masking.mask("123", head: 3, tail: 4) == "*23")
+    }
+}
+
+@Suite("Calendar arithmetic")
+struct CalendarArithmeticTests {
+    @Test("today() agrees with Foundation's Gregorian calendar across centuries and leap days")
+    func civilFromDays() {
+        var calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = TimeZone(identifier: "UTC")!
+        for seconds in stride(from: -2_208_988_800.0, through: 4_102_444_800.0, by: 86_400 * 37 + 3_601) {
+            let date = Date(timeIntervalSince1970: seconds)
+            let parts = calendar.dateComponents([.year, .month, .day], from: date)
+            let ours = CalendarDate.today(now: date)
+            let expected = CalendarDate(year: parts.year!, month: parts.month!, day: parts.day!)
+            #expect(ours == expected, "\(date)")
+        }
+        #expect(CalendarDate(daysSinceEpoch: 0).description == "1970-01-01")
+        #expect(CalendarDate(daysSinceEpoch: 11_016).description == "2000-02-29")
+        #expect(CalendarDate(daysSinceEpoch: -1).description == "1969-12-31")
     }
 }
