@@ -28,14 +28,13 @@ enum AuditLog {
 
     /// Blanks the before and after values of a customer's rows (erasure), inside the caller's transaction.
     static func redact(customerKey: Int64, _ db: Database) throws {
-        try db.execute(
+        try db.cachedStatement(
             sql: """
                 UPDATE audit_log SET
                     before = CASE WHEN before = '' THEN before ELSE ? END,
                     after = CASE WHEN after = '' THEN after ELSE ? END
                 WHERE customer_key = ? AND (before != '' OR after != '')
-                """,
-            arguments: [erasedMarker, erasedMarker, customerKey])
+                """).execute(arguments: [erasedMarker, erasedMarker, customerKey])
     }
 
     static func createTables(_ db: Database) throws {
@@ -73,7 +72,7 @@ enum AuditLog {
     /// Appends entries, in order, inside the caller's write transaction.
     static func append(_ entries: [Entry], caller: Caller, atMilliseconds now: Int64, _ db: Database) throws {
         guard !entries.isEmpty else { return }
-        let head = try Row.fetchOne(db, sql: "SELECT sequence, hash FROM audit_head WHERE id = 1")
+        let head = try Row.fetchOne(db.cachedStatement( sql: "SELECT sequence, hash FROM audit_head WHERE id = 1"))
         var previous: Data = head?["hash"] ?? genesisHash
         var sequence: Int64 = head?["sequence"] ?? 0
         let insert = try db.cachedStatement(
@@ -95,9 +94,8 @@ enum AuditLog {
             ])
             previous = hash
         }
-        try db.execute(
-            sql: "INSERT INTO audit_head (id, sequence, hash) VALUES (1, ?, ?) ON CONFLICT (id) DO UPDATE SET sequence = excluded.sequence, hash = excluded.hash",
-            arguments: [sequence, previous])
+        try db.cachedStatement(
+            sql: "INSERT INTO audit_head (id, sequence, hash) VALUES (1, ?, ?) ON CONFLICT (id) DO UPDATE SET sequence = excluded.sequence, hash = excluded.hash").execute(arguments: [sequence, previous])
     }
 
     struct Verification: Sendable, Equatable {
@@ -149,7 +147,7 @@ enum AuditLog {
             lastSequence = sequence
             checked += 1
         }
-        let head = try Row.fetchOne(db, sql: "SELECT sequence, hash FROM audit_head WHERE id = 1")
+        let head = try Row.fetchOne(db.cachedStatement( sql: "SELECT sequence, hash FROM audit_head WHERE id = 1"))
         let headSequence: Int64 = head?["sequence"] ?? 0
         let headHash: Data = head?["hash"] ?? genesisHash
         guard headSequence == lastSequence, headHash == previous else {

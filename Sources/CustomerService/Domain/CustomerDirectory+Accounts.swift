@@ -58,7 +58,7 @@ extension CustomerDirectory {
     /// The key of a holding's customer, who must exist and be able to hold accounts.
     private func holderKey(_ id: String, _ db: Database) throws -> Int64 {
         let key = CustomerRecords.key(fromID: id)!
-        guard let row = try Row.fetchOne(db, sql: "SELECT status, merged_into FROM customer WHERE key = ?", arguments: [key]) else {
+        guard let row = try Row.fetchOne(db.cachedStatement( sql: "SELECT status, merged_into FROM customer WHERE key = ?"), arguments: [key]) else {
             throw HoldingValidator.Rejection(field: "customerId", problem: "no customer \(id)")
         }
         let status = Crm_Customer_V1_CustomerStatus(rawValue: row["status"]) ?? .unspecified
@@ -90,12 +90,11 @@ extension CustomerDirectory {
         if existing.map({ !Self.sameAccount($0, holding) }) ?? true {
             try AccountRecords.upsertAccount(holding, changedAt: time, db)
         }
-        try db.execute(
+        try db.cachedStatement(
             sql: """
                 INSERT INTO account_holder (customer_key, account_number, role) VALUES (?, ?, ?)
                 ON CONFLICT (customer_key, account_number) DO UPDATE SET role = excluded.role
-                """,
-            arguments: [customerKey, holding.accountNumber, holding.role.rawValue])
+                """).execute(arguments: [customerKey, holding.accountNumber, holding.role.rawValue])
         try AuditLog.append(
             [.init(
                 customerKey: customerKey, action: "account", field: "accounts[\(holding.accountNumber)]",
@@ -130,12 +129,11 @@ extension CustomerDirectory {
         guard current.status == .active || current.status == .inactive else {
             throw CustomerErrors.wrongStatus(input.customerID, status: current.status, action: "contacted")
         }
-        try db.execute(
+        try db.cachedStatement(
             sql: """
                 INSERT INTO interaction (customer_key, channel, subject, outcome, handled_by, at_ms, recorded_at_ms)
                 VALUES (?, ?, ?, ?, ?, ?, ?)
-                """,
-            arguments: [key, input.channel.rawValue, subject, outcome, handledBy, at, time])
+                """).execute(arguments: [key, input.channel.rawValue, subject, outcome, handledBy, at, time])
         var response = Crm_Customer_V1_RecordInteractionResponse()
         response.interactionID = UInt64(db.lastInsertedRowID)
         try AuditLog.append(
@@ -183,8 +181,8 @@ extension CustomerDirectory {
             throw CustomerErrors.wrongStatus(request.id, status: current.status, action: "graded")
         }
         if current.creditGrade != grade {
-            try db.execute(
-                sql: "UPDATE customer SET credit_grade = ?, credit_grade_source = ? WHERE key = ?", arguments: [grade, source, key])
+            try db.cachedStatement(
+                sql: "UPDATE customer SET credit_grade = ?, credit_grade_source = ? WHERE key = ?").execute(arguments: [grade, source, key])
             try AuditLog.append(
                 [.init(customerKey: key, action: "credit-grade", field: "creditGrade", before: current.creditGrade, after: "\(grade) (\(source))")],
                 caller: caller, atMilliseconds: nowMilliseconds, db)
@@ -205,7 +203,7 @@ extension CustomerDirectory {
         let grading = self.grading
         let live = "\(Crm_Customer_V1_CustomerStatus.active.rawValue), \(Crm_Customer_V1_CustomerStatus.inactive.rawValue)"
         let keys = try Int64.fetchAll(
-            db, sql: "SELECT key FROM customer WHERE status IN (\(live)) AND key > ? ORDER BY key LIMIT ?", arguments: [afterKey, limit])
+            db.cachedStatement( sql: "SELECT key FROM customer WHERE status IN (\(live)) AND key > ? ORDER BY key LIMIT ?"), arguments: [afterKey, limit])
         for key in keys {
             let changed = try grading.regrade(customerKey: key, rules: rules, caller: caller, atMilliseconds: time, db)
             progress.customersChecked += 1
@@ -234,11 +232,10 @@ extension CustomerDirectory {
         }
         try problems.throwIfAny()
         let before = try Grading.rules(db)
-        try db.execute(sql: "DELETE FROM value_grade_rule")
+        try db.cachedStatement(sql: "DELETE FROM value_grade_rule").execute()
         for rule in rules {
-            try db.execute(
-                sql: "INSERT INTO value_grade_rule (grade, min_assets_minor, min_annual_contribution_minor) VALUES (?, ?, ?)",
-                arguments: [rule.grade, rule.minAssetsMinor, rule.minAnnualContributionMinor])
+            try db.cachedStatement(
+                sql: "INSERT INTO value_grade_rule (grade, min_assets_minor, min_annual_contribution_minor) VALUES (?, ?, ?)").execute(arguments: [rule.grade, rule.minAssetsMinor, rule.minAnnualContributionMinor])
         }
         // Rules are not one customer's data; the audit row is keyed to customer 0.
         try AuditLog.append(
@@ -284,7 +281,7 @@ extension CustomerDirectory {
         view.totals = totals.keys.sorted().map { totals[$0]! }
         let recent = request.recentInteractions == 0 ? 10 : Int(request.recentInteractions)
         view.recentInteractions = try AccountRecords.interactions(customerKey: key, beforeID: .max, limit: recent, db)
-        view.mergedCustomerIds = try Int64.fetchAll(db, sql: "SELECT key FROM customer WHERE merged_into = ? ORDER BY key", arguments: [key])
+        view.mergedCustomerIds = try Int64.fetchAll(db.cachedStatement( sql: "SELECT key FROM customer WHERE merged_into = ? ORDER BY key"), arguments: [key])
             .map(CustomerRecords.customerID)
         var response = Crm_Customer_V1_GetCustomerViewResponse()
         response.view = view

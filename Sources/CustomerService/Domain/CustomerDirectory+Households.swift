@@ -25,7 +25,7 @@ extension CustomerDirectory {
         }
         try problems.throwIfAny()
         let time = nowMilliseconds
-        try db.execute(sql: "INSERT INTO household (name, created_at_ms) VALUES (?, ?)", arguments: [name, time])
+        try db.cachedStatement(sql: "INSERT INTO household (name, created_at_ms) VALUES (?, ?)").execute(arguments: [name, time])
         let householdKey = db.lastInsertedRowID
         var seen: Set<String> = []
         for (index, member) in request.members.enumerated() {
@@ -41,7 +41,7 @@ extension CustomerDirectory {
 
     public func setHouseholdMember(_ request: Crm_Customer_V1_SetHouseholdMemberRequest, caller: Caller, _ db: Database) throws -> Crm_Customer_V1_HouseholdResponse {
         let householdKey = try Self.householdKey(request.householdID, field: "householdId")
-        guard try Bool.fetchOne(db, sql: "SELECT 1 FROM household WHERE household_key = ?", arguments: [householdKey]) != nil else {
+        guard try Bool.fetchOne(db.cachedStatement( sql: "SELECT 1 FROM household WHERE household_key = ?"), arguments: [householdKey]) != nil else {
             throw householdNotFound(request.householdID)
         }
         try addMember(request.member, householdKey: householdKey, field: "member", caller: caller, time: nowMilliseconds, db)
@@ -51,8 +51,8 @@ extension CustomerDirectory {
     public func removeHouseholdMember(_ request: Crm_Customer_V1_RemoveHouseholdMemberRequest, caller: Caller, _ db: Database) throws -> Crm_Customer_V1_HouseholdResponse {
         let householdKey = try Self.householdKey(request.householdID, field: "householdId")
         let customerKey = try Self.key(request.customerID, field: "customerId")
-        try db.execute(
-            sql: "DELETE FROM household_member WHERE household_key = ? AND customer_key = ?", arguments: [householdKey, customerKey])
+        try db.cachedStatement(
+            sql: "DELETE FROM household_member WHERE household_key = ? AND customer_key = ?").execute(arguments: [householdKey, customerKey])
         if db.changesCount > 0 {
             try AuditLog.append(
                 [.init(customerKey: customerKey, action: "household", field: "household", before: request.householdID, after: "")],
@@ -60,7 +60,7 @@ extension CustomerDirectory {
         }
         let response = try household(householdKey, db)
         if response.household.members.isEmpty {
-            try db.execute(sql: "DELETE FROM household WHERE household_key = ?", arguments: [householdKey])
+            try db.cachedStatement(sql: "DELETE FROM household WHERE household_key = ?").execute(arguments: [householdKey])
         }
         return response
     }
@@ -91,7 +91,7 @@ extension CustomerDirectory {
                 code: .failedPrecondition, message: "\(member.customerID) is not an individual", reason: "NOT_A_PERSON",
                 processing: .notProcessed)
         }
-        let current = try Row.fetchOne(db, sql: "SELECT household_key, role FROM household_member WHERE customer_key = ?", arguments: [customerKey])
+        let current = try Row.fetchOne(db.cachedStatement( sql: "SELECT household_key, role FROM household_member WHERE customer_key = ?"), arguments: [customerKey])
         if let current, (current["household_key"] as Int64) != householdKey {
             throw RPCError(
                 code: .failedPrecondition,
@@ -100,7 +100,7 @@ extension CustomerDirectory {
         }
         if member.role == .head,
             let head = try Int64.fetchOne(
-                db, sql: "SELECT customer_key FROM household_member WHERE household_key = ? AND role = ?",
+                db.cachedStatement( sql: "SELECT customer_key FROM household_member WHERE household_key = ? AND role = ?"),
                 arguments: [householdKey, Crm_Customer_V1_HouseholdRole.head.rawValue]),
             head != customerKey
         {
@@ -110,12 +110,11 @@ extension CustomerDirectory {
         }
         let oldRole = current.map { Crm_Customer_V1_HouseholdRole(rawValue: $0["role"]) ?? .unspecified }
         guard oldRole != member.role else { return }
-        try db.execute(
+        try db.cachedStatement(
             sql: """
                 INSERT INTO household_member (customer_key, household_key, role) VALUES (?, ?, ?)
                 ON CONFLICT (customer_key) DO UPDATE SET role = excluded.role
-                """,
-            arguments: [customerKey, householdKey, member.role.rawValue])
+                """).execute(arguments: [customerKey, householdKey, member.role.rawValue])
         try AuditLog.append(
             [.init(
                 customerKey: customerKey, action: "household", field: "household",
@@ -124,18 +123,18 @@ extension CustomerDirectory {
     }
 
     private func household(_ householdKey: Int64, _ db: Database) throws -> Crm_Customer_V1_HouseholdResponse {
-        guard let name = try String.fetchOne(db, sql: "SELECT name FROM household WHERE household_key = ?", arguments: [householdKey]) else {
+        guard let name = try String.fetchOne(db.cachedStatement( sql: "SELECT name FROM household WHERE household_key = ?"), arguments: [householdKey]) else {
             throw householdNotFound(Self.householdID(householdKey))
         }
         var response = Crm_Customer_V1_HouseholdResponse()
         response.household.id = Self.householdID(householdKey)
         response.household.name = name
         response.household.members = try Row.fetchAll(
-            db,
+            db.cachedStatement(
             sql: """
                 SELECT m.customer_key, m.role, c.display_name FROM household_member m JOIN customer c ON c.key = m.customer_key
                 WHERE m.household_key = ? ORDER BY m.role, m.customer_key
-                """,
+                """),
             arguments: [householdKey]
         ).map { row in
             var member = Crm_Customer_V1_HouseholdMember()
@@ -146,7 +145,7 @@ extension CustomerDirectory {
         }
         // Each open account once, however many members hold it; an asset counts if any member owns it.
         let totals = try Row.fetchOne(
-            db,
+            db.cachedStatement(
             sql: """
                 SELECT count(*) AS accounts,
                        sum(CASE WHEN product_type NOT IN \(Grading.liabilityTypes) AND owned THEN reporting_balance_minor ELSE 0 END) AS assets,
@@ -158,7 +157,7 @@ extension CustomerDirectory {
                     JOIN account a ON a.account_number = h.account_number
                     WHERE m.household_key = ? AND a.closed_on = ''
                     GROUP BY a.account_number)
-                """,
+                """),
             arguments: [householdKey])
         response.openAccounts = totals?["accounts"] ?? 0
         response.reportingAssetsMinor = totals?["assets"] ?? 0

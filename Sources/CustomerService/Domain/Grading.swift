@@ -25,7 +25,7 @@ struct Grading {
     static func facts(customerKey: Int64, _ db: Database) throws -> Facts {
         var facts = Facts()
         let row = try Row.fetchOne(
-            db,
+            db.cachedStatement(
             sql: """
                 SELECT count(*) AS held,
                        sum(a.closed_on = '') AS open,
@@ -37,7 +37,7 @@ struct Grading {
                        max(a.changed_at_ms) AS account_activity
                 FROM account_holder h JOIN account a ON a.account_number = h.account_number
                 WHERE h.customer_key = ?
-                """,
+                """),
             arguments: [customerKey])
         if let row {
             facts.everHeld = (row["held"] as Int64? ?? 0) > 0
@@ -49,13 +49,13 @@ struct Grading {
             facts.lastActivityMs = row["account_activity"] ?? 0
         }
         let lastInteraction = try Int64.fetchOne(
-            db, sql: "SELECT max(at_ms) FROM interaction WHERE customer_key = ?", arguments: [customerKey]) ?? 0
+            db.cachedStatement( sql: "SELECT max(at_ms) FROM interaction WHERE customer_key = ?"), arguments: [customerKey]) ?? 0
         facts.lastActivityMs = max(facts.lastActivityMs, lastInteraction)
         return facts
     }
 
     static func rules(_ db: Database) throws -> [Crm_Customer_V1_ValueGradeRule] {
-        try Row.fetchAll(db, sql: "SELECT * FROM value_grade_rule ORDER BY grade").map { row in
+        try Row.fetchAll(db.cachedStatement( sql: "SELECT * FROM value_grade_rule ORDER BY grade")).map { row in
             var rule = Crm_Customer_V1_ValueGradeRule()
             rule.grade = row["grade"]
             rule.minAssetsMinor = row["min_assets_minor"]
@@ -96,7 +96,7 @@ struct Grading {
     func regrade(
         customerKey: Int64, rules: [Crm_Customer_V1_ValueGradeRule], caller: Caller, atMilliseconds time: Int64, _ db: Database
     ) throws -> (grade: Bool, stage: Bool) {
-        guard let row = try Row.fetchOne(db, sql: "SELECT value_grade, lifecycle_stage FROM customer WHERE key = ?", arguments: [customerKey])
+        guard let row = try Row.fetchOne(db.cachedStatement( sql: "SELECT value_grade, lifecycle_stage FROM customer WHERE key = ?"), arguments: [customerKey])
         else { return (false, false) }
         let facts = try Self.facts(customerKey: customerKey, db)
         let grade = Self.valueGrade(facts, rules: rules)
@@ -111,9 +111,8 @@ struct Grading {
             entries.append(.init(customerKey: customerKey, action: "regrade", field: "lifecycleStage", before: "\(oldStage)", after: "\(stage)"))
         }
         if !entries.isEmpty {
-            try db.execute(
-                sql: "UPDATE customer SET value_grade = ?, lifecycle_stage = ? WHERE key = ?",
-                arguments: [grade, stage.rawValue, customerKey])
+            try db.cachedStatement(
+                sql: "UPDATE customer SET value_grade = ?, lifecycle_stage = ? WHERE key = ?").execute(arguments: [grade, stage.rawValue, customerKey])
             try AuditLog.append(entries, caller: caller, atMilliseconds: time, db)
         }
         return (grade != oldGrade, stage != oldStage)

@@ -33,20 +33,8 @@ public enum CustomerHandlers {
         change(CustomerMethods.setGroupCreditLimit, &router, store, directory.setGroupCreditLimit)
         change(CustomerMethods.recordConsent, &router, store, directory.recordConsent)
 
-        router.register(CustomerMethods.get) { request, context in
-            let caller = Caller(context: context)
-            if directory.readIsAudited(by: caller) {
-                return try await store.pool.write { db in try directory.get(request, caller: caller, db) }
-            }
-            return try await store.pool.read { db in try directory.get(request, caller: caller, db) }
-        }
-        router.register(CustomerMethods.getView) { request, context in
-            let caller = Caller(context: context)
-            if directory.readIsAudited(by: caller) {
-                return try await store.pool.write { db in try directory.getView(request, caller: caller, db) }
-            }
-            return try await store.pool.read { db in try directory.getView(request, caller: caller, db) }
-        }
+        personalRead(CustomerMethods.get, &router, store, directory, directory.get)
+        personalRead(CustomerMethods.getView, &router, store, directory, directory.getView)
         router.register(CustomerMethods.listInteractions) { request, _ in
             try await store.pool.read { db in try directory.listInteractions(request, db) }
         }
@@ -89,6 +77,21 @@ public enum CustomerHandlers {
             progress = batch
             guard let next else { return progress }
             afterKey = next
+        }
+    }
+
+    /// Registers a read that may return personal data: on a pool reader when the caller sees it
+    /// masked, in a write transaction when unmasked (the read writes its audit row).
+    private static func personalRead<Request: SwiftProtobuf.Message, Response: SwiftProtobuf.Message>(
+        _ method: MethodDescriptor<Request, Response>, _ router: inout RPCRouter, _ store: Store, _ directory: CustomerDirectory,
+        _ body: @escaping @Sendable (Request, Caller, Database) throws -> Response
+    ) {
+        router.register(method) { request, context in
+            let caller = Caller(context: context)
+            if directory.readIsAudited(by: caller) {
+                return try await store.pool.write { db in try body(request, caller, db) }
+            }
+            return try await store.pool.read { db in try body(request, caller, db) }
         }
     }
 

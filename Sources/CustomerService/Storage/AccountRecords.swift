@@ -6,12 +6,12 @@ enum AccountRecords {
     /// One customer's holding of an account, or nil if the customer does not hold it.
     static func load(_ accountNumber: String, customerKey: Int64, _ db: Database) throws -> Crm_Customer_V1_AccountHolding? {
         try Row.fetchOne(
-            db,
+            db.cachedStatement(
             sql: """
                 SELECT a.*, h.role, h.customer_key FROM account a
                 JOIN account_holder h ON h.account_number = a.account_number AND h.customer_key = ?
                 WHERE a.account_number = ?
-                """,
+                """),
             arguments: [customerKey, accountNumber]
         ).map(holding)
     }
@@ -19,17 +19,17 @@ enum AccountRecords {
     /// Every account a customer holds, open ones first, then by account number.
     static func holdings(customerKey: Int64, _ db: Database) throws -> [Crm_Customer_V1_AccountHolding] {
         try Row.fetchAll(
-            db,
+            db.cachedStatement(
             sql: """
                 SELECT a.*, h.role, h.customer_key FROM account_holder h JOIN account a ON a.account_number = h.account_number
                 WHERE h.customer_key = ? ORDER BY a.closed_on != '', a.account_number
-                """,
+                """),
             arguments: [customerKey]
         ).map(holding)
     }
 
     static func upsertAccount(_ holding: Crm_Customer_V1_AccountHolding, changedAt: Int64, _ db: Database) throws {
-        try db.execute(
+        try db.cachedStatement(
             sql: """
                 INSERT INTO account (account_number, product_type, balance_minor, currency, reporting_balance_minor, opened_on,
                     closed_on, maturity_date, monthly_contribution_minor, changed_at_ms)
@@ -39,8 +39,7 @@ enum AccountRecords {
                     reporting_balance_minor = excluded.reporting_balance_minor, opened_on = excluded.opened_on,
                     closed_on = excluded.closed_on, maturity_date = excluded.maturity_date,
                     monthly_contribution_minor = excluded.monthly_contribution_minor, changed_at_ms = excluded.changed_at_ms
-                """,
-            arguments: [
+                """).execute(arguments: [
                 holding.accountNumber, holding.productType.rawValue, holding.balanceMinor, holding.currency,
                 holding.reportingBalanceMinor, holding.openedOn, holding.closedOn, holding.maturityDate,
                 holding.monthlyContributionMinor, changedAt,
@@ -66,8 +65,8 @@ enum AccountRecords {
     /// A customer's interactions with ids below `beforeID`, newest first.
     static func interactions(customerKey: Int64, beforeID: Int64, limit: Int, _ db: Database) throws -> [Crm_Customer_V1_Interaction] {
         try Row.fetchAll(
-            db,
-            sql: "SELECT * FROM interaction WHERE customer_key = ? AND interaction_id < ? ORDER BY interaction_id DESC LIMIT ?",
+            db.cachedStatement(
+            sql: "SELECT * FROM interaction WHERE customer_key = ? AND interaction_id < ? ORDER BY interaction_id DESC LIMIT ?"),
             arguments: [customerKey, beforeID, limit]
         ).map { row in
             var interaction = Crm_Customer_V1_Interaction()

@@ -38,15 +38,14 @@ enum CustomerRecords {
 
     /// Inserts a new customer with its documents and contacts; returns its key.
     static func insert(_ profile: Crm_Customer_V1_CustomerProfile, lifecycle: Crm_Customer_V1_LifecycleStage, now: Int64, _ db: Database) throws -> Int64 {
-        try db.execute(
+        try db.cachedStatement(
             sql: """
                 INSERT INTO customer (kind, status, version, display_name, name_zh_key, name_latin_key, name_zh, name_latin, gender,
                     birth_date, nationality, occupation, income_band, legal_name, registration_number, industry, company_size,
                     legal_representative, preferred_channel, relationship_manager_id, branch_id, lifecycle_stage,
                     created_at_ms, updated_at_ms)
                 VALUES (?, ?, 1, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                """,
-            arguments: StatementArguments([profile.kind.rawValue, Crm_Customer_V1_CustomerStatus.active.rawValue]) + profileArguments(profile)
+                """).execute(arguments: StatementArguments([profile.kind.rawValue, Crm_Customer_V1_CustomerStatus.active.rawValue]) + profileArguments(profile)
                 + [lifecycle.rawValue, now, now])
         let key = db.lastInsertedRowID
         try insertChildren(profile, customerKey: key, db)
@@ -55,26 +54,24 @@ enum CustomerRecords {
 
     /// Replaces a customer's profile, documents and contacts and sets its version.
     static func replaceProfile(key: Int64, _ profile: Crm_Customer_V1_CustomerProfile, version: Int64, now: Int64, _ db: Database) throws {
-        try db.execute(
+        try db.cachedStatement(
             sql: """
                 UPDATE customer SET display_name = ?, name_zh_key = ?, name_latin_key = ?, name_zh = ?, name_latin = ?, gender = ?,
                     birth_date = ?, nationality = ?, occupation = ?, income_band = ?, legal_name = ?, registration_number = ?,
                     industry = ?, company_size = ?, legal_representative = ?, preferred_channel = ?, relationship_manager_id = ?,
                     branch_id = ?, version = ?, updated_at_ms = ?
                 WHERE key = ?
-                """,
-            arguments: profileArguments(profile) + [version, now, key])
-        try db.execute(sql: "DELETE FROM customer_document WHERE customer_key = ?", arguments: [key])
-        try db.execute(sql: "DELETE FROM customer_contact WHERE customer_key = ?", arguments: [key])
+                """).execute(arguments: profileArguments(profile) + [version, now, key])
+        try db.cachedStatement(sql: "DELETE FROM customer_document WHERE customer_key = ?").execute(arguments: [key])
+        try db.cachedStatement(sql: "DELETE FROM customer_contact WHERE customer_key = ?").execute(arguments: [key])
         try insertChildren(profile, customerKey: key, db)
     }
 
     static func setStatus(key: Int64, _ status: Crm_Customer_V1_CustomerStatus, version: Int64, now: Int64, _ db: Database) throws {
-        try db.execute(
-            sql: "UPDATE customer SET status = ?, version = ?, updated_at_ms = ? WHERE key = ?",
-            arguments: [status.rawValue, version, now, key])
+        try db.cachedStatement(
+            sql: "UPDATE customer SET status = ?, version = ?, updated_at_ms = ? WHERE key = ?").execute(arguments: [status.rawValue, version, now, key])
         let live = status == .active || status == .inactive
-        try db.execute(sql: "UPDATE customer_document SET live = ? WHERE customer_key = ?", arguments: [live, key])
+        try db.cachedStatement(sql: "UPDATE customer_document SET live = ? WHERE customer_key = ?").execute(arguments: [live, key])
     }
 
     private static func profileArguments(_ profile: Crm_Customer_V1_CustomerProfile) -> StatementArguments {
@@ -90,22 +87,20 @@ enum CustomerRecords {
 
     private static func insertChildren(_ profile: Crm_Customer_V1_CustomerProfile, customerKey: Int64, _ db: Database) throws {
         for (position, document) in profile.documents.enumerated() {
-            try db.execute(
+            try db.cachedStatement(
                 sql: """
                     INSERT INTO customer_document (customer_key, position, type, number, issuing_country, expiry_date, live)
                     VALUES (?, ?, ?, ?, ?, ?, 1)
-                    """,
-                arguments: [customerKey, position, document.type.rawValue, document.number, document.issuingCountry, document.expiryDate])
+                    """).execute(arguments: [customerKey, position, document.type.rawValue, document.number, document.issuingCountry, document.expiryDate])
         }
         for (position, contact) in profile.contacts.enumerated() {
             let address = contact.address
-            try db.execute(
+            try db.cachedStatement(
                 sql: """
                     INSERT INTO customer_contact (customer_key, position, kind, value, label, is_primary, line1, line2, city,
                         province, postal_code, country)
                     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                    """,
-                arguments: [
+                    """).execute(arguments: [
                     customerKey, position, contact.kind.rawValue, contact.value, contact.label, contact.primary, address.line1,
                     address.line2, address.city, address.province, address.postalCode, address.country,
                 ])
@@ -116,7 +111,7 @@ enum CustomerRecords {
 
     /// The customer with this key, as stored (unmasked), or nil.
     static func load(key: Int64, _ db: Database) throws -> Crm_Customer_V1_Customer? {
-        guard let row = try Row.fetchOne(db, sql: "SELECT * FROM customer WHERE key = ?", arguments: [key]) else { return nil }
+        guard let row = try Row.fetchOne(db.cachedStatement( sql: "SELECT * FROM customer WHERE key = ?"), arguments: [key]) else { return nil }
         var customer = Crm_Customer_V1_Customer()
         customer.id = customerID(key)
         customer.status = .init(rawValue: row["status"]) ?? .unspecified
@@ -154,7 +149,7 @@ enum CustomerRecords {
         profile.branchID = row["branch_id"]
 
         let documents = try Row.fetchAll(
-            db, sql: "SELECT * FROM customer_document WHERE customer_key = ? ORDER BY position", arguments: [key])
+            db.cachedStatement( sql: "SELECT * FROM customer_document WHERE customer_key = ? ORDER BY position"), arguments: [key])
         profile.documents = documents.map { row in
             var document = Crm_Customer_V1_IdentityDocument()
             document.type = .init(rawValue: row["type"]) ?? .unspecified
@@ -164,7 +159,7 @@ enum CustomerRecords {
             return document
         }
         let contacts = try Row.fetchAll(
-            db, sql: "SELECT * FROM customer_contact WHERE customer_key = ? ORDER BY position", arguments: [key])
+            db.cachedStatement( sql: "SELECT * FROM customer_contact WHERE customer_key = ? ORDER BY position"), arguments: [key])
         profile.contacts = contacts.map { row in
             var contact = Crm_Customer_V1_Contact()
             contact.kind = .init(rawValue: row["kind"]) ?? .unspecified
@@ -190,7 +185,7 @@ enum CustomerRecords {
     /// The live customer other than `excluding` holding this document, if any.
     static func liveHolder(of document: Crm_Customer_V1_IdentityDocument, excluding: Int64?, _ db: Database) throws -> Int64? {
         try Int64.fetchOne(
-            db, sql: "SELECT customer_key FROM customer_document WHERE type = ? AND number = ? AND live = 1 AND customer_key IS NOT ?",
+            db.cachedStatement( sql: "SELECT customer_key FROM customer_document WHERE type = ? AND number = ? AND live = 1 AND customer_key IS NOT ?"),
             arguments: [document.type.rawValue, document.number, excluding])
     }
 }

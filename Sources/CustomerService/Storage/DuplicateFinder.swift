@@ -22,11 +22,11 @@ enum DuplicateFinder {
         let live = "(\(Crm_Customer_V1_CustomerStatus.active.rawValue), \(Crm_Customer_V1_CustomerStatus.inactive.rawValue))"
         for contact in profile.contacts where contact.kind == .phone || contact.kind == .email {
             let keys = try Int64.fetchAll(
-                db,
+                db.cachedStatement(
                 sql: """
                     SELECT DISTINCT x.customer_key FROM customer_contact x JOIN customer c ON c.key = x.customer_key
                     WHERE x.kind = ? AND x.value = ? AND c.status IN \(live) LIMIT 50
-                    """,
+                    """),
                 arguments: [contact.kind.rawValue, contact.value])
             add(keys, contact.kind == .phone ? 60 : 50, contact.kind == .phone ? "same phone" : "same email")
         }
@@ -45,12 +45,12 @@ enum DuplicateFinder {
             let company = profile.corporate
             if !company.registrationNumber.isEmpty {
                 let keys = try Int64.fetchAll(
-                    db, sql: "SELECT key FROM customer WHERE registration_number = ? AND status IN \(live) LIMIT 50",
+                    db.cachedStatement( sql: "SELECT key FROM customer WHERE registration_number = ? AND status IN \(live) LIMIT 50"),
                     arguments: [company.registrationNumber])
                 add(keys, 90, "same registration number")
             }
             let keys = try Int64.fetchAll(
-                db, sql: "SELECT key FROM customer WHERE kind = ? AND legal_name = ? AND status IN \(live) LIMIT 50",
+                db.cachedStatement( sql: "SELECT key FROM customer WHERE kind = ? AND legal_name = ? AND status IN \(live) LIMIT 50"),
                 arguments: [Crm_Customer_V1_CustomerKind.corporate.rawValue, company.legalName])
             add(keys, 50, "same legal name")
         }
