@@ -104,6 +104,8 @@ public enum CustomerSchema {
                     );
                     CREATE INDEX customer_merge_survivor ON customer_merge (survivor_key);
                     CREATE INDEX customer_merge_merged ON customer_merge (merged_key);
+                    -- The single customer view lists the records merged into a customer.
+                    CREATE INDEX customer_merged_into ON customer (merged_into);
                     """)
         }
         migrator.registerMigration("customer-3-erasure") { db in
