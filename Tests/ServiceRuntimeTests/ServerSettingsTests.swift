@@ -31,7 +31,7 @@ struct ServerSettingsTests {
             {"listen": {"host": "0.0.0.0", "port": 7201},
              "limits": {"max_concurrent_calls": 64, "max_frame_size": 1048576},
              "timeouts": {"idle_ms": 90000},
-             "database": {"path": "/var/lib/crm/customer.sqlite", "durability": "normal"},
+             "database": {"path": "/var/lib/crm/customer.sqlite", "durability": "normal", "cache_mib": 512},
              "log": {"level": "warning"}}
             """)
         let settings = try await ServerSettings.load(
@@ -44,6 +44,7 @@ struct ServerSettingsTests {
         #expect(settings.server.handshakeTimeout == Self.defaults.server.handshakeTimeout)
         #expect(settings.database.path == "/var/lib/crm/customer.sqlite")
         #expect(settings.database.durability == .normal)
+        #expect(settings.database.cacheMiB == 512)
         #expect(settings.logLevel == .debug)
         #expect(settings.server.tls == nil)
     }
@@ -74,6 +75,7 @@ struct ServerSettingsTests {
         #expect(await error(file: nil, environment: ["CRM_LISTEN_PORT": "70000"])?.key == "listen.port")
         #expect(await error(file: nil, environment: ["CRM_LIMITS_MAX_FRAME_SIZE": "99999999"])?.key == "limits.max_frame_size")
         #expect(await error(file: nil, environment: ["CRM_DATABASE_DURABILITY": "sometimes"])?.key == "database.durability")
+        #expect(await error(file: nil, environment: ["CRM_DATABASE_CACHE_MIB": "0"])?.key == "database.cache_mib")
         #expect(await error(file: nil, environment: ["CRM_LOG_LEVEL": "loud"])?.key == "log.level")
     }
 

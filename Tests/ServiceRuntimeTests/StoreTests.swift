@@ -38,6 +38,14 @@ struct StoreTests {
         #expect(try store.writerSynchronousSetting() == 1)
     }
 
+    @Test("the configured page cache is set on the writer and on readers")
+    func cacheSize() throws {
+        let store = try Store(
+            configuration: .init(path: try Self.temporaryPath(), cacheMiB: 96), migrator: Self.counterMigrator, logger: testLogger)
+        #expect(try store.pool.writeWithoutTransaction { try Int.fetchOne($0, sql: "PRAGMA cache_size") } == -96 * 1024)
+        #expect(try store.pool.read { try Int.fetchOne($0, sql: "PRAGMA cache_size") } == -96 * 1024)
+    }
+
     @Test("WAL, foreign keys and a writer busy timeout are on; migrations ran, and reopening is a no-op")
     func pragmasAndMigrations() throws {
         let path = try Self.temporaryPath()

@@ -49,6 +49,7 @@ enum CustomerRecords {
                 + [lifecycle.rawValue, now, now])
         let key = db.lastInsertedRowID
         try insertChildren(profile, customerKey: key, db)
+        try NameVariants.replace(customerKey: key, names: nameKeys(profile), db)
         return key
     }
 
@@ -65,6 +66,12 @@ enum CustomerRecords {
         try db.cachedStatement(sql: "DELETE FROM customer_document WHERE customer_key = ?").execute(arguments: [key])
         try db.cachedStatement(sql: "DELETE FROM customer_contact WHERE customer_key = ?").execute(arguments: [key])
         try insertChildren(profile, customerKey: key, db)
+        try NameVariants.replace(customerKey: key, names: nameKeys(profile), db)
+    }
+
+    /// The search keys of a profile's names, for ``NameVariants``.
+    static func nameKeys(_ profile: Crm_Customer_V1_CustomerProfile) -> [String] {
+        [nameKey(profile.individual.nameZh), nameKey(profile.individual.nameLatin), nameKey(profile.corporate.legalName)]
     }
 
     static func setStatus(key: Int64, _ status: Crm_Customer_V1_CustomerStatus, version: Int64, now: Int64, _ db: Database) throws {

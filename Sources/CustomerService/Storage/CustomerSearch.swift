@@ -11,6 +11,8 @@ enum CustomerSearch {
 
     struct Query {
         var namePrefix = ""
+        /// A name search key to match within ``NameVariants/maximumDistance`` edits.
+        var fuzzyName = ""
         var documentNumber = ""
         var accountNumber = ""
         var phone = ""
@@ -28,6 +30,12 @@ enum CustomerSearch {
         var problems = FieldViolations()
         var query = Query()
         query.namePrefix = CustomerRecords.nameKey(problems.text(request.namePrefix, "namePrefix", max: 50))
+        if !request.fuzzyName.isEmpty {
+            query.fuzzyName = CustomerRecords.nameKey(problems.text(request.fuzzyName, "fuzzyName", max: 50))
+            if query.fuzzyName.unicodeScalars.count < 2 { problems.add("fuzzyName", "must have at least 2 characters besides spaces") }
+            if !request.namePrefix.isEmpty { problems.add("fuzzyName", "cannot be combined with namePrefix") }
+            if !request.pageToken.isEmpty { problems.add("pageToken", "a fuzzy search has one page only") }
+        }
         if !request.documentNumber.isEmpty {
             query.documentNumber = DocumentNumbers.normalize(problems.text(request.documentNumber, "documentNumber", max: 40))
         }
@@ -54,7 +62,7 @@ enum CustomerSearch {
         if !request.pageToken.isEmpty {
             if let key = PageToken.key(from: request.pageToken) { query.afterKey = key } else { problems.add("pageToken", "is not a token this service issued") }
         }
-        if query.namePrefix.isEmpty && query.documentNumber.isEmpty && query.accountNumber.isEmpty && query.phone.isEmpty && query.email.isEmpty
+        if query.namePrefix.isEmpty && query.fuzzyName.isEmpty && query.documentNumber.isEmpty && query.accountNumber.isEmpty && query.phone.isEmpty && query.email.isEmpty
             && query.relationshipManagerID.isEmpty && query.branchID.isEmpty && query.valueGrade == 0
         {
             problems.add("namePrefix", "at least one search criterion is required")
@@ -64,14 +72,80 @@ enum CustomerSearch {
     }
 
     static func run(_ query: Query, _ db: Database) throws -> Crm_Customer_V1_SearchCustomersResponse {
-        var conditions = ["key > ?"]
-        var arguments: StatementArguments = [query.afterKey]
+        if !query.fuzzyName.isEmpty { return try runFuzzy(query, db) }
+        var (conditions, arguments) = filters(query)
+        conditions.append("key > ?")
+        arguments += [query.afterKey]
         if !query.namePrefix.isEmpty {
             // A prefix is a range: [prefix, prefix + the highest scalar), which both name indexes serve.
             conditions.append("((name_zh_key >= ? AND name_zh_key < ?) OR (name_latin_key >= ? AND name_latin_key < ?))")
             let upper = query.namePrefix + "\u{10FFFF}"
             arguments += [query.namePrefix, upper, query.namePrefix, upper]
         }
+        let sql = """
+            SELECT \(summaryColumns) FROM customer
+            WHERE \(conditions.joined(separator: " AND ")) ORDER BY key LIMIT \(query.pageSize + 1)
+            """
+        let rows = try Row.fetchAll(db, sql: sql, arguments: arguments)
+        var response = Crm_Customer_V1_SearchCustomersResponse()
+        response.customers = rows.prefix(Int(query.pageSize)).map(summary)
+        if rows.count > Int(query.pageSize), let last = rows.dropLast().last {
+            response.nextPageToken = PageToken.token(afterKey: last["key"])
+        }
+        return response
+    }
+
+    /// Candidates from the name variant index, filtered like any search, ranked by edit distance
+    /// to the closest of their names.
+    private static func runFuzzy(_ query: Query, _ db: Database) throws -> Crm_Customer_V1_SearchCustomersResponse {
+        let candidates = try NameVariants.candidates(near: query.fuzzyName, db)
+        var response = Crm_Customer_V1_SearchCustomersResponse()
+        guard !candidates.isEmpty else { return response }
+        var (conditions, arguments) = filters(query)
+        conditions.append("key IN (\(candidates.map(String.init).joined(separator: ",")))")
+        let rows = try Row.fetchAll(
+            db, sql: "SELECT \(summaryColumns), name_zh_key, name_latin_key, legal_name FROM customer WHERE \(conditions.joined(separator: " AND "))",
+            arguments: arguments)
+        let target = Array(query.fuzzyName.unicodeScalars)
+        var ranked: [(score: UInt32, key: Int64, row: Row)] = []
+        for row in rows {
+            let names: [String] = [row["name_zh_key"], row["name_latin_key"], CustomerRecords.nameKey(row["legal_name"])]
+            var best: (distance: Int, score: UInt32)?
+            for name in names where !name.isEmpty {
+                let scalars = Array(name.unicodeScalars)
+                let distance = NameVariants.distance(target, scalars)
+                let score = NameVariants.score(distance: distance, target, scalars)
+                if best.map({ distance < $0.distance || (distance == $0.distance && score > $0.score) }) ?? true { best = (distance, score) }
+            }
+            if let best, best.distance <= NameVariants.maximumDistance { ranked.append((best.score, row["key"], row)) }
+        }
+        ranked.sort { ($0.score, $1.key) > ($1.score, $0.key) }
+        response.customers = ranked.prefix(Int(query.pageSize)).map { entry in
+            var found = summary(entry.row)
+            found.matchScore = entry.score
+            return found
+        }
+        return response
+    }
+
+    private static let summaryColumns = "key, kind, status, display_name, value_grade, relationship_manager_id, branch_id"
+
+    private static func summary(_ row: Row) -> Crm_Customer_V1_CustomerSummary {
+        var summary = Crm_Customer_V1_CustomerSummary()
+        summary.id = CustomerRecords.customerID(row["key"])
+        summary.kind = .init(rawValue: row["kind"]) ?? .unspecified
+        summary.status = .init(rawValue: row["status"]) ?? .unspecified
+        summary.displayName = row["display_name"]
+        summary.valueGrade = row["value_grade"]
+        summary.relationshipManagerID = row["relationship_manager_id"]
+        summary.branchID = row["branch_id"]
+        return summary
+    }
+
+    /// The conditions every search applies besides names and paging.
+    private static func filters(_ query: Query) -> ([String], StatementArguments) {
+        var conditions: [String] = []
+        var arguments: StatementArguments = []
         if !query.documentNumber.isEmpty {
             conditions.append("key IN (SELECT customer_key FROM customer_document WHERE number = ?)")
             arguments += [query.documentNumber]
@@ -99,27 +173,7 @@ enum CustomerSearch {
         if !query.includeInactive {
             conditions.append("status = \(Crm_Customer_V1_CustomerStatus.active.rawValue)")
         }
-        let sql = """
-            SELECT key, kind, status, display_name, value_grade, relationship_manager_id, branch_id FROM customer
-            WHERE \(conditions.joined(separator: " AND ")) ORDER BY key LIMIT \(query.pageSize + 1)
-            """
-        let rows = try Row.fetchAll(db, sql: sql, arguments: arguments)
-        var response = Crm_Customer_V1_SearchCustomersResponse()
-        for row in rows.prefix(Int(query.pageSize)) {
-            var summary = Crm_Customer_V1_CustomerSummary()
-            summary.id = CustomerRecords.customerID(row["key"])
-            summary.kind = .init(rawValue: row["kind"]) ?? .unspecified
-            summary.status = .init(rawValue: row["status"]) ?? .unspecified
-            summary.displayName = row["display_name"]
-            summary.valueGrade = row["value_grade"]
-            summary.relationshipManagerID = row["relationship_manager_id"]
-            summary.branchID = row["branch_id"]
-            response.customers.append(summary)
-        }
-        if rows.count > Int(query.pageSize), let last = rows.dropLast().last {
-            response.nextPageToken = PageToken.token(afterKey: last["key"])
-        }
-        return response
+        return (conditions, arguments)
     }
 }
 

@@ -28,7 +28,7 @@ public struct ServerSettings: Sendable {
         "limits.max_connections", "limits.max_concurrent_calls", "limits.max_frame_size",
         "timeouts.handshake_ms", "timeouts.idle_ms", "timeouts.drain_ms", "timeouts.max_call_ms",
         "callers.trust_identity",
-        "database.path", "database.durability", "database.busy_timeout_ms",
+        "database.path", "database.durability", "database.busy_timeout_ms", "database.cache_mib",
         "log.level",
     ]
 
@@ -174,6 +174,7 @@ public struct ServerSettings: Sendable {
                 settings.database.durability = value
             }
             if let value = try int("database.busy_timeout_ms", 0...600_000) { settings.database.busyTimeoutSeconds = Double(value) / 1000 }
+            if let value = try int("database.cache_mib", 1...65_536) { settings.database.cacheMiB = value }
             if let level = try string("log.level") {
                 guard let value = Logger.Level(rawValue: level) else {
                     throw ConfigurationError(

@@ -1175,6 +1175,11 @@ public nonisolated struct Crm_Customer_V1_SearchCustomersRequest: Sendable {
   /// Exact account number: its holders.
   public var accountNumber: String = String()
 
+  /// A Chinese, Latin or legal name with up to about two typing mistakes (characters missing, extra,
+  /// wrong, or two neighbours swapped), 2 to 50 characters. Results are ranked by closeness
+  /// (match_score), best first, in one page: no page token, and not combined with name_prefix.
+  public var fuzzyName: String = String()
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -1198,6 +1203,9 @@ public nonisolated struct Crm_Customer_V1_CustomerSummary: Sendable {
   public var relationshipManagerID: String = String()
 
   public var branchID: String = String()
+
+  /// Fuzzy searches only: 100 for the same name, less by the share of characters that differ.
+  public var matchScore: UInt32 = 0
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -3168,7 +3176,7 @@ nonisolated extension Crm_Customer_V1_UpdateCustomerResponse: SwiftProtobuf.Mess
 
 nonisolated extension Crm_Customer_V1_SearchCustomersRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".SearchCustomersRequest"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}name_prefix\0\u{3}document_number\0\u{1}phone\0\u{1}email\0\u{3}relationship_manager_id\0\u{3}branch_id\0\u{3}value_grade\0\u{3}include_inactive\0\u{3}page_size\0\u{3}page_token\0\u{3}account_number\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}name_prefix\0\u{3}document_number\0\u{1}phone\0\u{1}email\0\u{3}relationship_manager_id\0\u{3}branch_id\0\u{3}value_grade\0\u{3}include_inactive\0\u{3}page_size\0\u{3}page_token\0\u{3}account_number\0\u{3}fuzzy_name\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -3187,6 +3195,7 @@ nonisolated extension Crm_Customer_V1_SearchCustomersRequest: SwiftProtobuf.Mess
       case 9: try { try decoder.decodeSingularUInt32Field(value: &self.pageSize) }()
       case 10: try { try decoder.decodeSingularStringField(value: &self.pageToken) }()
       case 11: try { try decoder.decodeSingularStringField(value: &self.accountNumber) }()
+      case 12: try { try decoder.decodeSingularStringField(value: &self.fuzzyName) }()
       default: break
       }
     }
@@ -3226,6 +3235,9 @@ nonisolated extension Crm_Customer_V1_SearchCustomersRequest: SwiftProtobuf.Mess
     if !self.accountNumber.isEmpty {
       try visitor.visitSingularStringField(value: self.accountNumber, fieldNumber: 11)
     }
+    if !self.fuzzyName.isEmpty {
+      try visitor.visitSingularStringField(value: self.fuzzyName, fieldNumber: 12)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -3241,6 +3253,7 @@ nonisolated extension Crm_Customer_V1_SearchCustomersRequest: SwiftProtobuf.Mess
     if lhs.pageSize != rhs.pageSize {return false}
     if lhs.pageToken != rhs.pageToken {return false}
     if lhs.accountNumber != rhs.accountNumber {return false}
+    if lhs.fuzzyName != rhs.fuzzyName {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -3248,7 +3261,7 @@ nonisolated extension Crm_Customer_V1_SearchCustomersRequest: SwiftProtobuf.Mess
 
 nonisolated extension Crm_Customer_V1_CustomerSummary: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".CustomerSummary"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{1}kind\0\u{1}status\0\u{3}display_name\0\u{3}value_grade\0\u{3}relationship_manager_id\0\u{3}branch_id\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{1}kind\0\u{1}status\0\u{3}display_name\0\u{3}value_grade\0\u{3}relationship_manager_id\0\u{3}branch_id\0\u{3}match_score\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -3263,6 +3276,7 @@ nonisolated extension Crm_Customer_V1_CustomerSummary: SwiftProtobuf.Message, Sw
       case 5: try { try decoder.decodeSingularUInt32Field(value: &self.valueGrade) }()
       case 6: try { try decoder.decodeSingularStringField(value: &self.relationshipManagerID) }()
       case 7: try { try decoder.decodeSingularStringField(value: &self.branchID) }()
+      case 8: try { try decoder.decodeSingularUInt32Field(value: &self.matchScore) }()
       default: break
       }
     }
@@ -3290,6 +3304,9 @@ nonisolated extension Crm_Customer_V1_CustomerSummary: SwiftProtobuf.Message, Sw
     if !self.branchID.isEmpty {
       try visitor.visitSingularStringField(value: self.branchID, fieldNumber: 7)
     }
+    if self.matchScore != 0 {
+      try visitor.visitSingularUInt32Field(value: self.matchScore, fieldNumber: 8)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -3301,6 +3318,7 @@ nonisolated extension Crm_Customer_V1_CustomerSummary: SwiftProtobuf.Message, Sw
     if lhs.valueGrade != rhs.valueGrade {return false}
     if lhs.relationshipManagerID != rhs.relationshipManagerID {return false}
     if lhs.branchID != rhs.branchID {return false}
+    if lhs.matchScore != rhs.matchScore {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

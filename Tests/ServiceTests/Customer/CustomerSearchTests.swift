@@ -65,6 +65,54 @@ struct CustomerSearchTests {
         #expect(Set(seen).count == 121)
     }
 
+    @Test("fuzzy names: a character missing, extra, wrong or swapped is found in both scripts, ranked by closeness")
+    func fuzzy() async throws {
+        let fixture = try TemporaryCustomerStore()
+        let names = [("张伟明", "Zhang Weiming"), ("张卫明", "Zhang Weimin"), ("欧阳娜娜", "Ouyang Nana"), ("李四", "Li Si")]
+        for (index, (zh, latin)) in names.enumerated() {
+            _ = try await fixture.create(Profiles.individual(nameZh: zh, nameLatin: latin, residentID: nil, phone: "1390000000\(index)"))
+        }
+        func found(_ name: String) async throws -> [String] {
+            try await search(fixture) { $0.fuzzyName = name }.customers.map { "\($0.id):\($0.matchScore)" }
+        }
+        // The same name first (100), then the one a character away.
+        #expect(try await found("张伟明") == ["C0000000001:100", "C0000000002:66"])
+        #expect(try await found("zhang weimign") == ["C0000000001:91", "C0000000002:91"], "two letters swapped; one missing")
+        #expect(try await found("zhangweiming") == ["C0000000001:100", "C0000000002:91"])
+        #expect(try await found("zhang weming") == ["C0000000001:91", "C0000000002:81"], "a letter missing; two edits")
+        #expect(try await found("欧阳娜") == ["C0000000003:75"], "a character missing")
+        #expect(try await found("欧阳娜娜娜") == ["C0000000003:80"], "a character extra")
+        #expect(try await found("ouyang nana") == ["C0000000003:100"])
+        #expect(try await found("wang wu").isEmpty)
+        // Two-character names are matched exactly only: one character is half the name.
+        #expect(try await found("李四") == ["C0000000004:100"])
+        #expect(try await found("李五").isEmpty)
+        // Other criteria still apply, and inactive customers are left out unless asked for.
+        #expect(try await search(fixture) { $0.fuzzyName = "张伟明"; $0.phone = "13900000001" }.customers.map(\.id) == ["C0000000002"])
+        _ = try await fixture.setActive(false, "C0000000002", version: 1, reason: "dormant")
+        #expect(try await found("张伟明") == ["C0000000001:100"])
+    }
+
+    @Test("the fuzzy index follows renames and erasure")
+    func fuzzyIndexMaintained() async throws {
+        let fixture = try TemporaryCustomerStore()
+        let created = try await fixture.create(Profiles.individual(nameZh: "王小明", nameLatin: "Wang Xiaoming", residentID: nil)).customer
+        var renamed = created.profile
+        renamed.individual.nameZh = "王晓东"
+        renamed.individual.nameLatin = "Wang Xiaodong"
+        let updated = try await fixture.update(created.id, version: 1, to: renamed).customer
+        #expect(try await search(fixture) { $0.fuzzyName = "王小明" }.customers.isEmpty)
+        #expect(try await search(fixture) { $0.fuzzyName = "王晓冬" }.customers.map(\.id) == [created.id])
+        var erase = Crm_Customer_V1_EraseCustomerRequest()
+        erase.id = created.id
+        erase.expectedVersion = updated.version
+        erase.basis = "PIPL art. 47"
+        let request = erase
+        _ = try await fixture.write { directory, db in try directory.erase(request, caller: .servicing, db) }
+        let rows = try await fixture.read { _, db in try Int.fetchOne(db, sql: "SELECT count(*) FROM customer_name_variant") }
+        #expect(rows == 0, "an erased person's names leave no trace in the index")
+    }
+
     @Test("inactive customers are found only when asked for")
     func inactive() async throws {
         let fixture = try TemporaryCustomerStore()
@@ -85,6 +133,9 @@ struct CustomerSearchTests {
             ("email", { $0.email = "nobody" }),
             ("valueGrade", { $0.valueGrade = 6 }),
             ("branchId", { $0.branchID = "BJ 01; DROP TABLE customer" }),
+            ("fuzzyName", { $0.fuzzyName = "王" }),
+            ("fuzzyName", { $0.fuzzyName = "wang"; $0.namePrefix = "wang" }),
+            ("pageToken", { $0.fuzzyName = "wang"; $0.pageToken = "djE6MTA" }),
         ] as [(String, @Sendable (inout Crm_Customer_V1_SearchCustomersRequest) -> Void)])
     func badSearches(field: String, configure: @Sendable (inout Crm_Customer_V1_SearchCustomersRequest) -> Void) async throws {
         let fixture = try TemporaryCustomerStore()
