@@ -17,7 +17,7 @@ struct CRMCtl: AsyncParsableCommand {
             On an error crmctl prints the error as JSON on stdout, its code and message on stderr, \
             and exits with status 1.
             """,
-        subcommands: [Call.self, List.self, Describe.self, Health.self, Audit.self])
+        subcommands: [Call.self, List.self, Describe.self, Health.self, Audit.self, Duplicates.self])
 }
 
 struct ConnectionOptions: ParsableArguments {
@@ -267,6 +267,42 @@ struct Audit: AsyncParsableCommand {
                         Data("crmctl: audit log broken at sequence \(result.firstBrokenSequence): \(result.problem)\n".utf8))
                     Foundation.exit(1)
                 }
+            } catch {
+                failAndExit(error)
+            }
+        }
+    }
+}
+
+struct Duplicates: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "The batch duplicate job. List and dismiss pairs with crmctl call Customer.ListDuplicatePairs / Customer.DismissDuplicatePair.",
+        subcommands: [Scan.self])
+
+    struct Scan: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Check every live customer for duplicates, slice by slice (Customer.FindDuplicates), printing one JSON line per slice.")
+
+        @OptionGroup var connection: ConnectionOptions
+
+        @Option(help: "Customers per slice (1 to 5000).")
+        var slice: UInt32 = 1_000
+
+        @Option(help: "Start after this customer id (to resume a scan).")
+        var after = ""
+
+        func run() async throws {
+            let client = CRMClient(configuration: try connection.target().rpcConfiguration)
+            do {
+                var request = Crm_Customer_V1_FindDuplicatesRequest()
+                request.afterID = after
+                request.limit = slice
+                repeat {
+                    let result = try await client.call(CustomerMethods.findDuplicates, request, timeout: connection.timeoutAmount)
+                    try printJSON(result)
+                    request.afterID = result.nextAfterID
+                } while !request.afterID.isEmpty
+                await client.close()
             } catch {
                 failAndExit(error)
             }

@@ -32,6 +32,15 @@ public enum CustomerHandlers {
         change(CustomerMethods.unlinkSubsidiary, &router, store, directory.unlinkSubsidiary)
         change(CustomerMethods.setGroupCreditLimit, &router, store, directory.setGroupCreditLimit)
         change(CustomerMethods.recordConsent, &router, store, directory.recordConsent)
+        change(CustomerMethods.dismissDuplicatePair, &router, store, directory.dismissDuplicatePair)
+        // The search runs on a reader; only storing the pairs takes the write lock.
+        router.register(CustomerMethods.findDuplicates) { request, _ in
+            let slice = try await store.pool.read { db in try directory.scanForDuplicates(request, db) }
+            return try await store.pool.write { db in try directory.storeDuplicates(slice, db) }
+        }
+        router.register(CustomerMethods.listDuplicatePairs) { request, _ in
+            try await store.pool.read { db in try directory.listDuplicatePairs(request, db) }
+        }
 
         personalRead(CustomerMethods.get, &router, store, directory, directory.get)
         personalRead(CustomerMethods.getView, &router, store, directory, directory.getView)

@@ -32,14 +32,26 @@ enum DuplicateFinder {
         }
         if profile.kind == .individual {
             let person = profile.individual
-            for (column, name) in [("name_zh_key", person.nameZh), ("name_latin_key", person.nameLatin)] where !name.isEmpty {
-                let nameKey = CustomerRecords.nameKey(name)
-                if !person.birthDate.isEmpty {
-                    let keys = try Int64.fetchAll(
-                        db, sql: "SELECT key FROM customer WHERE \(column) = ? AND birth_date = ? AND status IN \(live) LIMIT 50",
-                        arguments: [nameKey, person.birthDate])
-                    add(keys, 70, "same name and birth date")
+            let names = [person.nameZh, person.nameLatin].map(CustomerRecords.nameKey).filter { !$0.isEmpty }
+            if !person.birthDate.isEmpty && !names.isEmpty {
+                // Everyone born that day (a few dozen in a million), compared by name in Swift: exact
+                // names are one signal, names one typing mistake apart another.
+                let rows = try Row.fetchAll(
+                    db.cachedStatement(
+                        sql: "SELECT key, name_zh_key, name_latin_key FROM customer WHERE birth_date = ? AND status IN \(live) LIMIT 500"),
+                    arguments: [person.birthDate])
+                var same: [Int64] = []
+                var similar: [Int64] = []
+                for row in rows {
+                    let theirs = ([row["name_zh_key"], row["name_latin_key"]] as [String]).filter { !$0.isEmpty }
+                    if theirs.contains(where: names.contains) {
+                        same.append(row["key"])
+                    } else if names.contains(where: { name in theirs.contains { Self.oneEditApart(name, $0) } }) {
+                        similar.append(row["key"])
+                    }
                 }
+                add(same, 70, "same name and birth date")
+                add(similar, 45, "similar name and same birth date")
             }
         } else if profile.kind == .corporate {
             let company = profile.corporate
@@ -54,7 +66,18 @@ enum DuplicateFinder {
                 arguments: [Crm_Customer_V1_CustomerKind.corporate.rawValue, company.legalName])
             add(keys, 50, "same legal name")
         }
-        return scores.sorted { ($0.value.score, $1.key) > ($1.value.score, $0.key) }.prefix(maxCandidates).map { key, entry in
+        return ranked(scores)
+    }
+
+    /// Names of at least three characters within one edit of each other.
+    static func oneEditApart(_ a: String, _ b: String) -> Bool {
+        let (x, y) = (Array(a.unicodeScalars), Array(b.unicodeScalars))
+        guard min(x.count, y.count) >= NameVariants.minimumLengthForDeletions, abs(x.count - y.count) <= 1 else { return false }
+        return NameVariants.distance(x, y) == 1
+    }
+
+    private static func ranked(_ scores: [Int64: (score: UInt32, reasons: [String])]) -> [Crm_Customer_V1_DuplicateCandidate] {
+        scores.sorted { ($0.value.score, $1.key) > ($1.value.score, $0.key) }.prefix(maxCandidates).map { key, entry in
             var candidate = Crm_Customer_V1_DuplicateCandidate()
             candidate.customerID = CustomerRecords.customerID(key)
             candidate.score = entry.score

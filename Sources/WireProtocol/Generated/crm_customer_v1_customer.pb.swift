@@ -743,6 +743,48 @@ public nonisolated enum Crm_Customer_V1_ConsentPurpose: SwiftProtobuf.Enum, Swif
 
 }
 
+public nonisolated enum Crm_Customer_V1_DuplicatePairStatus: SwiftProtobuf.Enum, Swift.CaseIterable {
+  public typealias RawValue = Int
+  case unspecified // = 0
+
+  /// Waiting for a data steward: merge the two, or dismiss the pair.
+  case `open` // = 1
+
+  /// Not the same customer; the job never raises the pair again.
+  case dismissed // = 2
+  case UNRECOGNIZED(Int)
+
+  public init() {
+    self = .unspecified
+  }
+
+  public init?(rawValue: Int) {
+    switch rawValue {
+    case 0: self = .unspecified
+    case 1: self = .open
+    case 2: self = .dismissed
+    default: self = .UNRECOGNIZED(rawValue)
+    }
+  }
+
+  public var rawValue: Int {
+    switch self {
+    case .unspecified: return 0
+    case .open: return 1
+    case .dismissed: return 2
+    case .UNRECOGNIZED(let i): return i
+    }
+  }
+
+  // The compiler won't synthesize support with the UNRECOGNIZED case.
+  public static let allCases: [Crm_Customer_V1_DuplicatePairStatus] = [
+    .unspecified,
+    .open,
+    .dismissed,
+  ]
+
+}
+
 /// A natural person.
 public nonisolated struct Crm_Customer_V1_Individual: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
@@ -2387,6 +2429,149 @@ public nonisolated struct Crm_Customer_V1_GetConsentsRequest: Sendable {
   public init() {}
 }
 
+/// Customer.FindDuplicates (2/31): one slice of the batch duplicate job. It checks the live
+/// customers after `after_id` in id order, up to `limit` of them, against every live customer (same
+/// signals as on create, plus similar names with the same birth date), and stores each pair found
+/// with its score and reasons. Call again with `next_after_id` until it is empty; a rerun updates
+/// scores and never reopens a pair a data steward dismissed.
+public nonisolated struct Crm_Customer_V1_FindDuplicatesRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// Empty to start from the first customer.
+  public var afterID: String = String()
+
+  /// 1 to 5000; 0 means 1000.
+  public var limit: UInt32 = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Crm_Customer_V1_FindDuplicatesResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var customersChecked: UInt32 = 0
+
+  /// Pairs seen for the first time in this slice.
+  public var newPairs: UInt32 = 0
+
+  /// Pairs already stored whose score or reasons changed.
+  public var updatedPairs: UInt32 = 0
+
+  /// Where the next slice starts; empty when every customer was checked.
+  public var nextAfterID: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+/// Two customers the duplicate job thinks may be one. first_id sorts before second_id.
+public nonisolated struct Crm_Customer_V1_DuplicatePair: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var pairID: UInt64 = 0
+
+  public var firstID: String = String()
+
+  public var secondID: String = String()
+
+  public var score: UInt32 = 0
+
+  public var reasons: [String] = []
+
+  public var status: Crm_Customer_V1_DuplicatePairStatus = .unspecified
+
+  public var foundAtMs: Int64 = 0
+
+  public var dismissedReason: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+/// Customer.ListDuplicatePairs (2/32): open pairs whose customers are both still live, highest
+/// pair id last, a page at a time.
+public nonisolated struct Crm_Customer_V1_ListDuplicatePairsRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// 0 to 100: leave out pairs scoring lower.
+  public var minScore: UInt32 = 0
+
+  /// List dismissed pairs instead of open ones.
+  public var dismissed: Bool = false
+
+  /// 1 to 500; 0 means 100.
+  public var pageSize: UInt32 = 0
+
+  public var pageToken: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Crm_Customer_V1_ListDuplicatePairsResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var pairs: [Crm_Customer_V1_DuplicatePair] = []
+
+  public var nextPageToken: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+/// Customer.DismissDuplicatePair (2/33): the two are different customers.
+public nonisolated struct Crm_Customer_V1_DismissDuplicatePairRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var pairID: UInt64 = 0
+
+  /// Required, at most 200.
+  public var reason: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Crm_Customer_V1_DismissDuplicatePairResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var pair: Crm_Customer_V1_DuplicatePair {
+    get {_pair ?? Crm_Customer_V1_DuplicatePair()}
+    set {_pair = newValue}
+  }
+  /// Returns true if `pair` has been explicitly set.
+  public var hasPair: Bool {self._pair != nil}
+  /// Clears the value of `pair`. Subsequent reads from it will return its default value.
+  public mutating func clearPair() {self._pair = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _pair: Crm_Customer_V1_DuplicatePair? = nil
+}
+
 // MARK: - Code below here is support for the SwiftProtobuf runtime.
 
 fileprivate nonisolated let _protobuf_package = "crm.customer.v1"
@@ -2445,6 +2630,10 @@ nonisolated extension Crm_Customer_V1_HouseholdRole: SwiftProtobuf._ProtoNamePro
 
 nonisolated extension Crm_Customer_V1_ConsentPurpose: SwiftProtobuf._ProtoNameProviding {
   public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0CONSENT_PURPOSE_UNSPECIFIED\0\u{1}CONSENT_PURPOSE_MARKETING\0\u{1}CONSENT_PURPOSE_PRODUCT_OFFERS\0\u{1}CONSENT_PURPOSE_SERVICE_NOTICES\0\u{1}CONSENT_PURPOSE_DATA_SHARING\0\u{1}CONSENT_PURPOSE_PROFILING\0")
+}
+
+nonisolated extension Crm_Customer_V1_DuplicatePairStatus: SwiftProtobuf._ProtoNameProviding {
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0DUPLICATE_PAIR_STATUS_UNSPECIFIED\0\u{1}DUPLICATE_PAIR_STATUS_OPEN\0\u{1}DUPLICATE_PAIR_STATUS_DISMISSED\0")
 }
 
 nonisolated extension Crm_Customer_V1_Individual: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
@@ -5654,6 +5843,300 @@ nonisolated extension Crm_Customer_V1_GetConsentsRequest: SwiftProtobuf.Message,
   public static func ==(lhs: Crm_Customer_V1_GetConsentsRequest, rhs: Crm_Customer_V1_GetConsentsRequest) -> Bool {
     if lhs.customerID != rhs.customerID {return false}
     if lhs.includeHistory != rhs.includeHistory {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Crm_Customer_V1_FindDuplicatesRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".FindDuplicatesRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}after_id\0\u{1}limit\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.afterID) }()
+      case 2: try { try decoder.decodeSingularUInt32Field(value: &self.limit) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.afterID.isEmpty {
+      try visitor.visitSingularStringField(value: self.afterID, fieldNumber: 1)
+    }
+    if self.limit != 0 {
+      try visitor.visitSingularUInt32Field(value: self.limit, fieldNumber: 2)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Crm_Customer_V1_FindDuplicatesRequest, rhs: Crm_Customer_V1_FindDuplicatesRequest) -> Bool {
+    if lhs.afterID != rhs.afterID {return false}
+    if lhs.limit != rhs.limit {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Crm_Customer_V1_FindDuplicatesResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".FindDuplicatesResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}customers_checked\0\u{3}new_pairs\0\u{3}updated_pairs\0\u{3}next_after_id\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularUInt32Field(value: &self.customersChecked) }()
+      case 2: try { try decoder.decodeSingularUInt32Field(value: &self.newPairs) }()
+      case 3: try { try decoder.decodeSingularUInt32Field(value: &self.updatedPairs) }()
+      case 4: try { try decoder.decodeSingularStringField(value: &self.nextAfterID) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if self.customersChecked != 0 {
+      try visitor.visitSingularUInt32Field(value: self.customersChecked, fieldNumber: 1)
+    }
+    if self.newPairs != 0 {
+      try visitor.visitSingularUInt32Field(value: self.newPairs, fieldNumber: 2)
+    }
+    if self.updatedPairs != 0 {
+      try visitor.visitSingularUInt32Field(value: self.updatedPairs, fieldNumber: 3)
+    }
+    if !self.nextAfterID.isEmpty {
+      try visitor.visitSingularStringField(value: self.nextAfterID, fieldNumber: 4)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Crm_Customer_V1_FindDuplicatesResponse, rhs: Crm_Customer_V1_FindDuplicatesResponse) -> Bool {
+    if lhs.customersChecked != rhs.customersChecked {return false}
+    if lhs.newPairs != rhs.newPairs {return false}
+    if lhs.updatedPairs != rhs.updatedPairs {return false}
+    if lhs.nextAfterID != rhs.nextAfterID {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Crm_Customer_V1_DuplicatePair: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".DuplicatePair"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}pair_id\0\u{3}first_id\0\u{3}second_id\0\u{1}score\0\u{1}reasons\0\u{1}status\0\u{3}found_at_ms\0\u{3}dismissed_reason\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularUInt64Field(value: &self.pairID) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.firstID) }()
+      case 3: try { try decoder.decodeSingularStringField(value: &self.secondID) }()
+      case 4: try { try decoder.decodeSingularUInt32Field(value: &self.score) }()
+      case 5: try { try decoder.decodeRepeatedStringField(value: &self.reasons) }()
+      case 6: try { try decoder.decodeSingularEnumField(value: &self.status) }()
+      case 7: try { try decoder.decodeSingularInt64Field(value: &self.foundAtMs) }()
+      case 8: try { try decoder.decodeSingularStringField(value: &self.dismissedReason) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if self.pairID != 0 {
+      try visitor.visitSingularUInt64Field(value: self.pairID, fieldNumber: 1)
+    }
+    if !self.firstID.isEmpty {
+      try visitor.visitSingularStringField(value: self.firstID, fieldNumber: 2)
+    }
+    if !self.secondID.isEmpty {
+      try visitor.visitSingularStringField(value: self.secondID, fieldNumber: 3)
+    }
+    if self.score != 0 {
+      try visitor.visitSingularUInt32Field(value: self.score, fieldNumber: 4)
+    }
+    if !self.reasons.isEmpty {
+      try visitor.visitRepeatedStringField(value: self.reasons, fieldNumber: 5)
+    }
+    if self.status != .unspecified {
+      try visitor.visitSingularEnumField(value: self.status, fieldNumber: 6)
+    }
+    if self.foundAtMs != 0 {
+      try visitor.visitSingularInt64Field(value: self.foundAtMs, fieldNumber: 7)
+    }
+    if !self.dismissedReason.isEmpty {
+      try visitor.visitSingularStringField(value: self.dismissedReason, fieldNumber: 8)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Crm_Customer_V1_DuplicatePair, rhs: Crm_Customer_V1_DuplicatePair) -> Bool {
+    if lhs.pairID != rhs.pairID {return false}
+    if lhs.firstID != rhs.firstID {return false}
+    if lhs.secondID != rhs.secondID {return false}
+    if lhs.score != rhs.score {return false}
+    if lhs.reasons != rhs.reasons {return false}
+    if lhs.status != rhs.status {return false}
+    if lhs.foundAtMs != rhs.foundAtMs {return false}
+    if lhs.dismissedReason != rhs.dismissedReason {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Crm_Customer_V1_ListDuplicatePairsRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ListDuplicatePairsRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}min_score\0\u{1}dismissed\0\u{3}page_size\0\u{3}page_token\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularUInt32Field(value: &self.minScore) }()
+      case 2: try { try decoder.decodeSingularBoolField(value: &self.dismissed) }()
+      case 3: try { try decoder.decodeSingularUInt32Field(value: &self.pageSize) }()
+      case 4: try { try decoder.decodeSingularStringField(value: &self.pageToken) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if self.minScore != 0 {
+      try visitor.visitSingularUInt32Field(value: self.minScore, fieldNumber: 1)
+    }
+    if self.dismissed != false {
+      try visitor.visitSingularBoolField(value: self.dismissed, fieldNumber: 2)
+    }
+    if self.pageSize != 0 {
+      try visitor.visitSingularUInt32Field(value: self.pageSize, fieldNumber: 3)
+    }
+    if !self.pageToken.isEmpty {
+      try visitor.visitSingularStringField(value: self.pageToken, fieldNumber: 4)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Crm_Customer_V1_ListDuplicatePairsRequest, rhs: Crm_Customer_V1_ListDuplicatePairsRequest) -> Bool {
+    if lhs.minScore != rhs.minScore {return false}
+    if lhs.dismissed != rhs.dismissed {return false}
+    if lhs.pageSize != rhs.pageSize {return false}
+    if lhs.pageToken != rhs.pageToken {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Crm_Customer_V1_ListDuplicatePairsResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ListDuplicatePairsResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}pairs\0\u{3}next_page_token\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeRepeatedMessageField(value: &self.pairs) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.nextPageToken) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.pairs.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.pairs, fieldNumber: 1)
+    }
+    if !self.nextPageToken.isEmpty {
+      try visitor.visitSingularStringField(value: self.nextPageToken, fieldNumber: 2)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Crm_Customer_V1_ListDuplicatePairsResponse, rhs: Crm_Customer_V1_ListDuplicatePairsResponse) -> Bool {
+    if lhs.pairs != rhs.pairs {return false}
+    if lhs.nextPageToken != rhs.nextPageToken {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Crm_Customer_V1_DismissDuplicatePairRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".DismissDuplicatePairRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}pair_id\0\u{1}reason\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularUInt64Field(value: &self.pairID) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.reason) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if self.pairID != 0 {
+      try visitor.visitSingularUInt64Field(value: self.pairID, fieldNumber: 1)
+    }
+    if !self.reason.isEmpty {
+      try visitor.visitSingularStringField(value: self.reason, fieldNumber: 2)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Crm_Customer_V1_DismissDuplicatePairRequest, rhs: Crm_Customer_V1_DismissDuplicatePairRequest) -> Bool {
+    if lhs.pairID != rhs.pairID {return false}
+    if lhs.reason != rhs.reason {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Crm_Customer_V1_DismissDuplicatePairResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".DismissDuplicatePairResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}pair\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularMessageField(value: &self._pair) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    try { if let v = self._pair {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Crm_Customer_V1_DismissDuplicatePairResponse, rhs: Crm_Customer_V1_DismissDuplicatePairResponse) -> Bool {
+    if lhs._pair != rhs._pair {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

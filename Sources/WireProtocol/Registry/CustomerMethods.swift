@@ -95,12 +95,21 @@ public enum CustomerMethods {
     public static let getConsents = MethodDescriptor<Crm_Customer_V1_GetConsentsRequest, Crm_Customer_V1_ConsentsResponse>(
         service: ServiceID.customer, method: 30, name: "Customer.GetConsents", isIdempotent: true)
 
+    public static let findDuplicates = MethodDescriptor<Crm_Customer_V1_FindDuplicatesRequest, Crm_Customer_V1_FindDuplicatesResponse>(
+        service: ServiceID.customer, method: 31, name: "Customer.FindDuplicates", isIdempotent: true)
+
+    public static let listDuplicatePairs = MethodDescriptor<Crm_Customer_V1_ListDuplicatePairsRequest, Crm_Customer_V1_ListDuplicatePairsResponse>(
+        service: ServiceID.customer, method: 32, name: "Customer.ListDuplicatePairs", isIdempotent: true)
+
+    public static let dismissDuplicatePair = MethodDescriptor<Crm_Customer_V1_DismissDuplicatePairRequest, Crm_Customer_V1_DismissDuplicatePairResponse>(
+        service: ServiceID.customer, method: 33, name: "Customer.DismissDuplicatePair", isIdempotent: true)
+
     public static let all: [MethodInfo] = [
         create.info, get.info, update.info, search.info, deactivate.info, reactivate.info, verifyAudit.info, listAudit.info,
         merge.info, unmerge.info, placeLegalHold.info, releaseLegalHold.info, erase.info, upsertAccounts.info,
         recordInteraction.info, listInteractions.info, setCreditGrade.info, recomputeGrades.info, getView.info,
         setValueGradeRules.info, createHousehold.info, setHouseholdMember.info, removeHouseholdMember.info, getHousehold.info,
         linkSubsidiary.info, unlinkSubsidiary.info, setGroupCreditLimit.info, getCorporateGroup.info,
-        recordConsent.info, getConsents.info,
+        recordConsent.info, getConsents.info, findDuplicates.info, listDuplicatePairs.info, dismissDuplicatePair.info,
     ]
 }
