@@ -146,13 +146,9 @@ extension CustomerDirectory {
     public func listInteractions(_ request: Crm_Customer_V1_ListInteractionsRequest, _ db: Database) throws -> Crm_Customer_V1_ListInteractionsResponse {
         let key = try Self.key(request.customerID, field: "customerId")
         var problems = FieldViolations()
-        if request.pageSize > Self.maxInteractionPageSize { problems.add("pageSize", "must be at most \(Self.maxInteractionPageSize)") }
-        var before = Int64.max
-        if !request.pageToken.isEmpty {
-            if let id = PageToken.key(from: request.pageToken) { before = id } else { problems.add("pageToken", "is not a token this service issued") }
-        }
+        let pageSize = problems.pageSize(request.pageSize, max: Self.maxInteractionPageSize, defaultSize: 50)
+        let before = problems.pageToken(request.pageToken, initial: .max)
         try problems.throwIfAny()
-        let pageSize = request.pageSize == 0 ? 50 : Int(request.pageSize)
         // Newest first by id (ids grow with recording time), so the token is a plain id bound.
         let interactions = try AccountRecords.interactions(customerKey: key, beforeID: before, limit: pageSize + 1, db)
         var response = Crm_Customer_V1_ListInteractionsResponse()

@@ -26,13 +26,12 @@ extension CustomerDirectory {
     /// write lock while it searches.
     public func scanForDuplicates(_ request: Crm_Customer_V1_FindDuplicatesRequest, _ db: Database) throws -> DuplicateSlice {
         var problems = FieldViolations()
-        if request.limit > Self.maxDuplicateSlice { problems.add("limit", "must be at most \(Self.maxDuplicateSlice)") }
+        let limit = problems.pageSize(request.limit, "limit", max: Self.maxDuplicateSlice, defaultSize: 1_000)
         var afterKey: Int64 = 0
         if !request.afterID.isEmpty {
             if let key = CustomerRecords.key(fromID: request.afterID) { afterKey = key } else { problems.add("afterId", "must be C followed by 10 digits") }
         }
         try problems.throwIfAny()
-        let limit = request.limit == 0 ? 1_000 : Int(request.limit)
         let keys = try Int64.fetchAll(
             db, sql: "SELECT key FROM customer WHERE key > ? AND status IN (?, ?) ORDER BY key LIMIT ?",
             arguments: [afterKey, Crm_Customer_V1_CustomerStatus.active.rawValue, Crm_Customer_V1_CustomerStatus.inactive.rawValue, limit])
@@ -85,13 +84,9 @@ extension CustomerDirectory {
     public func listDuplicatePairs(_ request: Crm_Customer_V1_ListDuplicatePairsRequest, _ db: Database) throws -> Crm_Customer_V1_ListDuplicatePairsResponse {
         var problems = FieldViolations()
         if request.minScore > 100 { problems.add("minScore", "must be 0 to 100") }
-        if request.pageSize > Self.maxDuplicatePairPage { problems.add("pageSize", "must be at most \(Self.maxDuplicatePairPage)") }
-        var afterID: Int64 = 0
-        if !request.pageToken.isEmpty {
-            if let key = PageToken.key(from: request.pageToken) { afterID = key } else { problems.add("pageToken", "is not a token this service issued") }
-        }
+        let pageSize = problems.pageSize(request.pageSize, max: Self.maxDuplicatePairPage, defaultSize: 100)
+        let afterID = problems.pageToken(request.pageToken)
         try problems.throwIfAny()
-        let pageSize = request.pageSize == 0 ? 100 : Int(request.pageSize)
         let status: Crm_Customer_V1_DuplicatePairStatus = request.dismissed ? .dismissed : .open
         let live = [Crm_Customer_V1_CustomerStatus.active.rawValue, Crm_Customer_V1_CustomerStatus.inactive.rawValue]
         let rows = try Row.fetchAll(

@@ -129,11 +129,8 @@ public struct CustomerDirectory: Sendable {
     public func listAudit(_ request: Crm_Customer_V1_ListAuditRequest, caller: Caller, _ db: Database) throws -> Crm_Customer_V1_ListAuditResponse {
         let key = try Self.key(request.customerID, field: "customerId")
         var problems = FieldViolations()
-        if request.pageSize > Self.maxAuditPageSize { problems.add("pageSize", "must be at most \(Self.maxAuditPageSize)") }
-        var after: Int64 = 0
-        if !request.pageToken.isEmpty {
-            if let key = PageToken.key(from: request.pageToken) { after = key } else { problems.add("pageToken", "is not a token this service issued") }
-        }
+        let pageSize = problems.pageSize(request.pageSize, max: Self.maxAuditPageSize, defaultSize: 100)
+        let after = problems.pageToken(request.pageToken)
         try problems.throwIfAny()
         guard caller.seesPersonalData else {
             throw CustomerErrors.permissionDenied("the audit trail holds personal data; role \"\(caller.role)\" may not read it")
@@ -141,7 +138,6 @@ public struct CustomerDirectory: Sendable {
         guard try Bool.fetchOne(db, sql: "SELECT 1 FROM customer WHERE key = ?", arguments: [key]) != nil else {
             throw CustomerErrors.notFound(request.customerID)
         }
-        let pageSize = request.pageSize == 0 ? 100 : Int(request.pageSize)
         let rows = try Row.fetchAll(
             db, sql: "SELECT * FROM audit_log WHERE customer_key = ? AND sequence > ? ORDER BY sequence LIMIT ?",
             arguments: [key, after, pageSize + 1])

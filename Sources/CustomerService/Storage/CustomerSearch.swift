@@ -57,11 +57,8 @@ enum CustomerSearch {
         if request.valueGrade > 5 { problems.add("valueGrade", "must be 0 (any) or 1 to 5") }
         query.valueGrade = request.valueGrade
         query.includeInactive = request.includeInactive
-        if request.pageSize > maxPageSize { problems.add("pageSize", "must be at most \(maxPageSize)") }
-        query.pageSize = request.pageSize == 0 ? defaultPageSize : request.pageSize
-        if !request.pageToken.isEmpty {
-            if let key = PageToken.key(from: request.pageToken) { query.afterKey = key } else { problems.add("pageToken", "is not a token this service issued") }
-        }
+        query.pageSize = UInt32(problems.pageSize(request.pageSize, max: maxPageSize, defaultSize: defaultPageSize))
+        query.afterKey = problems.pageToken(request.pageToken)
         if query.namePrefix.isEmpty && query.fuzzyName.isEmpty && query.documentNumber.isEmpty && query.accountNumber.isEmpty && query.phone.isEmpty && query.email.isEmpty
             && query.relationshipManagerID.isEmpty && query.branchID.isEmpty && query.valueGrade == 0
         {

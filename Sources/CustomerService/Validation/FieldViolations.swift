@@ -25,6 +25,23 @@ struct FieldViolations {
         return trimmed
     }
 
+    /// Checks a page size against its maximum; returns the size to use (`defaultSize` for 0).
+    mutating func pageSize(_ value: UInt32, _ field: String = "pageSize", max: UInt32, defaultSize: UInt32) -> Int {
+        if value > max { add(field, "must be at most \(max)") }
+        return Int(value == 0 ? defaultSize : Swift.min(value, max))
+    }
+
+    /// Reads a page token this service issued (``PageToken``); returns the key it continues after,
+    /// or `initial` for no token.
+    mutating func pageToken(_ token: String, _ field: String = "pageToken", initial: Int64 = 0) -> Int64 {
+        guard !token.isEmpty else { return initial }
+        guard let key = PageToken.key(from: token) else {
+            add(field, "is not a token this service issued")
+            return initial
+        }
+        return key
+    }
+
     /// Checks a code such as a branch or RM id: ASCII letters, digits, `-` and `_`.
     mutating func code(_ value: String, _ field: String, max: Int, required: Bool = false) -> String {
         let trimmed = value.trimmingWhitespace()
