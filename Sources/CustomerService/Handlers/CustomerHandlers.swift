@@ -33,6 +33,7 @@ public enum CustomerHandlers {
         change(CustomerMethods.setGroupCreditLimit, &router, store, directory.setGroupCreditLimit)
         change(CustomerMethods.recordConsent, &router, store, directory.recordConsent)
         change(CustomerMethods.dismissDuplicatePair, &router, store, directory.dismissDuplicatePair)
+        change(CustomerMethods.importCustomers, &router, store, directory.importCustomers)
         // The search runs on a reader; only storing the pairs takes the write lock.
         router.register(CustomerMethods.findDuplicates) { request, _ in
             let slice = try await store.pool.read { db in try directory.scanForDuplicates(request, db) }

@@ -785,6 +785,50 @@ public nonisolated enum Crm_Customer_V1_DuplicatePairStatus: SwiftProtobuf.Enum,
 
 }
 
+public nonisolated enum Crm_Customer_V1_ImportOutcome: SwiftProtobuf.Enum, Swift.CaseIterable {
+  public typealias RawValue = Int
+  case unspecified // = 0
+  case created // = 1
+
+  /// Imported before from the same source with the same content: nothing changed.
+  case unchanged // = 2
+  case rejected // = 3
+  case UNRECOGNIZED(Int)
+
+  public init() {
+    self = .unspecified
+  }
+
+  public init?(rawValue: Int) {
+    switch rawValue {
+    case 0: self = .unspecified
+    case 1: self = .created
+    case 2: self = .unchanged
+    case 3: self = .rejected
+    default: self = .UNRECOGNIZED(rawValue)
+    }
+  }
+
+  public var rawValue: Int {
+    switch self {
+    case .unspecified: return 0
+    case .created: return 1
+    case .unchanged: return 2
+    case .rejected: return 3
+    case .UNRECOGNIZED(let i): return i
+    }
+  }
+
+  // The compiler won't synthesize support with the UNRECOGNIZED case.
+  public static let allCases: [Crm_Customer_V1_ImportOutcome] = [
+    .unspecified,
+    .created,
+    .unchanged,
+    .rejected,
+  ]
+
+}
+
 /// A natural person.
 public nonisolated struct Crm_Customer_V1_Individual: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
@@ -2572,6 +2616,105 @@ public nonisolated struct Crm_Customer_V1_DismissDuplicatePairResponse: Sendable
   fileprivate var _pair: Crm_Customer_V1_DuplicatePair? = nil
 }
 
+/// One customer record of a file being migrated into the CRM.
+public nonisolated struct Crm_Customer_V1_ImportRow: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// Where the row stands in its file (for the report of rejected rows), from 1.
+  public var line: UInt64 = 0
+
+  /// The record's id in the system the file comes from, required, at most 64 characters: with the
+  /// request's source_system it identifies the record across imports.
+  public var sourceID: String = String()
+
+  public var profile: Crm_Customer_V1_CustomerProfile {
+    get {_profile ?? Crm_Customer_V1_CustomerProfile()}
+    set {_profile = newValue}
+  }
+  /// Returns true if `profile` has been explicitly set.
+  public var hasProfile: Bool {self._profile != nil}
+  /// Clears the value of `profile`. Subsequent reads from it will return its default value.
+  public mutating func clearProfile() {self._profile = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _profile: Crm_Customer_V1_CustomerProfile? = nil
+}
+
+/// Customer.ImportCustomers (2/34): a batch of rows, all in one transaction, each row validated and
+/// checked for duplicates on its own. A row already imported from the same source with the same
+/// content is UNCHANGED, so importing a file again changes nothing.
+public nonisolated struct Crm_Customer_V1_ImportCustomersRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// The system the file comes from: letters, digits, - and _, required, at most 40, e.g. "legacy-cards".
+  public var sourceSystem: String = String()
+
+  /// 1 to 500 rows.
+  public var rows: [Crm_Customer_V1_ImportRow] = []
+
+  /// 0: likely duplicates are imported and reported. 1 to 100: rows with a likely duplicate scoring
+  /// at least this much are rejected instead.
+  public var rejectDuplicatesFromScore: UInt32 = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Crm_Customer_V1_ImportRowResult: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var line: UInt64 = 0
+
+  public var sourceID: String = String()
+
+  public var outcome: Crm_Customer_V1_ImportOutcome = .unspecified
+
+  /// The customer created (or created by the earlier import).
+  public var customerID: String = String()
+
+  /// Why a row was rejected: stable reason codes (INVALID_FIELD, DUPLICATE_DOCUMENT,
+  /// LIKELY_DUPLICATE, SOURCE_CHANGED).
+  public var reason: String = String()
+
+  /// One line per problem: "field: what is wrong".
+  public var problems: [String] = []
+
+  /// Likely duplicates of a created row (or the ones that rejected it).
+  public var possibleDuplicates: [Crm_Customer_V1_DuplicateCandidate] = []
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Crm_Customer_V1_ImportCustomersResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var results: [Crm_Customer_V1_ImportRowResult] = []
+
+  public var created: UInt32 = 0
+
+  public var unchanged: UInt32 = 0
+
+  public var rejected: UInt32 = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
 // MARK: - Code below here is support for the SwiftProtobuf runtime.
 
 fileprivate nonisolated let _protobuf_package = "crm.customer.v1"
@@ -2634,6 +2777,10 @@ nonisolated extension Crm_Customer_V1_ConsentPurpose: SwiftProtobuf._ProtoNamePr
 
 nonisolated extension Crm_Customer_V1_DuplicatePairStatus: SwiftProtobuf._ProtoNameProviding {
   public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0DUPLICATE_PAIR_STATUS_UNSPECIFIED\0\u{1}DUPLICATE_PAIR_STATUS_OPEN\0\u{1}DUPLICATE_PAIR_STATUS_DISMISSED\0")
+}
+
+nonisolated extension Crm_Customer_V1_ImportOutcome: SwiftProtobuf._ProtoNameProviding {
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0IMPORT_OUTCOME_UNSPECIFIED\0\u{1}IMPORT_OUTCOME_CREATED\0\u{1}IMPORT_OUTCOME_UNCHANGED\0\u{1}IMPORT_OUTCOME_REJECTED\0")
 }
 
 nonisolated extension Crm_Customer_V1_Individual: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
@@ -6137,6 +6284,195 @@ nonisolated extension Crm_Customer_V1_DismissDuplicatePairResponse: SwiftProtobu
 
   public static func ==(lhs: Crm_Customer_V1_DismissDuplicatePairResponse, rhs: Crm_Customer_V1_DismissDuplicatePairResponse) -> Bool {
     if lhs._pair != rhs._pair {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Crm_Customer_V1_ImportRow: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ImportRow"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}line\0\u{3}source_id\0\u{1}profile\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularUInt64Field(value: &self.line) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.sourceID) }()
+      case 3: try { try decoder.decodeSingularMessageField(value: &self._profile) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    if self.line != 0 {
+      try visitor.visitSingularUInt64Field(value: self.line, fieldNumber: 1)
+    }
+    if !self.sourceID.isEmpty {
+      try visitor.visitSingularStringField(value: self.sourceID, fieldNumber: 2)
+    }
+    try { if let v = self._profile {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 3)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Crm_Customer_V1_ImportRow, rhs: Crm_Customer_V1_ImportRow) -> Bool {
+    if lhs.line != rhs.line {return false}
+    if lhs.sourceID != rhs.sourceID {return false}
+    if lhs._profile != rhs._profile {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Crm_Customer_V1_ImportCustomersRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ImportCustomersRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}source_system\0\u{1}rows\0\u{3}reject_duplicates_from_score\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.sourceSystem) }()
+      case 2: try { try decoder.decodeRepeatedMessageField(value: &self.rows) }()
+      case 3: try { try decoder.decodeSingularUInt32Field(value: &self.rejectDuplicatesFromScore) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.sourceSystem.isEmpty {
+      try visitor.visitSingularStringField(value: self.sourceSystem, fieldNumber: 1)
+    }
+    if !self.rows.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.rows, fieldNumber: 2)
+    }
+    if self.rejectDuplicatesFromScore != 0 {
+      try visitor.visitSingularUInt32Field(value: self.rejectDuplicatesFromScore, fieldNumber: 3)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Crm_Customer_V1_ImportCustomersRequest, rhs: Crm_Customer_V1_ImportCustomersRequest) -> Bool {
+    if lhs.sourceSystem != rhs.sourceSystem {return false}
+    if lhs.rows != rhs.rows {return false}
+    if lhs.rejectDuplicatesFromScore != rhs.rejectDuplicatesFromScore {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Crm_Customer_V1_ImportRowResult: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ImportRowResult"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}line\0\u{3}source_id\0\u{1}outcome\0\u{3}customer_id\0\u{1}reason\0\u{1}problems\0\u{3}possible_duplicates\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularUInt64Field(value: &self.line) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.sourceID) }()
+      case 3: try { try decoder.decodeSingularEnumField(value: &self.outcome) }()
+      case 4: try { try decoder.decodeSingularStringField(value: &self.customerID) }()
+      case 5: try { try decoder.decodeSingularStringField(value: &self.reason) }()
+      case 6: try { try decoder.decodeRepeatedStringField(value: &self.problems) }()
+      case 7: try { try decoder.decodeRepeatedMessageField(value: &self.possibleDuplicates) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if self.line != 0 {
+      try visitor.visitSingularUInt64Field(value: self.line, fieldNumber: 1)
+    }
+    if !self.sourceID.isEmpty {
+      try visitor.visitSingularStringField(value: self.sourceID, fieldNumber: 2)
+    }
+    if self.outcome != .unspecified {
+      try visitor.visitSingularEnumField(value: self.outcome, fieldNumber: 3)
+    }
+    if !self.customerID.isEmpty {
+      try visitor.visitSingularStringField(value: self.customerID, fieldNumber: 4)
+    }
+    if !self.reason.isEmpty {
+      try visitor.visitSingularStringField(value: self.reason, fieldNumber: 5)
+    }
+    if !self.problems.isEmpty {
+      try visitor.visitRepeatedStringField(value: self.problems, fieldNumber: 6)
+    }
+    if !self.possibleDuplicates.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.possibleDuplicates, fieldNumber: 7)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Crm_Customer_V1_ImportRowResult, rhs: Crm_Customer_V1_ImportRowResult) -> Bool {
+    if lhs.line != rhs.line {return false}
+    if lhs.sourceID != rhs.sourceID {return false}
+    if lhs.outcome != rhs.outcome {return false}
+    if lhs.customerID != rhs.customerID {return false}
+    if lhs.reason != rhs.reason {return false}
+    if lhs.problems != rhs.problems {return false}
+    if lhs.possibleDuplicates != rhs.possibleDuplicates {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Crm_Customer_V1_ImportCustomersResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ImportCustomersResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}results\0\u{1}created\0\u{1}unchanged\0\u{1}rejected\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeRepeatedMessageField(value: &self.results) }()
+      case 2: try { try decoder.decodeSingularUInt32Field(value: &self.created) }()
+      case 3: try { try decoder.decodeSingularUInt32Field(value: &self.unchanged) }()
+      case 4: try { try decoder.decodeSingularUInt32Field(value: &self.rejected) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.results.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.results, fieldNumber: 1)
+    }
+    if self.created != 0 {
+      try visitor.visitSingularUInt32Field(value: self.created, fieldNumber: 2)
+    }
+    if self.unchanged != 0 {
+      try visitor.visitSingularUInt32Field(value: self.unchanged, fieldNumber: 3)
+    }
+    if self.rejected != 0 {
+      try visitor.visitSingularUInt32Field(value: self.rejected, fieldNumber: 4)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Crm_Customer_V1_ImportCustomersResponse, rhs: Crm_Customer_V1_ImportCustomersResponse) -> Bool {
+    if lhs.results != rhs.results {return false}
+    if lhs.created != rhs.created {return false}
+    if lhs.unchanged != rhs.unchanged {return false}
+    if lhs.rejected != rhs.rejected {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

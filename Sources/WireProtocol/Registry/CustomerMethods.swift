@@ -104,6 +104,9 @@ public enum CustomerMethods {
     public static let dismissDuplicatePair = MethodDescriptor<Crm_Customer_V1_DismissDuplicatePairRequest, Crm_Customer_V1_DismissDuplicatePairResponse>(
         service: ServiceID.customer, method: 33, name: "Customer.DismissDuplicatePair", isIdempotent: true)
 
+    public static let importCustomers = MethodDescriptor<Crm_Customer_V1_ImportCustomersRequest, Crm_Customer_V1_ImportCustomersResponse>(
+        service: ServiceID.customer, method: 34, name: "Customer.ImportCustomers", isIdempotent: true)
+
     public static let all: [MethodInfo] = [
         create.info, get.info, update.info, search.info, deactivate.info, reactivate.info, verifyAudit.info, listAudit.info,
         merge.info, unmerge.info, placeLegalHold.info, releaseLegalHold.info, erase.info, upsertAccounts.info,
@@ -111,5 +114,6 @@ public enum CustomerMethods {
         setValueGradeRules.info, createHousehold.info, setHouseholdMember.info, removeHouseholdMember.info, getHousehold.info,
         linkSubsidiary.info, unlinkSubsidiary.info, setGroupCreditLimit.info, getCorporateGroup.info,
         recordConsent.info, getConsents.info, findDuplicates.info, listDuplicatePairs.info, dismissDuplicatePair.info,
+        importCustomers.info,
     ]
 }

@@ -92,4 +92,38 @@ struct CustomerServerProcessTests {
         #expect(broken.stderr.contains("broken at sequence 1"))
         #expect(await tampered.stop() == 0)
     }
+
+    @Test("crmctl import customers: rejected rows in the report with their lines, exit 3; the same file again changes nothing")
+    func importFile() async throws {
+        let folder = try temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let environment = ["CRM_LISTEN_PORT": "0", "CRM_DATABASE_PATH": folder.appendingPathComponent("data/customer.sqlite").path]
+        let (server, port) = try await ServerProcess.start("crm-customer", environment: environment, directory: folder)
+        let csv = """
+            source_id,name_zh,name_latin,gender,birth_date,document_type,document_number,phone
+            L-1,王芳,Wang Fang,female,1949-12-31,prc_resident_id,11010519491231002X,13812345678
+            L-2,李四,Li Si,male,1949-12-31,prc_resident_id,110105194912310021,
+            L-3,"张三, 大",Zhang San,robot,,,,
+            L-4,赵六,Zhao Liu,male,1970-01-01,,,13900000000
+
+            """
+        try Data(csv.utf8).write(to: folder.appendingPathComponent("legacy.csv"))
+        let arguments = ["import", "customers", "legacy.csv", "--source", "legacy-cards", "--batch", "2", "--address", "127.0.0.1:\(port)"]
+        let first = try await Executables.run("crmctl", arguments, directory: folder)
+        #expect(first.status == 3, "\(first.stderr)")
+        #expect(first.stdout.contains(#""created":2"#), "\(first.stdout)")
+        #expect(first.stdout.contains(#""rejected":2"#))
+        let report = try String(contentsOf: folder.appendingPathComponent("legacy.csv.rejected.jsonl"), encoding: .utf8)
+        let lines = report.split(separator: "\n")
+        #expect(lines.count == 2, "\(report)")
+        #expect(lines.contains { $0.contains(#""line":"4""#) && $0.contains("UNREADABLE") && $0.contains("robot") }, "\(report)")
+        #expect(lines.contains { $0.contains(#""line":"3""#) && $0.contains("INVALID_FIELD") && $0.contains("documents[0].number") }, "\(report)")
+
+        let second = try await Executables.run("crmctl", arguments, directory: folder)
+        #expect(second.status == 3)
+        #expect(second.stdout.contains(#""created":0"#) && second.stdout.contains(#""unchanged":2"#), "\(second.stdout)")
+        let search = try await Executables.run("crmctl", ["call", "Customer.Search", #"{"branchId": "", "namePrefix": "zhao"}"#, "--address", "127.0.0.1:\(port)"])
+        #expect(search.stdout.components(separatedBy: "C00000000").count == 2, "one Zhao Liu: \(search.stdout)")
+        #expect(await server.stop() == 0)
+    }
 }
