@@ -18,14 +18,11 @@ extension CustomerDirectory {
         }
         let validator = HoldingValidator(today: CalendarDate.today(now: now()))
         let time = nowMilliseconds
-        var response = Crm_Customer_V1_UpsertAccountsResponse()
+        var feed = FeedResults()
         var accountsInBatch: [String: Crm_Customer_V1_AccountHolding] = [:]
         var touched: Set<Int64> = []
         for (index, input) in request.holdings.enumerated() {
-            var result = Crm_Customer_V1_HoldingResult()
-            result.accountNumber = input.accountNumber
-            result.customerID = input.customerID
-            do {
+            try feed.run("holdings", index: index, number: input.accountNumber, customerID: input.customerID) { result in
                 let holding = try validator.validated(input).get()
                 result.accountNumber = holding.accountNumber
                 let key = try holderKey(holding.customerID, db)
@@ -33,21 +30,14 @@ extension CustomerDirectory {
                     throw HoldingValidator.Rejection(field: "accountNumber", problem: "differs from an earlier holding of the same account in this batch")
                 }
                 accountsInBatch[holding.accountNumber] = holding
-                result.outcome = try store(holding, customerKey: key, caller: caller, time: time, db)
-                if result.outcome != .unchanged { touched.insert(key) }
-            } catch let rejection as HoldingValidator.Rejection {
-                result.outcome = .rejected
-                result.field = "holdings[\(index)].\(rejection.field)"
-                result.problem = rejection.problem
+                let outcome = try store(holding, customerKey: key, caller: caller, time: time, db)
+                if outcome != .unchanged { touched.insert(key) }
+                return outcome
             }
-            switch result.outcome {
-            case .created: response.created += 1
-            case .updated: response.updated += 1
-            case .unchanged: response.unchanged += 1
-            default: response.rejected += 1
-            }
-            response.results.append(result)
         }
+        var response = Crm_Customer_V1_UpsertAccountsResponse()
+        (response.results, response.created, response.updated, response.unchanged, response.rejected) =
+            (feed.results, feed.created, feed.updated, feed.unchanged, feed.rejected)
         let rules = try Grading.rules(db)
         for key in touched.sorted() {
             try grading.regrade(customerKey: key, rules: rules, caller: caller, atMilliseconds: time, db)
@@ -56,7 +46,7 @@ extension CustomerDirectory {
     }
 
     /// The key of a holding's customer, who must exist and be able to hold accounts.
-    private func holderKey(_ id: String, _ db: Database) throws -> Int64 {
+    func holderKey(_ id: String, _ db: Database) throws -> Int64 {
         let key = CustomerRecords.key(fromID: id)!
         guard let row = try Row.fetchOne(db.cachedStatement( sql: "SELECT status, merged_into FROM customer WHERE key = ?"), arguments: [key]) else {
             throw HoldingValidator.Rejection(field: "customerId", problem: "no customer \(id)")
@@ -279,6 +269,15 @@ extension CustomerDirectory {
         view.recentInteractions = try AccountRecords.interactions(customerKey: key, beforeID: .max, limit: recent, db)
         view.mergedCustomerIds = try Int64.fetchAll(db.cachedStatement( sql: "SELECT key FROM customer WHERE merged_into = ? ORDER BY key"), arguments: [key])
             .map(CustomerRecords.customerID)
+        if let household = try Int64.fetchOne(
+            db.cachedStatement(sql: "SELECT household_key FROM household_member WHERE customer_key = ?"), arguments: [key])
+        {
+            view.household = try self.household(household, db)
+        }
+        view.agreements = try agreements(customerKey: key, db)
+        view.consents = try consents(key: key, includeHistory: false, db).current
+        if let manager = try Self.relationshipManager(customer.profile.relationshipManagerID, db) { view.relationshipManager = manager }
+        view.branchPath = try branchPath(customer.profile.branchID, db)
         var response = Crm_Customer_V1_GetCustomerViewResponse()
         response.view = view
         return response

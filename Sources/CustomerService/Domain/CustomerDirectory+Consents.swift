@@ -44,9 +44,9 @@ extension CustomerDirectory {
         return try consents(key: key, includeHistory: request.includeHistory, db)
     }
 
-    private func consents(key: Int64, includeHistory: Bool, _ db: Database) throws -> Crm_Customer_V1_ConsentsResponse {
+    func consents(key: Int64, includeHistory: Bool, _ db: Database) throws -> Crm_Customer_V1_ConsentsResponse {
         let history = try Row.fetchAll(
-            db, sql: "SELECT * FROM consent_event WHERE customer_key = ? ORDER BY at_ms, event_id", arguments: [key]
+            db.cachedStatement(sql: "SELECT * FROM consent_event WHERE customer_key = ? ORDER BY at_ms, event_id"), arguments: [key]
         ).map { row in
             var consent = Crm_Customer_V1_Consent()
             consent.channel = .init(rawValue: row["channel"]) ?? .unspecified

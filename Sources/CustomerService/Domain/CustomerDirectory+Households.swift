@@ -122,7 +122,7 @@ extension CustomerDirectory {
             caller: caller, atMilliseconds: time, db)
     }
 
-    private func household(_ householdKey: Int64, _ db: Database) throws -> Crm_Customer_V1_HouseholdResponse {
+    func household(_ householdKey: Int64, _ db: Database) throws -> Crm_Customer_V1_HouseholdResponse {
         guard let name = try String.fetchOne(db.cachedStatement( sql: "SELECT name FROM household WHERE household_key = ?"), arguments: [householdKey]) else {
             throw householdNotFound(Self.householdID(householdKey))
         }

@@ -23,9 +23,13 @@ public struct CustomerDirectory: Sendable {
     public func create(_ request: Crm_Customer_V1_CreateCustomerRequest, caller: Caller, _ db: Database) throws -> Crm_Customer_V1_CreateCustomerResponse {
         let profile = try validator.validated(request.profile)
         try checkDocumentsFree(profile, excluding: nil, db)
+        try checkPlacement(relationshipManagerID: profile.relationshipManagerID, branchID: profile.branchID, fieldPrefix: "profile.", db)
         let duplicates = try DuplicateFinder.candidates(for: profile, excluding: nil, db)
         let time = nowMilliseconds
         let key = try CustomerRecords.insert(profile, lifecycle: .prospect, now: time, db)
+        try recordAssignment(
+            customerKey: key, relationshipManagerID: profile.relationshipManagerID, branchID: profile.branchID, reason: "customer created",
+            caller: caller, time: time, db)
         try AuditLog.append(
             [.init(customerKey: key, action: "create", field: "profile", before: "", after: ProfileDiff.json(profile))],
             caller: caller, atMilliseconds: time, db)
@@ -68,11 +72,17 @@ public struct CustomerDirectory: Sendable {
                 fieldViolations: [.init(field: "profile.kind", description: "cannot change")])
         }
         try checkDocumentsFree(profile, excluding: key, db)
+        if profile.relationshipManagerID != current.profile.relationshipManagerID || profile.branchID != current.profile.branchID {
+            try checkPlacement(relationshipManagerID: profile.relationshipManagerID, branchID: profile.branchID, fieldPrefix: "profile.", db)
+        }
         let changes = ProfileDiff.changes(from: current.profile, to: profile)
         var response = Crm_Customer_V1_UpdateCustomerResponse()
         if !changes.isEmpty {
             let time = nowMilliseconds
             try CustomerRecords.replaceProfile(key: key, profile, version: current.version + 1, now: time, db)
+            try recordAssignment(
+                customerKey: key, relationshipManagerID: profile.relationshipManagerID, branchID: profile.branchID, reason: "profile updated",
+                caller: caller, time: time, db)
             try AuditLog.append(
                 changes.map { .init(customerKey: key, action: "update", field: $0.field, before: $0.before, after: $0.after) },
                 caller: caller, atMilliseconds: time, db)

@@ -34,6 +34,16 @@ public enum CustomerHandlers {
         change(CustomerMethods.recordConsent, &router, store, directory.recordConsent)
         change(CustomerMethods.dismissDuplicatePair, &router, store, directory.dismissDuplicatePair)
         change(CustomerMethods.importCustomers, &router, store, directory.importCustomers)
+        change(CustomerMethods.upsertAgreements, &router, store, directory.upsertAgreements)
+        change(CustomerMethods.upsertOrgUnits, &router, store, directory.upsertOrgUnits)
+        change(CustomerMethods.upsertRelationshipManagers, &router, store, directory.upsertRelationshipManagers)
+        change(CustomerMethods.assignRelationshipManager, &router, store, directory.assignRelationshipManager)
+        router.register(CustomerMethods.listAssignments) { request, _ in
+            try await store.pool.read { db in try directory.listAssignments(request, db) }
+        }
+        router.register(CustomerMethods.getOrgUnit) { request, _ in
+            try await store.pool.read { db in try directory.getOrgUnit(request, db) }
+        }
         // The search runs on a reader; only storing the pairs takes the write lock.
         router.register(CustomerMethods.findDuplicates) { request, _ in
             let slice = try await store.pool.read { db in try directory.scanForDuplicates(request, db) }

@@ -14,7 +14,7 @@ enum CustomerImage {
     static let childTables: [(name: String, positioned: Bool)] = [
         ("customer_document", true), ("customer_contact", true), ("legal_hold", false),
         ("account_holder", false), ("interaction", false), ("household_member", false), ("corporate_link", false),
-        ("group_credit_limit", false), ("consent_event", false),
+        ("group_credit_limit", false), ("consent_event", false), ("service_agreement", false), ("rm_assignment", false),
     ]
 
     /// One table's rows: column names, then each row's values.

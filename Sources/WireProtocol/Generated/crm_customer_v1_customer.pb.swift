@@ -829,6 +829,114 @@ public nonisolated enum Crm_Customer_V1_ImportOutcome: SwiftProtobuf.Enum, Swift
 
 }
 
+public nonisolated enum Crm_Customer_V1_AgreementKind: SwiftProtobuf.Enum, Swift.CaseIterable {
+  public typealias RawValue = Int
+  case unspecified // = 0
+  case eBanking // = 1
+  case mobileBanking // = 2
+  case payrollAgency // = 3
+  case utilityPayment // = 4
+  case directDebit // = 5
+  case wealthCustody // = 6
+  case cashManagement // = 7
+  case smsAlerts // = 8
+  case UNRECOGNIZED(Int)
+
+  public init() {
+    self = .unspecified
+  }
+
+  public init?(rawValue: Int) {
+    switch rawValue {
+    case 0: self = .unspecified
+    case 1: self = .eBanking
+    case 2: self = .mobileBanking
+    case 3: self = .payrollAgency
+    case 4: self = .utilityPayment
+    case 5: self = .directDebit
+    case 6: self = .wealthCustody
+    case 7: self = .cashManagement
+    case 8: self = .smsAlerts
+    default: self = .UNRECOGNIZED(rawValue)
+    }
+  }
+
+  public var rawValue: Int {
+    switch self {
+    case .unspecified: return 0
+    case .eBanking: return 1
+    case .mobileBanking: return 2
+    case .payrollAgency: return 3
+    case .utilityPayment: return 4
+    case .directDebit: return 5
+    case .wealthCustody: return 6
+    case .cashManagement: return 7
+    case .smsAlerts: return 8
+    case .UNRECOGNIZED(let i): return i
+    }
+  }
+
+  // The compiler won't synthesize support with the UNRECOGNIZED case.
+  public static let allCases: [Crm_Customer_V1_AgreementKind] = [
+    .unspecified,
+    .eBanking,
+    .mobileBanking,
+    .payrollAgency,
+    .utilityPayment,
+    .directDebit,
+    .wealthCustody,
+    .cashManagement,
+    .smsAlerts,
+  ]
+
+}
+
+public nonisolated enum Crm_Customer_V1_OrgUnitKind: SwiftProtobuf.Enum, Swift.CaseIterable {
+  public typealias RawValue = Int
+  case unspecified // = 0
+  case headOffice // = 1
+  case region // = 2
+  case branch // = 3
+  case subBranch // = 4
+  case UNRECOGNIZED(Int)
+
+  public init() {
+    self = .unspecified
+  }
+
+  public init?(rawValue: Int) {
+    switch rawValue {
+    case 0: self = .unspecified
+    case 1: self = .headOffice
+    case 2: self = .region
+    case 3: self = .branch
+    case 4: self = .subBranch
+    default: self = .UNRECOGNIZED(rawValue)
+    }
+  }
+
+  public var rawValue: Int {
+    switch self {
+    case .unspecified: return 0
+    case .headOffice: return 1
+    case .region: return 2
+    case .branch: return 3
+    case .subBranch: return 4
+    case .UNRECOGNIZED(let i): return i
+    }
+  }
+
+  // The compiler won't synthesize support with the UNRECOGNIZED case.
+  public static let allCases: [Crm_Customer_V1_OrgUnitKind] = [
+    .unspecified,
+    .headOffice,
+    .region,
+    .branch,
+    .subBranch,
+  ]
+
+}
+
 /// A natural person.
 public nonisolated struct Crm_Customer_V1_Individual: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
@@ -2046,6 +2154,44 @@ public nonisolated struct Crm_Customer_V1_CustomerView: @unchecked Sendable {
     set {_uniqueStorage()._mergedCustomerIds = newValue}
   }
 
+  /// The customer's household and its rollup; unset if the customer belongs to none.
+  public var household: Crm_Customer_V1_HouseholdResponse {
+    get {_storage._household ?? Crm_Customer_V1_HouseholdResponse()}
+    set {_uniqueStorage()._household = newValue}
+  }
+  /// Returns true if `household` has been explicitly set.
+  public var hasHousehold: Bool {_storage._household != nil}
+  /// Clears the value of `household`. Subsequent reads from it will return its default value.
+  public mutating func clearHousehold() {_uniqueStorage()._household = nil}
+
+  /// Service agreements, newest signature first (ended ones too, at most 50).
+  public var agreements: [Crm_Customer_V1_ServiceAgreement] {
+    get {_storage._agreements}
+    set {_uniqueStorage()._agreements = newValue}
+  }
+
+  /// The consents in force.
+  public var consents: [Crm_Customer_V1_Consent] {
+    get {_storage._consents}
+    set {_uniqueStorage()._consents = newValue}
+  }
+
+  /// The relationship manager and branch with their names and the branch's place in the
+  /// organisation; unset where the codes are not in the reference data.
+  public var relationshipManager: Crm_Customer_V1_RelationshipManager {
+    get {_storage._relationshipManager ?? Crm_Customer_V1_RelationshipManager()}
+    set {_uniqueStorage()._relationshipManager = newValue}
+  }
+  /// Returns true if `relationshipManager` has been explicitly set.
+  public var hasRelationshipManager: Bool {_storage._relationshipManager != nil}
+  /// Clears the value of `relationshipManager`. Subsequent reads from it will return its default value.
+  public mutating func clearRelationshipManager() {_uniqueStorage()._relationshipManager = nil}
+
+  public var branchPath: [Crm_Customer_V1_OrgUnit] {
+    get {_storage._branchPath}
+    set {_uniqueStorage()._branchPath = newValue}
+  }
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -2715,6 +2861,351 @@ public nonisolated struct Crm_Customer_V1_ImportCustomersResponse: Sendable {
   public init() {}
 }
 
+/// A service agreement a customer signed, as the core or channel systems report it.
+public nonisolated struct Crm_Customer_V1_ServiceAgreement: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// 4 to 40 letters, digits and -.
+  public var agreementNumber: String = String()
+
+  public var customerID: String = String()
+
+  public var kind: Crm_Customer_V1_AgreementKind = .unspecified
+
+  /// ISO 8601 dates: signed on, in force from, and (empty while open-ended) until.
+  public var signedOn: String = String()
+
+  public var validFrom: String = String()
+
+  public var validUntil: String = String()
+
+  /// Set when the agreement was ended early; not before valid_from.
+  public var terminatedOn: String = String()
+
+  /// Answers only: in force today.
+  public var inForce: Bool = false
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+/// Customer.UpsertAgreements (2/35): at most 1000 agreements, each accepted or rejected on its own
+/// (results reuse HoldingResult: account_number holds the agreement number).
+public nonisolated struct Crm_Customer_V1_UpsertAgreementsRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var agreements: [Crm_Customer_V1_ServiceAgreement] = []
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Crm_Customer_V1_UpsertAgreementsResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var results: [Crm_Customer_V1_HoldingResult] = []
+
+  public var created: UInt32 = 0
+
+  public var updated: UInt32 = 0
+
+  public var unchanged: UInt32 = 0
+
+  public var rejected: UInt32 = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+/// A unit of the bank's organisation. A head office has no parent; every other unit has a parent
+/// of a higher kind (a branch under a region or the head office, a sub-branch under a branch).
+public nonisolated struct Crm_Customer_V1_OrgUnit: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// Letters, digits, - and _, at most 20: the code customers' branch_id names.
+  public var unitID: String = String()
+
+  public var kind: Crm_Customer_V1_OrgUnitKind = .unspecified
+
+  /// Required, at most 100.
+  public var name: String = String()
+
+  public var parentID: String = String()
+
+  /// A closed unit keeps its history but takes no new customers or managers.
+  public var closed: Bool = false
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Crm_Customer_V1_RelationshipManager: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// Letters, digits, - and _, at most 20: the code customers' relationship_manager_id names.
+  public var relationshipManagerID: String = String()
+
+  /// Required, at most 100.
+  public var name: String = String()
+
+  /// The unit the manager works in.
+  public var unitID: String = String()
+
+  /// A manager who left keeps the history but takes no new customers.
+  public var departed: Bool = false
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+/// Customer.UpsertOrgUnits (2/36): all or nothing. Parents may come earlier in the same request.
+/// Once any unit exists, customers' branch_id must name an open unit.
+public nonisolated struct Crm_Customer_V1_UpsertOrgUnitsRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// 1 to 1000.
+  public var units: [Crm_Customer_V1_OrgUnit] = []
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Crm_Customer_V1_UpsertOrgUnitsResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var created: UInt32 = 0
+
+  public var updated: UInt32 = 0
+
+  public var unchanged: UInt32 = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+/// Customer.UpsertRelationshipManagers (2/37): all or nothing. Once any manager exists, customers'
+/// relationship_manager_id must name one who has not departed.
+public nonisolated struct Crm_Customer_V1_UpsertRelationshipManagersRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// 1 to 1000.
+  public var managers: [Crm_Customer_V1_RelationshipManager] = []
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Crm_Customer_V1_UpsertRelationshipManagersResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var created: UInt32 = 0
+
+  public var updated: UInt32 = 0
+
+  public var unchanged: UInt32 = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+/// Customer.AssignRelationshipManager (2/38): a new manager and branch for a customer, kept in the
+/// assignment history with the reason.
+public nonisolated struct Crm_Customer_V1_AssignRelationshipManagerRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var customerID: String = String()
+
+  public var expectedVersion: Int64 = 0
+
+  public var relationshipManagerID: String = String()
+
+  /// Empty: the manager's own unit.
+  public var branchID: String = String()
+
+  /// Required, at most 200.
+  public var reason: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Crm_Customer_V1_AssignRelationshipManagerResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var customer: Crm_Customer_V1_Customer {
+    get {_customer ?? Crm_Customer_V1_Customer()}
+    set {_customer = newValue}
+  }
+  /// Returns true if `customer` has been explicitly set.
+  public var hasCustomer: Bool {self._customer != nil}
+  /// Clears the value of `customer`. Subsequent reads from it will return its default value.
+  public mutating func clearCustomer() {self._customer = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _customer: Crm_Customer_V1_Customer? = nil
+}
+
+public nonisolated struct Crm_Customer_V1_Assignment: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var relationshipManagerID: String = String()
+
+  public var branchID: String = String()
+
+  public var fromMs: Int64 = 0
+
+  /// 0 while current.
+  public var untilMs: Int64 = 0
+
+  public var reason: String = String()
+
+  /// The calling system and end user who made it.
+  public var assignedBy: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+/// Customer.ListAssignments (2/39): a customer's managers and branches over time, newest first.
+public nonisolated struct Crm_Customer_V1_ListAssignmentsRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var customerID: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Crm_Customer_V1_ListAssignmentsResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var assignments: [Crm_Customer_V1_Assignment] = []
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+/// Customer.GetOrgUnit (2/40): a unit, where it sits, what is under it, and the customers of its
+/// whole subtree rolled up.
+public nonisolated struct Crm_Customer_V1_GetOrgUnitRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var unitID: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Crm_Customer_V1_OrgRollup: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// Live (active or inactive) customers whose branch is in the subtree.
+  public var customers: UInt64 = 0
+
+  public var activeCustomers: UInt64 = 0
+
+  /// Open accounts they own or jointly own, CNY fen (an account two of them hold counts for each).
+  public var reportingAssetsMinor: Int64 = 0
+
+  public var reportingLiabilitiesMinor: Int64 = 0
+
+  public var monthlyContributionMinor: Int64 = 0
+
+  /// Customers per value grade 1 to 5 (index 0 is grade 1); ungraded customers are not counted.
+  public var customersByGrade: [UInt64] = []
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Crm_Customer_V1_GetOrgUnitResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var unit: Crm_Customer_V1_OrgUnit {
+    get {_unit ?? Crm_Customer_V1_OrgUnit()}
+    set {_unit = newValue}
+  }
+  /// Returns true if `unit` has been explicitly set.
+  public var hasUnit: Bool {self._unit != nil}
+  /// Clears the value of `unit`. Subsequent reads from it will return its default value.
+  public mutating func clearUnit() {self._unit = nil}
+
+  /// From the head office down to the unit's parent.
+  public var path: [Crm_Customer_V1_OrgUnit] = []
+
+  public var children: [Crm_Customer_V1_OrgUnit] = []
+
+  public var managers: [Crm_Customer_V1_RelationshipManager] = []
+
+  public var rollup: Crm_Customer_V1_OrgRollup {
+    get {_rollup ?? Crm_Customer_V1_OrgRollup()}
+    set {_rollup = newValue}
+  }
+  /// Returns true if `rollup` has been explicitly set.
+  public var hasRollup: Bool {self._rollup != nil}
+  /// Clears the value of `rollup`. Subsequent reads from it will return its default value.
+  public mutating func clearRollup() {self._rollup = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _unit: Crm_Customer_V1_OrgUnit? = nil
+  fileprivate var _rollup: Crm_Customer_V1_OrgRollup? = nil
+}
+
 // MARK: - Code below here is support for the SwiftProtobuf runtime.
 
 fileprivate nonisolated let _protobuf_package = "crm.customer.v1"
@@ -2781,6 +3272,14 @@ nonisolated extension Crm_Customer_V1_DuplicatePairStatus: SwiftProtobuf._ProtoN
 
 nonisolated extension Crm_Customer_V1_ImportOutcome: SwiftProtobuf._ProtoNameProviding {
   public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0IMPORT_OUTCOME_UNSPECIFIED\0\u{1}IMPORT_OUTCOME_CREATED\0\u{1}IMPORT_OUTCOME_UNCHANGED\0\u{1}IMPORT_OUTCOME_REJECTED\0")
+}
+
+nonisolated extension Crm_Customer_V1_AgreementKind: SwiftProtobuf._ProtoNameProviding {
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0AGREEMENT_KIND_UNSPECIFIED\0\u{1}AGREEMENT_KIND_E_BANKING\0\u{1}AGREEMENT_KIND_MOBILE_BANKING\0\u{1}AGREEMENT_KIND_PAYROLL_AGENCY\0\u{1}AGREEMENT_KIND_UTILITY_PAYMENT\0\u{1}AGREEMENT_KIND_DIRECT_DEBIT\0\u{1}AGREEMENT_KIND_WEALTH_CUSTODY\0\u{1}AGREEMENT_KIND_CASH_MANAGEMENT\0\u{1}AGREEMENT_KIND_SMS_ALERTS\0")
+}
+
+nonisolated extension Crm_Customer_V1_OrgUnitKind: SwiftProtobuf._ProtoNameProviding {
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0ORG_UNIT_KIND_UNSPECIFIED\0\u{1}ORG_UNIT_KIND_HEAD_OFFICE\0\u{1}ORG_UNIT_KIND_REGION\0\u{1}ORG_UNIT_KIND_BRANCH\0\u{1}ORG_UNIT_KIND_SUB_BRANCH\0")
 }
 
 nonisolated extension Crm_Customer_V1_Individual: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
@@ -5020,7 +5519,7 @@ nonisolated extension Crm_Customer_V1_GetCustomerViewRequest: SwiftProtobuf.Mess
 
 nonisolated extension Crm_Customer_V1_CustomerView: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".CustomerView"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}customer\0\u{1}accounts\0\u{1}totals\0\u{3}reporting_assets_minor\0\u{3}reporting_liabilities_minor\0\u{3}monthly_contribution_minor\0\u{3}recent_interactions\0\u{3}merged_customer_ids\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}customer\0\u{1}accounts\0\u{1}totals\0\u{3}reporting_assets_minor\0\u{3}reporting_liabilities_minor\0\u{3}monthly_contribution_minor\0\u{3}recent_interactions\0\u{3}merged_customer_ids\0\u{1}household\0\u{1}agreements\0\u{1}consents\0\u{3}relationship_manager\0\u{3}branch_path\0")
 
   fileprivate class _StorageClass {
     var _customer: Crm_Customer_V1_Customer? = nil
@@ -5031,6 +5530,11 @@ nonisolated extension Crm_Customer_V1_CustomerView: SwiftProtobuf.Message, Swift
     var _monthlyContributionMinor: Int64 = 0
     var _recentInteractions: [Crm_Customer_V1_Interaction] = []
     var _mergedCustomerIds: [String] = []
+    var _household: Crm_Customer_V1_HouseholdResponse? = nil
+    var _agreements: [Crm_Customer_V1_ServiceAgreement] = []
+    var _consents: [Crm_Customer_V1_Consent] = []
+    var _relationshipManager: Crm_Customer_V1_RelationshipManager? = nil
+    var _branchPath: [Crm_Customer_V1_OrgUnit] = []
 
       // This property is used as the initial default value for new instances of the type.
       // The type itself is protecting the reference to its storage via CoW semantics.
@@ -5049,6 +5553,11 @@ nonisolated extension Crm_Customer_V1_CustomerView: SwiftProtobuf.Message, Swift
       _monthlyContributionMinor = source._monthlyContributionMinor
       _recentInteractions = source._recentInteractions
       _mergedCustomerIds = source._mergedCustomerIds
+      _household = source._household
+      _agreements = source._agreements
+      _consents = source._consents
+      _relationshipManager = source._relationshipManager
+      _branchPath = source._branchPath
     }
   }
 
@@ -5075,6 +5584,11 @@ nonisolated extension Crm_Customer_V1_CustomerView: SwiftProtobuf.Message, Swift
         case 6: try { try decoder.decodeSingularInt64Field(value: &_storage._monthlyContributionMinor) }()
         case 7: try { try decoder.decodeRepeatedMessageField(value: &_storage._recentInteractions) }()
         case 8: try { try decoder.decodeRepeatedStringField(value: &_storage._mergedCustomerIds) }()
+        case 9: try { try decoder.decodeSingularMessageField(value: &_storage._household) }()
+        case 10: try { try decoder.decodeRepeatedMessageField(value: &_storage._agreements) }()
+        case 11: try { try decoder.decodeRepeatedMessageField(value: &_storage._consents) }()
+        case 12: try { try decoder.decodeSingularMessageField(value: &_storage._relationshipManager) }()
+        case 13: try { try decoder.decodeRepeatedMessageField(value: &_storage._branchPath) }()
         default: break
         }
       }
@@ -5111,6 +5625,21 @@ nonisolated extension Crm_Customer_V1_CustomerView: SwiftProtobuf.Message, Swift
       if !_storage._mergedCustomerIds.isEmpty {
         try visitor.visitRepeatedStringField(value: _storage._mergedCustomerIds, fieldNumber: 8)
       }
+      try { if let v = _storage._household {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 9)
+      } }()
+      if !_storage._agreements.isEmpty {
+        try visitor.visitRepeatedMessageField(value: _storage._agreements, fieldNumber: 10)
+      }
+      if !_storage._consents.isEmpty {
+        try visitor.visitRepeatedMessageField(value: _storage._consents, fieldNumber: 11)
+      }
+      try { if let v = _storage._relationshipManager {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 12)
+      } }()
+      if !_storage._branchPath.isEmpty {
+        try visitor.visitRepeatedMessageField(value: _storage._branchPath, fieldNumber: 13)
+      }
     }
     try unknownFields.traverse(visitor: &visitor)
   }
@@ -5128,6 +5657,11 @@ nonisolated extension Crm_Customer_V1_CustomerView: SwiftProtobuf.Message, Swift
         if _storage._monthlyContributionMinor != rhs_storage._monthlyContributionMinor {return false}
         if _storage._recentInteractions != rhs_storage._recentInteractions {return false}
         if _storage._mergedCustomerIds != rhs_storage._mergedCustomerIds {return false}
+        if _storage._household != rhs_storage._household {return false}
+        if _storage._agreements != rhs_storage._agreements {return false}
+        if _storage._consents != rhs_storage._consents {return false}
+        if _storage._relationshipManager != rhs_storage._relationshipManager {return false}
+        if _storage._branchPath != rhs_storage._branchPath {return false}
         return true
       }
       if !storagesAreEqual {return false}
@@ -6473,6 +7007,724 @@ nonisolated extension Crm_Customer_V1_ImportCustomersResponse: SwiftProtobuf.Mes
     if lhs.created != rhs.created {return false}
     if lhs.unchanged != rhs.unchanged {return false}
     if lhs.rejected != rhs.rejected {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Crm_Customer_V1_ServiceAgreement: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ServiceAgreement"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}agreement_number\0\u{3}customer_id\0\u{1}kind\0\u{3}signed_on\0\u{3}valid_from\0\u{3}valid_until\0\u{3}terminated_on\0\u{3}in_force\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.agreementNumber) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.customerID) }()
+      case 3: try { try decoder.decodeSingularEnumField(value: &self.kind) }()
+      case 4: try { try decoder.decodeSingularStringField(value: &self.signedOn) }()
+      case 5: try { try decoder.decodeSingularStringField(value: &self.validFrom) }()
+      case 6: try { try decoder.decodeSingularStringField(value: &self.validUntil) }()
+      case 7: try { try decoder.decodeSingularStringField(value: &self.terminatedOn) }()
+      case 8: try { try decoder.decodeSingularBoolField(value: &self.inForce) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.agreementNumber.isEmpty {
+      try visitor.visitSingularStringField(value: self.agreementNumber, fieldNumber: 1)
+    }
+    if !self.customerID.isEmpty {
+      try visitor.visitSingularStringField(value: self.customerID, fieldNumber: 2)
+    }
+    if self.kind != .unspecified {
+      try visitor.visitSingularEnumField(value: self.kind, fieldNumber: 3)
+    }
+    if !self.signedOn.isEmpty {
+      try visitor.visitSingularStringField(value: self.signedOn, fieldNumber: 4)
+    }
+    if !self.validFrom.isEmpty {
+      try visitor.visitSingularStringField(value: self.validFrom, fieldNumber: 5)
+    }
+    if !self.validUntil.isEmpty {
+      try visitor.visitSingularStringField(value: self.validUntil, fieldNumber: 6)
+    }
+    if !self.terminatedOn.isEmpty {
+      try visitor.visitSingularStringField(value: self.terminatedOn, fieldNumber: 7)
+    }
+    if self.inForce != false {
+      try visitor.visitSingularBoolField(value: self.inForce, fieldNumber: 8)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Crm_Customer_V1_ServiceAgreement, rhs: Crm_Customer_V1_ServiceAgreement) -> Bool {
+    if lhs.agreementNumber != rhs.agreementNumber {return false}
+    if lhs.customerID != rhs.customerID {return false}
+    if lhs.kind != rhs.kind {return false}
+    if lhs.signedOn != rhs.signedOn {return false}
+    if lhs.validFrom != rhs.validFrom {return false}
+    if lhs.validUntil != rhs.validUntil {return false}
+    if lhs.terminatedOn != rhs.terminatedOn {return false}
+    if lhs.inForce != rhs.inForce {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Crm_Customer_V1_UpsertAgreementsRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".UpsertAgreementsRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}agreements\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeRepeatedMessageField(value: &self.agreements) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.agreements.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.agreements, fieldNumber: 1)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Crm_Customer_V1_UpsertAgreementsRequest, rhs: Crm_Customer_V1_UpsertAgreementsRequest) -> Bool {
+    if lhs.agreements != rhs.agreements {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Crm_Customer_V1_UpsertAgreementsResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".UpsertAgreementsResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}results\0\u{1}created\0\u{1}updated\0\u{1}unchanged\0\u{1}rejected\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeRepeatedMessageField(value: &self.results) }()
+      case 2: try { try decoder.decodeSingularUInt32Field(value: &self.created) }()
+      case 3: try { try decoder.decodeSingularUInt32Field(value: &self.updated) }()
+      case 4: try { try decoder.decodeSingularUInt32Field(value: &self.unchanged) }()
+      case 5: try { try decoder.decodeSingularUInt32Field(value: &self.rejected) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.results.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.results, fieldNumber: 1)
+    }
+    if self.created != 0 {
+      try visitor.visitSingularUInt32Field(value: self.created, fieldNumber: 2)
+    }
+    if self.updated != 0 {
+      try visitor.visitSingularUInt32Field(value: self.updated, fieldNumber: 3)
+    }
+    if self.unchanged != 0 {
+      try visitor.visitSingularUInt32Field(value: self.unchanged, fieldNumber: 4)
+    }
+    if self.rejected != 0 {
+      try visitor.visitSingularUInt32Field(value: self.rejected, fieldNumber: 5)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Crm_Customer_V1_UpsertAgreementsResponse, rhs: Crm_Customer_V1_UpsertAgreementsResponse) -> Bool {
+    if lhs.results != rhs.results {return false}
+    if lhs.created != rhs.created {return false}
+    if lhs.updated != rhs.updated {return false}
+    if lhs.unchanged != rhs.unchanged {return false}
+    if lhs.rejected != rhs.rejected {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Crm_Customer_V1_OrgUnit: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".OrgUnit"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}unit_id\0\u{1}kind\0\u{1}name\0\u{3}parent_id\0\u{1}closed\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.unitID) }()
+      case 2: try { try decoder.decodeSingularEnumField(value: &self.kind) }()
+      case 3: try { try decoder.decodeSingularStringField(value: &self.name) }()
+      case 4: try { try decoder.decodeSingularStringField(value: &self.parentID) }()
+      case 5: try { try decoder.decodeSingularBoolField(value: &self.closed) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.unitID.isEmpty {
+      try visitor.visitSingularStringField(value: self.unitID, fieldNumber: 1)
+    }
+    if self.kind != .unspecified {
+      try visitor.visitSingularEnumField(value: self.kind, fieldNumber: 2)
+    }
+    if !self.name.isEmpty {
+      try visitor.visitSingularStringField(value: self.name, fieldNumber: 3)
+    }
+    if !self.parentID.isEmpty {
+      try visitor.visitSingularStringField(value: self.parentID, fieldNumber: 4)
+    }
+    if self.closed != false {
+      try visitor.visitSingularBoolField(value: self.closed, fieldNumber: 5)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Crm_Customer_V1_OrgUnit, rhs: Crm_Customer_V1_OrgUnit) -> Bool {
+    if lhs.unitID != rhs.unitID {return false}
+    if lhs.kind != rhs.kind {return false}
+    if lhs.name != rhs.name {return false}
+    if lhs.parentID != rhs.parentID {return false}
+    if lhs.closed != rhs.closed {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Crm_Customer_V1_RelationshipManager: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".RelationshipManager"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}relationship_manager_id\0\u{1}name\0\u{3}unit_id\0\u{1}departed\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.relationshipManagerID) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.name) }()
+      case 3: try { try decoder.decodeSingularStringField(value: &self.unitID) }()
+      case 4: try { try decoder.decodeSingularBoolField(value: &self.departed) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.relationshipManagerID.isEmpty {
+      try visitor.visitSingularStringField(value: self.relationshipManagerID, fieldNumber: 1)
+    }
+    if !self.name.isEmpty {
+      try visitor.visitSingularStringField(value: self.name, fieldNumber: 2)
+    }
+    if !self.unitID.isEmpty {
+      try visitor.visitSingularStringField(value: self.unitID, fieldNumber: 3)
+    }
+    if self.departed != false {
+      try visitor.visitSingularBoolField(value: self.departed, fieldNumber: 4)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Crm_Customer_V1_RelationshipManager, rhs: Crm_Customer_V1_RelationshipManager) -> Bool {
+    if lhs.relationshipManagerID != rhs.relationshipManagerID {return false}
+    if lhs.name != rhs.name {return false}
+    if lhs.unitID != rhs.unitID {return false}
+    if lhs.departed != rhs.departed {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Crm_Customer_V1_UpsertOrgUnitsRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".UpsertOrgUnitsRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}units\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeRepeatedMessageField(value: &self.units) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.units.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.units, fieldNumber: 1)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Crm_Customer_V1_UpsertOrgUnitsRequest, rhs: Crm_Customer_V1_UpsertOrgUnitsRequest) -> Bool {
+    if lhs.units != rhs.units {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Crm_Customer_V1_UpsertOrgUnitsResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".UpsertOrgUnitsResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}created\0\u{1}updated\0\u{1}unchanged\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularUInt32Field(value: &self.created) }()
+      case 2: try { try decoder.decodeSingularUInt32Field(value: &self.updated) }()
+      case 3: try { try decoder.decodeSingularUInt32Field(value: &self.unchanged) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if self.created != 0 {
+      try visitor.visitSingularUInt32Field(value: self.created, fieldNumber: 1)
+    }
+    if self.updated != 0 {
+      try visitor.visitSingularUInt32Field(value: self.updated, fieldNumber: 2)
+    }
+    if self.unchanged != 0 {
+      try visitor.visitSingularUInt32Field(value: self.unchanged, fieldNumber: 3)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Crm_Customer_V1_UpsertOrgUnitsResponse, rhs: Crm_Customer_V1_UpsertOrgUnitsResponse) -> Bool {
+    if lhs.created != rhs.created {return false}
+    if lhs.updated != rhs.updated {return false}
+    if lhs.unchanged != rhs.unchanged {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Crm_Customer_V1_UpsertRelationshipManagersRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".UpsertRelationshipManagersRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}managers\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeRepeatedMessageField(value: &self.managers) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.managers.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.managers, fieldNumber: 1)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Crm_Customer_V1_UpsertRelationshipManagersRequest, rhs: Crm_Customer_V1_UpsertRelationshipManagersRequest) -> Bool {
+    if lhs.managers != rhs.managers {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Crm_Customer_V1_UpsertRelationshipManagersResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".UpsertRelationshipManagersResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}created\0\u{1}updated\0\u{1}unchanged\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularUInt32Field(value: &self.created) }()
+      case 2: try { try decoder.decodeSingularUInt32Field(value: &self.updated) }()
+      case 3: try { try decoder.decodeSingularUInt32Field(value: &self.unchanged) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if self.created != 0 {
+      try visitor.visitSingularUInt32Field(value: self.created, fieldNumber: 1)
+    }
+    if self.updated != 0 {
+      try visitor.visitSingularUInt32Field(value: self.updated, fieldNumber: 2)
+    }
+    if self.unchanged != 0 {
+      try visitor.visitSingularUInt32Field(value: self.unchanged, fieldNumber: 3)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Crm_Customer_V1_UpsertRelationshipManagersResponse, rhs: Crm_Customer_V1_UpsertRelationshipManagersResponse) -> Bool {
+    if lhs.created != rhs.created {return false}
+    if lhs.updated != rhs.updated {return false}
+    if lhs.unchanged != rhs.unchanged {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Crm_Customer_V1_AssignRelationshipManagerRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".AssignRelationshipManagerRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}customer_id\0\u{3}expected_version\0\u{3}relationship_manager_id\0\u{3}branch_id\0\u{1}reason\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.customerID) }()
+      case 2: try { try decoder.decodeSingularInt64Field(value: &self.expectedVersion) }()
+      case 3: try { try decoder.decodeSingularStringField(value: &self.relationshipManagerID) }()
+      case 4: try { try decoder.decodeSingularStringField(value: &self.branchID) }()
+      case 5: try { try decoder.decodeSingularStringField(value: &self.reason) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.customerID.isEmpty {
+      try visitor.visitSingularStringField(value: self.customerID, fieldNumber: 1)
+    }
+    if self.expectedVersion != 0 {
+      try visitor.visitSingularInt64Field(value: self.expectedVersion, fieldNumber: 2)
+    }
+    if !self.relationshipManagerID.isEmpty {
+      try visitor.visitSingularStringField(value: self.relationshipManagerID, fieldNumber: 3)
+    }
+    if !self.branchID.isEmpty {
+      try visitor.visitSingularStringField(value: self.branchID, fieldNumber: 4)
+    }
+    if !self.reason.isEmpty {
+      try visitor.visitSingularStringField(value: self.reason, fieldNumber: 5)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Crm_Customer_V1_AssignRelationshipManagerRequest, rhs: Crm_Customer_V1_AssignRelationshipManagerRequest) -> Bool {
+    if lhs.customerID != rhs.customerID {return false}
+    if lhs.expectedVersion != rhs.expectedVersion {return false}
+    if lhs.relationshipManagerID != rhs.relationshipManagerID {return false}
+    if lhs.branchID != rhs.branchID {return false}
+    if lhs.reason != rhs.reason {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Crm_Customer_V1_AssignRelationshipManagerResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".AssignRelationshipManagerResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}customer\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularMessageField(value: &self._customer) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    try { if let v = self._customer {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Crm_Customer_V1_AssignRelationshipManagerResponse, rhs: Crm_Customer_V1_AssignRelationshipManagerResponse) -> Bool {
+    if lhs._customer != rhs._customer {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Crm_Customer_V1_Assignment: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".Assignment"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}relationship_manager_id\0\u{3}branch_id\0\u{3}from_ms\0\u{3}until_ms\0\u{1}reason\0\u{3}assigned_by\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.relationshipManagerID) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.branchID) }()
+      case 3: try { try decoder.decodeSingularInt64Field(value: &self.fromMs) }()
+      case 4: try { try decoder.decodeSingularInt64Field(value: &self.untilMs) }()
+      case 5: try { try decoder.decodeSingularStringField(value: &self.reason) }()
+      case 6: try { try decoder.decodeSingularStringField(value: &self.assignedBy) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.relationshipManagerID.isEmpty {
+      try visitor.visitSingularStringField(value: self.relationshipManagerID, fieldNumber: 1)
+    }
+    if !self.branchID.isEmpty {
+      try visitor.visitSingularStringField(value: self.branchID, fieldNumber: 2)
+    }
+    if self.fromMs != 0 {
+      try visitor.visitSingularInt64Field(value: self.fromMs, fieldNumber: 3)
+    }
+    if self.untilMs != 0 {
+      try visitor.visitSingularInt64Field(value: self.untilMs, fieldNumber: 4)
+    }
+    if !self.reason.isEmpty {
+      try visitor.visitSingularStringField(value: self.reason, fieldNumber: 5)
+    }
+    if !self.assignedBy.isEmpty {
+      try visitor.visitSingularStringField(value: self.assignedBy, fieldNumber: 6)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Crm_Customer_V1_Assignment, rhs: Crm_Customer_V1_Assignment) -> Bool {
+    if lhs.relationshipManagerID != rhs.relationshipManagerID {return false}
+    if lhs.branchID != rhs.branchID {return false}
+    if lhs.fromMs != rhs.fromMs {return false}
+    if lhs.untilMs != rhs.untilMs {return false}
+    if lhs.reason != rhs.reason {return false}
+    if lhs.assignedBy != rhs.assignedBy {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Crm_Customer_V1_ListAssignmentsRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ListAssignmentsRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}customer_id\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.customerID) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.customerID.isEmpty {
+      try visitor.visitSingularStringField(value: self.customerID, fieldNumber: 1)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Crm_Customer_V1_ListAssignmentsRequest, rhs: Crm_Customer_V1_ListAssignmentsRequest) -> Bool {
+    if lhs.customerID != rhs.customerID {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Crm_Customer_V1_ListAssignmentsResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ListAssignmentsResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}assignments\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeRepeatedMessageField(value: &self.assignments) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.assignments.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.assignments, fieldNumber: 1)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Crm_Customer_V1_ListAssignmentsResponse, rhs: Crm_Customer_V1_ListAssignmentsResponse) -> Bool {
+    if lhs.assignments != rhs.assignments {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Crm_Customer_V1_GetOrgUnitRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".GetOrgUnitRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}unit_id\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.unitID) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.unitID.isEmpty {
+      try visitor.visitSingularStringField(value: self.unitID, fieldNumber: 1)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Crm_Customer_V1_GetOrgUnitRequest, rhs: Crm_Customer_V1_GetOrgUnitRequest) -> Bool {
+    if lhs.unitID != rhs.unitID {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Crm_Customer_V1_OrgRollup: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".OrgRollup"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}customers\0\u{3}active_customers\0\u{3}reporting_assets_minor\0\u{3}reporting_liabilities_minor\0\u{3}monthly_contribution_minor\0\u{3}customers_by_grade\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularUInt64Field(value: &self.customers) }()
+      case 2: try { try decoder.decodeSingularUInt64Field(value: &self.activeCustomers) }()
+      case 3: try { try decoder.decodeSingularInt64Field(value: &self.reportingAssetsMinor) }()
+      case 4: try { try decoder.decodeSingularInt64Field(value: &self.reportingLiabilitiesMinor) }()
+      case 5: try { try decoder.decodeSingularInt64Field(value: &self.monthlyContributionMinor) }()
+      case 6: try { try decoder.decodeRepeatedUInt64Field(value: &self.customersByGrade) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if self.customers != 0 {
+      try visitor.visitSingularUInt64Field(value: self.customers, fieldNumber: 1)
+    }
+    if self.activeCustomers != 0 {
+      try visitor.visitSingularUInt64Field(value: self.activeCustomers, fieldNumber: 2)
+    }
+    if self.reportingAssetsMinor != 0 {
+      try visitor.visitSingularInt64Field(value: self.reportingAssetsMinor, fieldNumber: 3)
+    }
+    if self.reportingLiabilitiesMinor != 0 {
+      try visitor.visitSingularInt64Field(value: self.reportingLiabilitiesMinor, fieldNumber: 4)
+    }
+    if self.monthlyContributionMinor != 0 {
+      try visitor.visitSingularInt64Field(value: self.monthlyContributionMinor, fieldNumber: 5)
+    }
+    if !self.customersByGrade.isEmpty {
+      try visitor.visitPackedUInt64Field(value: self.customersByGrade, fieldNumber: 6)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Crm_Customer_V1_OrgRollup, rhs: Crm_Customer_V1_OrgRollup) -> Bool {
+    if lhs.customers != rhs.customers {return false}
+    if lhs.activeCustomers != rhs.activeCustomers {return false}
+    if lhs.reportingAssetsMinor != rhs.reportingAssetsMinor {return false}
+    if lhs.reportingLiabilitiesMinor != rhs.reportingLiabilitiesMinor {return false}
+    if lhs.monthlyContributionMinor != rhs.monthlyContributionMinor {return false}
+    if lhs.customersByGrade != rhs.customersByGrade {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Crm_Customer_V1_GetOrgUnitResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".GetOrgUnitResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}unit\0\u{1}path\0\u{1}children\0\u{1}managers\0\u{1}rollup\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularMessageField(value: &self._unit) }()
+      case 2: try { try decoder.decodeRepeatedMessageField(value: &self.path) }()
+      case 3: try { try decoder.decodeRepeatedMessageField(value: &self.children) }()
+      case 4: try { try decoder.decodeRepeatedMessageField(value: &self.managers) }()
+      case 5: try { try decoder.decodeSingularMessageField(value: &self._rollup) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    try { if let v = self._unit {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
+    } }()
+    if !self.path.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.path, fieldNumber: 2)
+    }
+    if !self.children.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.children, fieldNumber: 3)
+    }
+    if !self.managers.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.managers, fieldNumber: 4)
+    }
+    try { if let v = self._rollup {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 5)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Crm_Customer_V1_GetOrgUnitResponse, rhs: Crm_Customer_V1_GetOrgUnitResponse) -> Bool {
+    if lhs._unit != rhs._unit {return false}
+    if lhs.path != rhs.path {return false}
+    if lhs.children != rhs.children {return false}
+    if lhs.managers != rhs.managers {return false}
+    if lhs._rollup != rhs._rollup {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

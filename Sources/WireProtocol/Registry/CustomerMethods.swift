@@ -107,6 +107,26 @@ public enum CustomerMethods {
     public static let importCustomers = MethodDescriptor<Crm_Customer_V1_ImportCustomersRequest, Crm_Customer_V1_ImportCustomersResponse>(
         service: ServiceID.customer, method: 34, name: "Customer.ImportCustomers", isIdempotent: true)
 
+    public static let upsertAgreements = MethodDescriptor<Crm_Customer_V1_UpsertAgreementsRequest, Crm_Customer_V1_UpsertAgreementsResponse>(
+        service: ServiceID.customer, method: 35, name: "Customer.UpsertAgreements", isIdempotent: true)
+
+    public static let upsertOrgUnits = MethodDescriptor<Crm_Customer_V1_UpsertOrgUnitsRequest, Crm_Customer_V1_UpsertOrgUnitsResponse>(
+        service: ServiceID.customer, method: 36, name: "Customer.UpsertOrgUnits", isIdempotent: true)
+
+    public static let upsertRelationshipManagers = MethodDescriptor<
+        Crm_Customer_V1_UpsertRelationshipManagersRequest, Crm_Customer_V1_UpsertRelationshipManagersResponse
+    >(service: ServiceID.customer, method: 37, name: "Customer.UpsertRelationshipManagers", isIdempotent: true)
+
+    public static let assignRelationshipManager = MethodDescriptor<
+        Crm_Customer_V1_AssignRelationshipManagerRequest, Crm_Customer_V1_AssignRelationshipManagerResponse
+    >(service: ServiceID.customer, method: 38, name: "Customer.AssignRelationshipManager", isIdempotent: true)
+
+    public static let listAssignments = MethodDescriptor<Crm_Customer_V1_ListAssignmentsRequest, Crm_Customer_V1_ListAssignmentsResponse>(
+        service: ServiceID.customer, method: 39, name: "Customer.ListAssignments", isIdempotent: true)
+
+    public static let getOrgUnit = MethodDescriptor<Crm_Customer_V1_GetOrgUnitRequest, Crm_Customer_V1_GetOrgUnitResponse>(
+        service: ServiceID.customer, method: 40, name: "Customer.GetOrgUnit", isIdempotent: true)
+
     public static let all: [MethodInfo] = [
         create.info, get.info, update.info, search.info, deactivate.info, reactivate.info, verifyAudit.info, listAudit.info,
         merge.info, unmerge.info, placeLegalHold.info, releaseLegalHold.info, erase.info, upsertAccounts.info,
@@ -114,6 +134,7 @@ public enum CustomerMethods {
         setValueGradeRules.info, createHousehold.info, setHouseholdMember.info, removeHouseholdMember.info, getHousehold.info,
         linkSubsidiary.info, unlinkSubsidiary.info, setGroupCreditLimit.info, getCorporateGroup.info,
         recordConsent.info, getConsents.info, findDuplicates.info, listDuplicatePairs.info, dismissDuplicatePair.info,
-        importCustomers.info,
+        importCustomers.info, upsertAgreements.info, upsertOrgUnits.info, upsertRelationshipManagers.info,
+        assignRelationshipManager.info, listAssignments.info, getOrgUnit.info,
     ]
 }

@@ -40,6 +40,7 @@ struct ConsentTests {
         let all = try await fixture.read { directory, db in try directory.getConsents(request, db) }
         #expect(all.history.count == 4)
         #expect(all.history.first?.atMs == 1_600_000_000_000)
+        #expect(try await fixture.view(customer.id).consents == all.current, "the single customer view shows the consents in force")
     }
 
     @Test("consents need a channel, a purpose, a source and a time not in the future")

@@ -44,6 +44,11 @@ struct HouseholdAndGroupTests {
         #expect(created.openAccounts == 3)
         #expect(created.reportingAssetsMinor == 35_000_000)
         #expect(created.reportingLiabilitiesMinor == 100_000_000)
+        // The single customer view carries the household and its rollup.
+        let view = try await fixture.view(wife.id)
+        #expect(view.household.household.id == "H0000000001")
+        #expect(view.household.reportingAssetsMinor == 35_000_000)
+        #expect(try await fixture.view(child.id).hasHousehold == false)
 
         var add = Crm_Customer_V1_SetHouseholdMemberRequest()
         add.householdID = created.household.id
