@@ -23,7 +23,7 @@ struct CustomerBenchmark: AsyncParsableCommand {
     @Option(help: "Comma-separated calls in flight on the one connection.")
     var inFlight = "1,16"
 
-    @Option(help: "Comma-separated operations: get, search-document, search-phone, view.")
+    @Option(help: "Comma-separated operations: get, search-document, search-phone, search-fuzzy, view.")
     var operations = "get,search-document,search-phone,view"
 
     func run() async throws {
@@ -88,6 +88,18 @@ struct CustomerBenchmark: AsyncParsableCommand {
                 request.includeInactive = true
                 guard try await connection.unary(CustomerMethods.search, request).customers.first?.id == id(index) else { throw WrongAnswer() }
             }
+        case "search-fuzzy":
+            // The customer's Latin name with one letter left out; synthetic names repeat (520 of
+            // them), so the answer holds the closest of thousands of namesakes, not this customer.
+            return { worker, iteration in
+                var index = index(worker, iteration)
+                if SyntheticCustomers.isCorporate(index) { index = (index + 1) % count }
+                var name = Array(SyntheticCustomers.profile(index).individual.nameLatin)
+                name.remove(at: 1 + iteration % (name.count - 2))
+                var request = Crm_Customer_V1_SearchCustomersRequest()
+                request.fuzzyName = String(name)
+                guard try await connection.unary(CustomerMethods.search, request).customers.first?.matchScore ?? 0 > 0 else { throw WrongAnswer() }
+            }
         case "view":
             return { worker, iteration in
                 let index = index(worker, iteration)
@@ -96,7 +108,7 @@ struct CustomerBenchmark: AsyncParsableCommand {
                 guard try await connection.unary(CustomerMethods.getView, request).view.customer.id == request.id else { throw WrongAnswer() }
             }
         default:
-            throw ValidationError("unknown operation \(operation): get, search-document, search-phone, view")
+            throw ValidationError("unknown operation \(operation): get, search-document, search-phone, search-fuzzy, view")
         }
     }
 }

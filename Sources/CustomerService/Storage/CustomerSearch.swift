@@ -95,14 +95,27 @@ enum CustomerSearch {
     /// Candidates from the name variant index, filtered like any search, ranked by edit distance
     /// to the closest of their names.
     private static func runFuzzy(_ query: Query, _ db: Database) throws -> Crm_Customer_V1_SearchCustomersResponse {
-        let candidates = try NameVariants.candidates(near: query.fuzzyName, db)
+        let (filterConditions, filterArguments) = filters(query)
+        let forms = NameVariants.hashes(near: query.fuzzyName)
+        // Customers with the name itself first, then those one form away, so that for a very common
+        // name the bounded candidate set still holds the exact matches; the filters apply inside
+        // the bound, so a narrow search on a common name finds its customers.
+        var rows: [Row] = []
+        var seen: Set<Int64> = []
+        for hashes in [[forms.exact], forms.others] where !hashes.isEmpty && rows.count < NameVariants.maximumCandidates {
+            let placeholders = Array(repeating: "?", count: hashes.count).joined(separator: ", ")
+            let conditions = ["v.variant_hash IN (\(placeholders))"] + filterConditions
+            let found = try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT DISTINCT \(summaryColumns), name_zh_key, name_latin_key, legal_name
+                    FROM customer_name_variant v JOIN customer ON customer.key = v.customer_key
+                    WHERE \(conditions.joined(separator: " AND ")) LIMIT \(NameVariants.maximumCandidates - rows.count)
+                    """,
+                arguments: StatementArguments(hashes) + filterArguments)
+            for row in found where seen.insert(row["key"]).inserted { rows.append(row) }
+        }
         var response = Crm_Customer_V1_SearchCustomersResponse()
-        guard !candidates.isEmpty else { return response }
-        var (conditions, arguments) = filters(query)
-        conditions.append("key IN (\(candidates.map(String.init).joined(separator: ",")))")
-        let rows = try Row.fetchAll(
-            db, sql: "SELECT \(summaryColumns), name_zh_key, name_latin_key, legal_name FROM customer WHERE \(conditions.joined(separator: " AND "))",
-            arguments: arguments)
         let target = Array(query.fuzzyName.unicodeScalars)
         var ranked: [(score: UInt32, key: Int64, row: Row)] = []
         for row in rows {

@@ -61,13 +61,12 @@ enum NameVariants {
         }
     }
 
-    /// Keys of customers sharing a form with the query key (a superset of those within one edit).
-    static func candidates(near key: String, _ db: Database) throws -> [Int64] {
-        let hashes = Set(forms(of: Array(key.unicodeScalars)).map(hash)).sorted()
-        let placeholders = Array(repeating: "?", count: hashes.count).joined(separator: ", ")
-        return try Int64.fetchAll(
-            db, sql: "SELECT DISTINCT customer_key FROM customer_name_variant WHERE variant_hash IN (\(placeholders)) LIMIT \(maximumCandidates)",
-            arguments: StatementArguments(hashes))
+    /// The hashes to look up for a query key: the key itself, and its one-deletion forms (any
+    /// name within one edit shares one of them).
+    static func hashes(near key: String) -> (exact: Int64, others: [Int64]) {
+        let scalars = Array(key.unicodeScalars)
+        let exact = hash(scalars)
+        return (exact, Set(forms(of: scalars).map(hash)).subtracting([exact]).sorted())
     }
 
     /// Edits (insert, delete, substitute, swap two neighbours) between two keys: the optimal string
