@@ -28,6 +28,7 @@ let nioTestUtils = Target.Dependency.product(name: "NIOTestUtils", package: "swi
 let swiftProtobuf = Target.Dependency.product(name: "SwiftProtobuf", package: "swift-protobuf")
 let nioPosix = Target.Dependency.product(name: "NIOPosix", package: "swift-nio")
 let nioSSL = Target.Dependency.product(name: "NIOSSL", package: "swift-nio-ssl")
+let nioTLS = Target.Dependency.product(name: "NIOTLS", package: "swift-nio")
 let logging = Target.Dependency.product(name: "Logging", package: "swift-log")
 let serviceLifecycle = Target.Dependency.product(name: "ServiceLifecycle", package: "swift-service-lifecycle")
 let argumentParser = Target.Dependency.product(name: "ArgumentParser", package: "swift-argument-parser")
@@ -89,7 +90,7 @@ let targets: [Target] = [
     ),
     .testTarget(
         name: "ServiceRuntimeTests",
-        dependencies: ["ServiceRuntime", "WireProtocol", nioCore, nioPosix, logging, serviceLifecycle, grdb],
+        dependencies: ["ServiceRuntime", "WireProtocol", nioCore, nioPosix, nioSSL, nioTLS, logging, serviceLifecycle, grdb],
         swiftSettings: swiftSettings
     ),
     .testTarget(

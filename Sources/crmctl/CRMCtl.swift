@@ -64,8 +64,9 @@ func failAndExit(_ error: any Error) -> Never {
     Foundation.exit(1)
 }
 
+/// One JSON line, flushed at once so that progress shows when stdout is a pipe or a file.
 func printJSON(_ message: any SwiftProtobuf.Message) throws {
-    print(try message.jsonString())
+    FileHandle.standardOutput.write(Data((try message.jsonString() + "\n").utf8))
 }
 
 struct Call: AsyncParsableCommand {
@@ -120,7 +121,7 @@ struct Call: AsyncParsableCommand {
         let descriptor = MethodDescriptor<RawMessage, Item>(
             service: info.id.service, method: info.id.method, name: info.name, kind: .serverStream, isIdempotent: info.isIdempotent)
         for try await item in try connection.serverStream(descriptor, RawMessage(bytes: payload), metadata: metadata) {
-            print(try item.jsonString())
+            try printJSON(item)
         }
     }
 }
@@ -291,12 +292,16 @@ struct Duplicates: AsyncParsableCommand {
         @Option(help: "Start after this customer id (to resume a scan).")
         var after = ""
 
+        @Option(help: "Store pairs scoring at least this (1 to 100; 0: the service's default, 50).")
+        var minScore: UInt32 = 0
+
         func run() async throws {
             let client = CRMClient(configuration: try connection.target().rpcConfiguration)
             do {
                 var request = Crm_Customer_V1_FindDuplicatesRequest()
                 request.afterID = after
                 request.limit = slice
+                request.minScore = minScore
                 repeat {
                     let result = try await client.call(CustomerMethods.findDuplicates, request, timeout: connection.timeoutAmount)
                     try printJSON(result)

@@ -9,10 +9,10 @@ import WireProtocol
 /// without a socket).
 @Suite("Control frames on loopback")
 struct ControlFrameTests {
-    @Test("a PING is answered with a PONG carrying the same value")
-    func pingAnswered() async throws {
-        try await withTestServer { _, port in
-            let peer = try await RawClient.connect(port: port)
+    @Test("a PING is answered with a PONG carrying the same value", arguments: Transport.allCases)
+    func pingAnswered(transport: Transport) async throws {
+        try await withTestServer(transport: transport) { _, port in
+            let peer = try await RawClient.connect(port: port, transport: transport)
             try await peer.sendFrames([.hello(Hello())], preface: true)
             try await peer.sendFrames([.ping(0xDEAD_BEEF_0BAD_F00D)])
             #expect(await eventually { (try? peer.frames().contains { $0.type == .pong }) == true })
@@ -22,8 +22,8 @@ struct ControlFrameTests {
         }
     }
 
-    @Test("a call beyond the negotiated limit is refused with TOO_MANY_STREAMS; the open ones still finish")
-    func tooManyStreams() async throws {
+    @Test("a call beyond the negotiated limit is refused with TOO_MANY_STREAMS; the open ones still finish", arguments: Transport.allCases)
+    func tooManyStreams(transport: Transport) async throws {
         var router = RPCRouter()
         router.register(SystemMethods.echo) { request, _ in
             try await Task.sleep(for: .milliseconds(500))
@@ -31,8 +31,8 @@ struct ControlFrameTests {
             response.payload = request.payload
             return response
         }
-        try await withTestServer(router: router, configuration: .init(port: 0, hello: Hello(maxConcurrentStreams: 2))) { _, port in
-            let peer = try await RawClient.connect(port: port)
+        try await withTestServer(router: router, configuration: .init(port: 0, hello: Hello(maxConcurrentStreams: 2)), transport: transport) { _, port in
+            let peer = try await RawClient.connect(port: port, transport: transport)
             try await peer.sendFrames([.hello(Hello())], preface: true)
             let payload = try echoRequest("x").encodedPayload()
             try await peer.sendFrames([1, 3, 5].map { Frame.request(streamID: $0, method: SystemMethods.echo.id, payload: payload) })

@@ -6,10 +6,10 @@ import WireProtocol
 
 @Suite("Hostile peers")
 struct HostileInputTests {
-    @Test("a frame declaring 2^31 bytes, then a slow trickle, is refused at once with FRAME_TOO_LARGE")
-    func hugeFrameTrickle() async throws {
-        try await withTestServer { server, port in
-            let peer = try await RawClient.connect(port: port)
+    @Test("a frame declaring 2^31 bytes, then a slow trickle, is refused at once with FRAME_TOO_LARGE", arguments: Transport.allCases)
+    func hugeFrameTrickle(transport: Transport) async throws {
+        try await withTestServer(transport: transport) { server, port in
+            let peer = try await RawClient.connect(port: port, transport: transport)
             try await peer.sendFrames([.hello(Hello())], preface: true)
             try await peer.send([0x80, 0x00, 0x00, 0x00])
             for _ in 0..<5 {
@@ -26,10 +26,10 @@ struct HostileInputTests {
         }
     }
 
-    @Test("a wrong preface gets BAD_PREFACE and a close")
-    func badPreface() async throws {
-        try await withTestServer { _, port in
-            let peer = try await RawClient.connect(port: port)
+    @Test("a wrong preface gets BAD_PREFACE and a close", arguments: Transport.allCases)
+    func badPreface(transport: Transport) async throws {
+        try await withTestServer(transport: transport) { _, port in
+            let peer = try await RawClient.connect(port: port, transport: transport)
             try await peer.send(Array("GET / HTTP/1.1\r\nHost: x\r\n\r\n".utf8))
             #expect(await peer.closedByServer(within: 2))
             let error = try #require(try peer.frames().first.flatMap { try? RPCError(payload: $0.payload) })
@@ -37,10 +37,10 @@ struct HostileInputTests {
         }
     }
 
-    @Test("a client speaking only version 2 is told the supported range")
-    func unsupportedVersion() async throws {
-        try await withTestServer { _, port in
-            let peer = try await RawClient.connect(port: port)
+    @Test("a client speaking only version 2 is told the supported range", arguments: Transport.allCases)
+    func unsupportedVersion(transport: Transport) async throws {
+        try await withTestServer(transport: transport) { _, port in
+            let peer = try await RawClient.connect(port: port, transport: transport)
             try await peer.sendFrames([.hello(Hello(minVersion: 2, maxVersion: 3))], preface: true)
             #expect(await peer.closedByServer(within: 2))
             let error = try #require(try peer.frames().first.flatMap { try? RPCError(payload: $0.payload) })
@@ -49,10 +49,10 @@ struct HostileInputTests {
         }
     }
 
-    @Test("no HELLO within the handshake timeout closes the connection")
-    func handshakeTimeout() async throws {
-        try await withTestServer(configuration: .init(port: 0, handshakeTimeout: .milliseconds(300))) { _, port in
-            let peer = try await RawClient.connect(port: port)
+    @Test("no HELLO within the handshake timeout closes the connection", arguments: Transport.allCases)
+    func handshakeTimeout(transport: Transport) async throws {
+        try await withTestServer(configuration: .init(port: 0, handshakeTimeout: .milliseconds(300)), transport: transport) { _, port in
+            let peer = try await RawClient.connect(port: port, transport: transport)
             // On a loaded machine the timeout may fire before the preface goes out; the server
             // closing either way is what is checked.
             try? await peer.send(WireFormat.preface)
@@ -62,21 +62,21 @@ struct HostileInputTests {
         }
     }
 
-    @Test("an idle connection is closed with GOAWAY after the idle timeout")
-    func idleTimeout() async throws {
-        try await withTestServer(configuration: .init(port: 0, idleTimeout: .milliseconds(300))) { _, port in
-            let peer = try await RawClient.connect(port: port)
+    @Test("an idle connection is closed with GOAWAY after the idle timeout", arguments: Transport.allCases)
+    func idleTimeout(transport: Transport) async throws {
+        try await withTestServer(configuration: .init(port: 0, idleTimeout: .milliseconds(300)), transport: transport) { _, port in
+            let peer = try await RawClient.connect(port: port, transport: transport)
             try await peer.sendFrames([.hello(Hello())], preface: true)
             #expect(await peer.closedByServer(within: 3))
             #expect(try peer.frames().last?.type == .goAway)
         }
     }
 
-    @Test("a peer that vanishes mid-frame frees its connection")
-    func vanishingPeer() async throws {
-        try await withTestServer { server, port in
+    @Test("a peer that vanishes mid-frame frees its connection", arguments: Transport.allCases)
+    func vanishingPeer(transport: Transport) async throws {
+        try await withTestServer(transport: transport) { server, port in
             for _ in 0..<20 {
-                let peer = try await RawClient.connect(port: port)
+                let peer = try await RawClient.connect(port: port, transport: transport)
                 var buffer = ByteBuffer()
                 FrameEncoder.writePreface(into: &buffer)
                 try FrameEncoder().encode(.hello(Hello()), into: &buffer)
@@ -89,23 +89,26 @@ struct HostileInputTests {
         }
     }
 
-    @Test("10,000 connections sending random garbage leave the server serving normal calls")
-    func garbageConnections() async throws {
+    @Test("10,000 connections sending random garbage leave the server serving normal calls", arguments: Transport.allCases)
+    func garbageConnections(transport: Transport) async throws {
         let count = Int(ProcessInfo.processInfo.environment["CRM_GARBAGE_CONNECTIONS"] ?? "") ?? 10_000
-        try await withTestServer { server, port in
-            let normal = try await RPCConnection.connect(host: "127.0.0.1", port: port, options: .init(keepaliveInterval: nil))
+        try await withTestServer(transport: transport) { server, port in
+            let normal = try await transport.connect(port: port, options: .init(keepaliveInterval: nil))
             var rng = SystemRandomNumberGenerator()
             try await withThrowingTaskGroup(of: Void.self) { group in
                 var launched = 0
                 // 64 hostile connections at a time, each with 1 to 256 random bytes (half of them
                 // after a valid preface), interleaved with normal calls that must keep succeeding.
+                // On the TLS port most send their garbage where a scanner would, in place of a TLS
+                // handshake; every 16th completes mutual TLS first and sends it inside.
                 while launched < count {
                     for _ in 0..<64 where launched < count {
                         launched += 1
                         let withPreface = launched % 2 == 0
                         let garbage = (0..<Int.random(in: 1...256, using: &rng)).map { _ in UInt8.random(in: 0...255, using: &rng) }
+                        let peerTransport: Transport = launched % 16 == 0 ? transport : .plain
                         group.addTask {
-                            let peer = try await RawClient.connect(port: port)
+                            let peer = try await RawClient.connect(port: port, transport: peerTransport)
                             try? await peer.send((withPreface ? WireFormat.preface : []) + garbage)
                             try? await Task.sleep(for: .milliseconds(5))
                             await peer.close()
@@ -125,8 +128,8 @@ struct HostileInputTests {
         }
     }
 
-    @Test("a client that sends requests but never reads stops being read: the server's buffers stay bounded")
-    func clientThatNeverReads() async throws {
+    @Test("a client that sends requests but never reads stops being read: the server's buffers stay bounded", arguments: Transport.allCases)
+    func clientThatNeverReads(transport: Transport) async throws {
         var router = RPCRouter.withSystemHandlers()
         let answered = Recorder(0)
         router.register(SystemMethods.echo) { request, _ in
@@ -135,8 +138,8 @@ struct HostileInputTests {
             response.payload = request.payload
             return response
         }
-        try await withTestServer(router: router) { server, port in
-            let peer = try await RawClient.connect(port: port)
+        try await withTestServer(router: router, transport: transport) { server, port in
+            let peer = try await RawClient.connect(port: port, transport: transport)
             // Do not read: stop the raw client's channel from reading (autoRead off).
             try await peer.channel.setOption(.autoRead, value: false).get()
             try await peer.sendFrames([.hello(Hello())], preface: true)
@@ -156,13 +159,14 @@ struct HostileInputTests {
             }
             try await Task.sleep(for: .seconds(1))
             // A normal client is still served promptly.
-            let normal = try await RPCConnection.connect(host: "127.0.0.1", port: port)
+            let normal = try await transport.connect(port: port)
             let echo = try await normal.unary(SystemMethods.echo, echoRequest("fine"), timeout: .seconds(5))
             #expect(echo.payload == Data("fine".utf8))
             await normal.close()
             #expect(sent == 400)
             // Kernel socket buffers on loopback hold a few MiB and the server's outbound buffer at most
             // its 1 MiB high-water mark plus one answer: far fewer than 400 answers fit.
+            #expect(answered.value > 0, "the requests never reached the server")
             #expect(answered.value < 100, "the server answered \(answered.value) calls to a peer that reads nothing")
             await peer.close()
             #expect(await eventually { server.connectionCount == 0 })

@@ -6,10 +6,10 @@ import WireProtocol
 
 @Suite("RPC calls over loopback")
 struct RPCCallTests {
-    @Test("echo and health answer; an unknown method is UNIMPLEMENTED, not processed")
-    func basics() async throws {
-        try await withTestServer { _, port in
-            let connection = try await RPCConnection.connect(host: "127.0.0.1", port: port)
+    @Test("echo and health answer; an unknown method is UNIMPLEMENTED, not processed", arguments: Transport.allCases)
+    func basics(transport: Transport) async throws {
+        try await withTestServer(transport: transport) { _, port in
+            let connection = try await transport.connect(port: port)
             let echo = try await connection.unary(SystemMethods.echo, echoRequest("你好"))
             #expect(String(decoding: echo.payload, as: UTF8.self) == "你好")
             let health = try await connection.unary(SystemMethods.health, Crm_System_V1_HealthRequest())
@@ -26,10 +26,10 @@ struct RPCCallTests {
         }
     }
 
-    @Test("an invalid request body gets INVALID_ARGUMENT and the connection stays up")
-    func malformedBody() async throws {
-        try await withTestServer { _, port in
-            let connection = try await RPCConnection.connect(host: "127.0.0.1", port: port)
+    @Test("an invalid request body gets INVALID_ARGUMENT and the connection stays up", arguments: Transport.allCases)
+    func malformedBody(transport: Transport) async throws {
+        try await withTestServer(transport: transport) { _, port in
+            let connection = try await transport.connect(port: port)
             do {
                 _ = try await connection.call(method: SystemMethods.echo.id, payload: ByteBuffer(bytes: [0x0A, 0xFF, 0x01]))
                 Issue.record("a malformed body must fail")
@@ -43,8 +43,8 @@ struct RPCCallTests {
         }
     }
 
-    @Test("1,000 concurrent calls on one connection, answered out of order")
-    func thousandConcurrentCalls() async throws {
+    @Test("1,000 concurrent calls on one connection, answered out of order", arguments: Transport.allCases)
+    func thousandConcurrentCalls(transport: Transport) async throws {
         var router = RPCRouter.withSystemHandlers()
         let order = Recorder<[Int]>([])
         router.register(SystemMethods.echo) { request, _ in
@@ -56,8 +56,8 @@ struct RPCCallTests {
             response.payload = request.payload
             return response
         }
-        try await withTestServer(router: router) { _, port in
-            let connection = try await RPCConnection.connect(host: "127.0.0.1", port: port)
+        try await withTestServer(router: router, transport: transport) { _, port in
+            let connection = try await transport.connect(port: port)
             #expect(connection.parameters.maxConcurrentStreams >= 1000)
             try await withThrowingTaskGroup(of: Void.self) { group in
                 for index in 0..<1000 {
@@ -75,8 +75,8 @@ struct RPCCallTests {
         }
     }
 
-    @Test("a deadline is seen by the caller as DEADLINE_EXCEEDED and by the slow handler as cancellation")
-    func deadlineExceeded() async throws {
+    @Test("a deadline is seen by the caller as DEADLINE_EXCEEDED and by the slow handler as cancellation", arguments: Transport.allCases)
+    func deadlineExceeded(transport: Transport) async throws {
         var router = RPCRouter.withSystemHandlers()
         let handlerCancelled = Recorder(false)
         router.register(SystemMethods.echo) { request, _ in
@@ -88,8 +88,8 @@ struct RPCCallTests {
             }
             return Crm_System_V1_EchoResponse()
         }
-        try await withTestServer(router: router) { _, port in
-            let connection = try await RPCConnection.connect(host: "127.0.0.1", port: port)
+        try await withTestServer(router: router, transport: transport) { _, port in
+            let connection = try await transport.connect(port: port)
             let started = ContinuousClock.now
             do {
                 _ = try await connection.unary(SystemMethods.echo, echoRequest("slow"), timeout: .milliseconds(200))
@@ -103,15 +103,15 @@ struct RPCCallTests {
         }
     }
 
-    @Test("the server enforces the deadline even if the client does not wait for it")
-    func serverSideDeadline() async throws {
+    @Test("the server enforces the deadline even if the client does not wait for it", arguments: Transport.allCases)
+    func serverSideDeadline(transport: Transport) async throws {
         var router = RPCRouter.withSystemHandlers()
         router.register(SystemMethods.echo) { _, _ in
             try await Task.sleep(for: .seconds(30))
             return Crm_System_V1_EchoResponse()
         }
-        try await withTestServer(router: router) { _, port in
-            let connection = try await RPCConnection.connect(host: "127.0.0.1", port: port)
+        try await withTestServer(router: router, transport: transport) { _, port in
+            let connection = try await transport.connect(port: port)
             // Ask the server for 150 ms but wait up to 10 s locally: the server's error must come first.
             do {
                 _ = try await connection.unary(
@@ -124,8 +124,8 @@ struct RPCCallTests {
         }
     }
 
-    @Test("cancelling the calling task reaches the handler as task cancellation")
-    func cancelReachesHandler() async throws {
+    @Test("cancelling the calling task reaches the handler as task cancellation", arguments: Transport.allCases)
+    func cancelReachesHandler(transport: Transport) async throws {
         var router = RPCRouter.withSystemHandlers()
         let started = Recorder(false)
         let cancelled = Recorder(false)
@@ -139,8 +139,8 @@ struct RPCCallTests {
             }
             return Crm_System_V1_EchoResponse()
         }
-        try await withTestServer(router: router) { _, port in
-            let connection = try await RPCConnection.connect(host: "127.0.0.1", port: port)
+        try await withTestServer(router: router, transport: transport) { _, port in
+            let connection = try await transport.connect(port: port)
             let call = Task { try await connection.unary(SystemMethods.echo, echoRequest("x")) }
             #expect(await eventually { started.value })
             call.cancel()

@@ -8,10 +8,10 @@ import WireProtocol
 @Suite("Reconnecting client")
 struct RPCClientTests {
     /// Runs a server on `port` until `body` returns, then drains it.
-    func serve(port: Int, name: String, _ body: @Sendable () async throws -> Void) async throws {
+    func serve(port: Int, name: String, transport: Transport = .plain, _ body: @Sendable () async throws -> Void) async throws {
         var router = RPCRouter()
         SystemHandlers.register(into: &router, serverName: name, version: "test")
-        let server = RPCServer(configuration: .init(port: port), router: router, logger: testLogger)
+        let server = RPCServer(configuration: transport.server(.init(port: port)), router: router, logger: testLogger)
         let group = ServiceGroup(services: [server], gracefulShutdownSignals: [], logger: testLogger)
         try await withThrowingTaskGroup(of: Void.self) { tasks in
             tasks.addTask { try await group.run() }
@@ -22,14 +22,15 @@ struct RPCClientTests {
         }
     }
 
-    @Test("after a server restart (GOAWAY, then a new process on the same port) calls go to a new connection")
-    func reconnectsAfterRestart() async throws {
+    @Test("after a server restart (GOAWAY, then a new process on the same port) calls go to a new connection", arguments: Transport.allCases)
+    func reconnectsAfterRestart(transport: Transport) async throws {
         // Serve on one port twice in a row.
         let port = try await freeLoopbackPort()
         let client = RPCClient(
             configuration: .init(
-                host: "127.0.0.1", port: port, initialBackoff: .milliseconds(20), maximumBackoff: .milliseconds(200), maximumAttempts: 50))
-        try await serve(port: port, name: "first") {
+                host: "127.0.0.1", port: port, options: transport.options(), initialBackoff: .milliseconds(20),
+                maximumBackoff: .milliseconds(200), maximumAttempts: 50))
+        try await serve(port: port, name: "first", transport: transport) {
             let health = try await client.unary(SystemMethods.health, Crm_System_V1_HealthRequest())
             #expect(health.server == "first")
         }
@@ -38,7 +39,7 @@ struct RPCClientTests {
         let answered = Recorder(false)
         async let restarted: Void = {
             try await Task.sleep(for: .milliseconds(200))
-            try await serve(port: port, name: "second") {
+            try await serve(port: port, name: "second", transport: transport) {
                 _ = await eventually(seconds: 30) { answered.value }
             }
         }()

@@ -7,10 +7,10 @@ import WireProtocol
 
 @Suite("Server streams and graceful drain")
 struct StreamAndDrainTests {
-    @Test("a server stream delivers every item in order and ends")
-    func streamCompletes() async throws {
-        try await withTestServer { _, port in
-            let connection = try await RPCConnection.connect(host: "127.0.0.1", port: port)
+    @Test("a server stream delivers every item in order and ends", arguments: Transport.allCases)
+    func streamCompletes(transport: Transport) async throws {
+        try await withTestServer(transport: transport) { _, port in
+            let connection = try await transport.connect(port: port)
             var request = Crm_System_V1_EchoStreamRequest()
             request.payload = Data("item".utf8)
             request.count = 2000
@@ -24,8 +24,8 @@ struct StreamAndDrainTests {
         }
     }
 
-    @Test("the server never runs ahead of the credit the client granted")
-    func creditBoundsTheProducer() async throws {
+    @Test("the server never runs ahead of the credit the client granted", arguments: Transport.allCases)
+    func creditBoundsTheProducer(transport: Transport) async throws {
         var router = RPCRouter.withSystemHandlers()
         let written = Recorder(0)
         router.register(SystemMethods.echoStream) { request, writer, _ in
@@ -36,8 +36,8 @@ struct StreamAndDrainTests {
                 written.update { $0 += 1 }
             }
         }
-        try await withTestServer(router: router) { _, port in
-            let connection = try await RPCConnection.connect(host: "127.0.0.1", port: port)
+        try await withTestServer(router: router, transport: transport) { _, port in
+            let connection = try await transport.connect(port: port)
             var request = Crm_System_V1_EchoStreamRequest()
             request.count = 1000
             let window: UInt32 = 8
@@ -56,10 +56,10 @@ struct StreamAndDrainTests {
         }
     }
 
-    @Test("an oversize stream request is refused with a field violation")
-    func streamValidation() async throws {
-        try await withTestServer { _, port in
-            let connection = try await RPCConnection.connect(host: "127.0.0.1", port: port)
+    @Test("an oversize stream request is refused with a field violation", arguments: Transport.allCases)
+    func streamValidation(transport: Transport) async throws {
+        try await withTestServer(transport: transport) { _, port in
+            let connection = try await transport.connect(port: port)
             var request = Crm_System_V1_EchoStreamRequest()
             request.count = SystemMethods.maxEchoStreamCount + 1
             do {
@@ -73,8 +73,8 @@ struct StreamAndDrainTests {
         }
     }
 
-    @Test("graceful shutdown: in-flight calls finish, new calls are refused, the server exits")
-    func drainLetsInFlightFinish() async throws {
+    @Test("graceful shutdown: in-flight calls finish, new calls are refused, the server exits", arguments: Transport.allCases)
+    func drainLetsInFlightFinish(transport: Transport) async throws {
         var router = RPCRouter.withSystemHandlers()
         let started = Recorder(0)
         router.register(SystemMethods.echo) { request, _ in
@@ -84,12 +84,12 @@ struct StreamAndDrainTests {
             response.payload = request.payload
             return response
         }
-        let server = RPCServer(configuration: .init(port: 0), router: router, logger: testLogger)
+        let server = RPCServer(configuration: transport.server(.init(port: 0)), router: router, logger: testLogger)
         let group = ServiceGroup(services: [server], gracefulShutdownSignals: [], logger: testLogger)
         try await withThrowingTaskGroup(of: Void.self) { tasks in
             tasks.addTask { try await group.run() }
             let port = try await server.boundAddress().port!
-            let connection = try await RPCConnection.connect(host: "127.0.0.1", port: port)
+            let connection = try await transport.connect(port: port)
             let inFlight = (0..<5).map { index in
                 Task { try await connection.unary(SystemMethods.echo, echoRequest("\(index)"), timeout: .seconds(10)) }
             }
@@ -111,23 +111,24 @@ struct StreamAndDrainTests {
             try await tasks.waitForAll()  // the server exits once drained
             #expect(server.connectionCount == 0)
             // And it no longer accepts connections.
-            await #expect(throws: RPCError.self) { _ = try await RPCConnection.connect(host: "127.0.0.1", port: port) }
+            await #expect(throws: RPCError.self) { _ = try await transport.connect(port: port) }
         }
     }
 
-    @Test("drain timeout: a call that does not finish in time is cut off and the server still exits")
-    func drainTimeout() async throws {
+    @Test("drain timeout: a call that does not finish in time is cut off and the server still exits", arguments: Transport.allCases)
+    func drainTimeout(transport: Transport) async throws {
         var router = RPCRouter.withSystemHandlers()
         router.register(SystemMethods.echo) { _, _ in
             try await Task.sleep(for: .seconds(60))
             return Crm_System_V1_EchoResponse()
         }
-        let server = RPCServer(configuration: .init(port: 0, drainTimeout: .milliseconds(300)), router: router, logger: testLogger)
+        let server = RPCServer(
+            configuration: transport.server(.init(port: 0, drainTimeout: .milliseconds(300))), router: router, logger: testLogger)
         let group = ServiceGroup(services: [server], gracefulShutdownSignals: [], logger: testLogger)
         try await withThrowingTaskGroup(of: Void.self) { tasks in
             tasks.addTask { try await group.run() }
             let port = try await server.boundAddress().port!
-            let connection = try await RPCConnection.connect(host: "127.0.0.1", port: port)
+            let connection = try await transport.connect(port: port)
             let stuck = Task { try await connection.unary(SystemMethods.echo, echoRequest("stuck"), timeout: .seconds(30)) }
             try await Task.sleep(for: .milliseconds(100))
             let shutdownStarted = ContinuousClock.now

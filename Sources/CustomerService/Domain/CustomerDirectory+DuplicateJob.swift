@@ -8,6 +8,7 @@ public import WireProtocol
 extension CustomerDirectory {
     public static let maxDuplicateSlice: UInt32 = 5_000
     public static let maxDuplicatePairPage: UInt32 = 500
+    public static let defaultDuplicateMinScore: UInt32 = 50
 
     /// What one slice found: pairs (first key < second key) with their score and reasons.
     public struct DuplicateSlice: Sendable {
@@ -27,6 +28,8 @@ extension CustomerDirectory {
     public func scanForDuplicates(_ request: Crm_Customer_V1_FindDuplicatesRequest, _ db: Database) throws -> DuplicateSlice {
         var problems = FieldViolations()
         let limit = problems.pageSize(request.limit, "limit", max: Self.maxDuplicateSlice, defaultSize: 1_000)
+        if request.minScore > 100 { problems.add("minScore", "must be 0 to 100") }
+        let minScore = request.minScore == 0 ? Self.defaultDuplicateMinScore : request.minScore
         var afterKey: Int64 = 0
         if !request.afterID.isEmpty {
             if let key = CustomerRecords.key(fromID: request.afterID) { afterKey = key } else { problems.add("afterId", "must be C followed by 10 digits") }
@@ -38,7 +41,7 @@ extension CustomerDirectory {
         var slice = DuplicateSlice()
         for key in keys {
             guard let customer = try CustomerRecords.load(key: key, db) else { continue }
-            for candidate in try DuplicateFinder.candidates(for: customer.profile, excluding: key, db) {
+            for candidate in try DuplicateFinder.candidates(for: customer.profile, excluding: key, db) where candidate.score >= minScore {
                 guard let other = CustomerRecords.key(fromID: candidate.customerID) else { continue }
                 slice.pairs[PairKey(first: min(key, other), second: max(key, other))] = (candidate.score, candidate.reasons)
             }

@@ -15,7 +15,7 @@ enum NameVariants {
     static let maximumLengthForDeletions = 32
     /// A fuzzy lookup reads at most this many candidates, so that a very common name costs a
     /// bounded amount of work.
-    static let maximumCandidates = 2_000
+    static let maximumCandidates = 500
     /// Candidates further than this from the query (in edits) are not returned.
     static let maximumDistance = 2
 

@@ -6,7 +6,7 @@ internal import WireProtocol
 /// One client connection on its event loop: drives the ``ClientConnectionStateMachine``, matches
 /// answers to waiting calls, enforces client-side deadlines, grants stream credit and sends
 /// keepalive pings.
-final class RPCClientConnectionHandler: ChannelInboundHandler {
+final class RPCClientConnectionHandler: ChannelInboundHandler, FlushCoalescing {
     typealias InboundIn = Frame
     typealias OutboundOut = ByteBuffer
 
@@ -24,14 +24,13 @@ final class RPCClientConnectionHandler: ChannelInboundHandler {
     private var machine: ClientConnectionStateMachine
     private var encoder = FrameEncoder()
     private var calls: [UInt32: Call] = [:]
-    private var context: ChannelHandlerContext?
+    private(set) var context: ChannelHandlerContext?
     private let handshake: EventLoopPromise<NegotiatedParameters>
     private let keepaliveInterval: TimeAmount?
     private var keepaliveTask: RepeatedTask?
     private var unansweredPing: UInt64?
     private var nextPing: UInt64 = 1
-    private var flushScheduled = false
-    private var inReadBurst = false
+    var flushes = FlushState()
     /// Whether new calls can start; read from any thread by ``RPCConnection/isUsable``.
     let usable: NIOLockedValueBox<Bool>
     private var isUsable: Bool {
@@ -89,13 +88,12 @@ final class RPCClientConnectionHandler: ChannelInboundHandler {
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        inReadBurst = true
+        readBurstStarted()
         perform(machine.receivedFrame(unwrapInboundIn(data)))
     }
 
     func channelReadComplete(context: ChannelHandlerContext) {
-        inReadBurst = false
-        context.flush()
+        readBurstEnded(context)
         context.fireChannelReadComplete()
     }
 
@@ -203,7 +201,7 @@ final class RPCClientConnectionHandler: ChannelInboundHandler {
             isUsable = false
             write(.goAway(goAway))
             if thenClose {
-                closeAfterFlush(context)
+                context.closeAfterFlush()
             }
         case .failConnection(let error, let notifyPeer):
             isUsable = false
@@ -211,7 +209,7 @@ final class RPCClientConnectionHandler: ChannelInboundHandler {
             failAll(error)
             if notifyPeer {
                 write(.error(streamID: 0, error))
-                closeAfterFlush(context)
+                context.closeAfterFlush()
             } else {
                 context.close(promise: nil)
             }
@@ -273,13 +271,6 @@ final class RPCClientConnectionHandler: ChannelInboundHandler {
 
     // MARK: Writing
 
-    /// Closes once everything written so far has gone out.
-    private func closeAfterFlush(_ context: ChannelHandlerContext) {
-        let channel = context.channel
-        context.writeAndFlush(wrapOutboundOut(channel.allocator.buffer(capacity: 0))).whenComplete { _ in
-            channel.close(promise: nil)
-        }
-    }
 
     private func write(_ frame: Frame) {
         guard let context else { return }
@@ -296,16 +287,6 @@ final class RPCClientConnectionHandler: ChannelInboundHandler {
         }
     }
 
-    private func scheduleFlush() {
-        guard !inReadBurst, !flushScheduled, let context else { return }
-        flushScheduled = true
-        let loopBound = NIOLoopBound(self, eventLoop: context.eventLoop)
-        context.eventLoop.execute {
-            let handler = loopBound.value
-            handler.flushScheduled = false
-            handler.context?.flush()
-        }
-    }
 }
 
 @available(*, unavailable)

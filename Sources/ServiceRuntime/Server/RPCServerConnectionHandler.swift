@@ -10,7 +10,7 @@ internal import WireProtocol
 /// Frames are decoded and encoded here, on the event loop; only whole requests go to async code.
 /// Writes made while handling a read burst are flushed once in `channelReadComplete`; answers that
 /// complete in tasks are flushed once per event-loop tick.
-final class RPCServerConnectionHandler: ChannelDuplexHandler {
+final class RPCServerConnectionHandler: ChannelDuplexHandler, FlushCoalescing {
     typealias InboundIn = Frame
     typealias OutboundIn = ByteBuffer
     typealias OutboundOut = ByteBuffer
@@ -38,9 +38,8 @@ final class RPCServerConnectionHandler: ChannelDuplexHandler {
     private var machine: ServerConnectionStateMachine
     private var encoder = FrameEncoder()
     private var calls: [UInt32: ActiveCall] = [:]
-    private var context: ChannelHandlerContext?
-    private var flushScheduled = false
-    private var inReadBurst = false
+    private(set) var context: ChannelHandlerContext?
+    var flushes = FlushState()
     private var readHeldBack = false
     /// Request bytes held by calls still running. Reading pauses above
     /// ``maxInFlightRequestBytes`` so that a peer sending faster than the handlers finish cannot
@@ -89,14 +88,13 @@ final class RPCServerConnectionHandler: ChannelDuplexHandler {
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let frame = unwrapInboundIn(data)
-        inReadBurst = true
+        readBurstStarted()
         lastActivity = .now()
         perform(machine.receivedFrame(frame, now: lastActivity))
     }
 
     func channelReadComplete(context: ChannelHandlerContext) {
-        inReadBurst = false
-        context.flush()
+        readBurstEnded(context)
         context.fireChannelReadComplete()
     }
 
@@ -166,7 +164,7 @@ final class RPCServerConnectionHandler: ChannelDuplexHandler {
             write(.error(streamID: streamID, method: method, error))
         case .cancelCall(let streamID, let thenClose):
             abandonCall(streamID)
-            if thenClose { closeAfterFlush() }
+            if thenClose { context.closeAfterFlush() }
         case .addCredit(let streamID, let items):
             addCredit(items, to: streamID)
         case .sendPong(let value):
@@ -177,23 +175,16 @@ final class RPCServerConnectionHandler: ChannelDuplexHandler {
             write(.goAway(goAway))
         case .sendGoAwayAndClose(let goAway):
             write(.goAway(goAway))
-            closeAfterFlush()
+            context.closeAfterFlush()
         case .sendErrorAndClose(let error):
             logger.debug("closing connection", metadata: ["code": "\(error.code)", "reason": "\(error.reason)"])
             write(.error(streamID: 0, error))
-            closeAfterFlush()
+            context.closeAfterFlush()
         case .close:
             context.close(promise: nil)
         }
     }
 
-    private func closeAfterFlush() {
-        guard let context else { return }
-        let channel = context.channel
-        context.writeAndFlush(wrapOutboundOut(channel.allocator.buffer(capacity: 0))).whenComplete { _ in
-            channel.close(promise: nil)
-        }
-    }
 
     // MARK: Calls
 
@@ -311,7 +302,7 @@ final class RPCServerConnectionHandler: ChannelDuplexHandler {
             break
         case .write(let thenClose):
             write(frame)
-            if thenClose { closeAfterFlush() } else { scheduleFlush() }
+            if thenClose { context?.closeAfterFlush() } else { scheduleFlush() }
         }
     }
 
@@ -413,17 +404,6 @@ final class RPCServerConnectionHandler: ChannelDuplexHandler {
         context.write(wrapOutboundOut(buffer), promise: nil)
     }
 
-    /// Flushes once after whatever else this event-loop tick writes; reads flush on their own.
-    private func scheduleFlush() {
-        guard !inReadBurst, !flushScheduled, let context else { return }
-        flushScheduled = true
-        let loopBound = NIOLoopBound(self, eventLoop: context.eventLoop)
-        context.eventLoop.execute {
-            let handler = loopBound.value
-            handler.flushScheduled = false
-            handler.context?.flush()
-        }
-    }
 
     private static func peerIdentity(of channel: any Channel) -> String? {
         guard let certificate = try? channel.pipeline.syncOperations.nioSSL_peerCertificate() else { return nil }

@@ -2635,6 +2635,11 @@ public nonisolated struct Crm_Customer_V1_FindDuplicatesRequest: Sendable {
   /// 1 to 5000; 0 means 1000.
   public var limit: UInt32 = 0
 
+  /// 1 to 100: pairs scoring less are not stored. 0 means 50, which leaves out pairs whose only
+  /// signal is a similar name with the same birth date (45): in a large customer base those are
+  /// mostly different people with common names; ask for them with 45 or less.
+  public var minScore: UInt32 = 0
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -6531,7 +6536,7 @@ nonisolated extension Crm_Customer_V1_GetConsentsRequest: SwiftProtobuf.Message,
 
 nonisolated extension Crm_Customer_V1_FindDuplicatesRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".FindDuplicatesRequest"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}after_id\0\u{1}limit\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}after_id\0\u{1}limit\0\u{3}min_score\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -6541,6 +6546,7 @@ nonisolated extension Crm_Customer_V1_FindDuplicatesRequest: SwiftProtobuf.Messa
       switch fieldNumber {
       case 1: try { try decoder.decodeSingularStringField(value: &self.afterID) }()
       case 2: try { try decoder.decodeSingularUInt32Field(value: &self.limit) }()
+      case 3: try { try decoder.decodeSingularUInt32Field(value: &self.minScore) }()
       default: break
       }
     }
@@ -6553,12 +6559,16 @@ nonisolated extension Crm_Customer_V1_FindDuplicatesRequest: SwiftProtobuf.Messa
     if self.limit != 0 {
       try visitor.visitSingularUInt32Field(value: self.limit, fieldNumber: 2)
     }
+    if self.minScore != 0 {
+      try visitor.visitSingularUInt32Field(value: self.minScore, fieldNumber: 3)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
   public static func ==(lhs: Crm_Customer_V1_FindDuplicatesRequest, rhs: Crm_Customer_V1_FindDuplicatesRequest) -> Bool {
     if lhs.afterID != rhs.afterID {return false}
     if lhs.limit != rhs.limit {return false}
+    if lhs.minScore != rhs.minScore {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

@@ -11,9 +11,10 @@ import WireProtocol
 func withTestServer<T: Sendable>(
     router: RPCRouter = .withSystemHandlers(),
     configuration: RPCServer.Configuration = RPCServer.Configuration(port: 0),
+    transport: Transport = .plain,
     _ body: @Sendable (RPCServer, Int) async throws -> T
 ) async throws -> T {
-    let server = RPCServer(configuration: configuration, router: router, logger: testLogger)
+    let server = RPCServer(configuration: transport.server(configuration), router: router, logger: testLogger)
     let group = ServiceGroup(services: [server], gracefulShutdownSignals: [], logger: testLogger)
     return try await withThrowingTaskGroup(of: Void.self) { tasks in
         tasks.addTask { try await group.run() }
@@ -80,4 +81,34 @@ func eventually(seconds: Double = 5, _ condition: @Sendable () async -> Bool) as
         try? await Task.sleep(for: .milliseconds(10))
     }
     return await condition()
+}
+
+/// How a peer reaches the server: the runtime must behave the same over plain TCP and mutual TLS,
+/// so the behaviour tests run over both.
+enum Transport: String, CaseIterable, Sendable, CustomTestStringConvertible {
+    case plain
+    case tls
+
+    var testDescription: String { self == .tls ? "mutual TLS" : "plain TCP" }
+
+    /// One PKI for the whole test process: making one runs openssl several times.
+    static let pki: TestPKI = {
+        do { return try TestPKI.make() } catch { fatalError("scripts/dev-pki.sh failed: \(error)") }
+    }()
+
+    func server(_ configuration: RPCServer.Configuration) -> RPCServer.Configuration {
+        var configuration = configuration
+        if self == .tls { configuration.tls = Self.pki.server }
+        return configuration
+    }
+
+    func options(_ options: RPCConnection.Options = .init()) -> RPCConnection.Options {
+        var options = options
+        if self == .tls { options.tls = Self.pki.client }
+        return options
+    }
+
+    func connect(port: Int, options: RPCConnection.Options = .init()) async throws -> RPCConnection {
+        try await RPCConnection.connect(host: "127.0.0.1", port: port, options: self.options(options))
+    }
 }

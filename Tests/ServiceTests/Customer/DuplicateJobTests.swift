@@ -8,13 +8,14 @@ import WireProtocol
 @Suite("Batch duplicate job")
 struct DuplicateJobTests {
     /// Runs the job to the end in slices of `slice`, the way crmctl does; returns the totals.
-    func runJob(_ fixture: TemporaryCustomerStore, slice: UInt32) async throws -> (checked: UInt32, new: UInt32, updated: UInt32, slices: Int) {
+    func runJob(_ fixture: TemporaryCustomerStore, slice: UInt32, minScore: UInt32 = 1) async throws -> (checked: UInt32, new: UInt32, updated: UInt32, slices: Int) {
         var totals: (checked: UInt32, new: UInt32, updated: UInt32, slices: Int) = (0, 0, 0, 0)
         var after = ""
         repeat {
             var request = Crm_Customer_V1_FindDuplicatesRequest()
             request.afterID = after
             request.limit = slice
+            request.minScore = minScore
             let finished = request
             let found = try await fixture.read { directory, db in try directory.scanForDuplicates(finished, db) }
             let stored = try await fixture.write { directory, db in try directory.storeDuplicates(found, db) }
@@ -75,6 +76,10 @@ struct DuplicateJobTests {
             ])
         let again = try await runJob(fixture, slice: 1_000)
         #expect(again.new == 0 && again.updated == 0)
+        // By default a similar name with the same birth date alone (45) is not stored.
+        let fresh = try await seeded().0
+        #expect(try await runJob(fresh, slice: 1_000, minScore: 0).new == 1)
+        #expect(try await pairs(fresh) == ["C0000000001-C0000000003 60 same phone"])
         #expect(try await pairs(fixture, minScore: 50) == ["C0000000001-C0000000003 60 same phone"])
     }
 
