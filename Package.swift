@@ -90,7 +90,7 @@ let targets: [Target] = [
     ),
     .testTarget(
         name: "ServiceRuntimeTests",
-        dependencies: ["ServiceRuntime", "WireProtocol", nioCore, nioPosix, nioSSL, nioTLS, logging, serviceLifecycle, grdb],
+        dependencies: ["ServiceRuntime", "WireProtocol", nioCore, nioPosix, nioSSL, nioTLS, logging, serviceLifecycle, grdb, swiftProtobuf],
         swiftSettings: swiftSettings
     ),
     .testTarget(

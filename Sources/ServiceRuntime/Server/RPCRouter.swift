@@ -18,6 +18,9 @@ public struct RPCRouter: Sendable {
     struct Entry: Sendable {
         var info: MethodInfo
         var route: Route
+        /// A stream that never ends on its own (a change feed subscription): a graceful drain
+        /// cancels it at once instead of waiting out the drain timeout for it.
+        var endsAtDrain = false
     }
 
     private(set) var entries: [MethodID: Entry] = [:]
@@ -45,8 +48,11 @@ public struct RPCRouter: Sendable {
 
     /// Registers the handler of a server-stream method. The handler writes items to the writer
     /// (each write waits for the caller's credit) and returns to end the stream.
+    ///
+    /// - Parameter endsAtDrain: the stream runs until the caller leaves (a subscription); a graceful
+    ///   drain cancels it (the caller gets CANCELLED and reconnects elsewhere) rather than waiting.
     public mutating func register<Request, Item>(
-        _ method: MethodDescriptor<Request, Item>,
+        _ method: MethodDescriptor<Request, Item>, endsAtDrain: Bool = false,
         streamHandler: @escaping @Sendable (Request, ServerStreamWriter<Item>, ServerCallContext) async throws -> Void
     ) {
         precondition(method.kind == .serverStream, "\(method.name) is unary")
@@ -55,7 +61,8 @@ public struct RPCRouter: Sendable {
             route: .serverStream { payload, context, sink in
                 let request = try Self.decode(Request.self, payload, method: method.name)
                 try await streamHandler(request, ServerStreamWriter(sink: sink), context)
-            })
+            },
+            endsAtDrain: endsAtDrain)
     }
 
     private static func decode<M: SwiftProtobuf.Message>(_ type: M.Type, _ payload: ByteBuffer, method: String) throws -> M {

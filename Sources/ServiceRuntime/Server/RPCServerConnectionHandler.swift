@@ -112,6 +112,7 @@ final class RPCServerConnectionHandler: ChannelDuplexHandler, FlushCoalescing {
         if event is DrainEvent {
             perform(machine.beginGracefulShutdown())
             context.flush()
+            for call in calls.values where router.entry(for: call.method)?.endsAtDrain == true { call.task?.cancel() }
         } else {
             context.fireUserInboundEventTriggered(event)
         }

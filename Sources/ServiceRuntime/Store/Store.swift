@@ -41,6 +41,8 @@ public final class Store: Sendable {
 
     public let pool: DatabasePool
     public let configuration: Configuration
+    /// Wakes change feed subscribers on each commit that appended to the change log.
+    let feedSignal = FeedSignal()
 
     /// Opens (creating if needed) the database and migrates it to the newest schema.
     ///
@@ -67,6 +69,7 @@ public final class Store: Sendable {
         }
         try Self.runtimeMigrations.migrate(pool)
         try migrator.migrate(pool)
+        pool.add(transactionObserver: feedSignal, extent: .databaseLifetime)
         let applied = try pool.read { try migrator.appliedIdentifiers($0) }.count
         logger.info(
             "database open",
@@ -88,6 +91,7 @@ public final class Store: Sendable {
             }
             try db.create(index: "runtime_idempotency_created", on: "runtime_idempotency", columns: ["created_at"])
         }
+        migrator.registerMigration("runtime-2-change-feeds") { db in try ChangeLog.createTables(db) }
         return migrator
     }
 

@@ -26,4 +26,6 @@ public enum ServiceID {
     public static let customer: UInt16 = 2
     public static let marketing: UInt16 = 3
     public static let serviceDesk: UInt16 = 4
+    /// Change feeds, answered by every server that publishes one (internal).
+    public static let feed: UInt16 = 5
 }

@@ -1,0 +1,250 @@
+internal import Foundation
+public import GRDB
+internal import NIOCore
+public import Logging
+public import ServiceLifecycle
+internal import SwiftProtobuf
+public import WireProtocol
+
+/// The consumer side of a change feed: one per (consumer, producer) pair, run in the service's
+/// ServiceGroup. It subscribes after the offset it stored, applies each event in a write
+/// transaction that also stores the event's sequence (so after any crash it resumes exactly where
+/// its last commit ended: at-least-once delivery, exactly-once effect), acknowledges its progress
+/// to the producer, and reconnects with jittered backoff when the producer goes away.
+///
+/// An event that fails to apply `maxAttempts` times goes to `feed_dead_letter` with its error; later
+/// events of the same entity are held there behind it (order per entity is kept), events of other
+/// entities keep flowing. ``retryDeadLetters(entityKey:)`` applies them again once the cause is fixed.
+public struct FeedConsumer: Service {
+    public typealias Apply = @Sendable (Crm_Feed_V1_ChangeEvent, Database) throws -> Void
+
+    public struct Configuration: Sendable {
+        /// The name offsets and dead letters are kept under, e.g. "customer".
+        public var producer: String
+        /// Our name at the producer, e.g. "marketing".
+        public var consumer: String
+        public var client: RPCClient.Configuration
+        public var maxAttempts: Int
+        public var retryDelay: Duration
+        public var acknowledgeInterval: Duration
+
+        public init(
+            producer: String, consumer: String, client: RPCClient.Configuration, maxAttempts: Int = 5,
+            retryDelay: Duration = .milliseconds(50), acknowledgeInterval: Duration = .seconds(1)
+        ) {
+            self.producer = producer
+            self.consumer = consumer
+            self.client = client
+            self.maxAttempts = maxAttempts
+            self.retryDelay = retryDelay
+            self.acknowledgeInterval = acknowledgeInterval
+        }
+    }
+
+    public struct Offset: Sendable, Equatable {
+        public var epoch: String
+        public var sequence: UInt64
+    }
+
+    let configuration: Configuration
+    let store: Store
+    let apply: Apply
+    let logger: Logger
+
+    public init(configuration: Configuration, store: Store, logger: Logger, apply: @escaping Apply) {
+        self.configuration = configuration
+        self.store = store
+        self.apply = apply
+        self.logger = logger
+    }
+
+    public func run() async throws {
+        let client = RPCClient(configuration: configuration.client)
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask { await cancelWhenGracefulShutdown { await subscribeLoop(client) } }
+            group.addTask { await cancelWhenGracefulShutdown { await acknowledgeLoop(client) } }
+        }
+        await client.close()
+    }
+
+    // MARK: Subscribing
+
+    private func subscribeLoop(_ client: RPCClient) async {
+        var failures = 0
+        while !Task.isCancelled {
+            do {
+                let offset = try await currentOffset()
+                var request = Crm_Feed_V1_SubscribeRequest()
+                request.consumer = configuration.consumer
+                request.afterSequence = offset.sequence
+                request.epoch = offset.epoch
+                let stream = try await client.serverStream(FeedMethods.subscribe, request)
+                for try await event in stream {
+                    failures = 0
+                    try await handle(event)
+                }
+            } catch let error as RPCError where error.reason == "EPOCH_CHANGED" {
+                let epoch = error.details["epoch"] ?? ""
+                logger.warning(
+                    "the producer's change log was replaced; consuming it from its beginning",
+                    metadata: ["producer": "\(configuration.producer)", "epoch": "\(epoch)"])
+                try? await store.pool.write { db in try Self.setOffset(Offset(epoch: epoch, sequence: 0), producer: configuration.producer, db) }
+            } catch {
+                if Task.isCancelled { return }
+                failures += 1
+                logger.info(
+                    "change feed interrupted; reconnecting",
+                    metadata: ["producer": "\(configuration.producer)", "error": "\(error)", "failures": "\(failures)"])
+                try? await Task.sleep(for: backoff(failures))
+            }
+        }
+    }
+
+    private func backoff(_ failures: Int) -> Duration {
+        let cap = min(5_000, 50 << min(failures, 10))
+        return .milliseconds(Int.random(in: (cap / 2)...cap))
+    }
+
+    /// Applies one event with its offset in one transaction, retrying and finally dead-lettering it.
+    func handle(_ event: Crm_Feed_V1_ChangeEvent) async throws {
+        var attempt = 0
+        while true {
+            attempt += 1
+            do {
+                try await store.pool.write { db in try applyOnce(event, db) }
+                return
+            } catch let failure as ApplyFailure {
+                if attempt < configuration.maxAttempts {
+                    try await Task.sleep(for: configuration.retryDelay * attempt)
+                    continue
+                }
+                logger.error(
+                    "change event dead-lettered",
+                    metadata: [
+                        "producer": "\(configuration.producer)", "sequence": "\(event.sequence)", "type": "\(event.type)",
+                        "entity": "\(event.entityKey)", "error": "\(failure.underlying)",
+                    ])
+                let attempts = attempt
+                try await store.pool.write { db in
+                    guard try deadLetterIfNew(event, error: "\(failure.underlying)", attempts: attempts, db) else { return }
+                    try Self.setOffset(Offset(epoch: event.producerEpoch, sequence: event.sequence), producer: configuration.producer, db)
+                }
+                return
+            }
+        }
+    }
+
+    struct ApplyFailure: Error {
+        var underlying: any Error
+    }
+
+    private func applyOnce(_ event: Crm_Feed_V1_ChangeEvent, _ db: Database) throws {
+        let offset = try Self.offset(producer: configuration.producer, db)
+        // A replay of something already applied (a resubscription from an older offset): no effect.
+        if offset.epoch == event.producerEpoch && event.sequence <= offset.sequence { return }
+        if let blocking = try Int64.fetchOne(
+            db.cachedStatement(
+                sql: "SELECT letter_id FROM feed_dead_letter WHERE producer = ? AND entity_key = ? AND resolved_at_ms IS NULL ORDER BY sequence LIMIT 1"),
+            arguments: [configuration.producer, event.entityKey])
+        {
+            _ = try deadLetterIfNew(event, error: "held behind dead letter \(blocking) of the same entity", attempts: 0, db)
+        } else {
+            do {
+                try apply(event, db)
+            } catch {
+                throw ApplyFailure(underlying: error)
+            }
+        }
+        try Self.setOffset(Offset(epoch: event.producerEpoch, sequence: event.sequence), producer: configuration.producer, db)
+    }
+
+    private func deadLetterIfNew(_ event: Crm_Feed_V1_ChangeEvent, error: String, attempts: Int, _ db: Database) throws -> Bool {
+        let offset = try Self.offset(producer: configuration.producer, db)
+        if offset.epoch == event.producerEpoch && event.sequence <= offset.sequence { return false }
+        let bytes: [UInt8] = try event.serializedBytes()
+        try db.execute(
+            sql: """
+                INSERT INTO feed_dead_letter (producer, epoch, sequence, entity_key, event, error, attempts, failed_at_ms)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING
+                """,
+            arguments: [
+                configuration.producer, event.producerEpoch, Int64(clamping: event.sequence), event.entityKey, Data(bytes), error, attempts,
+                FeedHandlers.nowMilliseconds(),
+            ])
+        return true
+    }
+
+    // MARK: Dead letters
+
+    /// Applies the open dead letters again, oldest first, each in its own transaction; stops at the
+    /// first one of an entity that fails again (its later ones stay held). Returns how many applied.
+    public func retryDeadLetters(entityKey: String? = nil) async throws -> Int {
+        let letters = try await store.pool.read { db in
+            try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT letter_id, entity_key, event FROM feed_dead_letter
+                    WHERE producer = ? AND resolved_at_ms IS NULL AND (? IS NULL OR entity_key = ?) ORDER BY sequence
+                    """,
+                arguments: [configuration.producer, entityKey, entityKey]
+            ).map { row in (id: row["letter_id"] as Int64, entity: row["entity_key"] as String, event: row["event"] as Data) }
+        }
+        var failed: Set<String> = []
+        var applied = 0
+        for letter in letters where !failed.contains(letter.entity) {
+            let event = try Crm_Feed_V1_ChangeEvent(serializedBytes: letter.event)
+            do {
+                try await store.pool.write { db in
+                    do { try apply(event, db) } catch { throw ApplyFailure(underlying: error) }
+                    try db.execute(
+                        sql: "UPDATE feed_dead_letter SET resolved_at_ms = ? WHERE letter_id = ?",
+                        arguments: [FeedHandlers.nowMilliseconds(), letter.id])
+                }
+                applied += 1
+            } catch let failure as ApplyFailure {
+                failed.insert(letter.entity)
+                try await store.pool.write { db in
+                    try db.execute(
+                        sql: "UPDATE feed_dead_letter SET error = ?, attempts = attempts + 1, failed_at_ms = ? WHERE letter_id = ?",
+                        arguments: ["\(failure.underlying)", FeedHandlers.nowMilliseconds(), letter.id])
+                }
+            }
+        }
+        return applied
+    }
+
+    // MARK: Offsets and acknowledgements
+
+    func currentOffset() async throws -> Offset {
+        try await store.pool.read { db in try Self.offset(producer: configuration.producer, db) }
+    }
+
+    private func acknowledgeLoop(_ client: RPCClient) async {
+        var acknowledged: Offset?
+        while !Task.isCancelled {
+            try? await Task.sleep(for: configuration.acknowledgeInterval)
+            guard let offset = try? await currentOffset(), !offset.epoch.isEmpty, offset != acknowledged else { continue }
+            var request = Crm_Feed_V1_AcknowledgeRequest()
+            request.consumer = configuration.consumer
+            request.epoch = offset.epoch
+            request.sequence = offset.sequence
+            if (try? await client.unary(FeedMethods.acknowledge, request, timeout: .seconds(5))) != nil { acknowledged = offset }
+        }
+    }
+
+    public static func offset(producer: String, _ db: Database) throws -> Offset {
+        guard let row = try Row.fetchOne(db.cachedStatement(sql: "SELECT epoch, sequence FROM feed_offset WHERE producer = ?"), arguments: [producer]) else {
+            return Offset(epoch: "", sequence: 0)
+        }
+        return Offset(epoch: row["epoch"], sequence: UInt64(max(0, row["sequence"] as Int64)))
+    }
+
+    static func setOffset(_ offset: Offset, producer: String, _ db: Database) throws {
+        try db.cachedStatement(
+            sql: """
+                INSERT INTO feed_offset (producer, epoch, sequence, updated_at_ms) VALUES (?, ?, ?, ?)
+                ON CONFLICT (producer) DO UPDATE SET epoch = excluded.epoch, sequence = excluded.sequence, updated_at_ms = excluded.updated_at_ms
+                """
+        ).execute(arguments: [producer, offset.epoch, Int64(clamping: offset.sequence), FeedHandlers.nowMilliseconds()])
+    }
+}

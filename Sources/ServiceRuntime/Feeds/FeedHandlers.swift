@@ -1,0 +1,118 @@
+internal import Foundation
+internal import GRDB
+public import WireProtocol
+
+/// The producer side of a change feed: Feed.Subscribe, Feed.Acknowledge and Feed.Status over the
+/// service's own change log. A service that publishes registers these; nothing else is needed.
+public enum FeedHandlers {
+    /// Events read from the log per query while catching up.
+    static let batchSize = 500
+
+    public static func register(into router: inout RPCRouter, store: Store) {
+        router.register(FeedMethods.subscribe, endsAtDrain: true) { request, writer, _ in
+            let consumer = try consumerName(request.consumer)
+            let start = request.afterSequence
+            let epoch = try await store.pool.write { db -> String in
+                let epoch = try ChangeLog.epoch(db)
+                try checkPosition(after: start, epoch: request.epoch, current: epoch, db)
+                // A consumer is registered (and holds back pruning) from its first subscription.
+                try db.execute(
+                    sql: "INSERT INTO feed_consumer (consumer, acknowledged_sequence, acknowledged_at_ms) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
+                    arguments: [consumer, Int64(clamping: start), Self.nowMilliseconds()])
+                return epoch
+            }
+            var after = start
+            while true {
+                let generation = store.feedSignal.generation
+                let from = after
+                let batch = try await store.pool.read { db in try ChangeLog.events(after: from, limit: batchSize, epoch: epoch, db) }
+                for event in batch {
+                    try await writer.write(event)
+                    after = event.sequence
+                }
+                if batch.count < batchSize { try await store.feedSignal.wait(after: generation) }
+            }
+        }
+        router.register(FeedMethods.acknowledge) { request, _ in
+            let consumer = try consumerName(request.consumer)
+            try await store.pool.write { db in
+                let epoch = try ChangeLog.epoch(db)
+                guard request.epoch == epoch else { throw epochChanged(epoch: epoch, first: try ChangeLog.firstSequence(db)) }
+                guard request.sequence <= (try ChangeLog.lastSequence(db)) else {
+                    throw RPCError(
+                        code: .invalidArgument, message: "sequence \(request.sequence) was never produced", reason: "INVALID_FIELD",
+                        processing: .notProcessed, fieldViolations: [.init(field: "sequence", description: "beyond the last event")])
+                }
+                try db.execute(
+                    sql: """
+                        INSERT INTO feed_consumer (consumer, acknowledged_sequence, acknowledged_at_ms) VALUES (?, ?, ?)
+                        ON CONFLICT (consumer) DO UPDATE SET
+                            acknowledged_sequence = max(acknowledged_sequence, excluded.acknowledged_sequence),
+                            acknowledged_at_ms = excluded.acknowledged_at_ms
+                        """,
+                    arguments: [consumer, Int64(clamping: request.sequence), Self.nowMilliseconds()])
+            }
+            return Crm_Feed_V1_AcknowledgeResponse()
+        }
+        router.register(FeedMethods.status) { _, _ in
+            try await store.pool.read { db in try status(db) }
+        }
+    }
+
+    static func status(_ db: Database) throws -> Crm_Feed_V1_StatusResponse {
+        var response = Crm_Feed_V1_StatusResponse()
+        response.producerEpoch = try ChangeLog.epoch(db)
+        response.lastSequence = try ChangeLog.lastSequence(db)
+        response.firstSequence = try ChangeLog.firstSequence(db)
+        response.retainedEvents = UInt64(try Int.fetchOne(db, sql: "SELECT count(*) FROM change_log") ?? 0)
+        let now = nowMilliseconds()
+        for row in try Row.fetchAll(db, sql: "SELECT * FROM feed_consumer ORDER BY consumer") {
+            var consumer = Crm_Feed_V1_ConsumerStatus()
+            consumer.consumer = row["consumer"]
+            let acknowledged: Int64 = row["acknowledged_sequence"]
+            consumer.acknowledgedSequence = UInt64(max(0, acknowledged))
+            consumer.acknowledgedAtMs = row["acknowledged_at_ms"]
+            consumer.lagEvents = response.lastSequence - min(response.lastSequence, consumer.acknowledgedSequence)
+            if let oldest = try Int64.fetchOne(db, sql: "SELECT at_ms FROM change_log WHERE sequence > ? ORDER BY sequence LIMIT 1", arguments: [acknowledged]) {
+                consumer.lagMs = max(0, now - oldest)
+            }
+            response.consumers.append(consumer)
+        }
+        return response
+    }
+
+    private static func checkPosition(after: UInt64, epoch requested: String, current: String, _ db: Database) throws {
+        let first = try ChangeLog.firstSequence(db)
+        if !requested.isEmpty && requested != current { throw epochChanged(epoch: current, first: first) }
+        if after > (try ChangeLog.lastSequence(db)) {
+            throw RPCError(
+                code: .invalidArgument, message: "afterSequence \(after) was never produced (epoch \(current))", reason: "INVALID_FIELD",
+                processing: .notProcessed, fieldViolations: [.init(field: "afterSequence", description: "beyond the last event")])
+        }
+        if after + 1 < first {
+            throw RPCError(
+                code: .failedPrecondition, message: "events after \(after) were pruned; the oldest retained is \(first)",
+                reason: "EVENTS_PRUNED", processing: .notProcessed, details: ["first_sequence": String(first)])
+        }
+    }
+
+    static func epochChanged(epoch: String, first: UInt64) -> RPCError {
+        RPCError(
+            code: .failedPrecondition, message: "the producer's change log is a different one now (epoch \(epoch)); start again from its beginning",
+            reason: "EPOCH_CHANGED", processing: .notProcessed, details: ["epoch": epoch, "first_sequence": String(first)])
+    }
+
+    private static func consumerName(_ name: String) throws -> String {
+        let scalars = name.unicodeScalars
+        guard (1...40).contains(scalars.count),
+            scalars.allSatisfy({ $0.isASCII && ($0.properties.isAlphabetic || ("0"..."9").contains($0) || $0 == "-" || $0 == "_") })
+        else {
+            throw RPCError(
+                code: .invalidArgument, message: "consumer must be 1 to 40 letters, digits, - and _", reason: "INVALID_FIELD",
+                processing: .notProcessed, fieldViolations: [.init(field: "consumer", description: "1 to 40 letters, digits, - and _")])
+        }
+        return name
+    }
+
+    static func nowMilliseconds() -> Int64 { Int64((Date().timeIntervalSince1970 * 1000).rounded()) }
+}
