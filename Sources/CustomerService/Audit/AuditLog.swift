@@ -110,11 +110,13 @@ enum AuditLog {
         var previous = genesisHash
         var checked: UInt64 = 0
         var lastSequence: Int64 = 0
+        // Erased customers, and the records merged into them (still MERGED, but pseudonymised
+        // with them: their display name is the marker), may carry the marker in place of values.
         let erasedStatus = 4  // Crm_Customer_V1_CustomerStatus.erased
         let rows = try Row.fetchCursor(
             db,
             sql: """
-                SELECT audit_log.*, customer.status = \(erasedStatus) AS customer_erased
+                SELECT audit_log.*, (customer.status = \(erasedStatus) OR customer.display_name = '\(erasedMarker)') AS customer_erased
                 FROM audit_log LEFT JOIN customer ON customer.key = audit_log.customer_key ORDER BY sequence
                 """)
         while let row = try rows.next() {

@@ -102,6 +102,12 @@ extension CustomerDirectory {
         for erasedKey in keys {
             try pseudonymise(erasedKey, version: erasedKey == key ? current.version + 1 : nil, now: time, db)
             try AuditLog.redact(customerKey: erasedKey, db)
+            if erasedKey != key {
+                // A record merged into the erased customer is erased with it, and says so.
+                try AuditLog.append(
+                    [.init(customerKey: erasedKey, action: "erase", field: "personalData", before: "", after: "erased with \(request.id)")],
+                    caller: caller, atMilliseconds: time, db)
+            }
             try db.execute(
                 sql: "UPDATE customer_merge SET before_image = x'' WHERE survivor_key = ? OR merged_key = ?", arguments: [erasedKey, erasedKey])
         }

@@ -8,36 +8,38 @@ public import WireProtocol
 /// ``CustomerDirectory`` inside it.
 public enum CustomerHandlers {
     public static func register(into router: inout RPCRouter, store: Store, directory: CustomerDirectory = CustomerDirectory()) {
-        change(CustomerMethods.create, &router, store, directory.create)
-        change(CustomerMethods.update, &router, store, directory.update)
-        change(CustomerMethods.deactivate, &router, store) { try directory.setActive(false, $0, caller: $1, $2) }
-        change(CustomerMethods.reactivate, &router, store) { try directory.setActive(true, $0, caller: $1, $2) }
-        change(CustomerMethods.merge, &router, store, directory.merge)
-        change(CustomerMethods.unmerge, &router, store, directory.unmerge)
-        change(CustomerMethods.placeLegalHold, &router, store, directory.placeLegalHold)
-        change(CustomerMethods.releaseLegalHold, &router, store, directory.releaseLegalHold)
-        change(CustomerMethods.erase, &router, store, directory.erase)
-        change(CustomerMethods.upsertAccounts, &router, store, directory.upsertAccounts)
-        change(CustomerMethods.recordInteraction, &router, store, directory.recordInteraction)
-        change(CustomerMethods.setCreditGrade, &router, store, directory.setCreditGrade)
+        // CustomerService publishes a change feed: customer mirrors elsewhere subscribe to it.
+        FeedHandlers.register(into: &router, store: store)
+        change(CustomerMethods.create, &router, store, directory, directory.create)
+        change(CustomerMethods.update, &router, store, directory, directory.update)
+        change(CustomerMethods.deactivate, &router, store, directory) { try directory.setActive(false, $0, caller: $1, $2) }
+        change(CustomerMethods.reactivate, &router, store, directory) { try directory.setActive(true, $0, caller: $1, $2) }
+        change(CustomerMethods.merge, &router, store, directory, directory.merge)
+        change(CustomerMethods.unmerge, &router, store, directory, directory.unmerge)
+        change(CustomerMethods.placeLegalHold, &router, store, directory, directory.placeLegalHold)
+        change(CustomerMethods.releaseLegalHold, &router, store, directory, directory.releaseLegalHold)
+        change(CustomerMethods.erase, &router, store, directory, directory.erase)
+        change(CustomerMethods.upsertAccounts, &router, store, directory, directory.upsertAccounts)
+        change(CustomerMethods.recordInteraction, &router, store, directory, directory.recordInteraction)
+        change(CustomerMethods.setCreditGrade, &router, store, directory, directory.setCreditGrade)
         router.register(CustomerMethods.recomputeGrades) { _, context in
             let caller = Caller(context: context)
             return try await recomputeAllGrades(store: store, directory: directory, caller: caller)
         }
-        change(CustomerMethods.setValueGradeRules, &router, store, directory.setValueGradeRules)
-        change(CustomerMethods.createHousehold, &router, store, directory.createHousehold)
-        change(CustomerMethods.setHouseholdMember, &router, store, directory.setHouseholdMember)
-        change(CustomerMethods.removeHouseholdMember, &router, store, directory.removeHouseholdMember)
-        change(CustomerMethods.linkSubsidiary, &router, store, directory.linkSubsidiary)
-        change(CustomerMethods.unlinkSubsidiary, &router, store, directory.unlinkSubsidiary)
-        change(CustomerMethods.setGroupCreditLimit, &router, store, directory.setGroupCreditLimit)
-        change(CustomerMethods.recordConsent, &router, store, directory.recordConsent)
-        change(CustomerMethods.dismissDuplicatePair, &router, store, directory.dismissDuplicatePair)
-        change(CustomerMethods.importCustomers, &router, store, directory.importCustomers)
-        change(CustomerMethods.upsertAgreements, &router, store, directory.upsertAgreements)
-        change(CustomerMethods.upsertOrgUnits, &router, store, directory.upsertOrgUnits)
-        change(CustomerMethods.upsertRelationshipManagers, &router, store, directory.upsertRelationshipManagers)
-        change(CustomerMethods.assignRelationshipManager, &router, store, directory.assignRelationshipManager)
+        change(CustomerMethods.setValueGradeRules, &router, store, directory, directory.setValueGradeRules)
+        change(CustomerMethods.createHousehold, &router, store, directory, directory.createHousehold)
+        change(CustomerMethods.setHouseholdMember, &router, store, directory, directory.setHouseholdMember)
+        change(CustomerMethods.removeHouseholdMember, &router, store, directory, directory.removeHouseholdMember)
+        change(CustomerMethods.linkSubsidiary, &router, store, directory, directory.linkSubsidiary)
+        change(CustomerMethods.unlinkSubsidiary, &router, store, directory, directory.unlinkSubsidiary)
+        change(CustomerMethods.setGroupCreditLimit, &router, store, directory, directory.setGroupCreditLimit)
+        change(CustomerMethods.recordConsent, &router, store, directory, directory.recordConsent)
+        change(CustomerMethods.dismissDuplicatePair, &router, store, directory, directory.dismissDuplicatePair)
+        change(CustomerMethods.importCustomers, &router, store, directory, directory.importCustomers)
+        change(CustomerMethods.upsertAgreements, &router, store, directory, directory.upsertAgreements)
+        change(CustomerMethods.upsertOrgUnits, &router, store, directory, directory.upsertOrgUnits)
+        change(CustomerMethods.upsertRelationshipManagers, &router, store, directory, directory.upsertRelationshipManagers)
+        change(CustomerMethods.assignRelationshipManager, &router, store, directory, directory.assignRelationshipManager)
         router.register(CustomerMethods.listAssignments) { request, _ in
             try await store.pool.read { db in try directory.listAssignments(request, db) }
         }
@@ -91,7 +93,9 @@ public enum CustomerHandlers {
             let from = afterKey
             let (next, batch) = try await store.pool.write { db in
                 var batch = start
-                let next = try directory.recomputeGrades(afterKey: from, limit: 500, progress: &batch, caller: caller, db)
+                let next = try directory.publishingChanges(db) {
+                    try directory.recomputeGrades(afterKey: from, limit: 500, progress: &batch, caller: caller, db)
+                }
                 return (next, batch)
             }
             progress = batch
@@ -116,14 +120,16 @@ public enum CustomerHandlers {
     }
 
     /// Registers a method that changes data: one write transaction, idempotent when the call carries
-    /// an idempotency key.
+    /// an idempotency key, with the change events of the customers it changed.
     private static func change<Request: SwiftProtobuf.Message, Response: SwiftProtobuf.Message>(
-        _ method: MethodDescriptor<Request, Response>, _ router: inout RPCRouter, _ store: Store,
+        _ method: MethodDescriptor<Request, Response>, _ router: inout RPCRouter, _ store: Store, _ directory: CustomerDirectory,
         _ body: @escaping @Sendable (Request, Caller, Database) throws -> Response
     ) {
         router.register(method) { request, context in
             let caller = Caller(context: context)
-            return try await store.write(idempotentFor: context, request: request) { db in try body(request, caller, db) }
+            return try await store.write(idempotentFor: context, request: request) { db in
+                try directory.publishingChanges(db) { try body(request, caller, db) }
+            }
         }
     }
 }

@@ -3211,6 +3211,117 @@ public nonisolated struct Crm_Customer_V1_GetOrgUnitResponse: Sendable {
   fileprivate var _rollup: Crm_Customer_V1_OrgRollup? = nil
 }
 
+/// The payload of every customer.* change event (crm.feed.v1.ChangeEvent, entity_key = the id):
+/// the customer as other services mirror it, after the change. Types: customer.created,
+/// customer.updated, customer.deactivated, customer.reactivated, customer.merged (this customer was
+/// merged into merged_into_id: re-key its records to the survivor), customer.unmerged (it is its
+/// own customer again: re-key back), customer.erased.
+public nonisolated struct Crm_Customer_V1_CustomerChanged: @unchecked Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var id: String {
+    get {_storage._id}
+    set {_uniqueStorage()._id = newValue}
+  }
+
+  public var version: Int64 {
+    get {_storage._version}
+    set {_uniqueStorage()._version = newValue}
+  }
+
+  public var status: Crm_Customer_V1_CustomerStatus {
+    get {_storage._status}
+    set {_uniqueStorage()._status = newValue}
+  }
+
+  public var kind: Crm_Customer_V1_CustomerKind {
+    get {_storage._kind}
+    set {_uniqueStorage()._kind = newValue}
+  }
+
+  public var displayName: String {
+    get {_storage._displayName}
+    set {_uniqueStorage()._displayName = newValue}
+  }
+
+  public var nameZh: String {
+    get {_storage._nameZh}
+    set {_uniqueStorage()._nameZh = newValue}
+  }
+
+  public var nameLatin: String {
+    get {_storage._nameLatin}
+    set {_uniqueStorage()._nameLatin = newValue}
+  }
+
+  public var birthDate: String {
+    get {_storage._birthDate}
+    set {_uniqueStorage()._birthDate = newValue}
+  }
+
+  public var valueGrade: UInt32 {
+    get {_storage._valueGrade}
+    set {_uniqueStorage()._valueGrade = newValue}
+  }
+
+  public var creditGrade: String {
+    get {_storage._creditGrade}
+    set {_uniqueStorage()._creditGrade = newValue}
+  }
+
+  public var lifecycleStage: Crm_Customer_V1_LifecycleStage {
+    get {_storage._lifecycleStage}
+    set {_uniqueStorage()._lifecycleStage = newValue}
+  }
+
+  public var relationshipManagerID: String {
+    get {_storage._relationshipManagerID}
+    set {_uniqueStorage()._relationshipManagerID = newValue}
+  }
+
+  public var branchID: String {
+    get {_storage._branchID}
+    set {_uniqueStorage()._branchID = newValue}
+  }
+
+  /// The consents in force.
+  public var consents: [Crm_Customer_V1_Consent] {
+    get {_storage._consents}
+    set {_uniqueStorage()._consents = newValue}
+  }
+
+  /// Set while the customer is merged into another.
+  public var mergedIntoID: String {
+    get {_storage._mergedIntoID}
+    set {_uniqueStorage()._mergedIntoID = newValue}
+  }
+
+  /// Open accounts owned or jointly owned, CNY fen, and last month's contribution.
+  public var reportingAssetsMinor: Int64 {
+    get {_storage._reportingAssetsMinor}
+    set {_uniqueStorage()._reportingAssetsMinor = newValue}
+  }
+
+  public var monthlyContributionMinor: Int64 {
+    get {_storage._monthlyContributionMinor}
+    set {_uniqueStorage()._monthlyContributionMinor = newValue}
+  }
+
+  /// Audit actions behind this event, e.g. ["update"], ["account", "regrade"].
+  public var actions: [String] {
+    get {_storage._actions}
+    set {_uniqueStorage()._actions = newValue}
+  }
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _storage = _StorageClass.defaultInstance
+}
+
 // MARK: - Code below here is support for the SwiftProtobuf runtime.
 
 fileprivate nonisolated let _protobuf_package = "crm.customer.v1"
@@ -7735,6 +7846,191 @@ nonisolated extension Crm_Customer_V1_GetOrgUnitResponse: SwiftProtobuf.Message,
     if lhs.children != rhs.children {return false}
     if lhs.managers != rhs.managers {return false}
     if lhs._rollup != rhs._rollup {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Crm_Customer_V1_CustomerChanged: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".CustomerChanged"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{1}version\0\u{1}status\0\u{1}kind\0\u{3}display_name\0\u{3}name_zh\0\u{3}name_latin\0\u{3}birth_date\0\u{3}value_grade\0\u{3}credit_grade\0\u{3}lifecycle_stage\0\u{3}relationship_manager_id\0\u{3}branch_id\0\u{1}consents\0\u{3}merged_into_id\0\u{3}reporting_assets_minor\0\u{3}monthly_contribution_minor\0\u{1}actions\0")
+
+  fileprivate class _StorageClass {
+    var _id: String = String()
+    var _version: Int64 = 0
+    var _status: Crm_Customer_V1_CustomerStatus = .unspecified
+    var _kind: Crm_Customer_V1_CustomerKind = .unspecified
+    var _displayName: String = String()
+    var _nameZh: String = String()
+    var _nameLatin: String = String()
+    var _birthDate: String = String()
+    var _valueGrade: UInt32 = 0
+    var _creditGrade: String = String()
+    var _lifecycleStage: Crm_Customer_V1_LifecycleStage = .unspecified
+    var _relationshipManagerID: String = String()
+    var _branchID: String = String()
+    var _consents: [Crm_Customer_V1_Consent] = []
+    var _mergedIntoID: String = String()
+    var _reportingAssetsMinor: Int64 = 0
+    var _monthlyContributionMinor: Int64 = 0
+    var _actions: [String] = []
+
+      // This property is used as the initial default value for new instances of the type.
+      // The type itself is protecting the reference to its storage via CoW semantics.
+      // This will force a copy to be made of this reference when the first mutation occurs;
+      // hence, it is safe to mark this as `nonisolated(unsafe)`.
+      static nonisolated(unsafe) let defaultInstance = _StorageClass()
+
+    private init() {}
+
+    init(copying source: _StorageClass) {
+      _id = source._id
+      _version = source._version
+      _status = source._status
+      _kind = source._kind
+      _displayName = source._displayName
+      _nameZh = source._nameZh
+      _nameLatin = source._nameLatin
+      _birthDate = source._birthDate
+      _valueGrade = source._valueGrade
+      _creditGrade = source._creditGrade
+      _lifecycleStage = source._lifecycleStage
+      _relationshipManagerID = source._relationshipManagerID
+      _branchID = source._branchID
+      _consents = source._consents
+      _mergedIntoID = source._mergedIntoID
+      _reportingAssetsMinor = source._reportingAssetsMinor
+      _monthlyContributionMinor = source._monthlyContributionMinor
+      _actions = source._actions
+    }
+  }
+
+  fileprivate mutating func _uniqueStorage() -> _StorageClass {
+    if !isKnownUniquelyReferenced(&_storage) {
+      _storage = _StorageClass(copying: _storage)
+    }
+    return _storage
+  }
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    _ = _uniqueStorage()
+    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
+      while let fieldNumber = try decoder.nextFieldNumber() {
+        // The use of inline closures is to circumvent an issue where the compiler
+        // allocates stack space for every case branch when no optimizations are
+        // enabled. https://github.com/apple/swift-protobuf/issues/1034
+        switch fieldNumber {
+        case 1: try { try decoder.decodeSingularStringField(value: &_storage._id) }()
+        case 2: try { try decoder.decodeSingularInt64Field(value: &_storage._version) }()
+        case 3: try { try decoder.decodeSingularEnumField(value: &_storage._status) }()
+        case 4: try { try decoder.decodeSingularEnumField(value: &_storage._kind) }()
+        case 5: try { try decoder.decodeSingularStringField(value: &_storage._displayName) }()
+        case 6: try { try decoder.decodeSingularStringField(value: &_storage._nameZh) }()
+        case 7: try { try decoder.decodeSingularStringField(value: &_storage._nameLatin) }()
+        case 8: try { try decoder.decodeSingularStringField(value: &_storage._birthDate) }()
+        case 9: try { try decoder.decodeSingularUInt32Field(value: &_storage._valueGrade) }()
+        case 10: try { try decoder.decodeSingularStringField(value: &_storage._creditGrade) }()
+        case 11: try { try decoder.decodeSingularEnumField(value: &_storage._lifecycleStage) }()
+        case 12: try { try decoder.decodeSingularStringField(value: &_storage._relationshipManagerID) }()
+        case 13: try { try decoder.decodeSingularStringField(value: &_storage._branchID) }()
+        case 14: try { try decoder.decodeRepeatedMessageField(value: &_storage._consents) }()
+        case 15: try { try decoder.decodeSingularStringField(value: &_storage._mergedIntoID) }()
+        case 16: try { try decoder.decodeSingularInt64Field(value: &_storage._reportingAssetsMinor) }()
+        case 17: try { try decoder.decodeSingularInt64Field(value: &_storage._monthlyContributionMinor) }()
+        case 18: try { try decoder.decodeRepeatedStringField(value: &_storage._actions) }()
+        default: break
+        }
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
+      if !_storage._id.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._id, fieldNumber: 1)
+      }
+      if _storage._version != 0 {
+        try visitor.visitSingularInt64Field(value: _storage._version, fieldNumber: 2)
+      }
+      if _storage._status != .unspecified {
+        try visitor.visitSingularEnumField(value: _storage._status, fieldNumber: 3)
+      }
+      if _storage._kind != .unspecified {
+        try visitor.visitSingularEnumField(value: _storage._kind, fieldNumber: 4)
+      }
+      if !_storage._displayName.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._displayName, fieldNumber: 5)
+      }
+      if !_storage._nameZh.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._nameZh, fieldNumber: 6)
+      }
+      if !_storage._nameLatin.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._nameLatin, fieldNumber: 7)
+      }
+      if !_storage._birthDate.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._birthDate, fieldNumber: 8)
+      }
+      if _storage._valueGrade != 0 {
+        try visitor.visitSingularUInt32Field(value: _storage._valueGrade, fieldNumber: 9)
+      }
+      if !_storage._creditGrade.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._creditGrade, fieldNumber: 10)
+      }
+      if _storage._lifecycleStage != .unspecified {
+        try visitor.visitSingularEnumField(value: _storage._lifecycleStage, fieldNumber: 11)
+      }
+      if !_storage._relationshipManagerID.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._relationshipManagerID, fieldNumber: 12)
+      }
+      if !_storage._branchID.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._branchID, fieldNumber: 13)
+      }
+      if !_storage._consents.isEmpty {
+        try visitor.visitRepeatedMessageField(value: _storage._consents, fieldNumber: 14)
+      }
+      if !_storage._mergedIntoID.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._mergedIntoID, fieldNumber: 15)
+      }
+      if _storage._reportingAssetsMinor != 0 {
+        try visitor.visitSingularInt64Field(value: _storage._reportingAssetsMinor, fieldNumber: 16)
+      }
+      if _storage._monthlyContributionMinor != 0 {
+        try visitor.visitSingularInt64Field(value: _storage._monthlyContributionMinor, fieldNumber: 17)
+      }
+      if !_storage._actions.isEmpty {
+        try visitor.visitRepeatedStringField(value: _storage._actions, fieldNumber: 18)
+      }
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Crm_Customer_V1_CustomerChanged, rhs: Crm_Customer_V1_CustomerChanged) -> Bool {
+    if lhs._storage !== rhs._storage {
+      let storagesAreEqual: Bool = withExtendedLifetime((lhs._storage, rhs._storage)) { (_args: (_StorageClass, _StorageClass)) in
+        let _storage = _args.0
+        let rhs_storage = _args.1
+        if _storage._id != rhs_storage._id {return false}
+        if _storage._version != rhs_storage._version {return false}
+        if _storage._status != rhs_storage._status {return false}
+        if _storage._kind != rhs_storage._kind {return false}
+        if _storage._displayName != rhs_storage._displayName {return false}
+        if _storage._nameZh != rhs_storage._nameZh {return false}
+        if _storage._nameLatin != rhs_storage._nameLatin {return false}
+        if _storage._birthDate != rhs_storage._birthDate {return false}
+        if _storage._valueGrade != rhs_storage._valueGrade {return false}
+        if _storage._creditGrade != rhs_storage._creditGrade {return false}
+        if _storage._lifecycleStage != rhs_storage._lifecycleStage {return false}
+        if _storage._relationshipManagerID != rhs_storage._relationshipManagerID {return false}
+        if _storage._branchID != rhs_storage._branchID {return false}
+        if _storage._consents != rhs_storage._consents {return false}
+        if _storage._mergedIntoID != rhs_storage._mergedIntoID {return false}
+        if _storage._reportingAssetsMinor != rhs_storage._reportingAssetsMinor {return false}
+        if _storage._monthlyContributionMinor != rhs_storage._monthlyContributionMinor {return false}
+        if _storage._actions != rhs_storage._actions {return false}
+        return true
+      }
+      if !storagesAreEqual {return false}
+    }
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

@@ -2,6 +2,8 @@
 import Foundation
 import GRDB
 import Logging
+import NIOCore
+import ServiceLifecycle
 import ServiceRuntime
 import WireProtocol
 
@@ -24,9 +26,10 @@ final class TemporaryCustomerStore: Sendable {
 
     deinit { try? FileManager.default.removeItem(at: folder) }
 
+    /// A write transaction with the change events it causes, as the handlers run it.
     func write<T: Sendable>(_ body: @escaping @Sendable (CustomerDirectory, Database) throws -> T) async throws -> T {
         let directory = self.directory
-        return try await store.pool.write { db in try body(directory, db) }
+        return try await store.pool.write { db in try directory.publishingChanges(db) { try body(directory, db) } }
     }
 
     func read<T: Sendable>(_ body: @escaping @Sendable (CustomerDirectory, Database) throws -> T) async throws -> T {
@@ -166,7 +169,7 @@ extension TemporaryCustomerStore {
         request.holdings = holdings
         let finished = request
         let directory = directory ?? self.directory
-        return try await store.pool.write { db in try directory.upsertAccounts(finished, caller: .servicing, db) }
+        return try await store.pool.write { db in try directory.publishingChanges(db) { try directory.upsertAccounts(finished, caller: .servicing, db) } }
     }
 
     func view(_ id: String, caller: Caller = .servicing) async throws -> Crm_Customer_V1_CustomerView {
@@ -208,5 +211,29 @@ enum Holdings {
         holding.maturityDate = maturity
         holding.monthlyContributionMinor = contributionYuan * 100
         return holding
+    }
+}
+
+/// A server on a free loopback port while `body` runs, then drained.
+enum CustomerServerHarness {
+    static let logger: Logger = {
+        var logger = Logger(label: "test")
+        logger.logLevel = .critical
+        return logger
+    }()
+
+    static func serving(_ server: RPCServer, _ body: @Sendable (Int) async throws -> Void) async throws {
+        let group = ServiceGroup(services: [server], gracefulShutdownSignals: [], logger: logger)
+        try await withThrowingTaskGroup(of: Void.self) { tasks in
+            tasks.addTask { try await group.run() }
+            do {
+                try await body(try await server.boundAddress().port!)
+            } catch {
+                await group.triggerGracefulShutdown()
+                throw error
+            }
+            await group.triggerGracefulShutdown()
+            try await tasks.waitForAll()
+        }
     }
 }

@@ -1,0 +1,80 @@
+internal import Foundation
+public import GRDB
+internal import ServiceRuntime
+public import WireProtocol
+
+/// Change events: every change to a customer writes audit rows, so at the end of each change
+/// transaction the audit rows it wrote say which customers changed and how. One event per changed
+/// customer goes into the change log in the same transaction, carrying the customer as it is after
+/// the change (``Crm_Customer_V1_CustomerChanged``). Nothing can change a customer without an
+/// event, since nothing can change one without an audit row.
+extension CustomerDirectory {
+    /// Audit actions that record something other than a change of the customer.
+    static let actionsWithoutEvent: Set<String> = ["read", "read-audit", "dismiss-duplicate"]
+
+    /// Runs a change and appends, in the same transaction, the events of the customers it changed.
+    public func publishingChanges<T>(_ db: Database, _ body: () throws -> T) throws -> T {
+        let before = try Int64.fetchOne(db.cachedStatement(sql: "SELECT sequence FROM audit_head WHERE id = 1")) ?? 0
+        let result = try body()
+        try publishChanges(afterAuditSequence: before, db)
+        return result
+    }
+
+    func publishChanges(afterAuditSequence before: Int64, _ db: Database) throws {
+        let rows = try Row.fetchAll(
+            db.cachedStatement(
+                sql: "SELECT customer_key, action FROM audit_log WHERE sequence > ? AND customer_key != 0 ORDER BY sequence"),
+            arguments: [before])
+        var actions: [Int64: [String]] = [:]
+        var order: [Int64] = []
+        for row in rows {
+            let key: Int64 = row["customer_key"]
+            let action: String = row["action"]
+            guard !Self.actionsWithoutEvent.contains(action) else { continue }
+            if actions[key] == nil { order.append(key) }
+            if !(actions[key]?.contains(action) ?? false) { actions[key, default: []].append(action) }
+        }
+        let time = nowMilliseconds
+        for key in order {
+            guard let customer = try CustomerRecords.load(key: key, db) else { continue }
+            let done = actions[key] ?? []
+            let type: String
+            if done.contains("create") || done.contains("import") {
+                type = "customer.created"
+            } else if done.contains("unmerge") {
+                type = "customer.unmerged"
+            } else if done.contains("merge") && customer.status == .merged {
+                type = "customer.merged"
+            } else if done.contains("erase") {
+                type = "customer.erased"
+            } else if done.contains("deactivate") {
+                type = "customer.deactivated"
+            } else if done.contains("reactivate") {
+                type = "customer.reactivated"
+            } else {
+                type = "customer.updated"
+            }
+            var payload = Crm_Customer_V1_CustomerChanged()
+            payload.id = customer.id
+            payload.version = customer.version
+            payload.status = customer.status
+            payload.kind = customer.profile.kind
+            payload.displayName = CustomerRecords.displayName(customer.profile)
+            payload.nameZh = customer.profile.individual.nameZh
+            payload.nameLatin = customer.profile.individual.nameLatin
+            payload.birthDate = customer.profile.individual.birthDate
+            payload.valueGrade = customer.valueGrade
+            payload.creditGrade = customer.creditGrade
+            payload.lifecycleStage = customer.lifecycleStage
+            payload.relationshipManagerID = customer.profile.relationshipManagerID
+            payload.branchID = customer.profile.branchID
+            payload.consents = try consents(key: key, includeHistory: false, db).current
+            payload.mergedIntoID = customer.mergedInto
+            let facts = try Grading.facts(customerKey: key, db)
+            payload.reportingAssetsMinor = facts.assetsMinor
+            payload.monthlyContributionMinor = facts.monthlyContributionMinor
+            payload.actions = done
+            try ChangeLog.append(type: type, entityKey: customer.id, payload: payload, atMilliseconds: time, db)
+        }
+    }
+}
