@@ -17,7 +17,7 @@ struct CRMCtl: AsyncParsableCommand {
             On an error crmctl prints the error as JSON on stdout, its code and message on stderr, \
             and exits with status 1.
             """,
-        subcommands: [Call.self, List.self, Describe.self, Health.self, Audit.self, Duplicates.self, Import.self])
+        subcommands: [Call.self, List.self, Describe.self, Health.self, Audit.self, Duplicates.self, Import.self, Feeds.self])
 }
 
 struct ConnectionOptions: ParsableArguments {
@@ -307,6 +307,27 @@ struct Duplicates: AsyncParsableCommand {
                     try printJSON(result)
                     request.afterID = result.nextAfterID
                 } while !request.afterID.isEmpty
+                await client.close()
+            } catch {
+                failAndExit(error)
+            }
+        }
+    }
+}
+
+struct Feeds: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Change feeds.", subcommands: [Status.self])
+
+    struct Status: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "A server's change log (epoch, first and last sequence) and each consumer's acknowledged sequence and lag in events and milliseconds (Feed.Status).")
+
+        @OptionGroup var connection: ConnectionOptions
+
+        func run() async throws {
+            let client = CRMClient(configuration: try connection.target().rpcConfiguration)
+            do {
+                try printJSON(try await client.call(FeedMethods.status, Crm_Feed_V1_StatusRequest(), timeout: connection.timeoutAmount))
                 await client.close()
             } catch {
                 failAndExit(error)

@@ -182,6 +182,26 @@ struct FeedTests {
         #expect(try await consumer.dump().first { $0.hasPrefix("21 ") } != nil, "sequence 21, not a reused 20")
     }
 
+    @Test("the pruner deletes what every consumer acknowledged once it is older than the window, and nothing while no consumer is registered")
+    func pruner() async throws {
+        let producer = try Producer()
+        try await producer.produce(10)
+        let pruner = ChangeLogPruner(store: producer.store, retention: .zero, interval: .milliseconds(10), logger: testLogger)
+        let group = ServiceGroup(services: [pruner], gracefulShutdownSignals: [], logger: testLogger)
+        try await withThrowingTaskGroup(of: Void.self) { tasks in
+            tasks.addTask { try await group.run() }
+            try await Task.sleep(for: .milliseconds(100))
+            #expect(try await producer.store.pool.read { try FeedHandlers.status($0) }.retainedEvents == 10, "no consumer yet")
+            try await producer.store.pool.write { db in try db.execute(sql: "INSERT INTO feed_consumer VALUES ('slow', 4, 0)") }
+            #expect(await eventually { (try? await producer.store.pool.read { try FeedHandlers.status($0) }.firstSequence) == 5 })
+            await group.triggerGracefulShutdown()
+            try await tasks.waitForAll()
+        }
+        let status = try await producer.store.pool.read { try FeedHandlers.status($0) }
+        #expect(status.retainedEvents == 6)
+        #expect(status.consumers.first?.lagEvents == 6)
+    }
+
     @Test("replaying the last 500 events changes no consumer state")
     func replayChangesNothing() async throws {
         let producer = try Producer()

@@ -13,6 +13,8 @@ public import WireProtocol
 public struct ServerSettings: Sendable {
     public var server: RPCServer.Configuration
     public var database: Store.Configuration
+    /// How long a published change event is kept after every consumer acknowledged it.
+    public var feedRetentionHours: Int = 168
     public var logLevel: Logger.Level
 
     public init(server: RPCServer.Configuration, database: Store.Configuration, logLevel: Logger.Level = .info) {
@@ -29,6 +31,7 @@ public struct ServerSettings: Sendable {
         "timeouts.handshake_ms", "timeouts.idle_ms", "timeouts.drain_ms", "timeouts.max_call_ms",
         "callers.trust_identity",
         "database.path", "database.durability", "database.busy_timeout_ms", "database.cache_mib",
+        "feeds.retention_hours",
         "log.level",
     ]
 
@@ -175,6 +178,7 @@ public struct ServerSettings: Sendable {
             }
             if let value = try int("database.busy_timeout_ms", 0...600_000) { settings.database.busyTimeoutSeconds = Double(value) / 1000 }
             if let value = try int("database.cache_mib", 1...65_536) { settings.database.cacheMiB = value }
+            if let value = try int("feeds.retention_hours", 0...8_760) { settings.feedRetentionHours = value }
             if let level = try string("log.level") {
                 guard let value = Logger.Level(rawValue: level) else {
                     throw ConfigurationError(

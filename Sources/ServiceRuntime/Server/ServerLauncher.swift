@@ -47,9 +47,10 @@ public enum ServerLauncher {
         SystemHandlers.register(into: &router, serverName: name, version: version)
         try registerHandlers(&router, store, logger)
         let server = RPCServer(configuration: settings.server, router: router, logger: logger)
+        let pruner = ChangeLogPruner(store: store, retention: .seconds(settings.feedRetentionHours * 3600), logger: logger)
         let group = ServiceGroup(
             configuration: .init(
-                services: [.init(service: server)], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+                services: [.init(service: server), .init(service: pruner)], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         try await group.run()
         logger.info("stopped")
     }

@@ -124,6 +124,10 @@ struct CustomerServerProcessTests {
         #expect(second.stdout.contains(#""created":0"#) && second.stdout.contains(#""unchanged":2"#), "\(second.stdout)")
         let search = try await Executables.run("crmctl", ["call", "Customer.Search", #"{"branchId": "", "namePrefix": "zhao"}"#, "--address", "127.0.0.1:\(port)"])
         #expect(search.stdout.components(separatedBy: "C00000000").count == 2, "one Zhao Liu: \(search.stdout)")
+        // Two customers created: two change events, and no consumer has subscribed yet.
+        let feeds = try await Executables.run("crmctl", ["feeds", "status", "--address", "127.0.0.1:\(port)"])
+        #expect(feeds.status == 0, "\(feeds.stderr)")
+        #expect(feeds.stdout.contains(#""lastSequence":"2""#) && !feeds.stdout.contains("consumers"), "\(feeds.stdout)")
         #expect(await server.stop() == 0)
     }
 }
