@@ -74,7 +74,7 @@ let targets: [Target] = [
     .executableTarget(name: "crm-gateway", dependencies: ["Gateway"], swiftSettings: swiftSettings),
     .executableTarget(
         name: "crmctl",
-        dependencies: ["CRMClient", "ServiceRuntime", "WireProtocol", nioCore, swiftProtobuf, argumentParser],
+        dependencies: ["CRMClient", "ServiceRuntime", "WireProtocol", nioCore, swiftProtobuf, argumentParser, grdb, logging, serviceLifecycle, unixSignals],
         swiftSettings: swiftSettings
     ),
     .executableTarget(

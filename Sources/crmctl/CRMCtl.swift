@@ -316,7 +316,7 @@ struct Duplicates: AsyncParsableCommand {
 }
 
 struct Feeds: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Change feeds.", subcommands: [Status.self])
+    static let configuration = CommandConfiguration(abstract: "Change feeds.", subcommands: [Status.self, Copy.self])
 
     struct Status: AsyncParsableCommand {
         static let configuration = CommandConfiguration(

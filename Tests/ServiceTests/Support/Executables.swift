@@ -1,6 +1,9 @@
 import Dispatch
 import Foundation
 import Synchronization
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// The package's real executables, run as child processes the way operators and callers run them.
 ///
@@ -91,6 +94,23 @@ final class ServerProcess: Sendable {
         throw ServerProcessError(message: "\(name) did not start listening; its output:\n\(server.log)")
     }
 
+    /// Starts `name` without waiting for anything (for processes that do not listen).
+    static func launch(_ name: String, _ arguments: [String] = [], environment: [String: String] = [:], directory: URL) throws -> ServerProcess {
+        try ServerProcess(name, arguments, environment: environment, directory: directory)
+    }
+
+    /// SIGKILL, as a crash or an OOM kill would end it, and waits for it to be gone.
+    func kill() async {
+        Glibc.kill(process.processIdentifier, SIGKILL)
+        let exited = self.exited
+        await withCheckedContinuation { continuation in
+            DispatchQueue.global().async {
+                exited.wait()
+                continuation.resume()
+            }
+        }
+    }
+
     private init(_ name: String, _ arguments: [String], environment: [String: String], directory: URL) throws {
         process = Process()
         process.executableURL = Executables.folder.appendingPathComponent(name)
@@ -130,7 +150,7 @@ final class ServerProcess: Sendable {
         return await withCheckedContinuation { continuation in
             DispatchQueue.global().async {
                 if exited.wait(timeout: .now() + 30) == .timedOut {
-                    kill(process.processIdentifier, SIGKILL)
+                    Glibc.kill(process.processIdentifier, SIGKILL)
                     exited.wait()
                 }
                 continuation.resume(returning: process.terminationStatus)
