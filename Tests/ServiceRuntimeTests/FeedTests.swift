@@ -252,6 +252,37 @@ struct FeedTests {
         #expect(try await consumer.appliedCount == 22)
     }
 
+    @Test("a producer whose log is replaced (a new epoch): the consumer starts the new log from its beginning")
+    func epochChange() async throws {
+        let first = try Producer()
+        try await first.produce(5)
+        let consumer = try Consumer()
+        let seen = Recorder<[String]>([])
+        let port = try await freeLoopbackPort()
+        let feedConsumer = FeedConsumer(
+            configuration: .init(
+                producer: "items", consumer: "epoch-test",
+                client: .init(host: "127.0.0.1", port: port, initialBackoff: .milliseconds(20), maximumBackoff: .milliseconds(200)),
+                retryDelay: .milliseconds(5), acknowledgeInterval: .milliseconds(50)),
+            store: consumer.store, logger: testLogger
+        ) { event, _ in seen.update { $0.append("\(event.producerEpoch.prefix(4)):\(event.sequence)") } }
+        try await consuming(feedConsumer) {
+            try await withTestServer(router: first.router, configuration: .init(port: port)) { _, _ in
+                #expect(await eventually { seen.value.count == 5 })
+            }
+            // A different database behind the same address: a restored backup, a reinstallation.
+            let second = try Producer()
+            try await second.produce(3)
+            try await withTestServer(router: second.router, configuration: .init(port: port)) { _, _ in
+                #expect(await eventually { seen.value.count == 8 })
+            }
+            let secondEpoch = try await second.store.pool.read { try ChangeLog.epoch($0) }
+            #expect(Array(seen.value.suffix(3)) == (1...3).map { "\(secondEpoch.prefix(4)):\($0)" })
+            let offset = try await consumer.store.pool.read { try FeedConsumer.offset(producer: "items", $0) }
+            #expect(offset == FeedConsumer.Offset(epoch: secondEpoch, sequence: 3))
+        }
+    }
+
     @Test("Subscribe refuses a position that does not exist, a pruned one, and another log's epoch")
     func subscribePositions() async throws {
         let producer = try Producer()
@@ -283,3 +314,4 @@ struct FeedTests {
         }
     }
 }
+
