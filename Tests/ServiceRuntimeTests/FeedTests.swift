@@ -200,6 +200,16 @@ struct FeedTests {
         let status = try await producer.store.pool.read { try FeedHandlers.status($0) }
         #expect(status.retainedEvents == 6)
         #expect(status.consumers.first?.lagEvents == 6)
+        // A consumer gone for good is removed, and holds nothing back any more.
+        try await withTestServer(router: producer.router) { _, port in
+            let connection = try await RPCConnection.connect(host: "127.0.0.1", port: port)
+            var remove = Crm_Feed_V1_RemoveConsumerRequest()
+            remove.consumer = "slow"
+            #expect(try await connection.unary(FeedMethods.removeConsumer, remove).removed)
+            #expect(try await connection.unary(FeedMethods.removeConsumer, remove).removed == false)
+            await connection.close()
+        }
+        #expect(try await producer.store.pool.read { try FeedHandlers.status($0) }.consumers.isEmpty)
     }
 
     @Test("replaying the last 500 events changes no consumer state")
@@ -245,9 +255,27 @@ struct FeedTests {
             }
         }
         #expect(letters == ["8 E0 3", "9 E0 0", "16 E0 0"])
-        #expect(try await feedConsumer.retryDeadLetters() == 0, "still poisoned: nothing applies, nothing is skipped")
-        consumer.poisonFixed.update { $0 = true }
-        #expect(try await feedConsumer.retryDeadLetters() == 3)
+        // An operator lists and retries them through the consuming service's Feed methods.
+        var consumerRouter = RPCRouter.withSystemHandlers()
+        FeedHandlers.register(into: &consumerRouter, consumers: [feedConsumer])
+        try await withTestServer(router: consumerRouter) { _, port in
+            let connection = try await RPCConnection.connect(host: "127.0.0.1", port: port)
+            let listed = try await connection.unary(FeedMethods.listDeadLetters, Crm_Feed_V1_ListDeadLettersRequest())
+            #expect(listed.letters.map(\.event.sequence) == [8, 9, 16])
+            #expect(listed.letters.first?.error.contains("Poisoned") == true)
+            #expect(listed.letters.last?.error == "held behind dead letter 1 of the same entity")
+            var retry = Crm_Feed_V1_RetryDeadLettersRequest()
+            retry.producer = "items"
+            let stillBroken = try await connection.unary(FeedMethods.retryDeadLetters, retry)
+            #expect((stillBroken.applied, stillBroken.stillOpen) == (0, 3), "still poisoned: nothing applies, nothing is skipped")
+            consumer.poisonFixed.update { $0 = true }
+            let fixed = try await connection.unary(FeedMethods.retryDeadLetters, retry)
+            #expect((fixed.applied, fixed.stillOpen) == (3, 0))
+            #expect(try await connection.unary(FeedMethods.listDeadLetters, Crm_Feed_V1_ListDeadLettersRequest()).letters.isEmpty)
+            retry.producer = "nobody"
+            await #expect(throws: RPCError.self) { _ = try await connection.unary(FeedMethods.retryDeadLetters, retry) }
+            await connection.close()
+        }
         #expect(try await consumer.dump().contains("E0=4"))
         #expect(try await consumer.appliedCount == 22)
     }

@@ -177,8 +177,10 @@ public struct FeedConsumer: Service {
     // MARK: Dead letters
 
     /// Applies the open dead letters again, oldest first, each in its own transaction; stops at the
-    /// first one of an entity that fails again (its later ones stay held). Returns how many applied.
-    public func retryDeadLetters(entityKey: String? = nil) async throws -> Int {
+    /// first one of an entity that fails again (its later ones stay held). Returns how many applied
+    /// and how many are still open.
+    @discardableResult
+    public func retryDeadLetters(entityKey: String? = nil) async throws -> (applied: Int, stillOpen: Int) {
         let letters = try await store.pool.read { db in
             try Row.fetchAll(
                 db,
@@ -192,6 +194,7 @@ public struct FeedConsumer: Service {
         var failed: Set<String> = []
         var applied = 0
         for letter in letters where !failed.contains(letter.entity) {
+            try Task.checkCancellation()
             let event = try Crm_Feed_V1_ChangeEvent(serializedBytes: letter.event)
             do {
                 try await store.pool.write { db in
@@ -210,7 +213,7 @@ public struct FeedConsumer: Service {
                 }
             }
         }
-        return applied
+        return (applied, letters.count - applied)
     }
 
     // MARK: Offsets and acknowledgements

@@ -1,5 +1,6 @@
 internal import Foundation
 internal import GRDB
+internal import SwiftProtobuf
 public import WireProtocol
 
 /// The producer side of a change feed: Feed.Subscribe, Feed.Acknowledge and Feed.Status over the
@@ -56,6 +57,65 @@ public enum FeedHandlers {
         }
         router.register(FeedMethods.status) { _, _ in
             try await store.pool.read { db in try status(db) }
+        }
+        router.register(FeedMethods.removeConsumer) { request, _ in
+            let consumer = try consumerName(request.consumer)
+            var response = Crm_Feed_V1_RemoveConsumerResponse()
+            response.removed = try await store.pool.write { db in
+                try db.execute(sql: "DELETE FROM feed_consumer WHERE consumer = ?", arguments: [consumer])
+                return db.changesCount > 0
+            }
+            return response
+        }
+    }
+
+    /// The consumer side: Feed.ListDeadLetters and Feed.RetryDeadLetters over the service's feed
+    /// consumers (by their producer name). A service that consumes feeds registers these.
+    public static func register(into router: inout RPCRouter, consumers: [FeedConsumer]) {
+        let byProducer = Dictionary(consumers.map { ($0.configuration.producer, $0) }, uniquingKeysWith: { first, _ in first })
+        guard let store = consumers.first?.store else { return }
+        router.register(FeedMethods.listDeadLetters) { request, _ in
+            guard request.pageSize <= 500 else {
+                throw RPCError(
+                    code: .invalidArgument, message: "pageSize must be at most 500", reason: "INVALID_FIELD", processing: .notProcessed,
+                    fieldViolations: [.init(field: "pageSize", description: "at most 500")])
+            }
+            let limit = request.pageSize == 0 ? 100 : Int(request.pageSize)
+            return try await store.pool.read { db in
+                var response = Crm_Feed_V1_ListDeadLettersResponse()
+                response.letters = try Row.fetchAll(
+                    db,
+                    sql: """
+                        SELECT * FROM feed_dead_letter
+                        WHERE letter_id > ? AND (? = '' OR producer = ?) AND (? OR resolved_at_ms IS NULL)
+                        ORDER BY letter_id LIMIT ?
+                        """,
+                    arguments: [Int64(clamping: request.afterLetterID), request.producer, request.producer, request.includeResolved, limit]
+                ).map { row in
+                    var letter = Crm_Feed_V1_DeadLetter()
+                    letter.letterID = UInt64(row["letter_id"] as Int64)
+                    letter.producer = row["producer"]
+                    letter.event = (try? Crm_Feed_V1_ChangeEvent(serializedBytes: row["event"] as Data)) ?? Crm_Feed_V1_ChangeEvent()
+                    letter.error = row["error"]
+                    letter.attempts = row["attempts"]
+                    letter.failedAtMs = row["failed_at_ms"]
+                    letter.resolvedAtMs = row["resolved_at_ms"] ?? 0
+                    return letter
+                }
+                return response
+            }
+        }
+        router.register(FeedMethods.retryDeadLetters) { request, _ in
+            guard let consumer = byProducer[request.producer] else {
+                throw RPCError(
+                    code: .notFound, message: "no feed consumer of producer \"\(request.producer)\"; known: \(byProducer.keys.sorted().joined(separator: ", "))",
+                    reason: "PRODUCER_NOT_FOUND", processing: .notProcessed)
+            }
+            let outcome = try await consumer.retryDeadLetters(entityKey: request.entityKey.isEmpty ? nil : request.entityKey)
+            var response = Crm_Feed_V1_RetryDeadLettersResponse()
+            response.applied = UInt32(clamping: outcome.applied)
+            response.stillOpen = UInt32(clamping: outcome.stillOpen)
+            return response
         }
     }
 
