@@ -126,6 +126,18 @@ extension CustomerDirectory {
                 try db.execute(sql: "UPDATE \(table.name) SET customer_key = ? WHERE customer_key = ?", arguments: [survivorKey, mergedKey])
             }
         }
+        // A phone, email or address both records had is kept once, as the survivor's.
+        try db.execute(
+            sql: """
+                DELETE FROM customer_contact WHERE customer_key = ? AND key IN (
+                    SELECT later.key FROM customer_contact later JOIN customer_contact earlier
+                    ON earlier.customer_key = later.customer_key AND earlier.position < later.position AND earlier.kind = later.kind
+                        AND earlier.value = later.value AND earlier.line1 = later.line1 AND earlier.line2 = later.line2
+                        AND earlier.city = later.city AND earlier.province = later.province
+                        AND earlier.postal_code = later.postal_code AND earlier.country = later.country
+                    WHERE later.customer_key = ?)
+                """,
+            arguments: [survivorKey, survivorKey])
         try db.execute(
             sql: """
                 UPDATE customer_contact SET is_primary = 0

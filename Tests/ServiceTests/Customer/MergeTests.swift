@@ -73,6 +73,19 @@ struct MergeTests {
         #expect(again?.reason == "ALREADY_UNMERGED")
     }
 
+    @Test("a phone both records had is kept once on the survivor; unmerge still restores both exactly")
+    func sharedContactKeptOnce() async throws {
+        let fixture = try TemporaryCustomerStore()
+        let survivor = try await fixture.create(Profiles.individual(email: "zs@example.com")).customer
+        let merged = try await fixture.create(Profiles.individual(residentID: nil, phone: "13812345678", email: "other@example.com")).customer
+        let before = try await fixture.dump([survivor.id, merged.id])
+        let result = try await fixture.merge(survivor: survivor, merged: merged)
+        #expect(result.survivor.profile.contacts.map(\.value) == ["+8613812345678", "zs@example.com", "other@example.com"])
+        #expect(result.survivor.profile.contacts.filter(\.primary).count == 1)
+        _ = try await fixture.unmerge(result.mergeID)
+        #expect(try await fixture.dump([survivor.id, merged.id]) == before)
+    }
+
     @Test("unmerge is refused once either customer changed after the merge")
     func changedSinceMerge() async throws {
         let fixture = try TemporaryCustomerStore()
