@@ -21,6 +21,7 @@ extension CustomerDirectory {
     }
 
     func publishChanges(afterAuditSequence before: Int64, _ db: Database) throws {
+        try publishReferenceChanges(afterAuditSequence: before, db)
         let rows = try Row.fetchAll(
             db.cachedStatement(
                 sql: "SELECT customer_key, action FROM audit_log WHERE sequence > ? AND customer_key != 0 ORDER BY sequence"),
@@ -75,6 +76,32 @@ extension CustomerDirectory {
             payload.monthlyContributionMinor = facts.monthlyContributionMinor
             payload.actions = done
             try ChangeLog.append(type: type, entityKey: customer.id, payload: payload, atMilliseconds: time, db)
+        }
+    }
+
+    /// Org units and relationship managers (the hierarchy Marketing's reports roll up through):
+    /// `org.unit.changed` with an OrgUnit, `org.manager.changed` with a RelationshipManager.
+    private func publishReferenceChanges(afterAuditSequence before: Int64, _ db: Database) throws {
+        let rows = try Row.fetchAll(
+            db.cachedStatement(
+                sql: """
+                    SELECT action, field FROM audit_log
+                    WHERE sequence > ? AND customer_key = 0 AND action IN ('org-unit', 'relationship-manager') ORDER BY sequence
+                    """),
+            arguments: [before])
+        let time = nowMilliseconds
+        for row in rows {
+            let field: String = row["field"]
+            // "units[BJ-01]" or "managers[RM001]"
+            guard let open = field.firstIndex(of: "["), field.hasSuffix("]") else { continue }
+            let id = String(field[field.index(after: open)..<field.index(before: field.endIndex)])
+            if row["action"] == "org-unit" {
+                guard let unit = try Self.orgUnit(id, db) else { continue }
+                try ChangeLog.append(type: "org.unit.changed", entityKey: "unit:\(id)", payload: unit, atMilliseconds: time, db)
+            } else {
+                guard let manager = try Self.relationshipManager(id, db) else { continue }
+                try ChangeLog.append(type: "org.manager.changed", entityKey: "manager:\(id)", payload: manager, atMilliseconds: time, db)
+            }
         }
     }
 }

@@ -165,6 +165,14 @@ struct OrganisationTests {
         let subBranch = try await orgUnit(fixture, "BJ-01-A")
         #expect(subBranch.rollup.customers == 1 && subBranch.rollup.reportingAssetsMinor == 300_000)
         #expect(subBranch.managers.map(\.relationshipManagerID) == ["RM002"])
+        // The hierarchy is published for the services whose reports roll up through it.
+        let published = try await fixture.read { _, db in
+            try String.fetchAll(db, sql: "SELECT type || ' ' || entity_key FROM change_log WHERE type LIKE 'org.%' ORDER BY sequence")
+        }
+        #expect(published == [
+            "org.unit.changed unit:HO", "org.unit.changed unit:R-N", "org.unit.changed unit:BJ-01", "org.unit.changed unit:BJ-01-A",
+            "org.manager.changed manager:RM001", "org.manager.changed manager:RM002",
+        ])
         let missing = await #expect(throws: RPCError.self) { try await orgUnit(fixture, "NOWHERE") }
         #expect(missing?.code == .notFound)
 
