@@ -51,6 +51,18 @@ struct ServerSettingsTests {
         #expect(settings.server.tls == nil)
     }
 
+    @Test("every example configuration in deploy/config is valid")
+    func deployedExamples() async throws {
+        let folder = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("deploy/config")
+        let files = try FileManager.default.contentsOfDirectory(atPath: folder.path).filter { $0.hasSuffix(".json") }
+        #expect(!files.isEmpty)
+        for file in files {
+            let settings = try await ServerSettings.load(file: folder.appendingPathComponent(file).path, environment: [:], defaults: Self.defaults)
+            #expect(settings.server.tls != nil, "\(file): production examples use TLS")
+        }
+    }
+
     @Test("no file and no environment: the defaults")
     func defaultsOnly() async throws {
         let settings = try await ServerSettings.load(file: nil, environment: [:], defaults: Self.defaults)

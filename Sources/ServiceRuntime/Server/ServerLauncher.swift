@@ -2,6 +2,7 @@ internal import Foundation
 public import GRDB
 public import Logging
 internal import NIOCore
+internal import NIOPosix
 public import ServiceLifecycle
 internal import UnixSignals
 public import WireProtocol
@@ -48,9 +49,22 @@ public enum ServerLauncher {
         try registerHandlers(&router, store, logger)
         let server = RPCServer(configuration: settings.server, router: router, logger: logger)
         let pruner = ChangeLogPruner(store: store, retention: .seconds(settings.feedRetentionHours * 3600), logger: logger)
+        var services: [ServiceGroupConfiguration.ServiceConfiguration] = [.init(service: server), .init(service: pruner)]
+        if let notifier = SystemdNotifier() {
+            services.append(
+                .init(
+                    service: SystemdLifecycle(
+                        notifier: notifier, watchdogInterval: SystemdNotifier.watchdogInterval(),
+                        ready: { _ = try await server.boundAddress() },
+                        healthy: {
+                            // The database answers and an event loop runs a task, within a second each.
+                            try await withDeadline(.seconds(1)) { _ = try await store.pool.read { try Int.fetchOne($0, sql: "SELECT 1") } }
+                            try await withDeadline(.seconds(1)) { try await MultiThreadedEventLoopGroup.singleton.next().submit {}.get() }
+                        },
+                        logger: logger)))
+        }
         let group = ServiceGroup(
-            configuration: .init(
-                services: [.init(service: server), .init(service: pruner)], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+            configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         try await group.run()
         logger.info("stopped")
     }
@@ -65,4 +79,23 @@ public enum ServerLauncher {
         LoggingSystem.bootstrap { label in StreamLogHandler.standardOutput(label: label) }
         return true
     }()
+}
+
+struct HealthCheckTimeout: Error {}
+
+/// Runs `body`, failing with ``HealthCheckTimeout`` if it has not finished after `limit`.
+func withDeadline(_ limit: Duration, _ body: @escaping @Sendable () async throws -> Void) async throws {
+    try await withThrowingTaskGroup(of: Bool.self) { group in
+        group.addTask {
+            try await body()
+            return true
+        }
+        group.addTask {
+            try await Task.sleep(for: limit)
+            return false
+        }
+        let finished = try await group.next() ?? false
+        group.cancelAll()
+        if !finished { throw HealthCheckTimeout() }
+    }
 }
