@@ -40,41 +40,23 @@ public enum CustomerHandlers {
         change(CustomerMethods.upsertOrgUnits, &router, store, directory, directory.upsertOrgUnits)
         change(CustomerMethods.upsertRelationshipManagers, &router, store, directory, directory.upsertRelationshipManagers)
         change(CustomerMethods.assignRelationshipManager, &router, store, directory, directory.assignRelationshipManager)
-        router.register(CustomerMethods.listAssignments) { request, _ in
-            try await store.pool.read { db in try directory.listAssignments(request, db) }
-        }
-        router.register(CustomerMethods.getOrgUnit) { request, _ in
-            try await store.pool.read { db in try directory.getOrgUnit(request, db) }
-        }
+        read(CustomerMethods.listAssignments, &router, store, directory.listAssignments)
+        read(CustomerMethods.getOrgUnit, &router, store, directory.getOrgUnit)
         // The search runs on a reader; only storing the pairs takes the write lock.
         router.register(CustomerMethods.findDuplicates) { request, _ in
             let slice = try await store.pool.read { db in try directory.scanForDuplicates(request, db) }
             return try await store.pool.write { db in try directory.storeDuplicates(slice, db) }
         }
-        router.register(CustomerMethods.listDuplicatePairs) { request, _ in
-            try await store.pool.read { db in try directory.listDuplicatePairs(request, db) }
-        }
+        read(CustomerMethods.listDuplicatePairs, &router, store, directory.listDuplicatePairs)
 
         personalRead(CustomerMethods.get, &router, store, directory, directory.get)
         personalRead(CustomerMethods.getView, &router, store, directory, directory.getView)
-        router.register(CustomerMethods.listInteractions) { request, _ in
-            try await store.pool.read { db in try directory.listInteractions(request, db) }
-        }
-        router.register(CustomerMethods.getHousehold) { request, _ in
-            try await store.pool.read { db in try directory.getHousehold(request, db) }
-        }
-        router.register(CustomerMethods.getCorporateGroup) { request, _ in
-            try await store.pool.read { db in try directory.getCorporateGroup(request, db) }
-        }
-        router.register(CustomerMethods.getConsents) { request, _ in
-            try await store.pool.read { db in try directory.getConsents(request, db) }
-        }
-        router.register(CustomerMethods.search) { request, _ in
-            try await store.pool.read { db in try directory.search(request, db) }
-        }
-        router.register(CustomerMethods.verifyAudit) { _, _ in
-            try await store.pool.read { db in try directory.verifyAudit(db) }
-        }
+        read(CustomerMethods.listInteractions, &router, store, directory.listInteractions)
+        read(CustomerMethods.getHousehold, &router, store, directory.getHousehold)
+        read(CustomerMethods.getCorporateGroup, &router, store, directory.getCorporateGroup)
+        read(CustomerMethods.getConsents, &router, store, directory.getConsents)
+        read(CustomerMethods.search, &router, store, directory.search)
+        read(CustomerMethods.verifyAudit, &router, store) { _, db in try directory.verifyAudit(db) }
         // Reading the audit trail is itself audited, so it writes.
         router.register(CustomerMethods.listAudit) { request, context in
             let caller = Caller(context: context)
@@ -101,6 +83,16 @@ public enum CustomerHandlers {
             progress = batch
             guard let next else { return progress }
             afterKey = next
+        }
+    }
+
+    /// Registers a read without personal data in its answer: one transaction on a pool reader.
+    private static func read<Request: SwiftProtobuf.Message, Response: SwiftProtobuf.Message>(
+        _ method: MethodDescriptor<Request, Response>, _ router: inout RPCRouter, _ store: Store,
+        _ body: @escaping @Sendable (Request, Database) throws -> Response
+    ) {
+        router.register(method) { request, _ in
+            try await store.pool.read { db in try body(request, db) }
         }
     }
 

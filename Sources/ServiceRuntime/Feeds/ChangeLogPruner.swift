@@ -20,7 +20,7 @@ public struct ChangeLogPruner: Service {
     }
 
     public func run() async throws {
-        let retentionMilliseconds = retention.components.seconds * 1000 + retention.components.attoseconds / 1_000_000_000_000_000
+        let retentionMilliseconds = Int64(retention / .milliseconds(1))
         await cancelWhenGracefulShutdown {
             while !Task.isCancelled {
                 do {
