@@ -21,6 +21,8 @@ let dependencies: [Package.Dependency] = [
     .package(url: "https://github.com/apple/swift-configuration.git", from: "1.4.0"),
     .package(url: "https://github.com/apple/swift-system.git", from: "1.8.1"),
     .package(url: "https://github.com/apple/swift-crypto.git", from: "3.12.3"),
+    .package(url: "https://github.com/apple/swift-certificates.git", from: "1.21.1"),
+    .package(url: "https://github.com/apple/swift-asn1.git", from: "1.7.4"),
 ]
 
 let nioCore = Target.Dependency.product(name: "NIOCore", package: "swift-nio")
@@ -37,6 +39,9 @@ let grdb = Target.Dependency.product(name: "GRDB", package: "GRDB.swift")
 let configuration = Target.Dependency.product(name: "Configuration", package: "swift-configuration")
 let systemPackage = Target.Dependency.product(name: "SystemPackage", package: "swift-system")
 let crypto = Target.Dependency.product(name: "Crypto", package: "swift-crypto")
+let x509 = Target.Dependency.product(name: "X509", package: "swift-certificates")
+let swiftASN1 = Target.Dependency.product(name: "SwiftASN1", package: "swift-asn1")
+let nioConcurrencyHelpers = Target.Dependency.product(name: "NIOConcurrencyHelpers", package: "swift-nio")
 let unixSignals = Target.Dependency.product(name: "UnixSignals", package: "swift-service-lifecycle")
 
 let targets: [Target] = [
@@ -61,7 +66,15 @@ let targets: [Target] = [
     ),
     .target(name: "MarketingService", dependencies: ["ServiceRuntime"], swiftSettings: swiftSettings),
     .target(name: "ServiceDeskService", dependencies: ["ServiceRuntime"], swiftSettings: swiftSettings),
-    .target(name: "Gateway", dependencies: ["ServiceRuntime"], swiftSettings: swiftSettings),
+    // The one door for other bank systems: mutual TLS, caller policies, limits, routing.
+    .target(
+        name: "Gateway",
+        dependencies: [
+            "ServiceRuntime", "WireProtocol", nioCore, nioConcurrencyHelpers, nioPosix, nioSSL, logging, serviceLifecycle, unixSignals,
+            x509, swiftASN1,
+        ],
+        swiftSettings: swiftSettings
+    ),
     .target(name: "CRMClient", dependencies: ["ServiceRuntime", "WireProtocol", nioCore, swiftProtobuf], swiftSettings: swiftSettings),
 
     .executableTarget(
@@ -71,7 +84,8 @@ let targets: [Target] = [
     ),
     .executableTarget(name: "crm-marketing", dependencies: ["MarketingService"], swiftSettings: swiftSettings),
     .executableTarget(name: "crm-servicedesk", dependencies: ["ServiceDeskService"], swiftSettings: swiftSettings),
-    .executableTarget(name: "crm-gateway", dependencies: ["Gateway"], swiftSettings: swiftSettings),
+    .executableTarget(
+        name: "crm-gateway", dependencies: ["Gateway", "ServiceRuntime", logging, serviceLifecycle, unixSignals], swiftSettings: swiftSettings),
     .executableTarget(
         name: "crmctl",
         dependencies: ["CRMClient", "ServiceRuntime", "WireProtocol", nioCore, swiftProtobuf, argumentParser, grdb, logging, serviceLifecycle, unixSignals],
@@ -83,6 +97,8 @@ let targets: [Target] = [
         swiftSettings: swiftSettings
     ),
 
+    // Helpers shared by the test targets (the throw-away PKI).
+    .target(name: "TestSupport", dependencies: ["ServiceRuntime"], path: "Tests/TestSupport", swiftSettings: swiftSettings),
     .testTarget(
         name: "WireProtocolTests",
         dependencies: ["WireProtocol", nioCore, nioTestUtils, swiftProtobuf],
@@ -90,14 +106,14 @@ let targets: [Target] = [
     ),
     .testTarget(
         name: "ServiceRuntimeTests",
-        dependencies: ["ServiceRuntime", "WireProtocol", nioCore, nioPosix, nioSSL, nioTLS, logging, serviceLifecycle, grdb, swiftProtobuf],
+        dependencies: ["ServiceRuntime", "WireProtocol", "TestSupport", nioCore, nioPosix, nioSSL, nioTLS, logging, serviceLifecycle, grdb, swiftProtobuf],
         swiftSettings: swiftSettings
     ),
     .testTarget(
         name: "ServiceTests",
         dependencies: [
             "ServiceRuntime", "CustomerService", "MarketingService", "ServiceDeskService", "Gateway", "CRMClient", "WireProtocol",
-            nioCore, logging, serviceLifecycle, grdb, swiftProtobuf,
+            "TestSupport", nioCore, nioPosix, nioSSL, nioTLS, logging, serviceLifecycle, grdb, swiftProtobuf,
         ],
         swiftSettings: swiftSettings
     ),

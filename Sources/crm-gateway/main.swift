@@ -1,11 +1,52 @@
-// Thin main for crm-gateway. The server/tool it starts is built by issue 6; until that lands this
-// executable refuses to run rather than pretend to work.
+// crm-gateway: the one door for other bank systems (issue 6). Mutual TLS, caller policies, limits
+// and routing, from the JSON file given by --config (docs/OPERATIONS.md); SIGHUP reloads the
+// certificates, CRLs and caller policies; SIGTERM drains.
+import Foundation
+import Gateway
+import Logging
+import ServiceLifecycle
+import ServiceRuntime
+import UnixSignals
+
 #if canImport(Glibc)
 import Glibc
-#elseif canImport(Darwin)
-import Darwin
 #endif
 
-let message = "crm-gateway: not built yet (issue 6 has not landed)\n"
-_ = message.withCString { write(2, $0, strlen($0)) }
-exit(2)
+let arguments = CommandLine.arguments
+guard let index = arguments.firstIndex(of: "--config"), index + 1 < arguments.count else {
+    print("usage: crm-gateway --config FILE")
+    exit(arguments.contains("--help") || arguments.contains("-h") ? 0 : 64)
+}
+let configFile = arguments[index + 1]
+
+let settings: GatewaySettings
+do {
+    settings = try await GatewaySettings.load(file: configFile, environment: ProcessInfo.processInfo.environment)
+} catch {
+    FileHandle.standardError.write(Data("\(error)\n".utf8))
+    exit(ServerLauncher.configurationErrorExitCode)
+}
+
+ServerLauncher.bootstrapLogging()
+var logger = Logger(label: "crm-gateway")
+logger.logLevel = settings.server.logLevel
+do {
+    let gateway = try GatewayServer(settings: settings, version: "0.3.0", logger: logger)
+    var services: [ServiceGroupConfiguration.ServiceConfiguration] = gateway.services(configurationFile: configFile).map { .init(service: $0) }
+    if let notifier = SystemdNotifier() {
+        services.append(
+            .init(
+                service: SystemdLifecycle(
+                    notifier: notifier, watchdogInterval: SystemdNotifier.watchdogInterval(),
+                    ready: { _ = try await gateway.server.boundAddress() },
+                    // An event loop answers within a second (the gateway has no database).
+                    healthy: { try await gateway.eventLoopAnswers() },
+                    logger: logger)))
+    }
+    let group = ServiceGroup(configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+    try await group.run()
+    logger.info("stopped")
+} catch {
+    print("crm-gateway: cannot run: \(error)")
+    exit(1)
+}

@@ -1,5 +1,5 @@
 internal import NIOConcurrencyHelpers
-internal import NIOCore
+public import NIOCore
 public import SwiftProtobuf
 internal import WireProtocol
 
@@ -8,6 +8,33 @@ internal import WireProtocol
 /// Dropping the iterator or cancelling the consuming task cancels the call.
 public struct ClientStream<Item: SwiftProtobuf.Message>: AsyncSequence, Sendable {
     public typealias Element = Item
+
+    let raw: RawClientStream
+
+    public func makeAsyncIterator() -> AsyncIterator {
+        AsyncIterator(inner: raw.makeAsyncIterator())
+    }
+
+    public struct AsyncIterator: AsyncIteratorProtocol {
+        var inner: RawClientStream.AsyncIterator
+
+        public mutating func next() async throws -> Item? {
+            guard let payload = try await inner.next() else { return nil }
+            do {
+                return try Item(payload: payload)
+            } catch {
+                inner.source.cancel(RPCError(code: .internal, message: "unreadable stream item", reason: "MALFORMED_PAYLOAD"))
+                throw RPCError(code: .internal, message: "the server sent an item that is not a \(Item.protoMessageName)",
+                               reason: "MALFORMED_PAYLOAD")
+            }
+        }
+    }
+}
+
+/// A server stream's items still encoded, for a caller that passes them on without decoding (the
+/// gateway). Credit and cancellation work as in ``ClientStream``.
+public struct RawClientStream: AsyncSequence, Sendable {
+    public typealias Element = ByteBuffer
 
     let source: ClientStreamSource
     let producer: ClientStreamSource.Producer
@@ -21,20 +48,14 @@ public struct ClientStream<Item: SwiftProtobuf.Message>: AsyncSequence, Sendable
         let source: ClientStreamSource
         var consumedSinceGrant: UInt32 = 0
 
-        public mutating func next() async throws -> Item? {
+        public mutating func next() async throws -> ByteBuffer? {
             guard let payload = try await inner.next() else { return nil }
             consumedSinceGrant += 1
             if consumedSinceGrant >= Swift.max(source.initialCredit / 2, 1) {
                 source.grant(consumedSinceGrant)
                 consumedSinceGrant = 0
             }
-            do {
-                return try Item(payload: payload)
-            } catch {
-                source.cancel(RPCError(code: .internal, message: "unreadable stream item", reason: "MALFORMED_PAYLOAD"))
-                throw RPCError(code: .internal, message: "the server sent an item that is not a \(Item.protoMessageName)",
-                               reason: "MALFORMED_PAYLOAD")
-            }
+            return payload
         }
     }
 }

@@ -137,14 +137,20 @@ public final class RPCConnection: Sendable {
         _ method: MethodDescriptor<Request, Item>, _ request: Request,
         metadata: Metadata = Metadata(), timeout: TimeAmount? = nil, window: UInt32 = 64
     ) throws -> ClientStream<Item> {
-        let payload = try request.encodedPayload()
+        ClientStream(raw: serverStream(method: method.id, payload: try request.encodedPayload(), metadata: metadata, timeout: timeout, window: window))
+    }
+
+    /// Calls a server-stream method with an already encoded request; the items stay encoded.
+    public func serverStream(
+        method: MethodID, payload: ByteBuffer, metadata: Metadata = Metadata(), timeout: TimeAmount? = nil, window: UInt32 = 64
+    ) -> RawClientStream {
         let eventLoop = channel.eventLoop
         let handler = self.handler
         let (source, producer) = ClientStreamSource.make(window: max(window, 1), eventLoop: eventLoop, handler: handler)
         eventLoop.execute {
-            handler.value.startCall(method: method.id, payload: payload, metadata: metadata, timeout: timeout, pending: .stream(source))
+            handler.value.startCall(method: method, payload: payload, metadata: metadata, timeout: timeout, pending: .stream(source))
         }
-        return ClientStream(source: source, producer: producer)
+        return RawClientStream(source: source, producer: producer)
     }
 
     /// Closes gracefully: no new calls, running calls finish, then the connection closes.

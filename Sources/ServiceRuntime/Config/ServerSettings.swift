@@ -40,8 +40,10 @@ public struct ServerSettings: Sendable {
     /// - Parameters:
     ///   - file: a JSON file with nested objects (`{"listen": {"port": 7101}}`), or nil.
     ///   - environment: the process environment; only `CRM_` variables are read.
+    ///   - keys: the keys this server accepts; a server with settings of its own (the gateway)
+    ///     passes its own set and reads its own keys from the file.
     public static func load(
-        file: String?, environment: [String: String], defaults: ServerSettings
+        file: String?, environment: [String: String], defaults: ServerSettings, keys: Set<String> = keys
     ) async throws(ConfigurationError) -> ServerSettings {
         var present = Set<String>()
         var providers: [any ConfigProvider] = []
@@ -59,36 +61,29 @@ public struct ServerSettings: Sendable {
             } catch {
                 throw ConfigurationError(key: nil, message: "cannot read configuration file \(file)")
             }
-            guard let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else {
+            guard case .object(let object)? = try? JSONDecoder().decode(JSONValue.self, from: data) else {
                 throw ConfigurationError(key: nil, message: "configuration file \(file) is not a JSON object")
             }
-            let fileKeys = flatten(object)
-            if let unknown = fileKeys.subtracting(keys).sorted().first {
+            // Scalars go to the reader; a list of objects (the gateway's callers) is a key the
+            // server that owns it reads from the file itself.
+            let fileValues = JSONValue.object(object).flattened()
+            if let unknown = Set(fileValues.keys).subtracting(keys).sorted().first {
                 throw ConfigurationError(key: unknown, message: "unknown key in \(file)")
             }
-            present.formUnion(fileKeys)
-            do {
-                providers.append(try await FileProvider<JSONSnapshot>(filePath: .init(file)))
-            } catch {
-                throw ConfigurationError(key: nil, message: "cannot parse configuration file \(file): \(error)")
+            present.formUnion(fileValues.keys)
+            var values: [AbsoluteConfigKey: ConfigValue] = [:]
+            for (key, content) in fileValues {
+                if let content { values[AbsoluteConfigKey(key.split(separator: ".").map(String.init))] = ConfigValue(content, isSecret: false) }
             }
+            providers.append(InMemoryProvider(name: file, values: values))
         }
         let reader = Reader(config: ConfigReader(providers: providers), present: present)
         return try reader.settings(over: defaults)
     }
 
     /// `listen.port` -> `LISTEN_PORT` (after the `CRM_` prefix).
-    static func environmentName(_ key: String) -> String {
+    public static func environmentName(_ key: String) -> String {
         key.uppercased().replacingOccurrences(of: ".", with: "_")
-    }
-
-    private static func flatten(_ object: [String: Any], prefix: String = "") -> Set<String> {
-        var keys = Set<String>()
-        for (name, value) in object {
-            let key = prefix.isEmpty ? name : "\(prefix).\(name)"
-            if let nested = value as? [String: Any] { keys.formUnion(flatten(nested, prefix: key)) } else { keys.insert(key) }
-        }
-        return keys
     }
 
     /// Reads typed values, turning every failure into an error that names its key.
@@ -196,6 +191,11 @@ public struct ConfigurationError: Error, CustomStringConvertible, Sendable, Equa
     /// The key at fault (`listen.port`), or nil for a problem with the file itself.
     public var key: String?
     public var message: String
+
+    public init(key: String?, message: String) {
+        self.key = key
+        self.message = message
+    }
 
     public var description: String {
         guard let key else { return "configuration error: \(message)" }

@@ -53,7 +53,7 @@ public struct SystemdNotifier: Sendable {
 
 /// Runs beside the server: READY=1 once it listens, WATCHDOG=1 every interval while `healthy`
 /// answers in time, STOPPING=1 when graceful shutdown begins.
-struct SystemdLifecycle: Service {
+public struct SystemdLifecycle: Service {
     let notifier: SystemdNotifier
     let watchdogInterval: Duration?
     /// Completes once the server listens.
@@ -62,7 +62,18 @@ struct SystemdLifecycle: Service {
     let healthy: @Sendable () async throws -> Void
     let logger: Logger
 
-    func run() async throws {
+    public init(
+        notifier: SystemdNotifier, watchdogInterval: Duration?, ready: @escaping @Sendable () async throws -> Void,
+        healthy: @escaping @Sendable () async throws -> Void, logger: Logger
+    ) {
+        self.notifier = notifier
+        self.watchdogInterval = watchdogInterval
+        self.ready = ready
+        self.healthy = healthy
+        self.logger = logger
+    }
+
+    public func run() async throws {
         try await ready()
         notifier.notify("READY=1\nSTATUS=serving\nMAINPID=\(getpid())")
         await withTaskGroup(of: Void.self) { group in

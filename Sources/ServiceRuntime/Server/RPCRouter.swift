@@ -1,4 +1,4 @@
-internal import NIOCore
+public import NIOCore
 public import SwiftProtobuf
 public import WireProtocol
 
@@ -63,6 +63,23 @@ public struct RPCRouter: Sendable {
                 try await streamHandler(request, ServerStreamWriter(sink: sink), context)
             },
             endsAtDrain: endsAtDrain)
+    }
+
+    /// Registers a handler that takes and returns encoded bodies, for a method this server passes
+    /// on without decoding (the gateway). `method` says whether it is unary or a server stream.
+    public mutating func registerForwarding(
+        _ method: MethodInfo,
+        unary: @escaping @Sendable (ByteBuffer, ServerCallContext) async throws -> ByteBuffer,
+        stream: @escaping @Sendable (ByteBuffer, ServerCallContext, RawStreamWriter) async throws -> Void
+    ) {
+        switch method.kind {
+        case .unary:
+            entries[method.id] = Entry(info: method, route: .unary(unary))
+        case .serverStream:
+            entries[method.id] = Entry(info: method, route: .serverStream { payload, context, sink in
+                try await stream(payload, context, RawStreamWriter(sink: sink))
+            })
+        }
     }
 
     private static func decode<M: SwiftProtobuf.Message>(_ type: M.Type, _ payload: ByteBuffer, method: String) throws -> M {

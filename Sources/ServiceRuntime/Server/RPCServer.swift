@@ -30,6 +30,9 @@ public final class RPCServer: Service, Sendable {
         public var maxCallDuration: TimeAmount
         /// Whether callers may set the caller identity metadata (true only behind the gateway).
         public var trustsCallerIdentity: Bool
+        /// Who may connect, beyond what TLS checks (the gateway's caller policies); nil lets in
+        /// every peer the TLS configuration accepts.
+        public var admission: (any ConnectionAdmission)?
 
         public init(
             host: String = "127.0.0.1",
@@ -41,7 +44,8 @@ public final class RPCServer: Service, Sendable {
             idleTimeout: TimeAmount = .minutes(5),
             drainTimeout: TimeAmount = .seconds(30),
             maxCallDuration: TimeAmount = .seconds(60),
-            trustsCallerIdentity: Bool = false
+            trustsCallerIdentity: Bool = false,
+            admission: (any ConnectionAdmission)? = nil
         ) {
             self.host = host
             self.port = port
@@ -53,6 +57,7 @@ public final class RPCServer: Service, Sendable {
             self.drainTimeout = drainTimeout
             self.maxCallDuration = maxCallDuration
             self.trustsCallerIdentity = trustsCallerIdentity
+            self.admission = admission
         }
     }
 
@@ -62,6 +67,9 @@ public final class RPCServer: Service, Sendable {
     private let group: any EventLoopGroup
     private let bound: EventLoopPromise<SocketAddress>
     private let connections = NIOLockedValueBox<[ObjectIdentifier: any Channel]>([:])
+    /// The TLS context new connections use; ``reloadTLS(_:)`` replaces it while open connections
+    /// keep the one they started with.
+    private let sslContext = NIOLockedValueBox<NIOSSLContext?>(nil)
 
     public init(
         configuration: Configuration, router: RPCRouter, logger: Logger,
@@ -82,8 +90,15 @@ public final class RPCServer: Service, Sendable {
     /// How many connections are open now.
     public var connectionCount: Int { connections.withLockedValue { $0.count } }
 
+    /// Loads new certificate, key and CA files for the connections that open from now on. Throws,
+    /// keeping the current ones, if the files do not make a valid TLS configuration.
+    public func reloadTLS(_ settings: TLSSettings) throws {
+        let context = try NIOSSLContext(configuration: settings.makeServerConfiguration())
+        sslContext.withLockedValue { $0 = context }
+    }
+
     public func run() async throws {
-        let sslContext = try configuration.tls.map { try NIOSSLContext(configuration: $0.makeServerConfiguration()) }
+        if let tls = configuration.tls, sslContext.withLockedValue({ $0 }) == nil { try reloadTLS(tls) }
         let listener: any Channel
         do {
             listener = try await ServerBootstrap(group: group)
@@ -92,7 +107,7 @@ public final class RPCServer: Service, Sendable {
                 .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
                 .childChannelOption(.writeBufferWaterMark, value: .init(low: 256 * 1024, high: 1024 * 1024))
                 .childChannelInitializer { [self] channel in
-                    channel.eventLoop.makeCompletedFuture { try self.configure(channel, sslContext: sslContext) }
+                    channel.eventLoop.makeCompletedFuture { try self.configure(channel) }
                 }
                 .bind(host: configuration.host, port: configuration.port)
                 .get()
@@ -111,7 +126,7 @@ public final class RPCServer: Service, Sendable {
         await drainConnections()
     }
 
-    private func configure(_ channel: any Channel, sslContext: NIOSSLContext?) throws {
+    private func configure(_ channel: any Channel) throws {
         let id = ObjectIdentifier(channel)
         let accepted = connections.withLockedValue { open -> Bool in
             guard open.count < configuration.maxConnections else { return false }
@@ -127,8 +142,15 @@ public final class RPCServer: Service, Sendable {
             _ = connections.withLockedValue { $0.removeValue(forKey: id) }
         }
         let sync = channel.pipeline.syncOperations
-        if let sslContext {
-            try sync.addHandler(NIOSSLServerHandler(context: sslContext))
+        if let context = sslContext.withLockedValue({ $0 }) {
+            if let admission = configuration.admission {
+                try sync.addHandler(
+                    NIOSSLServerHandler._makeSSLServerHandler(context: context) { leaf, channel in
+                        channel.eventLoop.makeCompletedFuture { try admission.verifyDuringHandshake(leaf) }
+                    })
+            } else {
+                try sync.addHandler(NIOSSLServerHandler(context: context))
+            }
         }
         let maxFrameSize = try FrameSizeLimit(Int(configuration.hello.maxFrameSize))
         try sync.addHandler(ByteToMessageHandler(FrameDecoder(maxFrameSize: maxFrameSize, expectPreface: true)))

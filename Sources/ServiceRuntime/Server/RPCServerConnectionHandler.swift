@@ -1,6 +1,6 @@
 internal import Logging
 internal import NIOCore
-internal import NIOSSL
+public import NIOSSL
 internal import WireProtocol
 
 /// One server connection on its event loop: feeds frames to the ``ServerConnectionStateMachine``,
@@ -50,6 +50,8 @@ final class RPCServerConnectionHandler: ChannelDuplexHandler, FlushCoalescing {
     private var idleTimer: RepeatedTask?
     private var lastActivity = NIODeadline.now()
     private var peerIdentity: String?
+    /// Set once a ``ConnectionAdmission`` let the peer in; released when the connection closes.
+    private var admitted: AdmittedPeer?
 
     init(router: RPCRouter, configuration: RPCServer.Configuration, logger: Logger) {
         self.router = router
@@ -82,6 +84,8 @@ final class RPCServerConnectionHandler: ChannelDuplexHandler, FlushCoalescing {
         handshakeTimer?.cancel()
         idleTimer?.cancel()
         _ = machine.connectionClosed()
+        admitted?.release()
+        admitted = nil
         for id in Array(calls.keys) { abandonCall(id) }
         context.fireChannelInactive()
     }
@@ -157,7 +161,20 @@ final class RPCServerConnectionHandler: ChannelDuplexHandler, FlushCoalescing {
         case .sendHelloAck(let ack, let parameters):
             handshakeTimer?.cancel()
             encoder.peerMaxFrameSize = parameters.peerMaxFrameSize
-            peerIdentity = Self.peerIdentity(of: context.channel)
+            let certificate = try? context.channel.pipeline.syncOperations.nioSSL_peerCertificate()
+            if let admission = configuration.admission {
+                do throws(RPCError) {
+                    let peer = try admission.admit(peerCertificate: certificate)
+                    admitted = peer
+                    peerIdentity = peer.name
+                } catch {
+                    logger.notice("refusing peer", metadata: ["code": "\(error.code)", "reason": "\(error.reason)", "peer": "\(certificate?.commonName ?? "-")"])
+                    perform(.sendErrorAndClose(error))
+                    return
+                }
+            } else {
+                peerIdentity = certificate?.commonName
+            }
             write(.helloAck(ack))
         case .startCall(let frame):
             startCall(frame)
@@ -405,11 +422,6 @@ final class RPCServerConnectionHandler: ChannelDuplexHandler, FlushCoalescing {
         context.write(wrapOutboundOut(buffer), promise: nil)
     }
 
-
-    private static func peerIdentity(of channel: any Channel) -> String? {
-        guard let certificate = try? channel.pipeline.syncOperations.nioSSL_peerCertificate() else { return nil }
-        return certificate.commonName
-    }
 }
 
 @available(*, unavailable)
@@ -435,7 +447,7 @@ private struct ConnectionStreamSink: ServerStreamSink {
 
 extension NIOSSLCertificate {
     /// The subject's common name (the last one, if several), which caller policies key on.
-    var commonName: String? {
+    public var commonName: String? {
         subjectName.last { $0.type == .commonName }?.value
     }
 }

@@ -81,10 +81,10 @@ public enum ServerLauncher {
     }()
 }
 
-struct HealthCheckTimeout: Error {}
+public struct HealthCheckTimeout: Error {}
 
 /// Runs `body`, failing with ``HealthCheckTimeout`` if it has not finished after `limit`.
-func withDeadline(_ limit: Duration, _ body: @escaping @Sendable () async throws -> Void) async throws {
+public func withDeadline(_ limit: Duration, _ body: @escaping @Sendable () async throws -> Void) async throws {
     try await withThrowingTaskGroup(of: Bool.self) { group in
         group.addTask {
             try await body()

@@ -13,6 +13,16 @@ public struct ServerStreamWriter<Item: SwiftProtobuf.Message>: Sendable {
     }
 }
 
+/// Writes already encoded items of one server stream (a stream passed through by the gateway),
+/// with the same credit and backpressure as ``ServerStreamWriter``.
+public struct RawStreamWriter: Sendable {
+    let sink: any ServerStreamSink
+
+    public func write(_ payload: ByteBuffer) async throws {
+        try await sink.write(payload)
+    }
+}
+
 /// The byte-level side of a stream writer, implemented by the connection.
 protocol ServerStreamSink: Sendable {
     func write(_ payload: ByteBuffer) async throws

@@ -1,3 +1,4 @@
+import TestSupport
 import Foundation
 import Logging
 import NIOCore
@@ -63,24 +64,6 @@ func echoRequest(_ text: String) -> Crm_System_V1_EchoRequest {
     var request = Crm_System_V1_EchoRequest()
     request.payload = Data(text.utf8)
     return request
-}
-
-/// A thread-safe box for facts handlers record and tests read.
-final class Recorder<Value: Sendable>: Sendable {
-    private let box: NIOLockedValueBoxWrapper<Value>
-    init(_ value: Value) { box = NIOLockedValueBoxWrapper(value) }
-    var value: Value { box.get() }
-    func update(_ body: @Sendable (inout Value) -> Void) { box.update(body) }
-}
-
-/// Waits until `condition` holds, polling, for at most `seconds`.
-func eventually(seconds: Double = 5, _ condition: @Sendable () async -> Bool) async -> Bool {
-    let deadline = Date().addingTimeInterval(seconds)
-    while Date() < deadline {
-        if await condition() { return true }
-        try? await Task.sleep(for: .milliseconds(10))
-    }
-    return await condition()
 }
 
 /// How a peer reaches the server: the runtime must behave the same over plain TCP and mutual TLS,

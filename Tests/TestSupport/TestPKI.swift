@@ -1,16 +1,17 @@
-import Foundation
-import ServiceRuntime
+public import Foundation
+public import ServiceRuntime
 
-/// A throw-away PKI made by scripts/dev-pki.sh in a temporary folder: a CA, a server certificate for
-/// 127.0.0.1/localhost, a client certificate, and a second CA with a client the first does not trust.
-struct TestPKI: Sendable {
-    let directory: URL
+/// A throw-away PKI made by scripts/dev-pki.sh in a temporary folder (the script lists what it
+/// holds): a CA, a server certificate for 127.0.0.1/localhost, client certificates good and bad,
+/// a CRL, and the internal CA between the gateway and the services.
+public struct TestPKI: Sendable {
+    public let directory: URL
 
-    static func make() throws -> TestPKI {
+    public static func make() throws -> TestPKI {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("crm-pki-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         let script = URL(fileURLWithPath: #filePath)
-            .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
             .appendingPathComponent("scripts/dev-pki.sh")
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/bin/bash")
@@ -25,20 +26,25 @@ struct TestPKI: Sendable {
         return TestPKI(directory: directory)
     }
 
-    func path(_ name: String) -> String { directory.appendingPathComponent(name).path }
+    public func path(_ name: String) -> String { directory.appendingPathComponent(name).path }
 
-    var server: TLSSettings {
+    public var server: TLSSettings {
         TLSSettings(certificateChainPath: path("server.pem"), privateKeyPath: path("server.key"), trustRootsPath: path("ca.pem"))
     }
 
-    var client: TLSSettings {
+    public var client: TLSSettings {
         TLSSettings(certificateChainPath: path("client.pem"), privateKeyPath: path("client.key"), trustRootsPath: path("ca.pem"))
     }
 
     /// A client whose certificate comes from a CA the server does not trust.
-    var stranger: TLSSettings {
+    public var stranger: TLSSettings {
         TLSSettings(certificateChainPath: path("stranger.pem"), privateKeyPath: path("stranger.key"), trustRootsPath: path("ca.pem"))
     }
 
-    func remove() { try? FileManager.default.removeItem(at: directory) }
+    /// The client certificate `name.pem`/`name.key` of this PKI, trusting the CA that signed the server.
+    public func clientCertificate(_ name: String) -> TLSSettings {
+        TLSSettings(certificateChainPath: path("\(name).pem"), privateKeyPath: path("\(name).key"), trustRootsPath: path("ca.pem"))
+    }
+
+    public func remove() { try? FileManager.default.removeItem(at: directory) }
 }

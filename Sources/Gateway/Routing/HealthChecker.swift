@@ -1,0 +1,58 @@
+public import Logging
+public import NIOCore
+public import ServiceLifecycle
+internal import ServiceRuntime
+internal import WireProtocol
+
+/// Asks every backend instance for System.Health on a fixed interval: an instance that answers
+/// SERVING is up, anything else (no answer in time, DRAINING, an error) is down. A call that
+/// cannot connect marks its instance down at once; this brings it back.
+public struct HealthChecker: Service {
+    let pools: [BackendPool]
+    let interval: TimeAmount
+    let timeout: TimeAmount
+    let logger: Logger
+
+    public init(pools: [BackendPool], interval: TimeAmount, timeout: TimeAmount, logger: Logger) {
+        self.pools = pools
+        self.interval = interval
+        self.timeout = timeout
+        self.logger = logger
+    }
+
+    public func run() async throws {
+        while !Task.isCancelled, !Task.isShuttingDownGracefully {
+            await checkAll()
+            try? await Task.sleep(for: .nanoseconds(interval.nanoseconds))
+        }
+        for pool in pools { await pool.close() }
+    }
+
+    /// One round: every instance at once.
+    public func checkAll() async {
+        await withTaskGroup(of: Void.self) { group in
+            for pool in pools {
+                for instance in pool.instances {
+                    group.addTask { await check(instance, in: pool) }
+                }
+            }
+        }
+    }
+
+    private func check(_ instance: BackendInstance, in pool: BackendPool) async {
+        let serving: Bool
+        let detail: String
+        do {
+            let response = try await instance.client.unary(SystemMethods.health, .init(), timeout: timeout)
+            serving = response.status == .serving
+            detail = "\(response.status)"
+        } catch {
+            serving = false
+            detail = "\(error)"
+        }
+        if instance.setUp(serving) {
+            let metadata: Logger.Metadata = ["pool": "\(pool.name)", "backend": "\(instance.address)", "health": "\(detail)"]
+            if serving { logger.notice("backend up", metadata: metadata) } else { logger.warning("backend down", metadata: metadata) }
+        }
+    }
+}
