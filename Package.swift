@@ -56,7 +56,7 @@ let targets: [Target] = [
     // What every server shares. Built out by the runtime issue.
     .target(
         name: "ServiceRuntime",
-        dependencies: ["WireProtocol", nioCore, nioPosix, nioSSL, logging, serviceLifecycle, swiftProtobuf, grdb, configuration, systemPackage, unixSignals],
+        dependencies: ["WireProtocol", nioCore, nioPosix, nioSSL, nioTLS, logging, serviceLifecycle, swiftProtobuf, grdb, configuration, systemPackage, unixSignals],
         swiftSettings: swiftSettings
     ),
     .target(
@@ -113,7 +113,7 @@ let targets: [Target] = [
         name: "ServiceTests",
         dependencies: [
             "ServiceRuntime", "CustomerService", "MarketingService", "ServiceDeskService", "Gateway", "CRMClient", "WireProtocol",
-            "TestSupport", nioCore, nioPosix, nioSSL, nioTLS, logging, serviceLifecycle, grdb, swiftProtobuf,
+            "TestSupport", nioCore, nioPosix, nioSSL, nioTLS, logging, serviceLifecycle, grdb, swiftProtobuf, x509, swiftASN1,
         ],
         swiftSettings: swiftSettings
     ),

@@ -51,11 +51,11 @@ struct ServerSettingsTests {
         #expect(settings.server.tls == nil)
     }
 
-    @Test("every example configuration in deploy/config is valid")
+    @Test("every service's example configuration in deploy/config is valid (the gateway's is checked with the gateway)")
     func deployedExamples() async throws {
         let folder = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
             .appendingPathComponent("deploy/config")
-        let files = try FileManager.default.contentsOfDirectory(atPath: folder.path).filter { $0.hasSuffix(".json") }
+        let files = try FileManager.default.contentsOfDirectory(atPath: folder.path).filter { $0.hasSuffix(".json") && !$0.hasPrefix("gateway") }
         #expect(!files.isEmpty)
         for file in files {
             let settings = try await ServerSettings.load(file: folder.appendingPathComponent(file).path, environment: [:], defaults: Self.defaults)

@@ -26,7 +26,8 @@ public struct Forwarder: Sendable {
     public func register(into router: inout RPCRouter) {
         for method in MethodRegistry.all where pools[method.id.service] != nil {
             router.registerForwarding(
-                method,
+                // A change feed subscription runs until its consumer leaves: a drain ends it.
+                method, endsAtDrain: method.id.service == ServiceID.feed,
                 unary: { payload, context in try await self.unary(method, payload, context) },
                 stream: { payload, context, writer in try await self.stream(method, payload, context, writer) })
         }

@@ -40,10 +40,13 @@ extension FlushCoalescing {
 
 extension ChannelHandlerContext {
     /// Closes the channel once everything written so far has gone out (a GOAWAY or an ERROR must
-    /// reach the peer before the close).
-    func closeAfterFlush() {
+    /// reach the peer before the close), or after `grace` if it cannot go out: a peer that stopped
+    /// reading, or a TLS handshake that never finished (TLS holds writes until it does).
+    func closeAfterFlush(grace: TimeAmount = .seconds(1)) {
         let channel = self.channel
+        let fallback = channel.eventLoop.scheduleTask(in: grace) { channel.close(promise: nil) }
         writeAndFlush(NIOAny(channel.allocator.buffer(capacity: 0))).whenComplete { _ in
+            fallback.cancel()
             channel.close(promise: nil)
         }
     }

@@ -66,9 +66,10 @@ public struct RPCRouter: Sendable {
     }
 
     /// Registers a handler that takes and returns encoded bodies, for a method this server passes
-    /// on without decoding (the gateway). `method` says whether it is unary or a server stream.
+    /// on without decoding (the gateway). `method` says whether it is unary or a server stream;
+    /// `endsAtDrain` is as in ``register(_:endsAtDrain:streamHandler:)``.
     public mutating func registerForwarding(
-        _ method: MethodInfo,
+        _ method: MethodInfo, endsAtDrain: Bool = false,
         unary: @escaping @Sendable (ByteBuffer, ServerCallContext) async throws -> ByteBuffer,
         stream: @escaping @Sendable (ByteBuffer, ServerCallContext, RawStreamWriter) async throws -> Void
     ) {
@@ -78,7 +79,7 @@ public struct RPCRouter: Sendable {
         case .serverStream:
             entries[method.id] = Entry(info: method, route: .serverStream { payload, context, sink in
                 try await stream(payload, context, RawStreamWriter(sink: sink))
-            })
+            }, endsAtDrain: endsAtDrain)
         }
     }
 

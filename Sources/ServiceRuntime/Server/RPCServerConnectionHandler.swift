@@ -1,6 +1,7 @@
 internal import Logging
 internal import NIOCore
 public import NIOSSL
+internal import NIOTLS
 internal import WireProtocol
 
 /// One server connection on its event loop: feeds frames to the ``ServerConnectionStateMachine``,
@@ -50,6 +51,9 @@ final class RPCServerConnectionHandler: ChannelDuplexHandler, FlushCoalescing {
     private var idleTimer: RepeatedTask?
     private var lastActivity = NIODeadline.now()
     private var peerIdentity: String?
+    /// Over TLS, whether the TLS handshake finished: before it has, nothing written can reach the
+    /// peer, so a refusal closes at once instead of waiting to flush.
+    private var tlsEstablished = false
     /// Set once a ``ConnectionAdmission`` let the peer in; released when the connection closes.
     private var admitted: AdmittedPeer?
 
@@ -113,7 +117,10 @@ final class RPCServerConnectionHandler: ChannelDuplexHandler, FlushCoalescing {
     }
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
-        if event is DrainEvent {
+        if case .handshakeCompleted = event as? TLSUserEvent {
+            tlsEstablished = true
+            context.fireUserInboundEventTriggered(event)
+        } else if event is DrainEvent {
             perform(machine.beginGracefulShutdown())
             context.flush()
             for call in calls.values where router.entry(for: call.method)?.endsAtDrain == true { call.task?.cancel() }
@@ -196,6 +203,10 @@ final class RPCServerConnectionHandler: ChannelDuplexHandler, FlushCoalescing {
             context.closeAfterFlush()
         case .sendErrorAndClose(let error):
             logger.debug("closing connection", metadata: ["code": "\(error.code)", "reason": "\(error.reason)"])
+            if configuration.tls != nil, !tlsEstablished {
+                context.close(promise: nil)  // a handshake that never finished: nobody to tell
+                return
+            }
             write(.error(streamID: 0, error))
             context.closeAfterFlush()
         case .close:

@@ -16,6 +16,7 @@ struct GatewayFixture: Sendable {
     let port: Int
     let configPath: String
     let backends: [RPCServer]
+    let backendGroups: [ServiceGroup]
 
     var pki: TestPKI { GatewayHarness.pki }
 
@@ -24,6 +25,11 @@ struct GatewayFixture: Sendable {
         try await RPCConnection.connect(
             host: "127.0.0.1", port: port,
             options: .init(tls: pki.clientCertificate(certificate), serverHostname: "localhost", keepaliveInterval: nil, connectTimeout: .seconds(5)))
+    }
+
+    /// Stops backend `index` (a graceful drain, as on SIGTERM).
+    func stopBackend(_ index: Int) async {
+        await backendGroups[index].triggerGracefulShutdown()
     }
 
     /// Rewrites the configuration file with `change` applied, then reloads it as SIGHUP would.
@@ -62,12 +68,20 @@ enum GatewayHarness {
 
     /// The backend behind the gateway: answers Customer.Get with what it was sent (in the
     /// customer id: backend, caller system, role, end user, timeout), sleeps first when the id is
-    /// `sleep:MS`, and streams `count` feed events for Feed.Subscribe (`after_sequence` = count).
+    /// `sleep:MS`, fails on `b1` for `flaky-not` (not processed) and `flaky-maybe` (maybe
+    /// processed), fails Customer.Create on `b1` as maybe processed, and streams `count` feed events for Feed.Subscribe (`after_sequence` = count).
     static func probeRouter(name: String, calls: Recorder<Int>? = nil) -> RPCRouter {
         var router = RPCRouter()
         SystemHandlers.register(into: &router, serverName: name, version: "test")
         router.register(CustomerMethods.get) { request, context in
             calls?.update { $0 += 1 }
+            // The first backend fails "flaky-" requests, saying whether it acted on them.
+            if name == "b1", request.id == "flaky-not" {
+                throw RPCError(code: .unavailable, message: "shedding", reason: "OVERLOADED", processing: .notProcessed)
+            }
+            if name == "b1", request.id == "flaky-maybe" {
+                throw RPCError(code: .unavailable, message: "lost the write", reason: "STORAGE_LOST")
+            }
             if request.id.hasPrefix("sleep:"), let ms = Int(request.id.dropFirst(6)) { try await Task.sleep(for: .milliseconds(ms)) }
             let metadata = context.metadata
             var response = Crm_Customer_V1_GetCustomerResponse()
@@ -76,6 +90,11 @@ enum GatewayHarness {
                 metadata.timeoutMilliseconds.map(String.init) ?? "-",
             ].joined(separator: "|")
             return response
+        }
+        router.register(CustomerMethods.create) { _, _ in
+            calls?.update { $0 += 1 }
+            guard name != "b1" else { throw RPCError(code: .unavailable, message: "lost the write", reason: "STORAGE_LOST") }
+            return Crm_Customer_V1_CreateCustomerResponse()
         }
         router.register(FeedMethods.subscribe) { request, writer, _ in
             for sequence in 1...max(request.afterSequence, 1) {
@@ -105,9 +124,9 @@ enum GatewayHarness {
                     trustsCallerIdentity: true),
                 router: router, logger: logger)
         }
-        let group = ServiceGroup(services: backends, gracefulShutdownSignals: [], logger: logger)
+        let groups = backends.map { ServiceGroup(services: [$0], gracefulShutdownSignals: [], logger: logger) }
         try await withThrowingTaskGroup(of: Void.self) { tasks in
-            tasks.addTask { try await group.run() }
+            for group in groups { tasks.addTask { try await group.run() } }
             defer { tasks.cancelAll() }
             var ports: [Int] = []
             for backend in backends { ports.append(try await backend.boundAddress().port!) }
@@ -133,16 +152,17 @@ enum GatewayHarness {
                 services: [gateway.server, gateway.health], gracefulShutdownSignals: [], logger: logger)
             tasks.addTask { try await gatewayGroup.run() }
             let port = try await gateway.server.boundAddress().port!
-            let fixture = GatewayFixture(gateway: gateway, port: port, configPath: configPath, backends: backends)
+            let fixture = GatewayFixture(
+                gateway: gateway, port: port, configPath: configPath, backends: backends, backendGroups: groups)
             do {
                 try await body(fixture)
             } catch {
                 await gatewayGroup.triggerGracefulShutdown()
-                await group.triggerGracefulShutdown()
+                for group in groups { await group.triggerGracefulShutdown() }
                 throw error
             }
             await gatewayGroup.triggerGracefulShutdown()
-            await group.triggerGracefulShutdown()
+            for group in groups { await group.triggerGracefulShutdown() }
             try await tasks.waitForAll()
         }
     }

@@ -1,0 +1,119 @@
+import Foundation
+import Gateway
+import ServiceRuntime
+import Testing
+import TestSupport
+import WireProtocol
+import SwiftASN1
+import X509
+
+/// The gateway's configuration, policies, rate buckets and CRLs as values, without sockets.
+@Suite("Gateway configuration")
+struct GatewayConfigTests {
+    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent().deletingLastPathComponent()
+
+    @Test("the example configurations load", arguments: ["deploy/config/gateway.json", "deploy/dev/gateway.json"])
+    func examples(path: String) async throws {
+        let settings = try await GatewaySettings.load(file: Self.root.appendingPathComponent(path).path, environment: [:])
+        #expect(settings.server.server.tls?.requireClientCertificate == true)
+        #expect(!settings.backends.isEmpty)
+        #expect(!settings.callers.callers.isEmpty)
+    }
+
+    static func error(_ json: String) async -> ConfigurationError? {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("gw-\(UUID().uuidString).json").path
+        try? Data(json.utf8).write(to: URL(fileURLWithPath: path))
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        do {
+            _ = try await GatewaySettings.load(file: path, environment: [:])
+            return nil
+        } catch {
+            return error
+        }
+    }
+
+    static let tls = #""tls": {"certificate": "s.pem", "key": "s.key", "ca": "ca.pem"}"#
+    static let backends = #""backends": [{"name": "customer", "services": [2], "instances": ["127.0.0.1:7101"]}]"#
+    static let callers = #""callers": [{"identity": "client", "name": "a", "role": "r", "allow": ["Customer.*"]}]"#
+
+    @Test("each mistake is named by its key", arguments: [
+        (#"{\#(backends), \#(callers)}"#, "tls.certificate"),
+        (#"{\#(tls), \#(callers)}"#, "backends"),
+        (#"{\#(tls), \#(backends)}"#, "callers"),
+        (#"{\#(tls), \#(backends), \#(callers), "database": {"path": "x"}}"#, "database.path"),
+        (#"{\#(tls), "backends": [{"name": "c", "services": [2], "instances": ["nohost"]}], \#(callers)}"#, "backends[0].instances"),
+        (#"{\#(tls), "backends": [{"name": "c", "services": [2], "instances": ["h:1"]}, {"name": "d", "services": [2], "instances": ["h:2"]}], \#(callers)}"#, "backends[1].services"),
+        (#"{\#(tls), \#(backends), "callers": [{"identity": "client", "name": "a", "role": "r", "allow": ["Custmer.*"]}]}"#, "callers[0].allow"),
+        (#"{\#(tls), \#(backends), "callers": [{"identity": "client", "name": "a", "role": "r", "allow": [], "rate": 5}]}"#, "callers[0].rate"),
+        (#"{\#(tls), \#(backends), "callers": [{"identity": "x", "name": "a", "role": "r", "allow": []}, {"identity": "x", "name": "b", "role": "r", "allow": []}]}"#, "callers"),
+    ])
+    func mistakes(json: String, key: String) async {
+        let error = await Self.error(json)
+        #expect(error?.key == key, "\(String(describing: error))")
+    }
+
+    @Test("method patterns match by service and method; unknown names are refused")
+    func patterns() throws {
+        let get = try #require(MethodRegistry.method(named: "Customer.Get"))
+        let subscribe = try #require(MethodRegistry.method(named: "Feed.Subscribe"))
+        #expect(try MethodPattern("*").matches(get))
+        #expect(try MethodPattern("Customer.*").matches(get))
+        #expect(try !MethodPattern("Customer.*").matches(subscribe))
+        #expect(try MethodPattern("Customer.Get").matches(get))
+        #expect(try !MethodPattern("Customer.Search").matches(get))
+        #expect(throws: PolicyError.self) { try MethodPattern("Customer.Gett") }
+        #expect(throws: PolicyError.self) { try MethodPattern("Nothing.*") }
+    }
+
+    @Test("a token bucket allows its burst, then its rate, and says how long to wait")
+    func tokenBucket() {
+        var bucket = TokenBucket(ratePerSecond: 10, burst: 3, now: .zero)
+        for _ in 0..<3 { #expect(bucket.take(now: .zero) == .allowed) }
+        #expect(bucket.take(now: .zero) == .refused(retryAfterMilliseconds: 100))
+        #expect(bucket.take(now: .milliseconds(50)) == .refused(retryAfterMilliseconds: 50))
+        #expect(bucket.take(now: .milliseconds(100)) == .allowed)
+        // Never more than the burst, however long it was idle.
+        for _ in 0..<3 { #expect(bucket.take(now: .seconds(60)) == .allowed) }
+        #expect(bucket.take(now: .seconds(60)) != .allowed)
+    }
+
+    @Test("the CRL openssl made lists the revoked certificate and no other")
+    func revocationList() throws {
+        let pki = GatewayHarness.pki
+        let lists = try RevocationList.load(file: pki.path("ca.crl"), authorities: [try Self.certificate(pki.path("ca.pem"))])
+        #expect(lists.count == 1)
+        #expect(lists[0].revokedCount == 1)
+        #expect(lists[0].isRevoked(serialNumber: try Self.serial(pki.path("revoked.pem"))))
+        #expect(!lists[0].isRevoked(serialNumber: try Self.serial(pki.path("client.pem"))))
+        #expect(lists[0].nextUpdate.map { $0 > Date() } == true)
+    }
+
+    @Test("a CRL from another CA, or one whose bytes were changed, is refused")
+    func untrustedRevocationList() throws {
+        let pki = GatewayHarness.pki
+        #expect(throws: CRLError.self) {
+            try RevocationList.load(file: pki.path("ca.crl"), authorities: [try Self.certificate(pki.path("other-ca.pem"))])
+        }
+        var der = try Self.der(pki.path("ca.crl"))
+        // Flip a bit inside the revoked serial number: the signature no longer verifies.
+        let serial = try Self.serial(pki.path("revoked.pem"))
+        let at = try #require(der.firstRange(of: serial.suffix(4))).lowerBound
+        der[at] ^= 0x01
+        #expect(throws: CRLError.self) { try RevocationList(der: der, authorities: [try Self.certificate(pki.path("ca.pem"))]) }
+    }
+
+    static func der(_ pemPath: String) throws -> [UInt8] {
+        let text = try String(contentsOfFile: pemPath, encoding: .utf8)
+        let body = text.split(separator: "\n").filter { !$0.hasPrefix("-----") }.joined()
+        return Array(try #require(Data(base64Encoded: body)))
+    }
+
+    static func certificate(_ path: String) throws -> X509.Certificate {
+        try X509.Certificate(derEncoded: der(path))
+    }
+
+    static func serial(_ path: String) throws -> [UInt8] {
+        Array(try certificate(path).serialNumber.bytes)
+    }
+}

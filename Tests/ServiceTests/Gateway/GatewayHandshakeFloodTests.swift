@@ -1,0 +1,105 @@
+import Foundation
+import Gateway
+import NIOCore
+import NIOPosix
+import ServiceRuntime
+import Testing
+import TestSupport
+import WireProtocol
+
+/// The slow-handshake attack: many connections that never finish their TLS handshake, each
+/// sending one byte now and then so that no idle timer would catch them.
+@Suite("Gateway under a handshake flood")
+struct GatewayHandshakeFloodTests {
+    static let attackers = 2_000
+    static let handshakeTimeout = 1_000
+
+    @Test("2,000 connections trickling handshake bytes are closed within the handshake timeout while a caller is served")
+    func trickleFlood() async throws {
+        try await GatewayHarness.withGateway(tweak: { config in
+            config["timeouts"] = ["handshake_ms": Self.handshakeTimeout]
+        }) { gateway in
+            let caller = try await gateway.connect()
+            let stop = Recorder(false)
+            let served = Task {
+                var (ok, failed) = (0, 0)
+                while !stop.value {
+                    do {
+                        _ = try await caller.unary(CustomerMethods.get, GatewayHarness.getRequest(), timeout: .seconds(5))
+                        ok += 1
+                    } catch {
+                        failed += 1
+                    }
+                }
+                return (ok, failed)
+            }
+
+            let channels = try await TrickleAttack.open(Self.attackers, port: gateway.port)
+            let opened = ContinuousClock.now
+            #expect(channels.count == Self.attackers)
+            // Every attacker is closed by the gateway once its handshake timeout has passed (the
+            // slack covers opening 2,000 connections on two cores).
+            let allClosed = await eventually(seconds: Double(Self.handshakeTimeout) / 1000 + 5) {
+                channels.allSatisfy { !$0.isActive }
+            }
+            let closedAfter = ContinuousClock.now - opened
+            #expect(allClosed, "\(channels.filter(\.isActive).count) attackers still open after \(closedAfter)")
+            print("trickle flood: \(channels.count) attackers all closed \(closedAfter) after the last one connected")
+            stop.update { $0 = true }
+            let (ok, failed) = await served.value
+            #expect(failed == 0)
+            #expect(ok > 0)
+            // Nothing of the attack is left open on the gateway.
+            #expect(await eventually { gateway.gateway.server.connectionCount == 1 })
+            await caller.closeNow()
+        }
+    }
+}
+
+/// Opens connections that start a TLS ClientHello and then send one more byte every 100 ms.
+enum TrickleAttack {
+    /// A record header announcing a 512-byte handshake message, then the start of a ClientHello.
+    static let bytes: [UInt8] = [0x16, 0x03, 0x01, 0x02, 0x00, 0x01, 0x00, 0x01, 0xFC, 0x03, 0x03] + Array(repeating: 0x2A, count: 500)
+
+    static func open(_ count: Int, port: Int) async throws -> [any Channel] {
+        try await withThrowingTaskGroup(of: [any Channel].self) { group in
+            let perTask = 100
+            for start in stride(from: 0, to: count, by: perTask) {
+                group.addTask {
+                    var channels: [any Channel] = []
+                    for _ in start..<min(start + perTask, count) {
+                        let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+                            .connect(host: "127.0.0.1", port: port).get()
+                        trickle(channel)
+                        channels.append(channel)
+                    }
+                    return channels
+                }
+            }
+            return try await group.reduce(into: []) { $0.append(contentsOf: $1) }
+        }
+    }
+
+    private static func trickle(_ channel: any Channel) {
+        let next = TricklePosition()
+        let task = channel.eventLoop.scheduleRepeatedTask(initialDelay: .zero, delay: .milliseconds(100)) { task in
+            guard channel.isActive else {
+                task.cancel()
+                return
+            }
+            let index = next.next(modulo: bytes.count)
+            channel.writeAndFlush(ByteBuffer(bytes: [bytes[index]]), promise: nil)
+        }
+        channel.closeFuture.whenComplete { _ in task.cancel() }
+    }
+}
+
+/// Where a connection's trickle is in ``TrickleAttack/bytes``.
+final class TricklePosition: @unchecked Sendable {
+    // @unchecked: touched only on the connection's event loop.
+    private var value = 0
+    func next(modulo: Int) -> Int {
+        defer { value = (value + 1) % modulo }
+        return value
+    }
+}

@@ -1,0 +1,135 @@
+import Foundation
+import Gateway
+import NIOCore
+import ServiceRuntime
+import Testing
+import TestSupport
+import WireProtocol
+
+/// SIGHUP's reload: certificates, CRLs and caller policies change for new connections and calls
+/// while open connections stay; a bad new file changes nothing.
+@Suite("Gateway reload")
+struct GatewayReloadTests {
+    @Test("reloading ten times under load fails no request and drops no connection")
+    func reloadUnderLoad() async throws {
+        try await GatewayHarness.withGateway { gateway in
+            let connections = try await withThrowingTaskGroup(of: RPCConnection.self) { group in
+                for _ in 0..<4 { group.addTask { try await gateway.connect() } }
+                return try await group.reduce(into: []) { $0.append($1) }
+            }
+            let stop = Recorder(false)
+            let counts = try await withThrowingTaskGroup(of: (ok: Int, failed: Int).self) { group in
+                for connection in connections {
+                    for _ in 0..<4 {
+                        group.addTask {
+                            var (ok, failed) = (0, 0)
+                            while !stop.value {
+                                do {
+                                    _ = try await connection.unary(CustomerMethods.get, GatewayHarness.getRequest())
+                                    ok += 1
+                                } catch {
+                                    failed += 1
+                                }
+                            }
+                            return (ok, failed)
+                        }
+                    }
+                }
+                for round in 0..<10 {
+                    try await Task.sleep(for: .milliseconds(100))
+                    // Each round changes a policy the load does not depend on and re-reads the
+                    // certificate, key, CA and CRL.
+                    let reloaded = try await gateway.reload { config in
+                        var callers = config["callers"] as! [[String: Any]]
+                        callers[1]["rate_per_second"] = Double(100 + round)
+                        config["callers"] = callers
+                    }
+                    #expect(reloaded)
+                }
+                stop.update { $0 = true }
+                return try await group.reduce(into: (ok: 0, failed: 0)) { $0.ok += $1.ok; $0.failed += $1.failed }
+            }
+            #expect(counts.failed == 0)
+            #expect(counts.ok > 100)
+            for connection in connections {
+                #expect(connection.isUsable)
+                await connection.closeNow()
+            }
+        }
+    }
+
+    @Test("a policy change applies to the next call on an open connection")
+    func policyChange() async throws {
+        try await GatewayHarness.withGateway { gateway in
+            let connection = try await gateway.connect(as: "san-client")
+            _ = try await connection.unary(CustomerMethods.get, GatewayHarness.getRequest())
+            #expect(try await gateway.reload { config in
+                var callers = config["callers"] as! [[String: Any]]
+                callers[1]["allow"] = ["Customer.Search"]
+                config["callers"] = callers
+            })
+            let error = await #expect(throws: RPCError.self) {
+                _ = try await connection.unary(CustomerMethods.get, GatewayHarness.getRequest())
+            }
+            #expect(error?.code == .permissionDenied)
+            await connection.closeNow()
+        }
+    }
+
+    @Test("a bad new configuration is refused and the one in force stays", arguments: ["pattern", "certificate", "crl", "json"])
+    func badReload(fault: String) async throws {
+        try await GatewayHarness.withGateway { gateway in
+            let connection = try await gateway.connect(as: "san-client")
+            let reloaded: Bool
+            if fault == "json" {
+                try Data("{ not json".utf8).write(to: URL(fileURLWithPath: gateway.configPath))
+                reloaded = await gateway.gateway.reload(from: gateway.configPath)
+            } else {
+                reloaded = try await gateway.reload { config in
+                    var tls = config["tls"] as! [String: Any]
+                    var callers = config["callers"] as! [[String: Any]]
+                    switch fault {
+                    case "pattern": callers[1]["allow"] = ["Custmer.Get"]
+                    case "certificate": tls["certificate"] = gateway.pki.path("missing.pem")
+                    default: tls["crl"] = gateway.pki.path("ca.pem")  // a certificate, not a CRL
+                    }
+                    // The good part of the bad file must not leak in either.
+                    callers[1]["allow"] = fault == "pattern" ? ["Custmer.Get"] : ["Customer.Search"]
+                    config["tls"] = tls
+                    config["callers"] = callers
+                }
+            }
+            #expect(!reloaded)
+            _ = try await connection.unary(CustomerMethods.get, GatewayHarness.getRequest())
+            let fresh = try await gateway.connect(as: "san-client")
+            _ = try await fresh.unary(CustomerMethods.get, GatewayHarness.getRequest())
+            await fresh.closeNow()
+            await connection.closeNow()
+        }
+    }
+
+    @Test("a CRL put in force by reload refuses the revoked certificate's next connection")
+    func revocationByReload() async throws {
+        try await GatewayHarness.withGateway(tweak: { config in
+            var tls = config["tls"] as! [String: Any]
+            tls["crl"] = nil
+            config["tls"] = tls
+        }) { gateway in
+            // Without the CRL the certificate is valid: it is the CRL, not something else, that refuses it.
+            let before = try await gateway.connect(as: "revoked")
+            _ = try await before.unary(CustomerMethods.get, GatewayHarness.getRequest())
+            #expect(try await gateway.reload { config in
+                var tls = config["tls"] as! [String: Any]
+                tls["crl"] = gateway.pki.path("ca.crl")
+                config["tls"] = tls
+            })
+            await #expect(throws: (any Error).self) {
+                let connection = try await gateway.connect(as: "revoked")
+                _ = try await connection.unary(CustomerMethods.get, GatewayHarness.getRequest(), timeout: .seconds(5))
+            }
+            // Reload keeps open connections; the operator closes a revoked caller's by restarting.
+            _ = try await before.unary(CustomerMethods.get, GatewayHarness.getRequest())
+            await before.closeNow()
+        }
+    }
+}
