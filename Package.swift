@@ -93,7 +93,10 @@ let targets: [Target] = [
     ),
     .executableTarget(
         name: "crm-bench",
-        dependencies: ["ServiceRuntime", "WireProtocol", "CustomerService", grdb, nioCore, nioPosix, logging, serviceLifecycle, argumentParser, histogram],
+        dependencies: [
+            "ServiceRuntime", "WireProtocol", "CustomerService", "Gateway", grdb, nioCore, nioPosix, nioConcurrencyHelpers, logging, serviceLifecycle,
+            argumentParser, histogram,
+        ],
         swiftSettings: swiftSettings
     ),
 

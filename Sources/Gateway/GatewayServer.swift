@@ -24,7 +24,7 @@ public final class GatewayServer: Sendable {
         self.logger = logger
         callers = CallerRegistry(policies: settings.callers, logger: logger)
         admission = GatewayAdmission(callers: callers, revocations: try Self.loadRevocations(settings), logger: logger)
-        let backendOptions = RPCConnection.Options(tls: settings.backendTLS, connectTimeout: .seconds(2))
+        let backendOptions = RPCConnection.Options(tls: settings.backendTLS, connectTimeout: .seconds(3))
         pools = settings.backends.map { backend in
             BackendPool(
                 name: backend.name, serviceIDs: backend.services, instances: backend.instances.map { ($0.host, $0.port) },

@@ -44,9 +44,7 @@ struct CustomerBenchmark: AsyncParsableCommand {
             _ = try await ClosedLoop.measure(inFlight: 4, duration: 1, call)
             for level in levels {
                 let recorder = try await ClosedLoop.measure(inFlight: level, duration: duration, call)
-                let line = String(
-                    format: "| %@ | %d | %.0f | %d | %d | %d | %d | %d |", operation as NSString, level, recorder.throughput,
-                    recorder.percentile(50), recorder.percentile(99), recorder.percentile(99.9), recorder.maximum, recorder.errors)
+                let line = recorder.markdownRow(operation, inFlight: level)
                 FileHandle.standardError.write(Data((line + "\n").utf8))
                 lines.append(line)
             }

@@ -1,3 +1,4 @@
+internal import Foundation
 internal import Histogram
 internal import NIOCore
 
@@ -21,4 +22,12 @@ struct LatencyRecorder: Sendable {
     var throughput: Double { Double(count) / (Double(elapsed.nanoseconds) / 1e9) }
     func percentile(_ p: Double) -> UInt64 { histogram.valueAtPercentile(p) }
     var maximum: UInt64 { histogram.max }
+
+    /// `| label | in flight | req/s | p50 us | p99 us | p99.9 us | max us | errors |`, the row every
+    /// table in docs/BENCHMARKS.md uses.
+    func markdownRow(_ label: String, inFlight: Int) -> String {
+        String(
+            format: "| %@ | %d | %.0f | %d | %d | %d | %d | %d |", label as NSString, inFlight, throughput,
+            percentile(50), percentile(99), percentile(99.9), maximum, errors)
+    }
 }

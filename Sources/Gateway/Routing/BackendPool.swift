@@ -9,7 +9,10 @@ internal import WireProtocol
 public final class BackendInstance: Sendable {
     public let address: String
     let client: RPCClient
-    private let state = NIOLockedValueBox<(up: Bool, inFlight: Int)>((true, 0))
+    private let state = NIOLockedValueBox<(up: Bool, inFlight: Int, failedChecks: Int)>((true, 0, 0))
+    /// Health checks that must fail in a row before the instance counts as down: one slow answer
+    /// on a busy machine is not an outage.
+    static let failedChecksForDown = 2
 
     init(host: String, port: Int, options: RPCConnection.Options) {
         self.address = "\(host):\(port)"
@@ -21,12 +24,23 @@ public final class BackendInstance: Sendable {
     public var isUp: Bool { state.withLockedValue { $0.up } }
     public var inFlight: Int { state.withLockedValue { $0.inFlight } }
 
-    /// Records a health check's or a call's verdict; returns whether it changed.
+    /// Records a health check's verdict; returns whether the instance went up or down.
     @discardableResult
-    func setUp(_ up: Bool) -> Bool {
+    func recordCheck(serving: Bool) -> Bool {
         state.withLockedValue { state in
-            defer { state.up = up }
-            return state.up != up
+            let wasUp = state.up
+            state.failedChecks = serving ? 0 : state.failedChecks + 1
+            state.up = serving || (state.up && state.failedChecks < Self.failedChecksForDown)
+            return state.up != wasUp
+        }
+    }
+
+    /// A call could not connect: down at once, until a health check says otherwise.
+    @discardableResult
+    func markDown() -> Bool {
+        state.withLockedValue { state in
+            defer { state.up = false }
+            return state.up
         }
     }
 
@@ -51,15 +65,14 @@ public final class BackendPool: Sendable {
         self.instances = instances.map { BackendInstance(host: $0.host, port: $0.port, options: options) }
     }
 
-    /// The up instance with the fewest calls in flight, skipping `excluded` (tried already).
+    /// The up instance with the fewest calls in flight, skipping `excluded` (tried already). When
+    /// every instance is down, the least busy of them all: the health checks may be what is failing,
+    /// and an instance that really is down refuses the connection at once.
     func pick(excluding excluded: Set<String> = []) -> BackendInstance? {
-        var best: (instance: BackendInstance, load: Int)?
-        for instance in instances where !excluded.contains(instance.address) {
-            let (up, load) = (instance.isUp, instance.inFlight)
-            guard up else { continue }
-            if best == nil || load < best!.load { best = (instance, load) }
-        }
-        return best?.instance
+        let candidates = instances.filter { !excluded.contains($0.address) }
+        let up = candidates.filter(\.isUp)
+        let pool = up.isEmpty && !instances.contains(where: \.isUp) ? candidates : up
+        return pool.min { $0.inFlight < $1.inFlight }
     }
 
     func close() async {

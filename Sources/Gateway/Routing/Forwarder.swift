@@ -48,7 +48,7 @@ public struct Forwarder: Sendable {
                     try await instance.client.call(method: method.id, payload: payload, metadata: metadata, timeout: try remaining(context))
                 }
             } catch let error as RPCError where error.code == .unavailable {
-                if error.reason == "CONNECT_FAILED", instance.setUp(false) {
+                if error.reason == "CONNECT_FAILED", instance.markDown() {
                     logger.warning("backend down", metadata: ["pool": "\(pool.name)", "backend": "\(instance.address)", "error": "\(error.message)"])
                 }
                 // Another instance only when the first cannot have acted on the request, or when

@@ -5,8 +5,8 @@ internal import ServiceRuntime
 internal import WireProtocol
 
 /// Asks every backend instance for System.Health on a fixed interval: an instance that answers
-/// SERVING is up, anything else (no answer in time, DRAINING, an error) is down. A call that
-/// cannot connect marks its instance down at once; this brings it back.
+/// SERVING is up; one that fails two checks in a row (no answer in time, DRAINING, an error) is
+/// down. A call that cannot connect marks its instance down at once; a check brings it back.
 public struct HealthChecker: Service {
     let pools: [BackendPool]
     let interval: TimeAmount
@@ -50,7 +50,7 @@ public struct HealthChecker: Service {
             serving = false
             detail = "\(error)"
         }
-        if instance.setUp(serving) {
+        if instance.recordCheck(serving: serving) {
             let metadata: Logger.Metadata = ["pool": "\(pool.name)", "backend": "\(instance.address)", "health": "\(detail)"]
             if serving { logger.notice("backend up", metadata: metadata) } else { logger.warning("backend down", metadata: metadata) }
         }

@@ -240,7 +240,10 @@ final class RPCServerConnectionHandler: ChannelDuplexHandler, FlushCoalescing {
         callLogger[metadataKey: "method"] = "\(entry.info.name)"
         callLogger[metadataKey: "stream"] = "\(frame.streamID)"
         if let traceparent = metadata.traceparent { callLogger[metadataKey: "trace"] = "\(traceparent)" }
-        if let caller = metadata.callerSystem ?? peerIdentity { callLogger[metadataKey: "caller"] = "\(caller)" }
+        // A server that admits its callers itself (the gateway) logs the caller it authenticated,
+        // never what the client wrote in the metadata.
+        let caller = configuration.admission != nil ? peerIdentity : metadata.callerSystem ?? peerIdentity
+        if let caller { callLogger[metadataKey: "caller"] = "\(caller)" }
         let callContext = ServerCallContext(
             method: entry.info, streamID: frame.streamID, metadata: metadata, deadline: deadline,
             peerIdentity: peerIdentity, logger: callLogger)
