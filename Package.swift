@@ -65,7 +65,11 @@ let targets: [Target] = [
         swiftSettings: swiftSettings
     ),
     .target(name: "MarketingService", dependencies: ["ServiceRuntime"], swiftSettings: swiftSettings),
-    .target(name: "ServiceDeskService", dependencies: ["ServiceRuntime"], swiftSettings: swiftSettings),
+    .target(
+        name: "ServiceDeskService",
+        dependencies: ["ServiceRuntime", "WireProtocol", grdb, logging, nioCore, swiftProtobuf, serviceLifecycle],
+        swiftSettings: swiftSettings
+    ),
     // The one door for other bank systems: mutual TLS, caller policies, limits, routing.
     .target(
         name: "Gateway",
@@ -83,7 +87,7 @@ let targets: [Target] = [
         swiftSettings: swiftSettings
     ),
     .executableTarget(name: "crm-marketing", dependencies: ["MarketingService"], swiftSettings: swiftSettings),
-    .executableTarget(name: "crm-servicedesk", dependencies: ["ServiceDeskService"], swiftSettings: swiftSettings),
+    .executableTarget(name: "crm-servicedesk", dependencies: ["ServiceDeskService", "ServiceRuntime"], swiftSettings: swiftSettings),
     .executableTarget(
         name: "crm-gateway", dependencies: ["Gateway", "ServiceRuntime", logging, serviceLifecycle, unixSignals], swiftSettings: swiftSettings),
     .executableTarget(

@@ -1,11 +1,42 @@
-// Thin main for crm-servicedesk. The server/tool it starts is built by issue 7; until that lands this
-// executable refuses to run rather than pretend to work.
+// crm-servicedesk: ServiceDeskService, complaints and service requests with SLA clocks in business
+// time (issue 7). Reads its configuration (a JSON file given by --config, then CRM_ environment
+// variables; docs/OPERATIONS.md), opens var/data/servicedesk.sqlite by default, listens on 7103,
+// sweeps the SLA clocks every 15 s and drains on SIGTERM.
+import ServiceDeskService
+import ServiceRuntime
+
 #if canImport(Glibc)
 import Glibc
-#elseif canImport(Darwin)
-import Darwin
 #endif
 
-let message = "crm-servicedesk: not built yet (issue 7 has not landed)\n"
-_ = message.withCString { write(2, $0, strlen($0)) }
-exit(2)
+let arguments = CommandLine.arguments
+var configFile: String?
+if let index = arguments.firstIndex(of: "--config") {
+    guard index + 1 < arguments.count else {
+        print("usage: crm-servicedesk [--config FILE]")
+        exit(64)
+    }
+    configFile = arguments[index + 1]
+} else if arguments.count > 1 {
+    print("usage: crm-servicedesk [--config FILE]")
+    exit(arguments.contains("--help") || arguments.contains("-h") ? 0 : 64)
+}
+
+let settings = await ServerLauncher.loadSettingsOrExit(
+    file: configFile,
+    defaults: ServerSettings(
+        server: .init(port: 7103),
+        database: .init(path: "var/data/servicedesk.sqlite")))
+let desk = CaseDesk()
+do {
+    try await ServerLauncher.run(
+        name: "crm-servicedesk", version: "0.1.0", settings: settings, migrator: ServiceDeskSchema.migrator,
+        backgroundServices: { store, logger in [SLASweeper(store: store, desk: desk, logger: logger)] }
+    ) { router, store, _ in
+        ServiceDeskHandlers.register(into: &router, store: store, desk: desk)
+    }
+} catch {
+    // One line for the journal (a port in use, an unreadable database), not a crash report.
+    print("crm-servicedesk: cannot run: \(error)")
+    exit(1)
+}

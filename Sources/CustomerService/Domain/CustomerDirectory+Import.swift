@@ -1,3 +1,4 @@
+internal import ServiceRuntime
 internal import Crypto
 internal import Foundation
 public import GRDB

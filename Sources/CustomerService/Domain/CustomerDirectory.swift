@@ -1,3 +1,4 @@
+internal import ServiceRuntime
 public import Foundation
 public import GRDB
 public import WireProtocol

@@ -1,3 +1,4 @@
+internal import ServiceRuntime
 internal import Foundation
 internal import GRDB
 internal import WireProtocol
@@ -184,24 +185,5 @@ enum CustomerSearch {
             conditions.append("status = \(Crm_Customer_V1_CustomerStatus.active.rawValue)")
         }
         return (conditions, arguments)
-    }
-}
-
-/// An opaque page token: the last key of the page, base64url-encoded with a version tag, so that
-/// callers do not build tokens of their own and the format can change.
-enum PageToken {
-    static func token(afterKey key: Int64) -> String {
-        Data("v1:\(key)".utf8).base64EncodedString()
-            .replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_").replacingOccurrences(of: "=", with: "")
-    }
-
-    static func key(from token: String) -> Int64? {
-        guard token.utf8.count <= 64 else { return nil }
-        var base64 = token.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
-        while base64.utf8.count % 4 != 0 { base64 += "=" }
-        guard let data = Data(base64Encoded: base64), let text = String(data: data, encoding: .utf8), text.hasPrefix("v1:"),
-            let key = Int64(text.dropFirst(3)), key >= 0
-        else { return nil }
-        return key
     }
 }

@@ -1,3 +1,5 @@
+internal import ServiceRuntime
+
 /// Normal forms of phone numbers and email addresses, so that the same number written two ways is
 /// stored, searched and matched as one.
 enum ContactPoints {

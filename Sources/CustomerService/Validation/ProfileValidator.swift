@@ -1,3 +1,4 @@
+internal import ServiceRuntime
 internal import Foundation
 internal import WireProtocol
 

@@ -34,8 +34,10 @@ public enum ServerLauncher {
     ///   - version: the build version reported by health.
     ///   - migrator: the service's schema migrations, run before the listener opens.
     ///   - registerHandlers: adds the service's methods to the router, given the open store.
+    ///   - backgroundServices: the service's own background work (a sweep), run beside the listener.
     public static func run(
         name: String, version: String, settings: ServerSettings, migrator: DatabaseMigrator,
+        backgroundServices: (Store, Logger) -> [any Service] = { _, _ in [] },
         registerHandlers: (inout RPCRouter, Store, Logger) throws -> Void
     ) async throws {
         bootstrapLogging()
@@ -50,6 +52,7 @@ public enum ServerLauncher {
         let server = RPCServer(configuration: settings.server, router: router, logger: logger)
         let pruner = ChangeLogPruner(store: store, retention: .seconds(settings.feedRetentionHours * 3600), logger: logger)
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = [.init(service: server), .init(service: pruner)]
+        services += backgroundServices(store, logger).map { .init(service: $0) }
         if let notifier = SystemdNotifier() {
             services.append(
                 .init(

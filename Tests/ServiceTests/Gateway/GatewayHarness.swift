@@ -137,7 +137,7 @@ enum GatewayHarness {
                     "certificate": pki.path("gateway-internal.pem"), "key": pki.path("gateway-internal.key"), "ca": pki.path("internal-ca.pem"),
                 ],
                 "backends": [["name": "customer", "services": [2, 5], "instances": ports.map { "127.0.0.1:\($0)" }]],
-                "health": ["interval_ms": 200, "timeout_ms": 500],
+                "health": ["interval_ms": 500, "timeout_ms": 3000],
                 "timeouts": ["handshake_ms": 2000],
                 "callers": callers,
             ]

@@ -74,7 +74,7 @@ struct GatewayRoutingTests {
             let connection = try await gateway.connect()
             _ = try await connection.unary(CustomerMethods.get, GatewayHarness.getRequest())
             await gateway.stopBackend(0)
-            #expect(await eventually(seconds: 5) { !gateway.gateway.pools[0].instances[0].isUp })
+            #expect(await eventually(seconds: 15) { !gateway.gateway.pools[0].instances[0].isUp })
             for _ in 0..<20 {
                 let response = try await connection.unary(CustomerMethods.get, GatewayHarness.getRequest())
                 #expect(response.customer.id.hasPrefix("b2|"))

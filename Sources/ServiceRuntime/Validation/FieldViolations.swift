@@ -2,18 +2,20 @@ public import WireProtocol
 
 /// Collects everything wrong with a request, so that the caller learns of every bad field in one
 /// INVALID_ARGUMENT answer rather than one per attempt.
-struct FieldViolations {
-    private(set) var all: [RPCError.FieldViolation] = []
+public struct FieldViolations: Sendable {
+    public init() {}
 
-    var isEmpty: Bool { all.isEmpty }
+    public private(set) var all: [RPCError.FieldViolation] = []
 
-    mutating func add(_ field: String, _ description: String) {
+    public var isEmpty: Bool { all.isEmpty }
+
+    public mutating func add(_ field: String, _ description: String) {
         all.append(.init(field: field, description: description))
     }
 
     /// Checks a free-text field's length in Unicode scalars (what the proto comments state) and that
     /// it holds no control characters. Returns the value trimmed of surrounding white space.
-    mutating func text(_ value: String, _ field: String, max: Int, required: Bool = false) -> String {
+    public mutating func text(_ value: String, _ field: String, max: Int, required: Bool = false) -> String {
         let trimmed = value.trimmingWhitespace()
         if required && trimmed.isEmpty {
             add(field, "is required")
@@ -26,14 +28,14 @@ struct FieldViolations {
     }
 
     /// Checks a page size against its maximum; returns the size to use (`defaultSize` for 0).
-    mutating func pageSize(_ value: UInt32, _ field: String = "pageSize", max: UInt32, defaultSize: UInt32) -> Int {
+    public mutating func pageSize(_ value: UInt32, _ field: String = "pageSize", max: UInt32, defaultSize: UInt32) -> Int {
         if value > max { add(field, "must be at most \(max)") }
         return Int(value == 0 ? defaultSize : Swift.min(value, max))
     }
 
     /// Reads a page token this service issued (``PageToken``); returns the key it continues after,
     /// or `initial` for no token.
-    mutating func pageToken(_ token: String, _ field: String = "pageToken", initial: Int64 = 0) -> Int64 {
+    public mutating func pageToken(_ token: String, _ field: String = "pageToken", initial: Int64 = 0) -> Int64 {
         guard !token.isEmpty else { return initial }
         guard let key = PageToken.key(from: token) else {
             add(field, "is not a token this service issued")
@@ -43,7 +45,7 @@ struct FieldViolations {
     }
 
     /// Checks a code such as a branch or RM id: ASCII letters, digits, `-` and `_`.
-    mutating func code(_ value: String, _ field: String, max: Int, required: Bool = false) -> String {
+    public mutating func code(_ value: String, _ field: String, max: Int, required: Bool = false) -> String {
         let trimmed = value.trimmingWhitespace()
         if required && trimmed.isEmpty {
             add(field, "is required")
@@ -56,7 +58,7 @@ struct FieldViolations {
     }
 
     /// Checks an ISO 3166-1 alpha-3 country code; empty becomes `defaultValue`.
-    mutating func country(_ value: String, _ field: String, defaultValue: String = "") -> String {
+    public mutating func country(_ value: String, _ field: String, defaultValue: String = "") -> String {
         let code = value.trimmingWhitespace().uppercased()
         if code.isEmpty { return defaultValue }
         if code.unicodeScalars.count != 3 || !code.unicodeScalars.allSatisfy({ ("A"..."Z").contains($0) }) {
@@ -66,7 +68,7 @@ struct FieldViolations {
     }
 
     /// Checks an enum value: `known` is false for values this version does not know.
-    mutating func enumeration(known: Bool, isUnspecified: Bool, _ field: String, required: Bool) {
+    public mutating func enumeration(known: Bool, isUnspecified: Bool, _ field: String, required: Bool) {
         if !known {
             add(field, "is not a known value")
         } else if required && isUnspecified {
@@ -75,7 +77,7 @@ struct FieldViolations {
     }
 
     /// Throws INVALID_ARGUMENT listing every violation, if there are any.
-    func throwIfAny() throws {
+    public func throwIfAny() throws {
         guard !all.isEmpty else { return }
         let summary = all.prefix(3).map { "\($0.field) \($0.description)" }.joined(separator: "; ")
         throw RPCError(
@@ -85,7 +87,8 @@ struct FieldViolations {
 }
 
 extension String {
-    func trimmingWhitespace() -> String {
+    /// The string without leading and trailing white space (Unicode's definition).
+    public func trimmingWhitespace() -> String {
         let scalars = unicodeScalars
         guard let start = scalars.firstIndex(where: { !$0.properties.isWhitespace }) else { return "" }
         let end = scalars.lastIndex(where: { !$0.properties.isWhitespace })!
