@@ -98,7 +98,7 @@ let targets: [Target] = [
     .executableTarget(
         name: "crm-bench",
         dependencies: [
-            "ServiceRuntime", "WireProtocol", "CustomerService", "Gateway", grdb, nioCore, nioPosix, nioConcurrencyHelpers, logging, serviceLifecycle,
+            "ServiceRuntime", "WireProtocol", "CustomerService", "Gateway", "ServiceDeskService", grdb, nioCore, nioPosix, nioConcurrencyHelpers, logging, serviceLifecycle,
             argumentParser, histogram,
         ],
         swiftSettings: swiftSettings

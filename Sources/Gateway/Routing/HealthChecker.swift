@@ -21,9 +21,11 @@ public struct HealthChecker: Service {
     }
 
     public func run() async throws {
-        while !Task.isCancelled, !Task.isShuttingDownGracefully {
-            await checkAll()
-            try? await Task.sleep(for: .nanoseconds(interval.nanoseconds))
+        await cancelWhenGracefulShutdown {
+            while !Task.isCancelled {
+                await checkAll()
+                try? await Task.sleep(for: .nanoseconds(interval.nanoseconds))
+            }
         }
         for pool in pools { await pool.close() }
     }

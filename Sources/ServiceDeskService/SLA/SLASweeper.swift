@@ -20,16 +20,21 @@ public struct SLASweeper: Service {
     }
 
     public func run() async throws {
-        while !Task.isCancelled, !Task.isShuttingDownGracefully {
-            do {
-                let result = try await Self.sweepAll(store: store, desk: desk)
-                if result.warnings + result.breaches > 0 {
-                    logger.notice("sla sweep", metadata: ["warnings": "\(result.warnings)", "breaches": "\(result.breaches)"])
+        // A drain stops the sweep at once; a batch cut short rolls back and runs again next start.
+        await cancelWhenGracefulShutdown {
+            while !Task.isCancelled {
+                do {
+                    let result = try await Self.sweepAll(store: store, desk: desk)
+                    if result.warnings + result.breaches > 0 {
+                        logger.notice("sla sweep", metadata: ["warnings": "\(result.warnings)", "breaches": "\(result.breaches)"])
+                    }
+                } catch is CancellationError {
+                    return
+                } catch {
+                    logger.error("sla sweep failed", metadata: ["error": "\(error)"])
                 }
-            } catch {
-                logger.error("sla sweep failed", metadata: ["error": "\(error)"])
+                try? await Task.sleep(for: interval)
             }
-            try? await Task.sleep(for: interval)
         }
     }
 

@@ -68,9 +68,9 @@ enum GatewayHarness {
 
     /// The backend behind the gateway: answers Customer.Get with what it was sent (in the
     /// customer id: backend, caller system, role, end user, timeout), sleeps first when the id is
-    /// `sleep:MS`, fails on `b1` for `flaky-not` (not processed) and `flaky-maybe` (maybe
+    /// `sleep:MS`, waits while `gate` is closed when the id is `hold`, fails on `b1` for `flaky-not` (not processed) and `flaky-maybe` (maybe
     /// processed), fails Customer.Create on `b1` as maybe processed, and streams `count` feed events for Feed.Subscribe (`after_sequence` = count).
-    static func probeRouter(name: String, calls: Recorder<Int>? = nil) -> RPCRouter {
+    static func probeRouter(name: String, calls: Recorder<Int>? = nil, gate: Recorder<Bool>? = nil) -> RPCRouter {
         var router = RPCRouter()
         SystemHandlers.register(into: &router, serverName: name, version: "test")
         router.register(CustomerMethods.get) { request, context in
@@ -81,6 +81,9 @@ enum GatewayHarness {
             }
             if name == "b1", request.id == "flaky-maybe" {
                 throw RPCError(code: .unavailable, message: "lost the write", reason: "STORAGE_LOST")
+            }
+            if request.id == "hold", let gate {
+                while !gate.value { try await Task.sleep(for: .milliseconds(5)) }
             }
             if request.id.hasPrefix("sleep:"), let ms = Int(request.id.dropFirst(6)) { try await Task.sleep(for: .milliseconds(ms)) }
             let metadata = context.metadata

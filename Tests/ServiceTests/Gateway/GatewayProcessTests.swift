@@ -110,4 +110,51 @@ struct GatewayProcessTests {
         #expect(await gateway.stop() == 0)
         #expect(await customer.stop() == 0)
     }
+
+    @Test("crm-servicedesk behind the gateway: a case opened, an invalid transition refused, SLA clocks shown; SIGTERM exits 0")
+    func serviceDesk() async throws {
+        let folder = try temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let (desk, deskPort) = try await ServerProcess.start(
+            "crm-servicedesk",
+            environment: [
+                "CRM_LISTEN_PORT": "0", "CRM_DATABASE_PATH": folder.appendingPathComponent("servicedesk.sqlite").path,
+                "CRM_TLS_CERTIFICATE": Self.pki.path("service.pem"), "CRM_TLS_KEY": Self.pki.path("service.key"),
+                "CRM_TLS_CA": Self.pki.path("internal-ca.pem"), "CRM_CALLERS_TRUST_IDENTITY": "true",
+            ],
+            directory: folder)
+        var config = Self.gatewayConfig(customerPort: 9, reportingAllows: ["ServiceDesk.GetCase"])
+        config["backends"] = [
+            ["name": "customer", "services": [2], "instances": ["127.0.0.1:9"]],
+            ["name": "servicedesk", "services": [4], "instances": ["127.0.0.1:\(deskPort)"]],
+        ]
+        var callers = config["callers"] as! [[String: Any]]
+        callers[0]["allow"] = ["ServiceDesk.*"]
+        config["callers"] = callers
+        let configPath = folder.appendingPathComponent("gateway.json")
+        try JSONSerialization.data(withJSONObject: config).write(to: configPath)
+        let (gateway, port) = try await ServerProcess.start("crm-gateway", ["--config", configPath.path], directory: folder)
+
+        let opened = try await crmctl(
+            [
+                "call", "ServiceDesk.OpenCase",
+                #"{"kind": "CASE_KIND_COMPLAINT", "category": "cards/fees", "channel": "CASE_CHANNEL_PHONE", "priority": "CASE_PRIORITY_HIGH", "#
+                    + #""customerId": "C0000000001", "subject": "annual fee charged twice", "queue": "complaints-north"}"#,
+            ], as: "client", port: port)
+        #expect(opened.status == 0, "\(opened.stderr)")
+        #expect(opened.stdout.contains(#""id":"K0000000001""#))
+        #expect(opened.stdout.contains("SLA_METRIC_RESOLUTION"))
+
+        let refused = try await crmctl(
+            ["call", "ServiceDesk.TransitionCase", #"{"id": "K0000000001", "expectedVersion": "1", "event": "CASE_EVENT_CLOSE"}"#],
+            as: "client", port: port)
+        #expect(refused.status != 0)
+        #expect((refused.stderr + refused.stdout).contains("INVALID_TRANSITION"))
+
+        let history = try await crmctl(["call", "ServiceDesk.GetCase", #"{"id": "K0000000001"}"#], as: "san-client", port: port)
+        #expect(history.stdout.contains(#""actor":"core-banking""#), "\(history.stdout) \(history.stderr)")
+
+        #expect(await gateway.stop() == 0)
+        #expect(await desk.stop() == 0)
+    }
 }

@@ -51,16 +51,24 @@ struct GatewayRoutingTests {
 
     @Test("calls in flight spread over the instances, the least busy first")
     func leastInFlight() async throws {
-        try await GatewayHarness.withGateway(backends: [GatewayHarness.probeRouter(name: "b1"), GatewayHarness.probeRouter(name: "b2")]) { gateway in
+        // Every call is held at its backend until all eight arrived, so the choice depends on
+        // calls in flight alone, not on how fast a loaded machine runs them.
+        let arrived = Recorder(0)
+        let gate = Recorder(false)
+        try await GatewayHarness.withGateway(backends: [
+            GatewayHarness.probeRouter(name: "b1", calls: arrived, gate: gate),
+            GatewayHarness.probeRouter(name: "b2", calls: arrived, gate: gate),
+        ]) { gateway in
             let connection = try await gateway.connect()
             let backends = try await withThrowingTaskGroup(of: String.self) { group in
                 for _ in 0..<8 {
                     group.addTask {
-                        let response = try await connection.unary(CustomerMethods.get, GatewayHarness.getRequest("sleep:400"))
+                        let response = try await connection.unary(CustomerMethods.get, GatewayHarness.getRequest("hold"), timeout: .seconds(60))
                         return String(response.customer.id.split(separator: "|")[0])
                     }
-                    try await Task.sleep(for: .milliseconds(20))
                 }
+                #expect(await eventually(seconds: 30) { arrived.value == 8 })
+                gate.update { $0 = true }
                 return try await group.reduce(into: [String: Int]()) { $0[$1, default: 0] += 1 }
             }
             #expect(backends == ["b1": 4, "b2": 4])
