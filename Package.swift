@@ -99,7 +99,7 @@ let targets: [Target] = [
         name: "crm-bench",
         dependencies: [
             "ServiceRuntime", "WireProtocol", "CustomerService", "Gateway", "ServiceDeskService", grdb, nioCore, nioPosix, nioConcurrencyHelpers, logging, serviceLifecycle,
-            argumentParser, histogram,
+            argumentParser, histogram, swiftProtobuf,
         ],
         swiftSettings: swiftSettings
     ),

@@ -14,6 +14,8 @@
 # DIR/internal-ca.pem           the internal CA between the gateway and the services
 # DIR/service.*                 a service's certificate for 127.0.0.1 (serverAuth), from internal-ca
 # DIR/gateway-internal.*        the gateway's client certificate towards the services, CN=crm-gateway
+# DIR/feed-client.*             the services' client certificate for subscribing to each other's
+#                               change feeds (clientAuth), from internal-ca
 #
 # Existing files are kept; delete DIR to start over. Not for production: keys are unencrypted.
 set -euo pipefail
@@ -86,6 +88,7 @@ leaf san-client ca "subjectAltName=DNS:reporting.bank.internal\nextendedKeyUsage
 leaf stranger other-ca "extendedKeyUsage=clientAuth\nkeyUsage=critical,digitalSignature"
 leaf service internal-ca "subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\nkeyUsage=critical,digitalSignature"
 leaf gateway-internal internal-ca "extendedKeyUsage=clientAuth\nkeyUsage=critical,digitalSignature"
+leaf feed-client internal-ca "extendedKeyUsage=clientAuth\nkeyUsage=critical,digitalSignature"
 
 client_ext="extendedKeyUsage=clientAuth\nkeyUsage=critical,digitalSignature"
 now=$(date -u +%Y%m%d%H%M%SZ)

@@ -72,13 +72,10 @@ public struct ClientTarget: Sendable, Hashable {
     public static let defaultAddress = "127.0.0.1:7443"
 
     public init(address: String, certificate: String?, key: String?, ca: String?) throws(ClientTargetError) {
-        guard let colon = address.lastIndex(of: ":"), let port = Int(address[address.index(after: colon)...]),
-            (1...65535).contains(port), colon != address.startIndex
-        else {
+        guard let parsed = HostPort(parsing: address) else {
             throw ClientTargetError(message: "address \"\(address)\" is not host:port")
         }
-        host = String(address[..<colon]).trimmingCharacters(in: ["[", "]"])
-        self.port = port
+        (host, port) = (parsed.host, parsed.port)
         switch (certificate, key, ca) {
         case (nil, nil, nil):
             tls = nil

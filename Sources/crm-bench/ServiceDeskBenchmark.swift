@@ -6,6 +6,7 @@ internal import NIOConcurrencyHelpers
 internal import NIOCore
 internal import ServiceDeskService
 internal import ServiceRuntime
+internal import SwiftProtobuf
 internal import WireProtocol
 
 /// `crm-bench servicedesk`: ServiceDesk at volume. Loads N cases into a new database (through
@@ -47,6 +48,21 @@ struct ServiceDeskBenchmark: AsyncParsableCommand {
         let finishedPolicies = policies
         _ = try await store.pool.write { db in try desk.setPolicies(finishedPolicies, db) }
 
+        // The customers, as the customer feed would bring them.
+        let mirror = CustomerMirror(desk: desk)
+        let customers = min(count, 50_000)
+        for first in stride(from: 0, to: customers, by: 5_000) {
+            try await store.pool.write { db in
+                for index in first..<min(customers, first + 5_000) {
+                    var customer = Crm_Customer_V1_CustomerChanged()
+                    (customer.id, customer.status, customer.valueGrade) = ("C" + String(format: "%010d", index + 1), .active, UInt32(index % 5 + 1))
+                    var event = Crm_Feed_V1_ChangeEvent()
+                    (event.type, event.entityKey, event.payload) = ("customer.created", customer.id, try customer.serializedBytes())
+                    try mirror.apply(event, db)
+                }
+            }
+        }
+
         var started = Date()
         var loaded = 0
         while loaded < count {
@@ -58,8 +74,7 @@ struct ServiceDeskBenchmark: AsyncParsableCommand {
                     request.category = "cards/fees"
                     request.channel = .phone
                     request.priority = .high
-                    request.customerID = "C" + String(format: "%010d", index % 50_000 + 1)
-                    request.customerValueGrade = UInt32(index % 5 + 1)
+                    request.customerID = "C" + String(format: "%010d", index % customers + 1)
                     request.subject = "case \(index)"
                     request.queue = "queue-\(index % queues)"
                     _ = try desk.open(request, actor: "crm-bench", db)

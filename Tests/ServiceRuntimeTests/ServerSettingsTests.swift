@@ -63,6 +63,21 @@ struct ServerSettingsTests {
         }
     }
 
+    @Test("feed sources: an address per producer, the subscribing certificate all or nothing, bad addresses named")
+    func feedSources() async throws {
+        let settings = try await ServerSettings.load(
+            file: try file(
+                #"{"feeds": {"customer": {"address": "crm-customer.internal:7101"}, "tls": {"certificate": "c.pem", "key": "c.key", "ca": "ca.pem"}}}"#),
+            environment: ["CRM_FEEDS_CONSUMER_NAME": "servicedesk-2"], defaults: Self.defaults)
+        #expect(settings.feedSources == ["customer": HostPort(host: "crm-customer.internal", port: 7101)])
+        #expect(settings.feedTLS?.certificateChainPath == "c.pem")
+        #expect(settings.feedConsumerName == "servicedesk-2")
+        #expect(await error(file: nil, environment: ["CRM_FEEDS_CUSTOMER_ADDRESS": "crm-customer"])?.key == "feeds.customer.address")
+        #expect(await error(file: nil, environment: ["CRM_FEEDS_CUSTOMER_ADDRESS": "host:0"])?.key == "feeds.customer.address")
+        #expect(await error(file: nil, environment: ["CRM_FEEDS_TLS_CERTIFICATE": "c.pem", "CRM_FEEDS_TLS_CA": "ca.pem"])?.key == "feeds.tls.key")
+        #expect(await error(file: try file(#"{"feeds": {"billing": {"address": "h:1"}}}"#))?.key == "feeds.billing.address")
+    }
+
     @Test("no file and no environment: the defaults")
     func defaultsOnly() async throws {
         let settings = try await ServerSettings.load(file: nil, environment: [:], defaults: Self.defaults)

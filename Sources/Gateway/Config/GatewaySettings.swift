@@ -24,11 +24,6 @@ public struct GatewaySettings: Sendable {
         public var instances: [HostPort]
     }
 
-    public struct HostPort: Sendable, Equatable {
-        public var host: String
-        public var port: Int
-    }
-
     /// Every key the gateway understands: the common server keys without the database and feed
     /// ones (the gateway holds no data), and its own.
     public static let keys: Set<String> = ServerSettings.keys
@@ -119,10 +114,10 @@ public struct GatewaySettings: Sendable {
             }
             var instances: [HostPort] = []
             for address in addresses {
-                guard let colon = address.lastIndex(of: ":"), let port = Int(address[address.index(after: colon)...]),
-                    (1...65535).contains(port), colon != address.startIndex
-                else { throw ConfigurationError(key: key + ".instances", message: "\"\(address)\" is not host:port") }
-                instances.append(HostPort(host: String(address[..<colon]), port: port))
+                guard let instance = HostPort(parsing: address) else {
+                    throw ConfigurationError(key: key + ".instances", message: "\"\(address)\" is not host:port")
+                }
+                instances.append(instance)
             }
             backends.append(Backend(name: name, services: services.map { UInt16($0) }, instances: instances))
         }

@@ -32,13 +32,13 @@ public struct CaseDesk: Sendable {
         violations.enumeration(known: request.priority.rawValue <= 4, isUnspecified: request.priority == .unspecified, "priority", required: true)
         let category = violations.text(request.category, "category", max: 100, required: true)
         let customerID = violations.code(request.customerID, "customerId", max: 20, required: true)
-        if request.customerValueGrade > 5 { violations.add("customerValueGrade", "must be 0 to 5") }
         let accountRef = violations.text(request.accountRef, "accountRef", max: 40)
         let subject = violations.text(request.subject, "subject", max: 200, required: true)
         let description = violations.text(request.description_p, "description", max: 10_000)
         let queue = violations.code(request.queue, "queue", max: 60, required: true)
         let branch = violations.code(request.branchID, "branchId", max: 20)
         try violations.throwIfAny()
+        let customer = try CustomerMirror.customerForNewCase(customerID, db)
 
         let opened = now()
         try db.execute(
@@ -48,12 +48,12 @@ public struct CaseDesk: Sendable {
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, '', ?, 1, ?, ?)
                 """,
             arguments: [
-                request.kind.rawValue, category, request.channel.rawValue, request.priority.rawValue, customerID, request.customerValueGrade,
-                accountRef, subject, description, queue, CaseStatus.new.rawValue, opened.milliseconds, branch,
+                request.kind.rawValue, category, request.channel.rawValue, request.priority.rawValue, customerID, customer.valueGrade,
+                accountRef, subject, description, queue, CaseStatus.new.rawValue, opened.milliseconds, branch.isEmpty ? customer.branchID : branch,
             ])
         let key = db.lastInsertedRowID
         try record(caseKey: key, from: .new, to: .new, event: "open", actor: actor, reason: "", assignee: "", at: opened, db)
-        let targets = try self.targets(kind: request.kind.rawValue, priority: request.priority.rawValue, grade: Int(request.customerValueGrade), db)
+        let targets = try self.targets(kind: request.kind.rawValue, priority: request.priority.rawValue, grade: customer.valueGrade, db)
         let calendar = try self.calendar(db)
         for metric in SLAMetric.allCases {
             var clock = SLAClock(metric: metric, startedAt: opened, targetMinutes: targets.minutes(for: metric), warningPercent: targets.warningPercent)
@@ -304,37 +304,6 @@ public struct CaseDesk: Sendable {
         return result
     }
 
-    /// The customer's value grade changed: open cases take the targets of the policy for the new
-    /// grade; time already counted stays counted.
-    public func setCustomerGrade(
-        _ request: Crm_Servicedesk_V1_SetCustomerGradeRequest, _ db: Database
-    ) throws -> Crm_Servicedesk_V1_SetCustomerGradeResponse {
-        var violations = FieldViolations()
-        let customerID = violations.code(request.customerID, "customerId", max: 20, required: true)
-        if request.valueGrade > 5 { violations.add("valueGrade", "must be 0 to 5") }
-        try violations.throwIfAny()
-        let calendar = try self.calendar(db)
-        var response = Crm_Servicedesk_V1_SetCustomerGradeResponse()
-        let rows = try Row.fetchAll(
-            db, sql: "SELECT key, kind, priority, customer_value_grade FROM service_case WHERE customer_id = ? AND finished = 0",
-            arguments: [customerID])
-        for row in rows where (row["customer_value_grade"] as Int) != Int(request.valueGrade) {
-            let caseKey: Int64 = row["key"]
-            let targets = try self.targets(kind: row["kind"], priority: row["priority"], grade: Int(request.valueGrade), db)
-            for clockKey in try Int64.fetchAll(db, sql: "SELECT key FROM sla_clock WHERE case_key = ?", arguments: [caseKey]) {
-                var (clock, _) = try loadClock(key: clockKey, db)
-                guard clock.isOpen else { continue }
-                clock.retarget(minutes: targets.minutes(for: clock.metric), warningPercent: targets.warningPercent)
-                try save(clock, key: clockKey, caseKey: caseKey, calendar: calendar, db)
-            }
-            try db.execute(
-                sql: "UPDATE service_case SET customer_value_grade = ?, version = version + 1 WHERE key = ?", arguments: [request.valueGrade, caseKey])
-            try publish("case.retargeted", try loadCase(key: caseKey, calendar: calendar, db), event: nil, metric: nil, db)
-            response.casesRetargeted += 1
-        }
-        return response
-    }
-
     /// Applies a transition's effects on the case's current clocks.
     private func apply(_ effects: [CaseStateMachine.ClockEffect], caseKey: Int64, at: Date, calendar: BusinessCalendar, _ db: Database) throws {
         let clockKeys = try Int64.fetchAll(db, sql: "SELECT key FROM sla_clock WHERE case_key = ? ORDER BY key", arguments: [caseKey])
@@ -381,7 +350,7 @@ public struct CaseDesk: Sendable {
             ])
     }
 
-    private func save(_ clock: SLAClock, key: Int64, caseKey: Int64, calendar: BusinessCalendar, _ db: Database) throws {
+    func save(_ clock: SLAClock, key: Int64, caseKey: Int64, calendar: BusinessCalendar, _ db: Database) throws {
         try db.execute(
             sql: """
                 UPDATE sla_clock SET target_minutes = ?, warning_percent = ?, stopped_at_ms = ?, state = ?, warning_fired = ?, breach_fired = ?,
@@ -406,7 +375,7 @@ public struct CaseDesk: Sendable {
         }
     }
 
-    private func loadClock(key: Int64, _ db: Database) throws -> (clock: SLAClock, caseKey: Int64) {
+    func loadClock(key: Int64, _ db: Database) throws -> (clock: SLAClock, caseKey: Int64) {
         let row = try Row.fetchOne(db, sql: "SELECT * FROM sla_clock WHERE key = ?", arguments: [key])!
         let pauses = try Row.fetchAll(db, sql: "SELECT start_ms, end_ms FROM sla_pause WHERE clock_key = ? ORDER BY key", arguments: [key]).map {
             SLAClock.Pause(start: Date(milliseconds: $0["start_ms"]), end: ($0["end_ms"] as Int64?).map(Date.init(milliseconds:)))
@@ -475,7 +444,7 @@ public struct CaseDesk: Sendable {
         return found
     }
 
-    private func record(
+    func record(
         caseKey: Int64, from: CaseStatus, to: CaseStatus, event: String, actor: String, reason: String, assignee: String, at: Date, _ db: Database
     ) throws {
         try db.execute(
@@ -483,7 +452,7 @@ public struct CaseDesk: Sendable {
             arguments: [caseKey, from.rawValue, to.rawValue, event, actor, reason, assignee, at.milliseconds])
     }
 
-    private func publish(_ type: String, _ found: Crm_Servicedesk_V1_Case, event: CaseEvent?, metric: SLAMetric?, _ db: Database) throws {
+    func publish(_ type: String, _ found: Crm_Servicedesk_V1_Case, event: CaseEvent?, metric: SLAMetric?, _ db: Database) throws {
         var payload = Crm_Servicedesk_V1_CaseChanged()
         payload.case = found
         payload.event = event?.proto ?? .unspecified

@@ -25,9 +25,6 @@ public enum ServiceDeskHandlers {
         router.register(ServiceDeskMethods.setBusinessCalendar) { request, context in
             try await store.write(idempotentFor: context, request: request) { db in try desk.setCalendar(request, db) }
         }
-        router.register(ServiceDeskMethods.setCustomerGrade) { request, context in
-            try await store.write(idempotentFor: context, request: request) { db in try desk.setCustomerGrade(request, db) }
-        }
         router.register(ServiceDeskMethods.sweepSla) { _, _ in
             let result = try await SLASweeper.sweepAll(store: store, desk: desk)
             var response = Crm_Servicedesk_V1_SweepSlaResponse()

@@ -39,38 +39,27 @@ public struct BusinessCalendar: Sendable, Hashable {
             makeUpWorkingDays: makeUpWorkingDays)
     }
 
-    private var gregorian: Calendar {
-        var calendar = Calendar(identifier: .gregorian)
-        calendar.timeZone = timeZone
-        return calendar
+    public func localDate(of instant: Date) -> LocalDate {
+        let local = instant.timeIntervalSince1970 + Double(timeZone.secondsFromGMT(for: instant))
+        return LocalDate(daysSinceEpoch: Int((local / 86_400).rounded(.down)))
     }
 
-    public func localDate(of instant: Date) -> LocalDate {
-        let parts = gregorian.dateComponents([.year, .month, .day], from: instant)
-        return LocalDate(year: parts.year!, month: parts.month!, day: parts.day!)
+    /// The instant the clocks on the wall show `minute` minutes after midnight of `day` (in an
+    /// hour skipped by a daylight-saving change, the offset after the change applies).
+    func instant(_ day: LocalDate, minute: Int) -> Date {
+        let wall = Double(day.daysSinceEpoch * 86_400 + minute * 60)
+        let guess = wall - Double(timeZone.secondsFromGMT(for: Date(timeIntervalSince1970: wall)))
+        return Date(timeIntervalSince1970: wall - Double(timeZone.secondsFromGMT(for: Date(timeIntervalSince1970: guess))))
     }
 
     /// The worked shifts of one day, as instants.
     public func workingIntervals(on day: LocalDate) -> [Range<Date>] {
-        let calendar = gregorian
-        guard !holidays.contains(day), let midnight = calendar.date(from: DateComponents(year: day.year, month: day.month, day: day.day)) else {
-            return []
-        }
-        let weekday = calendar.component(.weekday, from: midnight)
-        let shifts = makeUpWorkingDays.contains(day) ? hours[makeUpHoursFrom] ?? [] : hours[weekday] ?? []
-        return shifts.compactMap { shift in
-            guard let start = calendar.date(byAdding: .minute, value: shift.lowerBound, to: midnight),
-                let end = calendar.date(byAdding: .minute, value: shift.upperBound, to: midnight)
-            else { return nil }
-            return start..<end
-        }
+        guard !holidays.contains(day) else { return [] }
+        let shifts = makeUpWorkingDays.contains(day) ? hours[makeUpHoursFrom] ?? [] : hours[day.weekday] ?? []
+        return shifts.map { instant(day, minute: $0.lowerBound)..<instant(day, minute: $0.upperBound) }
     }
 
-    private func nextDay(_ day: LocalDate) -> LocalDate {
-        let calendar = gregorian
-        let midnight = calendar.date(from: DateComponents(year: day.year, month: day.month, day: day.day))!
-        return localDate(of: calendar.date(byAdding: .day, value: 1, to: midnight)!.addingTimeInterval(3_600))
-    }
+    private func nextDay(_ day: LocalDate) -> LocalDate { day.adding(days: 1) }
 
     /// The longest stretch searched for working time: a calendar with no working day in ten
     /// years is a configuration mistake, not a reason to loop forever.

@@ -15,6 +15,13 @@ public struct ServerSettings: Sendable {
     public var database: Store.Configuration
     /// How long a published change event is kept after every consumer acknowledged it.
     public var feedRetentionHours: Int = 168
+    /// Where the feeds this server consumes come from, by producer name (`customer`).
+    public var feedSources: [String: HostPort] = [:]
+    /// What this server presents when it subscribes: a client certificate of the internal CA and
+    /// that CA; nil subscribes over plain TCP (development only).
+    public var feedTLS: TLSSettings?
+    /// This server's consumer name at its producers; nil is the server's own name.
+    public var feedConsumerName: String?
     public var logLevel: Logger.Level
 
     public init(server: RPCServer.Configuration, database: Store.Configuration, logLevel: Logger.Level = .info) {
@@ -24,16 +31,19 @@ public struct ServerSettings: Sendable {
     }
 
     /// Every key a server understands.
-    public static let keys: Set<String> = [
+    public static let keys = Set([
         "listen.host", "listen.port",
         "tls.certificate", "tls.key", "tls.ca", "tls.require_client_certificate",
         "limits.max_connections", "limits.max_concurrent_calls", "limits.max_frame_size",
         "timeouts.handshake_ms", "timeouts.idle_ms", "timeouts.drain_ms", "timeouts.max_call_ms",
         "callers.trust_identity",
         "database.path", "database.durability", "database.busy_timeout_ms", "database.cache_mib",
-        "feeds.retention_hours",
+        "feeds.retention_hours", "feeds.consumer_name", "feeds.tls.certificate", "feeds.tls.key", "feeds.tls.ca",
         "log.level",
-    ]
+    ] + feedProducers.map { "feeds.\($0).address" })
+
+    /// The services whose feeds another may consume (`feeds.customer.address`).
+    public static let feedProducers = ["customer", "servicedesk", "marketing"]
 
     /// Reads the settings over `defaults`.
     ///
@@ -174,6 +184,22 @@ public struct ServerSettings: Sendable {
             if let value = try int("database.busy_timeout_ms", 0...600_000) { settings.database.busyTimeoutSeconds = Double(value) / 1000 }
             if let value = try int("database.cache_mib", 1...65_536) { settings.database.cacheMiB = value }
             if let value = try int("feeds.retention_hours", 0...8_760) { settings.feedRetentionHours = value }
+            for producer in ServerSettings.feedProducers {
+                let key = "feeds.\(producer).address"
+                guard let address = try string(key) else { continue }
+                guard let source = HostPort(parsing: address) else { throw ConfigurationError(key: key, message: "\"\(address)\" is not host:port") }
+                settings.feedSources[producer] = source
+            }
+            if let name = try string("feeds.consumer_name") { settings.feedConsumerName = name }
+            switch (try string("feeds.tls.certificate"), try string("feeds.tls.key"), try string("feeds.tls.ca")) {
+            case (nil, nil, nil):
+                break
+            case (let certificate?, let key?, let ca?):
+                settings.feedTLS = TLSSettings(certificateChainPath: certificate, privateKeyPath: key, trustRootsPath: ca)
+            case (let certificate, let key, _):
+                let missing = certificate == nil ? "feeds.tls.certificate" : key == nil ? "feeds.tls.key" : "feeds.tls.ca"
+                throw ConfigurationError(key: missing, message: "missing: subscribing over TLS needs feeds.tls.certificate, feeds.tls.key and feeds.tls.ca")
+            }
             if let level = try string("log.level") {
                 guard let value = Logger.Level(rawValue: level) else {
                     throw ConfigurationError(

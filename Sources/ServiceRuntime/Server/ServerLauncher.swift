@@ -35,9 +35,13 @@ public enum ServerLauncher {
     ///   - migrator: the service's schema migrations, run before the listener opens.
     ///   - registerHandlers: adds the service's methods to the router, given the open store.
     ///   - backgroundServices: the service's own background work (a sweep), run beside the listener.
+    ///   - consumes: the feeds the service applies, by producer name (`customer`), each with the
+    ///     function that applies one event; each producer's address must be configured
+    ///     (`feeds.customer.address`). Feed.ListDeadLetters and Feed.RetryDeadLetters come with them.
     public static func run(
         name: String, version: String, settings: ServerSettings, migrator: DatabaseMigrator,
         backgroundServices: (Store, Logger) -> [any Service] = { _, _ in [] },
+        consumes: [String: FeedConsumer.Apply] = [:],
         registerHandlers: (inout RPCRouter, Store, Logger) throws -> Void
     ) async throws {
         bootstrapLogging()
@@ -49,10 +53,13 @@ public enum ServerLauncher {
         var router = RPCRouter()
         SystemHandlers.register(into: &router, serverName: name, version: version)
         try registerHandlers(&router, store, logger)
+        let consumers = try feedConsumers(consumes, name: name, settings: settings, store: store, logger: logger)
+        FeedHandlers.register(into: &router, consumers: consumers)
         let server = RPCServer(configuration: settings.server, router: router, logger: logger)
         let pruner = ChangeLogPruner(store: store, retention: .seconds(settings.feedRetentionHours * 3600), logger: logger)
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = [.init(service: server), .init(service: pruner)]
         services += backgroundServices(store, logger).map { .init(service: $0) }
+        services += consumers.map { .init(service: $0) }
         if let notifier = SystemdNotifier() {
             services.append(
                 .init(
@@ -70,6 +77,26 @@ public enum ServerLauncher {
             configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         try await group.run()
         logger.info("stopped")
+    }
+
+    /// One consumer per consumed producer, subscribing at its configured address as
+    /// `feeds.consumer_name` (default: the server's name without `crm-`).
+    static func feedConsumers(
+        _ consumes: [String: FeedConsumer.Apply], name: String, settings: ServerSettings, store: Store, logger: Logger
+    ) throws(ConfigurationError) -> [FeedConsumer] {
+        var consumers: [FeedConsumer] = []
+        for (producer, apply) in consumes.sorted(by: { $0.key < $1.key }) {
+            guard let source = settings.feedSources[producer] else {
+                throw ConfigurationError(key: "feeds.\(producer).address", message: "missing: \(name) applies the \(producer) feed")
+            }
+            // A producer that is down is waited for (the consumer's own backoff), never given up on.
+            let client = RPCClient.Configuration(
+                host: source.host, port: source.port, options: .init(tls: settings.feedTLS), maximumAttempts: 1)
+            let consumer = settings.feedConsumerName ?? String(name.hasPrefix("crm-") ? name.dropFirst(4) : name[...])
+            consumers.append(
+                FeedConsumer(configuration: .init(producer: producer, consumer: consumer, client: client), store: store, logger: logger, apply: apply))
+        }
+        return consumers
     }
 
     /// Sends every log line to stdout, one line per record (journald adds the time and unit).

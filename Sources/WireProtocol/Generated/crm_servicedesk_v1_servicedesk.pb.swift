@@ -572,9 +572,11 @@ public nonisolated struct Crm_Servicedesk_V1_OpenCaseRequest: Sendable {
 
   public var priority: Crm_Servicedesk_V1_CasePriority = .unspecified
 
+  /// A customer ServiceDesk knows from the customer feed (its mirror): unknown is NOT_FOUND
+  /// (CUSTOMER_NOT_FOUND), merged away is FAILED_PRECONDITION (CUSTOMER_MERGED, details
+  /// merged_into_id), erased is FAILED_PRECONDITION (CUSTOMER_ERASED). The value grade that picks the
+  /// SLA policy comes from the mirror.
   public var customerID: String = String()
-
-  public var customerValueGrade: UInt32 = 0
 
   public var accountRef: String = String()
 
@@ -584,6 +586,7 @@ public nonisolated struct Crm_Servicedesk_V1_OpenCaseRequest: Sendable {
 
   public var queue: String = String()
 
+  /// The branch handling the case; empty takes the customer's branch from the mirror.
   public var branchID: String = String()
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
@@ -755,7 +758,7 @@ public nonisolated struct Crm_Servicedesk_V1_SlaPolicy: Sendable {
 }
 
 /// ServiceDesk.SetSlaPolicies (4/5): replaces every policy. Open cases keep their targets until
-/// their customer's grade changes (ServiceDesk.SetCustomerGrade).
+/// their customer's value grade changes (a customer feed event).
 public nonisolated struct Crm_Servicedesk_V1_SetSlaPoliciesRequest: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
@@ -873,36 +876,9 @@ public nonisolated struct Crm_Servicedesk_V1_SweepSlaResponse: Sendable {
   public init() {}
 }
 
-/// ServiceDesk.SetCustomerGrade (4/8): the customer's value grade changed; open cases are
-/// re-targeted by the policy for the new grade, keeping the time already counted.
-public nonisolated struct Crm_Servicedesk_V1_SetCustomerGradeRequest: Sendable {
-  // SwiftProtobuf.Message conformance is added in an extension below. See the
-  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
-  // methods supported on all messages.
-
-  public var customerID: String = String()
-
-  public var valueGrade: UInt32 = 0
-
-  public var unknownFields = SwiftProtobuf.UnknownStorage()
-
-  public init() {}
-}
-
-public nonisolated struct Crm_Servicedesk_V1_SetCustomerGradeResponse: Sendable {
-  // SwiftProtobuf.Message conformance is added in an extension below. See the
-  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
-  // methods supported on all messages.
-
-  public var casesRetargeted: UInt32 = 0
-
-  public var unknownFields = SwiftProtobuf.UnknownStorage()
-
-  public init() {}
-}
-
 /// The payload of every ServiceDesk change event: "case.opened", "case.transitioned", "sla.warning",
-/// "sla.breached", "case.retargeted".
+/// "sla.breached", "case.retargeted" (the customer's grade changed), "case.rekeyed" (the customer
+/// was merged into another, or unmerged: the case follows).
 public nonisolated struct Crm_Servicedesk_V1_CaseChanged: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
@@ -1284,7 +1260,7 @@ nonisolated extension Crm_Servicedesk_V1_CaseTransition: SwiftProtobuf.Message, 
 
 nonisolated extension Crm_Servicedesk_V1_OpenCaseRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".OpenCaseRequest"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}kind\0\u{1}category\0\u{1}channel\0\u{1}priority\0\u{3}customer_id\0\u{3}customer_value_grade\0\u{3}account_ref\0\u{1}subject\0\u{1}description\0\u{1}queue\0\u{3}branch_id\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}kind\0\u{1}category\0\u{1}channel\0\u{1}priority\0\u{3}customer_id\0\u{4}\u{2}account_ref\0\u{1}subject\0\u{1}description\0\u{1}queue\0\u{3}branch_id\0\u{c}\u{6}\u{1}")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -1297,7 +1273,6 @@ nonisolated extension Crm_Servicedesk_V1_OpenCaseRequest: SwiftProtobuf.Message,
       case 3: try { try decoder.decodeSingularEnumField(value: &self.channel) }()
       case 4: try { try decoder.decodeSingularEnumField(value: &self.priority) }()
       case 5: try { try decoder.decodeSingularStringField(value: &self.customerID) }()
-      case 6: try { try decoder.decodeSingularUInt32Field(value: &self.customerValueGrade) }()
       case 7: try { try decoder.decodeSingularStringField(value: &self.accountRef) }()
       case 8: try { try decoder.decodeSingularStringField(value: &self.subject) }()
       case 9: try { try decoder.decodeSingularStringField(value: &self.description_p) }()
@@ -1324,9 +1299,6 @@ nonisolated extension Crm_Servicedesk_V1_OpenCaseRequest: SwiftProtobuf.Message,
     if !self.customerID.isEmpty {
       try visitor.visitSingularStringField(value: self.customerID, fieldNumber: 5)
     }
-    if self.customerValueGrade != 0 {
-      try visitor.visitSingularUInt32Field(value: self.customerValueGrade, fieldNumber: 6)
-    }
     if !self.accountRef.isEmpty {
       try visitor.visitSingularStringField(value: self.accountRef, fieldNumber: 7)
     }
@@ -1351,7 +1323,6 @@ nonisolated extension Crm_Servicedesk_V1_OpenCaseRequest: SwiftProtobuf.Message,
     if lhs.channel != rhs.channel {return false}
     if lhs.priority != rhs.priority {return false}
     if lhs.customerID != rhs.customerID {return false}
-    if lhs.customerValueGrade != rhs.customerValueGrade {return false}
     if lhs.accountRef != rhs.accountRef {return false}
     if lhs.subject != rhs.subject {return false}
     if lhs.description_p != rhs.description_p {return false}
@@ -1937,71 +1908,6 @@ nonisolated extension Crm_Servicedesk_V1_SweepSlaResponse: SwiftProtobuf.Message
     if lhs.clocksChecked != rhs.clocksChecked {return false}
     if lhs.warnings != rhs.warnings {return false}
     if lhs.breaches != rhs.breaches {return false}
-    if lhs.unknownFields != rhs.unknownFields {return false}
-    return true
-  }
-}
-
-nonisolated extension Crm_Servicedesk_V1_SetCustomerGradeRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
-  public static let protoMessageName: String = _protobuf_package + ".SetCustomerGradeRequest"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}customer_id\0\u{3}value_grade\0")
-
-  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
-    while let fieldNumber = try decoder.nextFieldNumber() {
-      // The use of inline closures is to circumvent an issue where the compiler
-      // allocates stack space for every case branch when no optimizations are
-      // enabled. https://github.com/apple/swift-protobuf/issues/1034
-      switch fieldNumber {
-      case 1: try { try decoder.decodeSingularStringField(value: &self.customerID) }()
-      case 2: try { try decoder.decodeSingularUInt32Field(value: &self.valueGrade) }()
-      default: break
-      }
-    }
-  }
-
-  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
-    if !self.customerID.isEmpty {
-      try visitor.visitSingularStringField(value: self.customerID, fieldNumber: 1)
-    }
-    if self.valueGrade != 0 {
-      try visitor.visitSingularUInt32Field(value: self.valueGrade, fieldNumber: 2)
-    }
-    try unknownFields.traverse(visitor: &visitor)
-  }
-
-  public static func ==(lhs: Crm_Servicedesk_V1_SetCustomerGradeRequest, rhs: Crm_Servicedesk_V1_SetCustomerGradeRequest) -> Bool {
-    if lhs.customerID != rhs.customerID {return false}
-    if lhs.valueGrade != rhs.valueGrade {return false}
-    if lhs.unknownFields != rhs.unknownFields {return false}
-    return true
-  }
-}
-
-nonisolated extension Crm_Servicedesk_V1_SetCustomerGradeResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
-  public static let protoMessageName: String = _protobuf_package + ".SetCustomerGradeResponse"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}cases_retargeted\0")
-
-  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
-    while let fieldNumber = try decoder.nextFieldNumber() {
-      // The use of inline closures is to circumvent an issue where the compiler
-      // allocates stack space for every case branch when no optimizations are
-      // enabled. https://github.com/apple/swift-protobuf/issues/1034
-      switch fieldNumber {
-      case 1: try { try decoder.decodeSingularUInt32Field(value: &self.casesRetargeted) }()
-      default: break
-      }
-    }
-  }
-
-  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
-    if self.casesRetargeted != 0 {
-      try visitor.visitSingularUInt32Field(value: self.casesRetargeted, fieldNumber: 1)
-    }
-    try unknownFields.traverse(visitor: &visitor)
-  }
-
-  public static func ==(lhs: Crm_Servicedesk_V1_SetCustomerGradeResponse, rhs: Crm_Servicedesk_V1_SetCustomerGradeResponse) -> Bool {
-    if lhs.casesRetargeted != rhs.casesRetargeted {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

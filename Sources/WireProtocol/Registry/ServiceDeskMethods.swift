@@ -23,11 +23,9 @@ public enum ServiceDeskMethods {
     public static let sweepSla = MethodDescriptor<Crm_Servicedesk_V1_SweepSlaRequest, Crm_Servicedesk_V1_SweepSlaResponse>(
         service: ServiceID.serviceDesk, method: 7, name: "ServiceDesk.SweepSla", isIdempotent: true)
 
-    public static let setCustomerGrade = MethodDescriptor<Crm_Servicedesk_V1_SetCustomerGradeRequest, Crm_Servicedesk_V1_SetCustomerGradeResponse>(
-        service: ServiceID.serviceDesk, method: 8, name: "ServiceDesk.SetCustomerGrade", isIdempotent: true)
+    // 4/8 is retired (SetCustomerGrade: a customer's grade now comes from the customer feed).
 
     public static let all: [MethodInfo] = [
         openCase.info, getCase.info, transitionCase.info, listCases.info, setSlaPolicies.info, setBusinessCalendar.info, sweepSla.info,
-        setCustomerGrade.info,
     ]
 }

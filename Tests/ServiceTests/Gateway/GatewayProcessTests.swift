@@ -111,39 +111,63 @@ struct GatewayProcessTests {
         #expect(await customer.stop() == 0)
     }
 
-    @Test("crm-servicedesk behind the gateway: a case opened, an invalid transition refused, SLA clocks shown; SIGTERM exits 0")
+    @Test("crm-servicedesk behind the gateway, fed by crm-customer: a case opened once the customer arrived, an invalid transition refused; SIGTERM exits 0")
     func serviceDesk() async throws {
         let folder = try temporaryFolder()
         defer { try? FileManager.default.removeItem(at: folder) }
+        let internalTLS = [
+            "CRM_TLS_CERTIFICATE": Self.pki.path("service.pem"), "CRM_TLS_KEY": Self.pki.path("service.key"),
+            "CRM_TLS_CA": Self.pki.path("internal-ca.pem"), "CRM_CALLERS_TRUST_IDENTITY": "true",
+        ]
+        let (customer, customerPort) = try await ServerProcess.start(
+            "crm-customer",
+            environment: internalTLS.merging(["CRM_LISTEN_PORT": "0", "CRM_DATABASE_PATH": folder.appendingPathComponent("customer.sqlite").path]) { $1 },
+            directory: folder)
+        // ServiceDesk subscribes to the customer feed with its own client certificate.
         let (desk, deskPort) = try await ServerProcess.start(
             "crm-servicedesk",
-            environment: [
+            environment: internalTLS.merging([
                 "CRM_LISTEN_PORT": "0", "CRM_DATABASE_PATH": folder.appendingPathComponent("servicedesk.sqlite").path,
-                "CRM_TLS_CERTIFICATE": Self.pki.path("service.pem"), "CRM_TLS_KEY": Self.pki.path("service.key"),
-                "CRM_TLS_CA": Self.pki.path("internal-ca.pem"), "CRM_CALLERS_TRUST_IDENTITY": "true",
-            ],
+                "CRM_FEEDS_CUSTOMER_ADDRESS": "127.0.0.1:\(customerPort)", "CRM_FEEDS_TLS_CERTIFICATE": Self.pki.path("feed-client.pem"),
+                "CRM_FEEDS_TLS_KEY": Self.pki.path("feed-client.key"), "CRM_FEEDS_TLS_CA": Self.pki.path("internal-ca.pem"),
+            ]) { $1 },
             directory: folder)
-        var config = Self.gatewayConfig(customerPort: 9, reportingAllows: ["ServiceDesk.GetCase"])
+        var config = Self.gatewayConfig(customerPort: customerPort, reportingAllows: ["ServiceDesk.GetCase"])
         config["backends"] = [
-            ["name": "customer", "services": [2], "instances": ["127.0.0.1:9"]],
+            ["name": "customer", "services": [2], "instances": ["127.0.0.1:\(customerPort)"]],
             ["name": "servicedesk", "services": [4], "instances": ["127.0.0.1:\(deskPort)"]],
         ]
         var callers = config["callers"] as! [[String: Any]]
-        callers[0]["allow"] = ["ServiceDesk.*"]
+        callers[0]["allow"] = ["Customer.*", "ServiceDesk.*"]
         config["callers"] = callers
         let configPath = folder.appendingPathComponent("gateway.json")
         try JSONSerialization.data(withJSONObject: config).write(to: configPath)
         let (gateway, port) = try await ServerProcess.start("crm-gateway", ["--config", configPath.path], directory: folder)
 
-        let opened = try await crmctl(
-            [
-                "call", "ServiceDesk.OpenCase",
-                #"{"kind": "CASE_KIND_COMPLAINT", "category": "cards/fees", "channel": "CASE_CHANNEL_PHONE", "priority": "CASE_PRIORITY_HIGH", "#
-                    + #""customerId": "C0000000001", "subject": "annual fee charged twice", "queue": "complaints-north"}"#,
-            ], as: "client", port: port)
-        #expect(opened.status == 0, "\(opened.stderr)")
-        #expect(opened.stdout.contains(#""id":"K0000000001""#))
-        #expect(opened.stdout.contains("SLA_METRIC_RESOLUTION"))
+        let openCase = [
+            "call", "ServiceDesk.OpenCase",
+            #"{"kind": "CASE_KIND_COMPLAINT", "category": "cards/fees", "channel": "CASE_CHANNEL_PHONE", "priority": "CASE_PRIORITY_HIGH", "#
+                + #""customerId": "C0000000001", "subject": "annual fee charged twice", "queue": "complaints-north"}"#,
+        ]
+        let beforeCustomer = try await crmctl(openCase, as: "client", port: port)
+        #expect(beforeCustomer.status != 0)
+        #expect((beforeCustomer.stderr + beforeCustomer.stdout).contains("CUSTOMER_NOT_FOUND"))
+
+        let create = try await crmctl(
+            ["call", "Customer.Create", #"{"profile": {"kind": "CUSTOMER_KIND_INDIVIDUAL", "individual": {"nameZh": "王芳"}, "branchId": "BJ-01"}}"#],
+            as: "client", port: port)
+        #expect(create.status == 0, "\(create.stderr)")
+        // The customer reaches ServiceDesk through the feed, pushed on commit.
+        let opened = Recorder(Executables.Output(status: -1, stdout: "", stderr: ""))
+        let arrived = await eventually(seconds: 20) {
+            guard let output = try? await crmctl(openCase, as: "client", port: port) else { return false }
+            opened.update { $0 = output }
+            return output.status == 0
+        }
+        #expect(arrived, "\(opened.value.stderr)")
+        #expect(opened.value.stdout.contains(#""id":"K0000000001""#))
+        #expect(opened.value.stdout.contains(#""branchId":"BJ-01""#), "the branch comes from the mirror")
+        #expect(opened.value.stdout.contains("SLA_METRIC_RESOLUTION"))
 
         let refused = try await crmctl(
             ["call", "ServiceDesk.TransitionCase", #"{"id": "K0000000001", "expectedVersion": "1", "event": "CASE_EVENT_CLOSE"}"#],
@@ -156,5 +180,6 @@ struct GatewayProcessTests {
 
         #expect(await gateway.stop() == 0)
         #expect(await desk.stop() == 0)
+        #expect(await customer.stop() == 0)
     }
 }

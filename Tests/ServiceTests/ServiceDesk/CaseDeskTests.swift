@@ -3,6 +3,7 @@ import GRDB
 import Logging
 import ServiceDeskService
 import ServiceRuntime
+import SwiftProtobuf
 import Testing
 import TestSupport
 import WireProtocol
@@ -47,14 +48,33 @@ struct CaseDeskTests {
             return try await store.value!.pool.write { db in try body(desk, db) }
         }
 
+        /// A customer feed event applied to the mirror, as the feed consumer would.
+        @discardableResult
+        func customerChanged(
+            _ id: String, type: String = "customer.updated", grade: UInt32 = 3, status: Crm_Customer_V1_CustomerStatus = .active,
+            branch: String = "BJ-01", mergedInto: String = ""
+        ) async throws -> Crm_Feed_V1_ChangeEvent {
+            var customer = Crm_Customer_V1_CustomerChanged()
+            (customer.id, customer.status, customer.valueGrade, customer.branchID, customer.mergedIntoID) = (id, status, grade, branch, mergedInto)
+            var event = Crm_Feed_V1_ChangeEvent()
+            (event.type, event.entityKey, event.payload) = (type, id, try customer.serializedBytes())
+            let finished = event
+            try await write { desk, db in try CustomerMirror(desk: desk).apply(finished, db) }
+            return finished
+        }
+
+        /// Opens a case; a customer not mirrored yet is mirrored first with `grade`.
         func open(grade: UInt32 = 3, customer: String = "C0000000001") async throws -> Crm_Servicedesk_V1_Case {
+            let known = try await store.value!.pool.read { db in
+                try Bool.fetchOne(db, sql: "SELECT 1 FROM customer_mirror WHERE customer_id = ?", arguments: [customer]) ?? false
+            }
+            if !known { try await customerChanged(customer, type: "customer.created", grade: grade) }
             var request = Crm_Servicedesk_V1_OpenCaseRequest()
             request.kind = .complaint
             request.category = "cards/fees"
             request.channel = .phone
             request.priority = .high
             request.customerID = customer
-            request.customerValueGrade = grade
             request.subject = "annual fee charged twice"
             request.queue = "complaints-north"
             let finished = request
@@ -200,7 +220,7 @@ struct CaseDeskTests {
         #expect(found.slas[1].pauseCount == 1)
     }
 
-    @Test("a customer's new value grade re-targets the open case, keeping the time counted")
+    @Test("a customer's new value grade, from the customer feed, re-targets the open case, keeping the time counted")
     func gradeChange() async throws {
         let desk = try Desk()
         // Grade 1 customers: resolution in 4 h; everyone else 16 h.
@@ -208,13 +228,7 @@ struct CaseDeskTests {
         var found = try await desk.open(grade: 3)
         #expect(found.slas[1].dueAtMs == Self.ms(24, 18))
         desk.at(23, 11)
-        let result = try await desk.write { desk, db in
-            var request = Crm_Servicedesk_V1_SetCustomerGradeRequest()
-            request.customerID = "C0000000001"
-            request.valueGrade = 1
-            return try desk.setCustomerGrade(request, db)
-        }
-        #expect(result.casesRetargeted == 1)
+        try await desk.customerChanged("C0000000001", grade: 1)
         found = try await desk.write { desk, db in
             var request = Crm_Servicedesk_V1_GetCaseRequest()
             request.id = "K0000000001"

@@ -138,5 +138,49 @@ struct SLAClockTests {
         #expect(LocalDate("2028-02-29") != nil)
         #expect(LocalDate("2026-1-01") == nil)
         #expect(LocalDate("2026-10-01")?.description == "2026-10-01")
+        #expect(LocalDate("1900-02-29") == nil)
+        #expect(LocalDate("2000-02-29") != nil)
+    }
+
+    @Test("day arithmetic agrees with Foundation's Gregorian calendar on every day from 1900 to 2100")
+    func dayArithmetic() {
+        var gregorian = Calendar(identifier: .gregorian)
+        gregorian.timeZone = TimeZone(identifier: "UTC")!
+        var date = gregorian.date(from: DateComponents(year: 1900, month: 1, day: 1))!
+        var days = LocalDate(year: 1900, month: 1, day: 1).daysSinceEpoch
+        #expect(days == -25_567)
+        var mismatches = 0
+        while gregorian.component(.year, from: date) <= 2100 {
+            let parts = gregorian.dateComponents([.year, .month, .day, .weekday], from: date)
+            let local = LocalDate(daysSinceEpoch: days)
+            if local != LocalDate(year: parts.year!, month: parts.month!, day: parts.day!) || local.weekday != parts.weekday!
+                || local.daysSinceEpoch != days || Int(date.timeIntervalSince1970) != days * 86_400
+            {
+                mismatches += 1
+            }
+            date = gregorian.date(byAdding: .day, value: 1, to: date)!
+            days += 1
+        }
+        #expect(mismatches == 0)
+        #expect(days == LocalDate(year: 2101, month: 1, day: 1).daysSinceEpoch)
+    }
+
+    @Test("a calendar in a zone with daylight saving counts wall-clock working hours on the change days")
+    func daylightSaving() throws {
+        // Europe/London: clocks go forward at 01:00 UTC on 29 March 2026 (a Sunday), back on 25 October.
+        let london = TimeZone(identifier: "Europe/London")!
+        let sevenDays: [BusinessCalendar.Shift] = [540..<1020]
+        let calendar = BusinessCalendar(name: "london", timeZone: london, hours: Dictionary(uniqueKeysWithValues: (1...7).map { ($0, sevenDays) }))
+        let utc = { (month: Int, day: Int, hour: Int) in
+            var gregorian = Calendar(identifier: .gregorian)
+            gregorian.timeZone = TimeZone(identifier: "UTC")!
+            return gregorian.date(from: DateComponents(year: 2026, month: month, day: day, hour: hour))!
+        }
+        // 09:00-17:00 local: GMT on Saturday 28 March, BST (UTC+1) on Sunday 29 March.
+        #expect(calendar.workingIntervals(on: LocalDate(year: 2026, month: 3, day: 28)) == [utc(3, 28, 9)..<utc(3, 28, 17)])
+        #expect(calendar.workingIntervals(on: LocalDate(year: 2026, month: 3, day: 29)) == [utc(3, 29, 8)..<utc(3, 29, 16)])
+        #expect(calendar.workingIntervals(on: LocalDate(year: 2026, month: 10, day: 25)) == [utc(10, 25, 9)..<utc(10, 25, 17)])
+        #expect(calendar.localDate(of: utc(3, 29, 23)) == LocalDate(year: 2026, month: 3, day: 30), "23:00 UTC is 00:00 BST")
+        #expect(calendar.businessMinutes(from: utc(3, 28, 0), to: utc(3, 30, 0)) == 16 * 60)
     }
 }

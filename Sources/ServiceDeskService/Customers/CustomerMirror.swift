@@ -1,0 +1,88 @@
+public import Foundation
+public import GRDB
+public import ServiceRuntime
+internal import SwiftProtobuf
+public import WireProtocol
+
+/// ServiceDesk's copy of what it needs of each customer, kept from the customer feed: a case can
+/// only be opened for a customer it knows, its SLA policy is picked by the customer's value grade,
+/// and it follows its customer through merges and unmerges. Each event carries the customer's
+/// whole state after the change, so applying one is an upsert and applying it again changes
+/// nothing (the feed consumer applies it in the transaction that stores its sequence).
+public struct CustomerMirror: Sendable {
+    let desk: CaseDesk
+
+    public init(desk: CaseDesk) {
+        self.desk = desk
+    }
+
+    /// Applies one customer feed event (the feed consumer's apply function for the `customer`
+    /// producer); the organisation events on the same feed are not ServiceDesk's.
+    public func apply(_ event: Crm_Feed_V1_ChangeEvent, _ db: Database) throws {
+        guard event.type.hasPrefix("customer.") else { return }
+        let customer = try Crm_Customer_V1_CustomerChanged(serializedBytes: event.payload)
+        guard !customer.id.isEmpty else { throw MirrorError(message: "\(event.type) \(event.sequence) names no customer") }
+        let previousGrade = try Int.fetchOne(
+            db.cachedStatement(sql: "SELECT value_grade FROM customer_mirror WHERE customer_id = ?"), arguments: [customer.id])
+        try db.cachedStatement(
+            sql: """
+                INSERT INTO customer_mirror (customer_id, status, value_grade, branch_id, merged_into_id, payload, updated_at_ms)
+                VALUES (?, ?, ?, ?, ?, ?, ?)
+                ON CONFLICT (customer_id) DO UPDATE SET status = excluded.status, value_grade = excluded.value_grade,
+                    branch_id = excluded.branch_id, merged_into_id = excluded.merged_into_id, payload = excluded.payload,
+                    updated_at_ms = excluded.updated_at_ms
+                """
+        ).execute(arguments: [
+            customer.id, customer.status.rawValue, customer.valueGrade, customer.branchID, customer.mergedIntoID,
+            Data(event.payload), event.atMs,
+        ])
+        switch event.type {
+        case "customer.merged" where !customer.mergedIntoID.isEmpty:
+            try desk.moveCases(of: customer.id, to: customer.mergedIntoID, db)
+        case "customer.unmerged":
+            try desk.moveCasesBack(to: customer.id, db)
+        default:
+            break
+        }
+        if let previousGrade, previousGrade != Int(customer.valueGrade) {
+            try desk.retargetOpenCases(of: customer.id, grade: Int(customer.valueGrade), db)
+        }
+    }
+
+    /// What opening a case needs of its customer.
+    struct Customer {
+        var valueGrade: Int
+        var branchID: String
+    }
+
+    /// The mirrored customer a new case may be opened for, or the error that says why not. A
+    /// deactivated customer may still complain (former customers do); a merged-away or erased one
+    /// may not.
+    static func customerForNewCase(_ id: String, _ db: Database) throws -> Customer {
+        guard let row = try Row.fetchOne(
+            db.cachedStatement(sql: "SELECT status, value_grade, branch_id, merged_into_id FROM customer_mirror WHERE customer_id = ?"),
+            arguments: [id])
+        else {
+            throw RPCError(
+                code: .notFound, message: "no customer \(id) in ServiceDesk's copy of the customer feed (a new customer arrives within seconds)",
+                reason: "CUSTOMER_NOT_FOUND", processing: .notProcessed)
+        }
+        switch Crm_Customer_V1_CustomerStatus(rawValue: row["status"]) {
+        case .merged:
+            let survivor: String = row["merged_into_id"]
+            throw RPCError(
+                code: .failedPrecondition, message: "customer \(id) was merged into \(survivor); open the case for \(survivor)",
+                reason: "CUSTOMER_MERGED", processing: .notProcessed, details: ["merged_into_id": survivor])
+        case .erased:
+            throw RPCError(code: .failedPrecondition, message: "customer \(id) was erased", reason: "CUSTOMER_ERASED", processing: .notProcessed)
+        default:
+            return Customer(valueGrade: row["value_grade"], branchID: row["branch_id"])
+        }
+    }
+}
+
+/// A customer event ServiceDesk cannot apply (it goes to the dead-letter table after its attempts).
+struct MirrorError: Error, CustomStringConvertible {
+    var message: String
+    var description: String { message }
+}
