@@ -67,7 +67,7 @@ let targets: [Target] = [
     .target(name: "MarketingService", dependencies: ["ServiceRuntime"], swiftSettings: swiftSettings),
     .target(
         name: "ServiceDeskService",
-        dependencies: ["ServiceRuntime", "WireProtocol", grdb, logging, nioCore, swiftProtobuf, serviceLifecycle],
+        dependencies: ["ServiceRuntime", "WireProtocol", grdb, logging, nioCore, swiftProtobuf, serviceLifecycle, crypto],
         swiftSettings: swiftSettings
     ),
     // The one door for other bank systems: mutual TLS, caller policies, limits, routing.

@@ -8,23 +8,22 @@ extension CaseDesk {
     /// Open cases take the targets of the policy for the new grade; time already counted stays counted.
     @discardableResult
     public func retargetOpenCases(of customerID: String, grade: Int, _ db: Database) throws -> Int {
-        let calendar = try self.calendar(db)
-        let rows = try Row.fetchAll(
-            db, sql: "SELECT key, kind, priority, customer_value_grade FROM service_case WHERE customer_id = ? AND finished = 0",
+        let calendars = CalendarBook()
+        let rows = try Row.fetchAll(db.cachedStatement(sql: "SELECT key, kind, priority, customer_value_grade FROM service_case WHERE customer_id = ? AND finished = 0"),
             arguments: [customerID])
         var retargeted = 0
         for row in rows where (row["customer_value_grade"] as Int) != grade {
             let caseKey: Int64 = row["key"]
+            let calendar = try calendars.calendar(forCase: caseKey, db)
             let targets = try self.targets(kind: row["kind"], priority: row["priority"], grade: grade, db)
-            for clockKey in try Int64.fetchAll(db, sql: "SELECT key FROM sla_clock WHERE case_key = ?", arguments: [caseKey]) {
+            for clockKey in try Int64.fetchAll(db.cachedStatement(sql: "SELECT key FROM sla_clock WHERE case_key = ?"), arguments: [caseKey]) {
                 var (clock, _) = try loadClock(key: clockKey, db)
                 guard clock.isOpen else { continue }
                 clock.retarget(minutes: targets.minutes(for: clock.metric), warningPercent: targets.warningPercent)
                 try save(clock, key: clockKey, caseKey: caseKey, calendar: calendar, db)
             }
-            try db.execute(
-                sql: "UPDATE service_case SET customer_value_grade = ?, version = version + 1 WHERE key = ?", arguments: [grade, caseKey])
-            try publish("case.retargeted", try loadCase(key: caseKey, calendar: calendar, db), event: nil, metric: nil, db)
+            try db.cachedStatement(sql: "UPDATE service_case SET customer_value_grade = ?, version = version + 1 WHERE key = ?").execute(arguments: [grade, caseKey])
+            try publish("case.retargeted", try loadCase(key: caseKey, calendars: calendars, db), event: nil, metric: nil, db)
             retargeted += 1
         }
         return retargeted
@@ -34,12 +33,10 @@ extension CaseDesk {
     /// move is recorded so that an unmerge can undo exactly these.
     @discardableResult
     public func moveCases(of mergedID: String, to survivorID: String, _ db: Database) throws -> Int {
-        let keys = try Int64.fetchAll(db, sql: "SELECT key FROM service_case WHERE customer_id = ? ORDER BY key", arguments: [mergedID])
+        let keys = try Int64.fetchAll(db.cachedStatement(sql: "SELECT key FROM service_case WHERE customer_id = ? ORDER BY key"), arguments: [mergedID])
         let at = now().milliseconds
         for key in keys {
-            try db.execute(
-                sql: "INSERT INTO case_rekey (case_key, from_customer_id, to_customer_id, at_ms) VALUES (?, ?, ?, ?)",
-                arguments: [key, mergedID, survivorID, at])
+            try db.cachedStatement(sql: "INSERT INTO case_rekey (case_key, from_customer_id, to_customer_id, at_ms) VALUES (?, ?, ?, ?)").execute(arguments: [key, mergedID, survivorID, at])
             try rekey(caseKey: key, to: survivorID, db)
         }
         return keys.count
@@ -49,19 +46,18 @@ extension CaseDesk {
     /// survivor after the merge stay with it).
     @discardableResult
     public func moveCasesBack(to restoredID: String, _ db: Database) throws -> Int {
-        let moves = try Row.fetchAll(
-            db, sql: "SELECT key, case_key FROM case_rekey WHERE from_customer_id = ? AND undone_at_ms IS NULL ORDER BY key",
+        let moves = try Row.fetchAll(db.cachedStatement(sql: "SELECT key, case_key FROM case_rekey WHERE from_customer_id = ? AND undone_at_ms IS NULL ORDER BY key"),
             arguments: [restoredID])
         let at = now().milliseconds
         for move in moves {
-            try db.execute(sql: "UPDATE case_rekey SET undone_at_ms = ? WHERE key = ?", arguments: [at, move["key"] as Int64])
+            try db.cachedStatement(sql: "UPDATE case_rekey SET undone_at_ms = ? WHERE key = ?").execute(arguments: [at, move["key"] as Int64])
             try rekey(caseKey: move["case_key"], to: restoredID, db)
         }
         return moves.count
     }
 
     private func rekey(caseKey: Int64, to customerID: String, _ db: Database) throws {
-        try db.execute(sql: "UPDATE service_case SET customer_id = ?, version = version + 1 WHERE key = ?", arguments: [customerID, caseKey])
-        try publish("case.rekeyed", try loadCase(key: caseKey, calendar: try calendar(db), db), event: nil, metric: nil, db)
+        try db.cachedStatement(sql: "UPDATE service_case SET customer_id = ?, version = version + 1 WHERE key = ?").execute(arguments: [customerID, caseKey])
+        try publish("case.rekeyed", try loadCase(key: caseKey, calendars: CalendarBook(), db), event: nil, metric: nil, db)
     }
 }

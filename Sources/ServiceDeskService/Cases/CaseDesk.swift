@@ -9,10 +9,16 @@ public import WireProtocol
 public struct CaseDesk: Sendable {
     public let now: @Sendable () -> Date
     public let machine: CaseStateMachine
+    /// How long the satisfaction token a CLOSE returns can be redeemed.
+    public let satisfactionTokenLifetime: TimeInterval
 
-    public init(now: @escaping @Sendable () -> Date = { Date() }, machine: CaseStateMachine = CaseStateMachine()) {
+    public init(
+        now: @escaping @Sendable () -> Date = { Date() }, machine: CaseStateMachine = CaseStateMachine(),
+        satisfactionTokenLifetime: TimeInterval = 30 * 86_400
+    ) {
         self.now = now
         self.machine = machine
+        self.satisfactionTokenLifetime = satisfactionTokenLifetime
     }
 
     /// Who made a change, for the history: the calling system and the end user it reported.
@@ -30,37 +36,39 @@ public struct CaseDesk: Sendable {
                                isUnspecified: request.kind == .unspecified, "kind", required: true)
         violations.enumeration(known: request.channel.rawValue <= 5, isUnspecified: request.channel == .unspecified, "channel", required: true)
         violations.enumeration(known: request.priority.rawValue <= 4, isUnspecified: request.priority == .unspecified, "priority", required: true)
-        let category = violations.text(request.category, "category", max: 100, required: true)
+        let category = violations.categoryPath(request.category, "category")
         let customerID = violations.code(request.customerID, "customerId", max: 20, required: true)
         let accountRef = violations.text(request.accountRef, "accountRef", max: 40)
         let subject = violations.text(request.subject, "subject", max: 200, required: true)
         let description = violations.text(request.description_p, "description", max: 10_000)
         let queue = violations.code(request.queue, "queue", max: 60, required: true)
         let branch = violations.code(request.branchID, "branchId", max: 20)
+        let parentID = violations.code(request.parentCaseID, "parentCaseId", max: 11)
         try violations.throwIfAny()
         let customer = try CustomerMirror.customerForNewCase(customerID, db)
+        let parent = parentID.isEmpty ? nil : try parentCase(parentID, db)
 
         let opened = now()
-        try db.execute(
-            sql: """
+        try db.cachedStatement(sql: """
                 INSERT INTO service_case (kind, category, channel, priority, customer_id, customer_value_grade, account_ref, subject,
-                    description, queue, assignee, status, version, opened_at_ms, branch_id)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, '', ?, 1, ?, ?)
-                """,
-            arguments: [
+                    description, queue, assignee, status, version, opened_at_ms, branch_id, parent_key)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, '', ?, 1, ?, ?, ?)
+                """).execute(arguments: [
                 request.kind.rawValue, category, request.channel.rawValue, request.priority.rawValue, customerID, customer.valueGrade,
                 accountRef, subject, description, queue, CaseStatus.new.rawValue, opened.milliseconds, branch.isEmpty ? customer.branchID : branch,
+                parent,
             ])
         let key = db.lastInsertedRowID
         try record(caseKey: key, from: .new, to: .new, event: "open", actor: actor, reason: "", assignee: "", at: opened, db)
         let targets = try self.targets(kind: request.kind.rawValue, priority: request.priority.rawValue, grade: customer.valueGrade, db)
-        let calendar = try self.calendar(db)
+        let calendars = CalendarBook()
+        let calendar = try calendars.calendar(forBranch: branch.isEmpty ? customer.branchID : branch, db)
         for metric in SLAMetric.allCases {
             var clock = SLAClock(metric: metric, startedAt: opened, targetMinutes: targets.minutes(for: metric), warningPercent: targets.warningPercent)
             _ = clock.evaluate(at: opened, in: calendar)  // a zero target is due at once
             try insert(clock, caseKey: key, calendar: calendar, db)
         }
-        let found = try loadCase(key: key, calendar: calendar, db)
+        let found = try loadCase(key: key, calendars: calendars, db)
         try publish("case.opened", found, event: nil, metric: nil, db)
         var response = Crm_Servicedesk_V1_OpenCaseResponse()
         response.case = found
@@ -70,14 +78,14 @@ public struct CaseDesk: Sendable {
     public func get(_ request: Crm_Servicedesk_V1_GetCaseRequest, _ db: Database) throws -> Crm_Servicedesk_V1_GetCaseResponse {
         let key = try caseKey(request.id, db)
         var response = Crm_Servicedesk_V1_GetCaseResponse()
-        response.case = try loadCase(key: key, calendar: try calendar(db), db)
-        response.history = try Row.fetchAll(
-            db, sql: "SELECT * FROM case_transition WHERE case_key = ? ORDER BY key", arguments: [key]
+        response.case = try loadCase(key: key, calendars: CalendarBook(), db)
+        response.history = try Row.fetchAll(db.cachedStatement(sql: "SELECT * FROM case_transition WHERE case_key = ? ORDER BY key"), arguments: [key]
         ).map { row in
             var transition = Crm_Servicedesk_V1_CaseTransition()
             transition.from = (CaseStatus(rawValue: row["from_status"]) ?? .new).proto
             transition.to = (CaseStatus(rawValue: row["to_status"]) ?? .new).proto
-            transition.event = CaseEvent(rawValue: row["event"])?.proto ?? .unspecified
+            let event: String = row["event"]
+            transition.event = event == Self.escalateEvent ? .escalate : CaseEvent(rawValue: event)?.proto ?? .unspecified
             transition.actor = row["actor"]
             transition.reason = row["reason"]
             transition.assignee = row["assignee"]
@@ -92,14 +100,18 @@ public struct CaseDesk: Sendable {
     ) throws -> Crm_Servicedesk_V1_TransitionCaseResponse {
         var violations = FieldViolations()
         let event = CaseEvent(request.event)
-        if event == nil { violations.add("event", "is required (a known case event)") }
+        if event == nil { violations.add("event", request.event == .escalate ? "ESCALATE is the server's own (an SLA breach); not sent" : "is required (a known case event)") }
         let reason = violations.text(request.reason, "reason", max: 1_000, required: event == .cancel || event == .reopen)
-        let assignee = violations.code(request.assignee, "assignee", max: 60, required: event == .assign)
+        var assignee = violations.code(request.assignee, "assignee", max: 60)
+        if event != .assign, !assignee.isEmpty { violations.add("assignee", "is only for ASSIGN") }
+        let resolution = Self.resolution(request, event: event, &violations)
+        let duplicateOfID = violations.code(request.duplicateOfID, "duplicateOfId", max: 11)
+        if event != .cancel, !duplicateOfID.isEmpty { violations.add("duplicateOfId", "is only for CANCEL") }
         try violations.throwIfAny()
         guard let event else { return .init() }
 
         let key = try caseKey(request.id, db)
-        guard let row = try Row.fetchOne(db, sql: "SELECT status, version, closed_at_ms FROM service_case WHERE key = ?", arguments: [key]) else {
+        guard let row = try Row.fetchOne(db.cachedStatement(sql: "SELECT status, version, closed_at_ms, queue FROM service_case WHERE key = ?"), arguments: [key]) else {
             throw Self.notFound(request.id)
         }
         let version: Int64 = row["version"]
@@ -122,23 +134,37 @@ public struct CaseDesk: Sendable {
                 code: .failedPrecondition, message: error.description, reason: "INVALID_TRANSITION", processing: .notProcessed,
                 details: ["status": status.rawValue, "allowed": allowed.map(\.rawValue).joined(separator: ",")])
         }
+        let duplicateOf = duplicateOfID.isEmpty ? nil : try duplicateTarget(duplicateOfID, of: key, db)
+        if event == .assign, assignee.isEmpty { assignee = try pickAssignee(queue: row["queue"], db) }
 
-        let calendar = try self.calendar(db)
+        let calendars = CalendarBook()
+        let calendar = try calendars.calendar(forCase: key, db)
         try apply(transition.clocks, caseKey: key, at: at, calendar: calendar, db)
         let finished = transition.to.isFinished
-        try db.execute(
-            sql: """
+        try db.cachedStatement(sql: """
                 UPDATE service_case SET status = ?, version = version + 1, finished = ?,
                     assignee = CASE WHEN ? != '' THEN ? ELSE assignee END,
                     closed_at_ms = CASE WHEN ? = 'closed' THEN ? WHEN ? = 'in_progress' THEN NULL ELSE closed_at_ms END
                 WHERE key = ?
-                """,
-            arguments: [transition.to.rawValue, finished, assignee, assignee, transition.to.rawValue, at.milliseconds, transition.to.rawValue, key])
+                """).execute(arguments: [transition.to.rawValue, finished, assignee, assignee, transition.to.rawValue, at.milliseconds, transition.to.rawValue, key])
+        if let resolution {
+            try db.cachedStatement(sql: """
+                    UPDATE service_case SET resolved_at_ms = ?, root_cause = ?, resolution_code = ?, compensation_minor = ?,
+                        compensation_currency = ? WHERE key = ?
+                    """).execute(arguments: [at.milliseconds, resolution.rootCause, resolution.resolutionCode, resolution.compensationMinor,
+                            resolution.compensationCurrency, key])
+        }
+        if let duplicateOf { try db.cachedStatement(sql: "UPDATE service_case SET duplicate_of_key = ? WHERE key = ?").execute(arguments: [duplicateOf, key]) }
         try record(caseKey: key, from: status, to: transition.to, event: event.rawValue, actor: actor, reason: reason, assignee: assignee, at: at, db)
-        let updated = try loadCase(key: key, calendar: calendar, db)
+        let updated = try loadCase(key: key, calendars: calendars, db)
         try publish("case.transitioned", updated, event: event, metric: nil, db)
         var response = Crm_Servicedesk_V1_TransitionCaseResponse()
         response.case = updated
+        if event == .close {
+            let token = try issueSatisfactionToken(caseKey: key, at: at, db)
+            response.satisfactionToken = token.token
+            response.satisfactionTokenExpiresAtMs = token.expiresAt.milliseconds
+        }
         return response
     }
 
@@ -149,14 +175,14 @@ public struct CaseDesk: Sendable {
         let after = violations.pageToken(request.pageToken)
         try violations.throwIfAny()
         let keys = try Int64.fetchAll(
-            db,
-            sql: request.includeFinished
-                ? "SELECT key FROM service_case WHERE queue = ? AND key > ? ORDER BY key LIMIT ?"
-                : "SELECT key FROM service_case WHERE queue = ? AND finished = 0 AND key > ? ORDER BY key LIMIT ?",
+            db.cachedStatement(
+                sql: request.includeFinished
+                    ? "SELECT key FROM service_case WHERE queue = ? AND key > ? ORDER BY key LIMIT ?"
+                    : "SELECT key FROM service_case WHERE queue = ? AND finished = 0 AND key > ? ORDER BY key LIMIT ?"),
             arguments: [queue, after, size + 1])
-        let calendar = try self.calendar(db)
+        let calendars = CalendarBook()
         var response = Crm_Servicedesk_V1_ListCasesResponse()
-        response.cases = try keys.prefix(size).map { try loadCase(key: $0, calendar: calendar, db) }
+        response.cases = try keys.prefix(size).map { try loadCase(key: $0, calendars: calendars, db) }
         if keys.count > size { response.nextPageToken = PageToken.token(afterKey: keys[size - 1]) }
         return response
     }
@@ -179,11 +205,9 @@ public struct CaseDesk: Sendable {
             }
         }
         try violations.throwIfAny()
-        try db.execute(sql: "DELETE FROM sla_policy")
+        try db.cachedStatement(sql: "DELETE FROM sla_policy").execute()
         for policy in request.policies {
-            try db.execute(
-                sql: "INSERT INTO sla_policy VALUES (?, ?, ?, ?, ?, ?)",
-                arguments: [policy.kind.rawValue, policy.priority.rawValue, policy.valueGrade, policy.firstResponseMinutes, policy.resolutionMinutes,
+            try db.cachedStatement(sql: "INSERT INTO sla_policy VALUES (?, ?, ?, ?, ?, ?)").execute(arguments: [policy.kind.rawValue, policy.priority.rawValue, policy.valueGrade, policy.firstResponseMinutes, policy.resolutionMinutes,
                             policy.warningPercent])
         }
         var response = Crm_Servicedesk_V1_SetSlaPoliciesResponse()
@@ -193,12 +217,17 @@ public struct CaseDesk: Sendable {
 
     public func setCalendar(_ request: Crm_Servicedesk_V1_SetBusinessCalendarRequest, _ db: Database) throws -> Crm_Servicedesk_V1_SetBusinessCalendarResponse {
         _ = try Self.calendar(from: request)
-        try db.execute(sql: "INSERT OR REPLACE INTO business_calendar (id, definition) VALUES (1, ?)", arguments: [Data(try request.serializedBytes() as [UInt8])])
-        // Due times of running clocks move with the calendar.
-        let calendar = try self.calendar(db)
-        for clockKey in try Int64.fetchAll(db, sql: "SELECT key FROM sla_clock WHERE next_fire_ms IS NOT NULL") {
+        let definition = Data(try request.serializedBytes() as [UInt8])
+        if request.branchID.isEmpty {
+            try db.cachedStatement(sql: "INSERT OR REPLACE INTO business_calendar (id, definition) VALUES (1, ?)").execute(arguments: [definition])
+        } else {
+            try db.cachedStatement(sql: "INSERT OR REPLACE INTO branch_calendar (branch_id, definition) VALUES (?, ?)").execute(arguments: [request.branchID, definition])
+        }
+        // Due times of running clocks move with the calendar (those of other branches come out the same).
+        let calendars = CalendarBook()
+        for clockKey in try Int64.fetchAll(db.cachedStatement(sql: "SELECT key FROM sla_clock WHERE next_fire_ms IS NOT NULL")) {
             let (clock, caseKey) = try loadClock(key: clockKey, db)
-            try save(clock, key: clockKey, caseKey: caseKey, calendar: calendar, db)
+            try save(clock, key: clockKey, caseKey: caseKey, calendar: try calendars.calendar(forCase: caseKey, db), db)
         }
         return .init()
     }
@@ -232,28 +261,19 @@ public struct CaseDesk: Sendable {
         for (index, text) in request.makeUpWorkingDays.enumerated() {
             if let date = LocalDate(text) { makeUp.insert(date) } else { violations.add("makeUpWorkingDays[\(index)]", "must be a date YYYY-MM-DD") }
         }
+        _ = violations.code(request.branchID, "branchId", max: 20)
         let from = request.makeUpHoursFrom == 0 ? 2 : Int(request.makeUpHoursFrom)
         if !makeUp.isEmpty, hours[from, default: []].isEmpty { violations.add("makeUpHoursFrom", "must name a weekday with working hours") }
         try violations.throwIfAny()
         return BusinessCalendar(name: "default", timeZone: zone!, hours: hours, holidays: holidays, makeUpWorkingDays: makeUp, makeUpHoursFrom: from)
     }
 
-    /// The calendar in force: the one set, or Monday to Friday 09:00-12:00, 13:00-18:00 in Asia/Shanghai.
-    func calendar(_ db: Database) throws -> BusinessCalendar {
-        guard let data = try Data.fetchOne(db, sql: "SELECT definition FROM business_calendar WHERE id = 1") else {
-            return .weekdays(timeZone: TimeZone(identifier: "Asia/Shanghai")!)
-        }
-        return try Self.calendar(from: Crm_Servicedesk_V1_SetBusinessCalendarRequest(serializedBytes: [UInt8](data)))
-    }
-
     /// The policy for (kind, priority, grade), else for (kind, priority, any grade), else the fallback.
     func targets(kind: Int, priority: Int, grade: Int, _ db: Database) throws -> SLATargets {
-        let row = try Row.fetchOne(
-            db,
-            sql: """
+        let row = try Row.fetchOne(db.cachedStatement(sql: """
                 SELECT first_response_minutes, resolution_minutes, warning_percent FROM sla_policy
                 WHERE kind = ? AND priority = ? AND value_grade IN (?, 0) ORDER BY value_grade DESC LIMIT 1
-                """,
+                """),
             arguments: [kind, priority, grade])
         guard let row else { return .fallback }
         return SLATargets(firstResponseMinutes: row[0], resolutionMinutes: row[1], warningPercent: row[2])
@@ -278,12 +298,12 @@ public struct CaseDesk: Sendable {
     /// each publishes an event.
     public func sweep(limit: Int = 1_000, _ db: Database) throws -> SweepResult {
         let at = now()
-        let calendar = try self.calendar(db)
+        let calendars = CalendarBook()
         var result = SweepResult()
-        let due = try Int64.fetchAll(
-            db, sql: "SELECT key FROM sla_clock WHERE next_fire_ms <= ? ORDER BY next_fire_ms LIMIT ?", arguments: [at.milliseconds, limit])
+        let due = try Int64.fetchAll(db.cachedStatement(sql: "SELECT key FROM sla_clock WHERE next_fire_ms <= ? ORDER BY next_fire_ms LIMIT ?"), arguments: [at.milliseconds, limit])
         for clockKey in due {
             var (clock, caseKey) = try loadClock(key: clockKey, db)
+            let calendar = try calendars.calendar(forCase: caseKey, db)
             result.checked += 1
             let actions = clock.evaluate(at: at, in: calendar)
             try save(clock, key: clockKey, caseKey: caseKey, calendar: calendar, db)
@@ -291,13 +311,13 @@ public struct CaseDesk: Sendable {
                 switch action {
                 case .warning(let metric):
                     result.warnings += 1
-                    try db.execute(sql: "UPDATE service_case SET version = version + 1 WHERE key = ?", arguments: [caseKey])
-                    try publish("sla.warning", try loadCase(key: caseKey, calendar: calendar, db), event: nil, metric: metric, db)
+                    try db.cachedStatement(sql: "UPDATE service_case SET version = version + 1 WHERE key = ?").execute(arguments: [caseKey])
+                    try publish("sla.warning", try loadCase(key: caseKey, calendars: calendars, db), event: nil, metric: metric, db)
                 case .breach(let metric):
                     result.breaches += 1
-                    try db.execute(
-                        sql: "UPDATE service_case SET escalation_level = escalation_level + 1, version = version + 1 WHERE key = ?", arguments: [caseKey])
-                    try publish("sla.breached", try loadCase(key: caseKey, calendar: calendar, db), event: nil, metric: metric, db)
+                    try db.cachedStatement(sql: "UPDATE service_case SET escalation_level = escalation_level + 1, version = version + 1 WHERE key = ?").execute(arguments: [caseKey])
+                    try escalate(caseKey: caseKey, metric: metric, at: at, db)
+                    try publish("sla.breached", try loadCase(key: caseKey, calendars: calendars, db), event: nil, metric: metric, db)
                 }
             }
         }
@@ -306,8 +326,7 @@ public struct CaseDesk: Sendable {
 
     /// Applies a transition's effects on the case's current clocks.
     private func apply(_ effects: [CaseStateMachine.ClockEffect], caseKey: Int64, at: Date, calendar: BusinessCalendar, _ db: Database) throws {
-        let clockKeys = try Int64.fetchAll(db, sql: "SELECT key FROM sla_clock WHERE case_key = ? ORDER BY key", arguments: [caseKey])
-        var clocks = try clockKeys.map { (key: $0, clock: try loadClock(key: $0, db).clock) }
+        var clocks = try loadClocks(caseKey: caseKey, db)
         for effect in effects {
             switch effect {
             case .stop(let metric):
@@ -319,7 +338,7 @@ public struct CaseDesk: Sendable {
             case .cancelAll:
                 for index in clocks.indices { clocks[index].clock.cancel(at: at) }
             case .restartResolution:
-                let row = try Row.fetchOne(db, sql: "SELECT kind, priority, customer_value_grade FROM service_case WHERE key = ?", arguments: [caseKey])!
+                let row = try Row.fetchOne(db.cachedStatement(sql: "SELECT kind, priority, customer_value_grade FROM service_case WHERE key = ?"), arguments: [caseKey])!
                 let targets = try self.targets(kind: row[0], priority: row[1], grade: row[2], db)
                 try insert(
                     SLAClock(metric: .resolution, startedAt: at, targetMinutes: targets.resolutionMinutes, warningPercent: targets.warningPercent),
@@ -339,117 +358,50 @@ public struct CaseDesk: Sendable {
     }
 
     private func insert(_ clock: SLAClock, caseKey: Int64, calendar: BusinessCalendar, _ db: Database) throws {
-        try db.execute(
-            sql: """
+        try db.cachedStatement(sql: """
                 INSERT INTO sla_clock (case_key, metric, started_at_ms, target_minutes, warning_percent, stopped_at_ms, state, warning_fired,
                     breach_fired, next_fire_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                """,
-            arguments: [
+                """).execute(arguments: [
                 caseKey, clock.metric.rawValue, clock.startedAt.milliseconds, clock.targetMinutes, clock.warningPercent, clock.stoppedAt?.milliseconds,
                 clock.state.rawValue, clock.warningFired, clock.breachFired, nextFire(clock, calendar: calendar),
             ])
     }
 
     func save(_ clock: SLAClock, key: Int64, caseKey: Int64, calendar: BusinessCalendar, _ db: Database) throws {
-        try db.execute(
-            sql: """
+        try db.cachedStatement(sql: """
                 UPDATE sla_clock SET target_minutes = ?, warning_percent = ?, stopped_at_ms = ?, state = ?, warning_fired = ?, breach_fired = ?,
                     next_fire_ms = ? WHERE key = ?
-                """,
-            arguments: [
+                """).execute(arguments: [
                 clock.targetMinutes, clock.warningPercent, clock.stoppedAt?.milliseconds, clock.state.rawValue, clock.warningFired,
                 clock.breachFired, nextFire(clock, calendar: calendar), key,
             ])
         // Pauses are appended and closed, never rewritten.
-        let stored = try Row.fetchAll(db, sql: "SELECT key, end_ms FROM sla_pause WHERE clock_key = ? ORDER BY key", arguments: [key])
+        let stored = try Row.fetchAll(db.cachedStatement(sql: "SELECT key, end_ms FROM sla_pause WHERE clock_key = ? ORDER BY key"), arguments: [key])
         for (index, pause) in clock.pauses.enumerated() {
             if index < stored.count {
-                if (stored[index]["end_ms"] as Int64?) == nil, let end = pause.end {
-                    try db.execute(sql: "UPDATE sla_pause SET end_ms = ? WHERE key = ?", arguments: [end.milliseconds, stored[index]["key"] as Int64])
+                if (stored[index][1] as Int64?) == nil, let end = pause.end {
+                    try db.cachedStatement(sql: "UPDATE sla_pause SET end_ms = ? WHERE key = ?").execute(arguments: [end.milliseconds, stored[index][0] as Int64])
                 }
             } else {
-                try db.execute(
-                    sql: "INSERT INTO sla_pause (clock_key, start_ms, end_ms) VALUES (?, ?, ?)",
-                    arguments: [key, pause.start.milliseconds, pause.end?.milliseconds])
+                try db.cachedStatement(sql: "INSERT INTO sla_pause (clock_key, start_ms, end_ms) VALUES (?, ?, ?)").execute(arguments: [key, pause.start.milliseconds, pause.end?.milliseconds])
             }
         }
     }
 
-    func loadClock(key: Int64, _ db: Database) throws -> (clock: SLAClock, caseKey: Int64) {
-        let row = try Row.fetchOne(db, sql: "SELECT * FROM sla_clock WHERE key = ?", arguments: [key])!
-        let pauses = try Row.fetchAll(db, sql: "SELECT start_ms, end_ms FROM sla_pause WHERE clock_key = ? ORDER BY key", arguments: [key]).map {
-            SLAClock.Pause(start: Date(milliseconds: $0["start_ms"]), end: ($0["end_ms"] as Int64?).map(Date.init(milliseconds:)))
-        }
-        let clock = SLAClock(
-            metric: SLAMetric(rawValue: row["metric"]) ?? .resolution, startedAt: Date(milliseconds: row["started_at_ms"]),
-            targetMinutes: row["target_minutes"], warningPercent: row["warning_percent"], pauses: pauses,
-            stoppedAt: (row["stopped_at_ms"] as Int64?).map(Date.init(milliseconds:)), state: SLAState(rawValue: row["state"]) ?? .inProgress,
-            warningFired: row["warning_fired"], breachFired: row["breach_fired"])
-        return (clock, row["case_key"])
-    }
-
     // MARK: Cases as messages
 
-    static func caseID(_ key: Int64) -> String { "K" + String(format: "%010lld", key) }
+    static let caseIDs = PrefixedID(prefix: "K", table: "service_case", noun: "case", notFoundReason: "CASE_NOT_FOUND")
 
-    static func notFound(_ id: String) -> RPCError {
-        RPCError(code: .notFound, message: "no case \(id)", reason: "CASE_NOT_FOUND", processing: .notProcessed)
-    }
+    static func caseID(_ key: Int64) -> String { caseIDs.id(key) }
 
-    private func caseKey(_ id: String, _ db: Database) throws -> Int64 {
-        guard id.count == 11, id.first == "K", let key = Int64(id.dropFirst()), key > 0,
-            try Bool.fetchOne(db, sql: "SELECT 1 FROM service_case WHERE key = ?", arguments: [key]) == true
-        else { throw Self.notFound(id) }
-        return key
-    }
+    static func notFound(_ id: String) -> RPCError { caseIDs.notFound(id) }
 
-    func loadCase(key: Int64, calendar: BusinessCalendar, _ db: Database) throws -> Crm_Servicedesk_V1_Case {
-        guard let row = try Row.fetchOne(db, sql: "SELECT * FROM service_case WHERE key = ?", arguments: [key]) else {
-            throw Self.notFound(Self.caseID(key))
-        }
-        var found = Crm_Servicedesk_V1_Case()
-        found.id = Self.caseID(key)
-        found.kind = Crm_Servicedesk_V1_CaseKind(rawValue: row["kind"]) ?? .unspecified
-        found.category = row["category"]
-        found.channel = Crm_Servicedesk_V1_CaseChannel(rawValue: row["channel"]) ?? .unspecified
-        found.priority = Crm_Servicedesk_V1_CasePriority(rawValue: row["priority"]) ?? .unspecified
-        found.customerID = row["customer_id"]
-        found.customerValueGrade = row["customer_value_grade"]
-        found.accountRef = row["account_ref"]
-        found.subject = row["subject"]
-        found.description_p = row["description"]
-        found.queue = row["queue"]
-        found.assignee = row["assignee"]
-        found.status = (CaseStatus(rawValue: row["status"]) ?? .new).proto
-        found.version = row["version"]
-        found.openedAtMs = row["opened_at_ms"]
-        found.closedAtMs = row["closed_at_ms"] ?? 0
-        found.branchID = row["branch_id"]
-        found.escalationLevel = row["escalation_level"]
-        let at = now()
-        for clockKey in try Int64.fetchAll(db, sql: "SELECT key FROM sla_clock WHERE case_key = ? ORDER BY key", arguments: [key]) {
-            let clock = try loadClock(key: clockKey, db).clock
-            var sla = Crm_Servicedesk_V1_SlaClock()
-            sla.metric = clock.metric.proto
-            sla.state = clock.state.proto
-            sla.targetMinutes = UInt32(clock.targetMinutes)
-            sla.startedAtMs = clock.startedAt.milliseconds
-            sla.dueAtMs = clock.dueAt(in: calendar)?.milliseconds ?? 0
-            sla.warningAtMs = clock.warningFired ? 0 : clock.warningAt(in: calendar)?.milliseconds ?? 0
-            sla.elapsedMinutes = UInt32(clock.elapsedSeconds(at: at, in: calendar) / 60)
-            sla.stoppedAtMs = clock.stoppedAt?.milliseconds ?? 0
-            sla.pauseCount = UInt32(clock.pauses.count)
-            found.slas.append(sla)
-        }
-        return found
-    }
+    func caseKey(_ id: String, _ db: Database) throws -> Int64 { try Self.caseIDs.key(id, db) }
 
     func record(
         caseKey: Int64, from: CaseStatus, to: CaseStatus, event: String, actor: String, reason: String, assignee: String, at: Date, _ db: Database
     ) throws {
-        try db.execute(
-            sql: "INSERT INTO case_transition (case_key, from_status, to_status, event, actor, reason, assignee, at_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            arguments: [caseKey, from.rawValue, to.rawValue, event, actor, reason, assignee, at.milliseconds])
+        try db.cachedStatement(sql: "INSERT INTO case_transition (case_key, from_status, to_status, event, actor, reason, assignee, at_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?)").execute(arguments: [caseKey, from.rawValue, to.rawValue, event, actor, reason, assignee, at.milliseconds])
     }
 
     func publish(_ type: String, _ found: Crm_Servicedesk_V1_Case, event: CaseEvent?, metric: SLAMetric?, _ db: Database) throws {

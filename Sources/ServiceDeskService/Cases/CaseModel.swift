@@ -29,7 +29,7 @@ extension CaseEvent {
         case .close: self = .close
         case .reopen: self = .reopen
         case .cancel: self = .cancel
-        case .unspecified, .UNRECOGNIZED: return nil
+        case .unspecified, .escalate, .UNRECOGNIZED: return nil
         }
     }
 

@@ -7,6 +7,7 @@ internal import WireProtocol
 /// write transaction each (idempotent when the call carries a key), the rule in ``CaseDesk``.
 public enum ServiceDeskHandlers {
     public static func register(into router: inout RPCRouter, store: Store, desk: CaseDesk = CaseDesk()) {
+        let knowledge = KnowledgeBase(now: desk.now)
         // ServiceDesk publishes a change feed (case and SLA events).
         FeedHandlers.register(into: &router, store: store)
         router.register(ServiceDeskMethods.openCase) { request, context in
@@ -32,6 +33,25 @@ public enum ServiceDeskHandlers {
             response.warnings = UInt32(result.warnings)
             response.breaches = UInt32(result.breaches)
             return response
+        }
+        router.register(ServiceDeskMethods.recordSatisfaction) { request, context in
+            try await store.write(idempotentFor: context, request: request) { db in try desk.recordSatisfaction(request, db) }
+        }
+        router.register(ServiceDeskMethods.caseReport) { request, _ in try await store.pool.read { db in try CaseReport.run(request, db) } }
+        router.register(ServiceDeskMethods.setQueue) { request, context in
+            try await store.write(idempotentFor: context, request: request) { db in try desk.setQueue(request, db) }
+        }
+        router.register(ServiceDeskMethods.saveArticle) { request, context in
+            try await store.write(idempotentFor: context, request: request) { db in try knowledge.save(request, db) }
+        }
+        router.register(ServiceDeskMethods.setArticleStatus) { request, context in
+            try await store.write(idempotentFor: context, request: request) { db in try knowledge.setStatus(request, db) }
+        }
+        router.register(ServiceDeskMethods.searchArticles) { request, _ in try await store.pool.read { db in try knowledge.search(request, db) } }
+        router.register(ServiceDeskMethods.getArticle) { request, _ in try await store.pool.read { db in try knowledge.get(request, db) } }
+        router.register(ServiceDeskMethods.linkArticle) { request, context in
+            let actor = CaseDesk.actor(context)
+            return try await store.write(idempotentFor: context, request: request) { db in try desk.linkArticle(request, actor: actor, db) }
         }
     }
 }

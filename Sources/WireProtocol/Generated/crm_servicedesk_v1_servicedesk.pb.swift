@@ -233,6 +233,10 @@ public nonisolated enum Crm_Servicedesk_V1_CaseEvent: SwiftProtobuf.Enum, Swift.
   case close // = 6
   case reopen // = 7
   case cancel // = 8
+
+  /// Recorded by the server when a breach moves a case to its queue's escalation queue; never
+  /// accepted in TransitionCase.
+  case escalate // = 9
   case UNRECOGNIZED(Int)
 
   public init() {
@@ -250,6 +254,7 @@ public nonisolated enum Crm_Servicedesk_V1_CaseEvent: SwiftProtobuf.Enum, Swift.
     case 6: self = .close
     case 7: self = .reopen
     case 8: self = .cancel
+    case 9: self = .escalate
     default: self = .UNRECOGNIZED(rawValue)
     }
   }
@@ -265,6 +270,7 @@ public nonisolated enum Crm_Servicedesk_V1_CaseEvent: SwiftProtobuf.Enum, Swift.
     case .close: return 6
     case .reopen: return 7
     case .cancel: return 8
+    case .escalate: return 9
     case .UNRECOGNIZED(let i): return i
     }
   }
@@ -280,6 +286,7 @@ public nonisolated enum Crm_Servicedesk_V1_CaseEvent: SwiftProtobuf.Enum, Swift.
     .close,
     .reopen,
     .cancel,
+    .escalate,
   ]
 
 }
@@ -376,6 +383,90 @@ public nonisolated enum Crm_Servicedesk_V1_SlaState: SwiftProtobuf.Enum, Swift.C
     .met,
     .breached,
     .cancelled,
+  ]
+
+}
+
+public nonisolated enum Crm_Servicedesk_V1_AssignmentStrategy: SwiftProtobuf.Enum, Swift.CaseIterable {
+  public typealias RawValue = Int
+  case unspecified // = 0
+
+  /// Each agent in turn, in the order listed.
+  case roundRobin // = 1
+
+  /// The agent with the fewest unfinished cases in the queue; ties go to the first listed.
+  case leastLoaded // = 2
+  case UNRECOGNIZED(Int)
+
+  public init() {
+    self = .unspecified
+  }
+
+  public init?(rawValue: Int) {
+    switch rawValue {
+    case 0: self = .unspecified
+    case 1: self = .roundRobin
+    case 2: self = .leastLoaded
+    default: self = .UNRECOGNIZED(rawValue)
+    }
+  }
+
+  public var rawValue: Int {
+    switch self {
+    case .unspecified: return 0
+    case .roundRobin: return 1
+    case .leastLoaded: return 2
+    case .UNRECOGNIZED(let i): return i
+    }
+  }
+
+  // The compiler won't synthesize support with the UNRECOGNIZED case.
+  public static let allCases: [Crm_Servicedesk_V1_AssignmentStrategy] = [
+    .unspecified,
+    .roundRobin,
+    .leastLoaded,
+  ]
+
+}
+
+public nonisolated enum Crm_Servicedesk_V1_ArticleStatus: SwiftProtobuf.Enum, Swift.CaseIterable {
+  public typealias RawValue = Int
+  case unspecified // = 0
+  case draft // = 1
+  case published // = 2
+  case archived // = 3
+  case UNRECOGNIZED(Int)
+
+  public init() {
+    self = .unspecified
+  }
+
+  public init?(rawValue: Int) {
+    switch rawValue {
+    case 0: self = .unspecified
+    case 1: self = .draft
+    case 2: self = .published
+    case 3: self = .archived
+    default: self = .UNRECOGNIZED(rawValue)
+    }
+  }
+
+  public var rawValue: Int {
+    switch self {
+    case .unspecified: return 0
+    case .draft: return 1
+    case .published: return 2
+    case .archived: return 3
+    case .UNRECOGNIZED(let i): return i
+    }
+  }
+
+  // The compiler won't synthesize support with the UNRECOGNIZED case.
+  public static let allCases: [Crm_Servicedesk_V1_ArticleStatus] = [
+    .unspecified,
+    .draft,
+    .published,
+    .archived,
   ]
 
 }
@@ -519,10 +610,54 @@ public nonisolated struct Crm_Servicedesk_V1_Case: @unchecked Sendable {
     set {_uniqueStorage()._branchID = newValue}
   }
 
-  /// Raised by one at each SLA breach.
+  /// Raised by one at each SLA breach (which also moves the case to its queue's escalation queue,
+  /// if the queue has one: SetQueue).
   public var escalationLevel: UInt32 {
     get {_storage._escalationLevel}
     set {_uniqueStorage()._escalationLevel = newValue}
+  }
+
+  /// Set when the case is resolved (the latest resolution, if it was reopened).
+  public var resolution: Crm_Servicedesk_V1_Resolution {
+    get {_storage._resolution ?? Crm_Servicedesk_V1_Resolution()}
+    set {_uniqueStorage()._resolution = newValue}
+  }
+  /// Returns true if `resolution` has been explicitly set.
+  public var hasResolution: Bool {_storage._resolution != nil}
+  /// Clears the value of `resolution`. Subsequent reads from it will return its default value.
+  public mutating func clearResolution() {_uniqueStorage()._resolution = nil}
+
+  public var resolvedAtMs: Int64 {
+    get {_storage._resolvedAtMs}
+    set {_uniqueStorage()._resolvedAtMs = newValue}
+  }
+
+  /// Recorded at most once, after resolution (RecordSatisfaction).
+  public var satisfaction: Crm_Servicedesk_V1_Satisfaction {
+    get {_storage._satisfaction ?? Crm_Servicedesk_V1_Satisfaction()}
+    set {_uniqueStorage()._satisfaction = newValue}
+  }
+  /// Returns true if `satisfaction` has been explicitly set.
+  public var hasSatisfaction: Bool {_storage._satisfaction != nil}
+  /// Clears the value of `satisfaction`. Subsequent reads from it will return its default value.
+  public mutating func clearSatisfaction() {_uniqueStorage()._satisfaction = nil}
+
+  /// The case this one was opened under; empty if none.
+  public var parentCaseID: String {
+    get {_storage._parentCaseID}
+    set {_uniqueStorage()._parentCaseID = newValue}
+  }
+
+  /// Set when the case was cancelled as a duplicate of another.
+  public var duplicateOfID: String {
+    get {_storage._duplicateOfID}
+    set {_uniqueStorage()._duplicateOfID = newValue}
+  }
+
+  /// Knowledge base articles used on the case, in the order linked.
+  public var articleIds: [String] {
+    get {_storage._articleIds}
+    set {_uniqueStorage()._articleIds = newValue}
   }
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
@@ -530,6 +665,49 @@ public nonisolated struct Crm_Servicedesk_V1_Case: @unchecked Sendable {
   public init() {}
 
   fileprivate var _storage = _StorageClass.defaultInstance
+}
+
+/// How a case was resolved; required to resolve it.
+public nonisolated struct Crm_Servicedesk_V1_Resolution: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// Why it happened, 1 to 500 characters.
+  public var rootCause: String = String()
+
+  /// The bank's resolution code, e.g. "fee-refunded": 1 to 40 characters.
+  public var resolutionCode: String = String()
+
+  /// Compensation paid, in the currency's minor unit (fen, cents); 0 if none; at most 10^12.
+  public var compensationMinor: Int64 = 0
+
+  /// ISO 4217 code ("CNY"), required when compensation_minor is above 0.
+  public var compensationCurrency: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Crm_Servicedesk_V1_Satisfaction: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// 1 (very dissatisfied) to 5 (very satisfied).
+  public var score: UInt32 = 0
+
+  public var comment: String = String()
+
+  public var recordedAtMs: Int64 = 0
+
+  /// "case" (recorded by case id) or "token" (a one-time token redeemed by a channel system).
+  public var via: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
 }
 
 /// One step of a case's history, append-only.
@@ -588,6 +766,9 @@ public nonisolated struct Crm_Servicedesk_V1_OpenCaseRequest: Sendable {
 
   /// The branch handling the case; empty takes the customer's branch from the mirror.
   public var branchID: String = String()
+
+  /// Opens the case as a child of this one (which must exist and not be a child itself).
+  public var parentCaseID: String = String()
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -668,12 +849,29 @@ public nonisolated struct Crm_Servicedesk_V1_TransitionCaseRequest: Sendable {
   /// Why, for the history; required for cancel and reopen. At most 1,000 characters.
   public var reason: String = String()
 
-  /// ASSIGN only: the agent, 1 to 60 characters.
+  /// ASSIGN only: the agent, 1 to 60 characters; empty lets the case's queue pick one (SetQueue:
+  /// round robin or least loaded), FAILED_PRECONDITION QUEUE_HAS_NO_AGENTS if it has none.
   public var assignee: String = String()
+
+  /// RESOLVE only, and required there.
+  public var resolution: Crm_Servicedesk_V1_Resolution {
+    get {_resolution ?? Crm_Servicedesk_V1_Resolution()}
+    set {_resolution = newValue}
+  }
+  /// Returns true if `resolution` has been explicitly set.
+  public var hasResolution: Bool {self._resolution != nil}
+  /// Clears the value of `resolution`. Subsequent reads from it will return its default value.
+  public mutating func clearResolution() {self._resolution = nil}
+
+  /// CANCEL only: cancels the case as a duplicate of this one (which must exist, be another case,
+  /// and not be a duplicate itself).
+  public var duplicateOfID: String = String()
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
+
+  fileprivate var _resolution: Crm_Servicedesk_V1_Resolution? = nil
 }
 
 public nonisolated struct Crm_Servicedesk_V1_TransitionCaseResponse: Sendable {
@@ -689,6 +887,12 @@ public nonisolated struct Crm_Servicedesk_V1_TransitionCaseResponse: Sendable {
   public var hasCase: Bool {self._case != nil}
   /// Clears the value of ``case``. Subsequent reads from it will return its default value.
   public mutating func clearCase() {self._case = nil}
+
+  /// CLOSE only: a one-time token a channel system gives the customer to rate the handling
+  /// (RecordSatisfaction). Returned here once; only its SHA-256 is stored.
+  public var satisfactionToken: String = String()
+
+  public var satisfactionTokenExpiresAtMs: Int64 = 0
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -813,8 +1017,9 @@ public nonisolated struct Crm_Servicedesk_V1_WorkingDay: Sendable {
   public init() {}
 }
 
-/// ServiceDesk.SetBusinessCalendar (4/6): the calendar SLA clocks count in (for every branch).
-/// Changing it moves the due times of open clocks from now on; time already counted stays.
+/// ServiceDesk.SetBusinessCalendar (4/6): the calendar SLA clocks count in: a branch's own (its time
+/// zone, hours, holidays), or with no branch_id the default for every branch without one. Changing it
+/// moves the due times of open clocks from now on; time already counted stays.
 public nonisolated struct Crm_Servicedesk_V1_SetBusinessCalendarRequest: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
@@ -832,6 +1037,9 @@ public nonisolated struct Crm_Servicedesk_V1_SetBusinessCalendarRequest: Sendabl
   public var makeUpWorkingDays: [String] = []
 
   public var makeUpHoursFrom: UInt32 = 0
+
+  /// The branch this calendar is for; empty: the default calendar.
+  public var branchID: String = String()
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -876,9 +1084,478 @@ public nonisolated struct Crm_Servicedesk_V1_SweepSlaResponse: Sendable {
   public init() {}
 }
 
+/// ServiceDesk.RecordSatisfaction (4/9): the customer's rating of a resolved or closed case, once
+/// per case. By case id (an agent recording it) or by the token CLOSE returned. Errors: a case not
+/// resolved or closed is FAILED_PRECONDITION CASE_NOT_RESOLVED; a second rating is ALREADY_EXISTS
+/// SATISFACTION_RECORDED; an unknown token is NOT_FOUND TOKEN_NOT_FOUND, a used one
+/// FAILED_PRECONDITION TOKEN_USED, an expired one FAILED_PRECONDITION TOKEN_EXPIRED.
+public nonisolated struct Crm_Servicedesk_V1_RecordSatisfactionRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var target: Crm_Servicedesk_V1_RecordSatisfactionRequest.OneOf_Target? = nil
+
+  public var caseID: String {
+    get {
+      if case .caseID(let v)? = target {return v}
+      return String()
+    }
+    set {target = .caseID(newValue)}
+  }
+
+  public var token: String {
+    get {
+      if case .token(let v)? = target {return v}
+      return String()
+    }
+    set {target = .token(newValue)}
+  }
+
+  /// 1 to 5.
+  public var score: UInt32 = 0
+
+  /// At most 1,000 characters.
+  public var comment: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public nonisolated enum OneOf_Target: Equatable, Sendable {
+    case caseID(String)
+    case token(String)
+
+  }
+
+  public init() {}
+}
+
+public nonisolated struct Crm_Servicedesk_V1_RecordSatisfactionResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var `case`: Crm_Servicedesk_V1_Case {
+    get {_case ?? Crm_Servicedesk_V1_Case()}
+    set {_case = newValue}
+  }
+  /// Returns true if ``case`` has been explicitly set.
+  public var hasCase: Bool {self._case != nil}
+  /// Clears the value of ``case``. Subsequent reads from it will return its default value.
+  public mutating func clearCase() {self._case = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _case: Crm_Servicedesk_V1_Case? = nil
+}
+
+/// ServiceDesk.CaseReport (4/10): figures over the cases opened in [from_ms, to_ms).
+public nonisolated struct Crm_Servicedesk_V1_CaseReportRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var fromMs: Int64 = 0
+
+  /// After from_ms, at most 366 days later.
+  public var toMs: Int64 = 0
+
+  /// Only this kind; unspecified: every kind.
+  public var kind: Crm_Servicedesk_V1_CaseKind = .unspecified
+
+  /// How many complaints in the window make a customer a repeat complainant; 0 means 2.
+  public var repeatThreshold: UInt32 = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Crm_Servicedesk_V1_CountBy: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var key: String = String()
+
+  public var cases: UInt32 = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+/// Per case and metric: breached if any of its clocks of that metric breached; met if none
+/// breached, at least one was met and none still runs; otherwise undecided (still running, or
+/// cancelled) and left out of the percentage.
+public nonisolated struct Crm_Servicedesk_V1_SlaCompliance: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var metric: Crm_Servicedesk_V1_SlaMetric = .unspecified
+
+  public var met: UInt32 = 0
+
+  public var breached: UInt32 = 0
+
+  public var undecided: UInt32 = 0
+
+  /// met / (met + breached) in hundredths of a percent, rounded half up; 0 when nothing is decided.
+  public var complianceBasisPoints: UInt32 = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Crm_Servicedesk_V1_SatisfactionBy: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var key: String = String()
+
+  public var responses: UInt32 = 0
+
+  public var meanScore: Double = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Crm_Servicedesk_V1_RepeatComplainant: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var customerID: String = String()
+
+  public var complaints: UInt32 = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Crm_Servicedesk_V1_CaseReportResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var cases: UInt32 = 0
+
+  /// Keys are category paths, most cases first (then by key).
+  public var byCategory: [Crm_Servicedesk_V1_CountBy] = []
+
+  /// The first segment of the category path ("cards" for "cards/fees").
+  public var byTopCategory: [Crm_Servicedesk_V1_CountBy] = []
+
+  /// Keys "branch", "phone", "web", "app", "regulator_referral".
+  public var byChannel: [Crm_Servicedesk_V1_CountBy] = []
+
+  public var byBranch: [Crm_Servicedesk_V1_CountBy] = []
+
+  public var sla: [Crm_Servicedesk_V1_SlaCompliance] = []
+
+  /// Cases resolved (now resolved or closed), and the business hours from opening to their latest
+  /// resolution in the business calendar; p90 is the nearest-rank 90th percentile.
+  public var resolved: UInt32 = 0
+
+  public var meanResolutionBusinessHours: Double = 0
+
+  public var p90ResolutionBusinessHours: Double = 0
+
+  public var satisfactionByCategory: [Crm_Servicedesk_V1_SatisfactionBy] = []
+
+  /// Keys "met" and "breached": the case's resolution SLA.
+  public var satisfactionByTimeliness: [Crm_Servicedesk_V1_SatisfactionBy] = []
+
+  /// Customers with at least repeat_threshold complaints opened in the window, most first (then by
+  /// id), at most 100; repeat_complainants_total counts them all.
+  public var repeatComplainants: [Crm_Servicedesk_V1_RepeatComplainant] = []
+
+  public var repeatComplainantsTotal: UInt32 = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+/// ServiceDesk.SetQueue (4/11): who works a queue and how ASSIGN without an assignee picks one.
+public nonisolated struct Crm_Servicedesk_V1_SetQueueRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var queue: String = String()
+
+  public var strategy: Crm_Servicedesk_V1_AssignmentStrategy = .unspecified
+
+  /// 1 to 200 agents, each 1 to 60 characters, no repeats.
+  public var agents: [String] = []
+
+  /// Where an SLA breach moves this queue's cases (the next escalation level's queue); empty: they
+  /// stay. The move keeps the assignee and is recorded in the history (CASE_EVENT_ESCALATE).
+  public var escalationQueue: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Crm_Servicedesk_V1_AgentLoad: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var agent: String = String()
+
+  public var openCases: UInt32 = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Crm_Servicedesk_V1_SetQueueResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var agents: [Crm_Servicedesk_V1_AgentLoad] = []
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Crm_Servicedesk_V1_Article: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// "A" and 10 digits.
+  public var id: String = String()
+
+  /// 1 to 200 characters.
+  public var title: String = String()
+
+  /// 1 to 50,000 characters.
+  public var body: String = String()
+
+  /// A category path, as cases use.
+  public var category: String = String()
+
+  public var status: Crm_Servicedesk_V1_ArticleStatus = .unspecified
+
+  public var version: Int64 = 0
+
+  public var updatedAtMs: Int64 = 0
+
+  /// How many cases link to it.
+  public var caseLinks: UInt32 = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+/// ServiceDesk.SaveArticle (4/12): creates a draft (id empty) or edits an article that is not
+/// archived (expected_version must match: ABORTED VERSION_MISMATCH otherwise).
+public nonisolated struct Crm_Servicedesk_V1_SaveArticleRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var id: String = String()
+
+  public var expectedVersion: Int64 = 0
+
+  public var title: String = String()
+
+  public var body: String = String()
+
+  public var category: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Crm_Servicedesk_V1_SaveArticleResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var article: Crm_Servicedesk_V1_Article {
+    get {_article ?? Crm_Servicedesk_V1_Article()}
+    set {_article = newValue}
+  }
+  /// Returns true if `article` has been explicitly set.
+  public var hasArticle: Bool {self._article != nil}
+  /// Clears the value of `article`. Subsequent reads from it will return its default value.
+  public mutating func clearArticle() {self._article = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _article: Crm_Servicedesk_V1_Article? = nil
+}
+
+/// ServiceDesk.SetArticleStatus (4/13): draft -> published -> archived (and draft -> archived);
+/// anything else is FAILED_PRECONDITION INVALID_TRANSITION.
+public nonisolated struct Crm_Servicedesk_V1_SetArticleStatusRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var id: String = String()
+
+  public var expectedVersion: Int64 = 0
+
+  public var status: Crm_Servicedesk_V1_ArticleStatus = .unspecified
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Crm_Servicedesk_V1_SetArticleStatusResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var article: Crm_Servicedesk_V1_Article {
+    get {_article ?? Crm_Servicedesk_V1_Article()}
+    set {_article = newValue}
+  }
+  /// Returns true if `article` has been explicitly set.
+  public var hasArticle: Bool {self._article != nil}
+  /// Clears the value of `article`. Subsequent reads from it will return its default value.
+  public mutating func clearArticle() {self._article = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _article: Crm_Servicedesk_V1_Article? = nil
+}
+
+/// ServiceDesk.SearchArticles (4/14): full-text search over titles and bodies, best first.
+/// Chinese text is matched by characters (one character) or pairs of adjacent characters (longer
+/// runs), Latin text by words, case and accents ignored; every term must match.
+public nonisolated struct Crm_Servicedesk_V1_SearchArticlesRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// 1 to 200 characters.
+  public var query: String = String()
+
+  /// Only this category or below it.
+  public var category: String = String()
+
+  /// Drafts and archived articles too (editors); otherwise published only.
+  public var includeUnpublished: Bool = false
+
+  /// 1 to 100; 0 means 20.
+  public var limit: UInt32 = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Crm_Servicedesk_V1_SearchArticlesResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var articles: [Crm_Servicedesk_V1_Article] = []
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+/// ServiceDesk.GetArticle (4/15).
+public nonisolated struct Crm_Servicedesk_V1_GetArticleRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var id: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Crm_Servicedesk_V1_GetArticleResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var article: Crm_Servicedesk_V1_Article {
+    get {_article ?? Crm_Servicedesk_V1_Article()}
+    set {_article = newValue}
+  }
+  /// Returns true if `article` has been explicitly set.
+  public var hasArticle: Bool {self._article != nil}
+  /// Clears the value of `article`. Subsequent reads from it will return its default value.
+  public mutating func clearArticle() {self._article = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _article: Crm_Servicedesk_V1_Article? = nil
+}
+
+/// ServiceDesk.LinkArticle (4/16): records that a published article was used on a case (once).
+public nonisolated struct Crm_Servicedesk_V1_LinkArticleRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var caseID: String = String()
+
+  public var articleID: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Crm_Servicedesk_V1_LinkArticleResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var `case`: Crm_Servicedesk_V1_Case {
+    get {_case ?? Crm_Servicedesk_V1_Case()}
+    set {_case = newValue}
+  }
+  /// Returns true if ``case`` has been explicitly set.
+  public var hasCase: Bool {self._case != nil}
+  /// Clears the value of ``case``. Subsequent reads from it will return its default value.
+  public mutating func clearCase() {self._case = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _case: Crm_Servicedesk_V1_Case? = nil
+}
+
 /// The payload of every ServiceDesk change event: "case.opened", "case.transitioned", "sla.warning",
 /// "sla.breached", "case.retargeted" (the customer's grade changed), "case.rekeyed" (the customer
-/// was merged into another, or unmerged: the case follows).
+/// was merged into another, or unmerged: the case follows), "case.satisfaction" (a rating recorded),
+/// "case.article_linked".
 public nonisolated struct Crm_Servicedesk_V1_CaseChanged: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
@@ -904,6 +1581,28 @@ public nonisolated struct Crm_Servicedesk_V1_CaseChanged: Sendable {
   fileprivate var _case: Crm_Servicedesk_V1_Case? = nil
 }
 
+/// The payload of knowledge base events: "article.saved", "article.published", "article.archived".
+public nonisolated struct Crm_Servicedesk_V1_ArticleChanged: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var article: Crm_Servicedesk_V1_Article {
+    get {_article ?? Crm_Servicedesk_V1_Article()}
+    set {_article = newValue}
+  }
+  /// Returns true if `article` has been explicitly set.
+  public var hasArticle: Bool {self._article != nil}
+  /// Clears the value of `article`. Subsequent reads from it will return its default value.
+  public mutating func clearArticle() {self._article = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _article: Crm_Servicedesk_V1_Article? = nil
+}
+
 // MARK: - Code below here is support for the SwiftProtobuf runtime.
 
 fileprivate nonisolated let _protobuf_package = "crm.servicedesk.v1"
@@ -925,7 +1624,7 @@ nonisolated extension Crm_Servicedesk_V1_CaseStatus: SwiftProtobuf._ProtoNamePro
 }
 
 nonisolated extension Crm_Servicedesk_V1_CaseEvent: SwiftProtobuf._ProtoNameProviding {
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0CASE_EVENT_UNSPECIFIED\0\u{1}CASE_EVENT_ASSIGN\0\u{1}CASE_EVENT_START\0\u{1}CASE_EVENT_WAIT_ON_CUSTOMER\0\u{1}CASE_EVENT_CUSTOMER_RESPONDED\0\u{1}CASE_EVENT_RESOLVE\0\u{1}CASE_EVENT_CLOSE\0\u{1}CASE_EVENT_REOPEN\0\u{1}CASE_EVENT_CANCEL\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0CASE_EVENT_UNSPECIFIED\0\u{1}CASE_EVENT_ASSIGN\0\u{1}CASE_EVENT_START\0\u{1}CASE_EVENT_WAIT_ON_CUSTOMER\0\u{1}CASE_EVENT_CUSTOMER_RESPONDED\0\u{1}CASE_EVENT_RESOLVE\0\u{1}CASE_EVENT_CLOSE\0\u{1}CASE_EVENT_REOPEN\0\u{1}CASE_EVENT_CANCEL\0\u{1}CASE_EVENT_ESCALATE\0")
 }
 
 nonisolated extension Crm_Servicedesk_V1_SlaMetric: SwiftProtobuf._ProtoNameProviding {
@@ -934,6 +1633,14 @@ nonisolated extension Crm_Servicedesk_V1_SlaMetric: SwiftProtobuf._ProtoNameProv
 
 nonisolated extension Crm_Servicedesk_V1_SlaState: SwiftProtobuf._ProtoNameProviding {
   public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0SLA_STATE_UNSPECIFIED\0\u{1}SLA_STATE_IN_PROGRESS\0\u{1}SLA_STATE_WARNING\0\u{1}SLA_STATE_PAUSED\0\u{1}SLA_STATE_MET\0\u{1}SLA_STATE_BREACHED\0\u{1}SLA_STATE_CANCELLED\0")
+}
+
+nonisolated extension Crm_Servicedesk_V1_AssignmentStrategy: SwiftProtobuf._ProtoNameProviding {
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0ASSIGNMENT_STRATEGY_UNSPECIFIED\0\u{1}ASSIGNMENT_STRATEGY_ROUND_ROBIN\0\u{1}ASSIGNMENT_STRATEGY_LEAST_LOADED\0")
+}
+
+nonisolated extension Crm_Servicedesk_V1_ArticleStatus: SwiftProtobuf._ProtoNameProviding {
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0ARTICLE_STATUS_UNSPECIFIED\0\u{1}ARTICLE_STATUS_DRAFT\0\u{1}ARTICLE_STATUS_PUBLISHED\0\u{1}ARTICLE_STATUS_ARCHIVED\0")
 }
 
 nonisolated extension Crm_Servicedesk_V1_SlaClock: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
@@ -1008,7 +1715,7 @@ nonisolated extension Crm_Servicedesk_V1_SlaClock: SwiftProtobuf.Message, SwiftP
 
 nonisolated extension Crm_Servicedesk_V1_Case: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".Case"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{1}kind\0\u{1}category\0\u{1}channel\0\u{1}priority\0\u{3}customer_id\0\u{3}customer_value_grade\0\u{3}account_ref\0\u{1}subject\0\u{1}description\0\u{1}queue\0\u{1}assignee\0\u{1}status\0\u{1}version\0\u{3}opened_at_ms\0\u{3}closed_at_ms\0\u{1}slas\0\u{3}branch_id\0\u{3}escalation_level\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{1}kind\0\u{1}category\0\u{1}channel\0\u{1}priority\0\u{3}customer_id\0\u{3}customer_value_grade\0\u{3}account_ref\0\u{1}subject\0\u{1}description\0\u{1}queue\0\u{1}assignee\0\u{1}status\0\u{1}version\0\u{3}opened_at_ms\0\u{3}closed_at_ms\0\u{1}slas\0\u{3}branch_id\0\u{3}escalation_level\0\u{1}resolution\0\u{3}resolved_at_ms\0\u{1}satisfaction\0\u{3}parent_case_id\0\u{3}duplicate_of_id\0\u{3}article_ids\0")
 
   fileprivate class _StorageClass {
     var _id: String = String()
@@ -1030,6 +1737,12 @@ nonisolated extension Crm_Servicedesk_V1_Case: SwiftProtobuf.Message, SwiftProto
     var _slas: [Crm_Servicedesk_V1_SlaClock] = []
     var _branchID: String = String()
     var _escalationLevel: UInt32 = 0
+    var _resolution: Crm_Servicedesk_V1_Resolution? = nil
+    var _resolvedAtMs: Int64 = 0
+    var _satisfaction: Crm_Servicedesk_V1_Satisfaction? = nil
+    var _parentCaseID: String = String()
+    var _duplicateOfID: String = String()
+    var _articleIds: [String] = []
 
       // This property is used as the initial default value for new instances of the type.
       // The type itself is protecting the reference to its storage via CoW semantics.
@@ -1059,6 +1772,12 @@ nonisolated extension Crm_Servicedesk_V1_Case: SwiftProtobuf.Message, SwiftProto
       _slas = source._slas
       _branchID = source._branchID
       _escalationLevel = source._escalationLevel
+      _resolution = source._resolution
+      _resolvedAtMs = source._resolvedAtMs
+      _satisfaction = source._satisfaction
+      _parentCaseID = source._parentCaseID
+      _duplicateOfID = source._duplicateOfID
+      _articleIds = source._articleIds
     }
   }
 
@@ -1096,6 +1815,12 @@ nonisolated extension Crm_Servicedesk_V1_Case: SwiftProtobuf.Message, SwiftProto
         case 17: try { try decoder.decodeRepeatedMessageField(value: &_storage._slas) }()
         case 18: try { try decoder.decodeSingularStringField(value: &_storage._branchID) }()
         case 19: try { try decoder.decodeSingularUInt32Field(value: &_storage._escalationLevel) }()
+        case 20: try { try decoder.decodeSingularMessageField(value: &_storage._resolution) }()
+        case 21: try { try decoder.decodeSingularInt64Field(value: &_storage._resolvedAtMs) }()
+        case 22: try { try decoder.decodeSingularMessageField(value: &_storage._satisfaction) }()
+        case 23: try { try decoder.decodeSingularStringField(value: &_storage._parentCaseID) }()
+        case 24: try { try decoder.decodeSingularStringField(value: &_storage._duplicateOfID) }()
+        case 25: try { try decoder.decodeRepeatedStringField(value: &_storage._articleIds) }()
         default: break
         }
       }
@@ -1104,6 +1829,10 @@ nonisolated extension Crm_Servicedesk_V1_Case: SwiftProtobuf.Message, SwiftProto
 
   public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
     try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every if/case branch local when no optimizations
+      // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+      // https://github.com/apple/swift-protobuf/issues/1182
       if !_storage._id.isEmpty {
         try visitor.visitSingularStringField(value: _storage._id, fieldNumber: 1)
       }
@@ -1161,6 +1890,24 @@ nonisolated extension Crm_Servicedesk_V1_Case: SwiftProtobuf.Message, SwiftProto
       if _storage._escalationLevel != 0 {
         try visitor.visitSingularUInt32Field(value: _storage._escalationLevel, fieldNumber: 19)
       }
+      try { if let v = _storage._resolution {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 20)
+      } }()
+      if _storage._resolvedAtMs != 0 {
+        try visitor.visitSingularInt64Field(value: _storage._resolvedAtMs, fieldNumber: 21)
+      }
+      try { if let v = _storage._satisfaction {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 22)
+      } }()
+      if !_storage._parentCaseID.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._parentCaseID, fieldNumber: 23)
+      }
+      if !_storage._duplicateOfID.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._duplicateOfID, fieldNumber: 24)
+      }
+      if !_storage._articleIds.isEmpty {
+        try visitor.visitRepeatedStringField(value: _storage._articleIds, fieldNumber: 25)
+      }
     }
     try unknownFields.traverse(visitor: &visitor)
   }
@@ -1189,10 +1936,106 @@ nonisolated extension Crm_Servicedesk_V1_Case: SwiftProtobuf.Message, SwiftProto
         if _storage._slas != rhs_storage._slas {return false}
         if _storage._branchID != rhs_storage._branchID {return false}
         if _storage._escalationLevel != rhs_storage._escalationLevel {return false}
+        if _storage._resolution != rhs_storage._resolution {return false}
+        if _storage._resolvedAtMs != rhs_storage._resolvedAtMs {return false}
+        if _storage._satisfaction != rhs_storage._satisfaction {return false}
+        if _storage._parentCaseID != rhs_storage._parentCaseID {return false}
+        if _storage._duplicateOfID != rhs_storage._duplicateOfID {return false}
+        if _storage._articleIds != rhs_storage._articleIds {return false}
         return true
       }
       if !storagesAreEqual {return false}
     }
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Crm_Servicedesk_V1_Resolution: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".Resolution"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}root_cause\0\u{3}resolution_code\0\u{3}compensation_minor\0\u{3}compensation_currency\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.rootCause) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.resolutionCode) }()
+      case 3: try { try decoder.decodeSingularInt64Field(value: &self.compensationMinor) }()
+      case 4: try { try decoder.decodeSingularStringField(value: &self.compensationCurrency) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.rootCause.isEmpty {
+      try visitor.visitSingularStringField(value: self.rootCause, fieldNumber: 1)
+    }
+    if !self.resolutionCode.isEmpty {
+      try visitor.visitSingularStringField(value: self.resolutionCode, fieldNumber: 2)
+    }
+    if self.compensationMinor != 0 {
+      try visitor.visitSingularInt64Field(value: self.compensationMinor, fieldNumber: 3)
+    }
+    if !self.compensationCurrency.isEmpty {
+      try visitor.visitSingularStringField(value: self.compensationCurrency, fieldNumber: 4)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Crm_Servicedesk_V1_Resolution, rhs: Crm_Servicedesk_V1_Resolution) -> Bool {
+    if lhs.rootCause != rhs.rootCause {return false}
+    if lhs.resolutionCode != rhs.resolutionCode {return false}
+    if lhs.compensationMinor != rhs.compensationMinor {return false}
+    if lhs.compensationCurrency != rhs.compensationCurrency {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Crm_Servicedesk_V1_Satisfaction: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".Satisfaction"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}score\0\u{1}comment\0\u{3}recorded_at_ms\0\u{1}via\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularUInt32Field(value: &self.score) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.comment) }()
+      case 3: try { try decoder.decodeSingularInt64Field(value: &self.recordedAtMs) }()
+      case 4: try { try decoder.decodeSingularStringField(value: &self.via) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if self.score != 0 {
+      try visitor.visitSingularUInt32Field(value: self.score, fieldNumber: 1)
+    }
+    if !self.comment.isEmpty {
+      try visitor.visitSingularStringField(value: self.comment, fieldNumber: 2)
+    }
+    if self.recordedAtMs != 0 {
+      try visitor.visitSingularInt64Field(value: self.recordedAtMs, fieldNumber: 3)
+    }
+    if !self.via.isEmpty {
+      try visitor.visitSingularStringField(value: self.via, fieldNumber: 4)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Crm_Servicedesk_V1_Satisfaction, rhs: Crm_Servicedesk_V1_Satisfaction) -> Bool {
+    if lhs.score != rhs.score {return false}
+    if lhs.comment != rhs.comment {return false}
+    if lhs.recordedAtMs != rhs.recordedAtMs {return false}
+    if lhs.via != rhs.via {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -1260,7 +2103,7 @@ nonisolated extension Crm_Servicedesk_V1_CaseTransition: SwiftProtobuf.Message, 
 
 nonisolated extension Crm_Servicedesk_V1_OpenCaseRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".OpenCaseRequest"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}kind\0\u{1}category\0\u{1}channel\0\u{1}priority\0\u{3}customer_id\0\u{4}\u{2}account_ref\0\u{1}subject\0\u{1}description\0\u{1}queue\0\u{3}branch_id\0\u{c}\u{6}\u{1}")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}kind\0\u{1}category\0\u{1}channel\0\u{1}priority\0\u{3}customer_id\0\u{4}\u{2}account_ref\0\u{1}subject\0\u{1}description\0\u{1}queue\0\u{3}branch_id\0\u{3}parent_case_id\0\u{c}\u{6}\u{1}")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -1278,6 +2121,7 @@ nonisolated extension Crm_Servicedesk_V1_OpenCaseRequest: SwiftProtobuf.Message,
       case 9: try { try decoder.decodeSingularStringField(value: &self.description_p) }()
       case 10: try { try decoder.decodeSingularStringField(value: &self.queue) }()
       case 11: try { try decoder.decodeSingularStringField(value: &self.branchID) }()
+      case 12: try { try decoder.decodeSingularStringField(value: &self.parentCaseID) }()
       default: break
       }
     }
@@ -1314,6 +2158,9 @@ nonisolated extension Crm_Servicedesk_V1_OpenCaseRequest: SwiftProtobuf.Message,
     if !self.branchID.isEmpty {
       try visitor.visitSingularStringField(value: self.branchID, fieldNumber: 11)
     }
+    if !self.parentCaseID.isEmpty {
+      try visitor.visitSingularStringField(value: self.parentCaseID, fieldNumber: 12)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -1328,6 +2175,7 @@ nonisolated extension Crm_Servicedesk_V1_OpenCaseRequest: SwiftProtobuf.Message,
     if lhs.description_p != rhs.description_p {return false}
     if lhs.queue != rhs.queue {return false}
     if lhs.branchID != rhs.branchID {return false}
+    if lhs.parentCaseID != rhs.parentCaseID {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -1438,7 +2286,7 @@ nonisolated extension Crm_Servicedesk_V1_GetCaseResponse: SwiftProtobuf.Message,
 
 nonisolated extension Crm_Servicedesk_V1_TransitionCaseRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".TransitionCaseRequest"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{3}expected_version\0\u{1}event\0\u{1}reason\0\u{1}assignee\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{3}expected_version\0\u{1}event\0\u{1}reason\0\u{1}assignee\0\u{1}resolution\0\u{3}duplicate_of_id\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -1451,12 +2299,18 @@ nonisolated extension Crm_Servicedesk_V1_TransitionCaseRequest: SwiftProtobuf.Me
       case 3: try { try decoder.decodeSingularEnumField(value: &self.event) }()
       case 4: try { try decoder.decodeSingularStringField(value: &self.reason) }()
       case 5: try { try decoder.decodeSingularStringField(value: &self.assignee) }()
+      case 6: try { try decoder.decodeSingularMessageField(value: &self._resolution) }()
+      case 7: try { try decoder.decodeSingularStringField(value: &self.duplicateOfID) }()
       default: break
       }
     }
   }
 
   public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
     if !self.id.isEmpty {
       try visitor.visitSingularStringField(value: self.id, fieldNumber: 1)
     }
@@ -1472,6 +2326,12 @@ nonisolated extension Crm_Servicedesk_V1_TransitionCaseRequest: SwiftProtobuf.Me
     if !self.assignee.isEmpty {
       try visitor.visitSingularStringField(value: self.assignee, fieldNumber: 5)
     }
+    try { if let v = self._resolution {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 6)
+    } }()
+    if !self.duplicateOfID.isEmpty {
+      try visitor.visitSingularStringField(value: self.duplicateOfID, fieldNumber: 7)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -1481,6 +2341,8 @@ nonisolated extension Crm_Servicedesk_V1_TransitionCaseRequest: SwiftProtobuf.Me
     if lhs.event != rhs.event {return false}
     if lhs.reason != rhs.reason {return false}
     if lhs.assignee != rhs.assignee {return false}
+    if lhs._resolution != rhs._resolution {return false}
+    if lhs.duplicateOfID != rhs.duplicateOfID {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -1488,7 +2350,7 @@ nonisolated extension Crm_Servicedesk_V1_TransitionCaseRequest: SwiftProtobuf.Me
 
 nonisolated extension Crm_Servicedesk_V1_TransitionCaseResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".TransitionCaseResponse"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}case\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}case\0\u{3}satisfaction_token\0\u{3}satisfaction_token_expires_at_ms\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -1497,6 +2359,8 @@ nonisolated extension Crm_Servicedesk_V1_TransitionCaseResponse: SwiftProtobuf.M
       // enabled. https://github.com/apple/swift-protobuf/issues/1034
       switch fieldNumber {
       case 1: try { try decoder.decodeSingularMessageField(value: &self._case) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.satisfactionToken) }()
+      case 3: try { try decoder.decodeSingularInt64Field(value: &self.satisfactionTokenExpiresAtMs) }()
       default: break
       }
     }
@@ -1510,11 +2374,19 @@ nonisolated extension Crm_Servicedesk_V1_TransitionCaseResponse: SwiftProtobuf.M
     try { if let v = self._case {
       try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
     } }()
+    if !self.satisfactionToken.isEmpty {
+      try visitor.visitSingularStringField(value: self.satisfactionToken, fieldNumber: 2)
+    }
+    if self.satisfactionTokenExpiresAtMs != 0 {
+      try visitor.visitSingularInt64Field(value: self.satisfactionTokenExpiresAtMs, fieldNumber: 3)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
   public static func ==(lhs: Crm_Servicedesk_V1_TransitionCaseResponse, rhs: Crm_Servicedesk_V1_TransitionCaseResponse) -> Bool {
     if lhs._case != rhs._case {return false}
+    if lhs.satisfactionToken != rhs.satisfactionToken {return false}
+    if lhs.satisfactionTokenExpiresAtMs != rhs.satisfactionTokenExpiresAtMs {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -1787,7 +2659,7 @@ nonisolated extension Crm_Servicedesk_V1_WorkingDay: SwiftProtobuf.Message, Swif
 
 nonisolated extension Crm_Servicedesk_V1_SetBusinessCalendarRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".SetBusinessCalendarRequest"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}time_zone\0\u{1}days\0\u{1}holidays\0\u{3}make_up_working_days\0\u{3}make_up_hours_from\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}time_zone\0\u{1}days\0\u{1}holidays\0\u{3}make_up_working_days\0\u{3}make_up_hours_from\0\u{3}branch_id\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -1800,6 +2672,7 @@ nonisolated extension Crm_Servicedesk_V1_SetBusinessCalendarRequest: SwiftProtob
       case 3: try { try decoder.decodeRepeatedStringField(value: &self.holidays) }()
       case 4: try { try decoder.decodeRepeatedStringField(value: &self.makeUpWorkingDays) }()
       case 5: try { try decoder.decodeSingularUInt32Field(value: &self.makeUpHoursFrom) }()
+      case 6: try { try decoder.decodeSingularStringField(value: &self.branchID) }()
       default: break
       }
     }
@@ -1821,6 +2694,9 @@ nonisolated extension Crm_Servicedesk_V1_SetBusinessCalendarRequest: SwiftProtob
     if self.makeUpHoursFrom != 0 {
       try visitor.visitSingularUInt32Field(value: self.makeUpHoursFrom, fieldNumber: 5)
     }
+    if !self.branchID.isEmpty {
+      try visitor.visitSingularStringField(value: self.branchID, fieldNumber: 6)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -1830,6 +2706,7 @@ nonisolated extension Crm_Servicedesk_V1_SetBusinessCalendarRequest: SwiftProtob
     if lhs.holidays != rhs.holidays {return false}
     if lhs.makeUpWorkingDays != rhs.makeUpWorkingDays {return false}
     if lhs.makeUpHoursFrom != rhs.makeUpHoursFrom {return false}
+    if lhs.branchID != rhs.branchID {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -1913,6 +2790,943 @@ nonisolated extension Crm_Servicedesk_V1_SweepSlaResponse: SwiftProtobuf.Message
   }
 }
 
+nonisolated extension Crm_Servicedesk_V1_RecordSatisfactionRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".RecordSatisfactionRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}case_id\0\u{1}token\0\u{1}score\0\u{1}comment\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try {
+        var v: String?
+        try decoder.decodeSingularStringField(value: &v)
+        if let v = v {
+          if self.target != nil {try decoder.handleConflictingOneOf()}
+          self.target = .caseID(v)
+        }
+      }()
+      case 2: try {
+        var v: String?
+        try decoder.decodeSingularStringField(value: &v)
+        if let v = v {
+          if self.target != nil {try decoder.handleConflictingOneOf()}
+          self.target = .token(v)
+        }
+      }()
+      case 3: try { try decoder.decodeSingularUInt32Field(value: &self.score) }()
+      case 4: try { try decoder.decodeSingularStringField(value: &self.comment) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    switch self.target {
+    case .caseID?: try {
+      guard case .caseID(let v)? = self.target else { preconditionFailure() }
+      try visitor.visitSingularStringField(value: v, fieldNumber: 1)
+    }()
+    case .token?: try {
+      guard case .token(let v)? = self.target else { preconditionFailure() }
+      try visitor.visitSingularStringField(value: v, fieldNumber: 2)
+    }()
+    case nil: break
+    }
+    if self.score != 0 {
+      try visitor.visitSingularUInt32Field(value: self.score, fieldNumber: 3)
+    }
+    if !self.comment.isEmpty {
+      try visitor.visitSingularStringField(value: self.comment, fieldNumber: 4)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Crm_Servicedesk_V1_RecordSatisfactionRequest, rhs: Crm_Servicedesk_V1_RecordSatisfactionRequest) -> Bool {
+    if lhs.target != rhs.target {return false}
+    if lhs.score != rhs.score {return false}
+    if lhs.comment != rhs.comment {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Crm_Servicedesk_V1_RecordSatisfactionResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".RecordSatisfactionResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}case\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularMessageField(value: &self._case) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    try { if let v = self._case {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Crm_Servicedesk_V1_RecordSatisfactionResponse, rhs: Crm_Servicedesk_V1_RecordSatisfactionResponse) -> Bool {
+    if lhs._case != rhs._case {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Crm_Servicedesk_V1_CaseReportRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".CaseReportRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}from_ms\0\u{3}to_ms\0\u{1}kind\0\u{3}repeat_threshold\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularInt64Field(value: &self.fromMs) }()
+      case 2: try { try decoder.decodeSingularInt64Field(value: &self.toMs) }()
+      case 3: try { try decoder.decodeSingularEnumField(value: &self.kind) }()
+      case 4: try { try decoder.decodeSingularUInt32Field(value: &self.repeatThreshold) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if self.fromMs != 0 {
+      try visitor.visitSingularInt64Field(value: self.fromMs, fieldNumber: 1)
+    }
+    if self.toMs != 0 {
+      try visitor.visitSingularInt64Field(value: self.toMs, fieldNumber: 2)
+    }
+    if self.kind != .unspecified {
+      try visitor.visitSingularEnumField(value: self.kind, fieldNumber: 3)
+    }
+    if self.repeatThreshold != 0 {
+      try visitor.visitSingularUInt32Field(value: self.repeatThreshold, fieldNumber: 4)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Crm_Servicedesk_V1_CaseReportRequest, rhs: Crm_Servicedesk_V1_CaseReportRequest) -> Bool {
+    if lhs.fromMs != rhs.fromMs {return false}
+    if lhs.toMs != rhs.toMs {return false}
+    if lhs.kind != rhs.kind {return false}
+    if lhs.repeatThreshold != rhs.repeatThreshold {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Crm_Servicedesk_V1_CountBy: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".CountBy"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}key\0\u{1}cases\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.key) }()
+      case 2: try { try decoder.decodeSingularUInt32Field(value: &self.cases) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.key.isEmpty {
+      try visitor.visitSingularStringField(value: self.key, fieldNumber: 1)
+    }
+    if self.cases != 0 {
+      try visitor.visitSingularUInt32Field(value: self.cases, fieldNumber: 2)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Crm_Servicedesk_V1_CountBy, rhs: Crm_Servicedesk_V1_CountBy) -> Bool {
+    if lhs.key != rhs.key {return false}
+    if lhs.cases != rhs.cases {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Crm_Servicedesk_V1_SlaCompliance: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".SlaCompliance"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}metric\0\u{1}met\0\u{1}breached\0\u{1}undecided\0\u{3}compliance_basis_points\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularEnumField(value: &self.metric) }()
+      case 2: try { try decoder.decodeSingularUInt32Field(value: &self.met) }()
+      case 3: try { try decoder.decodeSingularUInt32Field(value: &self.breached) }()
+      case 4: try { try decoder.decodeSingularUInt32Field(value: &self.undecided) }()
+      case 5: try { try decoder.decodeSingularUInt32Field(value: &self.complianceBasisPoints) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if self.metric != .unspecified {
+      try visitor.visitSingularEnumField(value: self.metric, fieldNumber: 1)
+    }
+    if self.met != 0 {
+      try visitor.visitSingularUInt32Field(value: self.met, fieldNumber: 2)
+    }
+    if self.breached != 0 {
+      try visitor.visitSingularUInt32Field(value: self.breached, fieldNumber: 3)
+    }
+    if self.undecided != 0 {
+      try visitor.visitSingularUInt32Field(value: self.undecided, fieldNumber: 4)
+    }
+    if self.complianceBasisPoints != 0 {
+      try visitor.visitSingularUInt32Field(value: self.complianceBasisPoints, fieldNumber: 5)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Crm_Servicedesk_V1_SlaCompliance, rhs: Crm_Servicedesk_V1_SlaCompliance) -> Bool {
+    if lhs.metric != rhs.metric {return false}
+    if lhs.met != rhs.met {return false}
+    if lhs.breached != rhs.breached {return false}
+    if lhs.undecided != rhs.undecided {return false}
+    if lhs.complianceBasisPoints != rhs.complianceBasisPoints {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Crm_Servicedesk_V1_SatisfactionBy: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".SatisfactionBy"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}key\0\u{1}responses\0\u{3}mean_score\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.key) }()
+      case 2: try { try decoder.decodeSingularUInt32Field(value: &self.responses) }()
+      case 3: try { try decoder.decodeSingularDoubleField(value: &self.meanScore) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.key.isEmpty {
+      try visitor.visitSingularStringField(value: self.key, fieldNumber: 1)
+    }
+    if self.responses != 0 {
+      try visitor.visitSingularUInt32Field(value: self.responses, fieldNumber: 2)
+    }
+    if self.meanScore.bitPattern != 0 {
+      try visitor.visitSingularDoubleField(value: self.meanScore, fieldNumber: 3)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Crm_Servicedesk_V1_SatisfactionBy, rhs: Crm_Servicedesk_V1_SatisfactionBy) -> Bool {
+    if lhs.key != rhs.key {return false}
+    if lhs.responses != rhs.responses {return false}
+    if lhs.meanScore != rhs.meanScore {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Crm_Servicedesk_V1_RepeatComplainant: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".RepeatComplainant"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}customer_id\0\u{1}complaints\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.customerID) }()
+      case 2: try { try decoder.decodeSingularUInt32Field(value: &self.complaints) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.customerID.isEmpty {
+      try visitor.visitSingularStringField(value: self.customerID, fieldNumber: 1)
+    }
+    if self.complaints != 0 {
+      try visitor.visitSingularUInt32Field(value: self.complaints, fieldNumber: 2)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Crm_Servicedesk_V1_RepeatComplainant, rhs: Crm_Servicedesk_V1_RepeatComplainant) -> Bool {
+    if lhs.customerID != rhs.customerID {return false}
+    if lhs.complaints != rhs.complaints {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Crm_Servicedesk_V1_CaseReportResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".CaseReportResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}cases\0\u{3}by_category\0\u{3}by_top_category\0\u{3}by_channel\0\u{3}by_branch\0\u{1}sla\0\u{1}resolved\0\u{3}mean_resolution_business_hours\0\u{3}p90_resolution_business_hours\0\u{3}satisfaction_by_category\0\u{3}satisfaction_by_timeliness\0\u{3}repeat_complainants\0\u{3}repeat_complainants_total\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularUInt32Field(value: &self.cases) }()
+      case 2: try { try decoder.decodeRepeatedMessageField(value: &self.byCategory) }()
+      case 3: try { try decoder.decodeRepeatedMessageField(value: &self.byTopCategory) }()
+      case 4: try { try decoder.decodeRepeatedMessageField(value: &self.byChannel) }()
+      case 5: try { try decoder.decodeRepeatedMessageField(value: &self.byBranch) }()
+      case 6: try { try decoder.decodeRepeatedMessageField(value: &self.sla) }()
+      case 7: try { try decoder.decodeSingularUInt32Field(value: &self.resolved) }()
+      case 8: try { try decoder.decodeSingularDoubleField(value: &self.meanResolutionBusinessHours) }()
+      case 9: try { try decoder.decodeSingularDoubleField(value: &self.p90ResolutionBusinessHours) }()
+      case 10: try { try decoder.decodeRepeatedMessageField(value: &self.satisfactionByCategory) }()
+      case 11: try { try decoder.decodeRepeatedMessageField(value: &self.satisfactionByTimeliness) }()
+      case 12: try { try decoder.decodeRepeatedMessageField(value: &self.repeatComplainants) }()
+      case 13: try { try decoder.decodeSingularUInt32Field(value: &self.repeatComplainantsTotal) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if self.cases != 0 {
+      try visitor.visitSingularUInt32Field(value: self.cases, fieldNumber: 1)
+    }
+    if !self.byCategory.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.byCategory, fieldNumber: 2)
+    }
+    if !self.byTopCategory.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.byTopCategory, fieldNumber: 3)
+    }
+    if !self.byChannel.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.byChannel, fieldNumber: 4)
+    }
+    if !self.byBranch.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.byBranch, fieldNumber: 5)
+    }
+    if !self.sla.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.sla, fieldNumber: 6)
+    }
+    if self.resolved != 0 {
+      try visitor.visitSingularUInt32Field(value: self.resolved, fieldNumber: 7)
+    }
+    if self.meanResolutionBusinessHours.bitPattern != 0 {
+      try visitor.visitSingularDoubleField(value: self.meanResolutionBusinessHours, fieldNumber: 8)
+    }
+    if self.p90ResolutionBusinessHours.bitPattern != 0 {
+      try visitor.visitSingularDoubleField(value: self.p90ResolutionBusinessHours, fieldNumber: 9)
+    }
+    if !self.satisfactionByCategory.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.satisfactionByCategory, fieldNumber: 10)
+    }
+    if !self.satisfactionByTimeliness.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.satisfactionByTimeliness, fieldNumber: 11)
+    }
+    if !self.repeatComplainants.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.repeatComplainants, fieldNumber: 12)
+    }
+    if self.repeatComplainantsTotal != 0 {
+      try visitor.visitSingularUInt32Field(value: self.repeatComplainantsTotal, fieldNumber: 13)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Crm_Servicedesk_V1_CaseReportResponse, rhs: Crm_Servicedesk_V1_CaseReportResponse) -> Bool {
+    if lhs.cases != rhs.cases {return false}
+    if lhs.byCategory != rhs.byCategory {return false}
+    if lhs.byTopCategory != rhs.byTopCategory {return false}
+    if lhs.byChannel != rhs.byChannel {return false}
+    if lhs.byBranch != rhs.byBranch {return false}
+    if lhs.sla != rhs.sla {return false}
+    if lhs.resolved != rhs.resolved {return false}
+    if lhs.meanResolutionBusinessHours != rhs.meanResolutionBusinessHours {return false}
+    if lhs.p90ResolutionBusinessHours != rhs.p90ResolutionBusinessHours {return false}
+    if lhs.satisfactionByCategory != rhs.satisfactionByCategory {return false}
+    if lhs.satisfactionByTimeliness != rhs.satisfactionByTimeliness {return false}
+    if lhs.repeatComplainants != rhs.repeatComplainants {return false}
+    if lhs.repeatComplainantsTotal != rhs.repeatComplainantsTotal {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Crm_Servicedesk_V1_SetQueueRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".SetQueueRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}queue\0\u{1}strategy\0\u{1}agents\0\u{3}escalation_queue\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.queue) }()
+      case 2: try { try decoder.decodeSingularEnumField(value: &self.strategy) }()
+      case 3: try { try decoder.decodeRepeatedStringField(value: &self.agents) }()
+      case 4: try { try decoder.decodeSingularStringField(value: &self.escalationQueue) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.queue.isEmpty {
+      try visitor.visitSingularStringField(value: self.queue, fieldNumber: 1)
+    }
+    if self.strategy != .unspecified {
+      try visitor.visitSingularEnumField(value: self.strategy, fieldNumber: 2)
+    }
+    if !self.agents.isEmpty {
+      try visitor.visitRepeatedStringField(value: self.agents, fieldNumber: 3)
+    }
+    if !self.escalationQueue.isEmpty {
+      try visitor.visitSingularStringField(value: self.escalationQueue, fieldNumber: 4)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Crm_Servicedesk_V1_SetQueueRequest, rhs: Crm_Servicedesk_V1_SetQueueRequest) -> Bool {
+    if lhs.queue != rhs.queue {return false}
+    if lhs.strategy != rhs.strategy {return false}
+    if lhs.agents != rhs.agents {return false}
+    if lhs.escalationQueue != rhs.escalationQueue {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Crm_Servicedesk_V1_AgentLoad: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".AgentLoad"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}agent\0\u{3}open_cases\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.agent) }()
+      case 2: try { try decoder.decodeSingularUInt32Field(value: &self.openCases) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.agent.isEmpty {
+      try visitor.visitSingularStringField(value: self.agent, fieldNumber: 1)
+    }
+    if self.openCases != 0 {
+      try visitor.visitSingularUInt32Field(value: self.openCases, fieldNumber: 2)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Crm_Servicedesk_V1_AgentLoad, rhs: Crm_Servicedesk_V1_AgentLoad) -> Bool {
+    if lhs.agent != rhs.agent {return false}
+    if lhs.openCases != rhs.openCases {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Crm_Servicedesk_V1_SetQueueResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".SetQueueResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}agents\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeRepeatedMessageField(value: &self.agents) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.agents.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.agents, fieldNumber: 1)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Crm_Servicedesk_V1_SetQueueResponse, rhs: Crm_Servicedesk_V1_SetQueueResponse) -> Bool {
+    if lhs.agents != rhs.agents {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Crm_Servicedesk_V1_Article: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".Article"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{1}title\0\u{1}body\0\u{1}category\0\u{1}status\0\u{1}version\0\u{3}updated_at_ms\0\u{3}case_links\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.id) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.title) }()
+      case 3: try { try decoder.decodeSingularStringField(value: &self.body) }()
+      case 4: try { try decoder.decodeSingularStringField(value: &self.category) }()
+      case 5: try { try decoder.decodeSingularEnumField(value: &self.status) }()
+      case 6: try { try decoder.decodeSingularInt64Field(value: &self.version) }()
+      case 7: try { try decoder.decodeSingularInt64Field(value: &self.updatedAtMs) }()
+      case 8: try { try decoder.decodeSingularUInt32Field(value: &self.caseLinks) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.id.isEmpty {
+      try visitor.visitSingularStringField(value: self.id, fieldNumber: 1)
+    }
+    if !self.title.isEmpty {
+      try visitor.visitSingularStringField(value: self.title, fieldNumber: 2)
+    }
+    if !self.body.isEmpty {
+      try visitor.visitSingularStringField(value: self.body, fieldNumber: 3)
+    }
+    if !self.category.isEmpty {
+      try visitor.visitSingularStringField(value: self.category, fieldNumber: 4)
+    }
+    if self.status != .unspecified {
+      try visitor.visitSingularEnumField(value: self.status, fieldNumber: 5)
+    }
+    if self.version != 0 {
+      try visitor.visitSingularInt64Field(value: self.version, fieldNumber: 6)
+    }
+    if self.updatedAtMs != 0 {
+      try visitor.visitSingularInt64Field(value: self.updatedAtMs, fieldNumber: 7)
+    }
+    if self.caseLinks != 0 {
+      try visitor.visitSingularUInt32Field(value: self.caseLinks, fieldNumber: 8)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Crm_Servicedesk_V1_Article, rhs: Crm_Servicedesk_V1_Article) -> Bool {
+    if lhs.id != rhs.id {return false}
+    if lhs.title != rhs.title {return false}
+    if lhs.body != rhs.body {return false}
+    if lhs.category != rhs.category {return false}
+    if lhs.status != rhs.status {return false}
+    if lhs.version != rhs.version {return false}
+    if lhs.updatedAtMs != rhs.updatedAtMs {return false}
+    if lhs.caseLinks != rhs.caseLinks {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Crm_Servicedesk_V1_SaveArticleRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".SaveArticleRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{3}expected_version\0\u{1}title\0\u{1}body\0\u{1}category\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.id) }()
+      case 2: try { try decoder.decodeSingularInt64Field(value: &self.expectedVersion) }()
+      case 3: try { try decoder.decodeSingularStringField(value: &self.title) }()
+      case 4: try { try decoder.decodeSingularStringField(value: &self.body) }()
+      case 5: try { try decoder.decodeSingularStringField(value: &self.category) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.id.isEmpty {
+      try visitor.visitSingularStringField(value: self.id, fieldNumber: 1)
+    }
+    if self.expectedVersion != 0 {
+      try visitor.visitSingularInt64Field(value: self.expectedVersion, fieldNumber: 2)
+    }
+    if !self.title.isEmpty {
+      try visitor.visitSingularStringField(value: self.title, fieldNumber: 3)
+    }
+    if !self.body.isEmpty {
+      try visitor.visitSingularStringField(value: self.body, fieldNumber: 4)
+    }
+    if !self.category.isEmpty {
+      try visitor.visitSingularStringField(value: self.category, fieldNumber: 5)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Crm_Servicedesk_V1_SaveArticleRequest, rhs: Crm_Servicedesk_V1_SaveArticleRequest) -> Bool {
+    if lhs.id != rhs.id {return false}
+    if lhs.expectedVersion != rhs.expectedVersion {return false}
+    if lhs.title != rhs.title {return false}
+    if lhs.body != rhs.body {return false}
+    if lhs.category != rhs.category {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Crm_Servicedesk_V1_SaveArticleResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".SaveArticleResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}article\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularMessageField(value: &self._article) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    try { if let v = self._article {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Crm_Servicedesk_V1_SaveArticleResponse, rhs: Crm_Servicedesk_V1_SaveArticleResponse) -> Bool {
+    if lhs._article != rhs._article {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Crm_Servicedesk_V1_SetArticleStatusRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".SetArticleStatusRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{3}expected_version\0\u{1}status\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.id) }()
+      case 2: try { try decoder.decodeSingularInt64Field(value: &self.expectedVersion) }()
+      case 3: try { try decoder.decodeSingularEnumField(value: &self.status) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.id.isEmpty {
+      try visitor.visitSingularStringField(value: self.id, fieldNumber: 1)
+    }
+    if self.expectedVersion != 0 {
+      try visitor.visitSingularInt64Field(value: self.expectedVersion, fieldNumber: 2)
+    }
+    if self.status != .unspecified {
+      try visitor.visitSingularEnumField(value: self.status, fieldNumber: 3)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Crm_Servicedesk_V1_SetArticleStatusRequest, rhs: Crm_Servicedesk_V1_SetArticleStatusRequest) -> Bool {
+    if lhs.id != rhs.id {return false}
+    if lhs.expectedVersion != rhs.expectedVersion {return false}
+    if lhs.status != rhs.status {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Crm_Servicedesk_V1_SetArticleStatusResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".SetArticleStatusResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}article\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularMessageField(value: &self._article) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    try { if let v = self._article {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Crm_Servicedesk_V1_SetArticleStatusResponse, rhs: Crm_Servicedesk_V1_SetArticleStatusResponse) -> Bool {
+    if lhs._article != rhs._article {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Crm_Servicedesk_V1_SearchArticlesRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".SearchArticlesRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}query\0\u{1}category\0\u{3}include_unpublished\0\u{1}limit\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.query) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.category) }()
+      case 3: try { try decoder.decodeSingularBoolField(value: &self.includeUnpublished) }()
+      case 4: try { try decoder.decodeSingularUInt32Field(value: &self.limit) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.query.isEmpty {
+      try visitor.visitSingularStringField(value: self.query, fieldNumber: 1)
+    }
+    if !self.category.isEmpty {
+      try visitor.visitSingularStringField(value: self.category, fieldNumber: 2)
+    }
+    if self.includeUnpublished != false {
+      try visitor.visitSingularBoolField(value: self.includeUnpublished, fieldNumber: 3)
+    }
+    if self.limit != 0 {
+      try visitor.visitSingularUInt32Field(value: self.limit, fieldNumber: 4)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Crm_Servicedesk_V1_SearchArticlesRequest, rhs: Crm_Servicedesk_V1_SearchArticlesRequest) -> Bool {
+    if lhs.query != rhs.query {return false}
+    if lhs.category != rhs.category {return false}
+    if lhs.includeUnpublished != rhs.includeUnpublished {return false}
+    if lhs.limit != rhs.limit {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Crm_Servicedesk_V1_SearchArticlesResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".SearchArticlesResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}articles\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeRepeatedMessageField(value: &self.articles) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.articles.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.articles, fieldNumber: 1)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Crm_Servicedesk_V1_SearchArticlesResponse, rhs: Crm_Servicedesk_V1_SearchArticlesResponse) -> Bool {
+    if lhs.articles != rhs.articles {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Crm_Servicedesk_V1_GetArticleRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".GetArticleRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.id) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.id.isEmpty {
+      try visitor.visitSingularStringField(value: self.id, fieldNumber: 1)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Crm_Servicedesk_V1_GetArticleRequest, rhs: Crm_Servicedesk_V1_GetArticleRequest) -> Bool {
+    if lhs.id != rhs.id {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Crm_Servicedesk_V1_GetArticleResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".GetArticleResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}article\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularMessageField(value: &self._article) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    try { if let v = self._article {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Crm_Servicedesk_V1_GetArticleResponse, rhs: Crm_Servicedesk_V1_GetArticleResponse) -> Bool {
+    if lhs._article != rhs._article {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Crm_Servicedesk_V1_LinkArticleRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".LinkArticleRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}case_id\0\u{3}article_id\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.caseID) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.articleID) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.caseID.isEmpty {
+      try visitor.visitSingularStringField(value: self.caseID, fieldNumber: 1)
+    }
+    if !self.articleID.isEmpty {
+      try visitor.visitSingularStringField(value: self.articleID, fieldNumber: 2)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Crm_Servicedesk_V1_LinkArticleRequest, rhs: Crm_Servicedesk_V1_LinkArticleRequest) -> Bool {
+    if lhs.caseID != rhs.caseID {return false}
+    if lhs.articleID != rhs.articleID {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Crm_Servicedesk_V1_LinkArticleResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".LinkArticleResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}case\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularMessageField(value: &self._case) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    try { if let v = self._case {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Crm_Servicedesk_V1_LinkArticleResponse, rhs: Crm_Servicedesk_V1_LinkArticleResponse) -> Bool {
+    if lhs._case != rhs._case {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
 nonisolated extension Crm_Servicedesk_V1_CaseChanged: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".CaseChanged"
   public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}case\0\u{1}event\0\u{1}metric\0")
@@ -1952,6 +3766,40 @@ nonisolated extension Crm_Servicedesk_V1_CaseChanged: SwiftProtobuf.Message, Swi
     if lhs._case != rhs._case {return false}
     if lhs.event != rhs.event {return false}
     if lhs.metric != rhs.metric {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Crm_Servicedesk_V1_ArticleChanged: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ArticleChanged"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}article\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularMessageField(value: &self._article) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    try { if let v = self._article {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Crm_Servicedesk_V1_ArticleChanged, rhs: Crm_Servicedesk_V1_ArticleChanged) -> Bool {
+    if lhs._article != rhs._article {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

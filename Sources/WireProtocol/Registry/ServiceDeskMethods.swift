@@ -25,7 +25,36 @@ public enum ServiceDeskMethods {
 
     // 4/8 is retired (SetCustomerGrade: a customer's grade now comes from the customer feed).
 
+    /// Not idempotent: a repeat is refused (SATISFACTION_RECORDED, TOKEN_USED).
+    public static let recordSatisfaction = MethodDescriptor<Crm_Servicedesk_V1_RecordSatisfactionRequest, Crm_Servicedesk_V1_RecordSatisfactionResponse>(
+        service: ServiceID.serviceDesk, method: 9, name: "ServiceDesk.RecordSatisfaction", isIdempotent: false)
+
+    public static let caseReport = MethodDescriptor<Crm_Servicedesk_V1_CaseReportRequest, Crm_Servicedesk_V1_CaseReportResponse>(
+        service: ServiceID.serviceDesk, method: 10, name: "ServiceDesk.CaseReport", isIdempotent: true)
+
+    public static let setQueue = MethodDescriptor<Crm_Servicedesk_V1_SetQueueRequest, Crm_Servicedesk_V1_SetQueueResponse>(
+        service: ServiceID.serviceDesk, method: 11, name: "ServiceDesk.SetQueue", isIdempotent: true)
+
+    /// Not idempotent when creating (an empty id makes a new article each time); edits name the version.
+    public static let saveArticle = MethodDescriptor<Crm_Servicedesk_V1_SaveArticleRequest, Crm_Servicedesk_V1_SaveArticleResponse>(
+        service: ServiceID.serviceDesk, method: 12, name: "ServiceDesk.SaveArticle", isIdempotent: false)
+
+    public static let setArticleStatus = MethodDescriptor<Crm_Servicedesk_V1_SetArticleStatusRequest, Crm_Servicedesk_V1_SetArticleStatusResponse>(
+        service: ServiceID.serviceDesk, method: 13, name: "ServiceDesk.SetArticleStatus", isIdempotent: true)
+
+    public static let searchArticles = MethodDescriptor<Crm_Servicedesk_V1_SearchArticlesRequest, Crm_Servicedesk_V1_SearchArticlesResponse>(
+        service: ServiceID.serviceDesk, method: 14, name: "ServiceDesk.SearchArticles", isIdempotent: true)
+
+    public static let getArticle = MethodDescriptor<Crm_Servicedesk_V1_GetArticleRequest, Crm_Servicedesk_V1_GetArticleResponse>(
+        service: ServiceID.serviceDesk, method: 15, name: "ServiceDesk.GetArticle", isIdempotent: true)
+
+    /// Idempotent: a link already made is kept as it is.
+    public static let linkArticle = MethodDescriptor<Crm_Servicedesk_V1_LinkArticleRequest, Crm_Servicedesk_V1_LinkArticleResponse>(
+        service: ServiceID.serviceDesk, method: 16, name: "ServiceDesk.LinkArticle", isIdempotent: true)
+
     public static let all: [MethodInfo] = [
         openCase.info, getCase.info, transitionCase.info, listCases.info, setSlaPolicies.info, setBusinessCalendar.info, sweepSla.info,
+        recordSatisfaction.info, caseReport.info, setQueue.info, saveArticle.info, setArticleStatus.info, searchArticles.info, getArticle.info,
+        linkArticle.info,
     ]
 }

@@ -64,7 +64,9 @@ struct CaseDeskTests {
         }
 
         /// Opens a case; a customer not mirrored yet is mirrored first with `grade`.
-        func open(grade: UInt32 = 3, customer: String = "C0000000001") async throws -> Crm_Servicedesk_V1_Case {
+        func open(
+            grade: UInt32 = 3, customer: String = "C0000000001", _ configure: @Sendable (inout Crm_Servicedesk_V1_OpenCaseRequest) -> Void = { _ in }
+        ) async throws -> Crm_Servicedesk_V1_Case {
             let known = try await store.value!.pool.read { db in
                 try Bool.fetchOne(db, sql: "SELECT 1 FROM customer_mirror WHERE customer_id = ?", arguments: [customer]) ?? false
             }
@@ -77,21 +79,36 @@ struct CaseDeskTests {
             request.customerID = customer
             request.subject = "annual fee charged twice"
             request.queue = "complaints-north"
+            configure(&request)
             let finished = request
             return try await write { desk, db in try desk.open(finished, actor: "contact-centre/agent-7", db) }.case
         }
 
-        func transition(_ found: Crm_Servicedesk_V1_Case, _ event: Crm_Servicedesk_V1_CaseEvent, reason: String = "", assignee: String = "") async throws
-            -> Crm_Servicedesk_V1_Case
-        {
+        /// Makes the transition; RESOLVE carries a resolution (`reason` as its root cause).
+        func transition(
+            _ found: Crm_Servicedesk_V1_Case, _ event: Crm_Servicedesk_V1_CaseEvent, reason: String = "", assignee: String = "",
+            _ configure: @Sendable (inout Crm_Servicedesk_V1_TransitionCaseRequest) -> Void = { _ in }
+        ) async throws -> Crm_Servicedesk_V1_Case {
+            try await transitionResponse(found, event, reason: reason, assignee: assignee, configure).case
+        }
+
+        func transitionResponse(
+            _ found: Crm_Servicedesk_V1_Case, _ event: Crm_Servicedesk_V1_CaseEvent, reason: String = "", assignee: String = "",
+            _ configure: @Sendable (inout Crm_Servicedesk_V1_TransitionCaseRequest) -> Void = { _ in }
+        ) async throws -> Crm_Servicedesk_V1_TransitionCaseResponse {
             var request = Crm_Servicedesk_V1_TransitionCaseRequest()
             request.id = found.id
             request.expectedVersion = found.version
             request.event = event
             request.reason = reason
             request.assignee = assignee
+            if event == .resolve {
+                request.resolution.rootCause = reason.isEmpty ? "fee charged twice by the card system" : reason
+                request.resolution.resolutionCode = "fee-refunded"
+            }
+            configure(&request)
             let finished = request
-            return try await write { desk, db in try desk.transition(finished, actor: "crm-ops/agent-9", db) }.case
+            return try await write { desk, db in try desk.transition(finished, actor: "crm-ops/agent-9", db) }
         }
 
         func sweep() async throws -> CaseDesk.SweepResult {
@@ -274,6 +291,49 @@ struct CaseDeskTests {
         let bad = calendar
         let error = await #expect(throws: RPCError.self) { _ = try await desk.write { desk, db in try desk.setCalendar(bad, db) } }
         #expect(error?.fieldViolations.first?.field == "holidays[0]")
+    }
+
+    @Test("a branch's own calendar (its time zone and hours) counts its cases' clocks; other branches keep the default")
+    func branchCalendar() async throws {
+        let desk = try Desk()
+        try await desk.setPolicies([(.high, 0, 60, 480)])
+        // London: Monday to Friday 09:00-17:00, Europe/London (UTC+0 in November, Shanghai is UTC+8).
+        var london = Crm_Servicedesk_V1_SetBusinessCalendarRequest()
+        london.branchID = "LDN-01"
+        london.timeZone = "Europe/London"
+        london.days = (2...6).map { weekday in
+            var day = Crm_Servicedesk_V1_WorkingDay()
+            day.weekday = UInt32(weekday)
+            var shift = Crm_Servicedesk_V1_WorkingShift()
+            (shift.startMinute, shift.endMinute) = (540, 1020)
+            day.shifts = [shift]
+            return day
+        }
+        let finished = london
+        _ = try await desk.write { desk, db in try desk.setCalendar(finished, db) }
+
+        // Monday 09:00 in Shanghai is 01:00 in London: the London clock starts at 09:00 London, 17:00 Shanghai.
+        let inLondon = try await desk.open { $0.branchID = "LDN-01" }
+        #expect(inLondon.slas[0].dueAtMs == Self.ms(23, 18))  // 10:00 London
+        #expect(inLondon.slas[1].dueAtMs == Self.ms(24, 1))  // 17:00 London: 8 h
+        let inBeijing = try await desk.open()
+        #expect(inBeijing.branchID == "BJ-01")
+        #expect(inBeijing.slas[0].dueAtMs == Self.ms(23, 10))
+
+        // A new default calendar (Monday a holiday) moves Beijing's clocks, not London's.
+        var standard = london
+        (standard.branchID, standard.timeZone, standard.holidays) = ("", "Asia/Shanghai", ["2026-11-23"])
+        let holiday = standard
+        _ = try await desk.write { desk, db in try desk.setCalendar(holiday, db) }
+        let cases = try await desk.write { desk, db in
+            try [inLondon.id, inBeijing.id].map { id in
+                var request = Crm_Servicedesk_V1_GetCaseRequest()
+                request.id = id
+                return try desk.get(request, db).case
+            }
+        }
+        #expect(cases[0].slas[0].dueAtMs == Self.ms(23, 18))
+        #expect(cases[1].slas[0].dueAtMs == Self.ms(24, 10))  // Tuesday 09:00-10:00 in Shanghai
     }
 
     @Test("a queue lists its open cases oldest first, page by page")

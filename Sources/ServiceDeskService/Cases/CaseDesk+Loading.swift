@@ -1,0 +1,119 @@
+internal import Foundation
+internal import GRDB
+internal import WireProtocol
+
+/// Reading cases and clocks back. These run for every case a list or a sweep touches, so they name
+/// their columns and read them by position (a lookup by name lower-cases it each time), use cached
+/// statements, and read a case's clocks and pauses in one query each.
+extension CaseDesk {
+    /// The columns `clock(_:pauses:)` reads, in its order.
+    private static let clockColumns =
+        "key, case_key, metric, started_at_ms, target_minutes, warning_percent, stopped_at_ms, state, warning_fired, breach_fired"
+
+    private static func clock(_ row: Row, pauses: [SLAClock.Pause]) -> SLAClock {
+        SLAClock(
+            metric: SLAMetric(rawValue: row[2]) ?? .resolution, startedAt: Date(milliseconds: row[3]), targetMinutes: row[4],
+            warningPercent: row[5], pauses: pauses, stoppedAt: (row[6] as Int64?).map(Date.init(milliseconds:)),
+            state: SLAState(rawValue: row[7]) ?? .inProgress, warningFired: row[8], breachFired: row[9])
+    }
+
+    private static func pause(start: Int64, end: Int64?) -> SLAClock.Pause {
+        SLAClock.Pause(start: Date(milliseconds: start), end: end.map(Date.init(milliseconds:)))
+    }
+
+    func loadClock(key: Int64, _ db: Database) throws -> (clock: SLAClock, caseKey: Int64) {
+        let row = try Row.fetchOne(db.cachedStatement(sql: "SELECT \(Self.clockColumns) FROM sla_clock WHERE key = ?"), arguments: [key])!
+        let pauses = try Row.fetchAll(
+            db.cachedStatement(sql: "SELECT start_ms, end_ms FROM sla_pause WHERE clock_key = ? ORDER BY key"), arguments: [key]
+        ).map { Self.pause(start: $0[0], end: $0[1]) }
+        return (Self.clock(row, pauses: pauses), row[1])
+    }
+
+    /// A case's clocks, oldest first, with their pauses.
+    func loadClocks(caseKey: Int64, _ db: Database) throws -> [(key: Int64, clock: SLAClock)] {
+        var pauses: [Int64: [SLAClock.Pause]] = [:]
+        let pauseRows = try Row.fetchCursor(
+            db.cachedStatement(
+                sql: """
+                    SELECT p.clock_key, p.start_ms, p.end_ms FROM sla_pause p JOIN sla_clock c ON c.key = p.clock_key
+                    WHERE c.case_key = ? ORDER BY p.key
+                    """),
+            arguments: [caseKey])
+        while let row = try pauseRows.next() { pauses[row[0], default: []].append(Self.pause(start: row[1], end: row[2])) }
+        return try Row.fetchAll(
+            db.cachedStatement(sql: "SELECT \(Self.clockColumns) FROM sla_clock WHERE case_key = ? ORDER BY key"), arguments: [caseKey]
+        ).map { row in
+            let key: Int64 = row[0]
+            return (key, Self.clock(row, pauses: pauses[key] ?? []))
+        }
+    }
+
+    func loadCase(key: Int64, calendars: CalendarBook, _ db: Database) throws -> Crm_Servicedesk_V1_Case {
+        guard
+            let row = try Row.fetchOne(
+                db.cachedStatement(
+                    sql: """
+                        SELECT kind, category, channel, priority, customer_id, customer_value_grade, account_ref, subject, description,
+                            queue, assignee, status, version, opened_at_ms, closed_at_ms, branch_id, escalation_level, resolved_at_ms,
+                            root_cause, resolution_code, compensation_minor, compensation_currency, satisfaction_score,
+                            satisfaction_comment, satisfaction_at_ms, satisfaction_via, parent_key, duplicate_of_key
+                        FROM service_case WHERE key = ?
+                        """),
+                arguments: [key])
+        else { throw Self.notFound(Self.caseID(key)) }
+        var found = Crm_Servicedesk_V1_Case()
+        found.id = Self.caseID(key)
+        found.kind = Crm_Servicedesk_V1_CaseKind(rawValue: row[0]) ?? .unspecified
+        found.category = row[1]
+        found.channel = Crm_Servicedesk_V1_CaseChannel(rawValue: row[2]) ?? .unspecified
+        found.priority = Crm_Servicedesk_V1_CasePriority(rawValue: row[3]) ?? .unspecified
+        found.customerID = row[4]
+        found.customerValueGrade = row[5]
+        found.accountRef = row[6]
+        found.subject = row[7]
+        found.description_p = row[8]
+        found.queue = row[9]
+        found.assignee = row[10]
+        found.status = (CaseStatus(rawValue: row[11]) ?? .new).proto
+        found.version = row[12]
+        found.openedAtMs = row[13]
+        found.closedAtMs = row[14] ?? 0
+        found.branchID = row[15]
+        found.escalationLevel = row[16]
+        if let resolvedAt = row[17] as Int64? {
+            found.resolvedAtMs = resolvedAt
+            found.resolution.rootCause = row[18]
+            found.resolution.resolutionCode = row[19]
+            found.resolution.compensationMinor = row[20]
+            found.resolution.compensationCurrency = row[21]
+        }
+        if let score = row[22] as UInt32?, score > 0 {
+            found.satisfaction.score = score
+            found.satisfaction.comment = row[23]
+            found.satisfaction.recordedAtMs = row[24] ?? 0
+            found.satisfaction.via = row[25]
+        }
+        if let parent = row[26] as Int64? { found.parentCaseID = Self.caseID(parent) }
+        if let duplicateOf = row[27] as Int64? { found.duplicateOfID = Self.caseID(duplicateOf) }
+        found.articleIds = try Int64.fetchAll(
+            db.cachedStatement(sql: "SELECT article_key FROM case_article WHERE case_key = ? ORDER BY linked_at_ms, article_key"), arguments: [key]
+        ).map(KnowledgeBase.articleID)
+
+        let calendar = try calendars.calendar(forBranch: found.branchID, db)
+        let at = now()
+        found.slas = try loadClocks(caseKey: key, db).map { _, clock in
+            var sla = Crm_Servicedesk_V1_SlaClock()
+            sla.metric = clock.metric.proto
+            sla.state = clock.state.proto
+            sla.targetMinutes = UInt32(clock.targetMinutes)
+            sla.startedAtMs = clock.startedAt.milliseconds
+            sla.dueAtMs = clock.dueAt(in: calendar)?.milliseconds ?? 0
+            sla.warningAtMs = clock.warningFired ? 0 : clock.warningAt(in: calendar)?.milliseconds ?? 0
+            sla.elapsedMinutes = UInt32(clock.elapsedSeconds(at: at, in: calendar) / 60)
+            sla.stoppedAtMs = clock.stoppedAt?.milliseconds ?? 0
+            sla.pauseCount = UInt32(clock.pauses.count)
+            return sla
+        }
+        return found
+    }
+}
