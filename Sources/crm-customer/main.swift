@@ -28,7 +28,9 @@ let settings = await ServerLauncher.loadSettingsOrExit(
         database: .init(path: "var/data/customer.sqlite")))
 do {
     try await ServerLauncher.run(
-        name: "crm-customer", version: "0.2.0", settings: settings, migrator: CustomerSchema.migrator
+        name: "crm-customer", version: "0.2.0", settings: settings, migrator: CustomerSchema.migrator,
+        // Case summaries for the customer view, from ServiceDesk when it is configured.
+        consumesIfConfigured: ["servicedesk": CaseSummaries.apply]
     ) { router, store, _ in
         CustomerHandlers.register(into: &router, store: store)
     }

@@ -279,6 +279,9 @@ extension CustomerDirectory {
         view.consents = try consents(key: key, includeHistory: false, db).current
         if let manager = try Self.relationshipManager(customer.profile.relationshipManagerID, db) { view.relationshipManager = manager }
         view.branchPath = try branchPath(customer.profile.branchID, db)
+        let cases = try CaseSummaries.forView(customerKey: key, db)
+        view.cases = cases.cases
+        view.openCases = UInt32(cases.open)
         var response = Crm_Customer_V1_GetCustomerViewResponse()
         response.view = view
         return response

@@ -351,6 +351,28 @@ public enum CustomerSchema {
                         FROM customer WHERE relationship_manager_id != '' OR branch_id != '';
                     """)
         }
+        migrator.registerMigration("customer-11-case-summaries") { db in
+            try db.execute(
+                sql: """
+                    -- The customer's ServiceDesk cases as their latest event showed them (the
+                    -- servicedesk feed); a case re-keyed to another customer moves with its event.
+                    CREATE TABLE case_summary (
+                        case_id TEXT PRIMARY KEY,
+                        customer_key INTEGER NOT NULL,
+                        kind TEXT NOT NULL,
+                        category TEXT NOT NULL,
+                        status TEXT NOT NULL,
+                        subject TEXT NOT NULL,
+                        opened_at_ms INTEGER NOT NULL,
+                        resolved_at_ms INTEGER NOT NULL,
+                        escalation_level INTEGER NOT NULL,
+                        sla_breached INTEGER NOT NULL,
+                        finished INTEGER NOT NULL,
+                        updated_at_ms INTEGER NOT NULL
+                    ) WITHOUT ROWID;
+                    CREATE INDEX case_summary_customer ON case_summary (customer_key, finished, updated_at_ms);
+                    """)
+        }
         return migrator
     }
 }

@@ -44,6 +44,9 @@ public struct CaseDesk: Sendable {
         let queue = violations.code(request.queue, "queue", max: 60, required: true)
         let branch = violations.code(request.branchID, "branchId", max: 20)
         let parentID = violations.code(request.parentCaseID, "parentCaseId", max: 11)
+        if !category.isEmpty, violations.isEmpty, try !categoryTakesNewCases(category, db) {
+            violations.add("category", "must be a category of the tree that is not retired (ListCategories)")
+        }
         try violations.throwIfAny()
         let customer = try CustomerMirror.customerForNewCase(customerID, db)
         let parent = parentID.isEmpty ? nil : try parentCase(parentID, db)

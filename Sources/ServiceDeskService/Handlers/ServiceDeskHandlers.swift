@@ -49,6 +49,10 @@ public enum ServiceDeskHandlers {
         }
         router.register(ServiceDeskMethods.searchArticles) { request, _ in try await store.pool.read { db in try knowledge.search(request, db) } }
         router.register(ServiceDeskMethods.getArticle) { request, _ in try await store.pool.read { db in try knowledge.get(request, db) } }
+        router.register(ServiceDeskMethods.setCategories) { request, context in
+            try await store.write(idempotentFor: context, request: request) { db in try desk.setCategories(request, db) }
+        }
+        router.register(ServiceDeskMethods.listCategories) { _, _ in try await store.pool.read { db in try desk.listCategories(db) } }
         router.register(ServiceDeskMethods.linkArticle) { request, context in
             let actor = CaseDesk.actor(context)
             return try await store.write(idempotentFor: context, request: request) { db in try desk.linkArticle(request, actor: actor, db) }

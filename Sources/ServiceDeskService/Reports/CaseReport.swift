@@ -43,45 +43,56 @@ public enum CaseReport {
     }
 
     /// The facts of every case opened in the request's window (and of its kind, if it names one).
+    /// Two passes over the window (clocks grouped per case and metric, then the cases), columns
+    /// read by position: 100,000 cases take well under a second (docs/BENCHMARKS.md).
     static func facts(_ request: Crm_Servicedesk_V1_CaseReportRequest, _ db: Database) throws -> [Facts] {
         let calendars = CalendarBook()
         let kindFilter = request.kind == .unspecified ? "" : " AND s.kind = \(request.kind.rawValue)"
         // Per case and metric: any clock breached, any met, any still open.
-        var outcomes: [Int64: [String: Outcome]] = [:]
-        let clockRows = try Row.fetchCursor(db.cachedStatement(sql: """
-                SELECT c.case_key, c.metric, max(c.breach_fired OR c.state = 'breached') AS breached, max(c.state = 'met') AS met,
-                    max(c.stopped_at_ms IS NULL AND c.state != 'cancelled') AS running
-                FROM sla_clock c JOIN service_case s ON s.key = c.case_key
-                WHERE s.opened_at_ms >= ? AND s.opened_at_ms < ?\(kindFilter)
-                GROUP BY c.case_key, c.metric
-                """),
+        var outcomes: [Int64: (firstResponse: Outcome, resolution: Outcome)] = [:]
+        let clockRows = try Row.fetchCursor(
+            db.cachedStatement(
+                sql: """
+                    SELECT c.case_key, c.metric, max(c.breach_fired OR c.state = 'breached'), max(c.state = 'met'),
+                        max(c.stopped_at_ms IS NULL AND c.state != 'cancelled')
+                    FROM sla_clock c JOIN service_case s ON s.key = c.case_key
+                    WHERE s.opened_at_ms >= ? AND s.opened_at_ms < ?\(kindFilter)
+                    GROUP BY c.case_key, c.metric
+                    """),
             arguments: [request.fromMs, request.toMs])
+        let firstResponse = SLAMetric.firstResponse.rawValue
         while let row = try clockRows.next() {
-            let outcome: Outcome = row["breached"] ? .breached : (row["met"] && !row["running"]) ? .met : .undecided
-            outcomes[row["case_key"], default: [:]][row["metric"]] = outcome
+            let (breached, met, running): (Bool, Bool, Bool) = (row[2], row[3], row[4])
+            let outcome: Outcome = breached ? .breached : (met && !running) ? .met : .undecided
+            let caseKey: Int64 = row[0]
+            var entry = outcomes[caseKey] ?? (.undecided, .undecided)
+            if (row[1] as String) == firstResponse { entry.firstResponse = outcome } else { entry.resolution = outcome }
+            outcomes[caseKey] = entry
         }
         var facts: [Facts] = []
-        let caseRows = try Row.fetchCursor(db.cachedStatement(sql: """
-                SELECT s.key, s.kind, s.category, s.channel, s.branch_id, s.customer_id, s.status, s.opened_at_ms, s.resolved_at_ms,
-                    s.satisfaction_score
-                FROM service_case s WHERE s.opened_at_ms >= ? AND s.opened_at_ms < ?\(kindFilter)
-                """),
+        let caseRows = try Row.fetchCursor(
+            db.cachedStatement(
+                sql: """
+                    SELECT s.key, s.kind, s.category, s.channel, s.branch_id, s.customer_id, s.status, s.opened_at_ms, s.resolved_at_ms,
+                        s.satisfaction_score
+                    FROM service_case s WHERE s.opened_at_ms >= ? AND s.opened_at_ms < ?\(kindFilter)
+                    """),
             arguments: [request.fromMs, request.toMs])
         while let row = try caseRows.next() {
-            let status = CaseStatus(rawValue: row["status"]) ?? .new
+            let branch: String = row[4]
+            let status = CaseStatus(rawValue: row[6]) ?? .new
             var resolutionSeconds: Double?
-            if status == .resolved || status == .closed, let resolvedAt = row["resolved_at_ms"] as Int64? {
-                let calendar = try calendars.calendar(forBranch: row["branch_id"], db)
-                resolutionSeconds = calendar.businessSeconds(from: Date(milliseconds: row["opened_at_ms"]), to: Date(milliseconds: resolvedAt))
+            if status == .resolved || status == .closed, let resolvedAt = row[8] as Int64? {
+                let calendar = try calendars.calendar(forBranch: branch, db)
+                resolutionSeconds = calendar.businessSeconds(from: Date(milliseconds: row[7]), to: Date(milliseconds: resolvedAt))
             }
-            let clocks = outcomes[row["key"], default: [:]]
+            let clocks = outcomes[row[0]] ?? (.undecided, .undecided)
             facts.append(
                 Facts(
-                    kind: Crm_Servicedesk_V1_CaseKind(rawValue: row["kind"]) ?? .unspecified, category: row["category"],
-                    channel: Crm_Servicedesk_V1_CaseChannel(rawValue: row["channel"]) ?? .unspecified, branchID: row["branch_id"],
-                    customerID: row["customer_id"], resolutionBusinessSeconds: resolutionSeconds, satisfaction: row["satisfaction_score"],
-                    firstResponse: clocks[SLAMetric.firstResponse.rawValue] ?? .undecided,
-                    resolution: clocks[SLAMetric.resolution.rawValue] ?? .undecided))
+                    kind: Crm_Servicedesk_V1_CaseKind(rawValue: row[1]) ?? .unspecified, category: row[2],
+                    channel: Crm_Servicedesk_V1_CaseChannel(rawValue: row[3]) ?? .unspecified, branchID: branch, customerID: row[5],
+                    resolutionBusinessSeconds: resolutionSeconds, satisfaction: row[9], firstResponse: clocks.firstResponse,
+                    resolution: clocks.resolution))
         }
         return facts
     }

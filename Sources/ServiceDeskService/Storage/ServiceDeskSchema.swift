@@ -194,6 +194,17 @@ public enum ServiceDeskSchema {
                     ) WITHOUT ROWID;
                     """)
         }
+        migrator.registerMigration("servicedesk-4-category-tree") { db in
+            try db.execute(
+                sql: """
+                    -- The managed category tree; empty means any well-formed path is accepted.
+                    CREATE TABLE case_category (
+                        path TEXT PRIMARY KEY,
+                        name TEXT NOT NULL,
+                        retired INTEGER NOT NULL
+                    ) WITHOUT ROWID;
+                    """)
+        }
         return migrator
     }
 }

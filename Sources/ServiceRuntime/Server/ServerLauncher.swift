@@ -38,10 +38,14 @@ public enum ServerLauncher {
     ///   - consumes: the feeds the service applies, by producer name (`customer`), each with the
     ///     function that applies one event; each producer's address must be configured
     ///     (`feeds.customer.address`). Feed.ListDeadLetters and Feed.RetryDeadLetters come with them.
+    ///   - consumesIfConfigured: feeds the service applies when their address is configured, and
+    ///     otherwise goes without (logging so at start): enrichment such as case summaries in the
+    ///     customer view, which the service can serve without.
     public static func run(
         name: String, version: String, settings: ServerSettings, migrator: DatabaseMigrator,
         backgroundServices: (Store, Logger) -> [any Service] = { _, _ in [] },
         consumes: [String: FeedConsumer.Apply] = [:],
+        consumesIfConfigured: [String: FeedConsumer.Apply] = [:],
         registerHandlers: (inout RPCRouter, Store, Logger) throws -> Void
     ) async throws {
         bootstrapLogging()
@@ -53,7 +57,15 @@ public enum ServerLauncher {
         var router = RPCRouter()
         SystemHandlers.register(into: &router, serverName: name, version: version)
         try registerHandlers(&router, store, logger)
-        let consumers = try feedConsumers(consumes, name: name, settings: settings, store: store, logger: logger)
+        var consumed = consumes
+        for (producer, apply) in consumesIfConfigured.sorted(by: { $0.key < $1.key }) {
+            if settings.feedSources[producer] != nil {
+                consumed[producer] = apply
+            } else {
+                logger.warning("not applying the \(producer) feed: feeds.\(producer).address is not set")
+            }
+        }
+        let consumers = try feedConsumers(consumed, name: name, settings: settings, store: store, logger: logger)
         FeedHandlers.register(into: &router, consumers: consumers)
         let server = RPCServer(configuration: settings.server, router: router, logger: logger)
         let pruner = ChangeLogPruner(store: store, retention: .seconds(settings.feedRetentionHours * 3600), logger: logger)

@@ -2192,11 +2192,60 @@ public nonisolated struct Crm_Customer_V1_CustomerView: @unchecked Sendable {
     set {_uniqueStorage()._branchPath = newValue}
   }
 
+  /// The customer's ServiceDesk cases, from its change feed (crm-customer with
+  /// feeds.servicedesk.address): unfinished ones first (newest first), then the most recently
+  /// changed finished ones; at most 20.
+  public var cases: [Crm_Customer_V1_CaseSummary] {
+    get {_storage._cases}
+    set {_uniqueStorage()._cases = newValue}
+  }
+
+  /// How many of the customer's cases are unfinished (new, assigned, in progress, waiting).
+  public var openCases: UInt32 {
+    get {_storage._openCases}
+    set {_uniqueStorage()._openCases = newValue}
+  }
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
 
   fileprivate var _storage = _StorageClass.defaultInstance
+}
+
+/// A ServiceDesk case as the customer view shows it.
+public nonisolated struct Crm_Customer_V1_CaseSummary: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var caseID: String = String()
+
+  /// "complaint", "service_request" or "inquiry".
+  public var kind: String = String()
+
+  public var category: String = String()
+
+  /// "new", "assigned", "in_progress", "waiting_on_customer", "resolved", "closed", "cancelled".
+  public var status: String = String()
+
+  public var subject: String = String()
+
+  public var openedAtMs: Int64 = 0
+
+  public var resolvedAtMs: Int64 = 0
+
+  public var escalationLevel: UInt32 = 0
+
+  /// Any of its SLA clocks breached.
+  public var slaBreached: Bool = false
+
+  /// When ServiceDesk last changed it.
+  public var updatedAtMs: Int64 = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
 }
 
 public nonisolated struct Crm_Customer_V1_GetCustomerViewResponse: Sendable {
@@ -5635,7 +5684,7 @@ nonisolated extension Crm_Customer_V1_GetCustomerViewRequest: SwiftProtobuf.Mess
 
 nonisolated extension Crm_Customer_V1_CustomerView: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".CustomerView"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}customer\0\u{1}accounts\0\u{1}totals\0\u{3}reporting_assets_minor\0\u{3}reporting_liabilities_minor\0\u{3}monthly_contribution_minor\0\u{3}recent_interactions\0\u{3}merged_customer_ids\0\u{1}household\0\u{1}agreements\0\u{1}consents\0\u{3}relationship_manager\0\u{3}branch_path\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}customer\0\u{1}accounts\0\u{1}totals\0\u{3}reporting_assets_minor\0\u{3}reporting_liabilities_minor\0\u{3}monthly_contribution_minor\0\u{3}recent_interactions\0\u{3}merged_customer_ids\0\u{1}household\0\u{1}agreements\0\u{1}consents\0\u{3}relationship_manager\0\u{3}branch_path\0\u{1}cases\0\u{3}open_cases\0")
 
   fileprivate class _StorageClass {
     var _customer: Crm_Customer_V1_Customer? = nil
@@ -5651,6 +5700,8 @@ nonisolated extension Crm_Customer_V1_CustomerView: SwiftProtobuf.Message, Swift
     var _consents: [Crm_Customer_V1_Consent] = []
     var _relationshipManager: Crm_Customer_V1_RelationshipManager? = nil
     var _branchPath: [Crm_Customer_V1_OrgUnit] = []
+    var _cases: [Crm_Customer_V1_CaseSummary] = []
+    var _openCases: UInt32 = 0
 
       // This property is used as the initial default value for new instances of the type.
       // The type itself is protecting the reference to its storage via CoW semantics.
@@ -5674,6 +5725,8 @@ nonisolated extension Crm_Customer_V1_CustomerView: SwiftProtobuf.Message, Swift
       _consents = source._consents
       _relationshipManager = source._relationshipManager
       _branchPath = source._branchPath
+      _cases = source._cases
+      _openCases = source._openCases
     }
   }
 
@@ -5705,6 +5758,8 @@ nonisolated extension Crm_Customer_V1_CustomerView: SwiftProtobuf.Message, Swift
         case 11: try { try decoder.decodeRepeatedMessageField(value: &_storage._consents) }()
         case 12: try { try decoder.decodeSingularMessageField(value: &_storage._relationshipManager) }()
         case 13: try { try decoder.decodeRepeatedMessageField(value: &_storage._branchPath) }()
+        case 14: try { try decoder.decodeRepeatedMessageField(value: &_storage._cases) }()
+        case 15: try { try decoder.decodeSingularUInt32Field(value: &_storage._openCases) }()
         default: break
         }
       }
@@ -5756,6 +5811,12 @@ nonisolated extension Crm_Customer_V1_CustomerView: SwiftProtobuf.Message, Swift
       if !_storage._branchPath.isEmpty {
         try visitor.visitRepeatedMessageField(value: _storage._branchPath, fieldNumber: 13)
       }
+      if !_storage._cases.isEmpty {
+        try visitor.visitRepeatedMessageField(value: _storage._cases, fieldNumber: 14)
+      }
+      if _storage._openCases != 0 {
+        try visitor.visitSingularUInt32Field(value: _storage._openCases, fieldNumber: 15)
+      }
     }
     try unknownFields.traverse(visitor: &visitor)
   }
@@ -5778,10 +5839,87 @@ nonisolated extension Crm_Customer_V1_CustomerView: SwiftProtobuf.Message, Swift
         if _storage._consents != rhs_storage._consents {return false}
         if _storage._relationshipManager != rhs_storage._relationshipManager {return false}
         if _storage._branchPath != rhs_storage._branchPath {return false}
+        if _storage._cases != rhs_storage._cases {return false}
+        if _storage._openCases != rhs_storage._openCases {return false}
         return true
       }
       if !storagesAreEqual {return false}
     }
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Crm_Customer_V1_CaseSummary: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".CaseSummary"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}case_id\0\u{1}kind\0\u{1}category\0\u{1}status\0\u{1}subject\0\u{3}opened_at_ms\0\u{3}resolved_at_ms\0\u{3}escalation_level\0\u{3}sla_breached\0\u{3}updated_at_ms\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.caseID) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.kind) }()
+      case 3: try { try decoder.decodeSingularStringField(value: &self.category) }()
+      case 4: try { try decoder.decodeSingularStringField(value: &self.status) }()
+      case 5: try { try decoder.decodeSingularStringField(value: &self.subject) }()
+      case 6: try { try decoder.decodeSingularInt64Field(value: &self.openedAtMs) }()
+      case 7: try { try decoder.decodeSingularInt64Field(value: &self.resolvedAtMs) }()
+      case 8: try { try decoder.decodeSingularUInt32Field(value: &self.escalationLevel) }()
+      case 9: try { try decoder.decodeSingularBoolField(value: &self.slaBreached) }()
+      case 10: try { try decoder.decodeSingularInt64Field(value: &self.updatedAtMs) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.caseID.isEmpty {
+      try visitor.visitSingularStringField(value: self.caseID, fieldNumber: 1)
+    }
+    if !self.kind.isEmpty {
+      try visitor.visitSingularStringField(value: self.kind, fieldNumber: 2)
+    }
+    if !self.category.isEmpty {
+      try visitor.visitSingularStringField(value: self.category, fieldNumber: 3)
+    }
+    if !self.status.isEmpty {
+      try visitor.visitSingularStringField(value: self.status, fieldNumber: 4)
+    }
+    if !self.subject.isEmpty {
+      try visitor.visitSingularStringField(value: self.subject, fieldNumber: 5)
+    }
+    if self.openedAtMs != 0 {
+      try visitor.visitSingularInt64Field(value: self.openedAtMs, fieldNumber: 6)
+    }
+    if self.resolvedAtMs != 0 {
+      try visitor.visitSingularInt64Field(value: self.resolvedAtMs, fieldNumber: 7)
+    }
+    if self.escalationLevel != 0 {
+      try visitor.visitSingularUInt32Field(value: self.escalationLevel, fieldNumber: 8)
+    }
+    if self.slaBreached != false {
+      try visitor.visitSingularBoolField(value: self.slaBreached, fieldNumber: 9)
+    }
+    if self.updatedAtMs != 0 {
+      try visitor.visitSingularInt64Field(value: self.updatedAtMs, fieldNumber: 10)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Crm_Customer_V1_CaseSummary, rhs: Crm_Customer_V1_CaseSummary) -> Bool {
+    if lhs.caseID != rhs.caseID {return false}
+    if lhs.kind != rhs.kind {return false}
+    if lhs.category != rhs.category {return false}
+    if lhs.status != rhs.status {return false}
+    if lhs.subject != rhs.subject {return false}
+    if lhs.openedAtMs != rhs.openedAtMs {return false}
+    if lhs.resolvedAtMs != rhs.resolvedAtMs {return false}
+    if lhs.escalationLevel != rhs.escalationLevel {return false}
+    if lhs.slaBreached != rhs.slaBreached {return false}
+    if lhs.updatedAtMs != rhs.updatedAtMs {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

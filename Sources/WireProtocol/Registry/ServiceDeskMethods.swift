@@ -52,9 +52,15 @@ public enum ServiceDeskMethods {
     public static let linkArticle = MethodDescriptor<Crm_Servicedesk_V1_LinkArticleRequest, Crm_Servicedesk_V1_LinkArticleResponse>(
         service: ServiceID.serviceDesk, method: 16, name: "ServiceDesk.LinkArticle", isIdempotent: true)
 
+    public static let setCategories = MethodDescriptor<Crm_Servicedesk_V1_SetCategoriesRequest, Crm_Servicedesk_V1_SetCategoriesResponse>(
+        service: ServiceID.serviceDesk, method: 17, name: "ServiceDesk.SetCategories", isIdempotent: true)
+
+    public static let listCategories = MethodDescriptor<Crm_Servicedesk_V1_ListCategoriesRequest, Crm_Servicedesk_V1_ListCategoriesResponse>(
+        service: ServiceID.serviceDesk, method: 18, name: "ServiceDesk.ListCategories", isIdempotent: true)
+
     public static let all: [MethodInfo] = [
         openCase.info, getCase.info, transitionCase.info, listCases.info, setSlaPolicies.info, setBusinessCalendar.info, sweepSla.info,
         recordSatisfaction.info, caseReport.info, setQueue.info, saveArticle.info, setArticleStatus.info, searchArticles.info, getArticle.info,
-        linkArticle.info,
+        linkArticle.info, setCategories.info, listCategories.info,
     ]
 }

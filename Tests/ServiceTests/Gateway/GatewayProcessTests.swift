@@ -111,7 +111,7 @@ struct GatewayProcessTests {
         #expect(await customer.stop() == 0)
     }
 
-    @Test("crm-servicedesk behind the gateway, fed by crm-customer: a case opened once the customer arrived, an invalid transition refused; SIGTERM exits 0")
+    @Test("crm-servicedesk behind the gateway, fed by crm-customer and feeding it back: a case opened once the customer arrived, shown in the customer view, an invalid transition refused; SIGTERM exits 0")
     func serviceDesk() async throws {
         let folder = try temporaryFolder()
         defer { try? FileManager.default.removeItem(at: folder) }
@@ -119,17 +119,24 @@ struct GatewayProcessTests {
             "CRM_TLS_CERTIFICATE": Self.pki.path("service.pem"), "CRM_TLS_KEY": Self.pki.path("service.key"),
             "CRM_TLS_CA": Self.pki.path("internal-ca.pem"), "CRM_CALLERS_TRUST_IDENTITY": "true",
         ]
+        // Each applies the other's feed with its own client certificate; each waits for the other.
+        let feedTLS = [
+            "CRM_FEEDS_TLS_CERTIFICATE": Self.pki.path("feed-client.pem"), "CRM_FEEDS_TLS_KEY": Self.pki.path("feed-client.key"),
+            "CRM_FEEDS_TLS_CA": Self.pki.path("internal-ca.pem"),
+        ]
+        let deskPort = try await FeedProcessTests.freePort()
         let (customer, customerPort) = try await ServerProcess.start(
             "crm-customer",
-            environment: internalTLS.merging(["CRM_LISTEN_PORT": "0", "CRM_DATABASE_PATH": folder.appendingPathComponent("customer.sqlite").path]) { $1 },
+            environment: internalTLS.merging(feedTLS) { $1 }.merging([
+                "CRM_LISTEN_PORT": "0", "CRM_DATABASE_PATH": folder.appendingPathComponent("customer.sqlite").path,
+                "CRM_FEEDS_SERVICEDESK_ADDRESS": "127.0.0.1:\(deskPort)",
+            ]) { $1 },
             directory: folder)
-        // ServiceDesk subscribes to the customer feed with its own client certificate.
-        let (desk, deskPort) = try await ServerProcess.start(
+        let (desk, _) = try await ServerProcess.start(
             "crm-servicedesk",
-            environment: internalTLS.merging([
-                "CRM_LISTEN_PORT": "0", "CRM_DATABASE_PATH": folder.appendingPathComponent("servicedesk.sqlite").path,
-                "CRM_FEEDS_CUSTOMER_ADDRESS": "127.0.0.1:\(customerPort)", "CRM_FEEDS_TLS_CERTIFICATE": Self.pki.path("feed-client.pem"),
-                "CRM_FEEDS_TLS_KEY": Self.pki.path("feed-client.key"), "CRM_FEEDS_TLS_CA": Self.pki.path("internal-ca.pem"),
+            environment: internalTLS.merging(feedTLS) { $1 }.merging([
+                "CRM_LISTEN_PORT": "\(deskPort)", "CRM_DATABASE_PATH": folder.appendingPathComponent("servicedesk.sqlite").path,
+                "CRM_FEEDS_CUSTOMER_ADDRESS": "127.0.0.1:\(customerPort)",
             ]) { $1 },
             directory: folder)
         var config = Self.gatewayConfig(customerPort: customerPort, reportingAllows: ["ServiceDesk.GetCase"])
@@ -177,6 +184,16 @@ struct GatewayProcessTests {
 
         let history = try await crmctl(["call", "ServiceDesk.GetCase", #"{"id": "K0000000001"}"#], as: "san-client", port: port)
         #expect(history.stdout.contains(#""actor":"core-banking""#), "\(history.stdout) \(history.stderr)")
+
+        // The case comes back to CustomerService through ServiceDesk's feed: the single customer view shows it.
+        let view = Recorder("")
+        let shown = await eventually(seconds: 20) {
+            guard let output = try? await crmctl(["call", "Customer.GetView", #"{"id": "C0000000001"}"#], as: "client", port: port) else { return false }
+            view.update { $0 = output.stdout + output.stderr }
+            return output.stdout.contains(#""caseId":"K0000000001""#)
+        }
+        #expect(shown, "\(view.value)")
+        #expect(view.value.contains(#""openCases":1"#))
 
         #expect(await gateway.stop() == 0)
         #expect(await desk.stop() == 0)

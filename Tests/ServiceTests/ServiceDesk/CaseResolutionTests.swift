@@ -175,6 +175,39 @@ struct CaseResolutionTests {
         #expect(sent?.fieldViolations.map(\.field) == ["event"])
     }
 
+    @Test("with a category tree set, new cases take only its live paths; a path in use can be retired, not removed")
+    func categoryTree() async throws {
+        let desk = try Desk()
+        _ = try await desk.open { $0.category = "cards/fees" }  // no tree yet: any well-formed path
+        func set(_ categories: [(String, String, Bool)]) async throws -> UInt32 {
+            var request = Crm_Servicedesk_V1_SetCategoriesRequest()
+            request.categories = categories.map { path, name, retired in
+                var category = Crm_Servicedesk_V1_Category()
+                (category.path, category.name, category.retired) = (path, name, retired)
+                return category
+            }
+            let finished = request
+            return try await desk.write { desk, db in try desk.setCategories(finished, db) }.categories
+        }
+        let invalid = await #expect(throws: RPCError.self) {
+            _ = try await set([("loans/mortgage", "房贷", false), ("cards", "", false), ("cards", "信用卡", false)])
+        }
+        #expect(invalid?.fieldViolations.map(\.field) == [
+            "categories[1].name", "categories[2].path", "categories[0].path", "categories",
+        ])
+        #expect(invalid?.fieldViolations.last?.description == "must keep cards/fees: cases use it (retire it instead)")
+        #expect(try await set([("cards", "信用卡", false), ("cards/fees", "年费", true), ("cards/fraud", "盗刷", false)]) == 3)
+        let listed = try await desk.write { desk, db in try desk.listCategories(db) }.categories
+        #expect(listed.map(\.path) == ["cards", "cards/fees", "cards/fraud"])
+        #expect(listed.map(\.retired) == [false, true, false])
+
+        #expect(try await desk.open { $0.category = "cards/fraud" }.category == "cards/fraud")
+        for path in ["cards/fees", "loans/mortgage"] {
+            let refused = await #expect(throws: RPCError.self) { _ = try await desk.open { $0.category = path } }
+            #expect(refused?.fieldViolations.map(\.field) == ["category"])
+        }
+    }
+
     @Test("a child case names its parent; a case cancelled as a duplicate names the original")
     func links() async throws {
         let desk = try Desk()

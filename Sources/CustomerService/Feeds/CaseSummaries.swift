@@ -1,0 +1,78 @@
+public import GRDB
+internal import ServiceRuntime
+internal import SwiftProtobuf
+public import WireProtocol
+
+/// Keeps `case_summary` from ServiceDesk's change feed, for the single customer view. Every
+/// `case.*` and `sla.*` event carries the whole case, so applying one is an upsert of its latest
+/// state (applying it again changes nothing), and a case re-keyed on a merge or unmerge moves
+/// with its event. Nothing is kept for an erased customer.
+public enum CaseSummaries {
+    public static func apply(_ event: Crm_Feed_V1_ChangeEvent, _ db: Database) throws {
+        guard event.type.hasPrefix("case.") || event.type.hasPrefix("sla.") else { return }
+        let found = try Crm_Servicedesk_V1_CaseChanged(serializedBytes: event.payload).case
+        guard let customerKey = CustomerRecords.key(fromID: found.customerID) else {
+            throw RPCError(code: .invalidArgument, message: "case \(found.id) names no customer id: \"\(found.customerID)\"", reason: "BAD_EVENT")
+        }
+        let status = try Int.fetchOne(db.cachedStatement(sql: "SELECT status FROM customer WHERE key = ?"), arguments: [customerKey])
+        if status == Crm_Customer_V1_CustomerStatus.erased.rawValue {
+            try db.cachedStatement(sql: "DELETE FROM case_summary WHERE case_id = ?").execute(arguments: [found.id])
+            return
+        }
+        let finished = [.resolved, .closed, .cancelled].contains(found.status)
+        try db.cachedStatement(
+            sql: """
+                INSERT OR REPLACE INTO case_summary (case_id, customer_key, kind, category, status, subject, opened_at_ms, resolved_at_ms,
+                    escalation_level, sla_breached, finished, updated_at_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """
+        ).execute(
+            arguments: [
+                found.id, customerKey, name(found.kind), found.category, name(found.status), found.subject, found.openedAtMs,
+                found.resolvedAtMs, found.escalationLevel, found.slas.contains { $0.state == .breached }, finished, event.atMs,
+            ])
+    }
+
+    /// The customer's cases for the view: unfinished newest first, then the latest finished; and
+    /// how many are unfinished.
+    static func forView(customerKey: Int64, limit: Int = 20, _ db: Database) throws -> (cases: [Crm_Customer_V1_CaseSummary], open: Int) {
+        let open = try Int.fetchOne(
+            db.cachedStatement(sql: "SELECT count(*) FROM case_summary WHERE customer_key = ? AND finished = 0"), arguments: [customerKey]) ?? 0
+        let rows = try Row.fetchAll(
+            db.cachedStatement(
+                sql: """
+                    SELECT case_id, kind, category, status, subject, opened_at_ms, resolved_at_ms, escalation_level, sla_breached, updated_at_ms
+                    FROM case_summary WHERE customer_key = ? ORDER BY finished, updated_at_ms DESC, case_id DESC LIMIT ?
+                    """),
+            arguments: [customerKey, limit])
+        let cases = rows.map { row in
+            var summary = Crm_Customer_V1_CaseSummary()
+            (summary.caseID, summary.kind, summary.category, summary.status, summary.subject) = (row[0], row[1], row[2], row[3], row[4])
+            (summary.openedAtMs, summary.resolvedAtMs, summary.escalationLevel) = (row[5], row[6], row[7])
+            (summary.slaBreached, summary.updatedAtMs) = (row[8], row[9])
+            return summary
+        }
+        return (cases, open)
+    }
+
+    static func name(_ kind: Crm_Servicedesk_V1_CaseKind) -> String {
+        switch kind {
+        case .complaint: "complaint"
+        case .serviceRequest: "service_request"
+        case .inquiry: "inquiry"
+        case .unspecified, .UNRECOGNIZED: "unspecified"
+        }
+    }
+
+    static func name(_ status: Crm_Servicedesk_V1_CaseStatus) -> String {
+        switch status {
+        case .new: "new"
+        case .assigned: "assigned"
+        case .inProgress: "in_progress"
+        case .waitingOnCustomer: "waiting_on_customer"
+        case .resolved: "resolved"
+        case .closed: "closed"
+        case .cancelled: "cancelled"
+        case .unspecified, .UNRECOGNIZED: "unspecified"
+        }
+    }
+}

@@ -1,0 +1,82 @@
+@testable import CustomerService
+import Foundation
+import GRDB
+import ServiceRuntime
+import SwiftProtobuf
+import Testing
+import WireProtocol
+
+/// The customer view's cases, kept from ServiceDesk's change feed (`CaseSummaries.apply`, as the
+/// feed consumer calls it inside its transaction).
+@Suite("Case summaries in the customer view")
+struct CaseSummaryTests {
+    static func event(
+        _ type: String, id: String, customer: String, status: Crm_Servicedesk_V1_CaseStatus, at: Int64, breached: Bool = false
+    ) throws -> Crm_Feed_V1_ChangeEvent {
+        var found = Crm_Servicedesk_V1_Case()
+        (found.id, found.customerID, found.kind, found.category, found.status) = (id, customer, .complaint, "cards/fees", status)
+        (found.subject, found.openedAtMs) = ("annual fee charged twice", 1_000)
+        var sla = Crm_Servicedesk_V1_SlaClock()
+        (sla.metric, sla.state) = (.resolution, breached ? .breached : .inProgress)
+        found.slas = [sla]
+        var payload = Crm_Servicedesk_V1_CaseChanged()
+        payload.case = found
+        var event = Crm_Feed_V1_ChangeEvent()
+        (event.type, event.entityKey, event.atMs, event.payload) = (type, id, at, try payload.serializedBytes())
+        return event
+    }
+
+    static func view(_ fixture: TemporaryCustomerStore, _ id: String) async throws -> Crm_Customer_V1_CustomerView {
+        try await fixture.view(id)
+    }
+
+    static func apply(_ fixture: TemporaryCustomerStore, _ events: Crm_Feed_V1_ChangeEvent...) async throws {
+        try await fixture.write { _, db in for event in events { try CaseSummaries.apply(event, db) } }
+    }
+
+    @Test("each case shows its latest state, unfinished first; replaying an event changes nothing; other events are ignored")
+    func latestState() async throws {
+        let fixture = try TemporaryCustomerStore()
+        let customer = try await fixture.create(Profiles.individual()).customer
+        try await Self.apply(
+            fixture,
+            try Self.event("case.opened", id: "K0000000001", customer: customer.id, status: .new, at: 2_000),
+            try Self.event("case.opened", id: "K0000000002", customer: customer.id, status: .new, at: 3_000),
+            try Self.event("case.transitioned", id: "K0000000001", customer: customer.id, status: .closed, at: 4_000),
+            try Self.event("sla.breached", id: "K0000000002", customer: customer.id, status: .new, at: 5_000, breached: true),
+            try Self.event("article.saved", id: "A0000000001", customer: "", status: .unspecified, at: 6_000))
+        let replayed = try Self.event("case.transitioned", id: "K0000000001", customer: customer.id, status: .closed, at: 4_000)
+        try await Self.apply(fixture, replayed)
+        let view = try await Self.view(fixture, customer.id)
+        #expect(view.openCases == 1)
+        #expect(view.cases.map(\.caseID) == ["K0000000002", "K0000000001"])
+        #expect(view.cases.map(\.status) == ["new", "closed"])
+        #expect(view.cases[0].slaBreached && !view.cases[1].slaBreached)
+        #expect(view.cases[0].kind == "complaint" && view.cases[0].subject == "annual fee charged twice")
+        #expect(view.cases[0].updatedAtMs == 5_000)
+    }
+
+    @Test("a case re-keyed to the survivor of a merge moves to the survivor's view; an erased customer keeps none")
+    func rekeyAndErase() async throws {
+        let fixture = try TemporaryCustomerStore()
+        let first = try await fixture.create(Profiles.individual()).customer
+        let second = try await fixture.create(Profiles.individual(nameZh: "李四", residentID: nil, phone: "13900001111")).customer
+        try await Self.apply(fixture, try Self.event("case.opened", id: "K0000000001", customer: first.id, status: .new, at: 2_000))
+        try await Self.apply(fixture, try Self.event("case.rekeyed", id: "K0000000001", customer: second.id, status: .new, at: 3_000))
+        #expect(try await Self.view(fixture, first.id).cases.isEmpty)
+        #expect(try await Self.view(fixture, second.id).cases.map(\.caseID) == ["K0000000001"])
+
+        var erase = Crm_Customer_V1_EraseCustomerRequest()
+        (erase.id, erase.expectedVersion, erase.basis) = (second.id, second.version, "PIPL art. 47")
+        let request = erase
+        _ = try await fixture.write { directory, db in try directory.erase(request, caller: .servicing, db) }
+        #expect(try await fixture.read { _, db in try Int.fetchOne(db, sql: "SELECT count(*) FROM case_summary") } == 0)
+        try await Self.apply(fixture, try Self.event("case.transitioned", id: "K0000000001", customer: second.id, status: .assigned, at: 4_000))
+        #expect(try await fixture.read { _, db in try Int.fetchOne(db, sql: "SELECT count(*) FROM case_summary") } == 0)
+
+        // An event naming no customer id is refused, so the consumer retries it and then dead-letters it.
+        await #expect(throws: RPCError.self) {
+            try await Self.apply(fixture, try Self.event("case.opened", id: "K0000000002", customer: "nobody", status: .new, at: 5_000))
+        }
+    }
+}
