@@ -316,7 +316,64 @@ struct Duplicates: AsyncParsableCommand {
 }
 
 struct Feeds: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Change feeds.", subcommands: [Status.self, Copy.self])
+    static let configuration = CommandConfiguration(
+        abstract: "Change feeds.", subcommands: [Status.self, DeadLetters.self, Retry.self, Copy.self])
+
+    struct DeadLetters: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "dead-letters",
+            abstract: "The events a consuming server could not apply (Feed.ListDeadLetters, every page): one JSON line per letter, with its error and attempts.")
+
+        @OptionGroup var connection: ConnectionOptions
+
+        @Option(help: "Only this producer's letters (e.g. customer).")
+        var producer = ""
+
+        @Flag(help: "Also the ones a retry applied.")
+        var all = false
+
+        func run() async throws {
+            let client = CRMClient(configuration: try connection.target().rpcConfiguration)
+            do {
+                var request = Crm_Feed_V1_ListDeadLettersRequest()
+                (request.producer, request.includeResolved, request.pageSize) = (producer, all, 500)
+                while true {
+                    let page = try await client.call(FeedMethods.listDeadLetters, request, timeout: connection.timeoutAmount)
+                    for letter in page.letters { try printJSON(letter) }
+                    guard page.letters.count == Int(request.pageSize), let last = page.letters.last else { break }
+                    request.afterLetterID = last.letterID
+                }
+                await client.close()
+            } catch {
+                failAndExit(error)
+            }
+        }
+    }
+
+    struct Retry: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Apply a producer's open dead letters again, oldest first (Feed.RetryDeadLetters); prints how many applied and how many stay open.")
+
+        @OptionGroup var connection: ConnectionOptions
+
+        @Option(help: "The producer whose letters to retry (e.g. customer).")
+        var producer: String
+
+        @Option(help: "Only this entity's letters (e.g. C0000000042).")
+        var entity = ""
+
+        func run() async throws {
+            let client = CRMClient(configuration: try connection.target().rpcConfiguration)
+            do {
+                var request = Crm_Feed_V1_RetryDeadLettersRequest()
+                (request.producer, request.entityKey) = (producer, entity)
+                try printJSON(try await client.call(FeedMethods.retryDeadLetters, request, timeout: connection.timeoutAmount))
+                await client.close()
+            } catch {
+                failAndExit(error)
+            }
+        }
+    }
 
     struct Status: AsyncParsableCommand {
         static let configuration = CommandConfiguration(

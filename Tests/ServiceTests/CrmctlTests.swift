@@ -1,10 +1,13 @@
 import Dispatch
 import Foundation
+import GRDB
 import Logging
 import NIOCore
 import ServiceLifecycle
 import ServiceRuntime
+import SwiftProtobuf
 import Testing
+import TestSupport
 import WireProtocol
 
 /// crmctl, the real executable, against a real server on loopback.
@@ -14,9 +17,12 @@ struct CrmctlTests {
         try await Executables.run("crmctl", arguments)
     }
 
-    func withServer(_ body: @Sendable (Int) async throws -> Void) async throws {
+    func withServer(
+        _ register: (inout RPCRouter) -> Void = { _ in }, _ body: @Sendable (Int) async throws -> Void
+    ) async throws {
         var router = RPCRouter()
         SystemHandlers.register(into: &router, serverName: "crmctl-test", version: "test")
+        register(&router)
         var logger = Logger(label: "test")
         logger.logLevel = .critical
         let server = RPCServer(configuration: .init(port: 0), router: router, logger: logger)
@@ -47,6 +53,46 @@ struct CrmctlTests {
             #expect(health.status == 0)
             #expect(health.stdout.contains("SERVING_STATUS_SERVING"))
             #expect(health.stdout.contains("crmctl-test"))
+        }
+    }
+
+    @Test("feeds dead-letters lists a consuming server's dead letters; feeds retry applies them again")
+    func deadLetters() async throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("crmctl-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        var logger = Logger(label: "test")
+        logger.logLevel = .critical
+        let store = try Store(configuration: .init(path: folder.appendingPathComponent("consumer.sqlite").path), migrator: .init(), logger: logger)
+        var event = Crm_Feed_V1_ChangeEvent()
+        (event.sequence, event.type, event.entityKey) = (5, "customer.updated", "C0000000042")
+        let blob = Data(try event.serializedBytes() as [UInt8])
+        try await store.pool.write { db in
+            try db.execute(
+                sql: """
+                    INSERT INTO feed_dead_letter (producer, epoch, sequence, entity_key, event, error, attempts, failed_at_ms)
+                    VALUES ('customer', 'epoch-1', 5, 'C0000000042', ?, 'mirror refused it', 5, 1000)
+                    """,
+                arguments: [blob])
+        }
+        let applied = Recorder(0)
+        let consumer = FeedConsumer(
+            configuration: .init(producer: "customer", consumer: "crmctl-test", client: .init(host: "127.0.0.1", port: 1)), store: store,
+            logger: logger, apply: { _, _ in applied.update { $0 += 1 } })
+        try await withServer({ FeedHandlers.register(into: &$0, consumers: [consumer]) }) { port in
+            let address = "127.0.0.1:\(port)"
+            let listed = try await Self.crmctl(["feeds", "dead-letters", "--address", address])
+            #expect(listed.status == 0, "\(listed.stderr)")
+            #expect(listed.stdout.split(separator: "\n").count == 1)
+            #expect(listed.stdout.contains(#""error":"mirror refused it""#) && listed.stdout.contains(#""entityKey":"C0000000042""#))
+            let retried = try await Self.crmctl(["feeds", "retry", "--producer", "customer", "--address", address])
+            #expect(retried.status == 0, "\(retried.stderr)")
+            #expect(retried.stdout.contains(#""applied":1"#))
+            #expect(applied.value == 1)
+            #expect(try await Self.crmctl(["feeds", "dead-letters", "--address", address]).stdout.isEmpty)
+            #expect(try await Self.crmctl(["feeds", "dead-letters", "--all", "--address", address]).stdout.contains(#""resolvedAtMs""#))
+            let unknown = try await Self.crmctl(["feeds", "retry", "--producer", "nobody", "--address", address])
+            #expect(unknown.status == 1)
         }
     }
 

@@ -76,12 +76,12 @@ extension CaseDesk {
         }
     }
 
-    /// A breach's escalation: the case moves to its queue's escalation queue, if it has one, and the
-    /// move is recorded in its history. Runs in the sweep's transaction, after the level was raised.
+    /// A breach's escalation: an unfinished case moves to its queue's escalation queue, if it has one,
+    /// and the move is recorded in its history. Runs in the transaction that fired the breach.
     func escalate(caseKey: Int64, metric: SLAMetric, at: Date, _ db: Database) throws {
         guard let row = try Row.fetchOne(db.cachedStatement(sql: """
                 SELECT s.queue, s.status, s.assignee, q.escalation_queue FROM service_case s JOIN case_queue q ON q.queue = s.queue
-                WHERE s.key = ? AND q.escalation_queue != ''
+                WHERE s.key = ? AND s.finished = 0 AND q.escalation_queue != ''
                 """),
             arguments: [caseKey])
         else { return }

@@ -66,15 +66,16 @@ public struct CaseDesk: Sendable {
         let targets = try self.targets(kind: request.kind.rawValue, priority: request.priority.rawValue, grade: customer.valueGrade, db)
         let calendars = CalendarBook()
         let calendar = try calendars.calendar(forBranch: branch.isEmpty ? customer.branchID : branch, db)
+        var actions: [SLAAction] = []
         for metric in SLAMetric.allCases {
             var clock = SLAClock(metric: metric, startedAt: opened, targetMinutes: targets.minutes(for: metric), warningPercent: targets.warningPercent)
-            _ = clock.evaluate(at: opened, in: calendar)  // a zero target is due at once
+            actions += clock.evaluate(at: opened, in: calendar)  // a zero target (or warning) is due at once
             try insert(clock, caseKey: key, calendar: calendar, db)
         }
-        let found = try loadCase(key: key, calendars: calendars, db)
-        try publish("case.opened", found, event: nil, metric: nil, db)
+        try publish("case.opened", try loadCase(key: key, calendars: calendars, db), event: nil, metric: nil, db)
+        try fire(actions, caseKey: key, calendars: calendars, at: opened, db)
         var response = Crm_Servicedesk_V1_OpenCaseResponse()
-        response.case = found
+        response.case = try loadCase(key: key, calendars: calendars, db)
         return response
     }
 
@@ -142,7 +143,7 @@ public struct CaseDesk: Sendable {
 
         let calendars = CalendarBook()
         let calendar = try calendars.calendar(forCase: key, db)
-        try apply(transition.clocks, caseKey: key, at: at, calendar: calendar, db)
+        let actions = try apply(transition.clocks, caseKey: key, at: at, calendar: calendar, db)
         let finished = transition.to.isFinished
         try db.cachedStatement(sql: """
                 UPDATE service_case SET status = ?, version = version + 1, finished = ?,
@@ -159,10 +160,10 @@ public struct CaseDesk: Sendable {
         }
         if let duplicateOf { try db.cachedStatement(sql: "UPDATE service_case SET duplicate_of_key = ? WHERE key = ?").execute(arguments: [duplicateOf, key]) }
         try record(caseKey: key, from: status, to: transition.to, event: event.rawValue, actor: actor, reason: reason, assignee: assignee, at: at, db)
-        let updated = try loadCase(key: key, calendars: calendars, db)
-        try publish("case.transitioned", updated, event: event, metric: nil, db)
+        try publish("case.transitioned", try loadCase(key: key, calendars: calendars, db), event: event, metric: nil, db)
+        try fire(actions, caseKey: key, calendars: calendars, at: at, db)
         var response = Crm_Servicedesk_V1_TransitionCaseResponse()
-        response.case = updated
+        response.case = try loadCase(key: key, calendars: calendars, db)
         if event == .close {
             let token = try issueSatisfactionToken(caseKey: key, at: at, db)
             response.satisfactionToken = token.token
@@ -310,34 +311,52 @@ public struct CaseDesk: Sendable {
             result.checked += 1
             let actions = clock.evaluate(at: at, in: calendar)
             try save(clock, key: clockKey, caseKey: caseKey, calendar: calendar, db)
-            for action in actions {
-                switch action {
-                case .warning(let metric):
-                    result.warnings += 1
-                    try db.cachedStatement(sql: "UPDATE service_case SET version = version + 1 WHERE key = ?").execute(arguments: [caseKey])
-                    try publish("sla.warning", try loadCase(key: caseKey, calendars: calendars, db), event: nil, metric: metric, db)
-                case .breach(let metric):
-                    result.breaches += 1
-                    try db.cachedStatement(sql: "UPDATE service_case SET escalation_level = escalation_level + 1, version = version + 1 WHERE key = ?").execute(arguments: [caseKey])
-                    try escalate(caseKey: caseKey, metric: metric, at: at, db)
-                    try publish("sla.breached", try loadCase(key: caseKey, calendars: calendars, db), event: nil, metric: metric, db)
-                }
-            }
+            let fired = try fire(actions, caseKey: caseKey, calendars: calendars, at: at, db)
+            result.warnings += fired.warnings
+            result.breaches += fired.breaches
         }
         return result
     }
 
+    /// Carries out the SLA actions that fired (each clock fires each at most once): a warning
+    /// publishes `sla.warning`; a breach raises the escalation level, moves an unfinished case to its
+    /// queue's escalation queue and publishes `sla.breached`.
+    @discardableResult
+    func fire(_ actions: [SLAAction], caseKey: Int64, calendars: CalendarBook, at: Date, _ db: Database) throws -> (warnings: Int, breaches: Int) {
+        var fired = (warnings: 0, breaches: 0)
+        for action in actions {
+            switch action {
+            case .warning(let metric):
+                fired.warnings += 1
+                try db.cachedStatement(sql: "UPDATE service_case SET version = version + 1 WHERE key = ?").execute(arguments: [caseKey])
+                try publish("sla.warning", try loadCase(key: caseKey, calendars: calendars, db), event: nil, metric: metric, db)
+            case .breach(let metric):
+                fired.breaches += 1
+                try db.cachedStatement(sql: "UPDATE service_case SET escalation_level = escalation_level + 1, version = version + 1 WHERE key = ?")
+                    .execute(arguments: [caseKey])
+                try escalate(caseKey: caseKey, metric: metric, at: at, db)
+                try publish("sla.breached", try loadCase(key: caseKey, calendars: calendars, db), event: nil, metric: metric, db)
+            }
+        }
+        return fired
+    }
+
     /// Applies a transition's effects on the case's current clocks.
-    private func apply(_ effects: [CaseStateMachine.ClockEffect], caseKey: Int64, at: Date, calendar: BusinessCalendar, _ db: Database) throws {
+    /// Applies a transition's effects on the case's current clocks; returns the SLA actions that fire
+    /// with them (a breach found at stop), for ``fire(_:caseKey:calendars:at:_:)``.
+    private func apply(
+        _ effects: [CaseStateMachine.ClockEffect], caseKey: Int64, at: Date, calendar: BusinessCalendar, _ db: Database
+    ) throws -> [SLAAction] {
         var clocks = try loadClocks(caseKey: caseKey, db)
+        var actions: [SLAAction] = []
         for effect in effects {
             switch effect {
             case .stop(let metric):
-                for index in clocks.indices where clocks[index].clock.metric == metric { clocks[index].clock.stop(at: at, in: calendar) }
+                for index in clocks.indices where clocks[index].clock.metric == metric { actions += clocks[index].clock.stop(at: at, in: calendar) }
             case .pause(let metric):
                 for index in clocks.indices where clocks[index].clock.metric == metric { clocks[index].clock.pause(at: at) }
             case .resume(let metric):
-                for index in clocks.indices where clocks[index].clock.metric == metric { clocks[index].clock.resume(at: at, in: calendar) }
+                for index in clocks.indices where clocks[index].clock.metric == metric { actions += clocks[index].clock.resume(at: at, in: calendar) }
             case .cancelAll:
                 for index in clocks.indices { clocks[index].clock.cancel(at: at) }
             case .restartResolution:
@@ -349,6 +368,7 @@ public struct CaseDesk: Sendable {
             }
         }
         for entry in clocks { try save(entry.clock, key: entry.key, caseKey: caseKey, calendar: calendar, db) }
+        return actions
     }
 
     // MARK: Storage of clocks

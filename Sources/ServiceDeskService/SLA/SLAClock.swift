@@ -114,20 +114,32 @@ public struct SLAClock: Sendable, Hashable {
         state = .paused
     }
 
-    /// Counts again; what the clock had reached before the pause is kept.
-    public mutating func resume(at instant: Date, in calendar: BusinessCalendar) {
-        guard isOpen, isPaused else { return }
+    /// Counts again; what the clock had reached before the pause is kept. Returns the actions that
+    /// fire now (a target lowered while paused may already be passed).
+    @discardableResult
+    public mutating func resume(at instant: Date, in calendar: BusinessCalendar) -> [SLAAction] {
+        guard isOpen, isPaused else { return [] }
         pauses[pauses.count - 1].end = max(instant, pauses[pauses.count - 1].start)
         state = .inProgress
-        _ = evaluateState(at: instant, in: calendar)
+        return evaluateState(at: instant, in: calendar)
     }
 
-    /// The measured event happened (first response given, case resolved): met or breached.
-    public mutating func stop(at instant: Date, in calendar: BusinessCalendar) {
-        guard isOpen else { return }
+    /// The measured event happened (first response given, case resolved): met, or breached. A
+    /// breach no sweep has fired yet (the target passed since the last one) fires now, so that it
+    /// is never missed; a pending warning does not, as there is nothing left to warn about.
+    @discardableResult
+    public mutating func stop(at instant: Date, in calendar: BusinessCalendar) -> [SLAAction] {
+        guard isOpen else { return [] }
         if isPaused { pauses[pauses.count - 1].end = instant }
         stoppedAt = instant
-        state = elapsedSeconds(at: instant, in: calendar) <= Double(targetMinutes * 60) && !breachFired ? .met : .breached
+        guard elapsedSeconds(at: instant, in: calendar) > Double(targetMinutes * 60) || breachFired else {
+            state = .met
+            return []
+        }
+        state = .breached
+        guard !breachFired else { return [] }
+        breachFired = true
+        return [.breach(metric)]
     }
 
     /// The case was cancelled: the clock no longer counts and never fires.

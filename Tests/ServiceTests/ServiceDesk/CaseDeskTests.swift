@@ -216,6 +216,26 @@ struct CaseDeskTests {
         #expect(found.slas.map(\.state) == [.breached, .breached])
     }
 
+    @Test("a breach no sweep has fired yet fires when the clock stops, once; a zero target breaches at opening")
+    func breachAtStop() async throws {
+        let desk = try Desk()
+        try await desk.setPolicies([(.high, 0, 60, 480), (.urgent, 0, 0, 480)])
+        var found = try await desk.transition(try await desk.open(), .assign, assignee: "agent-9")
+        desk.at(23, 10, 30)  // first response was due 10:00; no sweep since
+        found = try await desk.transition(found, .start)
+        #expect(found.slas[0].state == .breached)
+        #expect(found.escalationLevel == 1)
+        #expect(try await desk.events("sla.breached") == 1)
+        #expect(try await desk.sweep().breaches == 0)
+        #expect(try await desk.events("sla.breached") == 1)
+
+        let urgent = try await desk.open(customer: "C0000000002") { $0.priority = .urgent }
+        #expect(urgent.slas[0].state == .breached)
+        #expect(urgent.escalationLevel == 1)
+        #expect(try await desk.events("sla.breached") == 2)
+        #expect(try await desk.sweep().breaches == 0)
+    }
+
     @Test("waiting on the customer pauses the resolution clock; the pause is not counted")
     func pauseWhileWaiting() async throws {
         let desk = try Desk()
