@@ -134,7 +134,9 @@ struct MergeTests {
         }
         // The audit log and the erasure requests record what happened, not customer data: they are
         // never moved or restored, and neither are import sources (which record created which
-        // customer). The name variants are an index derived from the customer row.
-        #expect(Set(tables).subtracting(["audit_log", "erasure_request", "import_source", "customer_name_variant"]) == Set(CustomerImage.childTables.map(\.name)))
+        // customer). The name variants are an index derived from the customer row. Case summaries
+        // belong to ServiceDesk, which re-keys its cases on a merge and says so on its feed.
+        let notInImage: Set = ["audit_log", "erasure_request", "import_source", "customer_name_variant", "case_summary"]
+        #expect(Set(tables).subtracting(notInImage) == Set(CustomerImage.childTables.map(\.name)))
     }
 }
