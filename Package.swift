@@ -64,7 +64,11 @@ let targets: [Target] = [
         dependencies: ["ServiceRuntime", "WireProtocol", grdb, logging, nioCore, swiftProtobuf, crypto],
         swiftSettings: swiftSettings
     ),
-    .target(name: "MarketingService", dependencies: ["ServiceRuntime"], swiftSettings: swiftSettings),
+    .target(
+        name: "MarketingService",
+        dependencies: ["ServiceRuntime", "WireProtocol", grdb, logging, swiftProtobuf],
+        swiftSettings: swiftSettings
+    ),
     .target(
         name: "ServiceDeskService",
         dependencies: ["ServiceRuntime", "WireProtocol", grdb, logging, nioCore, swiftProtobuf, serviceLifecycle, crypto],
@@ -86,7 +90,7 @@ let targets: [Target] = [
         dependencies: ["CustomerService", "ServiceRuntime"],
         swiftSettings: swiftSettings
     ),
-    .executableTarget(name: "crm-marketing", dependencies: ["MarketingService"], swiftSettings: swiftSettings),
+    .executableTarget(name: "crm-marketing", dependencies: ["MarketingService", "ServiceRuntime"], swiftSettings: swiftSettings),
     .executableTarget(name: "crm-servicedesk", dependencies: ["ServiceDeskService", "ServiceRuntime"], swiftSettings: swiftSettings),
     .executableTarget(
         name: "crm-gateway", dependencies: ["Gateway", "ServiceRuntime", logging, serviceLifecycle, unixSignals], swiftSettings: swiftSettings),

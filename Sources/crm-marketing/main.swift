@@ -1,11 +1,32 @@
-// Thin main for crm-marketing. The server/tool it starts is built by issue 8; until that lands this
-// executable refuses to run rather than pretend to work.
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
+// crm-marketing: MarketingService's server. Settings come from --config FILE and CRM_* variables
+// (docs/OPERATIONS.md); it applies the customer and servicedesk feeds, so both producers' addresses
+// are required (exit status 78 without them).
+import Foundation
+import MarketingService
+import ServiceRuntime
 
-let message = "crm-marketing: not built yet (issue 8 has not landed)\n"
-_ = message.withCString { write(2, $0, strlen($0)) }
-exit(2)
+let configFile = ServerLauncher.configFileArgument(name: "crm-marketing")
+
+let settings = await ServerLauncher.loadSettingsOrExit(
+    file: configFile,
+    defaults: ServerSettings(
+        server: .init(port: 7102),
+        database: .init(path: "var/data/marketing.sqlite")))
+let pipeline = Pipeline()
+let mirror = MarketingMirror(pipeline: pipeline)
+do {
+    try await ServerLauncher.run(
+        name: "crm-marketing", version: "0.1.0", settings: settings, migrator: MarketingSchema.migrator,
+        consumes: ["customer": mirror.applyCustomer, "servicedesk": mirror.applyCase]
+    ) { router, store, _ in
+        MarketingHandlers.register(into: &router, store: store, pipeline: pipeline)
+    }
+} catch let error as ConfigurationError {
+    // A consumed feed without its producer's address.
+    FileHandle.standardError.write(Data("\(error)\n".utf8))
+    exit(ServerLauncher.configurationErrorExitCode)
+} catch {
+    // One line for the journal (a port in use, an unreadable database), not a crash report.
+    print("crm-marketing: cannot run: \(error)")
+    exit(1)
+}

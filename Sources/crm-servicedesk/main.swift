@@ -11,18 +11,7 @@ import ServiceRuntime
 import Glibc
 #endif
 
-let arguments = CommandLine.arguments
-var configFile: String?
-if let index = arguments.firstIndex(of: "--config") {
-    guard index + 1 < arguments.count else {
-        print("usage: crm-servicedesk [--config FILE]")
-        exit(64)
-    }
-    configFile = arguments[index + 1]
-} else if arguments.count > 1 {
-    print("usage: crm-servicedesk [--config FILE]")
-    exit(arguments.contains("--help") || arguments.contains("-h") ? 0 : 64)
-}
+let configFile = ServerLauncher.configFileArgument(name: "crm-servicedesk")
 
 let settings = await ServerLauncher.loadSettingsOrExit(
     file: configFile,

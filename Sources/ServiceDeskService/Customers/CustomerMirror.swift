@@ -59,25 +59,13 @@ public struct CustomerMirror: Sendable {
     /// deactivated customer may still complain (former customers do); a merged-away or erased one
     /// may not.
     static func customerForNewCase(_ id: String, _ db: Database) throws -> Customer {
-        guard let row = try Row.fetchOne(
+        let row = try Row.fetchOne(
             db.cachedStatement(sql: "SELECT status, value_grade, branch_id, merged_into_id FROM customer_mirror WHERE customer_id = ?"),
             arguments: [id])
-        else {
-            throw RPCError(
-                code: .notFound, message: "no customer \(id) in ServiceDesk's copy of the customer feed (a new customer arrives within seconds)",
-                reason: "CUSTOMER_NOT_FOUND", processing: .notProcessed)
-        }
-        switch Crm_Customer_V1_CustomerStatus(rawValue: row["status"]) {
-        case .merged:
-            let survivor: String = row["merged_into_id"]
-            throw RPCError(
-                code: .failedPrecondition, message: "customer \(id) was merged into \(survivor); open the case for \(survivor)",
-                reason: "CUSTOMER_MERGED", processing: .notProcessed, details: ["merged_into_id": survivor])
-        case .erased:
-            throw RPCError(code: .failedPrecondition, message: "customer \(id) was erased", reason: "CUSTOMER_ERASED", processing: .notProcessed)
-        default:
-            return Customer(valueGrade: row["value_grade"], branchID: row["branch_id"])
-        }
+        try MirroredCustomer.checkUsable(
+            id, mirrored: row.map { (Crm_Customer_V1_CustomerStatus(rawValue: $0[0]) ?? .unspecified, $0[3]) }, service: "ServiceDesk",
+            thing: "the case")
+        return Customer(valueGrade: row![1], branchID: row![2])
     }
 }
 

@@ -1,4 +1,5 @@
 public import Foundation
+public import ServiceRuntime
 
 /// When a team works, in its own time zone: working hours per weekday, holidays, and make-up
 /// working days (a weekend day worked in exchange for a holiday, as Chinese public holidays are

@@ -14,6 +14,17 @@ public enum ServerLauncher {
     /// EX_CONFIG from sysexits.h: the configuration is wrong.
     public static let configurationErrorExitCode: Int32 = 78
 
+    /// A server's command line: `--config FILE` or nothing. Anything else prints the usage and
+    /// exits (0 for `--help` or `-h`, 64 otherwise).
+    public static func configFileArgument(name: String, _ arguments: [String] = CommandLine.arguments) -> String? {
+        if let index = arguments.firstIndex(of: "--config"), index + 1 < arguments.count, arguments.count == 3 {
+            return arguments[index + 1]
+        }
+        guard arguments.count > 1 else { return nil }
+        print("usage: \(name) [--config FILE]")
+        exit(arguments.contains("--help") || arguments.contains("-h") ? 0 : 64)
+    }
+
     /// Loads the settings, or prints the error as one line on stderr and exits 78.
     public static func loadSettingsOrExit(
         file: String?, environment: [String: String]? = nil, defaults: ServerSettings

@@ -1,7 +1,7 @@
 /// Every method of every service, by id and by name. Each service's issue adds its methods to
 /// ``MethodRegistry/all``; ids and names are unique (checked by a test) and never reused.
 public enum MethodRegistry {
-    public static let all: [MethodInfo] = SystemMethods.all + CustomerMethods.all + ServiceDeskMethods.all + FeedMethods.all
+    public static let all: [MethodInfo] = SystemMethods.all + CustomerMethods.all + MarketingMethods.all + ServiceDeskMethods.all + FeedMethods.all
 
     private static let byID: [MethodID: MethodInfo] = Dictionary(all.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
     private static let byName: [String: MethodInfo] = Dictionary(all.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })

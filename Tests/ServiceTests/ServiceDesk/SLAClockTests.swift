@@ -1,5 +1,6 @@
 import Foundation
 import ServiceDeskService
+import ServiceRuntime
 import Testing
 
 /// SLA clocks against a business calendar, with the expected instants worked out by hand from the

@@ -78,14 +78,18 @@ struct ServiceDeskProcessTests {
         #expect(warned)
 
         await desk.kill()
+        await desks.close()
         (desk, _) = try await ServerProcess.start("crm-servicedesk", environment: deskEnvironment, directory: folder)
-        let again = try await desks.unary(ServiceDeskMethods.sweepSla, Crm_Servicedesk_V1_SweepSlaRequest(), timeout: .seconds(10))
+        // A new client: nothing of the killed process's connection is reused.
+        let restarted = RPCClient(
+            configuration: .init(host: "127.0.0.1", port: deskPort, initialBackoff: .milliseconds(20), maximumBackoff: .milliseconds(300), maximumAttempts: 50))
+        let again = try await restarted.unary(ServiceDeskMethods.sweepSla, Crm_Servicedesk_V1_SweepSlaRequest(), timeout: .seconds(10))
         #expect(again.warnings == 0)
-        #expect(try await desks.unary(ServiceDeskMethods.getCase, query, timeout: .seconds(5)).case.slas.first?.state == .warning)
+        #expect(try await restarted.unary(ServiceDeskMethods.getCase, query, timeout: .seconds(5)).case.slas.first?.state == .warning)
+        await restarted.close()
+        await customers.close()
         #expect(await desk.stop() == 0)
         #expect(await customer.stop() == 0)
-        await desks.close()
-        await customers.close()
 
         let queue = try DatabaseQueue(path: deskDatabase)
         #expect(try await queue.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM change_log WHERE type = 'sla.warning'") } == 1)

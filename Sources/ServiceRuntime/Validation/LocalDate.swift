@@ -1,7 +1,7 @@
 public import Foundation
 
-/// A calendar day in a business calendar's own time zone, without a time: what holiday lists and
-/// make-up working days name (`2026-10-01`).
+/// A calendar day without a time or time zone: what business calendars (holidays, make-up working
+/// days), expected close dates and birthdays name (`2026-10-01`).
 public struct LocalDate: Sendable, Hashable, Comparable, CustomStringConvertible {
     public var year: Int
     public var month: Int

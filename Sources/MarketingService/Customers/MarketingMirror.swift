@@ -1,0 +1,70 @@
+public import Foundation
+public import GRDB
+public import ServiceRuntime
+internal import SwiftProtobuf
+public import WireProtocol
+
+/// Marketing's copy of what it needs of other services, kept from their feeds: each customer's
+/// latest state (the customer feed) and each case's (the servicedesk feed). Every event carries the
+/// whole entity after the change, so applying one is an upsert and applying it again changes
+/// nothing; the feed consumer applies it in the transaction that stores its sequence. A merge moves
+/// the merged customer's opportunities to the survivor, and an unmerge moves exactly those back.
+public struct MarketingMirror: Sendable {
+    let pipeline: Pipeline
+
+    public init(pipeline: Pipeline) {
+        self.pipeline = pipeline
+    }
+
+    /// The apply function for the `customer` producer (its organisation events are not Marketing's).
+    public func applyCustomer(_ event: Crm_Feed_V1_ChangeEvent, _ db: Database) throws {
+        guard event.type.hasPrefix("customer.") else { return }
+        let customer = try Crm_Customer_V1_CustomerChanged(serializedBytes: event.payload)
+        guard !customer.id.isEmpty else { throw MirrorError(message: "\(event.type) \(event.sequence) names no customer") }
+        try db.cachedStatement(
+            sql: """
+                INSERT OR REPLACE INTO customer_mirror (customer_id, status, kind, value_grade, credit_grade, lifecycle_stage, birth_date,
+                    relationship_manager_id, branch_id, merged_into_id, assets_minor, monthly_contribution_minor, payload, updated_at_ms)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """
+        ).execute(arguments: [
+            customer.id, customer.status.rawValue, customer.kind.rawValue, customer.valueGrade, customer.creditGrade,
+            customer.lifecycleStage.rawValue, customer.birthDate, customer.relationshipManagerID, customer.branchID, customer.mergedIntoID,
+            customer.reportingAssetsMinor, customer.monthlyContributionMinor, Data(event.payload), event.atMs,
+        ])
+        switch event.type {
+        case "customer.merged" where !customer.mergedIntoID.isEmpty:
+            try pipeline.moveOpportunities(of: customer.id, to: customer.mergedIntoID, db)
+        case "customer.unmerged":
+            try pipeline.moveOpportunitiesBack(to: customer.id, db)
+        default:
+            break
+        }
+    }
+
+    /// The apply function for the `servicedesk` producer: each case's latest kind and status.
+    public func applyCase(_ event: Crm_Feed_V1_ChangeEvent, _ db: Database) throws {
+        guard event.type.hasPrefix("case.") || event.type.hasPrefix("sla.") else { return }
+        let found = try Crm_Servicedesk_V1_CaseChanged(serializedBytes: event.payload).case
+        guard !found.id.isEmpty, !found.customerID.isEmpty else { throw MirrorError(message: "\(event.type) \(event.sequence) names no case or customer") }
+        let finished = [.resolved, .closed, .cancelled].contains(found.status)
+        try db.cachedStatement(
+            sql: """
+                INSERT OR REPLACE INTO case_mirror (case_id, customer_id, kind, status, finished, updated_at_ms) VALUES (?, ?, ?, ?, ?, ?)
+                """
+        ).execute(arguments: [found.id, found.customerID, found.kind.rawValue, found.status.rawValue, finished, event.atMs])
+    }
+
+    /// Whether the customer has a complaint that is not resolved, closed or cancelled.
+    static func hasOpenComplaint(_ customerID: String, _ db: Database) throws -> Bool {
+        try Bool.fetchOne(
+            db.cachedStatement(sql: "SELECT 1 FROM case_mirror WHERE customer_id = ? AND finished = 0 AND kind = ? LIMIT 1"),
+            arguments: [customerID, Crm_Servicedesk_V1_CaseKind.complaint.rawValue]) ?? false
+    }
+}
+
+/// A feed event Marketing cannot apply (it goes to the dead-letter table after its attempts).
+struct MirrorError: Error, CustomStringConvertible {
+    var message: String
+    var description: String { message }
+}

@@ -1,0 +1,27 @@
+internal import GRDB
+public import ServiceRuntime
+internal import SwiftProtobuf
+internal import WireProtocol
+
+/// Connects MarketingService's methods to the router: reads on the pool's readers, changes in one
+/// write transaction each (idempotent when the call carries a key), the rules in ``Pipeline``.
+public enum MarketingHandlers {
+    public static func register(into router: inout RPCRouter, store: Store, pipeline: Pipeline = Pipeline()) {
+        // Marketing publishes a change feed (opportunity events).
+        FeedHandlers.register(into: &router, store: store)
+        router.register(MarketingMethods.createOpportunity) { request, context in
+            let actor = Pipeline.actor(context)
+            return try await store.write(idempotentFor: context, request: request) { db in try pipeline.create(request, actor: actor, db) }
+        }
+        router.register(MarketingMethods.getOpportunity) { request, _ in try await store.pool.read { db in try pipeline.get(request, db) } }
+        router.register(MarketingMethods.moveOpportunity) { request, context in
+            let actor = Pipeline.actor(context)
+            return try await store.write(idempotentFor: context, request: request) { db in try pipeline.move(request, actor: actor, db) }
+        }
+        router.register(MarketingMethods.listOpportunities) { request, _ in try await store.pool.read { db in try pipeline.list(request, db) } }
+        router.register(MarketingMethods.setStageProbabilities) { request, context in
+            try await store.write(idempotentFor: context, request: request) { db in try pipeline.setProbabilities(request, db) }
+        }
+        router.register(MarketingMethods.pipelineReport) { request, _ in try await store.pool.read { db in try pipeline.report(request, db) } }
+    }
+}

@@ -1,0 +1,100 @@
+public import GRDB
+
+/// MarketingService's schema. Migrations never change once shipped; a change is a new migration.
+/// Keys are `INTEGER PRIMARY KEY AUTOINCREMENT` so that a deleted row's key is never reused.
+public enum MarketingSchema {
+    public static var migrator: DatabaseMigrator {
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("marketing-1-mirrors-and-opportunities") { db in
+            try db.execute(
+                sql: """
+                    -- What Marketing knows of each customer, from the customer feed: the latest
+                    -- CustomerChanged payload, with the columns segments and opportunities use.
+                    CREATE TABLE customer_mirror (
+                        customer_id TEXT PRIMARY KEY,
+                        status INTEGER NOT NULL,
+                        kind INTEGER NOT NULL,
+                        value_grade INTEGER NOT NULL,
+                        credit_grade TEXT NOT NULL,
+                        lifecycle_stage INTEGER NOT NULL,
+                        birth_date TEXT NOT NULL,
+                        relationship_manager_id TEXT NOT NULL,
+                        branch_id TEXT NOT NULL,
+                        merged_into_id TEXT NOT NULL,
+                        assets_minor INTEGER NOT NULL,
+                        monthly_contribution_minor INTEGER NOT NULL,
+                        payload BLOB NOT NULL,
+                        updated_at_ms INTEGER NOT NULL
+                    ) WITHOUT ROWID;
+                    CREATE INDEX customer_mirror_branch ON customer_mirror (branch_id);
+                    CREATE INDEX customer_mirror_rm ON customer_mirror (relationship_manager_id);
+
+                    -- Each customer's ServiceDesk cases as their latest event showed them (the
+                    -- servicedesk feed): an open complaint suppresses offers and campaign contacts.
+                    CREATE TABLE case_mirror (
+                        case_id TEXT PRIMARY KEY,
+                        customer_id TEXT NOT NULL,
+                        kind INTEGER NOT NULL,
+                        status INTEGER NOT NULL,
+                        finished INTEGER NOT NULL,
+                        updated_at_ms INTEGER NOT NULL
+                    ) WITHOUT ROWID;
+                    CREATE INDEX case_mirror_open ON case_mirror (customer_id) WHERE finished = 0;
+
+                    CREATE TABLE opportunity (
+                        key INTEGER PRIMARY KEY AUTOINCREMENT,
+                        customer_id TEXT NOT NULL,
+                        product TEXT NOT NULL,
+                        amount_minor INTEGER NOT NULL,
+                        currency TEXT NOT NULL,
+                        stage INTEGER NOT NULL,
+                        owner_rm_id TEXT NOT NULL,
+                        branch_id TEXT NOT NULL,
+                        expected_close_date TEXT NOT NULL,
+                        referred_by_rm_id TEXT NOT NULL,
+                        version INTEGER NOT NULL,
+                        created_at_ms INTEGER NOT NULL,
+                        updated_at_ms INTEGER NOT NULL,
+                        -- Set when won or lost.
+                        closed_at_ms INTEGER,
+                        lost_reason TEXT NOT NULL DEFAULT ''
+                    );
+                    CREATE INDEX opportunity_owner ON opportunity (owner_rm_id, closed_at_ms, key);
+                    CREATE INDEX opportunity_customer ON opportunity (customer_id, closed_at_ms, key);
+                    CREATE INDEX opportunity_closed ON opportunity (closed_at_ms);
+
+                    -- Append-only history of every stage an opportunity entered.
+                    CREATE TABLE opportunity_stage (
+                        key INTEGER PRIMARY KEY AUTOINCREMENT,
+                        opportunity_key INTEGER NOT NULL REFERENCES opportunity (key),
+                        from_stage INTEGER NOT NULL,
+                        to_stage INTEGER NOT NULL,
+                        probability INTEGER NOT NULL,
+                        actor TEXT NOT NULL,
+                        reason TEXT NOT NULL,
+                        at_ms INTEGER NOT NULL
+                    );
+                    CREATE INDEX opportunity_stage_opportunity ON opportunity_stage (opportunity_key, key);
+
+                    -- The probability of each open stage, when set (defaults otherwise).
+                    CREATE TABLE stage_probability (
+                        stage INTEGER PRIMARY KEY,
+                        percent INTEGER NOT NULL
+                    );
+
+                    -- Opportunities moved to the survivor when their customer was merged away;
+                    -- undone_at_ms is set when an unmerge moved them back. Never deleted.
+                    CREATE TABLE opportunity_rekey (
+                        key INTEGER PRIMARY KEY AUTOINCREMENT,
+                        opportunity_key INTEGER NOT NULL REFERENCES opportunity (key),
+                        from_customer_id TEXT NOT NULL,
+                        to_customer_id TEXT NOT NULL,
+                        at_ms INTEGER NOT NULL,
+                        undone_at_ms INTEGER
+                    );
+                    CREATE INDEX opportunity_rekey_open ON opportunity_rekey (from_customer_id) WHERE undone_at_ms IS NULL;
+                    """)
+        }
+        return migrator
+    }
+}
