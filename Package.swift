@@ -66,7 +66,7 @@ let targets: [Target] = [
     ),
     .target(
         name: "MarketingService",
-        dependencies: ["ServiceRuntime", "WireProtocol", grdb, logging, swiftProtobuf],
+        dependencies: ["ServiceRuntime", "WireProtocol", grdb, logging, swiftProtobuf, serviceLifecycle],
         swiftSettings: swiftSettings
     ),
     .target(

@@ -135,7 +135,9 @@ struct StreamAndDrainTests {
             let shutdownStarted = ContinuousClock.now
             await group.triggerGracefulShutdown()
             try await tasks.waitForAll()
-            #expect(ContinuousClock.now - shutdownStarted < .seconds(5))
+            // Well before the handler (60 s) or the call's own timeout (30 s) would end it: alone this
+            // takes under a second; CI's full parallel run once needed 5.1 s on two cores.
+            #expect(ContinuousClock.now - shutdownStarted < .seconds(20))
             let result = await stuck.result
             guard case .failure(let error as RPCError) = result else {
                 Issue.record("the stuck call must fail, got \(result)")

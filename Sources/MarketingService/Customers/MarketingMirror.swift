@@ -21,16 +21,23 @@ public struct MarketingMirror: Sendable {
         guard event.type.hasPrefix("customer.") else { return }
         let customer = try Crm_Customer_V1_CustomerChanged(serializedBytes: event.payload)
         guard !customer.id.isEmpty else { throw MirrorError(message: "\(event.type) \(event.sequence) names no customer") }
+        // Dormant since the first event that showed it, for as long as it lasts.
+        let wasDormantSince = try String.fetchOne(
+            db.cachedStatement(sql: "SELECT dormant_since FROM customer_mirror WHERE customer_id = ?"), arguments: [customer.id])
+        let dormantSince: String? =
+            customer.lifecycleStage == .dormant ? wasDormantSince ?? pipeline.today(atMilliseconds: event.atMs).description : nil
+        let birthMD = LocalDate(customer.birthDate).map { String($0.description.dropFirst(5)) } ?? ""
         try db.cachedStatement(
             sql: """
                 INSERT OR REPLACE INTO customer_mirror (customer_id, status, kind, value_grade, credit_grade, lifecycle_stage, birth_date,
-                    relationship_manager_id, branch_id, merged_into_id, assets_minor, monthly_contribution_minor, payload, updated_at_ms)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    birth_md, relationship_manager_id, branch_id, merged_into_id, assets_minor, monthly_contribution_minor, dormant_since,
+                    payload, updated_at_ms)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """
         ).execute(arguments: [
             customer.id, customer.status.rawValue, customer.kind.rawValue, customer.valueGrade, customer.creditGrade,
-            customer.lifecycleStage.rawValue, customer.birthDate, customer.relationshipManagerID, customer.branchID, customer.mergedIntoID,
-            customer.reportingAssetsMinor, customer.monthlyContributionMinor, Data(event.payload), event.atMs,
+            customer.lifecycleStage.rawValue, customer.birthDate, birthMD, customer.relationshipManagerID, customer.branchID,
+            customer.mergedIntoID, customer.reportingAssetsMinor, customer.monthlyContributionMinor, dormantSince, Data(event.payload), event.atMs,
         ])
         switch event.type {
         case "customer.merged" where !customer.mergedIntoID.isEmpty:

@@ -7,6 +7,7 @@ internal import WireProtocol
 /// write transaction each (idempotent when the call carries a key), the rules in ``Pipeline``.
 public enum MarketingHandlers {
     public static func register(into router: inout RPCRouter, store: Store, pipeline: Pipeline = Pipeline()) {
+        let tasks = TaskBook(pipeline: pipeline)
         // Marketing publishes a change feed (opportunity events).
         FeedHandlers.register(into: &router, store: store)
         router.register(MarketingMethods.createOpportunity) { request, context in
@@ -23,5 +24,16 @@ public enum MarketingHandlers {
             try await store.write(idempotentFor: context, request: request) { db in try pipeline.setProbabilities(request, db) }
         }
         router.register(MarketingMethods.pipelineReport) { request, _ in try await store.pool.read { db in try pipeline.report(request, db) } }
+        router.register(MarketingMethods.createTask) { request, context in
+            try await store.write(idempotentFor: context, request: request) { db in try tasks.create(request, db) }
+        }
+        router.register(MarketingMethods.closeTask) { request, context in
+            try await store.write(idempotentFor: context, request: request) { db in try tasks.close(request, db) }
+        }
+        router.register(MarketingMethods.listTasks) { request, _ in try await store.pool.read { db in try tasks.list(request, db) } }
+        router.register(MarketingMethods.generateRelationshipEvents) { _, _ in try await store.pool.write { db in try tasks.generate(db) } }
+        router.register(MarketingMethods.setEventRules) { request, context in
+            try await store.write(idempotentFor: context, request: request) { db in try tasks.setRules(request, db) }
+        }
     }
 }

@@ -8,10 +8,22 @@ public import WireProtocol
 /// transaction, so an opportunity, its stage history and its change event commit together.
 public struct Pipeline: Sendable {
     public let now: @Sendable () -> Date
+    /// Where "today" is decided (due dates, birthdays, overdue tasks).
+    public let timeZone: TimeZone
 
-    public init(now: @escaping @Sendable () -> Date = { Date() }) {
+    public init(now: @escaping @Sendable () -> Date = { Date() }, timeZone: TimeZone = TimeZone(identifier: "Asia/Shanghai")!) {
         self.now = now
+        self.timeZone = timeZone
     }
+
+    /// The date in the service's time zone at an instant.
+    public func today(atMilliseconds milliseconds: Int64) -> LocalDate {
+        let seconds = Double(milliseconds) / 1000
+        let local = seconds + Double(timeZone.secondsFromGMT(for: Date(timeIntervalSince1970: seconds)))
+        return LocalDate(daysSinceEpoch: Int((local / 86_400).rounded(.down)))
+    }
+
+    public var today: LocalDate { today(atMilliseconds: nowMilliseconds) }
 
     static let opportunityIDs = PrefixedID(prefix: "O", table: "opportunity", noun: "opportunity", notFoundReason: "OPPORTUNITY_NOT_FOUND")
 

@@ -18,16 +18,22 @@ public enum MarketingSchema {
                         credit_grade TEXT NOT NULL,
                         lifecycle_stage INTEGER NOT NULL,
                         birth_date TEXT NOT NULL,
+                        -- "MM-DD" of the birth date, for the birthday generator's index; '' if none.
+                        birth_md TEXT NOT NULL,
                         relationship_manager_id TEXT NOT NULL,
                         branch_id TEXT NOT NULL,
                         merged_into_id TEXT NOT NULL,
                         assets_minor INTEGER NOT NULL,
                         monthly_contribution_minor INTEGER NOT NULL,
+                        -- The first day the feed showed the customer dormant, while they are.
+                        dormant_since TEXT,
                         payload BLOB NOT NULL,
                         updated_at_ms INTEGER NOT NULL
                     ) WITHOUT ROWID;
                     CREATE INDEX customer_mirror_branch ON customer_mirror (branch_id);
                     CREATE INDEX customer_mirror_rm ON customer_mirror (relationship_manager_id);
+                    CREATE INDEX customer_mirror_birthday ON customer_mirror (birth_md);
+                    CREATE INDEX customer_mirror_dormant ON customer_mirror (dormant_since) WHERE dormant_since IS NOT NULL;
 
                     -- Each customer's ServiceDesk cases as their latest event showed them (the
                     -- servicedesk feed): an open complaint suppresses offers and campaign contacts.
@@ -93,6 +99,32 @@ public enum MarketingSchema {
                         undone_at_ms INTEGER
                     );
                     CREATE INDEX opportunity_rekey_open ON opportunity_rekey (from_customer_id) WHERE undone_at_ms IS NULL;
+
+                    -- RM tasks; a generated one is unique per (customer, kind, occurrence), which is
+                    -- what makes generation exactly once.
+                    CREATE TABLE rm_task (
+                        key INTEGER PRIMARY KEY AUTOINCREMENT,
+                        kind INTEGER NOT NULL,
+                        status INTEGER NOT NULL,
+                        customer_id TEXT NOT NULL,
+                        owner_rm_id TEXT NOT NULL,
+                        title TEXT NOT NULL,
+                        due_date TEXT NOT NULL,
+                        occurrence TEXT,
+                        opportunity_key INTEGER REFERENCES opportunity (key),
+                        outcome TEXT NOT NULL DEFAULT '',
+                        version INTEGER NOT NULL,
+                        created_at_ms INTEGER NOT NULL,
+                        closed_at_ms INTEGER
+                    );
+                    CREATE UNIQUE INDEX rm_task_occurrence ON rm_task (customer_id, kind, occurrence) WHERE occurrence IS NOT NULL;
+                    CREATE INDEX rm_task_owner ON rm_task (owner_rm_id, status, due_date, key);
+
+                    -- Settings of the relationship event generator (one row).
+                    CREATE TABLE event_rules (
+                        id INTEGER PRIMARY KEY CHECK (id = 1),
+                        birthday_days_ahead INTEGER NOT NULL
+                    );
                     """)
         }
         return migrator

@@ -121,6 +121,96 @@ public nonisolated enum Crm_Marketing_V1_PipelineGrouping: SwiftProtobuf.Enum, S
 
 }
 
+public nonisolated enum Crm_Marketing_V1_TaskKind: SwiftProtobuf.Enum, Swift.CaseIterable {
+  public typealias RawValue = Int
+  case unspecified // = 0
+
+  /// Made by hand: a call back, a document to collect.
+  case followUp // = 1
+
+  /// Generated: greet the customer on their birthday.
+  case birthday // = 2
+
+  /// Generated: the customer became dormant; try to win them back.
+  case dormantReactivation // = 3
+  case UNRECOGNIZED(Int)
+
+  public init() {
+    self = .unspecified
+  }
+
+  public init?(rawValue: Int) {
+    switch rawValue {
+    case 0: self = .unspecified
+    case 1: self = .followUp
+    case 2: self = .birthday
+    case 3: self = .dormantReactivation
+    default: self = .UNRECOGNIZED(rawValue)
+    }
+  }
+
+  public var rawValue: Int {
+    switch self {
+    case .unspecified: return 0
+    case .followUp: return 1
+    case .birthday: return 2
+    case .dormantReactivation: return 3
+    case .UNRECOGNIZED(let i): return i
+    }
+  }
+
+  // The compiler won't synthesize support with the UNRECOGNIZED case.
+  public static let allCases: [Crm_Marketing_V1_TaskKind] = [
+    .unspecified,
+    .followUp,
+    .birthday,
+    .dormantReactivation,
+  ]
+
+}
+
+public nonisolated enum Crm_Marketing_V1_TaskStatus: SwiftProtobuf.Enum, Swift.CaseIterable {
+  public typealias RawValue = Int
+  case unspecified // = 0
+  case `open` // = 1
+  case done // = 2
+  case cancelled // = 3
+  case UNRECOGNIZED(Int)
+
+  public init() {
+    self = .unspecified
+  }
+
+  public init?(rawValue: Int) {
+    switch rawValue {
+    case 0: self = .unspecified
+    case 1: self = .open
+    case 2: self = .done
+    case 3: self = .cancelled
+    default: self = .UNRECOGNIZED(rawValue)
+    }
+  }
+
+  public var rawValue: Int {
+    switch self {
+    case .unspecified: return 0
+    case .open: return 1
+    case .done: return 2
+    case .cancelled: return 3
+    case .UNRECOGNIZED(let i): return i
+    }
+  }
+
+  // The compiler won't synthesize support with the UNRECOGNIZED case.
+  public static let allCases: [Crm_Marketing_V1_TaskStatus] = [
+    .unspecified,
+    .open,
+    .done,
+    .cancelled,
+  ]
+
+}
+
 /// One step of an opportunity's history, append-only.
 public nonisolated struct Crm_Marketing_V1_StageChange: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
@@ -488,6 +578,255 @@ public nonisolated struct Crm_Marketing_V1_PipelineReportResponse: Sendable {
   public init() {}
 }
 
+public nonisolated struct Crm_Marketing_V1_RmTask: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// "T" and 10 digits.
+  public var id: String = String()
+
+  public var kind: Crm_Marketing_V1_TaskKind = .unspecified
+
+  public var status: Crm_Marketing_V1_TaskStatus = .unspecified
+
+  public var customerID: String = String()
+
+  /// The RM who should do it: for generated tasks the customer's RM in the mirror.
+  public var ownerRmID: String = String()
+
+  /// 1 to 200 characters.
+  public var title: String = String()
+
+  /// YYYY-MM-DD.
+  public var dueDate: String = String()
+
+  /// Generated tasks: the occurrence they are for (the birthday's date that year, the day the
+  /// customer was first seen dormant); each (customer, kind, occurrence) is generated once.
+  public var occurrence: String = String()
+
+  /// An opportunity it follows up; empty if none.
+  public var opportunityID: String = String()
+
+  /// Open and due before today (in the service's time zone).
+  public var overdue: Bool = false
+
+  /// What came of it (DONE) or why it was dropped (CANCELLED).
+  public var outcome: String = String()
+
+  public var version: Int64 = 0
+
+  public var createdAtMs: Int64 = 0
+
+  public var closedAtMs: Int64 = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+/// Marketing.CreateTask (3/7): a follow-up for a mirrored customer. The owner defaults to the
+/// customer's RM.
+public nonisolated struct Crm_Marketing_V1_CreateTaskRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var customerID: String = String()
+
+  public var ownerRmID: String = String()
+
+  public var title: String = String()
+
+  public var dueDate: String = String()
+
+  public var opportunityID: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Crm_Marketing_V1_CreateTaskResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var task: Crm_Marketing_V1_RmTask {
+    get {_task ?? Crm_Marketing_V1_RmTask()}
+    set {_task = newValue}
+  }
+  /// Returns true if `task` has been explicitly set.
+  public var hasTask: Bool {self._task != nil}
+  /// Clears the value of `task`. Subsequent reads from it will return its default value.
+  public mutating func clearTask() {self._task = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _task: Crm_Marketing_V1_RmTask? = nil
+}
+
+/// Marketing.CloseTask (3/8): an open task done or cancelled, with its outcome (required to cancel).
+public nonisolated struct Crm_Marketing_V1_CloseTaskRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var id: String = String()
+
+  public var expectedVersion: Int64 = 0
+
+  /// DONE or CANCELLED.
+  public var status: Crm_Marketing_V1_TaskStatus = .unspecified
+
+  /// At most 500 characters.
+  public var outcome: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Crm_Marketing_V1_CloseTaskResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var task: Crm_Marketing_V1_RmTask {
+    get {_task ?? Crm_Marketing_V1_RmTask()}
+    set {_task = newValue}
+  }
+  /// Returns true if `task` has been explicitly set.
+  public var hasTask: Bool {self._task != nil}
+  /// Clears the value of `task`. Subsequent reads from it will return its default value.
+  public mutating func clearTask() {self._task = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _task: Crm_Marketing_V1_RmTask? = nil
+}
+
+/// Marketing.ListTasks (3/9): an RM's tasks, by due date.
+public nonisolated struct Crm_Marketing_V1_ListTasksRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var ownerRmID: String = String()
+
+  /// Only open ones.
+  public var openOnly: Bool = false
+
+  /// Only open ones due before today.
+  public var overdueOnly: Bool = false
+
+  /// 1 to 500; 0 means 50.
+  public var pageSize: UInt32 = 0
+
+  public var pageToken: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Crm_Marketing_V1_ListTasksResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var tasks: [Crm_Marketing_V1_RmTask] = []
+
+  public var nextPageToken: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+/// Marketing.GenerateRelationshipEvents (3/10): makes the relationship tasks due as of today (the
+/// server also runs it every hour): a birthday greeting birthday_days_ahead days before each active
+/// customer's birthday (29 February counts as 28 February in other years), and a reactivation task
+/// for each customer that became dormant. Each (customer, kind, occurrence) is made once, however
+/// often it runs and across restarts.
+public nonisolated struct Crm_Marketing_V1_GenerateRelationshipEventsRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Crm_Marketing_V1_GenerateRelationshipEventsResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// The date it ran for, YYYY-MM-DD.
+  public var today: String = String()
+
+  public var birthdayTasks: UInt32 = 0
+
+  public var reactivationTasks: UInt32 = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+/// Marketing.SetEventRules (3/11): how far ahead birthday tasks are made (0 to 60 days; default 7).
+public nonisolated struct Crm_Marketing_V1_SetEventRulesRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var birthdayDaysAhead: UInt32 = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Crm_Marketing_V1_SetEventRulesResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var birthdayDaysAhead: UInt32 = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+/// The payload of task events: "task.created", "task.closed".
+public nonisolated struct Crm_Marketing_V1_TaskChanged: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var task: Crm_Marketing_V1_RmTask {
+    get {_task ?? Crm_Marketing_V1_RmTask()}
+    set {_task = newValue}
+  }
+  /// Returns true if `task` has been explicitly set.
+  public var hasTask: Bool {self._task != nil}
+  /// Clears the value of `task`. Subsequent reads from it will return its default value.
+  public mutating func clearTask() {self._task = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _task: Crm_Marketing_V1_RmTask? = nil
+}
+
 /// The payload of Marketing's change events: "opportunity.created", "opportunity.moved" (also won
 /// and lost), "opportunity.rekeyed" (its customer was merged into another, or unmerged),
 /// "opportunity.reweighted" (the stage probabilities changed).
@@ -522,6 +861,14 @@ nonisolated extension Crm_Marketing_V1_OpportunityStage: SwiftProtobuf._ProtoNam
 
 nonisolated extension Crm_Marketing_V1_PipelineGrouping: SwiftProtobuf._ProtoNameProviding {
   public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0PIPELINE_GROUPING_UNSPECIFIED\0\u{1}PIPELINE_GROUPING_STAGE\0\u{1}PIPELINE_GROUPING_OWNER_RM\0\u{1}PIPELINE_GROUPING_BRANCH\0")
+}
+
+nonisolated extension Crm_Marketing_V1_TaskKind: SwiftProtobuf._ProtoNameProviding {
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0TASK_KIND_UNSPECIFIED\0\u{1}TASK_KIND_FOLLOW_UP\0\u{1}TASK_KIND_BIRTHDAY\0\u{1}TASK_KIND_DORMANT_REACTIVATION\0")
+}
+
+nonisolated extension Crm_Marketing_V1_TaskStatus: SwiftProtobuf._ProtoNameProviding {
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0TASK_STATUS_UNSPECIFIED\0\u{1}TASK_STATUS_OPEN\0\u{1}TASK_STATUS_DONE\0\u{1}TASK_STATUS_CANCELLED\0")
 }
 
 nonisolated extension Crm_Marketing_V1_StageChange: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
@@ -1286,6 +1633,502 @@ nonisolated extension Crm_Marketing_V1_PipelineReportResponse: SwiftProtobuf.Mes
 
   public static func ==(lhs: Crm_Marketing_V1_PipelineReportResponse, rhs: Crm_Marketing_V1_PipelineReportResponse) -> Bool {
     if lhs.rows != rhs.rows {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Crm_Marketing_V1_RmTask: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".RmTask"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{1}kind\0\u{1}status\0\u{3}customer_id\0\u{3}owner_rm_id\0\u{1}title\0\u{3}due_date\0\u{1}occurrence\0\u{3}opportunity_id\0\u{1}overdue\0\u{1}outcome\0\u{1}version\0\u{3}created_at_ms\0\u{3}closed_at_ms\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.id) }()
+      case 2: try { try decoder.decodeSingularEnumField(value: &self.kind) }()
+      case 3: try { try decoder.decodeSingularEnumField(value: &self.status) }()
+      case 4: try { try decoder.decodeSingularStringField(value: &self.customerID) }()
+      case 5: try { try decoder.decodeSingularStringField(value: &self.ownerRmID) }()
+      case 6: try { try decoder.decodeSingularStringField(value: &self.title) }()
+      case 7: try { try decoder.decodeSingularStringField(value: &self.dueDate) }()
+      case 8: try { try decoder.decodeSingularStringField(value: &self.occurrence) }()
+      case 9: try { try decoder.decodeSingularStringField(value: &self.opportunityID) }()
+      case 10: try { try decoder.decodeSingularBoolField(value: &self.overdue) }()
+      case 11: try { try decoder.decodeSingularStringField(value: &self.outcome) }()
+      case 12: try { try decoder.decodeSingularInt64Field(value: &self.version) }()
+      case 13: try { try decoder.decodeSingularInt64Field(value: &self.createdAtMs) }()
+      case 14: try { try decoder.decodeSingularInt64Field(value: &self.closedAtMs) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.id.isEmpty {
+      try visitor.visitSingularStringField(value: self.id, fieldNumber: 1)
+    }
+    if self.kind != .unspecified {
+      try visitor.visitSingularEnumField(value: self.kind, fieldNumber: 2)
+    }
+    if self.status != .unspecified {
+      try visitor.visitSingularEnumField(value: self.status, fieldNumber: 3)
+    }
+    if !self.customerID.isEmpty {
+      try visitor.visitSingularStringField(value: self.customerID, fieldNumber: 4)
+    }
+    if !self.ownerRmID.isEmpty {
+      try visitor.visitSingularStringField(value: self.ownerRmID, fieldNumber: 5)
+    }
+    if !self.title.isEmpty {
+      try visitor.visitSingularStringField(value: self.title, fieldNumber: 6)
+    }
+    if !self.dueDate.isEmpty {
+      try visitor.visitSingularStringField(value: self.dueDate, fieldNumber: 7)
+    }
+    if !self.occurrence.isEmpty {
+      try visitor.visitSingularStringField(value: self.occurrence, fieldNumber: 8)
+    }
+    if !self.opportunityID.isEmpty {
+      try visitor.visitSingularStringField(value: self.opportunityID, fieldNumber: 9)
+    }
+    if self.overdue != false {
+      try visitor.visitSingularBoolField(value: self.overdue, fieldNumber: 10)
+    }
+    if !self.outcome.isEmpty {
+      try visitor.visitSingularStringField(value: self.outcome, fieldNumber: 11)
+    }
+    if self.version != 0 {
+      try visitor.visitSingularInt64Field(value: self.version, fieldNumber: 12)
+    }
+    if self.createdAtMs != 0 {
+      try visitor.visitSingularInt64Field(value: self.createdAtMs, fieldNumber: 13)
+    }
+    if self.closedAtMs != 0 {
+      try visitor.visitSingularInt64Field(value: self.closedAtMs, fieldNumber: 14)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Crm_Marketing_V1_RmTask, rhs: Crm_Marketing_V1_RmTask) -> Bool {
+    if lhs.id != rhs.id {return false}
+    if lhs.kind != rhs.kind {return false}
+    if lhs.status != rhs.status {return false}
+    if lhs.customerID != rhs.customerID {return false}
+    if lhs.ownerRmID != rhs.ownerRmID {return false}
+    if lhs.title != rhs.title {return false}
+    if lhs.dueDate != rhs.dueDate {return false}
+    if lhs.occurrence != rhs.occurrence {return false}
+    if lhs.opportunityID != rhs.opportunityID {return false}
+    if lhs.overdue != rhs.overdue {return false}
+    if lhs.outcome != rhs.outcome {return false}
+    if lhs.version != rhs.version {return false}
+    if lhs.createdAtMs != rhs.createdAtMs {return false}
+    if lhs.closedAtMs != rhs.closedAtMs {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Crm_Marketing_V1_CreateTaskRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".CreateTaskRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}customer_id\0\u{3}owner_rm_id\0\u{1}title\0\u{3}due_date\0\u{3}opportunity_id\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.customerID) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.ownerRmID) }()
+      case 3: try { try decoder.decodeSingularStringField(value: &self.title) }()
+      case 4: try { try decoder.decodeSingularStringField(value: &self.dueDate) }()
+      case 5: try { try decoder.decodeSingularStringField(value: &self.opportunityID) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.customerID.isEmpty {
+      try visitor.visitSingularStringField(value: self.customerID, fieldNumber: 1)
+    }
+    if !self.ownerRmID.isEmpty {
+      try visitor.visitSingularStringField(value: self.ownerRmID, fieldNumber: 2)
+    }
+    if !self.title.isEmpty {
+      try visitor.visitSingularStringField(value: self.title, fieldNumber: 3)
+    }
+    if !self.dueDate.isEmpty {
+      try visitor.visitSingularStringField(value: self.dueDate, fieldNumber: 4)
+    }
+    if !self.opportunityID.isEmpty {
+      try visitor.visitSingularStringField(value: self.opportunityID, fieldNumber: 5)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Crm_Marketing_V1_CreateTaskRequest, rhs: Crm_Marketing_V1_CreateTaskRequest) -> Bool {
+    if lhs.customerID != rhs.customerID {return false}
+    if lhs.ownerRmID != rhs.ownerRmID {return false}
+    if lhs.title != rhs.title {return false}
+    if lhs.dueDate != rhs.dueDate {return false}
+    if lhs.opportunityID != rhs.opportunityID {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Crm_Marketing_V1_CreateTaskResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".CreateTaskResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}task\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularMessageField(value: &self._task) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    try { if let v = self._task {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Crm_Marketing_V1_CreateTaskResponse, rhs: Crm_Marketing_V1_CreateTaskResponse) -> Bool {
+    if lhs._task != rhs._task {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Crm_Marketing_V1_CloseTaskRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".CloseTaskRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{3}expected_version\0\u{1}status\0\u{1}outcome\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.id) }()
+      case 2: try { try decoder.decodeSingularInt64Field(value: &self.expectedVersion) }()
+      case 3: try { try decoder.decodeSingularEnumField(value: &self.status) }()
+      case 4: try { try decoder.decodeSingularStringField(value: &self.outcome) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.id.isEmpty {
+      try visitor.visitSingularStringField(value: self.id, fieldNumber: 1)
+    }
+    if self.expectedVersion != 0 {
+      try visitor.visitSingularInt64Field(value: self.expectedVersion, fieldNumber: 2)
+    }
+    if self.status != .unspecified {
+      try visitor.visitSingularEnumField(value: self.status, fieldNumber: 3)
+    }
+    if !self.outcome.isEmpty {
+      try visitor.visitSingularStringField(value: self.outcome, fieldNumber: 4)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Crm_Marketing_V1_CloseTaskRequest, rhs: Crm_Marketing_V1_CloseTaskRequest) -> Bool {
+    if lhs.id != rhs.id {return false}
+    if lhs.expectedVersion != rhs.expectedVersion {return false}
+    if lhs.status != rhs.status {return false}
+    if lhs.outcome != rhs.outcome {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Crm_Marketing_V1_CloseTaskResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".CloseTaskResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}task\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularMessageField(value: &self._task) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    try { if let v = self._task {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Crm_Marketing_V1_CloseTaskResponse, rhs: Crm_Marketing_V1_CloseTaskResponse) -> Bool {
+    if lhs._task != rhs._task {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Crm_Marketing_V1_ListTasksRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ListTasksRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}owner_rm_id\0\u{3}open_only\0\u{3}overdue_only\0\u{3}page_size\0\u{3}page_token\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.ownerRmID) }()
+      case 2: try { try decoder.decodeSingularBoolField(value: &self.openOnly) }()
+      case 3: try { try decoder.decodeSingularBoolField(value: &self.overdueOnly) }()
+      case 4: try { try decoder.decodeSingularUInt32Field(value: &self.pageSize) }()
+      case 5: try { try decoder.decodeSingularStringField(value: &self.pageToken) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.ownerRmID.isEmpty {
+      try visitor.visitSingularStringField(value: self.ownerRmID, fieldNumber: 1)
+    }
+    if self.openOnly != false {
+      try visitor.visitSingularBoolField(value: self.openOnly, fieldNumber: 2)
+    }
+    if self.overdueOnly != false {
+      try visitor.visitSingularBoolField(value: self.overdueOnly, fieldNumber: 3)
+    }
+    if self.pageSize != 0 {
+      try visitor.visitSingularUInt32Field(value: self.pageSize, fieldNumber: 4)
+    }
+    if !self.pageToken.isEmpty {
+      try visitor.visitSingularStringField(value: self.pageToken, fieldNumber: 5)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Crm_Marketing_V1_ListTasksRequest, rhs: Crm_Marketing_V1_ListTasksRequest) -> Bool {
+    if lhs.ownerRmID != rhs.ownerRmID {return false}
+    if lhs.openOnly != rhs.openOnly {return false}
+    if lhs.overdueOnly != rhs.overdueOnly {return false}
+    if lhs.pageSize != rhs.pageSize {return false}
+    if lhs.pageToken != rhs.pageToken {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Crm_Marketing_V1_ListTasksResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ListTasksResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}tasks\0\u{3}next_page_token\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeRepeatedMessageField(value: &self.tasks) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.nextPageToken) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.tasks.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.tasks, fieldNumber: 1)
+    }
+    if !self.nextPageToken.isEmpty {
+      try visitor.visitSingularStringField(value: self.nextPageToken, fieldNumber: 2)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Crm_Marketing_V1_ListTasksResponse, rhs: Crm_Marketing_V1_ListTasksResponse) -> Bool {
+    if lhs.tasks != rhs.tasks {return false}
+    if lhs.nextPageToken != rhs.nextPageToken {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Crm_Marketing_V1_GenerateRelationshipEventsRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".GenerateRelationshipEventsRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap()
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    // Load everything into unknown fields
+    while try decoder.nextFieldNumber() != nil {}
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Crm_Marketing_V1_GenerateRelationshipEventsRequest, rhs: Crm_Marketing_V1_GenerateRelationshipEventsRequest) -> Bool {
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Crm_Marketing_V1_GenerateRelationshipEventsResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".GenerateRelationshipEventsResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}today\0\u{3}birthday_tasks\0\u{3}reactivation_tasks\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.today) }()
+      case 2: try { try decoder.decodeSingularUInt32Field(value: &self.birthdayTasks) }()
+      case 3: try { try decoder.decodeSingularUInt32Field(value: &self.reactivationTasks) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.today.isEmpty {
+      try visitor.visitSingularStringField(value: self.today, fieldNumber: 1)
+    }
+    if self.birthdayTasks != 0 {
+      try visitor.visitSingularUInt32Field(value: self.birthdayTasks, fieldNumber: 2)
+    }
+    if self.reactivationTasks != 0 {
+      try visitor.visitSingularUInt32Field(value: self.reactivationTasks, fieldNumber: 3)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Crm_Marketing_V1_GenerateRelationshipEventsResponse, rhs: Crm_Marketing_V1_GenerateRelationshipEventsResponse) -> Bool {
+    if lhs.today != rhs.today {return false}
+    if lhs.birthdayTasks != rhs.birthdayTasks {return false}
+    if lhs.reactivationTasks != rhs.reactivationTasks {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Crm_Marketing_V1_SetEventRulesRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".SetEventRulesRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}birthday_days_ahead\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularUInt32Field(value: &self.birthdayDaysAhead) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if self.birthdayDaysAhead != 0 {
+      try visitor.visitSingularUInt32Field(value: self.birthdayDaysAhead, fieldNumber: 1)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Crm_Marketing_V1_SetEventRulesRequest, rhs: Crm_Marketing_V1_SetEventRulesRequest) -> Bool {
+    if lhs.birthdayDaysAhead != rhs.birthdayDaysAhead {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Crm_Marketing_V1_SetEventRulesResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".SetEventRulesResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}birthday_days_ahead\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularUInt32Field(value: &self.birthdayDaysAhead) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if self.birthdayDaysAhead != 0 {
+      try visitor.visitSingularUInt32Field(value: self.birthdayDaysAhead, fieldNumber: 1)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Crm_Marketing_V1_SetEventRulesResponse, rhs: Crm_Marketing_V1_SetEventRulesResponse) -> Bool {
+    if lhs.birthdayDaysAhead != rhs.birthdayDaysAhead {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Crm_Marketing_V1_TaskChanged: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".TaskChanged"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}task\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularMessageField(value: &self._task) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    try { if let v = self._task {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Crm_Marketing_V1_TaskChanged, rhs: Crm_Marketing_V1_TaskChanged) -> Bool {
+    if lhs._task != rhs._task {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

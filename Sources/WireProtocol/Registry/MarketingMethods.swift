@@ -21,7 +21,27 @@ public enum MarketingMethods {
     public static let pipelineReport = MethodDescriptor<Crm_Marketing_V1_PipelineReportRequest, Crm_Marketing_V1_PipelineReportResponse>(
         service: ServiceID.marketing, method: 6, name: "Marketing.PipelineReport", isIdempotent: true)
 
+    /// Not idempotent: each call creates a task (send an idempotency key to retry safely).
+    public static let createTask = MethodDescriptor<Crm_Marketing_V1_CreateTaskRequest, Crm_Marketing_V1_CreateTaskResponse>(
+        service: ServiceID.marketing, method: 7, name: "Marketing.CreateTask", isIdempotent: false)
+
+    /// Idempotent because it names the version it read.
+    public static let closeTask = MethodDescriptor<Crm_Marketing_V1_CloseTaskRequest, Crm_Marketing_V1_CloseTaskResponse>(
+        service: ServiceID.marketing, method: 8, name: "Marketing.CloseTask", isIdempotent: true)
+
+    public static let listTasks = MethodDescriptor<Crm_Marketing_V1_ListTasksRequest, Crm_Marketing_V1_ListTasksResponse>(
+        service: ServiceID.marketing, method: 9, name: "Marketing.ListTasks", isIdempotent: true)
+
+    /// Idempotent: each occurrence's task is made once however often it runs.
+    public static let generateRelationshipEvents = MethodDescriptor<
+        Crm_Marketing_V1_GenerateRelationshipEventsRequest, Crm_Marketing_V1_GenerateRelationshipEventsResponse
+    >(service: ServiceID.marketing, method: 10, name: "Marketing.GenerateRelationshipEvents", isIdempotent: true)
+
+    public static let setEventRules = MethodDescriptor<Crm_Marketing_V1_SetEventRulesRequest, Crm_Marketing_V1_SetEventRulesResponse>(
+        service: ServiceID.marketing, method: 11, name: "Marketing.SetEventRules", isIdempotent: true)
+
     public static let all: [MethodInfo] = [
         createOpportunity.info, getOpportunity.info, moveOpportunity.info, listOpportunities.info, setStageProbabilities.info, pipelineReport.info,
+        createTask.info, closeTask.info, listTasks.info, generateRelationshipEvents.info, setEventRules.info,
     ]
 }

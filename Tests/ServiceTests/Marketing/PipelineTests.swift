@@ -20,10 +20,21 @@ struct PipelineTests {
         init() throws {
             folder = FileManager.default.temporaryDirectory.appendingPathComponent("marketing-\(UUID().uuidString)")
             try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+            store = try Self.open(folder)
+        }
+
+        /// The database in `folder`, opened as a (re)started process opens it.
+        static func open(_ folder: URL) throws -> Store {
             var logger = Logger(label: "test")
             logger.logLevel = .critical
-            store = try Store(
+            return try Store(
                 configuration: .init(path: folder.appendingPathComponent("marketing.sqlite").path), migrator: MarketingSchema.migrator, logger: logger)
+        }
+
+        /// 10:00 in Shanghai on the day.
+        func at(_ year: Int, _ month: Int, _ day: Int) {
+            let days = LocalDate(year: year, month: month, day: day).daysSinceEpoch
+            clock.update { $0 = Date(timeIntervalSince1970: Double(days * 86_400 + 2 * 3_600)) }
         }
 
         deinit { try? FileManager.default.removeItem(at: folder) }
@@ -40,12 +51,14 @@ struct PipelineTests {
 
         func customer(
             _ id: String, type: String = "customer.created", status: Crm_Customer_V1_CustomerStatus = .active, branch: String = "BJ-01",
-            mergedInto: String = ""
+            mergedInto: String = "", _ configure: @Sendable (inout Crm_Customer_V1_CustomerChanged) -> Void = { _ in }
         ) async throws {
             var customer = Crm_Customer_V1_CustomerChanged()
             (customer.id, customer.status, customer.branchID, customer.mergedIntoID, customer.relationshipManagerID) = (id, status, branch, mergedInto, "RM001")
+            configure(&customer)
             var event = Crm_Feed_V1_ChangeEvent()
             (event.type, event.entityKey, event.payload) = (type, id, try customer.serializedBytes())
+            event.atMs = Int64(clock.value.timeIntervalSince1970 * 1000)
             let finished = event
             try await write { pipeline, db in try MarketingMirror(pipeline: pipeline).applyCustomer(finished, db) }
         }

@@ -1,0 +1,212 @@
+public import Foundation
+public import GRDB
+public import ServiceRuntime
+internal import SwiftProtobuf
+public import WireProtocol
+
+/// RM tasks: follow-ups made by hand, and the relationship tasks the generator makes from the
+/// customer mirror (``generate(_:)``). Every function runs inside the caller's transaction; a task
+/// and its event commit together.
+public struct TaskBook: Sendable {
+    public let pipeline: Pipeline
+
+    public init(pipeline: Pipeline) {
+        self.pipeline = pipeline
+    }
+
+    static let taskIDs = PrefixedID(prefix: "T", table: "rm_task", noun: "task", notFoundReason: "TASK_NOT_FOUND")
+
+    enum Kind: Int {
+        case followUp = 1, birthday = 2, dormantReactivation = 3
+    }
+
+    enum Status: Int {
+        case open = 1, done = 2, cancelled = 3
+    }
+
+    public func create(_ request: Crm_Marketing_V1_CreateTaskRequest, _ db: Database) throws -> Crm_Marketing_V1_CreateTaskResponse {
+        var violations = FieldViolations()
+        let customerID = violations.code(request.customerID, "customerId", max: 20, required: true)
+        var owner = violations.code(request.ownerRmID, "ownerRmId", max: 20)
+        let title = violations.text(request.title, "title", max: 200, required: true)
+        let due = violations.date(request.dueDate, "dueDate", required: true)
+        try violations.throwIfAny()
+        let customer = try Row.fetchOne(
+            db.cachedStatement(sql: "SELECT status, merged_into_id, relationship_manager_id FROM customer_mirror WHERE customer_id = ?"),
+            arguments: [customerID])
+        try MirroredCustomer.checkUsable(
+            customerID, mirrored: customer.map { (Crm_Customer_V1_CustomerStatus(rawValue: $0[0]) ?? .unspecified, $0[1]) }, service: "Marketing",
+            thing: "the task")
+        if owner.isEmpty { owner = customer![2] }
+        guard !owner.isEmpty else {
+            var problem = FieldViolations()
+            problem.add("ownerRmId", "is required: the customer has no relationship manager")
+            try problem.throwIfAny()
+            return .init()
+        }
+        let opportunity = request.opportunityID.isEmpty ? nil : try Pipeline.opportunityIDs.key(request.opportunityID, db)
+        let key = try insert(kind: .followUp, customerID: customerID, owner: owner, title: title, due: due, occurrence: nil, opportunity: opportunity, db)!
+        var response = Crm_Marketing_V1_CreateTaskResponse()
+        response.task = try load(key, db)
+        return response
+    }
+
+    public func close(_ request: Crm_Marketing_V1_CloseTaskRequest, _ db: Database) throws -> Crm_Marketing_V1_CloseTaskResponse {
+        var violations = FieldViolations()
+        let status: Status? = request.status == .done ? .done : request.status == .cancelled ? .cancelled : nil
+        if status == nil { violations.add("status", "must be DONE or CANCELLED") }
+        let outcome = violations.text(request.outcome, "outcome", max: 500, required: status == .cancelled)
+        try violations.throwIfAny()
+        guard let status else { return .init() }
+        let key = try Self.taskIDs.key(request.id, db)
+        let row = try Row.fetchOne(db.cachedStatement(sql: "SELECT status, version FROM rm_task WHERE key = ?"), arguments: [key])!
+        guard (row[1] as Int64) == request.expectedVersion else {
+            throw RPCError(
+                code: .aborted, message: "task \(request.id) is at version \(row[1] as Int64), not \(request.expectedVersion); read it again and retry",
+                reason: "VERSION_MISMATCH", processing: .notProcessed)
+        }
+        guard (row[0] as Int) == Status.open.rawValue else {
+            throw RPCError(code: .failedPrecondition, message: "task \(request.id) is already closed", reason: "TASK_CLOSED", processing: .notProcessed)
+        }
+        try db.cachedStatement(sql: "UPDATE rm_task SET status = ?, outcome = ?, closed_at_ms = ?, version = version + 1 WHERE key = ?").execute(
+            arguments: [status.rawValue, outcome, pipeline.nowMilliseconds, key])
+        var response = Crm_Marketing_V1_CloseTaskResponse()
+        response.task = try load(key, db)
+        try publish("task.closed", response.task, db)
+        return response
+    }
+
+    public func list(_ request: Crm_Marketing_V1_ListTasksRequest, _ db: Database) throws -> Crm_Marketing_V1_ListTasksResponse {
+        var violations = FieldViolations()
+        let owner = violations.code(request.ownerRmID, "ownerRmId", max: 20, required: true)
+        let size = violations.pageSize(request.pageSize, max: 500, defaultSize: 50)
+        let after = violations.pageToken(request.pageToken)
+        try violations.throwIfAny()
+        // Oldest first; overdue ones are open and due before today.
+        let open = Status.open.rawValue
+        let keys: [Int64]
+        if request.overdueOnly {
+            keys = try Int64.fetchAll(
+                db.cachedStatement(sql: "SELECT key FROM rm_task WHERE owner_rm_id = ? AND status = \(open) AND due_date < ? AND key > ? ORDER BY key LIMIT ?"),
+                arguments: [owner, pipeline.today.description, after, size + 1])
+        } else if request.openOnly {
+            keys = try Int64.fetchAll(
+                db.cachedStatement(sql: "SELECT key FROM rm_task WHERE owner_rm_id = ? AND status = \(open) AND key > ? ORDER BY key LIMIT ?"),
+                arguments: [owner, after, size + 1])
+        } else {
+            keys = try Int64.fetchAll(
+                db.cachedStatement(sql: "SELECT key FROM rm_task WHERE owner_rm_id = ? AND key > ? ORDER BY key LIMIT ?"), arguments: [owner, after, size + 1])
+        }
+        var response = Crm_Marketing_V1_ListTasksResponse()
+        response.tasks = try keys.prefix(size).map { try load($0, db) }
+        if keys.count > size { response.nextPageToken = PageToken.token(afterKey: keys[size - 1]) }
+        return response
+    }
+
+    // MARK: Relationship events
+
+    public static let defaultBirthdayDaysAhead = 7
+
+    public func setRules(_ request: Crm_Marketing_V1_SetEventRulesRequest, _ db: Database) throws -> Crm_Marketing_V1_SetEventRulesResponse {
+        var violations = FieldViolations()
+        if request.birthdayDaysAhead > 60 { violations.add("birthdayDaysAhead", "must be 0 to 60") }
+        try violations.throwIfAny()
+        try db.cachedStatement(sql: "INSERT OR REPLACE INTO event_rules (id, birthday_days_ahead) VALUES (1, ?)").execute(
+            arguments: [request.birthdayDaysAhead])
+        var response = Crm_Marketing_V1_SetEventRulesResponse()
+        response.birthdayDaysAhead = request.birthdayDaysAhead
+        return response
+    }
+
+    /// Makes the relationship tasks due as of today; each (customer, kind, occurrence) once.
+    public func generate(_ db: Database) throws -> Crm_Marketing_V1_GenerateRelationshipEventsResponse {
+        let today = pipeline.today
+        let ahead = try Int.fetchOne(db.cachedStatement(sql: "SELECT birthday_days_ahead FROM event_rules WHERE id = 1")) ?? Self.defaultBirthdayDaysAhead
+        var response = Crm_Marketing_V1_GenerateRelationshipEventsResponse()
+        response.today = today.description
+        let active = Crm_Customer_V1_CustomerStatus.active.rawValue
+        for day in 0...ahead {
+            let date = today.adding(days: day)
+            for (birthMD, occurrence) in Self.birthdays(falling: date) {
+                let customers = try Row.fetchAll(
+                    db.cachedStatement(sql: "SELECT customer_id, relationship_manager_id FROM customer_mirror WHERE birth_md = ? AND status = ?"),
+                    arguments: [birthMD, active])
+                for customer in customers where !(customer[1] as String).isEmpty {
+                    if try insert(
+                        kind: .birthday, customerID: customer[0], owner: customer[1], title: "Birthday greeting", due: occurrence.description,
+                        occurrence: occurrence.description, opportunity: nil, db) != nil
+                    {
+                        response.birthdayTasks += 1
+                    }
+                }
+            }
+        }
+        let dormant = try Row.fetchAll(
+            db.cachedStatement(
+                sql: "SELECT customer_id, relationship_manager_id, dormant_since FROM customer_mirror WHERE dormant_since IS NOT NULL AND status = ?"),
+            arguments: [active])
+        for customer in dormant where !(customer[1] as String).isEmpty {
+            if try insert(
+                kind: .dormantReactivation, customerID: customer[0], owner: customer[1], title: "Reactivate a dormant customer",
+                due: today.adding(days: 7).description, occurrence: customer[2], opportunity: nil, db) != nil
+            {
+                response.reactivationTasks += 1
+            }
+        }
+        return response
+    }
+
+    /// The birth dates ("MM-DD") whose birthday falls on `date`, with that occurrence: the date
+    /// itself, and on 28 February of a year without 29 February, the people born on 29 February too.
+    static func birthdays(falling date: LocalDate) -> [(String, LocalDate)] {
+        let monthDay = String(date.description.dropFirst(5))
+        let leap = date.year % 4 == 0 && (date.year % 100 != 0 || date.year % 400 == 0)
+        if monthDay == "02-28" && !leap { return [(monthDay, date), ("02-29", date)] }
+        return [(monthDay, date)]
+    }
+
+    // MARK: Storage
+
+    /// Inserts a task; nil when a generated one for the same occurrence exists already.
+    private func insert(
+        kind: Kind, customerID: String, owner: String, title: String, due: String, occurrence: String?, opportunity: Int64?, _ db: Database
+    ) throws -> Int64? {
+        try db.cachedStatement(
+            sql: """
+                INSERT OR IGNORE INTO rm_task (kind, status, customer_id, owner_rm_id, title, due_date, occurrence, opportunity_key, version,
+                    created_at_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 1, ?)
+                """
+        ).execute(arguments: [kind.rawValue, Status.open.rawValue, customerID, owner, title, due, occurrence, opportunity, pipeline.nowMilliseconds])
+        guard db.changesCount > 0 else { return nil }
+        let key = db.lastInsertedRowID
+        try publish("task.created", try load(key, db), db)
+        return key
+    }
+
+    func load(_ key: Int64, _ db: Database) throws -> Crm_Marketing_V1_RmTask {
+        guard let row = try Row.fetchOne(
+            db.cachedStatement(
+                sql: """
+                    SELECT kind, status, customer_id, owner_rm_id, title, due_date, occurrence, opportunity_key, outcome, version, created_at_ms,
+                        closed_at_ms FROM rm_task WHERE key = ?
+                    """),
+            arguments: [key])
+        else { throw Self.taskIDs.notFound(Self.taskIDs.id(key)) }
+        var task = Crm_Marketing_V1_RmTask()
+        task.id = Self.taskIDs.id(key)
+        task.kind = Crm_Marketing_V1_TaskKind(rawValue: row[0]) ?? .unspecified
+        task.status = Crm_Marketing_V1_TaskStatus(rawValue: row[1]) ?? .unspecified
+        (task.customerID, task.ownerRmID, task.title, task.dueDate) = (row[2], row[3], row[4], row[5])
+        task.occurrence = row[6] ?? ""
+        if let opportunity = row[7] as Int64? { task.opportunityID = Pipeline.opportunityIDs.id(opportunity) }
+        (task.outcome, task.version, task.createdAtMs, task.closedAtMs) = (row[8], row[9], row[10], row[11] ?? 0)
+        task.overdue = task.status == .open && task.dueDate < pipeline.today.description
+        return task
+    }
+
+    private func publish(_ type: String, _ task: Crm_Marketing_V1_RmTask, _ db: Database) throws {
+        var payload = Crm_Marketing_V1_TaskChanged()
+        payload.task = task
+        try ChangeLog.append(type: type, entityKey: task.id, payload: payload, atMilliseconds: pipeline.nowMilliseconds, db)
+    }
+}
