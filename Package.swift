@@ -102,7 +102,8 @@ let targets: [Target] = [
     .executableTarget(
         name: "crm-bench",
         dependencies: [
-            "ServiceRuntime", "WireProtocol", "CustomerService", "Gateway", "ServiceDeskService", grdb, nioCore, nioPosix, nioConcurrencyHelpers, logging, serviceLifecycle,
+            "ServiceRuntime", "WireProtocol", "CustomerService", "Gateway", "MarketingService", "ServiceDeskService", grdb, nioCore, nioPosix, nioConcurrencyHelpers,
+            logging, serviceLifecycle,
             argumentParser, histogram, swiftProtobuf,
         ],
         swiftSettings: swiftSettings

@@ -11,5 +11,5 @@ struct CRMBench: AsyncParsableCommand {
             machine's floor), measured in the same run. `load-customers` and `customer`: a synthetic \
             customer base and the CustomerService reads against it.
             """,
-        subcommands: [EchoBenchmark.self, LoadCustomers.self, CustomerBenchmark.self, FeedBenchmark.self, GatewayBenchmark.self, ServiceDeskBenchmark.self])
+        subcommands: [EchoBenchmark.self, LoadCustomers.self, CustomerBenchmark.self, FeedBenchmark.self, GatewayBenchmark.self, ServiceDeskBenchmark.self, SegmentBenchmark.self])
 }

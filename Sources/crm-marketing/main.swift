@@ -17,7 +17,7 @@ let mirror = MarketingMirror(pipeline: pipeline)
 do {
     try await ServerLauncher.run(
         name: "crm-marketing", version: "0.1.0", settings: settings, migrator: MarketingSchema.migrator,
-        backgroundServices: { store, logger in [RelationshipEventGenerator(store: store, tasks: TaskBook(pipeline: pipeline), logger: logger)] },
+        backgroundServices: { store, logger in [RelationshipEventGenerator.job(store: store, tasks: TaskBook(pipeline: pipeline), logger: logger)] },
         consumes: ["customer": mirror.applyCustomer, "servicedesk": mirror.applyCase]
     ) { router, store, _ in
         MarketingHandlers.register(into: &router, store: store, pipeline: pipeline)

@@ -22,7 +22,7 @@ let desk = CaseDesk()
 do {
     try await ServerLauncher.run(
         name: "crm-servicedesk", version: "0.1.0", settings: settings, migrator: ServiceDeskSchema.migrator,
-        backgroundServices: { store, logger in [SLASweeper(store: store, desk: desk, logger: logger)] },
+        backgroundServices: { store, logger in [SLASweeper.job(store: store, desk: desk, logger: logger)] },
         consumes: ["customer": CustomerMirror(desk: desk).apply]
     ) { router, store, _ in
         ServiceDeskHandlers.register(into: &router, store: store, desk: desk)

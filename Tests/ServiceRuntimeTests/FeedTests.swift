@@ -187,7 +187,7 @@ struct FeedTests {
     func pruner() async throws {
         let producer = try Producer()
         try await producer.produce(10)
-        let pruner = ChangeLogPruner(store: producer.store, retention: .zero, interval: .milliseconds(10), logger: testLogger)
+        let pruner = ChangeLogPruner.job(store: producer.store, retention: .zero, interval: .milliseconds(10), logger: testLogger)
         let group = ServiceGroup(services: [pruner], gracefulShutdownSignals: [], logger: testLogger)
         try await withThrowingTaskGroup(of: Void.self) { tasks in
             tasks.addTask { try await group.run() }

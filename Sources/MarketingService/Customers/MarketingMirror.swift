@@ -27,17 +27,20 @@ public struct MarketingMirror: Sendable {
         let dormantSince: String? =
             customer.lifecycleStage == .dormant ? wasDormantSince ?? pipeline.today(atMilliseconds: event.atMs).description : nil
         let birthMD = LocalDate(customer.birthDate).map { String($0.description.dropFirst(5)) } ?? ""
+        let consented = customer.consents.filter { $0.purpose == .marketing && $0.granted }.compactMap { SegmentQuery.channelName($0.channel) }
+        let marketingConsents = consented.isEmpty ? "" : "," + Set(consented).sorted().joined(separator: ",") + ","
         try db.cachedStatement(
             sql: """
                 INSERT OR REPLACE INTO customer_mirror (customer_id, status, kind, value_grade, credit_grade, lifecycle_stage, birth_date,
                     birth_md, relationship_manager_id, branch_id, merged_into_id, assets_minor, monthly_contribution_minor, dormant_since,
-                    payload, updated_at_ms)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    marketing_consents, payload, updated_at_ms)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """
         ).execute(arguments: [
             customer.id, customer.status.rawValue, customer.kind.rawValue, customer.valueGrade, customer.creditGrade,
             customer.lifecycleStage.rawValue, customer.birthDate, birthMD, customer.relationshipManagerID, customer.branchID,
-            customer.mergedIntoID, customer.reportingAssetsMinor, customer.monthlyContributionMinor, dormantSince, Data(event.payload), event.atMs,
+            customer.mergedIntoID, customer.reportingAssetsMinor, customer.monthlyContributionMinor, dormantSince, marketingConsents,
+            Data(event.payload), event.atMs,
         ])
         switch event.type {
         case "customer.merged" where !customer.mergedIntoID.isEmpty:

@@ -8,6 +8,8 @@ internal import WireProtocol
 public enum MarketingHandlers {
     public static func register(into router: inout RPCRouter, store: Store, pipeline: Pipeline = Pipeline()) {
         let tasks = TaskBook(pipeline: pipeline)
+        let segments = Segments(pipeline: pipeline)
+        let campaigns = Campaigns(pipeline: pipeline)
         // Marketing publishes a change feed (opportunity events).
         FeedHandlers.register(into: &router, store: store)
         router.register(MarketingMethods.createOpportunity) { request, context in
@@ -32,6 +34,24 @@ public enum MarketingHandlers {
         }
         router.register(MarketingMethods.listTasks) { request, _ in try await store.pool.read { db in try tasks.list(request, db) } }
         router.register(MarketingMethods.generateRelationshipEvents) { _, _ in try await store.pool.write { db in try tasks.generate(db) } }
+        router.register(MarketingMethods.saveSegment) { request, context in
+            try await store.write(idempotentFor: context, request: request) { db in try segments.save(request, db) }
+        }
+        router.register(MarketingMethods.countSegment) { request, _ in try await store.pool.read { db in try segments.count(request, db) } }
+        router.register(MarketingMethods.listSegmentMembers) { request, _ in try await store.pool.read { db in try segments.members(request, db) } }
+        router.register(MarketingMethods.createCampaign) { request, context in
+            try await store.write(idempotentFor: context, request: request) { db in try campaigns.create(request, db) }
+        }
+        router.register(MarketingMethods.buildTargetList) { request, context in
+            try await store.write(idempotentFor: context, request: request) { db in try campaigns.buildTargetList(request, db) }
+        }
+        router.register(MarketingMethods.setCampaignStatus) { request, context in
+            try await store.write(idempotentFor: context, request: request) { db in try campaigns.setStatus(request, db) }
+        }
+        router.register(MarketingMethods.recordCampaignResponse) { request, context in
+            try await store.write(idempotentFor: context, request: request) { db in try campaigns.recordResponse(request, db) }
+        }
+        router.register(MarketingMethods.campaignReport) { request, _ in try await store.pool.read { db in try campaigns.report(request, db) } }
         router.register(MarketingMethods.setEventRules) { request, context in
             try await store.write(idempotentFor: context, request: request) { db in try tasks.setRules(request, db) }
         }

@@ -27,10 +27,13 @@ public enum MarketingSchema {
                         monthly_contribution_minor INTEGER NOT NULL,
                         -- The first day the feed showed the customer dormant, while they are.
                         dormant_since TEXT,
+                        -- The channels with a marketing consent in force, ",sms,email," ('' if none).
+                        marketing_consents TEXT NOT NULL,
                         payload BLOB NOT NULL,
                         updated_at_ms INTEGER NOT NULL
                     ) WITHOUT ROWID;
                     CREATE INDEX customer_mirror_branch ON customer_mirror (branch_id);
+                    CREATE INDEX customer_mirror_grade ON customer_mirror (value_grade);
                     CREATE INDEX customer_mirror_rm ON customer_mirror (relationship_manager_id);
                     CREATE INDEX customer_mirror_birthday ON customer_mirror (birth_md);
                     CREATE INDEX customer_mirror_dormant ON customer_mirror (dormant_since) WHERE dormant_since IS NOT NULL;
@@ -119,6 +122,56 @@ public enum MarketingSchema {
                     );
                     CREATE UNIQUE INDEX rm_task_occurrence ON rm_task (customer_id, kind, occurrence) WHERE occurrence IS NOT NULL;
                     CREATE INDEX rm_task_owner ON rm_task (owner_rm_id, status, due_date, key);
+
+                    CREATE TABLE segment (
+                        key INTEGER PRIMARY KEY AUTOINCREMENT,
+                        name TEXT NOT NULL,
+                        filter BLOB NOT NULL,
+                        version INTEGER NOT NULL,
+                        updated_at_ms INTEGER NOT NULL
+                    );
+
+                    CREATE TABLE campaign (
+                        key INTEGER PRIMARY KEY AUTOINCREMENT,
+                        name TEXT NOT NULL,
+                        channel TEXT NOT NULL,
+                        product TEXT NOT NULL,
+                        budget_minor INTEGER NOT NULL,
+                        currency TEXT NOT NULL,
+                        start_date TEXT NOT NULL,
+                        end_date TEXT NOT NULL,
+                        status INTEGER NOT NULL,
+                        segment_key INTEGER NOT NULL REFERENCES segment (key),
+                        control_percent INTEGER NOT NULL,
+                        frequency_cap_contacts INTEGER NOT NULL,
+                        frequency_cap_days INTEGER NOT NULL,
+                        -- Counts of the last BuildTargetList, as a Suppressed message and columns.
+                        targets INTEGER NOT NULL DEFAULT 0,
+                        controls INTEGER NOT NULL DEFAULT 0,
+                        suppressed BLOB NOT NULL DEFAULT x'',
+                        list_built INTEGER NOT NULL DEFAULT 0,
+                        version INTEGER NOT NULL,
+                        created_at_ms INTEGER NOT NULL
+                    );
+
+                    -- A campaign's list: targets and the control group, with each one's furthest response.
+                    CREATE TABLE campaign_member (
+                        campaign_key INTEGER NOT NULL REFERENCES campaign (key),
+                        customer_id TEXT NOT NULL,
+                        control INTEGER NOT NULL,
+                        response INTEGER NOT NULL DEFAULT 0,
+                        responded_at_ms INTEGER,
+                        PRIMARY KEY (campaign_key, customer_id)
+                    ) WITHOUT ROWID;
+
+                    -- Every contact made by any campaign, for frequency caps.
+                    CREATE TABLE campaign_contact (
+                        key INTEGER PRIMARY KEY AUTOINCREMENT,
+                        customer_id TEXT NOT NULL,
+                        campaign_key INTEGER NOT NULL REFERENCES campaign (key),
+                        at_ms INTEGER NOT NULL
+                    );
+                    CREATE INDEX campaign_contact_customer ON campaign_contact (customer_id, at_ms);
 
                     -- Settings of the relationship event generator (one row).
                     CREATE TABLE event_rules (

@@ -1,39 +1,16 @@
 internal import GRDB
 public import Logging
-public import ServiceLifecycle
 public import ServiceRuntime
 
 /// Evaluates the SLA clocks that are due, on a fixed interval, in batches of one write
 /// transaction each: the clock's new state, the escalation and the event commit together, so an
 /// action fires once even if the process dies between batches.
-public struct SLASweeper: Service {
-    let store: Store
-    let desk: CaseDesk
-    let interval: Duration
-    let logger: Logger
-
-    public init(store: Store, desk: CaseDesk, interval: Duration = .seconds(15), logger: Logger) {
-        self.store = store
-        self.desk = desk
-        self.interval = interval
-        self.logger = logger
-    }
-
-    public func run() async throws {
-        // A drain stops the sweep at once; a batch cut short rolls back and runs again next start.
-        await cancelWhenGracefulShutdown {
-            while !Task.isCancelled {
-                do {
-                    let result = try await Self.sweepAll(store: store, desk: desk)
-                    if result.warnings + result.breaches > 0 {
-                        logger.notice("sla sweep", metadata: ["warnings": "\(result.warnings)", "breaches": "\(result.breaches)"])
-                    }
-                } catch is CancellationError {
-                    return
-                } catch {
-                    logger.error("sla sweep failed", metadata: ["error": "\(error)"])
-                }
-                try? await Task.sleep(for: interval)
+public enum SLASweeper {
+    public static func job(store: Store, desk: CaseDesk, interval: Duration = .seconds(15), logger: Logger) -> PeriodicJob {
+        PeriodicJob(name: "sla sweep", interval: interval, logger: logger) {
+            let result = try await sweepAll(store: store, desk: desk)
+            if result.warnings + result.breaches > 0 {
+                logger.notice("sla sweep", metadata: ["warnings": "\(result.warnings)", "breaches": "\(result.breaches)"])
             }
         }
     }

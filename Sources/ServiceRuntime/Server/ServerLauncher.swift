@@ -79,7 +79,7 @@ public enum ServerLauncher {
         let consumers = try feedConsumers(consumed, name: name, settings: settings, store: store, logger: logger)
         FeedHandlers.register(into: &router, consumers: consumers)
         let server = RPCServer(configuration: settings.server, router: router, logger: logger)
-        let pruner = ChangeLogPruner(store: store, retention: .seconds(settings.feedRetentionHours * 3600), logger: logger)
+        let pruner = ChangeLogPruner.job(store: store, retention: .seconds(settings.feedRetentionHours * 3600), logger: logger)
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = [.init(service: server), .init(service: pruner)]
         services += backgroundServices(store, logger).map { .init(service: $0) }
         services += consumers.map { .init(service: $0) }

@@ -211,6 +211,250 @@ public nonisolated enum Crm_Marketing_V1_TaskStatus: SwiftProtobuf.Enum, Swift.C
 
 }
 
+/// What a segment condition looks at, in Marketing's customer mirror. Values are strings, read by
+/// the field: VALUE_GRADE, AGE (whole years today), ASSETS_MINOR and MONTHLY_CONTRIBUTION_MINOR
+/// (CNY fen) are integers; LIFECYCLE_STAGE is prospect, new, growing, mature, dormant or churned;
+/// CUSTOMER_KIND individual or corporate; BRANCH, RELATIONSHIP_MANAGER and CREDIT_GRADE are codes;
+/// MARKETING_CONSENT is a channel the customer consented to marketing on (phone, sms, email, mail,
+/// branch, digital); OPEN_COMPLAINT is true or false.
+public nonisolated enum Crm_Marketing_V1_SegmentField: SwiftProtobuf.Enum, Swift.CaseIterable {
+  public typealias RawValue = Int
+  case unspecified // = 0
+  case valueGrade // = 1
+  case lifecycleStage // = 2
+  case age // = 3
+  case branch // = 4
+  case relationshipManager // = 5
+  case assetsMinor // = 6
+  case monthlyContributionMinor // = 7
+  case customerKind // = 8
+  case creditGrade // = 9
+  case marketingConsent // = 10
+  case openComplaint // = 11
+  case UNRECOGNIZED(Int)
+
+  public init() {
+    self = .unspecified
+  }
+
+  public init?(rawValue: Int) {
+    switch rawValue {
+    case 0: self = .unspecified
+    case 1: self = .valueGrade
+    case 2: self = .lifecycleStage
+    case 3: self = .age
+    case 4: self = .branch
+    case 5: self = .relationshipManager
+    case 6: self = .assetsMinor
+    case 7: self = .monthlyContributionMinor
+    case 8: self = .customerKind
+    case 9: self = .creditGrade
+    case 10: self = .marketingConsent
+    case 11: self = .openComplaint
+    default: self = .UNRECOGNIZED(rawValue)
+    }
+  }
+
+  public var rawValue: Int {
+    switch self {
+    case .unspecified: return 0
+    case .valueGrade: return 1
+    case .lifecycleStage: return 2
+    case .age: return 3
+    case .branch: return 4
+    case .relationshipManager: return 5
+    case .assetsMinor: return 6
+    case .monthlyContributionMinor: return 7
+    case .customerKind: return 8
+    case .creditGrade: return 9
+    case .marketingConsent: return 10
+    case .openComplaint: return 11
+    case .UNRECOGNIZED(let i): return i
+    }
+  }
+
+  // The compiler won't synthesize support with the UNRECOGNIZED case.
+  public static let allCases: [Crm_Marketing_V1_SegmentField] = [
+    .unspecified,
+    .valueGrade,
+    .lifecycleStage,
+    .age,
+    .branch,
+    .relationshipManager,
+    .assetsMinor,
+    .monthlyContributionMinor,
+    .customerKind,
+    .creditGrade,
+    .marketingConsent,
+    .openComplaint,
+  ]
+
+}
+
+/// Numeric fields (grade, age, amounts) take every operator; the others EQUALS, NOT_EQUALS and IN
+/// (MARKETING_CONSENT: EQUALS or IN, "consented on any of"; OPEN_COMPLAINT: EQUALS).
+public nonisolated enum Crm_Marketing_V1_SegmentOperator: SwiftProtobuf.Enum, Swift.CaseIterable {
+  public typealias RawValue = Int
+  case unspecified // = 0
+  case equals // = 1
+  case notEquals // = 2
+  case lessThan // = 3
+  case atMost // = 4
+  case greaterThan // = 5
+  case atLeast // = 6
+
+  /// One of values (1 to 100 of them).
+  case `in` // = 7
+
+  /// Two values, both ends included.
+  case between // = 8
+  case UNRECOGNIZED(Int)
+
+  public init() {
+    self = .unspecified
+  }
+
+  public init?(rawValue: Int) {
+    switch rawValue {
+    case 0: self = .unspecified
+    case 1: self = .equals
+    case 2: self = .notEquals
+    case 3: self = .lessThan
+    case 4: self = .atMost
+    case 5: self = .greaterThan
+    case 6: self = .atLeast
+    case 7: self = .in
+    case 8: self = .between
+    default: self = .UNRECOGNIZED(rawValue)
+    }
+  }
+
+  public var rawValue: Int {
+    switch self {
+    case .unspecified: return 0
+    case .equals: return 1
+    case .notEquals: return 2
+    case .lessThan: return 3
+    case .atMost: return 4
+    case .greaterThan: return 5
+    case .atLeast: return 6
+    case .in: return 7
+    case .between: return 8
+    case .UNRECOGNIZED(let i): return i
+    }
+  }
+
+  // The compiler won't synthesize support with the UNRECOGNIZED case.
+  public static let allCases: [Crm_Marketing_V1_SegmentOperator] = [
+    .unspecified,
+    .equals,
+    .notEquals,
+    .lessThan,
+    .atMost,
+    .greaterThan,
+    .atLeast,
+    .in,
+    .between,
+  ]
+
+}
+
+public nonisolated enum Crm_Marketing_V1_CampaignStatus: SwiftProtobuf.Enum, Swift.CaseIterable {
+  public typealias RawValue = Int
+  case unspecified // = 0
+  case draft // = 1
+  case scheduled // = 2
+  case active // = 3
+  case completed // = 4
+  case cancelled // = 5
+  case UNRECOGNIZED(Int)
+
+  public init() {
+    self = .unspecified
+  }
+
+  public init?(rawValue: Int) {
+    switch rawValue {
+    case 0: self = .unspecified
+    case 1: self = .draft
+    case 2: self = .scheduled
+    case 3: self = .active
+    case 4: self = .completed
+    case 5: self = .cancelled
+    default: self = .UNRECOGNIZED(rawValue)
+    }
+  }
+
+  public var rawValue: Int {
+    switch self {
+    case .unspecified: return 0
+    case .draft: return 1
+    case .scheduled: return 2
+    case .active: return 3
+    case .completed: return 4
+    case .cancelled: return 5
+    case .UNRECOGNIZED(let i): return i
+    }
+  }
+
+  // The compiler won't synthesize support with the UNRECOGNIZED case.
+  public static let allCases: [Crm_Marketing_V1_CampaignStatus] = [
+    .unspecified,
+    .draft,
+    .scheduled,
+    .active,
+    .completed,
+    .cancelled,
+  ]
+
+}
+
+public nonisolated enum Crm_Marketing_V1_CampaignResponse: SwiftProtobuf.Enum, Swift.CaseIterable {
+  public typealias RawValue = Int
+  case unspecified // = 0
+  case contacted // = 1
+  case interested // = 2
+  case declined // = 3
+  case converted // = 4
+  case UNRECOGNIZED(Int)
+
+  public init() {
+    self = .unspecified
+  }
+
+  public init?(rawValue: Int) {
+    switch rawValue {
+    case 0: self = .unspecified
+    case 1: self = .contacted
+    case 2: self = .interested
+    case 3: self = .declined
+    case 4: self = .converted
+    default: self = .UNRECOGNIZED(rawValue)
+    }
+  }
+
+  public var rawValue: Int {
+    switch self {
+    case .unspecified: return 0
+    case .contacted: return 1
+    case .interested: return 2
+    case .declined: return 3
+    case .converted: return 4
+    case .UNRECOGNIZED(let i): return i
+    }
+  }
+
+  // The compiler won't synthesize support with the UNRECOGNIZED case.
+  public static let allCases: [Crm_Marketing_V1_CampaignResponse] = [
+    .unspecified,
+    .contacted,
+    .interested,
+    .declined,
+    .converted,
+  ]
+
+}
+
 /// One step of an opportunity's history, append-only.
 public nonisolated struct Crm_Marketing_V1_StageChange: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
@@ -827,6 +1071,579 @@ public nonisolated struct Crm_Marketing_V1_TaskChanged: Sendable {
   fileprivate var _task: Crm_Marketing_V1_RmTask? = nil
 }
 
+public nonisolated struct Crm_Marketing_V1_SegmentCondition: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var field: Crm_Marketing_V1_SegmentField = .unspecified
+
+  public var op: Crm_Marketing_V1_SegmentOperator = .unspecified
+
+  public var values: [String] = []
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+/// Active customers for whom every condition holds (1 to 20 conditions).
+public nonisolated struct Crm_Marketing_V1_SegmentFilter: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var all: [Crm_Marketing_V1_SegmentCondition] = []
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Crm_Marketing_V1_Segment: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// "S" and 10 digits.
+  public var id: String = String()
+
+  /// 1 to 100 characters.
+  public var name: String = String()
+
+  public var filter: Crm_Marketing_V1_SegmentFilter {
+    get {_filter ?? Crm_Marketing_V1_SegmentFilter()}
+    set {_filter = newValue}
+  }
+  /// Returns true if `filter` has been explicitly set.
+  public var hasFilter: Bool {self._filter != nil}
+  /// Clears the value of `filter`. Subsequent reads from it will return its default value.
+  public mutating func clearFilter() {self._filter = nil}
+
+  public var version: Int64 = 0
+
+  public var updatedAtMs: Int64 = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _filter: Crm_Marketing_V1_SegmentFilter? = nil
+}
+
+/// Marketing.SaveSegment (3/12): creates (id empty) or replaces a saved segment (expected_version).
+/// A condition that does not fit its field is INVALID_ARGUMENT naming it (filter.all[i].values).
+public nonisolated struct Crm_Marketing_V1_SaveSegmentRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var id: String = String()
+
+  public var expectedVersion: Int64 = 0
+
+  public var name: String = String()
+
+  public var filter: Crm_Marketing_V1_SegmentFilter {
+    get {_filter ?? Crm_Marketing_V1_SegmentFilter()}
+    set {_filter = newValue}
+  }
+  /// Returns true if `filter` has been explicitly set.
+  public var hasFilter: Bool {self._filter != nil}
+  /// Clears the value of `filter`. Subsequent reads from it will return its default value.
+  public mutating func clearFilter() {self._filter = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _filter: Crm_Marketing_V1_SegmentFilter? = nil
+}
+
+public nonisolated struct Crm_Marketing_V1_SaveSegmentResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var segment: Crm_Marketing_V1_Segment {
+    get {_segment ?? Crm_Marketing_V1_Segment()}
+    set {_segment = newValue}
+  }
+  /// Returns true if `segment` has been explicitly set.
+  public var hasSegment: Bool {self._segment != nil}
+  /// Clears the value of `segment`. Subsequent reads from it will return its default value.
+  public mutating func clearSegment() {self._segment = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _segment: Crm_Marketing_V1_Segment? = nil
+}
+
+/// Marketing.CountSegment (3/13): how many customers a saved segment, or a filter, holds today.
+public nonisolated struct Crm_Marketing_V1_CountSegmentRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var target: Crm_Marketing_V1_CountSegmentRequest.OneOf_Target? = nil
+
+  public var segmentID: String {
+    get {
+      if case .segmentID(let v)? = target {return v}
+      return String()
+    }
+    set {target = .segmentID(newValue)}
+  }
+
+  public var filter: Crm_Marketing_V1_SegmentFilter {
+    get {
+      if case .filter(let v)? = target {return v}
+      return Crm_Marketing_V1_SegmentFilter()
+    }
+    set {target = .filter(newValue)}
+  }
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public nonisolated enum OneOf_Target: Equatable, Sendable {
+    case segmentID(String)
+    case filter(Crm_Marketing_V1_SegmentFilter)
+
+  }
+
+  public init() {}
+}
+
+public nonisolated struct Crm_Marketing_V1_CountSegmentResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var customers: UInt64 = 0
+
+  /// The date ages were computed for, YYYY-MM-DD.
+  public var today: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+/// Marketing.ListSegmentMembers (3/14): the customer ids a segment holds, in id order, page by page.
+public nonisolated struct Crm_Marketing_V1_ListSegmentMembersRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var target: Crm_Marketing_V1_ListSegmentMembersRequest.OneOf_Target? = nil
+
+  public var segmentID: String {
+    get {
+      if case .segmentID(let v)? = target {return v}
+      return String()
+    }
+    set {target = .segmentID(newValue)}
+  }
+
+  public var filter: Crm_Marketing_V1_SegmentFilter {
+    get {
+      if case .filter(let v)? = target {return v}
+      return Crm_Marketing_V1_SegmentFilter()
+    }
+    set {target = .filter(newValue)}
+  }
+
+  /// 1 to 10,000; 0 means 1,000.
+  public var pageSize: UInt32 = 0
+
+  public var pageToken: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public nonisolated enum OneOf_Target: Equatable, Sendable {
+    case segmentID(String)
+    case filter(Crm_Marketing_V1_SegmentFilter)
+
+  }
+
+  public init() {}
+}
+
+public nonisolated struct Crm_Marketing_V1_ListSegmentMembersResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var customerIds: [String] = []
+
+  public var nextPageToken: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+/// How many candidates the target list left out, by the first reason that applied (in this order).
+public nonisolated struct Crm_Marketing_V1_Suppressed: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// Merged into another customer.
+  public var merged: UInt32 = 0
+
+  /// Deactivated or erased.
+  public var deactivated: UInt32 = 0
+
+  /// No marketing consent in force for the campaign's channel.
+  public var noConsent: UInt32 = 0
+
+  /// A complaint not yet resolved.
+  public var openComplaint: UInt32 = 0
+
+  /// Contacted frequency_cap_contacts times or more in the last frequency_cap_days days.
+  public var frequencyCap: UInt32 = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Crm_Marketing_V1_Campaign: @unchecked Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// "M" and 10 digits.
+  public var id: String {
+    get {_storage._id}
+    set {_uniqueStorage()._id = newValue}
+  }
+
+  public var name: String {
+    get {_storage._name}
+    set {_uniqueStorage()._name = newValue}
+  }
+
+  /// The channel it contacts on: phone, sms, email, mail, branch or digital.
+  public var channel: String {
+    get {_storage._channel}
+    set {_uniqueStorage()._channel = newValue}
+  }
+
+  public var product: String {
+    get {_storage._product}
+    set {_uniqueStorage()._product = newValue}
+  }
+
+  public var budgetMinor: Int64 {
+    get {_storage._budgetMinor}
+    set {_uniqueStorage()._budgetMinor = newValue}
+  }
+
+  public var currency: String {
+    get {_storage._currency}
+    set {_uniqueStorage()._currency = newValue}
+  }
+
+  /// YYYY-MM-DD, both included.
+  public var startDate: String {
+    get {_storage._startDate}
+    set {_uniqueStorage()._startDate = newValue}
+  }
+
+  public var endDate: String {
+    get {_storage._endDate}
+    set {_uniqueStorage()._endDate = newValue}
+  }
+
+  public var status: Crm_Marketing_V1_CampaignStatus {
+    get {_storage._status}
+    set {_uniqueStorage()._status = newValue}
+  }
+
+  /// The segment whose customers are the candidates.
+  public var segmentID: String {
+    get {_storage._segmentID}
+    set {_uniqueStorage()._segmentID = newValue}
+  }
+
+  /// 0 to 50: the share of eligible candidates held back as the control group.
+  public var controlPercent: UInt32 {
+    get {_storage._controlPercent}
+    set {_uniqueStorage()._controlPercent = newValue}
+  }
+
+  /// A candidate contacted this many times (by any campaign) in the last frequency_cap_days is
+  /// suppressed; 0 means no cap.
+  public var frequencyCapContacts: UInt32 {
+    get {_storage._frequencyCapContacts}
+    set {_uniqueStorage()._frequencyCapContacts = newValue}
+  }
+
+  public var frequencyCapDays: UInt32 {
+    get {_storage._frequencyCapDays}
+    set {_uniqueStorage()._frequencyCapDays = newValue}
+  }
+
+  /// Set by BuildTargetList.
+  public var targets: UInt32 {
+    get {_storage._targets}
+    set {_uniqueStorage()._targets = newValue}
+  }
+
+  public var controls: UInt32 {
+    get {_storage._controls}
+    set {_uniqueStorage()._controls = newValue}
+  }
+
+  public var suppressed: Crm_Marketing_V1_Suppressed {
+    get {_storage._suppressed ?? Crm_Marketing_V1_Suppressed()}
+    set {_uniqueStorage()._suppressed = newValue}
+  }
+  /// Returns true if `suppressed` has been explicitly set.
+  public var hasSuppressed: Bool {_storage._suppressed != nil}
+  /// Clears the value of `suppressed`. Subsequent reads from it will return its default value.
+  public mutating func clearSuppressed() {_uniqueStorage()._suppressed = nil}
+
+  public var version: Int64 {
+    get {_storage._version}
+    set {_uniqueStorage()._version = newValue}
+  }
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _storage = _StorageClass.defaultInstance
+}
+
+/// Marketing.CreateCampaign (3/15): a DRAFT campaign.
+public nonisolated struct Crm_Marketing_V1_CreateCampaignRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var name: String = String()
+
+  public var channel: String = String()
+
+  public var product: String = String()
+
+  public var budgetMinor: Int64 = 0
+
+  public var currency: String = String()
+
+  public var startDate: String = String()
+
+  public var endDate: String = String()
+
+  public var segmentID: String = String()
+
+  public var controlPercent: UInt32 = 0
+
+  public var frequencyCapContacts: UInt32 = 0
+
+  public var frequencyCapDays: UInt32 = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Crm_Marketing_V1_CreateCampaignResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var campaign: Crm_Marketing_V1_Campaign {
+    get {_campaign ?? Crm_Marketing_V1_Campaign()}
+    set {_campaign = newValue}
+  }
+  /// Returns true if `campaign` has been explicitly set.
+  public var hasCampaign: Bool {self._campaign != nil}
+  /// Clears the value of `campaign`. Subsequent reads from it will return its default value.
+  public mutating func clearCampaign() {self._campaign = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _campaign: Crm_Marketing_V1_Campaign? = nil
+}
+
+/// Marketing.BuildTargetList (3/16): a DRAFT campaign's target list, built again from its segment
+/// (today's members, active or not): candidates are suppressed for the reasons of Suppressed, then
+/// exactly round(eligible * control_percent / 100) of the eligible (picked by a hash of campaign and
+/// customer, so the same list comes out each time) form the control group and the rest the targets.
+public nonisolated struct Crm_Marketing_V1_BuildTargetListRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var id: String = String()
+
+  public var expectedVersion: Int64 = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Crm_Marketing_V1_BuildTargetListResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var campaign: Crm_Marketing_V1_Campaign {
+    get {_campaign ?? Crm_Marketing_V1_Campaign()}
+    set {_campaign = newValue}
+  }
+  /// Returns true if `campaign` has been explicitly set.
+  public var hasCampaign: Bool {self._campaign != nil}
+  /// Clears the value of `campaign`. Subsequent reads from it will return its default value.
+  public mutating func clearCampaign() {self._campaign = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _campaign: Crm_Marketing_V1_Campaign? = nil
+}
+
+/// Marketing.SetCampaignStatus (3/17): DRAFT -> SCHEDULED (with a target list) -> ACTIVE ->
+/// COMPLETED; DRAFT, SCHEDULED or ACTIVE -> CANCELLED. Anything else is FAILED_PRECONDITION
+/// INVALID_TRANSITION.
+public nonisolated struct Crm_Marketing_V1_SetCampaignStatusRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var id: String = String()
+
+  public var expectedVersion: Int64 = 0
+
+  public var status: Crm_Marketing_V1_CampaignStatus = .unspecified
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Crm_Marketing_V1_SetCampaignStatusResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var campaign: Crm_Marketing_V1_Campaign {
+    get {_campaign ?? Crm_Marketing_V1_Campaign()}
+    set {_campaign = newValue}
+  }
+  /// Returns true if `campaign` has been explicitly set.
+  public var hasCampaign: Bool {self._campaign != nil}
+  /// Clears the value of `campaign`. Subsequent reads from it will return its default value.
+  public mutating func clearCampaign() {self._campaign = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _campaign: Crm_Marketing_V1_Campaign? = nil
+}
+
+/// Marketing.RecordCampaignResponse (3/18): how a customer on an ACTIVE campaign's list responded;
+/// each response counts as a contact for frequency caps, except a control member's conversion (they
+/// were not contacted). A response replaces the earlier one only if it goes further (contacted <
+/// interested or declined < converted).
+public nonisolated struct Crm_Marketing_V1_RecordCampaignResponseRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var campaignID: String = String()
+
+  public var customerID: String = String()
+
+  public var response: Crm_Marketing_V1_CampaignResponse = .unspecified
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Crm_Marketing_V1_RecordCampaignResponseResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var response: Crm_Marketing_V1_CampaignResponse = .unspecified
+
+  /// Whether the customer is in the control group.
+  public var control: Bool = false
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+/// Marketing.CampaignReport (3/19): the funnel and the conversion against the control group.
+public nonisolated struct Crm_Marketing_V1_CampaignReportRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var id: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Crm_Marketing_V1_CampaignReportResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var targets: UInt32 = 0
+
+  public var contacted: UInt32 = 0
+
+  public var interested: UInt32 = 0
+
+  public var declined: UInt32 = 0
+
+  public var converted: UInt32 = 0
+
+  public var controls: UInt32 = 0
+
+  public var controlsConverted: UInt32 = 0
+
+  /// converted / targets and controls_converted / controls, in basis points rounded half up.
+  public var conversionBasisPoints: UInt32 = 0
+
+  public var controlConversionBasisPoints: UInt32 = 0
+
+  /// The difference (targets minus controls), in basis points.
+  public var upliftBasisPoints: Int32 = 0
+
+  public var suppressed: Crm_Marketing_V1_Suppressed {
+    get {_suppressed ?? Crm_Marketing_V1_Suppressed()}
+    set {_suppressed = newValue}
+  }
+  /// Returns true if `suppressed` has been explicitly set.
+  public var hasSuppressed: Bool {self._suppressed != nil}
+  /// Clears the value of `suppressed`. Subsequent reads from it will return its default value.
+  public mutating func clearSuppressed() {self._suppressed = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _suppressed: Crm_Marketing_V1_Suppressed? = nil
+}
+
 /// The payload of Marketing's change events: "opportunity.created", "opportunity.moved" (also won
 /// and lost), "opportunity.rekeyed" (its customer was merged into another, or unmerged),
 /// "opportunity.reweighted" (the stage probabilities changed).
@@ -869,6 +1686,22 @@ nonisolated extension Crm_Marketing_V1_TaskKind: SwiftProtobuf._ProtoNameProvidi
 
 nonisolated extension Crm_Marketing_V1_TaskStatus: SwiftProtobuf._ProtoNameProviding {
   public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0TASK_STATUS_UNSPECIFIED\0\u{1}TASK_STATUS_OPEN\0\u{1}TASK_STATUS_DONE\0\u{1}TASK_STATUS_CANCELLED\0")
+}
+
+nonisolated extension Crm_Marketing_V1_SegmentField: SwiftProtobuf._ProtoNameProviding {
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0SEGMENT_FIELD_UNSPECIFIED\0\u{1}SEGMENT_FIELD_VALUE_GRADE\0\u{1}SEGMENT_FIELD_LIFECYCLE_STAGE\0\u{1}SEGMENT_FIELD_AGE\0\u{1}SEGMENT_FIELD_BRANCH\0\u{1}SEGMENT_FIELD_RELATIONSHIP_MANAGER\0\u{1}SEGMENT_FIELD_ASSETS_MINOR\0\u{1}SEGMENT_FIELD_MONTHLY_CONTRIBUTION_MINOR\0\u{1}SEGMENT_FIELD_CUSTOMER_KIND\0\u{1}SEGMENT_FIELD_CREDIT_GRADE\0\u{1}SEGMENT_FIELD_MARKETING_CONSENT\0\u{1}SEGMENT_FIELD_OPEN_COMPLAINT\0")
+}
+
+nonisolated extension Crm_Marketing_V1_SegmentOperator: SwiftProtobuf._ProtoNameProviding {
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0SEGMENT_OPERATOR_UNSPECIFIED\0\u{1}SEGMENT_OPERATOR_EQUALS\0\u{1}SEGMENT_OPERATOR_NOT_EQUALS\0\u{1}SEGMENT_OPERATOR_LESS_THAN\0\u{1}SEGMENT_OPERATOR_AT_MOST\0\u{1}SEGMENT_OPERATOR_GREATER_THAN\0\u{1}SEGMENT_OPERATOR_AT_LEAST\0\u{1}SEGMENT_OPERATOR_IN\0\u{1}SEGMENT_OPERATOR_BETWEEN\0")
+}
+
+nonisolated extension Crm_Marketing_V1_CampaignStatus: SwiftProtobuf._ProtoNameProviding {
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0CAMPAIGN_STATUS_UNSPECIFIED\0\u{1}CAMPAIGN_STATUS_DRAFT\0\u{1}CAMPAIGN_STATUS_SCHEDULED\0\u{1}CAMPAIGN_STATUS_ACTIVE\0\u{1}CAMPAIGN_STATUS_COMPLETED\0\u{1}CAMPAIGN_STATUS_CANCELLED\0")
+}
+
+nonisolated extension Crm_Marketing_V1_CampaignResponse: SwiftProtobuf._ProtoNameProviding {
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0CAMPAIGN_RESPONSE_UNSPECIFIED\0\u{1}CAMPAIGN_RESPONSE_CONTACTED\0\u{1}CAMPAIGN_RESPONSE_INTERESTED\0\u{1}CAMPAIGN_RESPONSE_DECLINED\0\u{1}CAMPAIGN_RESPONSE_CONVERTED\0")
 }
 
 nonisolated extension Crm_Marketing_V1_StageChange: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
@@ -2129,6 +2962,1095 @@ nonisolated extension Crm_Marketing_V1_TaskChanged: SwiftProtobuf.Message, Swift
 
   public static func ==(lhs: Crm_Marketing_V1_TaskChanged, rhs: Crm_Marketing_V1_TaskChanged) -> Bool {
     if lhs._task != rhs._task {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Crm_Marketing_V1_SegmentCondition: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".SegmentCondition"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}field\0\u{1}op\0\u{1}values\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularEnumField(value: &self.field) }()
+      case 2: try { try decoder.decodeSingularEnumField(value: &self.op) }()
+      case 3: try { try decoder.decodeRepeatedStringField(value: &self.values) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if self.field != .unspecified {
+      try visitor.visitSingularEnumField(value: self.field, fieldNumber: 1)
+    }
+    if self.op != .unspecified {
+      try visitor.visitSingularEnumField(value: self.op, fieldNumber: 2)
+    }
+    if !self.values.isEmpty {
+      try visitor.visitRepeatedStringField(value: self.values, fieldNumber: 3)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Crm_Marketing_V1_SegmentCondition, rhs: Crm_Marketing_V1_SegmentCondition) -> Bool {
+    if lhs.field != rhs.field {return false}
+    if lhs.op != rhs.op {return false}
+    if lhs.values != rhs.values {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Crm_Marketing_V1_SegmentFilter: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".SegmentFilter"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}all\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeRepeatedMessageField(value: &self.all) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.all.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.all, fieldNumber: 1)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Crm_Marketing_V1_SegmentFilter, rhs: Crm_Marketing_V1_SegmentFilter) -> Bool {
+    if lhs.all != rhs.all {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Crm_Marketing_V1_Segment: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".Segment"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{1}name\0\u{1}filter\0\u{1}version\0\u{3}updated_at_ms\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.id) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.name) }()
+      case 3: try { try decoder.decodeSingularMessageField(value: &self._filter) }()
+      case 4: try { try decoder.decodeSingularInt64Field(value: &self.version) }()
+      case 5: try { try decoder.decodeSingularInt64Field(value: &self.updatedAtMs) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    if !self.id.isEmpty {
+      try visitor.visitSingularStringField(value: self.id, fieldNumber: 1)
+    }
+    if !self.name.isEmpty {
+      try visitor.visitSingularStringField(value: self.name, fieldNumber: 2)
+    }
+    try { if let v = self._filter {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 3)
+    } }()
+    if self.version != 0 {
+      try visitor.visitSingularInt64Field(value: self.version, fieldNumber: 4)
+    }
+    if self.updatedAtMs != 0 {
+      try visitor.visitSingularInt64Field(value: self.updatedAtMs, fieldNumber: 5)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Crm_Marketing_V1_Segment, rhs: Crm_Marketing_V1_Segment) -> Bool {
+    if lhs.id != rhs.id {return false}
+    if lhs.name != rhs.name {return false}
+    if lhs._filter != rhs._filter {return false}
+    if lhs.version != rhs.version {return false}
+    if lhs.updatedAtMs != rhs.updatedAtMs {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Crm_Marketing_V1_SaveSegmentRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".SaveSegmentRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{3}expected_version\0\u{1}name\0\u{1}filter\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.id) }()
+      case 2: try { try decoder.decodeSingularInt64Field(value: &self.expectedVersion) }()
+      case 3: try { try decoder.decodeSingularStringField(value: &self.name) }()
+      case 4: try { try decoder.decodeSingularMessageField(value: &self._filter) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    if !self.id.isEmpty {
+      try visitor.visitSingularStringField(value: self.id, fieldNumber: 1)
+    }
+    if self.expectedVersion != 0 {
+      try visitor.visitSingularInt64Field(value: self.expectedVersion, fieldNumber: 2)
+    }
+    if !self.name.isEmpty {
+      try visitor.visitSingularStringField(value: self.name, fieldNumber: 3)
+    }
+    try { if let v = self._filter {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 4)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Crm_Marketing_V1_SaveSegmentRequest, rhs: Crm_Marketing_V1_SaveSegmentRequest) -> Bool {
+    if lhs.id != rhs.id {return false}
+    if lhs.expectedVersion != rhs.expectedVersion {return false}
+    if lhs.name != rhs.name {return false}
+    if lhs._filter != rhs._filter {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Crm_Marketing_V1_SaveSegmentResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".SaveSegmentResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}segment\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularMessageField(value: &self._segment) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    try { if let v = self._segment {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Crm_Marketing_V1_SaveSegmentResponse, rhs: Crm_Marketing_V1_SaveSegmentResponse) -> Bool {
+    if lhs._segment != rhs._segment {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Crm_Marketing_V1_CountSegmentRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".CountSegmentRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}segment_id\0\u{1}filter\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try {
+        var v: String?
+        try decoder.decodeSingularStringField(value: &v)
+        if let v = v {
+          if self.target != nil {try decoder.handleConflictingOneOf()}
+          self.target = .segmentID(v)
+        }
+      }()
+      case 2: try {
+        var v: Crm_Marketing_V1_SegmentFilter?
+        var hadOneofValue = false
+        if let current = self.target {
+          hadOneofValue = true
+          if case .filter(let m) = current {v = m}
+        }
+        try decoder.decodeSingularMessageField(value: &v)
+        if let v = v {
+          if hadOneofValue {try decoder.handleConflictingOneOf()}
+          self.target = .filter(v)
+        }
+      }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    switch self.target {
+    case .segmentID?: try {
+      guard case .segmentID(let v)? = self.target else { preconditionFailure() }
+      try visitor.visitSingularStringField(value: v, fieldNumber: 1)
+    }()
+    case .filter?: try {
+      guard case .filter(let v)? = self.target else { preconditionFailure() }
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 2)
+    }()
+    case nil: break
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Crm_Marketing_V1_CountSegmentRequest, rhs: Crm_Marketing_V1_CountSegmentRequest) -> Bool {
+    if lhs.target != rhs.target {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Crm_Marketing_V1_CountSegmentResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".CountSegmentResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}customers\0\u{1}today\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularUInt64Field(value: &self.customers) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.today) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if self.customers != 0 {
+      try visitor.visitSingularUInt64Field(value: self.customers, fieldNumber: 1)
+    }
+    if !self.today.isEmpty {
+      try visitor.visitSingularStringField(value: self.today, fieldNumber: 2)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Crm_Marketing_V1_CountSegmentResponse, rhs: Crm_Marketing_V1_CountSegmentResponse) -> Bool {
+    if lhs.customers != rhs.customers {return false}
+    if lhs.today != rhs.today {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Crm_Marketing_V1_ListSegmentMembersRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ListSegmentMembersRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}segment_id\0\u{1}filter\0\u{3}page_size\0\u{3}page_token\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try {
+        var v: String?
+        try decoder.decodeSingularStringField(value: &v)
+        if let v = v {
+          if self.target != nil {try decoder.handleConflictingOneOf()}
+          self.target = .segmentID(v)
+        }
+      }()
+      case 2: try {
+        var v: Crm_Marketing_V1_SegmentFilter?
+        var hadOneofValue = false
+        if let current = self.target {
+          hadOneofValue = true
+          if case .filter(let m) = current {v = m}
+        }
+        try decoder.decodeSingularMessageField(value: &v)
+        if let v = v {
+          if hadOneofValue {try decoder.handleConflictingOneOf()}
+          self.target = .filter(v)
+        }
+      }()
+      case 3: try { try decoder.decodeSingularUInt32Field(value: &self.pageSize) }()
+      case 4: try { try decoder.decodeSingularStringField(value: &self.pageToken) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    switch self.target {
+    case .segmentID?: try {
+      guard case .segmentID(let v)? = self.target else { preconditionFailure() }
+      try visitor.visitSingularStringField(value: v, fieldNumber: 1)
+    }()
+    case .filter?: try {
+      guard case .filter(let v)? = self.target else { preconditionFailure() }
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 2)
+    }()
+    case nil: break
+    }
+    if self.pageSize != 0 {
+      try visitor.visitSingularUInt32Field(value: self.pageSize, fieldNumber: 3)
+    }
+    if !self.pageToken.isEmpty {
+      try visitor.visitSingularStringField(value: self.pageToken, fieldNumber: 4)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Crm_Marketing_V1_ListSegmentMembersRequest, rhs: Crm_Marketing_V1_ListSegmentMembersRequest) -> Bool {
+    if lhs.target != rhs.target {return false}
+    if lhs.pageSize != rhs.pageSize {return false}
+    if lhs.pageToken != rhs.pageToken {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Crm_Marketing_V1_ListSegmentMembersResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ListSegmentMembersResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}customer_ids\0\u{3}next_page_token\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeRepeatedStringField(value: &self.customerIds) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.nextPageToken) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.customerIds.isEmpty {
+      try visitor.visitRepeatedStringField(value: self.customerIds, fieldNumber: 1)
+    }
+    if !self.nextPageToken.isEmpty {
+      try visitor.visitSingularStringField(value: self.nextPageToken, fieldNumber: 2)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Crm_Marketing_V1_ListSegmentMembersResponse, rhs: Crm_Marketing_V1_ListSegmentMembersResponse) -> Bool {
+    if lhs.customerIds != rhs.customerIds {return false}
+    if lhs.nextPageToken != rhs.nextPageToken {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Crm_Marketing_V1_Suppressed: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".Suppressed"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}merged\0\u{1}deactivated\0\u{3}no_consent\0\u{3}open_complaint\0\u{3}frequency_cap\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularUInt32Field(value: &self.merged) }()
+      case 2: try { try decoder.decodeSingularUInt32Field(value: &self.deactivated) }()
+      case 3: try { try decoder.decodeSingularUInt32Field(value: &self.noConsent) }()
+      case 4: try { try decoder.decodeSingularUInt32Field(value: &self.openComplaint) }()
+      case 5: try { try decoder.decodeSingularUInt32Field(value: &self.frequencyCap) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if self.merged != 0 {
+      try visitor.visitSingularUInt32Field(value: self.merged, fieldNumber: 1)
+    }
+    if self.deactivated != 0 {
+      try visitor.visitSingularUInt32Field(value: self.deactivated, fieldNumber: 2)
+    }
+    if self.noConsent != 0 {
+      try visitor.visitSingularUInt32Field(value: self.noConsent, fieldNumber: 3)
+    }
+    if self.openComplaint != 0 {
+      try visitor.visitSingularUInt32Field(value: self.openComplaint, fieldNumber: 4)
+    }
+    if self.frequencyCap != 0 {
+      try visitor.visitSingularUInt32Field(value: self.frequencyCap, fieldNumber: 5)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Crm_Marketing_V1_Suppressed, rhs: Crm_Marketing_V1_Suppressed) -> Bool {
+    if lhs.merged != rhs.merged {return false}
+    if lhs.deactivated != rhs.deactivated {return false}
+    if lhs.noConsent != rhs.noConsent {return false}
+    if lhs.openComplaint != rhs.openComplaint {return false}
+    if lhs.frequencyCap != rhs.frequencyCap {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Crm_Marketing_V1_Campaign: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".Campaign"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{1}name\0\u{1}channel\0\u{1}product\0\u{3}budget_minor\0\u{1}currency\0\u{3}start_date\0\u{3}end_date\0\u{1}status\0\u{3}segment_id\0\u{3}control_percent\0\u{3}frequency_cap_contacts\0\u{3}frequency_cap_days\0\u{1}targets\0\u{1}controls\0\u{1}suppressed\0\u{1}version\0")
+
+  fileprivate class _StorageClass {
+    var _id: String = String()
+    var _name: String = String()
+    var _channel: String = String()
+    var _product: String = String()
+    var _budgetMinor: Int64 = 0
+    var _currency: String = String()
+    var _startDate: String = String()
+    var _endDate: String = String()
+    var _status: Crm_Marketing_V1_CampaignStatus = .unspecified
+    var _segmentID: String = String()
+    var _controlPercent: UInt32 = 0
+    var _frequencyCapContacts: UInt32 = 0
+    var _frequencyCapDays: UInt32 = 0
+    var _targets: UInt32 = 0
+    var _controls: UInt32 = 0
+    var _suppressed: Crm_Marketing_V1_Suppressed? = nil
+    var _version: Int64 = 0
+
+      // This property is used as the initial default value for new instances of the type.
+      // The type itself is protecting the reference to its storage via CoW semantics.
+      // This will force a copy to be made of this reference when the first mutation occurs;
+      // hence, it is safe to mark this as `nonisolated(unsafe)`.
+      static nonisolated(unsafe) let defaultInstance = _StorageClass()
+
+    private init() {}
+
+    init(copying source: _StorageClass) {
+      _id = source._id
+      _name = source._name
+      _channel = source._channel
+      _product = source._product
+      _budgetMinor = source._budgetMinor
+      _currency = source._currency
+      _startDate = source._startDate
+      _endDate = source._endDate
+      _status = source._status
+      _segmentID = source._segmentID
+      _controlPercent = source._controlPercent
+      _frequencyCapContacts = source._frequencyCapContacts
+      _frequencyCapDays = source._frequencyCapDays
+      _targets = source._targets
+      _controls = source._controls
+      _suppressed = source._suppressed
+      _version = source._version
+    }
+  }
+
+  fileprivate mutating func _uniqueStorage() -> _StorageClass {
+    if !isKnownUniquelyReferenced(&_storage) {
+      _storage = _StorageClass(copying: _storage)
+    }
+    return _storage
+  }
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    _ = _uniqueStorage()
+    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
+      while let fieldNumber = try decoder.nextFieldNumber() {
+        // The use of inline closures is to circumvent an issue where the compiler
+        // allocates stack space for every case branch when no optimizations are
+        // enabled. https://github.com/apple/swift-protobuf/issues/1034
+        switch fieldNumber {
+        case 1: try { try decoder.decodeSingularStringField(value: &_storage._id) }()
+        case 2: try { try decoder.decodeSingularStringField(value: &_storage._name) }()
+        case 3: try { try decoder.decodeSingularStringField(value: &_storage._channel) }()
+        case 4: try { try decoder.decodeSingularStringField(value: &_storage._product) }()
+        case 5: try { try decoder.decodeSingularInt64Field(value: &_storage._budgetMinor) }()
+        case 6: try { try decoder.decodeSingularStringField(value: &_storage._currency) }()
+        case 7: try { try decoder.decodeSingularStringField(value: &_storage._startDate) }()
+        case 8: try { try decoder.decodeSingularStringField(value: &_storage._endDate) }()
+        case 9: try { try decoder.decodeSingularEnumField(value: &_storage._status) }()
+        case 10: try { try decoder.decodeSingularStringField(value: &_storage._segmentID) }()
+        case 11: try { try decoder.decodeSingularUInt32Field(value: &_storage._controlPercent) }()
+        case 12: try { try decoder.decodeSingularUInt32Field(value: &_storage._frequencyCapContacts) }()
+        case 13: try { try decoder.decodeSingularUInt32Field(value: &_storage._frequencyCapDays) }()
+        case 14: try { try decoder.decodeSingularUInt32Field(value: &_storage._targets) }()
+        case 15: try { try decoder.decodeSingularUInt32Field(value: &_storage._controls) }()
+        case 16: try { try decoder.decodeSingularMessageField(value: &_storage._suppressed) }()
+        case 17: try { try decoder.decodeSingularInt64Field(value: &_storage._version) }()
+        default: break
+        }
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every if/case branch local when no optimizations
+      // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+      // https://github.com/apple/swift-protobuf/issues/1182
+      if !_storage._id.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._id, fieldNumber: 1)
+      }
+      if !_storage._name.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._name, fieldNumber: 2)
+      }
+      if !_storage._channel.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._channel, fieldNumber: 3)
+      }
+      if !_storage._product.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._product, fieldNumber: 4)
+      }
+      if _storage._budgetMinor != 0 {
+        try visitor.visitSingularInt64Field(value: _storage._budgetMinor, fieldNumber: 5)
+      }
+      if !_storage._currency.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._currency, fieldNumber: 6)
+      }
+      if !_storage._startDate.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._startDate, fieldNumber: 7)
+      }
+      if !_storage._endDate.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._endDate, fieldNumber: 8)
+      }
+      if _storage._status != .unspecified {
+        try visitor.visitSingularEnumField(value: _storage._status, fieldNumber: 9)
+      }
+      if !_storage._segmentID.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._segmentID, fieldNumber: 10)
+      }
+      if _storage._controlPercent != 0 {
+        try visitor.visitSingularUInt32Field(value: _storage._controlPercent, fieldNumber: 11)
+      }
+      if _storage._frequencyCapContacts != 0 {
+        try visitor.visitSingularUInt32Field(value: _storage._frequencyCapContacts, fieldNumber: 12)
+      }
+      if _storage._frequencyCapDays != 0 {
+        try visitor.visitSingularUInt32Field(value: _storage._frequencyCapDays, fieldNumber: 13)
+      }
+      if _storage._targets != 0 {
+        try visitor.visitSingularUInt32Field(value: _storage._targets, fieldNumber: 14)
+      }
+      if _storage._controls != 0 {
+        try visitor.visitSingularUInt32Field(value: _storage._controls, fieldNumber: 15)
+      }
+      try { if let v = _storage._suppressed {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 16)
+      } }()
+      if _storage._version != 0 {
+        try visitor.visitSingularInt64Field(value: _storage._version, fieldNumber: 17)
+      }
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Crm_Marketing_V1_Campaign, rhs: Crm_Marketing_V1_Campaign) -> Bool {
+    if lhs._storage !== rhs._storage {
+      let storagesAreEqual: Bool = withExtendedLifetime((lhs._storage, rhs._storage)) { (_args: (_StorageClass, _StorageClass)) in
+        let _storage = _args.0
+        let rhs_storage = _args.1
+        if _storage._id != rhs_storage._id {return false}
+        if _storage._name != rhs_storage._name {return false}
+        if _storage._channel != rhs_storage._channel {return false}
+        if _storage._product != rhs_storage._product {return false}
+        if _storage._budgetMinor != rhs_storage._budgetMinor {return false}
+        if _storage._currency != rhs_storage._currency {return false}
+        if _storage._startDate != rhs_storage._startDate {return false}
+        if _storage._endDate != rhs_storage._endDate {return false}
+        if _storage._status != rhs_storage._status {return false}
+        if _storage._segmentID != rhs_storage._segmentID {return false}
+        if _storage._controlPercent != rhs_storage._controlPercent {return false}
+        if _storage._frequencyCapContacts != rhs_storage._frequencyCapContacts {return false}
+        if _storage._frequencyCapDays != rhs_storage._frequencyCapDays {return false}
+        if _storage._targets != rhs_storage._targets {return false}
+        if _storage._controls != rhs_storage._controls {return false}
+        if _storage._suppressed != rhs_storage._suppressed {return false}
+        if _storage._version != rhs_storage._version {return false}
+        return true
+      }
+      if !storagesAreEqual {return false}
+    }
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Crm_Marketing_V1_CreateCampaignRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".CreateCampaignRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}name\0\u{1}channel\0\u{1}product\0\u{3}budget_minor\0\u{1}currency\0\u{3}start_date\0\u{3}end_date\0\u{3}segment_id\0\u{3}control_percent\0\u{3}frequency_cap_contacts\0\u{3}frequency_cap_days\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.name) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.channel) }()
+      case 3: try { try decoder.decodeSingularStringField(value: &self.product) }()
+      case 4: try { try decoder.decodeSingularInt64Field(value: &self.budgetMinor) }()
+      case 5: try { try decoder.decodeSingularStringField(value: &self.currency) }()
+      case 6: try { try decoder.decodeSingularStringField(value: &self.startDate) }()
+      case 7: try { try decoder.decodeSingularStringField(value: &self.endDate) }()
+      case 8: try { try decoder.decodeSingularStringField(value: &self.segmentID) }()
+      case 9: try { try decoder.decodeSingularUInt32Field(value: &self.controlPercent) }()
+      case 10: try { try decoder.decodeSingularUInt32Field(value: &self.frequencyCapContacts) }()
+      case 11: try { try decoder.decodeSingularUInt32Field(value: &self.frequencyCapDays) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.name.isEmpty {
+      try visitor.visitSingularStringField(value: self.name, fieldNumber: 1)
+    }
+    if !self.channel.isEmpty {
+      try visitor.visitSingularStringField(value: self.channel, fieldNumber: 2)
+    }
+    if !self.product.isEmpty {
+      try visitor.visitSingularStringField(value: self.product, fieldNumber: 3)
+    }
+    if self.budgetMinor != 0 {
+      try visitor.visitSingularInt64Field(value: self.budgetMinor, fieldNumber: 4)
+    }
+    if !self.currency.isEmpty {
+      try visitor.visitSingularStringField(value: self.currency, fieldNumber: 5)
+    }
+    if !self.startDate.isEmpty {
+      try visitor.visitSingularStringField(value: self.startDate, fieldNumber: 6)
+    }
+    if !self.endDate.isEmpty {
+      try visitor.visitSingularStringField(value: self.endDate, fieldNumber: 7)
+    }
+    if !self.segmentID.isEmpty {
+      try visitor.visitSingularStringField(value: self.segmentID, fieldNumber: 8)
+    }
+    if self.controlPercent != 0 {
+      try visitor.visitSingularUInt32Field(value: self.controlPercent, fieldNumber: 9)
+    }
+    if self.frequencyCapContacts != 0 {
+      try visitor.visitSingularUInt32Field(value: self.frequencyCapContacts, fieldNumber: 10)
+    }
+    if self.frequencyCapDays != 0 {
+      try visitor.visitSingularUInt32Field(value: self.frequencyCapDays, fieldNumber: 11)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Crm_Marketing_V1_CreateCampaignRequest, rhs: Crm_Marketing_V1_CreateCampaignRequest) -> Bool {
+    if lhs.name != rhs.name {return false}
+    if lhs.channel != rhs.channel {return false}
+    if lhs.product != rhs.product {return false}
+    if lhs.budgetMinor != rhs.budgetMinor {return false}
+    if lhs.currency != rhs.currency {return false}
+    if lhs.startDate != rhs.startDate {return false}
+    if lhs.endDate != rhs.endDate {return false}
+    if lhs.segmentID != rhs.segmentID {return false}
+    if lhs.controlPercent != rhs.controlPercent {return false}
+    if lhs.frequencyCapContacts != rhs.frequencyCapContacts {return false}
+    if lhs.frequencyCapDays != rhs.frequencyCapDays {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Crm_Marketing_V1_CreateCampaignResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".CreateCampaignResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}campaign\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularMessageField(value: &self._campaign) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    try { if let v = self._campaign {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Crm_Marketing_V1_CreateCampaignResponse, rhs: Crm_Marketing_V1_CreateCampaignResponse) -> Bool {
+    if lhs._campaign != rhs._campaign {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Crm_Marketing_V1_BuildTargetListRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".BuildTargetListRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{3}expected_version\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.id) }()
+      case 2: try { try decoder.decodeSingularInt64Field(value: &self.expectedVersion) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.id.isEmpty {
+      try visitor.visitSingularStringField(value: self.id, fieldNumber: 1)
+    }
+    if self.expectedVersion != 0 {
+      try visitor.visitSingularInt64Field(value: self.expectedVersion, fieldNumber: 2)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Crm_Marketing_V1_BuildTargetListRequest, rhs: Crm_Marketing_V1_BuildTargetListRequest) -> Bool {
+    if lhs.id != rhs.id {return false}
+    if lhs.expectedVersion != rhs.expectedVersion {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Crm_Marketing_V1_BuildTargetListResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".BuildTargetListResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}campaign\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularMessageField(value: &self._campaign) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    try { if let v = self._campaign {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Crm_Marketing_V1_BuildTargetListResponse, rhs: Crm_Marketing_V1_BuildTargetListResponse) -> Bool {
+    if lhs._campaign != rhs._campaign {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Crm_Marketing_V1_SetCampaignStatusRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".SetCampaignStatusRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{3}expected_version\0\u{1}status\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.id) }()
+      case 2: try { try decoder.decodeSingularInt64Field(value: &self.expectedVersion) }()
+      case 3: try { try decoder.decodeSingularEnumField(value: &self.status) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.id.isEmpty {
+      try visitor.visitSingularStringField(value: self.id, fieldNumber: 1)
+    }
+    if self.expectedVersion != 0 {
+      try visitor.visitSingularInt64Field(value: self.expectedVersion, fieldNumber: 2)
+    }
+    if self.status != .unspecified {
+      try visitor.visitSingularEnumField(value: self.status, fieldNumber: 3)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Crm_Marketing_V1_SetCampaignStatusRequest, rhs: Crm_Marketing_V1_SetCampaignStatusRequest) -> Bool {
+    if lhs.id != rhs.id {return false}
+    if lhs.expectedVersion != rhs.expectedVersion {return false}
+    if lhs.status != rhs.status {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Crm_Marketing_V1_SetCampaignStatusResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".SetCampaignStatusResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}campaign\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularMessageField(value: &self._campaign) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    try { if let v = self._campaign {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Crm_Marketing_V1_SetCampaignStatusResponse, rhs: Crm_Marketing_V1_SetCampaignStatusResponse) -> Bool {
+    if lhs._campaign != rhs._campaign {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Crm_Marketing_V1_RecordCampaignResponseRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".RecordCampaignResponseRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}campaign_id\0\u{3}customer_id\0\u{1}response\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.campaignID) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.customerID) }()
+      case 3: try { try decoder.decodeSingularEnumField(value: &self.response) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.campaignID.isEmpty {
+      try visitor.visitSingularStringField(value: self.campaignID, fieldNumber: 1)
+    }
+    if !self.customerID.isEmpty {
+      try visitor.visitSingularStringField(value: self.customerID, fieldNumber: 2)
+    }
+    if self.response != .unspecified {
+      try visitor.visitSingularEnumField(value: self.response, fieldNumber: 3)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Crm_Marketing_V1_RecordCampaignResponseRequest, rhs: Crm_Marketing_V1_RecordCampaignResponseRequest) -> Bool {
+    if lhs.campaignID != rhs.campaignID {return false}
+    if lhs.customerID != rhs.customerID {return false}
+    if lhs.response != rhs.response {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Crm_Marketing_V1_RecordCampaignResponseResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".RecordCampaignResponseResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}response\0\u{1}control\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularEnumField(value: &self.response) }()
+      case 2: try { try decoder.decodeSingularBoolField(value: &self.control) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if self.response != .unspecified {
+      try visitor.visitSingularEnumField(value: self.response, fieldNumber: 1)
+    }
+    if self.control != false {
+      try visitor.visitSingularBoolField(value: self.control, fieldNumber: 2)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Crm_Marketing_V1_RecordCampaignResponseResponse, rhs: Crm_Marketing_V1_RecordCampaignResponseResponse) -> Bool {
+    if lhs.response != rhs.response {return false}
+    if lhs.control != rhs.control {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Crm_Marketing_V1_CampaignReportRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".CampaignReportRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.id) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.id.isEmpty {
+      try visitor.visitSingularStringField(value: self.id, fieldNumber: 1)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Crm_Marketing_V1_CampaignReportRequest, rhs: Crm_Marketing_V1_CampaignReportRequest) -> Bool {
+    if lhs.id != rhs.id {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Crm_Marketing_V1_CampaignReportResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".CampaignReportResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}targets\0\u{1}contacted\0\u{1}interested\0\u{1}declined\0\u{1}converted\0\u{1}controls\0\u{3}controls_converted\0\u{3}conversion_basis_points\0\u{3}control_conversion_basis_points\0\u{3}uplift_basis_points\0\u{1}suppressed\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularUInt32Field(value: &self.targets) }()
+      case 2: try { try decoder.decodeSingularUInt32Field(value: &self.contacted) }()
+      case 3: try { try decoder.decodeSingularUInt32Field(value: &self.interested) }()
+      case 4: try { try decoder.decodeSingularUInt32Field(value: &self.declined) }()
+      case 5: try { try decoder.decodeSingularUInt32Field(value: &self.converted) }()
+      case 6: try { try decoder.decodeSingularUInt32Field(value: &self.controls) }()
+      case 7: try { try decoder.decodeSingularUInt32Field(value: &self.controlsConverted) }()
+      case 8: try { try decoder.decodeSingularUInt32Field(value: &self.conversionBasisPoints) }()
+      case 9: try { try decoder.decodeSingularUInt32Field(value: &self.controlConversionBasisPoints) }()
+      case 10: try { try decoder.decodeSingularInt32Field(value: &self.upliftBasisPoints) }()
+      case 11: try { try decoder.decodeSingularMessageField(value: &self._suppressed) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    if self.targets != 0 {
+      try visitor.visitSingularUInt32Field(value: self.targets, fieldNumber: 1)
+    }
+    if self.contacted != 0 {
+      try visitor.visitSingularUInt32Field(value: self.contacted, fieldNumber: 2)
+    }
+    if self.interested != 0 {
+      try visitor.visitSingularUInt32Field(value: self.interested, fieldNumber: 3)
+    }
+    if self.declined != 0 {
+      try visitor.visitSingularUInt32Field(value: self.declined, fieldNumber: 4)
+    }
+    if self.converted != 0 {
+      try visitor.visitSingularUInt32Field(value: self.converted, fieldNumber: 5)
+    }
+    if self.controls != 0 {
+      try visitor.visitSingularUInt32Field(value: self.controls, fieldNumber: 6)
+    }
+    if self.controlsConverted != 0 {
+      try visitor.visitSingularUInt32Field(value: self.controlsConverted, fieldNumber: 7)
+    }
+    if self.conversionBasisPoints != 0 {
+      try visitor.visitSingularUInt32Field(value: self.conversionBasisPoints, fieldNumber: 8)
+    }
+    if self.controlConversionBasisPoints != 0 {
+      try visitor.visitSingularUInt32Field(value: self.controlConversionBasisPoints, fieldNumber: 9)
+    }
+    if self.upliftBasisPoints != 0 {
+      try visitor.visitSingularInt32Field(value: self.upliftBasisPoints, fieldNumber: 10)
+    }
+    try { if let v = self._suppressed {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 11)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Crm_Marketing_V1_CampaignReportResponse, rhs: Crm_Marketing_V1_CampaignReportResponse) -> Bool {
+    if lhs.targets != rhs.targets {return false}
+    if lhs.contacted != rhs.contacted {return false}
+    if lhs.interested != rhs.interested {return false}
+    if lhs.declined != rhs.declined {return false}
+    if lhs.converted != rhs.converted {return false}
+    if lhs.controls != rhs.controls {return false}
+    if lhs.controlsConverted != rhs.controlsConverted {return false}
+    if lhs.conversionBasisPoints != rhs.conversionBasisPoints {return false}
+    if lhs.controlConversionBasisPoints != rhs.controlConversionBasisPoints {return false}
+    if lhs.upliftBasisPoints != rhs.upliftBasisPoints {return false}
+    if lhs._suppressed != rhs._suppressed {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

@@ -40,8 +40,39 @@ public enum MarketingMethods {
     public static let setEventRules = MethodDescriptor<Crm_Marketing_V1_SetEventRulesRequest, Crm_Marketing_V1_SetEventRulesResponse>(
         service: ServiceID.marketing, method: 11, name: "Marketing.SetEventRules", isIdempotent: true)
 
+    /// Not idempotent when creating (an empty id makes a new segment each time); edits name the version.
+    public static let saveSegment = MethodDescriptor<Crm_Marketing_V1_SaveSegmentRequest, Crm_Marketing_V1_SaveSegmentResponse>(
+        service: ServiceID.marketing, method: 12, name: "Marketing.SaveSegment", isIdempotent: false)
+
+    public static let countSegment = MethodDescriptor<Crm_Marketing_V1_CountSegmentRequest, Crm_Marketing_V1_CountSegmentResponse>(
+        service: ServiceID.marketing, method: 13, name: "Marketing.CountSegment", isIdempotent: true)
+
+    public static let listSegmentMembers = MethodDescriptor<Crm_Marketing_V1_ListSegmentMembersRequest, Crm_Marketing_V1_ListSegmentMembersResponse>(
+        service: ServiceID.marketing, method: 14, name: "Marketing.ListSegmentMembers", isIdempotent: true)
+
+    /// Not idempotent: each call creates a campaign (send an idempotency key to retry safely).
+    public static let createCampaign = MethodDescriptor<Crm_Marketing_V1_CreateCampaignRequest, Crm_Marketing_V1_CreateCampaignResponse>(
+        service: ServiceID.marketing, method: 15, name: "Marketing.CreateCampaign", isIdempotent: false)
+
+    /// Idempotent because it names the version it read.
+    public static let buildTargetList = MethodDescriptor<Crm_Marketing_V1_BuildTargetListRequest, Crm_Marketing_V1_BuildTargetListResponse>(
+        service: ServiceID.marketing, method: 16, name: "Marketing.BuildTargetList", isIdempotent: true)
+
+    /// Idempotent because it names the version it read.
+    public static let setCampaignStatus = MethodDescriptor<Crm_Marketing_V1_SetCampaignStatusRequest, Crm_Marketing_V1_SetCampaignStatusResponse>(
+        service: ServiceID.marketing, method: 17, name: "Marketing.SetCampaignStatus", isIdempotent: true)
+
+    /// Not idempotent: each call is a contact (send an idempotency key to retry safely).
+    public static let recordCampaignResponse = MethodDescriptor<
+        Crm_Marketing_V1_RecordCampaignResponseRequest, Crm_Marketing_V1_RecordCampaignResponseResponse
+    >(service: ServiceID.marketing, method: 18, name: "Marketing.RecordCampaignResponse", isIdempotent: false)
+
+    public static let campaignReport = MethodDescriptor<Crm_Marketing_V1_CampaignReportRequest, Crm_Marketing_V1_CampaignReportResponse>(
+        service: ServiceID.marketing, method: 19, name: "Marketing.CampaignReport", isIdempotent: true)
+
     public static let all: [MethodInfo] = [
         createOpportunity.info, getOpportunity.info, moveOpportunity.info, listOpportunities.info, setStageProbabilities.info, pipelineReport.info,
-        createTask.info, closeTask.info, listTasks.info, generateRelationshipEvents.info, setEventRules.info,
+        createTask.info, closeTask.info, listTasks.info, generateRelationshipEvents.info, setEventRules.info, saveSegment.info, countSegment.info,
+        listSegmentMembers.info, createCampaign.info, buildTargetList.info, setCampaignStatus.info, recordCampaignResponse.info, campaignReport.info,
     ]
 }

@@ -1,0 +1,147 @@
+import Foundation
+import GRDB
+import MarketingService
+import ServiceRuntime
+import SwiftProtobuf
+import Testing
+import TestSupport
+import WireProtocol
+
+/// Segments over Marketing's customer mirror, counted against a fixture whose members are worked
+/// out by hand. Today is Monday 1 March 2027 (10:00 in Shanghai).
+@Suite("Marketing segments")
+struct SegmentTests {
+    typealias Market = PipelineTests.Market
+
+    static func consent(_ channel: Crm_Customer_V1_Channel, granted: Bool = true) -> Crm_Customer_V1_Consent {
+        var consent = Crm_Customer_V1_Consent()
+        (consent.channel, consent.purpose, consent.granted) = (channel, .marketing, granted)
+        return consent
+    }
+
+    static func fixture() async throws -> Market {
+        let market = try Market()
+        market.at(2027, 3, 1)
+        try await market.customer("C0000000001") {
+            ($0.kind, $0.valueGrade, $0.lifecycleStage, $0.birthDate, $0.reportingAssetsMinor) = (.individual, 1, .mature, "1960-03-01", 5_000_000)
+            $0.consents = [consent(.sms)]
+        }
+        try await market.customer("C0000000002", branch: "SH-02") {
+            ($0.kind, $0.valueGrade, $0.lifecycleStage, $0.birthDate, $0.reportingAssetsMinor) = (.individual, 2, .growing, "1960-03-02", 100)
+            $0.relationshipManagerID = "RM002"
+            $0.consents = [consent(.email), consent(.sms, granted: false)]
+        }
+        try await market.customer("C0000000003") { ($0.kind, $0.valueGrade, $0.lifecycleStage) = (.corporate, 3, .dormant) }
+        try await market.customer("C0000000004", status: .inactive) { ($0.kind, $0.valueGrade) = (.individual, 1) }
+        try await market.customer("C0000000005") {
+            ($0.kind, $0.valueGrade, $0.lifecycleStage, $0.birthDate) = (.individual, 5, .new, "2000-01-01")
+        }
+        // C5 has a complaint open at ServiceDesk.
+        var found = Crm_Servicedesk_V1_Case()
+        (found.id, found.customerID, found.kind, found.status) = ("K0000000001", "C0000000005", .complaint, .inProgress)
+        var payload = Crm_Servicedesk_V1_CaseChanged()
+        payload.case = found
+        var event = Crm_Feed_V1_ChangeEvent()
+        (event.type, event.entityKey, event.payload) = ("case.transitioned", found.id, try payload.serializedBytes())
+        let finished = event
+        try await market.write { pipeline, db in try MarketingMirror(pipeline: pipeline).applyCase(finished, db) }
+        return market
+    }
+
+    static func condition(_ field: Crm_Marketing_V1_SegmentField, _ op: Crm_Marketing_V1_SegmentOperator, _ values: String...)
+        -> Crm_Marketing_V1_SegmentCondition
+    {
+        var condition = Crm_Marketing_V1_SegmentCondition()
+        (condition.field, condition.op, condition.values) = (field, op, values)
+        return condition
+    }
+
+    static func members(_ market: Market, _ conditions: Crm_Marketing_V1_SegmentCondition...) async throws -> [String] {
+        var request = Crm_Marketing_V1_ListSegmentMembersRequest()
+        request.filter.all = conditions
+        let finished = request
+        let segments = Segments(pipeline: market.pipeline)
+        return try await market.store.pool.read { db in try segments.members(finished, db) }.customerIds.map { String($0.suffix(1)) }
+    }
+
+    @Test("each field and operator selects the customers worked out by hand; inactive customers never")
+    func fields() async throws {
+        let market = try await Self.fixture()
+        #expect(try await Self.members(market, Self.condition(.valueGrade, .atMost, "2")) == ["1", "2"])
+        #expect(try await Self.members(market, Self.condition(.valueGrade, .in, "1", "5")) == ["1", "5"])
+        // C1 turns 67 today; C2 turns 67 tomorrow; C5 is 27; C3 has no birth date.
+        #expect(try await Self.members(market, Self.condition(.age, .atLeast, "67")) == ["1"])
+        #expect(try await Self.members(market, Self.condition(.age, .equals, "66")) == ["2"])
+        #expect(try await Self.members(market, Self.condition(.age, .greaterThan, "66")) == ["1"])
+        #expect(try await Self.members(market, Self.condition(.age, .between, "60", "70")) == ["1", "2"])
+        #expect(try await Self.members(market, Self.condition(.age, .lessThan, "30")) == ["5"])
+        #expect(try await Self.members(market, Self.condition(.age, .atMost, "66")) == ["2", "5"])
+        #expect(try await Self.members(market, Self.condition(.lifecycleStage, .in, "mature", "growing")) == ["1", "2"])
+        #expect(try await Self.members(market, Self.condition(.branch, .equals, "BJ-01")) == ["1", "3", "5"])
+        #expect(try await Self.members(market, Self.condition(.branch, .notEquals, "BJ-01")) == ["2"])
+        #expect(try await Self.members(market, Self.condition(.relationshipManager, .equals, "RM002")) == ["2"])
+        #expect(try await Self.members(market, Self.condition(.marketingConsent, .equals, "sms")) == ["1"])
+        #expect(try await Self.members(market, Self.condition(.marketingConsent, .in, "sms", "email")) == ["1", "2"])
+        #expect(try await Self.members(market, Self.condition(.openComplaint, .equals, "true")) == ["5"])
+        #expect(try await Self.members(market, Self.condition(.openComplaint, .equals, "false")) == ["1", "2", "3"])
+        #expect(try await Self.members(market, Self.condition(.customerKind, .equals, "corporate")) == ["3"])
+        #expect(try await Self.members(market, Self.condition(.assetsMinor, .atLeast, "1000000")) == ["1"])
+        #expect(try await Self.members(market, Self.condition(.valueGrade, .atMost, "2"), Self.condition(.branch, .equals, "BJ-01")) == ["1"])
+    }
+
+    @Test("a condition that does not fit its field is refused, each named")
+    func invalid() async throws {
+        let market = try await Self.fixture()
+        var request = Crm_Marketing_V1_CountSegmentRequest()
+        request.filter.all = [
+            Self.condition(.unspecified, .equals, "1"), Self.condition(.age, .atLeast, "old"), Self.condition(.lifecycleStage, .equals, "sleeping"),
+            Self.condition(.marketingConsent, .lessThan, "sms"), Self.condition(.openComplaint, .equals, "maybe"),
+            Self.condition(.valueGrade, .between, "1"), Self.condition(.branch, .atLeast, "BJ-01"),
+        ]
+        let finished = request
+        let segments = Segments(pipeline: market.pipeline)
+        let error = await #expect(throws: RPCError.self) { _ = try await market.store.pool.read { db in try segments.count(finished, db) } }
+        #expect(error?.fieldViolations.map(\.field) == [
+            "filter.all[0].field", "filter.all[1].values", "filter.all[2].values", "filter.all[3].op", "filter.all[4].values",
+            "filter.all[5].values", "filter.all[6].op",
+        ])
+        var empty = Crm_Marketing_V1_CountSegmentRequest()
+        empty.filter = .init()
+        let none = empty
+        let noConditions = await #expect(throws: RPCError.self) { _ = try await market.store.pool.read { db in try segments.count(none, db) } }
+        #expect(noConditions?.fieldViolations.map(\.field) == ["filter.all"])
+    }
+
+    @Test("a saved segment is counted and listed page by page; editing names the version")
+    func saved() async throws {
+        let market = try await Self.fixture()
+        let segments = Segments(pipeline: market.pipeline)
+        var save = Crm_Marketing_V1_SaveSegmentRequest()
+        save.name = "Everyone graded"
+        save.filter.all = [Self.condition(.valueGrade, .atLeast, "0")]
+        let request = save
+        let segment = try await market.store.pool.write { db in try segments.save(request, db) }.segment
+        #expect(segment.id == "S0000000001" && segment.version == 1)
+        var count = Crm_Marketing_V1_CountSegmentRequest()
+        count.segmentID = segment.id
+        let countRequest = count
+        let counted = try await market.store.pool.read { db in try segments.count(countRequest, db) }
+        #expect(counted.customers == 4 && counted.today == "2027-03-01")
+
+        var page = Crm_Marketing_V1_ListSegmentMembersRequest()
+        (page.segmentID, page.pageSize) = (segment.id, 3)
+        let first = page
+        let one = try await market.store.pool.read { db in try segments.members(first, db) }
+        #expect(one.customerIds == ["C0000000001", "C0000000002", "C0000000003"])
+        page.pageToken = one.nextPageToken
+        let second = page
+        let two = try await market.store.pool.read { db in try segments.members(second, db) }
+        #expect(two.customerIds == ["C0000000005"] && two.nextPageToken.isEmpty)
+
+        save.id = segment.id
+        save.expectedVersion = 7
+        let stale = save
+        let error = await #expect(throws: RPCError.self) { _ = try await market.store.pool.write { db in try segments.save(stale, db) } }
+        #expect(error?.reason == "VERSION_MISMATCH")
+    }
+}
