@@ -16,14 +16,30 @@ public struct MarketingMirror: Sendable {
         self.pipeline = pipeline
     }
 
-    /// The apply function for the `customer` producer (its organisation events are not Marketing's).
+    /// The apply function for the `customer` producer: customers, and the organisation (units and
+    /// RMs) that performance reports roll up.
     public func applyCustomer(_ event: Crm_Feed_V1_ChangeEvent, _ db: Database) throws {
-        guard event.type.hasPrefix("customer.") else { return }
+        switch event.type {
+        case "org.unit.changed":
+            let unit = try Crm_Customer_V1_OrgUnit(serializedBytes: event.payload)
+            try db.cachedStatement(sql: "INSERT OR REPLACE INTO org_unit (unit_id, kind, name, parent_id, closed) VALUES (?, ?, ?, ?, ?)").execute(
+                arguments: [unit.unitID, unit.kind.rawValue, unit.name, unit.parentID, unit.closed])
+            return
+        case "org.manager.changed":
+            let manager = try Crm_Customer_V1_RelationshipManager(serializedBytes: event.payload)
+            try db.cachedStatement(
+                sql: "INSERT OR REPLACE INTO org_manager (relationship_manager_id, name, unit_id, departed) VALUES (?, ?, ?, ?)"
+            ).execute(arguments: [manager.relationshipManagerID, manager.name, manager.unitID, manager.departed])
+            return
+        default:
+            guard event.type.hasPrefix("customer.") else { return }
+        }
         let customer = try Crm_Customer_V1_CustomerChanged(serializedBytes: event.payload)
         guard !customer.id.isEmpty else { throw MirrorError(message: "\(event.type) \(event.sequence) names no customer") }
         // Dormant since the first event that showed it, for as long as it lasts.
-        let wasDormantSince = try String.fetchOne(
-            db.cachedStatement(sql: "SELECT dormant_since FROM customer_mirror WHERE customer_id = ?"), arguments: [customer.id])
+        let previous = try Row.fetchOne(
+            db.cachedStatement(sql: "SELECT dormant_since, credit_grade FROM customer_mirror WHERE customer_id = ?"), arguments: [customer.id])
+        let wasDormantSince: String? = previous?[0]
         let dormantSince: String? =
             customer.lifecycleStage == .dormant ? wasDormantSince ?? pipeline.today(atMilliseconds: event.atMs).description : nil
         let birthMD = LocalDate(customer.birthDate).map { String($0.description.dropFirst(5)) } ?? ""
@@ -42,6 +58,11 @@ public struct MarketingMirror: Sendable {
             customer.mergedIntoID, customer.reportingAssetsMinor, customer.monthlyContributionMinor, dormantSince, marketingConsents,
             Data(event.payload), event.atMs,
         ])
+        if customer.status == .active {
+            try TaskBook(pipeline: pipeline).customerChanged(
+                customer.id, rm: customer.relationshipManagerID, assets: customer.reportingAssetsMinor, previousCredit: previous?[1],
+                credit: customer.creditGrade, atMs: event.atMs, db)
+        }
         switch event.type {
         case "customer.merged" where !customer.mergedIntoID.isEmpty:
             try pipeline.moveOpportunities(of: customer.id, to: customer.mergedIntoID, db)
@@ -60,9 +81,13 @@ public struct MarketingMirror: Sendable {
         let finished = [.resolved, .closed, .cancelled].contains(found.status)
         try db.cachedStatement(
             sql: """
-                INSERT OR REPLACE INTO case_mirror (case_id, customer_id, kind, status, finished, updated_at_ms) VALUES (?, ?, ?, ?, ?, ?)
+                INSERT OR REPLACE INTO case_mirror (case_id, customer_id, kind, status, finished, opened_at_ms, updated_at_ms)
+                VALUES (?, ?, ?, ?, ?, ?, ?)
                 """
-        ).execute(arguments: [found.id, found.customerID, found.kind.rawValue, found.status.rawValue, finished, event.atMs])
+        ).execute(arguments: [found.id, found.customerID, found.kind.rawValue, found.status.rawValue, finished, found.openedAtMs, event.atMs])
+        if event.type == "case.opened", found.kind == .complaint {
+            try TaskBook(pipeline: pipeline).complaintOpened(found.customerID, atMs: found.openedAtMs, db)
+        }
     }
 
     /// Whether the customer has a complaint that is not resolved, closed or cancelled.

@@ -10,6 +10,8 @@ public enum MarketingHandlers {
         let tasks = TaskBook(pipeline: pipeline)
         let segments = Segments(pipeline: pipeline)
         let campaigns = Campaigns(pipeline: pipeline)
+        let performance = Performance(pipeline: pipeline)
+        let offers = NextBestOffers(pipeline: pipeline)
         // Marketing publishes a change feed (opportunity events).
         FeedHandlers.register(into: &router, store: store)
         router.register(MarketingMethods.createOpportunity) { request, context in
@@ -52,6 +54,14 @@ public enum MarketingHandlers {
             try await store.write(idempotentFor: context, request: request) { db in try campaigns.recordResponse(request, db) }
         }
         router.register(MarketingMethods.campaignReport) { request, _ in try await store.pool.read { db in try campaigns.report(request, db) } }
+        router.register(MarketingMethods.setTargets) { request, context in
+            try await store.write(idempotentFor: context, request: request) { db in try performance.setTargets(request, db) }
+        }
+        router.register(MarketingMethods.performanceReport) { request, _ in try await store.pool.read { db in try performance.report(request, db) } }
+        router.register(MarketingMethods.setOfferRules) { request, context in
+            try await store.write(idempotentFor: context, request: request) { db in try offers.setRules(request, db) }
+        }
+        router.register(MarketingMethods.nextBestOffers) { request, _ in try await store.pool.read { db in try offers.offers(request, db) } }
         router.register(MarketingMethods.setEventRules) { request, context in
             try await store.write(idempotentFor: context, request: request) { db in try tasks.setRules(request, db) }
         }

@@ -46,9 +46,11 @@ public enum MarketingSchema {
                         kind INTEGER NOT NULL,
                         status INTEGER NOT NULL,
                         finished INTEGER NOT NULL,
+                        opened_at_ms INTEGER NOT NULL,
                         updated_at_ms INTEGER NOT NULL
                     ) WITHOUT ROWID;
                     CREATE INDEX case_mirror_open ON case_mirror (customer_id) WHERE finished = 0;
+                    CREATE INDEX case_mirror_customer ON case_mirror (customer_id, opened_at_ms);
 
                     CREATE TABLE opportunity (
                         key INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -116,6 +118,7 @@ public enum MarketingSchema {
                         occurrence TEXT,
                         opportunity_key INTEGER REFERENCES opportunity (key),
                         outcome TEXT NOT NULL DEFAULT '',
+                        reason TEXT NOT NULL DEFAULT '',
                         version INTEGER NOT NULL,
                         created_at_ms INTEGER NOT NULL,
                         closed_at_ms INTEGER
@@ -173,11 +176,51 @@ public enum MarketingSchema {
                     );
                     CREATE INDEX campaign_contact_customer ON campaign_contact (customer_id, at_ms);
 
+                    -- The organisation, from the customer feed's org.unit.changed and org.manager.changed events.
+                    CREATE TABLE org_unit (
+                        unit_id TEXT PRIMARY KEY,
+                        kind INTEGER NOT NULL,
+                        name TEXT NOT NULL,
+                        parent_id TEXT NOT NULL,
+                        closed INTEGER NOT NULL
+                    ) WITHOUT ROWID;
+                    CREATE TABLE org_manager (
+                        relationship_manager_id TEXT PRIMARY KEY,
+                        name TEXT NOT NULL,
+                        unit_id TEXT NOT NULL,
+                        departed INTEGER NOT NULL
+                    ) WITHOUT ROWID;
+
+                    -- RMs' monthly targets (won amount, CNY fen).
+                    CREATE TABLE rm_target (
+                        relationship_manager_id TEXT NOT NULL,
+                        period TEXT NOT NULL,
+                        target_minor INTEGER NOT NULL,
+                        PRIMARY KEY (relationship_manager_id, period)
+                    ) WITHOUT ROWID;
+
+                    -- Next-best-offer rules, as the SetOfferRules request that set them (one row).
+                    CREATE TABLE offer_rules (
+                        id INTEGER PRIMARY KEY CHECK (id = 1),
+                        rules BLOB NOT NULL
+                    );
+
                     -- Settings of the relationship event generator (one row).
                     CREATE TABLE event_rules (
                         id INTEGER PRIMARY KEY CHECK (id = 1),
-                        birthday_days_ahead INTEGER NOT NULL
+                        -- The SetEventRulesResponse in force.
+                        rules BLOB NOT NULL
                     );
+
+                    -- Each customer's assets as the feed reported them within the balance window,
+                    -- for the balance-drop warning; older rows are deleted as new ones come.
+                    CREATE TABLE asset_snapshot (
+                        key INTEGER PRIMARY KEY AUTOINCREMENT,
+                        customer_id TEXT NOT NULL,
+                        at_ms INTEGER NOT NULL,
+                        assets_minor INTEGER NOT NULL
+                    );
+                    CREATE INDEX asset_snapshot_customer ON asset_snapshot (customer_id, at_ms);
                     """)
         }
         return migrator

@@ -17,7 +17,7 @@ public struct TaskBook: Sendable {
     static let taskIDs = PrefixedID(prefix: "T", table: "rm_task", noun: "task", notFoundReason: "TASK_NOT_FOUND")
 
     enum Kind: Int {
-        case followUp = 1, birthday = 2, dormantReactivation = 3
+        case followUp = 1, birthday = 2, dormantReactivation = 3, earlyWarning = 4
     }
 
     enum Status: Int {
@@ -105,23 +105,101 @@ public struct TaskBook: Sendable {
 
     // MARK: Relationship events
 
-    public static let defaultBirthdayDaysAhead = 7
+    public static let defaultCreditScale = [
+        "AAA", "AA+", "AA", "AA-", "A+", "A", "A-", "BBB+", "BBB", "BBB-", "BB+", "BB", "BB-", "B+", "B", "B-", "CCC", "CC", "C", "D",
+    ]
+
+    /// The rules in force: the ones set, each zero or empty taking its default.
+    static func rules(_ db: Database) throws -> Crm_Marketing_V1_SetEventRulesResponse {
+        var rules = Crm_Marketing_V1_SetEventRulesResponse()
+        rules.birthdayDaysAhead = 7
+        if let stored = try Data.fetchOne(db.cachedStatement(sql: "SELECT rules FROM event_rules WHERE id = 1")) {
+            rules = try Crm_Marketing_V1_SetEventRulesResponse(serializedBytes: [UInt8](stored))
+        }
+        if rules.balanceDropPercent == 0 { rules.balanceDropPercent = 30 }
+        if rules.balanceWindowDays == 0 { rules.balanceWindowDays = 30 }
+        if rules.repeatComplaints == 0 { rules.repeatComplaints = 2 }
+        if rules.repeatComplaintDays == 0 { rules.repeatComplaintDays = 90 }
+        if rules.creditScale.isEmpty { rules.creditScale = defaultCreditScale }
+        return rules
+    }
 
     public func setRules(_ request: Crm_Marketing_V1_SetEventRulesRequest, _ db: Database) throws -> Crm_Marketing_V1_SetEventRulesResponse {
         var violations = FieldViolations()
         if request.birthdayDaysAhead > 60 { violations.add("birthdayDaysAhead", "must be 0 to 60") }
+        if request.balanceDropPercent > 99 { violations.add("balanceDropPercent", "must be 1 to 99 (0: the default)") }
+        if request.balanceWindowDays > 365 { violations.add("balanceWindowDays", "must be 1 to 365 (0: the default)") }
+        if request.repeatComplaints == 1 || request.repeatComplaints > 20 { violations.add("repeatComplaints", "must be 2 to 20 (0: the default)") }
+        if request.repeatComplaintDays > 365 { violations.add("repeatComplaintDays", "must be 1 to 365 (0: the default)") }
+        if request.creditScale.count > 50 || Set(request.creditScale).count != request.creditScale.count
+            || request.creditScale.contains(where: { $0.isEmpty || $0.utf8.count > 4 })
+        {
+            violations.add("creditScale", "must list at most 50 distinct grades of 1 to 4 characters")
+        }
         try violations.throwIfAny()
-        try db.cachedStatement(sql: "INSERT OR REPLACE INTO event_rules (id, birthday_days_ahead) VALUES (1, ?)").execute(
-            arguments: [request.birthdayDaysAhead])
-        var response = Crm_Marketing_V1_SetEventRulesResponse()
-        response.birthdayDaysAhead = request.birthdayDaysAhead
-        return response
+        var rules = Crm_Marketing_V1_SetEventRulesResponse()
+        (rules.birthdayDaysAhead, rules.balanceDropPercent, rules.balanceWindowDays) =
+            (request.birthdayDaysAhead, request.balanceDropPercent, request.balanceWindowDays)
+        (rules.repeatComplaints, rules.repeatComplaintDays, rules.creditScale) = (request.repeatComplaints, request.repeatComplaintDays, request.creditScale)
+        try db.cachedStatement(sql: "INSERT OR REPLACE INTO event_rules (id, rules) VALUES (1, ?)").execute(
+            arguments: [Data(try rules.serializedBytes() as [UInt8])])
+        return try Self.rules(db)
+    }
+
+    // MARK: Early warnings (called by MarketingMirror in the transaction applying the feed event)
+
+    /// A customer event: a balance that fell by the rule's share from the window's highest, or a
+    /// credit grade later on the scale than before, makes a warning for the customer's RM (one per
+    /// kind and day).
+    func customerChanged(_ customerID: String, rm: String, assets: Int64, previousCredit: String?, credit: String, atMs: Int64, _ db: Database) throws {
+        let rules = try Self.rules(db)
+        let day = pipeline.today(atMilliseconds: atMs).description
+        let windowStart = atMs - Int64(rules.balanceWindowDays) * 86_400_000
+        try db.cachedStatement(sql: "DELETE FROM asset_snapshot WHERE customer_id = ? AND at_ms < ?").execute(arguments: [customerID, windowStart])
+        let highest = try Int64.fetchOne(db.cachedStatement(sql: "SELECT max(assets_minor) FROM asset_snapshot WHERE customer_id = ?"), arguments: [customerID])
+        try db.cachedStatement(sql: "INSERT INTO asset_snapshot (customer_id, at_ms, assets_minor) VALUES (?, ?, ?)").execute(
+            arguments: [customerID, atMs, assets])
+        guard !rm.isEmpty else { return }
+        if let highest, highest > 0, assets * 100 <= highest * Int64(100 - rules.balanceDropPercent) {
+            let drop = (highest - assets) * 100 / highest
+            try warn(customerID, rm: rm, occurrence: "assets:\(day)", day: day,
+                     reason: "assets down \(drop)% within \(rules.balanceWindowDays) days: \(highest) -> \(assets) fen", db)
+        }
+        if let previousCredit, previousCredit != credit, let before = rules.creditScale.firstIndex(of: previousCredit),
+            let after = rules.creditScale.firstIndex(of: credit), after > before
+        {
+            try warn(customerID, rm: rm, occurrence: "credit:\(day)", day: day, reason: "credit grade cut from \(previousCredit) to \(credit)", db)
+        }
+    }
+
+    /// A complaint opened: as many as the rule says within its window makes a warning for the
+    /// customer's RM (one per day).
+    func complaintOpened(_ customerID: String, atMs: Int64, _ db: Database) throws {
+        let rules = try Self.rules(db)
+        let since = atMs - Int64(rules.repeatComplaintDays) * 86_400_000
+        let complaints = try Int.fetchOne(
+            db.cachedStatement(sql: "SELECT count(*) FROM case_mirror WHERE customer_id = ? AND kind = ? AND opened_at_ms >= ?"),
+            arguments: [customerID, Crm_Servicedesk_V1_CaseKind.complaint.rawValue, since]) ?? 0
+        guard complaints >= Int(rules.repeatComplaints),
+            let rm = try String.fetchOne(
+                db.cachedStatement(sql: "SELECT relationship_manager_id FROM customer_mirror WHERE customer_id = ?"), arguments: [customerID]),
+            !rm.isEmpty
+        else { return }
+        let day = pipeline.today(atMilliseconds: atMs).description
+        try warn(customerID, rm: rm, occurrence: "complaints:\(day)", day: day,
+                 reason: "\(complaints) complaints within \(rules.repeatComplaintDays) days", db)
+    }
+
+    private func warn(_ customerID: String, rm: String, occurrence: String, day: String, reason: String, _ db: Database) throws {
+        _ = try insert(
+            kind: .earlyWarning, customerID: customerID, owner: rm, title: "Early warning", due: day, occurrence: occurrence, opportunity: nil,
+            reason: reason, db)
     }
 
     /// Makes the relationship tasks due as of today; each (customer, kind, occurrence) once.
     public func generate(_ db: Database) throws -> Crm_Marketing_V1_GenerateRelationshipEventsResponse {
         let today = pipeline.today
-        let ahead = try Int.fetchOne(db.cachedStatement(sql: "SELECT birthday_days_ahead FROM event_rules WHERE id = 1")) ?? Self.defaultBirthdayDaysAhead
+        let ahead = Int(try Self.rules(db).birthdayDaysAhead)
         var response = Crm_Marketing_V1_GenerateRelationshipEventsResponse()
         response.today = today.description
         let active = Crm_Customer_V1_CustomerStatus.active.rawValue
@@ -169,14 +247,17 @@ public struct TaskBook: Sendable {
 
     /// Inserts a task; nil when a generated one for the same occurrence exists already.
     private func insert(
-        kind: Kind, customerID: String, owner: String, title: String, due: String, occurrence: String?, opportunity: Int64?, _ db: Database
+        kind: Kind, customerID: String, owner: String, title: String, due: String, occurrence: String?, opportunity: Int64?, reason: String = "",
+        _ db: Database
     ) throws -> Int64? {
         try db.cachedStatement(
             sql: """
-                INSERT OR IGNORE INTO rm_task (kind, status, customer_id, owner_rm_id, title, due_date, occurrence, opportunity_key, version,
-                    created_at_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 1, ?)
+                INSERT OR IGNORE INTO rm_task (kind, status, customer_id, owner_rm_id, title, due_date, occurrence, opportunity_key, reason, version,
+                    created_at_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?)
                 """
-        ).execute(arguments: [kind.rawValue, Status.open.rawValue, customerID, owner, title, due, occurrence, opportunity, pipeline.nowMilliseconds])
+        ).execute(arguments: [
+            kind.rawValue, Status.open.rawValue, customerID, owner, title, due, occurrence, opportunity, reason, pipeline.nowMilliseconds,
+        ])
         guard db.changesCount > 0 else { return nil }
         let key = db.lastInsertedRowID
         try publish("task.created", try load(key, db), db)
@@ -188,7 +269,7 @@ public struct TaskBook: Sendable {
             db.cachedStatement(
                 sql: """
                     SELECT kind, status, customer_id, owner_rm_id, title, due_date, occurrence, opportunity_key, outcome, version, created_at_ms,
-                        closed_at_ms FROM rm_task WHERE key = ?
+                        closed_at_ms, reason FROM rm_task WHERE key = ?
                     """),
             arguments: [key])
         else { throw Self.taskIDs.notFound(Self.taskIDs.id(key)) }
@@ -199,7 +280,7 @@ public struct TaskBook: Sendable {
         (task.customerID, task.ownerRmID, task.title, task.dueDate) = (row[2], row[3], row[4], row[5])
         task.occurrence = row[6] ?? ""
         if let opportunity = row[7] as Int64? { task.opportunityID = Pipeline.opportunityIDs.id(opportunity) }
-        (task.outcome, task.version, task.createdAtMs, task.closedAtMs) = (row[8], row[9], row[10], row[11] ?? 0)
+        (task.outcome, task.version, task.createdAtMs, task.closedAtMs, task.reason) = (row[8], row[9], row[10], row[11] ?? 0, row[12])
         task.overdue = task.status == .open && task.dueDate < pipeline.today.description
         return task
     }

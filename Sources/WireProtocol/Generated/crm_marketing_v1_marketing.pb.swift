@@ -133,6 +133,10 @@ public nonisolated enum Crm_Marketing_V1_TaskKind: SwiftProtobuf.Enum, Swift.Cas
 
   /// Generated: the customer became dormant; try to win them back.
   case dormantReactivation // = 3
+
+  /// Generated from the feeds: balances fell, the credit grade was cut, or complaints repeat (the
+  /// task's reason says which, with the figures).
+  case earlyWarning // = 4
   case UNRECOGNIZED(Int)
 
   public init() {
@@ -145,6 +149,7 @@ public nonisolated enum Crm_Marketing_V1_TaskKind: SwiftProtobuf.Enum, Swift.Cas
     case 1: self = .followUp
     case 2: self = .birthday
     case 3: self = .dormantReactivation
+    case 4: self = .earlyWarning
     default: self = .UNRECOGNIZED(rawValue)
     }
   }
@@ -155,6 +160,7 @@ public nonisolated enum Crm_Marketing_V1_TaskKind: SwiftProtobuf.Enum, Swift.Cas
     case .followUp: return 1
     case .birthday: return 2
     case .dormantReactivation: return 3
+    case .earlyWarning: return 4
     case .UNRECOGNIZED(let i): return i
     }
   }
@@ -165,6 +171,7 @@ public nonisolated enum Crm_Marketing_V1_TaskKind: SwiftProtobuf.Enum, Swift.Cas
     .followUp,
     .birthday,
     .dormantReactivation,
+    .earlyWarning,
   ]
 
 }
@@ -864,6 +871,9 @@ public nonisolated struct Crm_Marketing_V1_RmTask: Sendable {
 
   public var closedAtMs: Int64 = 0
 
+  /// Why a generated task was made, e.g. "assets down 45% in 30 days: 1000000 -> 550000 fen".
+  public var reason: String = String()
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -1024,13 +1034,31 @@ public nonisolated struct Crm_Marketing_V1_GenerateRelationshipEventsResponse: S
   public init() {}
 }
 
-/// Marketing.SetEventRules (3/11): how far ahead birthday tasks are made (0 to 60 days; default 7).
+/// Marketing.SetEventRules (3/11): the relationship and early-warning rules, all replaced; the
+/// response holds the rules in force (a zero takes the field's default, except birthday_days_ahead).
 public nonisolated struct Crm_Marketing_V1_SetEventRulesRequest: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
+  /// How far ahead birthday tasks are made, 0 (on the day) to 60 days; 7 until rules are set.
   public var birthdayDaysAhead: UInt32 = 0
+
+  /// An early warning when a customer's assets fall by this share (1 to 99 percent; default 30) from
+  /// their highest within balance_window_days (1 to 365; default 30).
+  public var balanceDropPercent: UInt32 = 0
+
+  public var balanceWindowDays: UInt32 = 0
+
+  /// An early warning when a customer opens this many complaints (2 to 20; default 2) within
+  /// repeat_complaint_days (1 to 365; default 90).
+  public var repeatComplaints: UInt32 = 0
+
+  public var repeatComplaintDays: UInt32 = 0
+
+  /// Credit grades best first; moving to a later one is a downgrade and an early warning. Default:
+  /// AAA, AA+, AA, AA-, A+, A, A-, BBB+, BBB, BBB-, BB+, BB, BB-, B+, B, B-, CCC, CC, C, D.
+  public var creditScale: [String] = []
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -1043,6 +1071,16 @@ public nonisolated struct Crm_Marketing_V1_SetEventRulesResponse: Sendable {
   // methods supported on all messages.
 
   public var birthdayDaysAhead: UInt32 = 0
+
+  public var balanceDropPercent: UInt32 = 0
+
+  public var balanceWindowDays: UInt32 = 0
+
+  public var repeatComplaints: UInt32 = 0
+
+  public var repeatComplaintDays: UInt32 = 0
+
+  public var creditScale: [String] = []
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -1644,6 +1682,219 @@ public nonisolated struct Crm_Marketing_V1_CampaignReportResponse: Sendable {
   fileprivate var _suppressed: Crm_Marketing_V1_Suppressed? = nil
 }
 
+public nonisolated struct Crm_Marketing_V1_RmTarget: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var relationshipManagerID: String = String()
+
+  /// The month, YYYY-MM.
+  public var period: String = String()
+
+  /// Won opportunities' amount the RM should reach in the month, CNY fen.
+  public var targetMinor: Int64 = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+/// Marketing.SetTargets (3/20): sets (replaces) RMs' monthly targets; at most 5,000 per call.
+public nonisolated struct Crm_Marketing_V1_SetTargetsRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var targets: [Crm_Marketing_V1_RmTarget] = []
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Crm_Marketing_V1_SetTargetsResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var targets: UInt32 = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+/// One row of a performance report: an organisation unit (its RMs and every unit below it) or an RM.
+public nonisolated struct Crm_Marketing_V1_PerformanceRow: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// The unit id, or the RM id.
+  public var id: String = String()
+
+  public var name: String = String()
+
+  /// "head_office", "region", "branch", "sub_branch" or "rm".
+  public var level: String = String()
+
+  /// 0 for the unit asked for, 1 for what is directly below it, and so on.
+  public var depth: UInt32 = 0
+
+  public var targetMinor: Int64 = 0
+
+  /// Won opportunities in CNY whose owner is the RM (or an RM below the unit), won in the month.
+  public var achievedMinor: Int64 = 0
+
+  /// achieved / target in basis points, rounded half up; 0 without a target.
+  public var achievementBasisPoints: UInt32 = 0
+
+  public var wonOpportunities: UInt32 = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+/// Marketing.PerformanceReport (3/21): a month's targets and achievement rolled up the
+/// organisation from the RMs (RM -> branch -> region -> head office), as the customer feed's
+/// organisation events describe it. Rows in tree order: a unit, then its RMs, then its child units.
+public nonisolated struct Crm_Marketing_V1_PerformanceReportRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// The unit at the top of the report.
+  public var unitID: String = String()
+
+  /// YYYY-MM.
+  public var period: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Crm_Marketing_V1_PerformanceReportResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var rows: [Crm_Marketing_V1_PerformanceRow] = []
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+/// A next-best-offer rule: offer the product to customers the filter selects.
+public nonisolated struct Crm_Marketing_V1_OfferRule: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// 1 to 40 letters, digits, - and _.
+  public var ruleID: String = String()
+
+  public var product: String = String()
+
+  /// Lower first when several rules offer to the same customer.
+  public var priority: UInt32 = 0
+
+  public var filter: Crm_Marketing_V1_SegmentFilter {
+    get {_filter ?? Crm_Marketing_V1_SegmentFilter()}
+    set {_filter = newValue}
+  }
+  /// Returns true if `filter` has been explicitly set.
+  public var hasFilter: Bool {self._filter != nil}
+  /// Clears the value of `filter`. Subsequent reads from it will return its default value.
+  public mutating func clearFilter() {self._filter = nil}
+
+  /// Shown with the offer, at most 200 characters ("grade 1-2 savers aged 55+: pension fund").
+  public var description_p: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _filter: Crm_Marketing_V1_SegmentFilter? = nil
+}
+
+/// Marketing.SetOfferRules (3/22): replaces the next-best-offer rules (at most 200).
+public nonisolated struct Crm_Marketing_V1_SetOfferRulesRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var rules: [Crm_Marketing_V1_OfferRule] = []
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Crm_Marketing_V1_SetOfferRulesResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var rules: UInt32 = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Crm_Marketing_V1_Offer: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var product: String = String()
+
+  public var ruleID: String = String()
+
+  public var description_p: String = String()
+
+  /// Every condition of the rule, as it matched: "value_grade at_most 2", "age at_least 55".
+  public var matched: [String] = []
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+/// Marketing.NextBestOffers (3/23): the offers for one customer, best first (one per product, from
+/// its highest-priority matching rule). None while the customer has an open complaint (suppressed
+/// says so).
+public nonisolated struct Crm_Marketing_V1_NextBestOffersRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var customerID: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Crm_Marketing_V1_NextBestOffersResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var offers: [Crm_Marketing_V1_Offer] = []
+
+  /// Why there are none although rules match: "open_complaint"; empty otherwise.
+  public var suppressed: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
 /// The payload of Marketing's change events: "opportunity.created", "opportunity.moved" (also won
 /// and lost), "opportunity.rekeyed" (its customer was merged into another, or unmerged),
 /// "opportunity.reweighted" (the stage probabilities changed).
@@ -1681,7 +1932,7 @@ nonisolated extension Crm_Marketing_V1_PipelineGrouping: SwiftProtobuf._ProtoNam
 }
 
 nonisolated extension Crm_Marketing_V1_TaskKind: SwiftProtobuf._ProtoNameProviding {
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0TASK_KIND_UNSPECIFIED\0\u{1}TASK_KIND_FOLLOW_UP\0\u{1}TASK_KIND_BIRTHDAY\0\u{1}TASK_KIND_DORMANT_REACTIVATION\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0TASK_KIND_UNSPECIFIED\0\u{1}TASK_KIND_FOLLOW_UP\0\u{1}TASK_KIND_BIRTHDAY\0\u{1}TASK_KIND_DORMANT_REACTIVATION\0\u{1}TASK_KIND_EARLY_WARNING\0")
 }
 
 nonisolated extension Crm_Marketing_V1_TaskStatus: SwiftProtobuf._ProtoNameProviding {
@@ -2473,7 +2724,7 @@ nonisolated extension Crm_Marketing_V1_PipelineReportResponse: SwiftProtobuf.Mes
 
 nonisolated extension Crm_Marketing_V1_RmTask: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".RmTask"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{1}kind\0\u{1}status\0\u{3}customer_id\0\u{3}owner_rm_id\0\u{1}title\0\u{3}due_date\0\u{1}occurrence\0\u{3}opportunity_id\0\u{1}overdue\0\u{1}outcome\0\u{1}version\0\u{3}created_at_ms\0\u{3}closed_at_ms\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{1}kind\0\u{1}status\0\u{3}customer_id\0\u{3}owner_rm_id\0\u{1}title\0\u{3}due_date\0\u{1}occurrence\0\u{3}opportunity_id\0\u{1}overdue\0\u{1}outcome\0\u{1}version\0\u{3}created_at_ms\0\u{3}closed_at_ms\0\u{1}reason\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -2495,6 +2746,7 @@ nonisolated extension Crm_Marketing_V1_RmTask: SwiftProtobuf.Message, SwiftProto
       case 12: try { try decoder.decodeSingularInt64Field(value: &self.version) }()
       case 13: try { try decoder.decodeSingularInt64Field(value: &self.createdAtMs) }()
       case 14: try { try decoder.decodeSingularInt64Field(value: &self.closedAtMs) }()
+      case 15: try { try decoder.decodeSingularStringField(value: &self.reason) }()
       default: break
       }
     }
@@ -2543,6 +2795,9 @@ nonisolated extension Crm_Marketing_V1_RmTask: SwiftProtobuf.Message, SwiftProto
     if self.closedAtMs != 0 {
       try visitor.visitSingularInt64Field(value: self.closedAtMs, fieldNumber: 14)
     }
+    if !self.reason.isEmpty {
+      try visitor.visitSingularStringField(value: self.reason, fieldNumber: 15)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -2561,6 +2816,7 @@ nonisolated extension Crm_Marketing_V1_RmTask: SwiftProtobuf.Message, SwiftProto
     if lhs.version != rhs.version {return false}
     if lhs.createdAtMs != rhs.createdAtMs {return false}
     if lhs.closedAtMs != rhs.closedAtMs {return false}
+    if lhs.reason != rhs.reason {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -2875,7 +3131,7 @@ nonisolated extension Crm_Marketing_V1_GenerateRelationshipEventsResponse: Swift
 
 nonisolated extension Crm_Marketing_V1_SetEventRulesRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".SetEventRulesRequest"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}birthday_days_ahead\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}birthday_days_ahead\0\u{3}balance_drop_percent\0\u{3}balance_window_days\0\u{3}repeat_complaints\0\u{3}repeat_complaint_days\0\u{3}credit_scale\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -2884,6 +3140,11 @@ nonisolated extension Crm_Marketing_V1_SetEventRulesRequest: SwiftProtobuf.Messa
       // enabled. https://github.com/apple/swift-protobuf/issues/1034
       switch fieldNumber {
       case 1: try { try decoder.decodeSingularUInt32Field(value: &self.birthdayDaysAhead) }()
+      case 2: try { try decoder.decodeSingularUInt32Field(value: &self.balanceDropPercent) }()
+      case 3: try { try decoder.decodeSingularUInt32Field(value: &self.balanceWindowDays) }()
+      case 4: try { try decoder.decodeSingularUInt32Field(value: &self.repeatComplaints) }()
+      case 5: try { try decoder.decodeSingularUInt32Field(value: &self.repeatComplaintDays) }()
+      case 6: try { try decoder.decodeRepeatedStringField(value: &self.creditScale) }()
       default: break
       }
     }
@@ -2893,11 +3154,31 @@ nonisolated extension Crm_Marketing_V1_SetEventRulesRequest: SwiftProtobuf.Messa
     if self.birthdayDaysAhead != 0 {
       try visitor.visitSingularUInt32Field(value: self.birthdayDaysAhead, fieldNumber: 1)
     }
+    if self.balanceDropPercent != 0 {
+      try visitor.visitSingularUInt32Field(value: self.balanceDropPercent, fieldNumber: 2)
+    }
+    if self.balanceWindowDays != 0 {
+      try visitor.visitSingularUInt32Field(value: self.balanceWindowDays, fieldNumber: 3)
+    }
+    if self.repeatComplaints != 0 {
+      try visitor.visitSingularUInt32Field(value: self.repeatComplaints, fieldNumber: 4)
+    }
+    if self.repeatComplaintDays != 0 {
+      try visitor.visitSingularUInt32Field(value: self.repeatComplaintDays, fieldNumber: 5)
+    }
+    if !self.creditScale.isEmpty {
+      try visitor.visitRepeatedStringField(value: self.creditScale, fieldNumber: 6)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
   public static func ==(lhs: Crm_Marketing_V1_SetEventRulesRequest, rhs: Crm_Marketing_V1_SetEventRulesRequest) -> Bool {
     if lhs.birthdayDaysAhead != rhs.birthdayDaysAhead {return false}
+    if lhs.balanceDropPercent != rhs.balanceDropPercent {return false}
+    if lhs.balanceWindowDays != rhs.balanceWindowDays {return false}
+    if lhs.repeatComplaints != rhs.repeatComplaints {return false}
+    if lhs.repeatComplaintDays != rhs.repeatComplaintDays {return false}
+    if lhs.creditScale != rhs.creditScale {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -2905,7 +3186,7 @@ nonisolated extension Crm_Marketing_V1_SetEventRulesRequest: SwiftProtobuf.Messa
 
 nonisolated extension Crm_Marketing_V1_SetEventRulesResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".SetEventRulesResponse"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}birthday_days_ahead\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}birthday_days_ahead\0\u{3}balance_drop_percent\0\u{3}balance_window_days\0\u{3}repeat_complaints\0\u{3}repeat_complaint_days\0\u{3}credit_scale\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -2914,6 +3195,11 @@ nonisolated extension Crm_Marketing_V1_SetEventRulesResponse: SwiftProtobuf.Mess
       // enabled. https://github.com/apple/swift-protobuf/issues/1034
       switch fieldNumber {
       case 1: try { try decoder.decodeSingularUInt32Field(value: &self.birthdayDaysAhead) }()
+      case 2: try { try decoder.decodeSingularUInt32Field(value: &self.balanceDropPercent) }()
+      case 3: try { try decoder.decodeSingularUInt32Field(value: &self.balanceWindowDays) }()
+      case 4: try { try decoder.decodeSingularUInt32Field(value: &self.repeatComplaints) }()
+      case 5: try { try decoder.decodeSingularUInt32Field(value: &self.repeatComplaintDays) }()
+      case 6: try { try decoder.decodeRepeatedStringField(value: &self.creditScale) }()
       default: break
       }
     }
@@ -2923,11 +3209,31 @@ nonisolated extension Crm_Marketing_V1_SetEventRulesResponse: SwiftProtobuf.Mess
     if self.birthdayDaysAhead != 0 {
       try visitor.visitSingularUInt32Field(value: self.birthdayDaysAhead, fieldNumber: 1)
     }
+    if self.balanceDropPercent != 0 {
+      try visitor.visitSingularUInt32Field(value: self.balanceDropPercent, fieldNumber: 2)
+    }
+    if self.balanceWindowDays != 0 {
+      try visitor.visitSingularUInt32Field(value: self.balanceWindowDays, fieldNumber: 3)
+    }
+    if self.repeatComplaints != 0 {
+      try visitor.visitSingularUInt32Field(value: self.repeatComplaints, fieldNumber: 4)
+    }
+    if self.repeatComplaintDays != 0 {
+      try visitor.visitSingularUInt32Field(value: self.repeatComplaintDays, fieldNumber: 5)
+    }
+    if !self.creditScale.isEmpty {
+      try visitor.visitRepeatedStringField(value: self.creditScale, fieldNumber: 6)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
   public static func ==(lhs: Crm_Marketing_V1_SetEventRulesResponse, rhs: Crm_Marketing_V1_SetEventRulesResponse) -> Bool {
     if lhs.birthdayDaysAhead != rhs.birthdayDaysAhead {return false}
+    if lhs.balanceDropPercent != rhs.balanceDropPercent {return false}
+    if lhs.balanceWindowDays != rhs.balanceWindowDays {return false}
+    if lhs.repeatComplaints != rhs.repeatComplaints {return false}
+    if lhs.repeatComplaintDays != rhs.repeatComplaintDays {return false}
+    if lhs.creditScale != rhs.creditScale {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -4051,6 +4357,460 @@ nonisolated extension Crm_Marketing_V1_CampaignReportResponse: SwiftProtobuf.Mes
     if lhs.controlConversionBasisPoints != rhs.controlConversionBasisPoints {return false}
     if lhs.upliftBasisPoints != rhs.upliftBasisPoints {return false}
     if lhs._suppressed != rhs._suppressed {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Crm_Marketing_V1_RmTarget: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".RmTarget"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}relationship_manager_id\0\u{1}period\0\u{3}target_minor\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.relationshipManagerID) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.period) }()
+      case 3: try { try decoder.decodeSingularInt64Field(value: &self.targetMinor) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.relationshipManagerID.isEmpty {
+      try visitor.visitSingularStringField(value: self.relationshipManagerID, fieldNumber: 1)
+    }
+    if !self.period.isEmpty {
+      try visitor.visitSingularStringField(value: self.period, fieldNumber: 2)
+    }
+    if self.targetMinor != 0 {
+      try visitor.visitSingularInt64Field(value: self.targetMinor, fieldNumber: 3)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Crm_Marketing_V1_RmTarget, rhs: Crm_Marketing_V1_RmTarget) -> Bool {
+    if lhs.relationshipManagerID != rhs.relationshipManagerID {return false}
+    if lhs.period != rhs.period {return false}
+    if lhs.targetMinor != rhs.targetMinor {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Crm_Marketing_V1_SetTargetsRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".SetTargetsRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}targets\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeRepeatedMessageField(value: &self.targets) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.targets.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.targets, fieldNumber: 1)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Crm_Marketing_V1_SetTargetsRequest, rhs: Crm_Marketing_V1_SetTargetsRequest) -> Bool {
+    if lhs.targets != rhs.targets {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Crm_Marketing_V1_SetTargetsResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".SetTargetsResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}targets\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularUInt32Field(value: &self.targets) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if self.targets != 0 {
+      try visitor.visitSingularUInt32Field(value: self.targets, fieldNumber: 1)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Crm_Marketing_V1_SetTargetsResponse, rhs: Crm_Marketing_V1_SetTargetsResponse) -> Bool {
+    if lhs.targets != rhs.targets {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Crm_Marketing_V1_PerformanceRow: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".PerformanceRow"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{1}name\0\u{1}level\0\u{1}depth\0\u{3}target_minor\0\u{3}achieved_minor\0\u{3}achievement_basis_points\0\u{3}won_opportunities\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.id) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.name) }()
+      case 3: try { try decoder.decodeSingularStringField(value: &self.level) }()
+      case 4: try { try decoder.decodeSingularUInt32Field(value: &self.depth) }()
+      case 5: try { try decoder.decodeSingularInt64Field(value: &self.targetMinor) }()
+      case 6: try { try decoder.decodeSingularInt64Field(value: &self.achievedMinor) }()
+      case 7: try { try decoder.decodeSingularUInt32Field(value: &self.achievementBasisPoints) }()
+      case 8: try { try decoder.decodeSingularUInt32Field(value: &self.wonOpportunities) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.id.isEmpty {
+      try visitor.visitSingularStringField(value: self.id, fieldNumber: 1)
+    }
+    if !self.name.isEmpty {
+      try visitor.visitSingularStringField(value: self.name, fieldNumber: 2)
+    }
+    if !self.level.isEmpty {
+      try visitor.visitSingularStringField(value: self.level, fieldNumber: 3)
+    }
+    if self.depth != 0 {
+      try visitor.visitSingularUInt32Field(value: self.depth, fieldNumber: 4)
+    }
+    if self.targetMinor != 0 {
+      try visitor.visitSingularInt64Field(value: self.targetMinor, fieldNumber: 5)
+    }
+    if self.achievedMinor != 0 {
+      try visitor.visitSingularInt64Field(value: self.achievedMinor, fieldNumber: 6)
+    }
+    if self.achievementBasisPoints != 0 {
+      try visitor.visitSingularUInt32Field(value: self.achievementBasisPoints, fieldNumber: 7)
+    }
+    if self.wonOpportunities != 0 {
+      try visitor.visitSingularUInt32Field(value: self.wonOpportunities, fieldNumber: 8)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Crm_Marketing_V1_PerformanceRow, rhs: Crm_Marketing_V1_PerformanceRow) -> Bool {
+    if lhs.id != rhs.id {return false}
+    if lhs.name != rhs.name {return false}
+    if lhs.level != rhs.level {return false}
+    if lhs.depth != rhs.depth {return false}
+    if lhs.targetMinor != rhs.targetMinor {return false}
+    if lhs.achievedMinor != rhs.achievedMinor {return false}
+    if lhs.achievementBasisPoints != rhs.achievementBasisPoints {return false}
+    if lhs.wonOpportunities != rhs.wonOpportunities {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Crm_Marketing_V1_PerformanceReportRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".PerformanceReportRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}unit_id\0\u{1}period\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.unitID) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.period) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.unitID.isEmpty {
+      try visitor.visitSingularStringField(value: self.unitID, fieldNumber: 1)
+    }
+    if !self.period.isEmpty {
+      try visitor.visitSingularStringField(value: self.period, fieldNumber: 2)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Crm_Marketing_V1_PerformanceReportRequest, rhs: Crm_Marketing_V1_PerformanceReportRequest) -> Bool {
+    if lhs.unitID != rhs.unitID {return false}
+    if lhs.period != rhs.period {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Crm_Marketing_V1_PerformanceReportResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".PerformanceReportResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}rows\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeRepeatedMessageField(value: &self.rows) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.rows.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.rows, fieldNumber: 1)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Crm_Marketing_V1_PerformanceReportResponse, rhs: Crm_Marketing_V1_PerformanceReportResponse) -> Bool {
+    if lhs.rows != rhs.rows {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Crm_Marketing_V1_OfferRule: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".OfferRule"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}rule_id\0\u{1}product\0\u{1}priority\0\u{1}filter\0\u{1}description\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.ruleID) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.product) }()
+      case 3: try { try decoder.decodeSingularUInt32Field(value: &self.priority) }()
+      case 4: try { try decoder.decodeSingularMessageField(value: &self._filter) }()
+      case 5: try { try decoder.decodeSingularStringField(value: &self.description_p) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    if !self.ruleID.isEmpty {
+      try visitor.visitSingularStringField(value: self.ruleID, fieldNumber: 1)
+    }
+    if !self.product.isEmpty {
+      try visitor.visitSingularStringField(value: self.product, fieldNumber: 2)
+    }
+    if self.priority != 0 {
+      try visitor.visitSingularUInt32Field(value: self.priority, fieldNumber: 3)
+    }
+    try { if let v = self._filter {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 4)
+    } }()
+    if !self.description_p.isEmpty {
+      try visitor.visitSingularStringField(value: self.description_p, fieldNumber: 5)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Crm_Marketing_V1_OfferRule, rhs: Crm_Marketing_V1_OfferRule) -> Bool {
+    if lhs.ruleID != rhs.ruleID {return false}
+    if lhs.product != rhs.product {return false}
+    if lhs.priority != rhs.priority {return false}
+    if lhs._filter != rhs._filter {return false}
+    if lhs.description_p != rhs.description_p {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Crm_Marketing_V1_SetOfferRulesRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".SetOfferRulesRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}rules\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeRepeatedMessageField(value: &self.rules) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.rules.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.rules, fieldNumber: 1)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Crm_Marketing_V1_SetOfferRulesRequest, rhs: Crm_Marketing_V1_SetOfferRulesRequest) -> Bool {
+    if lhs.rules != rhs.rules {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Crm_Marketing_V1_SetOfferRulesResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".SetOfferRulesResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}rules\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularUInt32Field(value: &self.rules) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if self.rules != 0 {
+      try visitor.visitSingularUInt32Field(value: self.rules, fieldNumber: 1)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Crm_Marketing_V1_SetOfferRulesResponse, rhs: Crm_Marketing_V1_SetOfferRulesResponse) -> Bool {
+    if lhs.rules != rhs.rules {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Crm_Marketing_V1_Offer: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".Offer"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}product\0\u{3}rule_id\0\u{1}description\0\u{1}matched\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.product) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.ruleID) }()
+      case 3: try { try decoder.decodeSingularStringField(value: &self.description_p) }()
+      case 4: try { try decoder.decodeRepeatedStringField(value: &self.matched) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.product.isEmpty {
+      try visitor.visitSingularStringField(value: self.product, fieldNumber: 1)
+    }
+    if !self.ruleID.isEmpty {
+      try visitor.visitSingularStringField(value: self.ruleID, fieldNumber: 2)
+    }
+    if !self.description_p.isEmpty {
+      try visitor.visitSingularStringField(value: self.description_p, fieldNumber: 3)
+    }
+    if !self.matched.isEmpty {
+      try visitor.visitRepeatedStringField(value: self.matched, fieldNumber: 4)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Crm_Marketing_V1_Offer, rhs: Crm_Marketing_V1_Offer) -> Bool {
+    if lhs.product != rhs.product {return false}
+    if lhs.ruleID != rhs.ruleID {return false}
+    if lhs.description_p != rhs.description_p {return false}
+    if lhs.matched != rhs.matched {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Crm_Marketing_V1_NextBestOffersRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".NextBestOffersRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}customer_id\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.customerID) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.customerID.isEmpty {
+      try visitor.visitSingularStringField(value: self.customerID, fieldNumber: 1)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Crm_Marketing_V1_NextBestOffersRequest, rhs: Crm_Marketing_V1_NextBestOffersRequest) -> Bool {
+    if lhs.customerID != rhs.customerID {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Crm_Marketing_V1_NextBestOffersResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".NextBestOffersResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}offers\0\u{1}suppressed\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeRepeatedMessageField(value: &self.offers) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.suppressed) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.offers.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.offers, fieldNumber: 1)
+    }
+    if !self.suppressed.isEmpty {
+      try visitor.visitSingularStringField(value: self.suppressed, fieldNumber: 2)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Crm_Marketing_V1_NextBestOffersResponse, rhs: Crm_Marketing_V1_NextBestOffersResponse) -> Bool {
+    if lhs.offers != rhs.offers {return false}
+    if lhs.suppressed != rhs.suppressed {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

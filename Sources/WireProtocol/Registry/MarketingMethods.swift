@@ -70,9 +70,22 @@ public enum MarketingMethods {
     public static let campaignReport = MethodDescriptor<Crm_Marketing_V1_CampaignReportRequest, Crm_Marketing_V1_CampaignReportResponse>(
         service: ServiceID.marketing, method: 19, name: "Marketing.CampaignReport", isIdempotent: true)
 
+    public static let setTargets = MethodDescriptor<Crm_Marketing_V1_SetTargetsRequest, Crm_Marketing_V1_SetTargetsResponse>(
+        service: ServiceID.marketing, method: 20, name: "Marketing.SetTargets", isIdempotent: true)
+
+    public static let performanceReport = MethodDescriptor<Crm_Marketing_V1_PerformanceReportRequest, Crm_Marketing_V1_PerformanceReportResponse>(
+        service: ServiceID.marketing, method: 21, name: "Marketing.PerformanceReport", isIdempotent: true)
+
+    public static let setOfferRules = MethodDescriptor<Crm_Marketing_V1_SetOfferRulesRequest, Crm_Marketing_V1_SetOfferRulesResponse>(
+        service: ServiceID.marketing, method: 22, name: "Marketing.SetOfferRules", isIdempotent: true)
+
+    public static let nextBestOffers = MethodDescriptor<Crm_Marketing_V1_NextBestOffersRequest, Crm_Marketing_V1_NextBestOffersResponse>(
+        service: ServiceID.marketing, method: 23, name: "Marketing.NextBestOffers", isIdempotent: true)
+
     public static let all: [MethodInfo] = [
         createOpportunity.info, getOpportunity.info, moveOpportunity.info, listOpportunities.info, setStageProbabilities.info, pipelineReport.info,
         createTask.info, closeTask.info, listTasks.info, generateRelationshipEvents.info, setEventRules.info, saveSegment.info, countSegment.info,
         listSegmentMembers.info, createCampaign.info, buildTargetList.info, setCampaignStatus.info, recordCampaignResponse.info, campaignReport.info,
+        setTargets.info, performanceReport.info, setOfferRules.info, nextBestOffers.info,
     ]
 }

@@ -105,6 +105,67 @@ struct RelationshipTaskTests {
         ])
     }
 
+    @Test("early warnings from the feeds: assets down 30% from the window's highest, a credit grade cut, a second complaint within 90 days")
+    func earlyWarnings() async throws {
+        let market = try Market()
+        func assets(_ amount: Int64, credit: String = "AA") async throws {
+            try await market.customer("C0000000001", type: "customer.updated") { ($0.reportingAssetsMinor, $0.creditGrade) = (amount, credit) }
+        }
+        market.at(2027, 3, 1)
+        try await assets(1_000_000)
+        market.at(2027, 3, 10)
+        try await assets(800_000)  // 20% down: no warning
+        market.at(2027, 3, 20)
+        try await assets(650_000)  // 35% below the 1,000,000 of 1 March
+        try await assets(600_000)  // the same day: the warning is made once
+        market.at(2027, 4, 25)
+        try await assets(590_000)  // the window (30 days) no longer holds March's highs
+        market.at(2027, 4, 26)
+        try await assets(590_000, credit: "A")  // cut from AA
+        market.at(2027, 4, 27)
+        try await assets(590_000, credit: "AA")  // raised: nothing
+        try await assets(590_000, credit: "ZZ")  // not on the scale: nothing
+
+        func complaint(_ id: String, kind: Crm_Servicedesk_V1_CaseKind = .complaint) async throws {
+            var found = Crm_Servicedesk_V1_Case()
+            (found.id, found.customerID, found.kind, found.status) = (id, "C0000000001", kind, .new)
+            found.openedAtMs = Int64(market.clock.value.timeIntervalSince1970 * 1000)
+            var payload = Crm_Servicedesk_V1_CaseChanged()
+            payload.case = found
+            var event = Crm_Feed_V1_ChangeEvent()
+            (event.type, event.entityKey, event.payload) = ("case.opened", id, try payload.serializedBytes())
+            let finished = event
+            try await market.write { pipeline, db in try MarketingMirror(pipeline: pipeline).applyCase(finished, db) }
+        }
+        try await complaint("K0000000001")
+        market.at(2027, 5, 1)
+        try await complaint("K0000000002", kind: .serviceRequest)  // not a complaint
+        market.at(2027, 6, 1)
+        try await complaint("K0000000003")  // the second complaint within 90 days
+
+        let warnings = try await Self.tasks(market).filter { $0.kind == .earlyWarning }
+        #expect(warnings.map { "\($0.dueDate) \($0.reason)" } == [
+            "2027-03-20 assets down 35% within 30 days: 1000000 -> 650000 fen",
+            "2027-04-26 credit grade cut from AA to A",
+            "2027-06-01 2 complaints within 90 days",
+        ])
+        #expect(warnings.allSatisfy { $0.ownerRmID == "RM001" && $0.title == "Early warning" })
+
+        var rules = Crm_Marketing_V1_SetEventRulesRequest()
+        (rules.balanceDropPercent, rules.repeatComplaints) = (100, 1)
+        let bad = rules
+        let error = await #expect(throws: RPCError.self) {
+            _ = try await market.write { pipeline, db in try TaskBook(pipeline: pipeline).setRules(bad, db) }
+        }
+        #expect(error?.fieldViolations.map(\.field) == ["balanceDropPercent", "repeatComplaints"])
+        rules = .init()
+        rules.balanceDropPercent = 10
+        let set = rules
+        let inForce = try await market.write { pipeline, db in try TaskBook(pipeline: pipeline).setRules(set, db) }
+        #expect(inForce.balanceDropPercent == 10 && inForce.balanceWindowDays == 30 && inForce.birthdayDaysAhead == 0)
+        #expect(inForce.creditScale.first == "AAA" && inForce.repeatComplaints == 2)
+    }
+
     @Test("follow-ups: the owner defaults to the customer's RM; overdue once the due date passed; closed once, a cancel needs its reason")
     func followUps() async throws {
         let market = try Market()

@@ -145,3 +145,53 @@ struct SegmentTests {
         #expect(error?.reason == "VERSION_MISMATCH")
     }
 }
+
+/// Next-best-offer rules over the same fixture as the segments.
+@Suite("Marketing next-best-offer")
+struct NextBestOfferTests {
+    static func rule(_ id: String, _ product: String, priority: UInt32, _ conditions: Crm_Marketing_V1_SegmentCondition...) -> Crm_Marketing_V1_OfferRule {
+        var rule = Crm_Marketing_V1_OfferRule()
+        (rule.ruleID, rule.product, rule.priority, rule.description_p) = (id, product, priority, "rule \(id)")
+        rule.filter.all = conditions
+        return rule
+    }
+
+    @Test("per product the highest-priority matching rule, with the conditions it matched; none while a complaint is open")
+    func offers() async throws {
+        let market = try await SegmentTests.fixture()
+        let offers = NextBestOffers(pipeline: market.pipeline)
+        var request = Crm_Marketing_V1_SetOfferRulesRequest()
+        request.rules = [
+            Self.rule("pension-senior", "wealth/pension", priority: 1, SegmentTests.condition(.age, .atLeast, "60"), SegmentTests.condition(.valueGrade, .atMost, "2")),
+            Self.rule("pension-any", "wealth/pension", priority: 5, SegmentTests.condition(.valueGrade, .atLeast, "0")),
+            Self.rule("card-young", "cards/gold", priority: 2, SegmentTests.condition(.age, .lessThan, "40")),
+            Self.rule("loan-corporate", "loans/working-capital", priority: 3, SegmentTests.condition(.customerKind, .equals, "corporate")),
+        ]
+        let rules = request
+        #expect(try await market.store.pool.write { db in try offers.setRules(rules, db) }.rules == 4)
+
+        func offered(_ customer: String) async throws -> Crm_Marketing_V1_NextBestOffersResponse {
+            var request = Crm_Marketing_V1_NextBestOffersRequest()
+            request.customerID = customer
+            let finished = request
+            return try await market.store.pool.read { db in try offers.offers(finished, db) }
+        }
+        // C1: grade 1, aged 67: the senior pension rule (priority 1) wins over the general one.
+        let first = try await offered("C0000000001")
+        #expect(first.offers.map { "\($0.product) \($0.ruleID)" } == ["wealth/pension pension-senior"])
+        #expect(first.offers[0].matched == ["age at_least 60", "value_grade at_most 2"])
+        // C3: a corporate customer with no birth date.
+        #expect(try await offered("C0000000003").offers.map(\.ruleID) == ["loan-corporate", "pension-any"])
+        // C5 is 27 and would get the card and the pension, but has a complaint open.
+        let suppressed = try await offered("C0000000005")
+        #expect(suppressed.offers.isEmpty && suppressed.suppressed == "open_complaint")
+        let unknown = await #expect(throws: RPCError.self) { _ = try await offered("C0000000099") }
+        #expect(unknown?.reason == "CUSTOMER_NOT_FOUND")
+
+        var bad = Crm_Marketing_V1_SetOfferRulesRequest()
+        bad.rules = [Self.rule("x", "", priority: 1), Self.rule("x", "cards/gold", priority: 1, SegmentTests.condition(.age, .atLeast, "old"))]
+        let refused = bad
+        let error = await #expect(throws: RPCError.self) { _ = try await market.store.pool.write { db in try offers.setRules(refused, db) } }
+        #expect(error?.fieldViolations.map(\.field) == ["rules[0].product", "rules[0].filter.all", "rules[1].ruleId", "rules[1].filter.all[0].values"])
+    }
+}
