@@ -2,6 +2,7 @@ import Dispatch
 import Foundation
 import GRDB
 import Logging
+import MarketingService
 import NIOCore
 import ServiceLifecycle
 import ServiceRuntime
@@ -93,6 +94,38 @@ struct CrmctlTests {
             #expect(try await Self.crmctl(["feeds", "dead-letters", "--all", "--address", address]).stdout.contains(#""resolvedAtMs""#))
             let unknown = try await Self.crmctl(["feeds", "retry", "--producer", "nobody", "--address", address])
             #expect(unknown.status == 1)
+        }
+    }
+
+    @Test("marketing export: a scheduled campaign's targets as CSV with a header or as JSON lines; a draft is refused")
+    func marketingExport() async throws {
+        let market = try PipelineTests.Market()
+        market.at(2027, 3, 1)
+        let sms = CampaignTests.sms()
+        for number in 1...3 { try await market.customer(CampaignTests.id(number)) { $0.consents = sms } }
+        var save = Crm_Marketing_V1_SaveSegmentRequest()
+        save.name = "Beijing"
+        save.filter.all = [SegmentTests.condition(.branch, .equals, "BJ-01")]
+        let segmentRequest = save
+        let segment = try await market.write { pipeline, db in try Segments(pipeline: pipeline).save(segmentRequest, db) }.segment
+        let draft = try await CampaignTests.campaign(market, segment: segment.id)
+        let scheduled = try await CampaignTests.status(
+            market, try await CampaignTests.build(market, try await CampaignTests.campaign(market, segment: segment.id)), .scheduled)
+        let pipeline = market.pipeline
+        try await withServer({ MarketingHandlers.register(into: &$0, store: market.store, pipeline: pipeline) }) { port in
+            let address = "127.0.0.1:\(port)"
+            let csv = try await Self.crmctl(["marketing", "export", "--campaign", scheduled.id, "--address", address])
+            #expect(csv.status == 0, "\(csv.stderr)")
+            #expect(csv.stdout.split(separator: "\n") == [
+                "campaign_id,customer_id,channel,relationship_manager_id,branch_id",
+                "M0000000002,C0000000001,sms,RM001,BJ-01", "M0000000002,C0000000002,sms,RM001,BJ-01", "M0000000002,C0000000003,sms,RM001,BJ-01",
+            ])
+            let lines = try await Self.crmctl(["marketing", "export", "--campaign", scheduled.id, "--format", "jsonl", "--address", address])
+            #expect(lines.stdout.split(separator: "\n").count == 3)
+            #expect(lines.stdout.contains(#""customerId":"C0000000003""#))
+            let refused = try await Self.crmctl(["marketing", "export", "--campaign", draft.id, "--address", address])
+            #expect(refused.status == 1)
+            #expect(refused.stderr.contains("CAMPAIGN_NOT_EXPORTABLE"))
         }
     }
 

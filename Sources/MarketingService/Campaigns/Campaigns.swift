@@ -250,6 +250,33 @@ public struct Campaigns: Sendable {
         whole == 0 ? 0 : UInt32((UInt64(part) * 20_000 + UInt64(whole)) / (2 * UInt64(whole)))
     }
 
+    public static let exportBatch = 1_000
+
+    /// One batch of a campaign's export: the targets after `afterCustomerID`, in id order. The first
+    /// call checks that the campaign may be exported (scheduled or active).
+    public func exportBatch(campaignID: String, afterCustomerID: String, _ db: Database) throws -> [Crm_Marketing_V1_TargetListEntry] {
+        let key = try Self.campaignIDs.key(campaignID, db)
+        let campaign = try load(key, db)
+        guard campaign.status == .scheduled || campaign.status == .active else {
+            throw RPCError(
+                code: .failedPrecondition, message: "campaign \(campaignID) is \(campaign.status); only a scheduled or active campaign's list is exported",
+                reason: "CAMPAIGN_NOT_EXPORTABLE", processing: .notProcessed)
+        }
+        return try Row.fetchAll(
+            db.cachedStatement(
+                sql: """
+                    SELECT t.customer_id, coalesce(m.relationship_manager_id, ''), coalesce(m.branch_id, '') FROM campaign_member t
+                    LEFT JOIN customer_mirror m ON m.customer_id = t.customer_id
+                    WHERE t.campaign_key = ? AND t.control = 0 AND t.customer_id > ? ORDER BY t.customer_id LIMIT ?
+                    """),
+            arguments: [key, afterCustomerID, Self.exportBatch]
+        ).map { row in
+            var entry = Crm_Marketing_V1_TargetListEntry()
+            (entry.campaignID, entry.customerID, entry.channel, entry.relationshipManagerID, entry.branchID) = (campaign.id, row[0], campaign.channel, row[1], row[2])
+            return entry
+        }
+    }
+
     private func check(_ campaign: Crm_Marketing_V1_Campaign, version: Int64) throws {
         guard campaign.version == version else {
             throw RPCError(

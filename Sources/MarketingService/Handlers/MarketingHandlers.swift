@@ -62,6 +62,17 @@ public enum MarketingHandlers {
             try await store.write(idempotentFor: context, request: request) { db in try offers.setRules(request, db) }
         }
         router.register(MarketingMethods.nextBestOffers) { request, _ in try await store.pool.read { db in try offers.offers(request, db) } }
+        // Batch by batch, each on a reader: a long export never holds one read transaction open.
+        router.register(MarketingMethods.exportTargetList) { request, writer, _ in
+            var after = ""
+            while true {
+                let from = after
+                let batch = try await store.pool.read { db in try campaigns.exportBatch(campaignID: request.campaignID, afterCustomerID: from, db) }
+                for entry in batch { try await writer.write(entry) }
+                guard batch.count == Campaigns.exportBatch, let last = batch.last else { return }
+                after = last.customerID
+            }
+        }
         router.register(MarketingMethods.setEventRules) { request, context in
             try await store.write(idempotentFor: context, request: request) { db in try tasks.setRules(request, db) }
         }

@@ -1895,6 +1895,43 @@ public nonisolated struct Crm_Marketing_V1_NextBestOffersResponse: Sendable {
   public init() {}
 }
 
+/// Marketing.ExportTargetList (3/24), a server stream: a SCHEDULED or ACTIVE campaign's targets (not
+/// its control group) in customer id order, for the channel system that sends the letters, emails or
+/// SMS. Items carry ids and codes only: the channel system reads contact details from CustomerService
+/// (Customer.Get), under its own masking rules. crmctl marketing export writes them as CSV or JSON lines.
+public nonisolated struct Crm_Marketing_V1_ExportTargetListRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var campaignID: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Crm_Marketing_V1_TargetListEntry: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var campaignID: String = String()
+
+  public var customerID: String = String()
+
+  /// The campaign's channel: phone, sms, email, mail, branch or digital.
+  public var channel: String = String()
+
+  public var relationshipManagerID: String = String()
+
+  public var branchID: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
 /// The payload of Marketing's change events: "opportunity.created", "opportunity.moved" (also won
 /// and lost), "opportunity.rekeyed" (its customer was merged into another, or unmerged),
 /// "opportunity.reweighted" (the stage probabilities changed).
@@ -4811,6 +4848,86 @@ nonisolated extension Crm_Marketing_V1_NextBestOffersResponse: SwiftProtobuf.Mes
   public static func ==(lhs: Crm_Marketing_V1_NextBestOffersResponse, rhs: Crm_Marketing_V1_NextBestOffersResponse) -> Bool {
     if lhs.offers != rhs.offers {return false}
     if lhs.suppressed != rhs.suppressed {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Crm_Marketing_V1_ExportTargetListRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ExportTargetListRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}campaign_id\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.campaignID) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.campaignID.isEmpty {
+      try visitor.visitSingularStringField(value: self.campaignID, fieldNumber: 1)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Crm_Marketing_V1_ExportTargetListRequest, rhs: Crm_Marketing_V1_ExportTargetListRequest) -> Bool {
+    if lhs.campaignID != rhs.campaignID {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Crm_Marketing_V1_TargetListEntry: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".TargetListEntry"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}campaign_id\0\u{3}customer_id\0\u{1}channel\0\u{3}relationship_manager_id\0\u{3}branch_id\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.campaignID) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.customerID) }()
+      case 3: try { try decoder.decodeSingularStringField(value: &self.channel) }()
+      case 4: try { try decoder.decodeSingularStringField(value: &self.relationshipManagerID) }()
+      case 5: try { try decoder.decodeSingularStringField(value: &self.branchID) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.campaignID.isEmpty {
+      try visitor.visitSingularStringField(value: self.campaignID, fieldNumber: 1)
+    }
+    if !self.customerID.isEmpty {
+      try visitor.visitSingularStringField(value: self.customerID, fieldNumber: 2)
+    }
+    if !self.channel.isEmpty {
+      try visitor.visitSingularStringField(value: self.channel, fieldNumber: 3)
+    }
+    if !self.relationshipManagerID.isEmpty {
+      try visitor.visitSingularStringField(value: self.relationshipManagerID, fieldNumber: 4)
+    }
+    if !self.branchID.isEmpty {
+      try visitor.visitSingularStringField(value: self.branchID, fieldNumber: 5)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Crm_Marketing_V1_TargetListEntry, rhs: Crm_Marketing_V1_TargetListEntry) -> Bool {
+    if lhs.campaignID != rhs.campaignID {return false}
+    if lhs.customerID != rhs.customerID {return false}
+    if lhs.channel != rhs.channel {return false}
+    if lhs.relationshipManagerID != rhs.relationshipManagerID {return false}
+    if lhs.branchID != rhs.branchID {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

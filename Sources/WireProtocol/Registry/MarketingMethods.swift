@@ -82,10 +82,15 @@ public enum MarketingMethods {
     public static let nextBestOffers = MethodDescriptor<Crm_Marketing_V1_NextBestOffersRequest, Crm_Marketing_V1_NextBestOffersResponse>(
         service: ServiceID.marketing, method: 23, name: "Marketing.NextBestOffers", isIdempotent: true)
 
+    /// A server stream of the campaign's targets.
+    public static let exportTargetList = MethodDescriptor<Crm_Marketing_V1_ExportTargetListRequest, Crm_Marketing_V1_TargetListEntry>(
+        service: ServiceID.marketing, method: 24, name: "Marketing.ExportTargetList", kind: .serverStream, isIdempotent: true)
+
     public static let all: [MethodInfo] = [
         createOpportunity.info, getOpportunity.info, moveOpportunity.info, listOpportunities.info, setStageProbabilities.info, pipelineReport.info,
         createTask.info, closeTask.info, listTasks.info, generateRelationshipEvents.info, setEventRules.info, saveSegment.info, countSegment.info,
         listSegmentMembers.info, createCampaign.info, buildTargetList.info, setCampaignStatus.info, recordCampaignResponse.info, campaignReport.info,
         setTargets.info, performanceReport.info, setOfferRules.info, nextBestOffers.info,
+        exportTargetList.info,
     ]
 }
