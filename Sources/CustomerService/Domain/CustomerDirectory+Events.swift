@@ -75,6 +75,14 @@ extension CustomerDirectory {
             payload.reportingAssetsMinor = facts.assetsMinor
             payload.monthlyContributionMinor = facts.monthlyContributionMinor
             payload.actions = done
+            payload.accounts = try AccountRecords.holdings(customerKey: key, db)
+                .filter { $0.closedOn.isEmpty && ($0.role == .owner || $0.role == .jointOwner) }
+                .map { holding in
+                    var account = Crm_Customer_V1_HeldAccount()
+                    (account.accountNumber, account.productType, account.maturityDate) = (holding.accountNumber, holding.productType, holding.maturityDate)
+                    (account.reportingBalanceMinor, account.monthlyContributionMinor) = (holding.reportingBalanceMinor, holding.monthlyContributionMinor)
+                    return account
+                }
             try ChangeLog.append(type: type, entityKey: customer.id, payload: payload, atMilliseconds: time, db)
         }
     }

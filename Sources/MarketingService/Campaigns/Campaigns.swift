@@ -55,6 +55,7 @@ public struct Campaigns: Sendable {
         ])
         var response = Crm_Marketing_V1_CreateCampaignResponse()
         response.campaign = try load(db.lastInsertedRowID, db)
+        try publish("campaign.created", response.campaign, db)
         return response
     }
 
@@ -115,6 +116,7 @@ public struct Campaigns: Sendable {
             sql: "UPDATE campaign SET targets = ?, controls = ?, suppressed = ?, list_built = 1, version = version + 1 WHERE key = ?"
         ).execute(arguments: [eligible.count - controls.count, controls.count, Data(try suppressed.serializedBytes() as [UInt8]), key])
         campaign = try load(key, db)
+        try publish("campaign.list_built", campaign, db)
         var response = Crm_Marketing_V1_BuildTargetListResponse()
         response.campaign = campaign
         return response
@@ -156,6 +158,7 @@ public struct Campaigns: Sendable {
         try db.cachedStatement(sql: "UPDATE campaign SET status = ?, version = version + 1 WHERE key = ?").execute(arguments: [target.rawValue, key])
         var response = Crm_Marketing_V1_SetCampaignStatusResponse()
         response.campaign = try load(key, db)
+        try publish("campaign.status_changed", response.campaign, db)
         return response
     }
 
@@ -197,6 +200,7 @@ public struct Campaigns: Sendable {
             try db.cachedStatement(sql: "UPDATE campaign_member SET response = ?, responded_at_ms = ? WHERE campaign_key = ? AND customer_id = ?").execute(
                 arguments: [response.response.rawValue, at, key, request.customerID])
         }
+        try publish("campaign.response", try load(key, db), customerID: request.customerID, response: response.response, db)
         return response
     }
 
@@ -275,6 +279,15 @@ public struct Campaigns: Sendable {
             (entry.campaignID, entry.customerID, entry.channel, entry.relationshipManagerID, entry.branchID) = (campaign.id, row[0], campaign.channel, row[1], row[2])
             return entry
         }
+    }
+
+    private func publish(
+        _ type: String, _ campaign: Crm_Marketing_V1_Campaign, customerID: String = "", response: Crm_Marketing_V1_CampaignResponse = .unspecified,
+        _ db: Database
+    ) throws {
+        var payload = Crm_Marketing_V1_CampaignChanged()
+        (payload.campaign, payload.customerID, payload.response) = (campaign, customerID, response)
+        try ChangeLog.append(type: type, entityKey: campaign.id, payload: payload, atMilliseconds: pipeline.nowMilliseconds, db)
     }
 
     private func check(_ campaign: Crm_Marketing_V1_Campaign, version: Int64) throws {

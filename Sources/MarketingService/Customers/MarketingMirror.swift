@@ -58,6 +58,18 @@ public struct MarketingMirror: Sendable {
             customer.mergedIntoID, customer.reportingAssetsMinor, customer.monthlyContributionMinor, dormantSince, marketingConsents,
             Data(event.payload), event.atMs,
         ])
+        try db.cachedStatement(sql: "DELETE FROM held_account WHERE customer_id = ?").execute(arguments: [customer.id])
+        for account in customer.accounts {
+            try db.cachedStatement(
+                sql: """
+                    INSERT OR REPLACE INTO held_account (customer_id, account_number, product_type, maturity_date, reporting_balance_minor,
+                        monthly_contribution_minor) VALUES (?, ?, ?, ?, ?, ?)
+                    """
+            ).execute(arguments: [
+                customer.id, account.accountNumber, account.productType.rawValue, account.maturityDate, account.reportingBalanceMinor,
+                account.monthlyContributionMinor,
+            ])
+        }
         if customer.status == .active {
             try TaskBook(pipeline: pipeline).customerChanged(
                 customer.id, rm: customer.relationshipManagerID, assets: customer.reportingAssetsMinor, previousCredit: previous?[1],

@@ -39,6 +39,9 @@ public enum MarketingHandlers {
         router.register(MarketingMethods.saveSegment) { request, context in
             try await store.write(idempotentFor: context, request: request) { db in try segments.save(request, db) }
         }
+        router.register(MarketingMethods.setCustomerTags) { request, context in
+            try await store.write(idempotentFor: context, request: request) { db in try segments.setTags(request, db) }
+        }
         router.register(MarketingMethods.countSegment) { request, _ in try await store.pool.read { db in try segments.count(request, db) } }
         router.register(MarketingMethods.listSegmentMembers) { request, _ in try await store.pool.read { db in try segments.members(request, db) } }
         router.register(MarketingMethods.createCampaign) { request, context in
@@ -58,6 +61,9 @@ public enum MarketingHandlers {
             try await store.write(idempotentFor: context, request: request) { db in try performance.setTargets(request, db) }
         }
         router.register(MarketingMethods.performanceReport) { request, _ in try await store.pool.read { db in try performance.report(request, db) } }
+        router.register(MarketingMethods.contributionReport) { request, _ in
+            try await store.pool.read { db in try performance.contribution(request, db) }
+        }
         router.register(MarketingMethods.setOfferRules) { request, context in
             try await store.write(idempotentFor: context, request: request) { db in try offers.setRules(request, db) }
         }

@@ -107,6 +107,51 @@ public struct Performance: Sendable {
         return response
     }
 
+    public static let maxContributionRows = 1_000
+
+    /// Last month's contribution of active customers' open owned accounts, grouped, largest first.
+    public func contribution(_ request: Crm_Marketing_V1_ContributionReportRequest, _ db: Database) throws -> Crm_Marketing_V1_ContributionReportResponse {
+        let key: String? =
+            switch request.groupBy {
+            case .product: "h.product_type"
+            case .customer: "h.customer_id"
+            case .ownerRm: "m.relationship_manager_id"
+            case .branch: "m.branch_id"
+            case .unspecified, .UNRECOGNIZED: nil
+            }
+        guard let key else {
+            var violations = FieldViolations()
+            violations.add("groupBy", "is required (PRODUCT, CUSTOMER, OWNER_RM or BRANCH)")
+            try violations.throwIfAny()
+            return .init()
+        }
+        let names = Dictionary(uniqueKeysWithValues: SegmentQuery.productTypes.map { ("\($0.value)", $0.key) })
+        var response = Crm_Marketing_V1_ContributionReportResponse()
+        response.rows = try Row.fetchAll(
+            db,
+            sql: """
+                SELECT CAST(\(key) AS TEXT), count(DISTINCT h.customer_id), count(*), sum(h.monthly_contribution_minor), sum(h.reporting_balance_minor)
+                FROM held_account h JOIN customer_mirror m ON m.customer_id = h.customer_id WHERE m.status = ?
+                GROUP BY \(key) ORDER BY sum(h.monthly_contribution_minor) DESC, 1 LIMIT ?
+                """,
+            arguments: [Crm_Customer_V1_CustomerStatus.active.rawValue, Self.maxContributionRows]
+        ).map { row in
+            var entry = Crm_Marketing_V1_ContributionRow()
+            let raw: String = row[0]
+            entry.key = request.groupBy == .product ? names[raw] ?? raw : raw
+            (entry.customers, entry.accounts, entry.monthlyContributionMinor, entry.reportingBalanceMinor) = (row[1], row[2], row[3], row[4])
+            return entry
+        }
+        response.totalMonthlyContributionMinor = try Int64.fetchOne(
+            db.cachedStatement(
+                sql: """
+                    SELECT coalesce(sum(h.monthly_contribution_minor), 0) FROM held_account h JOIN customer_mirror m ON m.customer_id = h.customer_id
+                    WHERE m.status = ?
+                    """),
+            arguments: [Crm_Customer_V1_CustomerStatus.active.rawValue]) ?? 0
+        return response
+    }
+
     private func instant(_ day: LocalDate) -> Int64 {
         let midnight = Double(day.daysSinceEpoch * 86_400)
         let offset = pipeline.timeZone.secondsFromGMT(for: Date(timeIntervalSince1970: midnight))

@@ -54,6 +54,8 @@ public struct SegmentQuery: Sendable, Equatable {
         case named(column: String, names: [String: Int])
         case consent
         case openComplaint
+        case productHeld
+        case tag
     }
 
     private static func compiled(_ condition: Crm_Marketing_V1_SegmentCondition, today: LocalDate) -> Result<(String, [String]), Problem> {
@@ -78,6 +80,8 @@ public struct SegmentQuery: Sendable, Equatable {
         case .customerKind: .named(column: "m.kind", names: ["individual": 1, "corporate": 2])
         case .marketingConsent: .consent
         case .openComplaint: .openComplaint
+        case .productHeld: .productHeld
+        case .tag: .tag
         case .unspecified, .UNRECOGNIZED: nil
         }
     }
@@ -168,6 +172,26 @@ public struct SegmentQuery: Sendable, Equatable {
                 return "%," + text + ",%"
             }
             return ("(" + Array(repeating: "m.marketing_consents LIKE ?", count: patterns.count).joined(separator: " OR ") + ")", patterns)
+        case .tag:
+            try only([.equals, .notEquals, .in])
+            guard !values.isEmpty, op == .in || values.count == 1, values.allSatisfy({ !$0.isEmpty && $0.utf8.count <= 40 }) else {
+                throw Problem(field: "values", message: "must name tags of 1 to 40 characters")
+            }
+            let exists =
+                "EXISTS (SELECT 1 FROM customer_tag t WHERE t.customer_id = m.customer_id AND t.tag IN (\(Array(repeating: "?", count: values.count).joined(separator: ", "))))"
+            return (op == .notEquals ? "NOT " + exists : exists, values)
+        case .productHeld:
+            try only([.equals, .notEquals, .in])
+            guard !values.isEmpty, op == .in || values.count == 1 else { throw Problem(field: "values", message: "must name product types") }
+            let types = try values.map { text throws(Problem) in
+                guard let type = productTypes[text] else {
+                    throw Problem(field: "values", message: "must be product types: \(productTypes.sorted { $0.value < $1.value }.map(\.key).joined(separator: ", "))")
+                }
+                return String(type)
+            }
+            let exists =
+                "EXISTS (SELECT 1 FROM held_account h WHERE h.customer_id = m.customer_id AND h.product_type IN (\(Array(repeating: "CAST(? AS INTEGER)", count: types.count).joined(separator: ", "))))"
+            return (op == .notEquals ? "NOT " + exists : exists, types)
         case .openComplaint:
             try only([.equals])
             try count(1)
@@ -206,6 +230,9 @@ public struct SegmentQuery: Sendable, Equatable {
     }
 
     static let channels = ["phone", "sms", "email", "mail", "branch", "digital"]
+
+    /// Product type names as segments and reports spell them, with the customer feed's numbers.
+    static let productTypes = ["current": 1, "time_deposit": 2, "loan": 3, "card": 4, "wealth": 5, "insurance": 6, "fx": 7]
 
     /// The lower-case name of a consent channel, nil for none.
     static func channelName(_ channel: Crm_Customer_V1_Channel) -> String? {

@@ -39,6 +39,9 @@ public struct Segments: Sendable {
         }
         var response = Crm_Marketing_V1_SaveSegmentResponse()
         response.segment = try load(key, db)
+        var payload = Crm_Marketing_V1_SegmentChanged()
+        payload.segment = response.segment
+        try ChangeLog.append(type: "segment.saved", entityKey: response.segment.id, payload: payload, atMilliseconds: at, db)
         return response
     }
 
@@ -75,6 +78,29 @@ public struct Segments: Sendable {
     static func filter(_ target: Crm_Marketing_V1_ListSegmentMembersRequest.OneOf_Target?) -> Crm_Marketing_V1_SegmentFilter? {
         if case .filter(let filter) = target { return filter }
         return nil
+    }
+
+    public func setTags(_ request: Crm_Marketing_V1_SetCustomerTagsRequest, _ db: Database) throws -> Crm_Marketing_V1_SetCustomerTagsResponse {
+        var violations = FieldViolations()
+        let customerID = violations.code(request.customerID, "customerId", max: 20, required: true)
+        if request.tags.count > 20 { violations.add("tags", "must hold at most 20") }
+        let tags = Set(request.tags.enumerated().map { index, tag in violations.code(tag, "tags[\(index)]", max: 40, required: true) }).sorted()
+        try violations.throwIfAny()
+        let mirrored = try Row.fetchOne(
+            db.cachedStatement(sql: "SELECT status, merged_into_id FROM customer_mirror WHERE customer_id = ?"), arguments: [customerID])
+        try MirroredCustomer.checkUsable(
+            customerID, mirrored: mirrored.map { (Crm_Customer_V1_CustomerStatus(rawValue: $0[0]) ?? .unspecified, $0[1]) }, service: "Marketing",
+            thing: "tags")
+        try db.cachedStatement(sql: "DELETE FROM customer_tag WHERE customer_id = ?").execute(arguments: [customerID])
+        for tag in tags {
+            try db.cachedStatement(sql: "INSERT INTO customer_tag (customer_id, tag) VALUES (?, ?)").execute(arguments: [customerID, tag])
+        }
+        var payload = Crm_Marketing_V1_CustomerTagsChanged()
+        (payload.customerID, payload.tags) = (customerID, tags)
+        try ChangeLog.append(type: "tags.changed", entityKey: customerID, payload: payload, atMilliseconds: pipeline.nowMilliseconds, db)
+        var response = Crm_Marketing_V1_SetCustomerTagsResponse()
+        response.tags = tags
+        return response
     }
 
     private func query(segmentID: String, filter: Crm_Marketing_V1_SegmentFilter?, _ db: Database) throws -> SegmentQuery {

@@ -38,6 +38,27 @@ public enum MarketingSchema {
                     CREATE INDEX customer_mirror_birthday ON customer_mirror (birth_md);
                     CREATE INDEX customer_mirror_dormant ON customer_mirror (dormant_since) WHERE dormant_since IS NOT NULL;
 
+                    -- Tags Marketing's users gave customers.
+                    CREATE TABLE customer_tag (
+                        customer_id TEXT NOT NULL,
+                        tag TEXT NOT NULL,
+                        PRIMARY KEY (customer_id, tag)
+                    ) WITHOUT ROWID;
+                    CREATE INDEX customer_tag_tag ON customer_tag (tag);
+
+                    -- Each customer's open owned accounts, as the latest customer event listed them.
+                    CREATE TABLE held_account (
+                        customer_id TEXT NOT NULL,
+                        account_number TEXT NOT NULL,
+                        product_type INTEGER NOT NULL,
+                        maturity_date TEXT NOT NULL,
+                        reporting_balance_minor INTEGER NOT NULL,
+                        monthly_contribution_minor INTEGER NOT NULL,
+                        PRIMARY KEY (customer_id, account_number)
+                    ) WITHOUT ROWID;
+                    CREATE INDEX held_account_maturity ON held_account (maturity_date) WHERE maturity_date != '';
+                    CREATE INDEX held_account_product ON held_account (product_type, customer_id);
+
                     -- Each customer's ServiceDesk cases as their latest event showed them (the
                     -- servicedesk feed): an open complaint suppresses offers and campaign contacts.
                     CREATE TABLE case_mirror (

@@ -9,8 +9,10 @@ public enum RelationshipEventGenerator {
     public static func job(store: Store, tasks: TaskBook, interval: Duration = .seconds(3_600), logger: Logger) -> PeriodicJob {
         PeriodicJob(name: "relationship event generation", interval: interval, logger: logger) {
             let made = try await store.pool.write { db in try tasks.generate(db) }
-            if made.birthdayTasks + made.reactivationTasks > 0 {
-                logger.notice("relationship events", metadata: ["birthdays": "\(made.birthdayTasks)", "reactivations": "\(made.reactivationTasks)"])
+            if made.birthdayTasks + made.reactivationTasks + made.maturityTasks > 0 {
+                logger.notice(
+                    "relationship events",
+                    metadata: ["birthdays": "\(made.birthdayTasks)", "reactivations": "\(made.reactivationTasks)", "maturities": "\(made.maturityTasks)"])
             }
         }
     }

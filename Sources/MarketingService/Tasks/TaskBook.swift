@@ -17,7 +17,7 @@ public struct TaskBook: Sendable {
     static let taskIDs = PrefixedID(prefix: "T", table: "rm_task", noun: "task", notFoundReason: "TASK_NOT_FOUND")
 
     enum Kind: Int {
-        case followUp = 1, birthday = 2, dormantReactivation = 3, earlyWarning = 4
+        case followUp = 1, birthday = 2, dormantReactivation = 3, earlyWarning = 4, maturityReminder = 5
     }
 
     enum Status: Int {
@@ -121,6 +121,7 @@ public struct TaskBook: Sendable {
         if rules.repeatComplaints == 0 { rules.repeatComplaints = 2 }
         if rules.repeatComplaintDays == 0 { rules.repeatComplaintDays = 90 }
         if rules.creditScale.isEmpty { rules.creditScale = defaultCreditScale }
+        if rules.maturityDaysAhead == 0 { rules.maturityDaysAhead = 14 }
         return rules
     }
 
@@ -131,6 +132,7 @@ public struct TaskBook: Sendable {
         if request.balanceWindowDays > 365 { violations.add("balanceWindowDays", "must be 1 to 365 (0: the default)") }
         if request.repeatComplaints == 1 || request.repeatComplaints > 20 { violations.add("repeatComplaints", "must be 2 to 20 (0: the default)") }
         if request.repeatComplaintDays > 365 { violations.add("repeatComplaintDays", "must be 1 to 365 (0: the default)") }
+        if request.maturityDaysAhead > 90 { violations.add("maturityDaysAhead", "must be 1 to 90 (0: the default)") }
         if request.creditScale.count > 50 || Set(request.creditScale).count != request.creditScale.count
             || request.creditScale.contains(where: { $0.isEmpty || $0.utf8.count > 4 })
         {
@@ -141,6 +143,7 @@ public struct TaskBook: Sendable {
         (rules.birthdayDaysAhead, rules.balanceDropPercent, rules.balanceWindowDays) =
             (request.birthdayDaysAhead, request.balanceDropPercent, request.balanceWindowDays)
         (rules.repeatComplaints, rules.repeatComplaintDays, rules.creditScale) = (request.repeatComplaints, request.repeatComplaintDays, request.creditScale)
+        rules.maturityDaysAhead = request.maturityDaysAhead
         try db.cachedStatement(sql: "INSERT OR REPLACE INTO event_rules (id, rules) VALUES (1, ?)").execute(
             arguments: [Data(try rules.serializedBytes() as [UInt8])])
         return try Self.rules(db)
@@ -199,7 +202,8 @@ public struct TaskBook: Sendable {
     /// Makes the relationship tasks due as of today; each (customer, kind, occurrence) once.
     public func generate(_ db: Database) throws -> Crm_Marketing_V1_GenerateRelationshipEventsResponse {
         let today = pipeline.today
-        let ahead = Int(try Self.rules(db).birthdayDaysAhead)
+        let rules = try Self.rules(db)
+        let ahead = Int(rules.birthdayDaysAhead)
         var response = Crm_Marketing_V1_GenerateRelationshipEventsResponse()
         response.today = today.description
         let active = Crm_Customer_V1_CustomerStatus.active.rawValue
@@ -217,6 +221,25 @@ public struct TaskBook: Sendable {
                         response.birthdayTasks += 1
                     }
                 }
+            }
+        }
+        // Time deposits maturing from today to maturity_days_ahead: due on the maturity date.
+        let maturing = try Row.fetchAll(
+            db.cachedStatement(
+                sql: """
+                    SELECT h.customer_id, m.relationship_manager_id, h.account_number, h.maturity_date FROM held_account h
+                    JOIN customer_mirror m ON m.customer_id = h.customer_id
+                    WHERE h.maturity_date != '' AND h.maturity_date >= ? AND h.maturity_date <= ? AND m.status = ?
+                    """),
+            arguments: [today.description, today.adding(days: Int(rules.maturityDaysAhead)).description, active])
+        for account in maturing where !(account[1] as String).isEmpty {
+            let number: String = account[2]
+            let maturity: String = account[3]
+            if try insert(
+                kind: .maturityReminder, customerID: account[0], owner: account[1], title: "Deposit maturing: offer what comes next", due: maturity,
+                occurrence: "\(number):\(maturity)", opportunity: nil, reason: "account \(number) matures on \(maturity)", db) != nil
+            {
+                response.maturityTasks += 1
             }
         }
         let dormant = try Row.fetchAll(

@@ -3364,11 +3364,40 @@ public nonisolated struct Crm_Customer_V1_CustomerChanged: @unchecked Sendable {
     set {_uniqueStorage()._actions = newValue}
   }
 
+  /// The open accounts the customer owns or jointly owns (no balances in their own currency:
+  /// reporting balances in CNY fen).
+  public var accounts: [Crm_Customer_V1_HeldAccount] {
+    get {_storage._accounts}
+    set {_uniqueStorage()._accounts = newValue}
+  }
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
 
   fileprivate var _storage = _StorageClass.defaultInstance
+}
+
+/// An open account in a CustomerChanged event.
+public nonisolated struct Crm_Customer_V1_HeldAccount: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var accountNumber: String = String()
+
+  public var productType: Crm_Customer_V1_ProductType = .unspecified
+
+  /// YYYY-MM-DD; empty unless it matures (time deposits).
+  public var maturityDate: String = String()
+
+  public var reportingBalanceMinor: Int64 = 0
+
+  public var monthlyContributionMinor: Int64 = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
 }
 
 // MARK: - Code below here is support for the SwiftProtobuf runtime.
@@ -7991,7 +8020,7 @@ nonisolated extension Crm_Customer_V1_GetOrgUnitResponse: SwiftProtobuf.Message,
 
 nonisolated extension Crm_Customer_V1_CustomerChanged: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".CustomerChanged"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{1}version\0\u{1}status\0\u{1}kind\0\u{3}display_name\0\u{3}name_zh\0\u{3}name_latin\0\u{3}birth_date\0\u{3}value_grade\0\u{3}credit_grade\0\u{3}lifecycle_stage\0\u{3}relationship_manager_id\0\u{3}branch_id\0\u{1}consents\0\u{3}merged_into_id\0\u{3}reporting_assets_minor\0\u{3}monthly_contribution_minor\0\u{1}actions\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{1}version\0\u{1}status\0\u{1}kind\0\u{3}display_name\0\u{3}name_zh\0\u{3}name_latin\0\u{3}birth_date\0\u{3}value_grade\0\u{3}credit_grade\0\u{3}lifecycle_stage\0\u{3}relationship_manager_id\0\u{3}branch_id\0\u{1}consents\0\u{3}merged_into_id\0\u{3}reporting_assets_minor\0\u{3}monthly_contribution_minor\0\u{1}actions\0\u{1}accounts\0")
 
   fileprivate class _StorageClass {
     var _id: String = String()
@@ -8012,6 +8041,7 @@ nonisolated extension Crm_Customer_V1_CustomerChanged: SwiftProtobuf.Message, Sw
     var _reportingAssetsMinor: Int64 = 0
     var _monthlyContributionMinor: Int64 = 0
     var _actions: [String] = []
+    var _accounts: [Crm_Customer_V1_HeldAccount] = []
 
       // This property is used as the initial default value for new instances of the type.
       // The type itself is protecting the reference to its storage via CoW semantics.
@@ -8040,6 +8070,7 @@ nonisolated extension Crm_Customer_V1_CustomerChanged: SwiftProtobuf.Message, Sw
       _reportingAssetsMinor = source._reportingAssetsMinor
       _monthlyContributionMinor = source._monthlyContributionMinor
       _actions = source._actions
+      _accounts = source._accounts
     }
   }
 
@@ -8076,6 +8107,7 @@ nonisolated extension Crm_Customer_V1_CustomerChanged: SwiftProtobuf.Message, Sw
         case 16: try { try decoder.decodeSingularInt64Field(value: &_storage._reportingAssetsMinor) }()
         case 17: try { try decoder.decodeSingularInt64Field(value: &_storage._monthlyContributionMinor) }()
         case 18: try { try decoder.decodeRepeatedStringField(value: &_storage._actions) }()
+        case 19: try { try decoder.decodeRepeatedMessageField(value: &_storage._accounts) }()
         default: break
         }
       }
@@ -8138,6 +8170,9 @@ nonisolated extension Crm_Customer_V1_CustomerChanged: SwiftProtobuf.Message, Sw
       if !_storage._actions.isEmpty {
         try visitor.visitRepeatedStringField(value: _storage._actions, fieldNumber: 18)
       }
+      if !_storage._accounts.isEmpty {
+        try visitor.visitRepeatedMessageField(value: _storage._accounts, fieldNumber: 19)
+      }
     }
     try unknownFields.traverse(visitor: &visitor)
   }
@@ -8165,10 +8200,61 @@ nonisolated extension Crm_Customer_V1_CustomerChanged: SwiftProtobuf.Message, Sw
         if _storage._reportingAssetsMinor != rhs_storage._reportingAssetsMinor {return false}
         if _storage._monthlyContributionMinor != rhs_storage._monthlyContributionMinor {return false}
         if _storage._actions != rhs_storage._actions {return false}
+        if _storage._accounts != rhs_storage._accounts {return false}
         return true
       }
       if !storagesAreEqual {return false}
     }
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Crm_Customer_V1_HeldAccount: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".HeldAccount"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}account_number\0\u{3}product_type\0\u{3}maturity_date\0\u{3}reporting_balance_minor\0\u{3}monthly_contribution_minor\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.accountNumber) }()
+      case 2: try { try decoder.decodeSingularEnumField(value: &self.productType) }()
+      case 3: try { try decoder.decodeSingularStringField(value: &self.maturityDate) }()
+      case 4: try { try decoder.decodeSingularInt64Field(value: &self.reportingBalanceMinor) }()
+      case 5: try { try decoder.decodeSingularInt64Field(value: &self.monthlyContributionMinor) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.accountNumber.isEmpty {
+      try visitor.visitSingularStringField(value: self.accountNumber, fieldNumber: 1)
+    }
+    if self.productType != .unspecified {
+      try visitor.visitSingularEnumField(value: self.productType, fieldNumber: 2)
+    }
+    if !self.maturityDate.isEmpty {
+      try visitor.visitSingularStringField(value: self.maturityDate, fieldNumber: 3)
+    }
+    if self.reportingBalanceMinor != 0 {
+      try visitor.visitSingularInt64Field(value: self.reportingBalanceMinor, fieldNumber: 4)
+    }
+    if self.monthlyContributionMinor != 0 {
+      try visitor.visitSingularInt64Field(value: self.monthlyContributionMinor, fieldNumber: 5)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Crm_Customer_V1_HeldAccount, rhs: Crm_Customer_V1_HeldAccount) -> Bool {
+    if lhs.accountNumber != rhs.accountNumber {return false}
+    if lhs.productType != rhs.productType {return false}
+    if lhs.maturityDate != rhs.maturityDate {return false}
+    if lhs.reportingBalanceMinor != rhs.reportingBalanceMinor {return false}
+    if lhs.monthlyContributionMinor != rhs.monthlyContributionMinor {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

@@ -137,6 +137,9 @@ public nonisolated enum Crm_Marketing_V1_TaskKind: SwiftProtobuf.Enum, Swift.Cas
   /// Generated from the feeds: balances fell, the credit grade was cut, or complaints repeat (the
   /// task's reason says which, with the figures).
   case earlyWarning // = 4
+
+  /// Generated: a time deposit matures; offer what comes next. Due on the maturity date.
+  case maturityReminder // = 5
   case UNRECOGNIZED(Int)
 
   public init() {
@@ -150,6 +153,7 @@ public nonisolated enum Crm_Marketing_V1_TaskKind: SwiftProtobuf.Enum, Swift.Cas
     case 2: self = .birthday
     case 3: self = .dormantReactivation
     case 4: self = .earlyWarning
+    case 5: self = .maturityReminder
     default: self = .UNRECOGNIZED(rawValue)
     }
   }
@@ -161,6 +165,7 @@ public nonisolated enum Crm_Marketing_V1_TaskKind: SwiftProtobuf.Enum, Swift.Cas
     case .birthday: return 2
     case .dormantReactivation: return 3
     case .earlyWarning: return 4
+    case .maturityReminder: return 5
     case .UNRECOGNIZED(let i): return i
     }
   }
@@ -172,6 +177,7 @@ public nonisolated enum Crm_Marketing_V1_TaskKind: SwiftProtobuf.Enum, Swift.Cas
     .birthday,
     .dormantReactivation,
     .earlyWarning,
+    .maturityReminder,
   ]
 
 }
@@ -238,6 +244,14 @@ public nonisolated enum Crm_Marketing_V1_SegmentField: SwiftProtobuf.Enum, Swift
   case creditGrade // = 9
   case marketingConsent // = 10
   case openComplaint // = 11
+
+  /// A product type among the customer's open owned accounts: current, time_deposit, loan, card,
+  /// wealth, insurance or fx (EQUALS or IN: holds any of them; NOT_EQUALS: holds none of that type).
+  case productHeld // = 12
+
+  /// A tag Marketing's users gave the customer (SetCustomerTags): EQUALS or IN, has any of them;
+  /// NOT_EQUALS, does not have it.
+  case tag // = 13
   case UNRECOGNIZED(Int)
 
   public init() {
@@ -258,6 +272,8 @@ public nonisolated enum Crm_Marketing_V1_SegmentField: SwiftProtobuf.Enum, Swift
     case 9: self = .creditGrade
     case 10: self = .marketingConsent
     case 11: self = .openComplaint
+    case 12: self = .productHeld
+    case 13: self = .tag
     default: self = .UNRECOGNIZED(rawValue)
     }
   }
@@ -276,6 +292,8 @@ public nonisolated enum Crm_Marketing_V1_SegmentField: SwiftProtobuf.Enum, Swift
     case .creditGrade: return 9
     case .marketingConsent: return 10
     case .openComplaint: return 11
+    case .productHeld: return 12
+    case .tag: return 13
     case .UNRECOGNIZED(let i): return i
     }
   }
@@ -294,6 +312,8 @@ public nonisolated enum Crm_Marketing_V1_SegmentField: SwiftProtobuf.Enum, Swift
     .creditGrade,
     .marketingConsent,
     .openComplaint,
+    .productHeld,
+    .tag,
   ]
 
 }
@@ -458,6 +478,52 @@ public nonisolated enum Crm_Marketing_V1_CampaignResponse: SwiftProtobuf.Enum, S
     .interested,
     .declined,
     .converted,
+  ]
+
+}
+
+public nonisolated enum Crm_Marketing_V1_ContributionGrouping: SwiftProtobuf.Enum, Swift.CaseIterable {
+  public typealias RawValue = Int
+  case unspecified // = 0
+  case product // = 1
+  case customer // = 2
+  case ownerRm // = 3
+  case branch // = 4
+  case UNRECOGNIZED(Int)
+
+  public init() {
+    self = .unspecified
+  }
+
+  public init?(rawValue: Int) {
+    switch rawValue {
+    case 0: self = .unspecified
+    case 1: self = .product
+    case 2: self = .customer
+    case 3: self = .ownerRm
+    case 4: self = .branch
+    default: self = .UNRECOGNIZED(rawValue)
+    }
+  }
+
+  public var rawValue: Int {
+    switch self {
+    case .unspecified: return 0
+    case .product: return 1
+    case .customer: return 2
+    case .ownerRm: return 3
+    case .branch: return 4
+    case .UNRECOGNIZED(let i): return i
+    }
+  }
+
+  // The compiler won't synthesize support with the UNRECOGNIZED case.
+  public static let allCases: [Crm_Marketing_V1_ContributionGrouping] = [
+    .unspecified,
+    .product,
+    .customer,
+    .ownerRm,
+    .branch,
   ]
 
 }
@@ -1029,6 +1095,8 @@ public nonisolated struct Crm_Marketing_V1_GenerateRelationshipEventsResponse: S
 
   public var reactivationTasks: UInt32 = 0
 
+  public var maturityTasks: UInt32 = 0
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -1060,6 +1128,8 @@ public nonisolated struct Crm_Marketing_V1_SetEventRulesRequest: Sendable {
   /// AAA, AA+, AA, AA-, A+, A, A-, BBB+, BBB, BBB-, BB+, BB, BB-, B+, B, B-, CCC, CC, C, D.
   public var creditScale: [String] = []
 
+  public var maturityDaysAhead: UInt32 = 0
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -1081,6 +1151,8 @@ public nonisolated struct Crm_Marketing_V1_SetEventRulesResponse: Sendable {
   public var repeatComplaintDays: UInt32 = 0
 
   public var creditScale: [String] = []
+
+  public var maturityDaysAhead: UInt32 = 0
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -1932,9 +2004,154 @@ public nonisolated struct Crm_Marketing_V1_TargetListEntry: Sendable {
   public init() {}
 }
 
-/// The payload of Marketing's change events: "opportunity.created", "opportunity.moved" (also won
-/// and lost), "opportunity.rekeyed" (its customer was merged into another, or unmerged),
-/// "opportunity.reweighted" (the stage probabilities changed).
+/// Marketing.ContributionReport (3/25): last month's contribution (net revenue) of active customers'
+/// open owned accounts, from the customer feed, by product type, customer, RM or branch; the largest
+/// first, at most 1,000 rows.
+public nonisolated struct Crm_Marketing_V1_ContributionReportRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var groupBy: Crm_Marketing_V1_ContributionGrouping = .unspecified
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Crm_Marketing_V1_ContributionRow: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// The product type (time_deposit ...), customer id, RM id or branch id.
+  public var key: String = String()
+
+  public var customers: UInt32 = 0
+
+  public var accounts: UInt32 = 0
+
+  /// CNY fen.
+  public var monthlyContributionMinor: Int64 = 0
+
+  public var reportingBalanceMinor: Int64 = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Crm_Marketing_V1_ContributionReportResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var rows: [Crm_Marketing_V1_ContributionRow] = []
+
+  public var totalMonthlyContributionMinor: Int64 = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+/// Marketing.SetCustomerTags (3/26): replaces the tags Marketing's users gave a mirrored customer
+/// ("seminar-2027", "prefers-branch"): at most 20, each 1 to 40 letters, digits, - and _.
+public nonisolated struct Crm_Marketing_V1_SetCustomerTagsRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var customerID: String = String()
+
+  public var tags: [String] = []
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Crm_Marketing_V1_SetCustomerTagsResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// The tags in force, sorted.
+  public var tags: [String] = []
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+/// The payload of campaign events: "campaign.created", "campaign.list_built",
+/// "campaign.status_changed", "campaign.response" (with the customer and the response in force).
+public nonisolated struct Crm_Marketing_V1_CampaignChanged: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var campaign: Crm_Marketing_V1_Campaign {
+    get {_campaign ?? Crm_Marketing_V1_Campaign()}
+    set {_campaign = newValue}
+  }
+  /// Returns true if `campaign` has been explicitly set.
+  public var hasCampaign: Bool {self._campaign != nil}
+  /// Clears the value of `campaign`. Subsequent reads from it will return its default value.
+  public mutating func clearCampaign() {self._campaign = nil}
+
+  public var customerID: String = String()
+
+  public var response: Crm_Marketing_V1_CampaignResponse = .unspecified
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _campaign: Crm_Marketing_V1_Campaign? = nil
+}
+
+/// The payload of "segment.saved" events.
+public nonisolated struct Crm_Marketing_V1_SegmentChanged: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var segment: Crm_Marketing_V1_Segment {
+    get {_segment ?? Crm_Marketing_V1_Segment()}
+    set {_segment = newValue}
+  }
+  /// Returns true if `segment` has been explicitly set.
+  public var hasSegment: Bool {self._segment != nil}
+  /// Clears the value of `segment`. Subsequent reads from it will return its default value.
+  public mutating func clearSegment() {self._segment = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _segment: Crm_Marketing_V1_Segment? = nil
+}
+
+/// The payload of "tags.changed" events on Marketing's feed.
+public nonisolated struct Crm_Marketing_V1_CustomerTagsChanged: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var customerID: String = String()
+
+  public var tags: [String] = []
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+/// The payload of Marketing's opportunity events: "opportunity.created", "opportunity.moved" (also
+/// won and lost), "opportunity.rekeyed" (its customer was merged into another, or unmerged),
+/// "opportunity.reweighted" (the stage probabilities changed). Tasks publish "task.*" (TaskChanged),
+/// tags "tags.changed" (CustomerTagsChanged).
 public nonisolated struct Crm_Marketing_V1_OpportunityChanged: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
@@ -1969,7 +2186,7 @@ nonisolated extension Crm_Marketing_V1_PipelineGrouping: SwiftProtobuf._ProtoNam
 }
 
 nonisolated extension Crm_Marketing_V1_TaskKind: SwiftProtobuf._ProtoNameProviding {
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0TASK_KIND_UNSPECIFIED\0\u{1}TASK_KIND_FOLLOW_UP\0\u{1}TASK_KIND_BIRTHDAY\0\u{1}TASK_KIND_DORMANT_REACTIVATION\0\u{1}TASK_KIND_EARLY_WARNING\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0TASK_KIND_UNSPECIFIED\0\u{1}TASK_KIND_FOLLOW_UP\0\u{1}TASK_KIND_BIRTHDAY\0\u{1}TASK_KIND_DORMANT_REACTIVATION\0\u{1}TASK_KIND_EARLY_WARNING\0\u{1}TASK_KIND_MATURITY_REMINDER\0")
 }
 
 nonisolated extension Crm_Marketing_V1_TaskStatus: SwiftProtobuf._ProtoNameProviding {
@@ -1977,7 +2194,7 @@ nonisolated extension Crm_Marketing_V1_TaskStatus: SwiftProtobuf._ProtoNameProvi
 }
 
 nonisolated extension Crm_Marketing_V1_SegmentField: SwiftProtobuf._ProtoNameProviding {
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0SEGMENT_FIELD_UNSPECIFIED\0\u{1}SEGMENT_FIELD_VALUE_GRADE\0\u{1}SEGMENT_FIELD_LIFECYCLE_STAGE\0\u{1}SEGMENT_FIELD_AGE\0\u{1}SEGMENT_FIELD_BRANCH\0\u{1}SEGMENT_FIELD_RELATIONSHIP_MANAGER\0\u{1}SEGMENT_FIELD_ASSETS_MINOR\0\u{1}SEGMENT_FIELD_MONTHLY_CONTRIBUTION_MINOR\0\u{1}SEGMENT_FIELD_CUSTOMER_KIND\0\u{1}SEGMENT_FIELD_CREDIT_GRADE\0\u{1}SEGMENT_FIELD_MARKETING_CONSENT\0\u{1}SEGMENT_FIELD_OPEN_COMPLAINT\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0SEGMENT_FIELD_UNSPECIFIED\0\u{1}SEGMENT_FIELD_VALUE_GRADE\0\u{1}SEGMENT_FIELD_LIFECYCLE_STAGE\0\u{1}SEGMENT_FIELD_AGE\0\u{1}SEGMENT_FIELD_BRANCH\0\u{1}SEGMENT_FIELD_RELATIONSHIP_MANAGER\0\u{1}SEGMENT_FIELD_ASSETS_MINOR\0\u{1}SEGMENT_FIELD_MONTHLY_CONTRIBUTION_MINOR\0\u{1}SEGMENT_FIELD_CUSTOMER_KIND\0\u{1}SEGMENT_FIELD_CREDIT_GRADE\0\u{1}SEGMENT_FIELD_MARKETING_CONSENT\0\u{1}SEGMENT_FIELD_OPEN_COMPLAINT\0\u{1}SEGMENT_FIELD_PRODUCT_HELD\0\u{1}SEGMENT_FIELD_TAG\0")
 }
 
 nonisolated extension Crm_Marketing_V1_SegmentOperator: SwiftProtobuf._ProtoNameProviding {
@@ -1990,6 +2207,10 @@ nonisolated extension Crm_Marketing_V1_CampaignStatus: SwiftProtobuf._ProtoNameP
 
 nonisolated extension Crm_Marketing_V1_CampaignResponse: SwiftProtobuf._ProtoNameProviding {
   public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0CAMPAIGN_RESPONSE_UNSPECIFIED\0\u{1}CAMPAIGN_RESPONSE_CONTACTED\0\u{1}CAMPAIGN_RESPONSE_INTERESTED\0\u{1}CAMPAIGN_RESPONSE_DECLINED\0\u{1}CAMPAIGN_RESPONSE_CONVERTED\0")
+}
+
+nonisolated extension Crm_Marketing_V1_ContributionGrouping: SwiftProtobuf._ProtoNameProviding {
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0CONTRIBUTION_GROUPING_UNSPECIFIED\0\u{1}CONTRIBUTION_GROUPING_PRODUCT\0\u{1}CONTRIBUTION_GROUPING_CUSTOMER\0\u{1}CONTRIBUTION_GROUPING_OWNER_RM\0\u{1}CONTRIBUTION_GROUPING_BRANCH\0")
 }
 
 nonisolated extension Crm_Marketing_V1_StageChange: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
@@ -3128,7 +3349,7 @@ nonisolated extension Crm_Marketing_V1_GenerateRelationshipEventsRequest: SwiftP
 
 nonisolated extension Crm_Marketing_V1_GenerateRelationshipEventsResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".GenerateRelationshipEventsResponse"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}today\0\u{3}birthday_tasks\0\u{3}reactivation_tasks\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}today\0\u{3}birthday_tasks\0\u{3}reactivation_tasks\0\u{3}maturity_tasks\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -3139,6 +3360,7 @@ nonisolated extension Crm_Marketing_V1_GenerateRelationshipEventsResponse: Swift
       case 1: try { try decoder.decodeSingularStringField(value: &self.today) }()
       case 2: try { try decoder.decodeSingularUInt32Field(value: &self.birthdayTasks) }()
       case 3: try { try decoder.decodeSingularUInt32Field(value: &self.reactivationTasks) }()
+      case 4: try { try decoder.decodeSingularUInt32Field(value: &self.maturityTasks) }()
       default: break
       }
     }
@@ -3154,6 +3376,9 @@ nonisolated extension Crm_Marketing_V1_GenerateRelationshipEventsResponse: Swift
     if self.reactivationTasks != 0 {
       try visitor.visitSingularUInt32Field(value: self.reactivationTasks, fieldNumber: 3)
     }
+    if self.maturityTasks != 0 {
+      try visitor.visitSingularUInt32Field(value: self.maturityTasks, fieldNumber: 4)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -3161,6 +3386,7 @@ nonisolated extension Crm_Marketing_V1_GenerateRelationshipEventsResponse: Swift
     if lhs.today != rhs.today {return false}
     if lhs.birthdayTasks != rhs.birthdayTasks {return false}
     if lhs.reactivationTasks != rhs.reactivationTasks {return false}
+    if lhs.maturityTasks != rhs.maturityTasks {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -3168,7 +3394,7 @@ nonisolated extension Crm_Marketing_V1_GenerateRelationshipEventsResponse: Swift
 
 nonisolated extension Crm_Marketing_V1_SetEventRulesRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".SetEventRulesRequest"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}birthday_days_ahead\0\u{3}balance_drop_percent\0\u{3}balance_window_days\0\u{3}repeat_complaints\0\u{3}repeat_complaint_days\0\u{3}credit_scale\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}birthday_days_ahead\0\u{3}balance_drop_percent\0\u{3}balance_window_days\0\u{3}repeat_complaints\0\u{3}repeat_complaint_days\0\u{3}credit_scale\0\u{3}maturity_days_ahead\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -3182,6 +3408,7 @@ nonisolated extension Crm_Marketing_V1_SetEventRulesRequest: SwiftProtobuf.Messa
       case 4: try { try decoder.decodeSingularUInt32Field(value: &self.repeatComplaints) }()
       case 5: try { try decoder.decodeSingularUInt32Field(value: &self.repeatComplaintDays) }()
       case 6: try { try decoder.decodeRepeatedStringField(value: &self.creditScale) }()
+      case 7: try { try decoder.decodeSingularUInt32Field(value: &self.maturityDaysAhead) }()
       default: break
       }
     }
@@ -3205,6 +3432,9 @@ nonisolated extension Crm_Marketing_V1_SetEventRulesRequest: SwiftProtobuf.Messa
     }
     if !self.creditScale.isEmpty {
       try visitor.visitRepeatedStringField(value: self.creditScale, fieldNumber: 6)
+    }
+    if self.maturityDaysAhead != 0 {
+      try visitor.visitSingularUInt32Field(value: self.maturityDaysAhead, fieldNumber: 7)
     }
     try unknownFields.traverse(visitor: &visitor)
   }
@@ -3216,6 +3446,7 @@ nonisolated extension Crm_Marketing_V1_SetEventRulesRequest: SwiftProtobuf.Messa
     if lhs.repeatComplaints != rhs.repeatComplaints {return false}
     if lhs.repeatComplaintDays != rhs.repeatComplaintDays {return false}
     if lhs.creditScale != rhs.creditScale {return false}
+    if lhs.maturityDaysAhead != rhs.maturityDaysAhead {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -3223,7 +3454,7 @@ nonisolated extension Crm_Marketing_V1_SetEventRulesRequest: SwiftProtobuf.Messa
 
 nonisolated extension Crm_Marketing_V1_SetEventRulesResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".SetEventRulesResponse"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}birthday_days_ahead\0\u{3}balance_drop_percent\0\u{3}balance_window_days\0\u{3}repeat_complaints\0\u{3}repeat_complaint_days\0\u{3}credit_scale\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}birthday_days_ahead\0\u{3}balance_drop_percent\0\u{3}balance_window_days\0\u{3}repeat_complaints\0\u{3}repeat_complaint_days\0\u{3}credit_scale\0\u{3}maturity_days_ahead\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -3237,6 +3468,7 @@ nonisolated extension Crm_Marketing_V1_SetEventRulesResponse: SwiftProtobuf.Mess
       case 4: try { try decoder.decodeSingularUInt32Field(value: &self.repeatComplaints) }()
       case 5: try { try decoder.decodeSingularUInt32Field(value: &self.repeatComplaintDays) }()
       case 6: try { try decoder.decodeRepeatedStringField(value: &self.creditScale) }()
+      case 7: try { try decoder.decodeSingularUInt32Field(value: &self.maturityDaysAhead) }()
       default: break
       }
     }
@@ -3261,6 +3493,9 @@ nonisolated extension Crm_Marketing_V1_SetEventRulesResponse: SwiftProtobuf.Mess
     if !self.creditScale.isEmpty {
       try visitor.visitRepeatedStringField(value: self.creditScale, fieldNumber: 6)
     }
+    if self.maturityDaysAhead != 0 {
+      try visitor.visitSingularUInt32Field(value: self.maturityDaysAhead, fieldNumber: 7)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -3271,6 +3506,7 @@ nonisolated extension Crm_Marketing_V1_SetEventRulesResponse: SwiftProtobuf.Mess
     if lhs.repeatComplaints != rhs.repeatComplaints {return false}
     if lhs.repeatComplaintDays != rhs.repeatComplaintDays {return false}
     if lhs.creditScale != rhs.creditScale {return false}
+    if lhs.maturityDaysAhead != rhs.maturityDaysAhead {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -4928,6 +5164,299 @@ nonisolated extension Crm_Marketing_V1_TargetListEntry: SwiftProtobuf.Message, S
     if lhs.channel != rhs.channel {return false}
     if lhs.relationshipManagerID != rhs.relationshipManagerID {return false}
     if lhs.branchID != rhs.branchID {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Crm_Marketing_V1_ContributionReportRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ContributionReportRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}group_by\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularEnumField(value: &self.groupBy) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if self.groupBy != .unspecified {
+      try visitor.visitSingularEnumField(value: self.groupBy, fieldNumber: 1)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Crm_Marketing_V1_ContributionReportRequest, rhs: Crm_Marketing_V1_ContributionReportRequest) -> Bool {
+    if lhs.groupBy != rhs.groupBy {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Crm_Marketing_V1_ContributionRow: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ContributionRow"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}key\0\u{1}customers\0\u{1}accounts\0\u{3}monthly_contribution_minor\0\u{3}reporting_balance_minor\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.key) }()
+      case 2: try { try decoder.decodeSingularUInt32Field(value: &self.customers) }()
+      case 3: try { try decoder.decodeSingularUInt32Field(value: &self.accounts) }()
+      case 4: try { try decoder.decodeSingularInt64Field(value: &self.monthlyContributionMinor) }()
+      case 5: try { try decoder.decodeSingularInt64Field(value: &self.reportingBalanceMinor) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.key.isEmpty {
+      try visitor.visitSingularStringField(value: self.key, fieldNumber: 1)
+    }
+    if self.customers != 0 {
+      try visitor.visitSingularUInt32Field(value: self.customers, fieldNumber: 2)
+    }
+    if self.accounts != 0 {
+      try visitor.visitSingularUInt32Field(value: self.accounts, fieldNumber: 3)
+    }
+    if self.monthlyContributionMinor != 0 {
+      try visitor.visitSingularInt64Field(value: self.monthlyContributionMinor, fieldNumber: 4)
+    }
+    if self.reportingBalanceMinor != 0 {
+      try visitor.visitSingularInt64Field(value: self.reportingBalanceMinor, fieldNumber: 5)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Crm_Marketing_V1_ContributionRow, rhs: Crm_Marketing_V1_ContributionRow) -> Bool {
+    if lhs.key != rhs.key {return false}
+    if lhs.customers != rhs.customers {return false}
+    if lhs.accounts != rhs.accounts {return false}
+    if lhs.monthlyContributionMinor != rhs.monthlyContributionMinor {return false}
+    if lhs.reportingBalanceMinor != rhs.reportingBalanceMinor {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Crm_Marketing_V1_ContributionReportResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ContributionReportResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}rows\0\u{3}total_monthly_contribution_minor\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeRepeatedMessageField(value: &self.rows) }()
+      case 2: try { try decoder.decodeSingularInt64Field(value: &self.totalMonthlyContributionMinor) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.rows.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.rows, fieldNumber: 1)
+    }
+    if self.totalMonthlyContributionMinor != 0 {
+      try visitor.visitSingularInt64Field(value: self.totalMonthlyContributionMinor, fieldNumber: 2)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Crm_Marketing_V1_ContributionReportResponse, rhs: Crm_Marketing_V1_ContributionReportResponse) -> Bool {
+    if lhs.rows != rhs.rows {return false}
+    if lhs.totalMonthlyContributionMinor != rhs.totalMonthlyContributionMinor {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Crm_Marketing_V1_SetCustomerTagsRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".SetCustomerTagsRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}customer_id\0\u{1}tags\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.customerID) }()
+      case 2: try { try decoder.decodeRepeatedStringField(value: &self.tags) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.customerID.isEmpty {
+      try visitor.visitSingularStringField(value: self.customerID, fieldNumber: 1)
+    }
+    if !self.tags.isEmpty {
+      try visitor.visitRepeatedStringField(value: self.tags, fieldNumber: 2)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Crm_Marketing_V1_SetCustomerTagsRequest, rhs: Crm_Marketing_V1_SetCustomerTagsRequest) -> Bool {
+    if lhs.customerID != rhs.customerID {return false}
+    if lhs.tags != rhs.tags {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Crm_Marketing_V1_SetCustomerTagsResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".SetCustomerTagsResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}tags\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeRepeatedStringField(value: &self.tags) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.tags.isEmpty {
+      try visitor.visitRepeatedStringField(value: self.tags, fieldNumber: 1)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Crm_Marketing_V1_SetCustomerTagsResponse, rhs: Crm_Marketing_V1_SetCustomerTagsResponse) -> Bool {
+    if lhs.tags != rhs.tags {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Crm_Marketing_V1_CampaignChanged: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".CampaignChanged"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}campaign\0\u{3}customer_id\0\u{1}response\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularMessageField(value: &self._campaign) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.customerID) }()
+      case 3: try { try decoder.decodeSingularEnumField(value: &self.response) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    try { if let v = self._campaign {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
+    } }()
+    if !self.customerID.isEmpty {
+      try visitor.visitSingularStringField(value: self.customerID, fieldNumber: 2)
+    }
+    if self.response != .unspecified {
+      try visitor.visitSingularEnumField(value: self.response, fieldNumber: 3)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Crm_Marketing_V1_CampaignChanged, rhs: Crm_Marketing_V1_CampaignChanged) -> Bool {
+    if lhs._campaign != rhs._campaign {return false}
+    if lhs.customerID != rhs.customerID {return false}
+    if lhs.response != rhs.response {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Crm_Marketing_V1_SegmentChanged: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".SegmentChanged"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}segment\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularMessageField(value: &self._segment) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    try { if let v = self._segment {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Crm_Marketing_V1_SegmentChanged, rhs: Crm_Marketing_V1_SegmentChanged) -> Bool {
+    if lhs._segment != rhs._segment {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Crm_Marketing_V1_CustomerTagsChanged: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".CustomerTagsChanged"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}customer_id\0\u{1}tags\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.customerID) }()
+      case 2: try { try decoder.decodeRepeatedStringField(value: &self.tags) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.customerID.isEmpty {
+      try visitor.visitSingularStringField(value: self.customerID, fieldNumber: 1)
+    }
+    if !self.tags.isEmpty {
+      try visitor.visitRepeatedStringField(value: self.tags, fieldNumber: 2)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Crm_Marketing_V1_CustomerTagsChanged, rhs: Crm_Marketing_V1_CustomerTagsChanged) -> Bool {
+    if lhs.customerID != rhs.customerID {return false}
+    if lhs.tags != rhs.tags {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

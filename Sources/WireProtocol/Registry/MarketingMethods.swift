@@ -86,11 +86,17 @@ public enum MarketingMethods {
     public static let exportTargetList = MethodDescriptor<Crm_Marketing_V1_ExportTargetListRequest, Crm_Marketing_V1_TargetListEntry>(
         service: ServiceID.marketing, method: 24, name: "Marketing.ExportTargetList", kind: .serverStream, isIdempotent: true)
 
+    public static let contributionReport = MethodDescriptor<Crm_Marketing_V1_ContributionReportRequest, Crm_Marketing_V1_ContributionReportResponse>(
+        service: ServiceID.marketing, method: 25, name: "Marketing.ContributionReport", isIdempotent: true)
+
+    public static let setCustomerTags = MethodDescriptor<Crm_Marketing_V1_SetCustomerTagsRequest, Crm_Marketing_V1_SetCustomerTagsResponse>(
+        service: ServiceID.marketing, method: 26, name: "Marketing.SetCustomerTags", isIdempotent: true)
+
     public static let all: [MethodInfo] = [
         createOpportunity.info, getOpportunity.info, moveOpportunity.info, listOpportunities.info, setStageProbabilities.info, pipelineReport.info,
         createTask.info, closeTask.info, listTasks.info, generateRelationshipEvents.info, setEventRules.info, saveSegment.info, countSegment.info,
         listSegmentMembers.info, createCampaign.info, buildTargetList.info, setCampaignStatus.info, recordCampaignResponse.info, campaignReport.info,
         setTargets.info, performanceReport.info, setOfferRules.info, nextBestOffers.info,
-        exportTargetList.info,
+        exportTargetList.info, contributionReport.info, setCustomerTags.info,
     ]
 }

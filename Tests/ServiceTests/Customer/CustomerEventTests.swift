@@ -44,6 +44,11 @@ struct CustomerEventTests {
         #expect(log[0].payload.nameZh == "张三" && log[0].payload.birthDate == "1949-12-31" && log[0].payload.branchID == "BJ-01")
         #expect(log[2].payload.reportingAssetsMinor == 25_000_000)
         #expect(log[2].payload.actions.contains("account"))
+        // The open accounts go with it, for Marketing's maturity reminders, product segments and contribution.
+        #expect(log[2].payload.accounts.map { "\($0.accountNumber) \($0.reportingBalanceMinor) \($0.monthlyContributionMinor)" } == [
+            "6222000000000001 25000000 30000",
+        ])
+        #expect(log[0].payload.accounts.isEmpty)
         #expect(log[3].payload.status == .inactive)
     }
 

@@ -150,6 +150,12 @@ struct CampaignTests {
         #expect(report.conversionBasisPoints == 2_000 && report.controlConversionBasisPoints == 5_000 && report.upliftBasisPoints == -3_000)
         #expect(report.suppressed == campaign.suppressed)
 
+        // Every change is on Marketing's feed: 2 created, 2 lists, 2 x (scheduled, active), 7 responses recorded.
+        #expect(try await market.events("campaign.created") == 2)
+        #expect(try await market.events("campaign.list_built") == 2)
+        #expect(try await market.events("campaign.status_changed") == 4)
+        #expect(try await market.events("campaign.response") == 10)
+        #expect(try await market.events("segment.saved") == 1)
         campaign = try await Self.status(market, campaign, .completed)
         let final = await #expect(throws: RPCError.self) { _ = try await Self.status(market, campaign, .cancelled) }
         #expect(final?.reason == "INVALID_TRANSITION")

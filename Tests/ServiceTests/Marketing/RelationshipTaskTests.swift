@@ -166,6 +166,31 @@ struct RelationshipTaskTests {
         #expect(inForce.creditScale.first == "AAA" && inForce.repeatComplaints == 2)
     }
 
+    @Test("a time deposit maturing within 14 days gets a reminder due on its maturity date, once; a renewed deposit gets its own")
+    func maturities() async throws {
+        let market = try Market()
+        func deposit(maturing date: String) async throws {
+            try await market.customer("C0000000001", type: "customer.updated") {
+                $0.accounts = [SegmentTests.account("6222000000000001", .timeDeposit, balance: 1_000_000, contribution: 2_000, maturity: date)]
+            }
+        }
+        market.at(2027, 3, 1)
+        try await deposit(maturing: "2027-03-20")
+        #expect(try await Self.generate(market).maturityTasks == 0)  // 19 days away
+        market.at(2027, 3, 6)
+        #expect(try await Self.generate(market).maturityTasks == 1)
+        #expect(try await Self.generate(market).maturityTasks == 0)
+        market.at(2027, 3, 20)
+        try await deposit(maturing: "2028-03-20")  // renewed for a year
+        market.at(2028, 3, 10)
+        #expect(try await Self.generate(market).maturityTasks == 1)
+        let tasks = try await Self.tasks(market).filter { $0.kind == .maturityReminder }
+        #expect(tasks.map { "\($0.dueDate) \($0.occurrence) \($0.reason)" } == [
+            "2027-03-20 6222000000000001:2027-03-20 account 6222000000000001 matures on 2027-03-20",
+            "2028-03-20 6222000000000001:2028-03-20 account 6222000000000001 matures on 2028-03-20",
+        ])
+    }
+
     @Test("follow-ups: the owner defaults to the customer's RM; overdue once the due date passed; closed once, a cancel needs its reason")
     func followUps() async throws {
         let market = try Market()

@@ -19,20 +19,37 @@ struct SegmentTests {
         return consent
     }
 
+    static func account(
+        _ number: String, _ type: Crm_Customer_V1_ProductType, balance: Int64, contribution: Int64, maturity: String = ""
+    ) -> Crm_Customer_V1_HeldAccount {
+        var account = Crm_Customer_V1_HeldAccount()
+        (account.accountNumber, account.productType, account.maturityDate) = (number, type, maturity)
+        (account.reportingBalanceMinor, account.monthlyContributionMinor) = (balance, contribution)
+        return account
+    }
+
     static func fixture() async throws -> Market {
         let market = try Market()
         market.at(2027, 3, 1)
         try await market.customer("C0000000001") {
             ($0.kind, $0.valueGrade, $0.lifecycleStage, $0.birthDate, $0.reportingAssetsMinor) = (.individual, 1, .mature, "1960-03-01", 5_000_000)
             $0.consents = [consent(.sms)]
+            $0.accounts = [
+                account("6222000000000001", .timeDeposit, balance: 1_000_000, contribution: 2_000, maturity: "2027-03-10"),
+                account("6222000000000002", .wealth, balance: 500_000, contribution: 3_000),
+            ]
         }
         try await market.customer("C0000000002", branch: "SH-02") {
             ($0.kind, $0.valueGrade, $0.lifecycleStage, $0.birthDate, $0.reportingAssetsMinor) = (.individual, 2, .growing, "1960-03-02", 100)
             $0.relationshipManagerID = "RM002"
             $0.consents = [consent(.email), consent(.sms, granted: false)]
+            $0.accounts = [account("6222000000000003", .loan, balance: 300_000, contribution: 1_500)]
         }
         try await market.customer("C0000000003") { ($0.kind, $0.valueGrade, $0.lifecycleStage) = (.corporate, 3, .dormant) }
-        try await market.customer("C0000000004", status: .inactive) { ($0.kind, $0.valueGrade) = (.individual, 1) }
+        try await market.customer("C0000000004", status: .inactive) {
+            ($0.kind, $0.valueGrade) = (.individual, 1)
+            $0.accounts = [account("6222000000000004", .current, balance: 10_000, contribution: 9_999)]
+        }
         try await market.customer("C0000000005") {
             ($0.kind, $0.valueGrade, $0.lifecycleStage, $0.birthDate) = (.individual, 5, .new, "2000-01-01")
         }
@@ -87,6 +104,45 @@ struct SegmentTests {
         #expect(try await Self.members(market, Self.condition(.customerKind, .equals, "corporate")) == ["3"])
         #expect(try await Self.members(market, Self.condition(.assetsMinor, .atLeast, "1000000")) == ["1"])
         #expect(try await Self.members(market, Self.condition(.valueGrade, .atMost, "2"), Self.condition(.branch, .equals, "BJ-01")) == ["1"])
+        #expect(try await Self.members(market, Self.condition(.productHeld, .equals, "time_deposit")) == ["1"])
+        #expect(try await Self.members(market, Self.condition(.productHeld, .in, "loan", "wealth")) == ["1", "2"])
+        #expect(try await Self.members(market, Self.condition(.productHeld, .notEquals, "loan")) == ["1", "3", "5"])
+
+        func tag(_ customer: String, _ tags: [String]) async throws -> [String] {
+            var request = Crm_Marketing_V1_SetCustomerTagsRequest()
+            (request.customerID, request.tags) = (customer, tags)
+            let finished = request
+            return try await market.write { pipeline, db in try Segments(pipeline: pipeline).setTags(finished, db) }.tags
+        }
+        #expect(try await tag("C0000000002", ["seminar-2027", "prefers-branch", "seminar-2027"]) == ["prefers-branch", "seminar-2027"])
+        _ = try await tag("C0000000003", ["seminar-2027"])
+        #expect(try await Self.members(market, Self.condition(.tag, .equals, "seminar-2027")) == ["2", "3"])
+        #expect(try await Self.members(market, Self.condition(.tag, .notEquals, "seminar-2027")) == ["1", "5"])
+        _ = try await tag("C0000000003", [])
+        #expect(try await Self.members(market, Self.condition(.tag, .in, "seminar-2027", "vip")) == ["2"])
+        #expect(try await market.events("tags.changed") == 3)
+        let unknown = await #expect(throws: RPCError.self) { _ = try await tag("C0000000099", ["x"]) }
+        #expect(unknown?.reason == "CUSTOMER_NOT_FOUND")
+    }
+
+    @Test("contribution by product, customer, RM and branch: active customers' open accounts, largest first")
+    func contribution() async throws {
+        let market = try await Self.fixture()
+        func rows(_ grouping: Crm_Marketing_V1_ContributionGrouping) async throws -> (rows: [String], total: Int64) {
+            var request = Crm_Marketing_V1_ContributionReportRequest()
+            request.groupBy = grouping
+            let finished = request
+            let report = try await market.write { pipeline, db in try Performance(pipeline: pipeline).contribution(finished, db) }
+            return (report.rows.map { "\($0.key) \($0.customers) \($0.accounts) \($0.monthlyContributionMinor) \($0.reportingBalanceMinor)" },
+                    report.totalMonthlyContributionMinor)
+        }
+        // C4's current account (9,999) is left out: C4 is inactive.
+        let byProduct = try await rows(.product)
+        #expect(byProduct.rows == ["wealth 1 1 3000 500000", "time_deposit 1 1 2000 1000000", "loan 1 1 1500 300000"])
+        #expect(byProduct.total == 6_500)
+        #expect(try await rows(.customer).rows == ["C0000000001 1 2 5000 1500000", "C0000000002 1 1 1500 300000"])
+        #expect(try await rows(.ownerRm).rows == ["RM001 1 2 5000 1500000", "RM002 1 1 1500 300000"])
+        #expect(try await rows(.branch).rows == ["BJ-01 1 2 5000 1500000", "SH-02 1 1 1500 300000"])
     }
 
     @Test("a condition that does not fit its field is refused, each named")
