@@ -18,8 +18,9 @@ let settings = await ServerLauncher.loadSettingsOrExit(
 do {
     try await ServerLauncher.run(
         name: "crm-customer", version: "0.2.0", settings: settings, migrator: CustomerSchema.migrator,
-        // Case summaries for the customer view, from ServiceDesk when it is configured.
-        consumesIfConfigured: ["servicedesk": CaseSummaries.apply]
+        // Case and opportunity summaries and contact history for the customer view, from ServiceDesk
+        // and Marketing when they are configured.
+        consumesIfConfigured: ["servicedesk": CaseSummaries.apply, "marketing": OpportunitySummaries.apply]
     ) { router, store, _ in
         CustomerHandlers.register(into: &router, store: store)
     }

@@ -282,6 +282,9 @@ extension CustomerDirectory {
         let cases = try CaseSummaries.forView(customerKey: key, db)
         view.cases = cases.cases
         view.openCases = UInt32(cases.open)
+        let opportunities = try OpportunitySummaries.forView(customerKey: key, db)
+        view.opportunities = opportunities.opportunities
+        view.openOpportunities = UInt32(opportunities.open)
         var response = Crm_Customer_V1_GetCustomerViewResponse()
         response.view = view
         return response

@@ -113,6 +113,7 @@ extension CustomerDirectory {
                 sql: "UPDATE customer_merge SET before_image = x'' WHERE survivor_key = ? OR merged_key = ?", arguments: [erasedKey, erasedKey])
             // Case subjects are the customer's words too; later case events for them are not kept.
             try db.execute(sql: "DELETE FROM case_summary WHERE customer_key = ?", arguments: [erasedKey])
+            try db.execute(sql: "DELETE FROM opportunity_summary WHERE customer_key = ?", arguments: [erasedKey])
         }
         try db.execute(
             sql: "INSERT INTO erasure_request (customer_key, basis, outcome, requested_at_ms) VALUES (?, ?, 'erased', ?)",

@@ -10,7 +10,8 @@ public import WireProtocol
 public enum CaseSummaries {
     public static func apply(_ event: Crm_Feed_V1_ChangeEvent, _ db: Database) throws {
         guard event.type.hasPrefix("case.") || event.type.hasPrefix("sla.") else { return }
-        let found = try Crm_Servicedesk_V1_CaseChanged(serializedBytes: event.payload).case
+        let changed = try Crm_Servicedesk_V1_CaseChanged(serializedBytes: event.payload)
+        let found = changed.case
         guard let customerKey = CustomerRecords.key(fromID: found.customerID) else {
             throw RPCError(code: .invalidArgument, message: "case \(found.id) names no customer id: \"\(found.customerID)\"", reason: "BAD_EVENT")
         }
@@ -30,6 +31,24 @@ public enum CaseSummaries {
                 found.id, customerKey, name(found.kind), found.category, name(found.status), found.subject, found.openedAtMs,
                 found.resolvedAtMs, found.escalationLevel, found.slas.contains { $0.state == .breached }, finished, event.atMs,
             ])
+        // The contact history: the case opened, and its resolution.
+        let channel: Crm_Customer_V1_InteractionChannel =
+            switch found.channel {
+            case .phone: .call
+            case .branch: .branch
+            case .web, .app: .digital
+            case .regulatorReferral, .unspecified, .UNRECOGNIZED: .unspecified
+            }
+        if event.type == "case.opened" {
+            try ContactHistory.record(
+                customerKey: customerKey, channel: channel, subject: "\(name(found.kind)) \(found.id): \(found.subject)",
+                outcome: "opened (\(found.category))", handledBy: "servicedesk", atMs: found.openedAtMs, source: "servicedesk:\(found.id):opened", db)
+        } else if event.type == "case.transitioned", changed.event == .resolve {
+            try ContactHistory.record(
+                customerKey: customerKey, channel: channel, subject: "\(name(found.kind)) \(found.id): \(found.subject)",
+                outcome: "resolved (\(found.resolution.resolutionCode)): \(found.resolution.rootCause)", handledBy: "servicedesk",
+                atMs: found.resolvedAtMs, source: "servicedesk:\(found.id):resolved:\(found.resolvedAtMs)", db)
+        }
     }
 
     /// The customer's cases for the view: unfinished newest first, then the latest finished; and

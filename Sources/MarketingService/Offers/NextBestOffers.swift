@@ -36,6 +36,7 @@ public struct NextBestOffers: Sendable {
         try violations.throwIfAny()
         try db.cachedStatement(sql: "INSERT OR REPLACE INTO offer_rules (id, rules) VALUES (1, ?)").execute(
             arguments: [Data(try request.serializedBytes() as [UInt8])])
+        try ChangeLog.append(type: "offer_rules.set", entityKey: "offer_rules", payload: request, atMilliseconds: pipeline.nowMilliseconds, db)
         var response = Crm_Marketing_V1_SetOfferRulesResponse()
         response.rules = UInt32(request.rules.count)
         return response

@@ -27,6 +27,7 @@ public struct Performance: Sendable {
             try db.cachedStatement(sql: "INSERT OR REPLACE INTO rm_target (relationship_manager_id, period, target_minor) VALUES (?, ?, ?)").execute(
                 arguments: [target.relationshipManagerID, target.period, target.targetMinor])
         }
+        try ChangeLog.append(type: "targets.set", entityKey: "targets", payload: request, atMilliseconds: pipeline.nowMilliseconds, db)
         var response = Crm_Marketing_V1_SetTargetsResponse()
         response.targets = UInt32(request.targets.count)
         return response

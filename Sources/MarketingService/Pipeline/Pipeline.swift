@@ -210,6 +210,7 @@ public struct Pipeline: Sendable {
             (entry.stage, entry.percent) = (stage.proto, UInt32(probabilities[stage] ?? 0))
             return entry
         }
+        try ChangeLog.append(type: "stage_probabilities.set", entityKey: "stage_probabilities", payload: response, atMilliseconds: nowMilliseconds, db)
         return response
     }
 

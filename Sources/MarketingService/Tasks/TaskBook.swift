@@ -146,7 +146,9 @@ public struct TaskBook: Sendable {
         rules.maturityDaysAhead = request.maturityDaysAhead
         try db.cachedStatement(sql: "INSERT OR REPLACE INTO event_rules (id, rules) VALUES (1, ?)").execute(
             arguments: [Data(try rules.serializedBytes() as [UInt8])])
-        return try Self.rules(db)
+        let inForce = try Self.rules(db)
+        try ChangeLog.append(type: "event_rules.set", entityKey: "event_rules", payload: inForce, atMilliseconds: pipeline.nowMilliseconds, db)
+        return inForce
     }
 
     // MARK: Early warnings (called by MarketingMirror in the transaction applying the feed event)

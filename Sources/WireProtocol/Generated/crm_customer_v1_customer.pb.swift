@@ -2206,11 +2206,51 @@ public nonisolated struct Crm_Customer_V1_CustomerView: @unchecked Sendable {
     set {_uniqueStorage()._openCases = newValue}
   }
 
+  /// The customer's opportunities at Marketing, from its change feed (crm-customer with
+  /// feeds.marketing.address): open ones first (latest change first), then closed ones; at most 20.
+  public var opportunities: [Crm_Customer_V1_OpportunitySummary] {
+    get {_storage._opportunities}
+    set {_uniqueStorage()._opportunities = newValue}
+  }
+
+  public var openOpportunities: UInt32 {
+    get {_storage._openOpportunities}
+    set {_uniqueStorage()._openOpportunities = newValue}
+  }
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
 
   fileprivate var _storage = _StorageClass.defaultInstance
+}
+
+/// A Marketing opportunity as the customer view shows it.
+public nonisolated struct Crm_Customer_V1_OpportunitySummary: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var opportunityID: String = String()
+
+  public var product: String = String()
+
+  /// "lead", "qualified", "proposal", "negotiation", "won" or "lost".
+  public var stage: String = String()
+
+  public var amountMinor: Int64 = 0
+
+  public var currency: String = String()
+
+  public var ownerRmID: String = String()
+
+  public var expectedCloseDate: String = String()
+
+  public var updatedAtMs: Int64 = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
 }
 
 /// A ServiceDesk case as the customer view shows it.
@@ -5713,7 +5753,7 @@ nonisolated extension Crm_Customer_V1_GetCustomerViewRequest: SwiftProtobuf.Mess
 
 nonisolated extension Crm_Customer_V1_CustomerView: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".CustomerView"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}customer\0\u{1}accounts\0\u{1}totals\0\u{3}reporting_assets_minor\0\u{3}reporting_liabilities_minor\0\u{3}monthly_contribution_minor\0\u{3}recent_interactions\0\u{3}merged_customer_ids\0\u{1}household\0\u{1}agreements\0\u{1}consents\0\u{3}relationship_manager\0\u{3}branch_path\0\u{1}cases\0\u{3}open_cases\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}customer\0\u{1}accounts\0\u{1}totals\0\u{3}reporting_assets_minor\0\u{3}reporting_liabilities_minor\0\u{3}monthly_contribution_minor\0\u{3}recent_interactions\0\u{3}merged_customer_ids\0\u{1}household\0\u{1}agreements\0\u{1}consents\0\u{3}relationship_manager\0\u{3}branch_path\0\u{1}cases\0\u{3}open_cases\0\u{1}opportunities\0\u{3}open_opportunities\0")
 
   fileprivate class _StorageClass {
     var _customer: Crm_Customer_V1_Customer? = nil
@@ -5731,6 +5771,8 @@ nonisolated extension Crm_Customer_V1_CustomerView: SwiftProtobuf.Message, Swift
     var _branchPath: [Crm_Customer_V1_OrgUnit] = []
     var _cases: [Crm_Customer_V1_CaseSummary] = []
     var _openCases: UInt32 = 0
+    var _opportunities: [Crm_Customer_V1_OpportunitySummary] = []
+    var _openOpportunities: UInt32 = 0
 
       // This property is used as the initial default value for new instances of the type.
       // The type itself is protecting the reference to its storage via CoW semantics.
@@ -5756,6 +5798,8 @@ nonisolated extension Crm_Customer_V1_CustomerView: SwiftProtobuf.Message, Swift
       _branchPath = source._branchPath
       _cases = source._cases
       _openCases = source._openCases
+      _opportunities = source._opportunities
+      _openOpportunities = source._openOpportunities
     }
   }
 
@@ -5789,6 +5833,8 @@ nonisolated extension Crm_Customer_V1_CustomerView: SwiftProtobuf.Message, Swift
         case 13: try { try decoder.decodeRepeatedMessageField(value: &_storage._branchPath) }()
         case 14: try { try decoder.decodeRepeatedMessageField(value: &_storage._cases) }()
         case 15: try { try decoder.decodeSingularUInt32Field(value: &_storage._openCases) }()
+        case 16: try { try decoder.decodeRepeatedMessageField(value: &_storage._opportunities) }()
+        case 17: try { try decoder.decodeSingularUInt32Field(value: &_storage._openOpportunities) }()
         default: break
         }
       }
@@ -5846,6 +5892,12 @@ nonisolated extension Crm_Customer_V1_CustomerView: SwiftProtobuf.Message, Swift
       if _storage._openCases != 0 {
         try visitor.visitSingularUInt32Field(value: _storage._openCases, fieldNumber: 15)
       }
+      if !_storage._opportunities.isEmpty {
+        try visitor.visitRepeatedMessageField(value: _storage._opportunities, fieldNumber: 16)
+      }
+      if _storage._openOpportunities != 0 {
+        try visitor.visitSingularUInt32Field(value: _storage._openOpportunities, fieldNumber: 17)
+      }
     }
     try unknownFields.traverse(visitor: &visitor)
   }
@@ -5870,10 +5922,77 @@ nonisolated extension Crm_Customer_V1_CustomerView: SwiftProtobuf.Message, Swift
         if _storage._branchPath != rhs_storage._branchPath {return false}
         if _storage._cases != rhs_storage._cases {return false}
         if _storage._openCases != rhs_storage._openCases {return false}
+        if _storage._opportunities != rhs_storage._opportunities {return false}
+        if _storage._openOpportunities != rhs_storage._openOpportunities {return false}
         return true
       }
       if !storagesAreEqual {return false}
     }
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Crm_Customer_V1_OpportunitySummary: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".OpportunitySummary"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}opportunity_id\0\u{1}product\0\u{1}stage\0\u{3}amount_minor\0\u{1}currency\0\u{3}owner_rm_id\0\u{3}expected_close_date\0\u{3}updated_at_ms\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.opportunityID) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.product) }()
+      case 3: try { try decoder.decodeSingularStringField(value: &self.stage) }()
+      case 4: try { try decoder.decodeSingularInt64Field(value: &self.amountMinor) }()
+      case 5: try { try decoder.decodeSingularStringField(value: &self.currency) }()
+      case 6: try { try decoder.decodeSingularStringField(value: &self.ownerRmID) }()
+      case 7: try { try decoder.decodeSingularStringField(value: &self.expectedCloseDate) }()
+      case 8: try { try decoder.decodeSingularInt64Field(value: &self.updatedAtMs) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.opportunityID.isEmpty {
+      try visitor.visitSingularStringField(value: self.opportunityID, fieldNumber: 1)
+    }
+    if !self.product.isEmpty {
+      try visitor.visitSingularStringField(value: self.product, fieldNumber: 2)
+    }
+    if !self.stage.isEmpty {
+      try visitor.visitSingularStringField(value: self.stage, fieldNumber: 3)
+    }
+    if self.amountMinor != 0 {
+      try visitor.visitSingularInt64Field(value: self.amountMinor, fieldNumber: 4)
+    }
+    if !self.currency.isEmpty {
+      try visitor.visitSingularStringField(value: self.currency, fieldNumber: 5)
+    }
+    if !self.ownerRmID.isEmpty {
+      try visitor.visitSingularStringField(value: self.ownerRmID, fieldNumber: 6)
+    }
+    if !self.expectedCloseDate.isEmpty {
+      try visitor.visitSingularStringField(value: self.expectedCloseDate, fieldNumber: 7)
+    }
+    if self.updatedAtMs != 0 {
+      try visitor.visitSingularInt64Field(value: self.updatedAtMs, fieldNumber: 8)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Crm_Customer_V1_OpportunitySummary, rhs: Crm_Customer_V1_OpportunitySummary) -> Bool {
+    if lhs.opportunityID != rhs.opportunityID {return false}
+    if lhs.product != rhs.product {return false}
+    if lhs.stage != rhs.stage {return false}
+    if lhs.amountMinor != rhs.amountMinor {return false}
+    if lhs.currency != rhs.currency {return false}
+    if lhs.ownerRmID != rhs.ownerRmID {return false}
+    if lhs.expectedCloseDate != rhs.expectedCloseDate {return false}
+    if lhs.updatedAtMs != rhs.updatedAtMs {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

@@ -2151,7 +2151,11 @@ public nonisolated struct Crm_Marketing_V1_CustomerTagsChanged: Sendable {
 /// The payload of Marketing's opportunity events: "opportunity.created", "opportunity.moved" (also
 /// won and lost), "opportunity.rekeyed" (its customer was merged into another, or unmerged),
 /// "opportunity.reweighted" (the stage probabilities changed). Tasks publish "task.*" (TaskChanged),
-/// tags "tags.changed" (CustomerTagsChanged).
+/// tags "tags.changed" (CustomerTagsChanged), campaigns "campaign.*" (CampaignChanged), segments
+/// "segment.saved" (SegmentChanged). Configuration changes publish what is in force:
+/// "stage_probabilities.set" (SetStageProbabilitiesResponse), "event_rules.set"
+/// (SetEventRulesResponse), "offer_rules.set" (SetOfferRulesRequest), "targets.set"
+/// (SetTargetsRequest, the targets set by that call).
 public nonisolated struct Crm_Marketing_V1_OpportunityChanged: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for

@@ -54,6 +54,54 @@ struct CaseSummaryTests {
         #expect(view.cases[0].slaBreached && !view.cases[1].slaBreached)
         #expect(view.cases[0].kind == "complaint" && view.cases[0].subject == "annual fee charged twice")
         #expect(view.cases[0].updatedAtMs == 5_000)
+        // The contact history has the openings, once each however often they are applied.
+        try await Self.apply(fixture, try Self.event("case.opened", id: "K0000000002", customer: customer.id, status: .new, at: 3_000))
+        let history = view.recentInteractions.filter { $0.handledBy == "servicedesk" }
+        #expect(history.map(\.subject).sorted() == ["complaint K0000000001: annual fee charged twice", "complaint K0000000002: annual fee charged twice"])
+        let again = try await Self.view(fixture, customer.id).recentInteractions.filter { $0.handledBy == "servicedesk" }
+        #expect(again.count == 2)
+    }
+
+    @Test("opportunities from Marketing's feed: latest state, open first, following a re-key; campaign contacts go into the contact history")
+    func opportunities() async throws {
+        let fixture = try TemporaryCustomerStore()
+        let first = try await fixture.create(Profiles.individual()).customer
+        let second = try await fixture.create(Profiles.individual(nameZh: "李四", residentID: nil, phone: "13900001111")).customer
+        func opportunity(_ type: String, _ id: String, customer: String, stage: Crm_Marketing_V1_OpportunityStage, at: Int64) throws -> Crm_Feed_V1_ChangeEvent {
+            var opportunity = Crm_Marketing_V1_Opportunity()
+            (opportunity.id, opportunity.customerID, opportunity.product, opportunity.stage) = (id, customer, "wealth/fund-a", stage)
+            (opportunity.amountMinor, opportunity.currency, opportunity.ownerRmID) = (2_000_000, "CNY", "RM001")
+            var payload = Crm_Marketing_V1_OpportunityChanged()
+            payload.opportunity = opportunity
+            var event = Crm_Feed_V1_ChangeEvent()
+            (event.type, event.entityKey, event.atMs, event.payload) = (type, id, at, try payload.serializedBytes())
+            return event
+        }
+        let events = [
+            try opportunity("opportunity.created", "O0000000001", customer: first.id, stage: .lead, at: 1_000),
+            try opportunity("opportunity.created", "O0000000002", customer: first.id, stage: .lead, at: 2_000),
+            try opportunity("opportunity.moved", "O0000000001", customer: first.id, stage: .won, at: 3_000),
+            try opportunity("opportunity.rekeyed", "O0000000002", customer: second.id, stage: .lead, at: 4_000),
+        ]
+        try await fixture.write { _, db in for event in events { try OpportunitySummaries.apply(event, db) } }
+        let view = try await Self.view(fixture, first.id)
+        #expect(view.opportunities.map { "\($0.opportunityID) \($0.stage)" } == ["O0000000001 won"])
+        #expect(view.openOpportunities == 0)
+        let survivor = try await Self.view(fixture, second.id)
+        #expect(survivor.opportunities.map(\.opportunityID) == ["O0000000002"] && survivor.openOpportunities == 1)
+
+        var campaign = Crm_Marketing_V1_CampaignChanged()
+        (campaign.campaign.id, campaign.campaign.name, campaign.campaign.channel, campaign.campaign.product) = ("M0000000001", "Spring fund", "sms", "wealth/fund-a")
+        (campaign.customerID, campaign.response) = (first.id, .contacted)
+        var contact = Crm_Feed_V1_ChangeEvent()
+        (contact.type, contact.entityKey, contact.atMs, contact.payload) = ("campaign.response", "M0000000001", 5_000, try campaign.serializedBytes())
+        let contactEvent = contact
+        try await fixture.write { _, db in
+            try OpportunitySummaries.apply(contactEvent, db)
+            try OpportunitySummaries.apply(contactEvent, db)  // a replay adds nothing
+        }
+        let history = try await Self.view(fixture, first.id).recentInteractions.filter { $0.handledBy == "marketing" }
+        #expect(history.map { "\($0.channel) \($0.subject) \($0.outcome)" } == ["digital campaign M0000000001: Spring fund contacted (wealth/fund-a)"])
     }
 
     @Test("a case re-keyed to the survivor of a merge moves to the survivor's view; an erased customer keeps none")

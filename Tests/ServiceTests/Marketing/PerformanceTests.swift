@@ -54,6 +54,7 @@ struct PerformanceTests {
         }
         let finishedTargets = targets
         _ = try await market.write { pipeline, db in try Performance(pipeline: pipeline).setTargets(finishedTargets, db) }
+        #expect(try await market.events("targets.set") == 1)
 
         market.at(2027, 2, 20)
         try await Self.won(market, "RM001", 700_000)  // February: not March's

@@ -186,6 +186,7 @@ struct PipelineTests {
         _ = try await market.write { pipeline, db in try pipeline.setProbabilities(finished, db) }
         #expect(try await market.report(.stage).first == "lead CNY 1 1000000 200000")
         #expect(try await market.events("opportunity.reweighted") == 1)
+        #expect(try await market.events("stage_probabilities.set") == 1)
         var bad = probabilities
         lead.stage = .won
         bad.probabilities = [lead]

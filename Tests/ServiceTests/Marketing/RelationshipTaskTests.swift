@@ -164,6 +164,7 @@ struct RelationshipTaskTests {
         let inForce = try await market.write { pipeline, db in try TaskBook(pipeline: pipeline).setRules(set, db) }
         #expect(inForce.balanceDropPercent == 10 && inForce.balanceWindowDays == 30 && inForce.birthdayDaysAhead == 0)
         #expect(inForce.creditScale.first == "AAA" && inForce.repeatComplaints == 2)
+        #expect(try await market.events("event_rules.set") == 1)
     }
 
     @Test("a time deposit maturing within 14 days gets a reminder due on its maturity date, once; a renewed deposit gets its own")

@@ -225,6 +225,7 @@ struct NextBestOfferTests {
         ]
         let rules = request
         #expect(try await market.store.pool.write { db in try offers.setRules(rules, db) }.rules == 4)
+        #expect(try await market.events("offer_rules.set") == 1)
 
         func offered(_ customer: String) async throws -> Crm_Marketing_V1_NextBestOffersResponse {
             var request = Crm_Marketing_V1_NextBestOffersRequest()
