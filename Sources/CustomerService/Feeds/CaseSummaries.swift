@@ -12,11 +12,7 @@ public enum CaseSummaries {
         guard event.type.hasPrefix("case.") || event.type.hasPrefix("sla.") else { return }
         let changed = try Crm_Servicedesk_V1_CaseChanged(serializedBytes: event.payload)
         let found = changed.case
-        guard let customerKey = CustomerRecords.key(fromID: found.customerID) else {
-            throw RPCError(code: .invalidArgument, message: "case \(found.id) names no customer id: \"\(found.customerID)\"", reason: "BAD_EVENT")
-        }
-        let status = try Int.fetchOne(db.cachedStatement(sql: "SELECT status FROM customer WHERE key = ?"), arguments: [customerKey])
-        if status == Crm_Customer_V1_CustomerStatus.erased.rawValue {
+        guard let customerKey = try ContactHistory.customerKey(found.customerID, what: "case \(found.id)", db) else {
             try db.cachedStatement(sql: "DELETE FROM case_summary WHERE case_id = ?").execute(arguments: [found.id])
             return
         }

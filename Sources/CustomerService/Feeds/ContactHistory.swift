@@ -1,10 +1,22 @@
 internal import GRDB
+internal import ServiceRuntime
 internal import WireProtocol
 
 /// Contact history entries written from other services' events (a case opened or resolved, a
 /// campaign's contact). Each names its source event, under a unique index, so that applying the
-/// event again (a replay, a new producer epoch) adds nothing.
+/// event again (a replay, a new producer epoch) adds nothing. Also the key of the customer such an
+/// event names, shared by the feed appliers.
 enum ContactHistory {
+    /// The key of the customer another service's event names; nil if erased (nothing of theirs is
+    /// kept). An id that is no customer id is an error: the consumer retries it, then dead-letters it.
+    static func customerKey(_ customerID: String, what: String, _ db: Database) throws -> Int64? {
+        guard let key = CustomerRecords.key(fromID: customerID) else {
+            throw RPCError(code: .invalidArgument, message: "\(what) names no customer id: \"\(customerID)\"", reason: "BAD_EVENT")
+        }
+        let status = try Int.fetchOne(db.cachedStatement(sql: "SELECT status FROM customer WHERE key = ?"), arguments: [key])
+        return status == Crm_Customer_V1_CustomerStatus.erased.rawValue ? nil : key
+    }
+
     static func record(
         customerKey: Int64, channel: Crm_Customer_V1_InteractionChannel, subject: String, outcome: String, handledBy: String, atMs: Int64,
         source: String, _ db: Database

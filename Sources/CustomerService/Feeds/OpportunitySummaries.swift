@@ -15,7 +15,7 @@ public enum OpportunitySummaries {
         }
         guard event.type.hasPrefix("opportunity.") else { return }
         let opportunity = try Crm_Marketing_V1_OpportunityChanged(serializedBytes: event.payload).opportunity
-        guard let customerKey = try usableKey(opportunity.customerID, what: "opportunity \(opportunity.id)", db) else {
+        guard let customerKey = try ContactHistory.customerKey(opportunity.customerID, what: "opportunity \(opportunity.id)", db) else {
             try db.cachedStatement(sql: "DELETE FROM opportunity_summary WHERE opportunity_id = ?").execute(arguments: [opportunity.id])
             return
         }
@@ -43,7 +43,7 @@ public enum OpportunitySummaries {
     /// A campaign's contact with a customer (not a control member's conversion) into the contact history.
     static func campaignContact(_ event: Crm_Feed_V1_ChangeEvent, _ db: Database) throws {
         let changed = try Crm_Marketing_V1_CampaignChanged(serializedBytes: event.payload)
-        guard let customerKey = try usableKey(changed.customerID, what: "campaign \(changed.campaign.id)", db) else { return }
+        guard let customerKey = try ContactHistory.customerKey(changed.customerID, what: "campaign \(changed.campaign.id)", db) else { return }
         let channel: Crm_Customer_V1_InteractionChannel =
             switch changed.campaign.channel {
             case "phone": .call
@@ -57,16 +57,6 @@ public enum OpportunitySummaries {
             customerKey: customerKey, channel: channel, subject: "campaign \(changed.campaign.id): \(changed.campaign.name)",
             outcome: "\(response) (\(changed.campaign.product))", handledBy: "marketing", atMs: event.atMs,
             source: "marketing:\(changed.campaign.id):\(changed.customerID):\(event.atMs):\(response)", db)
-    }
-
-    /// The customer's key, nil if erased (nothing of theirs is kept); an id that is no customer id is
-    /// an error (the consumer retries it, then dead-letters it).
-    private static func usableKey(_ customerID: String, what: String, _ db: Database) throws -> Int64? {
-        guard let key = CustomerRecords.key(fromID: customerID) else {
-            throw RPCError(code: .invalidArgument, message: "\(what) names no customer id: \"\(customerID)\"", reason: "BAD_EVENT")
-        }
-        let status = try Int.fetchOne(db.cachedStatement(sql: "SELECT status FROM customer WHERE key = ?"), arguments: [key])
-        return status == Crm_Customer_V1_CustomerStatus.erased.rawValue ? nil : key
     }
 
     /// The customer's opportunities for the view: open ones latest first, then closed ones; and how many are open.

@@ -291,11 +291,7 @@ public struct Campaigns: Sendable {
     }
 
     private func check(_ campaign: Crm_Marketing_V1_Campaign, version: Int64) throws {
-        guard campaign.version == version else {
-            throw RPCError(
-                code: .aborted, message: "campaign \(campaign.id) is at version \(campaign.version), not \(version); read it again and retry",
-                reason: "VERSION_MISMATCH", processing: .notProcessed)
-        }
+        try Self.campaignIDs.checkVersion(campaign.id, current: campaign.version, expected: version)
     }
 
     func load(_ key: Int64, _ db: Database) throws -> Crm_Marketing_V1_Campaign {

@@ -102,6 +102,17 @@ public struct MarketingMirror: Sendable {
         }
     }
 
+    /// What Marketing attaches something new to a customer by (an opportunity, a task, tags, offers),
+    /// after the rule every mirror applies (``MirroredCustomer``): known, not merged away, not erased.
+    static func usableCustomer(_ id: String, thing: String, _ db: Database) throws -> (branchID: String, relationshipManagerID: String) {
+        let row = try Row.fetchOne(
+            db.cachedStatement(sql: "SELECT status, merged_into_id, branch_id, relationship_manager_id FROM customer_mirror WHERE customer_id = ?"),
+            arguments: [id])
+        try MirroredCustomer.checkUsable(
+            id, mirrored: row.map { (Crm_Customer_V1_CustomerStatus(rawValue: $0[0]) ?? .unspecified, $0[1]) }, service: "Marketing", thing: thing)
+        return (row![2], row![3])
+    }
+
     /// Whether the customer has a complaint that is not resolved, closed or cancelled.
     static func hasOpenComplaint(_ customerID: String, _ db: Database) throws -> Bool {
         try Bool.fetchOne(

@@ -46,11 +46,7 @@ public struct NextBestOffers: Sendable {
         var violations = FieldViolations()
         let customerID = violations.code(request.customerID, "customerId", max: 20, required: true)
         try violations.throwIfAny()
-        let mirrored = try Row.fetchOne(
-            db.cachedStatement(sql: "SELECT status, merged_into_id FROM customer_mirror WHERE customer_id = ?"), arguments: [customerID])
-        try MirroredCustomer.checkUsable(
-            customerID, mirrored: mirrored.map { (Crm_Customer_V1_CustomerStatus(rawValue: $0[0]) ?? .unspecified, $0[1]) }, service: "Marketing",
-            thing: "offers")
+        _ = try MarketingMirror.usableCustomer(customerID, thing: "offers", db)
         let stored = try Data.fetchOne(db.cachedStatement(sql: "SELECT rules FROM offer_rules WHERE id = 1"))
         let rules = try stored.map { try Crm_Marketing_V1_SetOfferRulesRequest(serializedBytes: [UInt8]($0)).rules } ?? []
         var response = Crm_Marketing_V1_NextBestOffersResponse()

@@ -52,11 +52,7 @@ public struct Pipeline: Sendable {
         try violations.throwIfAny()
         guard let stage else { return .init() }
 
-        let customer = try Row.fetchOne(
-            db.cachedStatement(sql: "SELECT status, merged_into_id, branch_id FROM customer_mirror WHERE customer_id = ?"), arguments: [customerID])
-        try MirroredCustomer.checkUsable(
-            customerID, mirrored: customer.map { (Crm_Customer_V1_CustomerStatus(rawValue: $0[0]) ?? .unspecified, $0[1]) }, service: "Marketing",
-            thing: "the opportunity")
+        let customer = try MarketingMirror.usableCustomer(customerID, thing: "the opportunity", db)
         let at = nowMilliseconds
         try db.cachedStatement(
             sql: """
@@ -64,7 +60,7 @@ public struct Pipeline: Sendable {
                     referred_by_rm_id, version, created_at_ms, updated_at_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?)
                 """
         ).execute(arguments: [
-            customerID, product, request.amountMinor, request.currency, stage.rawValue, owner, customer![2] as String, closeDate, referrer, at, at,
+            customerID, product, request.amountMinor, request.currency, stage.rawValue, owner, customer.branchID, closeDate, referrer, at, at,
         ])
         let key = db.lastInsertedRowID
         let probabilities = try Self.probabilities(db)
@@ -104,12 +100,7 @@ public struct Pipeline: Sendable {
 
         let key = try Self.opportunityIDs.key(request.id, db)
         let row = try Row.fetchOne(db.cachedStatement(sql: "SELECT stage, version FROM opportunity WHERE key = ?"), arguments: [key])!
-        let version: Int64 = row[1]
-        guard version == request.expectedVersion else {
-            throw RPCError(
-                code: .aborted, message: "opportunity \(request.id) is at version \(version), not \(request.expectedVersion); read it again and retry",
-                reason: "VERSION_MISMATCH", processing: .notProcessed)
-        }
+        try Self.opportunityIDs.checkVersion(request.id, current: row[1], expected: request.expectedVersion)
         let current = OpportunityStage(rawValue: row[0]) ?? .lead
         guard current.next.contains(target) else {
             let allowed = current.next.map(\.name).joined(separator: ", ")

@@ -29,11 +29,7 @@ public struct Segments: Sendable {
         } else {
             key = try Self.segmentIDs.key(request.id, db)
             let version = try Int64.fetchOne(db.cachedStatement(sql: "SELECT version FROM segment WHERE key = ?"), arguments: [key]) ?? 0
-            guard version == request.expectedVersion else {
-                throw RPCError(
-                    code: .aborted, message: "segment \(request.id) is at version \(version), not \(request.expectedVersion); read it again and retry",
-                    reason: "VERSION_MISMATCH", processing: .notProcessed)
-            }
+            try Self.segmentIDs.checkVersion(request.id, current: version, expected: request.expectedVersion)
             try db.cachedStatement(sql: "UPDATE segment SET name = ?, filter = ?, version = version + 1, updated_at_ms = ? WHERE key = ?").execute(
                 arguments: [name, filter, at, key])
         }
@@ -86,11 +82,7 @@ public struct Segments: Sendable {
         if request.tags.count > 20 { violations.add("tags", "must hold at most 20") }
         let tags = Set(request.tags.enumerated().map { index, tag in violations.code(tag, "tags[\(index)]", max: 40, required: true) }).sorted()
         try violations.throwIfAny()
-        let mirrored = try Row.fetchOne(
-            db.cachedStatement(sql: "SELECT status, merged_into_id FROM customer_mirror WHERE customer_id = ?"), arguments: [customerID])
-        try MirroredCustomer.checkUsable(
-            customerID, mirrored: mirrored.map { (Crm_Customer_V1_CustomerStatus(rawValue: $0[0]) ?? .unspecified, $0[1]) }, service: "Marketing",
-            thing: "tags")
+        _ = try MarketingMirror.usableCustomer(customerID, thing: "tags", db)
         try db.cachedStatement(sql: "DELETE FROM customer_tag WHERE customer_id = ?").execute(arguments: [customerID])
         for tag in tags {
             try db.cachedStatement(sql: "INSERT INTO customer_tag (customer_id, tag) VALUES (?, ?)").execute(arguments: [customerID, tag])

@@ -31,13 +31,8 @@ public struct TaskBook: Sendable {
         let title = violations.text(request.title, "title", max: 200, required: true)
         let due = violations.date(request.dueDate, "dueDate", required: true)
         try violations.throwIfAny()
-        let customer = try Row.fetchOne(
-            db.cachedStatement(sql: "SELECT status, merged_into_id, relationship_manager_id FROM customer_mirror WHERE customer_id = ?"),
-            arguments: [customerID])
-        try MirroredCustomer.checkUsable(
-            customerID, mirrored: customer.map { (Crm_Customer_V1_CustomerStatus(rawValue: $0[0]) ?? .unspecified, $0[1]) }, service: "Marketing",
-            thing: "the task")
-        if owner.isEmpty { owner = customer![2] }
+        let customer = try MarketingMirror.usableCustomer(customerID, thing: "the task", db)
+        if owner.isEmpty { owner = customer.relationshipManagerID }
         guard !owner.isEmpty else {
             var problem = FieldViolations()
             problem.add("ownerRmId", "is required: the customer has no relationship manager")
@@ -60,11 +55,7 @@ public struct TaskBook: Sendable {
         guard let status else { return .init() }
         let key = try Self.taskIDs.key(request.id, db)
         let row = try Row.fetchOne(db.cachedStatement(sql: "SELECT status, version FROM rm_task WHERE key = ?"), arguments: [key])!
-        guard (row[1] as Int64) == request.expectedVersion else {
-            throw RPCError(
-                code: .aborted, message: "task \(request.id) is at version \(row[1] as Int64), not \(request.expectedVersion); read it again and retry",
-                reason: "VERSION_MISMATCH", processing: .notProcessed)
-        }
+        try Self.taskIDs.checkVersion(request.id, current: row[1], expected: request.expectedVersion)
         guard (row[0] as Int) == Status.open.rawValue else {
             throw RPCError(code: .failedPrecondition, message: "task \(request.id) is already closed", reason: "TASK_CLOSED", processing: .notProcessed)
         }

@@ -72,10 +72,13 @@ public struct CaseDesk: Sendable {
             actions += clock.evaluate(at: opened, in: calendar)  // a zero target (or warning) is due at once
             try insert(clock, caseKey: key, calendar: calendar, db)
         }
-        try publish("case.opened", try loadCase(key: key, calendars: calendars, db), event: nil, metric: nil, db)
-        try fire(actions, caseKey: key, calendars: calendars, at: opened, db)
         var response = Crm_Servicedesk_V1_OpenCaseResponse()
         response.case = try loadCase(key: key, calendars: calendars, db)
+        try publish("case.opened", response.case, event: nil, metric: nil, db)
+        // Read again only if an action changed it (a zero target).
+        if try fire(actions, caseKey: key, calendars: calendars, at: opened, db) != (0, 0) {
+            response.case = try loadCase(key: key, calendars: calendars, db)
+        }
         return response
     }
 
@@ -118,12 +121,7 @@ public struct CaseDesk: Sendable {
         guard let row = try Row.fetchOne(db.cachedStatement(sql: "SELECT status, version, closed_at_ms, queue FROM service_case WHERE key = ?"), arguments: [key]) else {
             throw Self.notFound(request.id)
         }
-        let version: Int64 = row["version"]
-        guard version == request.expectedVersion else {
-            throw RPCError(
-                code: .aborted, message: "case \(request.id) is at version \(version), not \(request.expectedVersion); read it again and retry",
-                reason: "VERSION_MISMATCH", processing: .notProcessed)
-        }
+        try Self.caseIDs.checkVersion(request.id, current: row["version"], expected: request.expectedVersion)
         let status = CaseStatus(rawValue: row["status"]) ?? .new
         let at = now()
         let closedAt = (row["closed_at_ms"] as Int64?).map(Date.init(milliseconds:))
@@ -160,10 +158,13 @@ public struct CaseDesk: Sendable {
         }
         if let duplicateOf { try db.cachedStatement(sql: "UPDATE service_case SET duplicate_of_key = ? WHERE key = ?").execute(arguments: [duplicateOf, key]) }
         try record(caseKey: key, from: status, to: transition.to, event: event.rawValue, actor: actor, reason: reason, assignee: assignee, at: at, db)
-        try publish("case.transitioned", try loadCase(key: key, calendars: calendars, db), event: event, metric: nil, db)
-        try fire(actions, caseKey: key, calendars: calendars, at: at, db)
         var response = Crm_Servicedesk_V1_TransitionCaseResponse()
         response.case = try loadCase(key: key, calendars: calendars, db)
+        try publish("case.transitioned", response.case, event: event, metric: nil, db)
+        // Read again only if an action changed it (a breach found when the clock stopped).
+        if try fire(actions, caseKey: key, calendars: calendars, at: at, db) != (0, 0) {
+            response.case = try loadCase(key: key, calendars: calendars, db)
+        }
         if event == .close {
             let token = try issueSatisfactionToken(caseKey: key, at: at, db)
             response.satisfactionToken = token.token

@@ -60,7 +60,7 @@ public struct KnowledgeBase: Sendable {
         } else {
             key = try articleKey(request.id, db)
             let row = try Row.fetchOne(db.cachedStatement(sql: "SELECT status, version FROM kb_article WHERE key = ?"), arguments: [key])!
-            try checkVersion(row, request.id, expected: request.expectedVersion)
+            try Self.articleIDs.checkVersion(request.id, current: row["version"], expected: request.expectedVersion)
             if Status(rawValue: row["status"]) == .archived {
                 throw RPCError(code: .failedPrecondition, message: "article \(request.id) is archived", reason: "ARTICLE_ARCHIVED", processing: .notProcessed)
             }
@@ -90,7 +90,7 @@ public struct KnowledgeBase: Sendable {
         guard let target else { return .init() }
         let key = try articleKey(request.id, db)
         let row = try Row.fetchOne(db.cachedStatement(sql: "SELECT status, version FROM kb_article WHERE key = ?"), arguments: [key])!
-        try checkVersion(row, request.id, expected: request.expectedVersion)
+        try Self.articleIDs.checkVersion(request.id, current: row["version"], expected: request.expectedVersion)
         let current = Status(rawValue: row["status"]) ?? .draft
         guard current.next.contains(target) else {
             throw RPCError(
@@ -132,15 +132,6 @@ public struct KnowledgeBase: Sendable {
         var response = Crm_Servicedesk_V1_SearchArticlesResponse()
         response.articles = try keys.map { try load($0, db) }
         return response
-    }
-
-    private func checkVersion(_ row: Row, _ id: String, expected: Int64) throws {
-        let version: Int64 = row["version"]
-        guard version == expected else {
-            throw RPCError(
-                code: .aborted, message: "article \(id) is at version \(version), not \(expected); read it again and retry",
-                reason: "VERSION_MISMATCH", processing: .notProcessed)
-        }
     }
 
     func load(_ key: Int64, _ db: Database) throws -> Crm_Servicedesk_V1_Article {

@@ -28,6 +28,15 @@ public struct PrefixedID: Sendable {
         RPCError(code: .notFound, message: "no \(noun) \(id)", reason: notFoundReason, processing: .notProcessed)
     }
 
+    /// ABORTED (VERSION_MISMATCH) unless the row is still at the version the caller read.
+    public func checkVersion(_ id: String, current: Int64, expected: Int64) throws {
+        guard current == expected else {
+            throw RPCError(
+                code: .aborted, message: "\(noun) \(id) is at version \(current), not \(expected); read it again and retry",
+                reason: "VERSION_MISMATCH", processing: .notProcessed)
+        }
+    }
+
     /// The key `id` names, if it is well formed and its row exists; NOT_FOUND otherwise.
     public func key(_ id: String, _ db: Database) throws -> Int64 {
         guard id.count == 11, id.first == prefix, let key = Int64(id.dropFirst()), key > 0,
