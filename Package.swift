@@ -23,6 +23,7 @@ let dependencies: [Package.Dependency] = [
     .package(url: "https://github.com/apple/swift-crypto.git", from: "3.12.3"),
     .package(url: "https://github.com/apple/swift-certificates.git", from: "1.21.1"),
     .package(url: "https://github.com/apple/swift-asn1.git", from: "1.7.4"),
+    .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
 ]
 
 let nioCore = Target.Dependency.product(name: "NIOCore", package: "swift-nio")
@@ -43,6 +44,8 @@ let x509 = Target.Dependency.product(name: "X509", package: "swift-certificates"
 let swiftASN1 = Target.Dependency.product(name: "SwiftASN1", package: "swift-asn1")
 let nioConcurrencyHelpers = Target.Dependency.product(name: "NIOConcurrencyHelpers", package: "swift-nio")
 let unixSignals = Target.Dependency.product(name: "UnixSignals", package: "swift-service-lifecycle")
+let nioHTTP1 = Target.Dependency.product(name: "NIOHTTP1", package: "swift-nio")
+let prometheus = Target.Dependency.product(name: "Prometheus", package: "swift-prometheus")
 
 let targets: [Target] = [
     // The protocol: framing, handshake, metadata, errors, method registry, generated messages.
@@ -56,7 +59,10 @@ let targets: [Target] = [
     // What every server shares. Built out by the runtime issue.
     .target(
         name: "ServiceRuntime",
-        dependencies: ["WireProtocol", nioCore, nioPosix, nioSSL, nioTLS, logging, serviceLifecycle, swiftProtobuf, grdb, configuration, systemPackage, unixSignals],
+        dependencies: [
+            "WireProtocol", nioCore, nioPosix, nioSSL, nioTLS, nioHTTP1, nioConcurrencyHelpers, logging, serviceLifecycle, swiftProtobuf, grdb,
+            configuration, systemPackage, unixSignals, prometheus,
+        ],
         swiftSettings: swiftSettings
     ),
     .target(
@@ -96,7 +102,10 @@ let targets: [Target] = [
         name: "crm-gateway", dependencies: ["Gateway", "ServiceRuntime", logging, serviceLifecycle, unixSignals], swiftSettings: swiftSettings),
     .executableTarget(
         name: "crmctl",
-        dependencies: ["CRMClient", "ServiceRuntime", "WireProtocol", nioCore, swiftProtobuf, argumentParser, grdb, logging, serviceLifecycle, unixSignals],
+        dependencies: [
+            "CRMClient", "ServiceRuntime", "WireProtocol", "CustomerService", "MarketingService", "ServiceDeskService", nioCore, swiftProtobuf,
+            argumentParser, grdb, logging, serviceLifecycle, unixSignals,
+        ],
         swiftSettings: swiftSettings
     ),
     .executableTarget(

@@ -5,7 +5,6 @@ internal import NIOPosix
 public import ServiceLifecycle
 public import ServiceRuntime
 internal import SwiftASN1
-internal import UnixSignals
 internal import WireProtocol
 internal import X509
 
@@ -18,10 +17,12 @@ public final class GatewayServer: Sendable {
     public let admission: GatewayAdmission
     public let pools: [BackendPool]
     public let health: HealthChecker
+    public let metrics: ServerMetrics
     private let logger: Logger
 
     public init(settings: GatewaySettings, name: String = "crm-gateway", version: String, logger: Logger) throws {
         self.logger = logger
+        metrics = ServerMetrics(server: name, version: version)
         callers = CallerRegistry(policies: settings.callers, logger: logger)
         admission = GatewayAdmission(callers: callers, revocations: try Self.loadRevocations(settings), logger: logger)
         let backendOptions = RPCConnection.Options(tls: settings.backendTLS, connectTimeout: .seconds(3))
@@ -40,12 +41,12 @@ public final class GatewayServer: Sendable {
         // system reports), so the listener hands them over rather than dropping them.
         configuration.trustsCallerIdentity = true
         configuration.admission = admission
-        server = RPCServer(configuration: configuration, router: router, logger: logger)
+        server = RPCServer(configuration: configuration, router: router, logger: logger, metrics: metrics)
     }
 
     /// The services to run in a `ServiceGroup`: the listener, the health checks, the SIGHUP reload.
     public func services(configurationFile: String) -> [any Service] {
-        [server, health, ReloadOnHangup(gateway: self, file: configurationFile)]
+        [server, health, ReloadOnHangup { [self] in await self.reload(from: configurationFile) }]
     }
 
     /// Puts the certificate, key, client CA, CRLs and caller policies of `file` in force for new
@@ -71,9 +72,28 @@ public final class GatewayServer: Sendable {
         }
     }
 
-    /// For the systemd watchdog: an event loop runs a task within a second.
-    public func eventLoopAnswers() async throws {
-        try await withDeadline(.seconds(1)) { try await MultiThreadedEventLoopGroup.singleton.next().submit {}.get() }
+    /// The exposition text, with each backend instance's health and calls in flight as of now.
+    public func scrapeMetrics() async -> [UInt8] {
+        for pool in pools {
+            for instance in pool.instances {
+                let labels = [("pool", pool.name), ("instance", instance.address)]
+                metrics.setGauge(
+                    "gateway_backend_up", unit: "state", help: "1 while the backend instance passes its health checks.", labels: labels,
+                    to: instance.isUp ? 1 : 0)
+                metrics.setGauge(
+                    "gateway_backend_in_flight", unit: "calls", help: "Calls forwarded to the backend instance and not yet answered.",
+                    labels: labels, to: Double(instance.inFlight))
+            }
+        }
+        return await metrics.scrape(nil)
+    }
+
+    /// Ready while the listener is bound and not draining, and an event loop answers. Backends
+    /// down do not make the gateway unready: it still answers, with UNAVAILABLE, and says which.
+    public func checkReady() async throws {
+        _ = try await server.boundAddress()
+        if server.isDraining { throw NotReady("draining") }
+        try await HealthChecks.eventLoopAnswers()
     }
 
     static func loadRevocations(_ settings: GatewaySettings) throws -> [RevocationList] {
@@ -82,22 +102,5 @@ public final class GatewayServer: Sendable {
         guard let text = try? String(contentsOfFile: caFile, encoding: .utf8) else { throw CRLError("cannot read client CA \(caFile)") }
         let authorities = try PEMDocument.parseMultiple(pemString: text).map { try Certificate(derEncoded: $0.derBytes) }
         return try RevocationList.load(file: path, authorities: authorities)
-    }
-}
-
-/// Reloads the gateway's configuration on SIGHUP, telling systemd (RELOADING=1, then READY=1).
-struct ReloadOnHangup: Service {
-    let gateway: GatewayServer
-    let file: String
-
-    func run() async throws {
-        let notifier = SystemdNotifier()
-        for await _ in await UnixSignalsSequence(trapping: .sighup).cancelOnGracefulShutdown() {
-            var now = timespec()
-            clock_gettime(CLOCK_MONOTONIC, &now)
-            notifier?.notify("RELOADING=1\nMONOTONIC_USEC=\(Int64(now.tv_sec) * 1_000_000 + Int64(now.tv_nsec) / 1_000)")
-            await gateway.reload(from: file)
-            notifier?.notify("READY=1")
-        }
     }
 }

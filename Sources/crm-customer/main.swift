@@ -17,7 +17,7 @@ let settings = await ServerLauncher.loadSettingsOrExit(
         database: .init(path: "var/data/customer.sqlite")))
 do {
     try await ServerLauncher.run(
-        name: "crm-customer", version: "0.2.0", settings: settings, migrator: CustomerSchema.migrator,
+        name: "crm-customer", version: "0.2.0", settings: settings, configFile: configFile, migrator: CustomerSchema.migrator,
         // Case and opportunity summaries and contact history for the customer view, from ServiceDesk
         // and Marketing when they are configured.
         consumesIfConfigured: ["servicedesk": CaseSummaries.apply, "marketing": OpportunitySummaries.apply]

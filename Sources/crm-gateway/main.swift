@@ -32,7 +32,13 @@ var logger = Logger(label: "crm-gateway")
 logger.logLevel = settings.server.logLevel
 do {
     let gateway = try GatewayServer(settings: settings, version: "0.3.0", logger: logger)
-    var services: [ServiceGroupConfiguration.ServiceConfiguration] = gateway.services(configurationFile: configFile).map { .init(service: $0) }
+    // The admin listener first: the service group stops in reverse order, so it goes last.
+    var services: [ServiceGroupConfiguration.ServiceConfiguration] = []
+    if let admin = settings.server.admin {
+        let checks = AdminServer.Checks(metrics: { await gateway.scrapeMetrics() }, ready: { try await gateway.checkReady() })
+        services.append(.init(service: AdminServer(host: admin.host, port: admin.port, checks: checks, logger: logger)))
+    }
+    services += gateway.services(configurationFile: configFile).map { .init(service: $0) }
     if let notifier = SystemdNotifier() {
         services.append(
             .init(
@@ -40,7 +46,7 @@ do {
                     notifier: notifier, watchdogInterval: SystemdNotifier.watchdogInterval(),
                     ready: { _ = try await gateway.server.boundAddress() },
                     // An event loop answers within a second (the gateway has no database).
-                    healthy: { try await gateway.eventLoopAnswers() },
+                    healthy: { try await HealthChecks.eventLoopAnswers() },
                     logger: logger)))
     }
     let group = ServiceGroup(configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))

@@ -16,7 +16,7 @@ let pipeline = Pipeline()
 let mirror = MarketingMirror(pipeline: pipeline)
 do {
     try await ServerLauncher.run(
-        name: "crm-marketing", version: "0.1.0", settings: settings, migrator: MarketingSchema.migrator,
+        name: "crm-marketing", version: "0.1.0", settings: settings, configFile: configFile, migrator: MarketingSchema.migrator,
         backgroundServices: { store, logger in [RelationshipEventGenerator.job(store: store, tasks: TaskBook(pipeline: pipeline), logger: logger)] },
         consumes: ["customer": mirror.applyCustomer, "servicedesk": mirror.applyCase]
     ) { router, store, _ in

@@ -21,7 +21,7 @@ let settings = await ServerLauncher.loadSettingsOrExit(
 let desk = CaseDesk()
 do {
     try await ServerLauncher.run(
-        name: "crm-servicedesk", version: "0.1.0", settings: settings, migrator: ServiceDeskSchema.migrator,
+        name: "crm-servicedesk", version: "0.1.0", settings: settings, configFile: configFile, migrator: ServiceDeskSchema.migrator, databaseGauges: SLAMetrics.gauges,
         backgroundServices: { store, logger in [SLASweeper.job(store: store, desk: desk, logger: logger)] },
         consumes: ["customer": CustomerMirror(desk: desk).apply]
     ) { router, store, _ in

@@ -17,7 +17,7 @@ struct CRMCtl: AsyncParsableCommand {
             On an error crmctl prints the error as JSON on stdout, its code and message on stderr, \
             and exits with status 1.
             """,
-        subcommands: [Call.self, List.self, Describe.self, Health.self, Audit.self, Duplicates.self, Import.self, Feeds.self, Marketing.self])
+        subcommands: [Call.self, List.self, Describe.self, Health.self, Audit.self, Duplicates.self, Import.self, Feeds.self, Marketing.self, Admin.self])
 }
 
 struct ConnectionOptions: ParsableArguments {

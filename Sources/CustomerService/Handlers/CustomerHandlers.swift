@@ -45,7 +45,7 @@ public enum CustomerHandlers {
         // The search runs on a reader; only storing the pairs takes the write lock.
         router.register(CustomerMethods.findDuplicates) { request, _ in
             let slice = try await store.pool.read { db in try directory.scanForDuplicates(request, db) }
-            return try await store.pool.write { db in try directory.storeDuplicates(slice, db) }
+            return try await store.write { db in try directory.storeDuplicates(slice, db) }
         }
         read(CustomerMethods.listDuplicatePairs, &router, store, directory.listDuplicatePairs)
 
@@ -60,7 +60,7 @@ public enum CustomerHandlers {
         // Reading the audit trail is itself audited, so it writes.
         router.register(CustomerMethods.listAudit) { request, context in
             let caller = Caller(context: context)
-            return try await store.pool.write { db in try directory.listAudit(request, caller: caller, db) }
+            return try await store.write { db in try directory.listAudit(request, caller: caller, db) }
         }
     }
 
@@ -73,7 +73,7 @@ public enum CustomerHandlers {
             try Task.checkCancellation()
             let start = progress
             let from = afterKey
-            let (next, batch) = try await store.pool.write { db in
+            let (next, batch) = try await store.write { db in
                 var batch = start
                 let next = try directory.publishingChanges(db) {
                     try directory.recomputeGrades(afterKey: from, limit: 500, progress: &batch, caller: caller, db)
@@ -105,7 +105,7 @@ public enum CustomerHandlers {
         router.register(method) { request, context in
             let caller = Caller(context: context)
             if directory.readIsAudited(by: caller) {
-                return try await store.pool.write { db in try body(request, caller, db) }
+                return try await store.write { db in try body(request, caller, db) }
             }
             return try await store.pool.read { db in try body(request, caller, db) }
         }

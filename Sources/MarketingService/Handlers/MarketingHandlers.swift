@@ -35,7 +35,7 @@ public enum MarketingHandlers {
             try await store.write(idempotentFor: context, request: request) { db in try tasks.close(request, db) }
         }
         router.register(MarketingMethods.listTasks) { request, _ in try await store.pool.read { db in try tasks.list(request, db) } }
-        router.register(MarketingMethods.generateRelationshipEvents) { _, _ in try await store.pool.write { db in try tasks.generate(db) } }
+        router.register(MarketingMethods.generateRelationshipEvents) { _, _ in try await store.write { db in try tasks.generate(db) } }
         router.register(MarketingMethods.saveSegment) { request, context in
             try await store.write(idempotentFor: context, request: request) { db in try segments.save(request, db) }
         }

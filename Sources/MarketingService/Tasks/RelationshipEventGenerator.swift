@@ -8,7 +8,7 @@ public import ServiceRuntime
 public enum RelationshipEventGenerator {
     public static func job(store: Store, tasks: TaskBook, interval: Duration = .seconds(3_600), logger: Logger) -> PeriodicJob {
         PeriodicJob(name: "relationship event generation", interval: interval, logger: logger) {
-            let made = try await store.pool.write { db in try tasks.generate(db) }
+            let made = try await store.write { db in try tasks.generate(db) }
             if made.birthdayTasks + made.reactivationTasks + made.maturityTasks > 0 {
                 logger.notice(
                     "relationship events",

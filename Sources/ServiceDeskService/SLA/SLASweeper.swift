@@ -20,7 +20,7 @@ public enum SLASweeper {
         var total = CaseDesk.SweepResult()
         while true {
             try Task.checkCancellation()
-            let batch = try await store.pool.write { db in try desk.sweep(limit: 1_000, db) }
+            let batch = try await store.write { db in try desk.sweep(limit: 1_000, db) }
             total.checked += batch.checked
             total.warnings += batch.warnings
             total.breaches += batch.breaches

@@ -23,11 +23,21 @@ public struct ServerSettings: Sendable {
     /// This server's consumer name at its producers; nil is the server's own name.
     public var feedConsumerName: String?
     public var logLevel: Logger.Level
+    /// Where the admin listener (metrics, liveness, readiness) listens; nil: not at all. By
+    /// default loopback on the listen port plus 2000 (7101 -> 9101), or a free port when the
+    /// listen port is 0.
+    public var admin: HostPort?
 
     public init(server: RPCServer.Configuration, database: Store.Configuration, logLevel: Logger.Level = .info) {
         self.server = server
         self.database = database
         self.logLevel = logLevel
+        self.admin = Self.defaultAdmin(listenPort: server.port)
+    }
+
+    static func defaultAdmin(listenPort: Int) -> HostPort? {
+        guard listenPort == 0 || listenPort + 2000 <= 65535 else { return nil }
+        return HostPort(host: "127.0.0.1", port: listenPort == 0 ? 0 : listenPort + 2000)
     }
 
     /// Every key a server understands.
@@ -40,6 +50,7 @@ public struct ServerSettings: Sendable {
         "database.path", "database.durability", "database.busy_timeout_ms", "database.cache_mib",
         "feeds.retention_hours", "feeds.consumer_name", "feeds.tls.certificate", "feeds.tls.key", "feeds.tls.ca",
         "log.level",
+        "admin.enabled", "admin.host", "admin.port",
     ] + feedProducers.map { "feeds.\($0).address" })
 
     /// The services whose feeds another may consume (`feeds.customer.address`).
@@ -145,7 +156,13 @@ public struct ServerSettings: Sendable {
             var settings = defaults
             var server = settings.server
             if let host = try string("listen.host") { server.host = host }
-            if let port = try int("listen.port", 0...65535) { server.port = port }
+            if let port = try int("listen.port", 0...65535) {
+                server.port = port
+                settings.admin = ServerSettings.defaultAdmin(listenPort: port)
+            }
+            if let host = try string("admin.host") { settings.admin = HostPort(host: host, port: settings.admin?.port ?? 0) }
+            if let port = try int("admin.port", 0...65535) { settings.admin = HostPort(host: settings.admin?.host ?? "127.0.0.1", port: port) }
+            if try bool("admin.enabled") == false { settings.admin = nil }
 
             let certificate = try string("tls.certificate")
             let key = try string("tls.key")

@@ -88,7 +88,7 @@ public struct FeedConsumer: Service {
                 logger.warning(
                     "the producer's change log was replaced; consuming it from its beginning",
                     metadata: ["producer": "\(configuration.producer)", "epoch": "\(epoch)"])
-                try? await store.pool.write { db in try Self.setOffset(Offset(epoch: epoch, sequence: 0), producer: configuration.producer, db) }
+                try? await store.write { db in try Self.setOffset(Offset(epoch: epoch, sequence: 0), producer: configuration.producer, db) }
             } catch {
                 if Task.isCancelled { return }
                 failures += 1
@@ -111,7 +111,7 @@ public struct FeedConsumer: Service {
         while true {
             attempt += 1
             do {
-                try await store.pool.write { db in try applyOnce(event, db) }
+                try await store.write { db in try applyOnce(event, db) }
                 return
             } catch let failure as ApplyFailure {
                 if attempt < configuration.maxAttempts {
@@ -125,7 +125,7 @@ public struct FeedConsumer: Service {
                         "entity": "\(event.entityKey)", "error": "\(failure.underlying)",
                     ])
                 let attempts = attempt
-                try await store.pool.write { db in
+                try await store.write { db in
                     guard try deadLetterIfNew(event, error: "\(failure.underlying)", attempts: attempts, db) else { return }
                     try Self.setOffset(Offset(epoch: event.producerEpoch, sequence: event.sequence), producer: configuration.producer, db)
                 }
@@ -197,7 +197,7 @@ public struct FeedConsumer: Service {
             try Task.checkCancellation()
             let event = try Crm_Feed_V1_ChangeEvent(serializedBytes: letter.event)
             do {
-                try await store.pool.write { db in
+                try await store.write { db in
                     do { try apply(event, db) } catch { throw ApplyFailure(underlying: error) }
                     try db.execute(
                         sql: "UPDATE feed_dead_letter SET resolved_at_ms = ? WHERE letter_id = ?",
@@ -206,7 +206,7 @@ public struct FeedConsumer: Service {
                 applied += 1
             } catch let failure as ApplyFailure {
                 failed.insert(letter.entity)
-                try await store.pool.write { db in
+                try await store.write { db in
                     try db.execute(
                         sql: "UPDATE feed_dead_letter SET error = ?, attempts = attempts + 1, failed_at_ms = ? WHERE letter_id = ?",
                         arguments: ["\(failure.underlying)", FeedHandlers.nowMilliseconds(), letter.id])

@@ -13,7 +13,7 @@ public enum FeedHandlers {
         router.register(FeedMethods.subscribe, endsAtDrain: true) { request, writer, _ in
             let consumer = try consumerName(request.consumer)
             let start = request.afterSequence
-            let epoch = try await store.pool.write { db -> String in
+            let epoch = try await store.write { db -> String in
                 let epoch = try ChangeLog.epoch(db)
                 try checkPosition(after: start, epoch: request.epoch, current: epoch, db)
                 // A consumer is registered (and holds back pruning) from its first subscription.
@@ -36,7 +36,7 @@ public enum FeedHandlers {
         }
         router.register(FeedMethods.acknowledge) { request, _ in
             let consumer = try consumerName(request.consumer)
-            try await store.pool.write { db in
+            try await store.write { db in
                 let epoch = try ChangeLog.epoch(db)
                 guard request.epoch == epoch else { throw epochChanged(epoch: epoch, first: try ChangeLog.firstSequence(db)) }
                 guard request.sequence <= (try ChangeLog.lastSequence(db)) else {
@@ -61,7 +61,7 @@ public enum FeedHandlers {
         router.register(FeedMethods.removeConsumer) { request, _ in
             let consumer = try consumerName(request.consumer)
             var response = Crm_Feed_V1_RemoveConsumerResponse()
-            response.removed = try await store.pool.write { db in
+            response.removed = try await store.write { db in
                 try db.execute(sql: "DELETE FROM feed_consumer WHERE consumer = ?", arguments: [consumer])
                 return db.changesCount > 0
             }

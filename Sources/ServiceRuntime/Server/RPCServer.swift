@@ -64,20 +64,24 @@ public final class RPCServer: Service, Sendable {
     private let configuration: Configuration
     private let router: RPCRouter
     private let logger: Logger
+    private let metrics: ServerMetrics?
     private let group: any EventLoopGroup
+    private let draining = NIOLockedValueBox(false)
     private let bound: EventLoopPromise<SocketAddress>
     private let connections = NIOLockedValueBox<[ObjectIdentifier: any Channel]>([:])
     /// The TLS context new connections use; ``reloadTLS(_:)`` replaces it while open connections
     /// keep the one they started with.
     private let sslContext = NIOLockedValueBox<NIOSSLContext?>(nil)
 
+    /// - Parameter metrics: where calls, connections and failed handshakes are counted.
     public init(
-        configuration: Configuration, router: RPCRouter, logger: Logger,
+        configuration: Configuration, router: RPCRouter, logger: Logger, metrics: ServerMetrics? = nil,
         group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton
     ) {
         self.configuration = configuration
         self.router = router
         self.logger = logger
+        self.metrics = metrics
         self.group = group
         self.bound = group.next().makePromise(of: SocketAddress.self)
     }
@@ -86,6 +90,9 @@ public final class RPCServer: Service, Sendable {
     public func boundAddress() async throws -> SocketAddress {
         try await bound.futureResult.get()
     }
+
+    /// Whether the graceful drain has begun (readiness turns false at once).
+    public var isDraining: Bool { draining.withLockedValue { $0 } }
 
     /// How many connections are open now.
     public var connectionCount: Int { connections.withLockedValue { $0.count } }
@@ -120,7 +127,8 @@ public final class RPCServer: Service, Sendable {
 
         try await withTaskCancellationOrGracefulShutdownHandler {
             try await listener.closeFuture.get()
-        } onCancelOrGracefulShutdown: {
+        } onCancelOrGracefulShutdown: { [draining] in
+            draining.withLockedValue { $0 = true }
             listener.close(promise: nil)
         }
         await drainConnections()
@@ -134,12 +142,15 @@ public final class RPCServer: Service, Sendable {
             return true
         }
         guard accepted else {
+            metrics?.connectionRefused()
             logger.warning("refusing connection: limit reached", metadata: ["max_connections": "\(configuration.maxConnections)"])
             channel.close(promise: nil)
             return
         }
-        channel.closeFuture.whenComplete { [connections] _ in
+        metrics?.connectionOpened()
+        channel.closeFuture.whenComplete { [connections, metrics] _ in
             _ = connections.withLockedValue { $0.removeValue(forKey: id) }
+            metrics?.connectionClosed()
         }
         let sync = channel.pipeline.syncOperations
         if let context = sslContext.withLockedValue({ $0 }) {
@@ -154,7 +165,7 @@ public final class RPCServer: Service, Sendable {
         }
         let maxFrameSize = try FrameSizeLimit(Int(configuration.hello.maxFrameSize))
         try sync.addHandler(ByteToMessageHandler(FrameDecoder(maxFrameSize: maxFrameSize, expectPreface: true)))
-        try sync.addHandler(RPCServerConnectionHandler(router: router, configuration: configuration, logger: logger))
+        try sync.addHandler(RPCServerConnectionHandler(router: router, configuration: configuration, logger: logger, metrics: metrics))
     }
 
     /// GOAWAY to every connection; wait for them to close, at most the drain timeout; then close.

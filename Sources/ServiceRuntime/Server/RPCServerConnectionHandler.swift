@@ -21,6 +21,7 @@ final class RPCServerConnectionHandler: ChannelDuplexHandler, FlushCoalescing {
 
     private struct ActiveCall {
         let method: MethodID
+        let methodName: String
         let startedAt: NIODeadline
         /// Carries the call's method, stream, trace id and caller into its completion line.
         let logger: Logger
@@ -36,6 +37,7 @@ final class RPCServerConnectionHandler: ChannelDuplexHandler, FlushCoalescing {
     private let router: RPCRouter
     private let configuration: RPCServer.Configuration
     private let logger: Logger
+    private let metrics: ServerMetrics?
     private var machine: ServerConnectionStateMachine
     private var encoder = FrameEncoder()
     private var calls: [UInt32: ActiveCall] = [:]
@@ -57,10 +59,11 @@ final class RPCServerConnectionHandler: ChannelDuplexHandler, FlushCoalescing {
     /// Set once a ``ConnectionAdmission`` let the peer in; released when the connection closes.
     private var admitted: AdmittedPeer?
 
-    init(router: RPCRouter, configuration: RPCServer.Configuration, logger: Logger) {
+    init(router: RPCRouter, configuration: RPCServer.Configuration, logger: Logger, metrics: ServerMetrics?) {
         self.router = router
         self.configuration = configuration
         self.logger = logger
+        self.metrics = metrics
         self.machine = ServerConnectionStateMachine(localHello: configuration.hello)
     }
 
@@ -112,6 +115,7 @@ final class RPCServerConnectionHandler: ChannelDuplexHandler, FlushCoalescing {
             perform(machine.decodingFailed(decodingError))
         } else {
             logger.debug("connection error", metadata: ["error": "\(error)"])
+            if configuration.tls != nil, !tlsEstablished, error is NIOSSLError || error is BoringSSLError { metrics?.handshakeFailed() }
             context.close(promise: nil)
         }
     }
@@ -248,7 +252,8 @@ final class RPCServerConnectionHandler: ChannelDuplexHandler, FlushCoalescing {
             method: entry.info, streamID: frame.streamID, metadata: metadata, deadline: deadline,
             peerIdentity: peerIdentity, logger: callLogger)
 
-        var call = ActiveCall(method: frame.method, startedAt: now, logger: callLogger, requestBytes: frame.payload.readableBytes)
+        metrics?.callStarted()
+        var call = ActiveCall(method: frame.method, methodName: entry.info.name, startedAt: now, logger: callLogger, requestBytes: frame.payload.readableBytes)
         inFlightRequestBytes += call.requestBytes
         let loopBound = NIOLoopBound(self, eventLoop: context.eventLoop)
         let streamID = frame.streamID
@@ -329,6 +334,7 @@ final class RPCServerConnectionHandler: ChannelDuplexHandler, FlushCoalescing {
         call?.pendingItem?.continuation.resume(throwing: CancellationError())
         if calls.isEmpty { lastActivity = .now() }
         logCompletion(frame, call: call)
+        if let metrics, let call { record(call, code: Self.code(of: frame), in: metrics) }
         switch machine.finishCall(streamID: streamID) {
         case .drop:
             break
@@ -346,6 +352,18 @@ final class RPCServerConnectionHandler: ChannelDuplexHandler, FlushCoalescing {
         call.deadlineTimer?.cancel()
         call.pendingItem?.continuation.resume(throwing: CancellationError())
         if calls.isEmpty { lastActivity = .now() }
+        if let metrics { record(call, code: "\(ErrorCode.cancelled)", in: metrics) }
+    }
+
+    private func record(_ call: ActiveCall, code: String, in metrics: ServerMetrics) {
+        let elapsed = NIODeadline.now() - call.startedAt
+        metrics.callFinished(method: call.methodName, code: code, duration: .nanoseconds(elapsed.nanoseconds))
+    }
+
+    /// OK, or the error frame's code name.
+    private static func code(of frame: Frame) -> String {
+        guard frame.type == .error else { return "OK" }
+        return (try? RPCError(payload: frame.payload)).map { "\($0.code)" } ?? "UNKNOWN"
     }
 
     private func rpcError(from error: any Error) -> RPCError {
@@ -362,12 +380,7 @@ final class RPCServerConnectionHandler: ChannelDuplexHandler, FlushCoalescing {
 
     private func logCompletion(_ frame: Frame, call: ActiveCall?) {
         guard logger.logLevel <= .info, let call else { return }
-        let code: String
-        if frame.type == .error, let error = try? RPCError(payload: frame.payload) {
-            code = "\(error.code)"
-        } else {
-            code = "OK"
-        }
+        let code = Self.code(of: frame)
         let micros = (NIODeadline.now() - call.startedAt).nanoseconds / 1000
         call.logger.info("call", metadata: ["code": "\(code)", "duration_us": "\(micros)"])
     }

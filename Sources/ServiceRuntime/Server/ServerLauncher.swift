@@ -1,4 +1,5 @@
 internal import Foundation
+internal import Synchronization
 public import GRDB
 public import Logging
 internal import NIOCore
@@ -52,8 +53,11 @@ public enum ServerLauncher {
     ///   - consumesIfConfigured: feeds the service applies when their address is configured, and
     ///     otherwise goes without (logging so at start): enrichment such as case summaries in the
     ///     customer view, which the service can serve without.
+    ///   - configFile: the file the settings came from; SIGHUP reads it again (``reload(_:from:server:logger:)``).
+    ///   - databaseGauges: the service's own metrics, read from its database at each scrape.
     public static func run(
-        name: String, version: String, settings: ServerSettings, migrator: DatabaseMigrator,
+        name: String, version: String, settings: ServerSettings, configFile: String? = nil, migrator: DatabaseMigrator,
+        databaseGauges: [DatabaseGauge] = [],
         backgroundServices: (Store, Logger) -> [any Service] = { _, _ in [] },
         consumes: [String: FeedConsumer.Apply] = [:],
         consumesIfConfigured: [String: FeedConsumer.Apply] = [:],
@@ -64,7 +68,8 @@ public enum ServerLauncher {
         logger.logLevel = settings.logLevel
         let folder = URL(fileURLWithPath: settings.database.path).deletingLastPathComponent()
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-        let store = try Store(configuration: settings.database, migrator: migrator, logger: logger)
+        let metrics = ServerMetrics(server: name, version: version, databaseGauges: databaseGauges)
+        let store = try Store(configuration: settings.database, migrator: migrator, logger: logger, metrics: metrics)
         var router = RPCRouter()
         SystemHandlers.register(into: &router, serverName: name, version: version)
         try registerHandlers(&router, store, logger)
@@ -78,9 +83,23 @@ public enum ServerLauncher {
         }
         let consumers = try feedConsumers(consumed, name: name, settings: settings, store: store, logger: logger)
         FeedHandlers.register(into: &router, consumers: consumers)
-        let server = RPCServer(configuration: settings.server, router: router, logger: logger)
+        let server = RPCServer(configuration: settings.server, router: router, logger: logger, metrics: metrics)
         let pruner = ChangeLogPruner.job(store: store, retention: .seconds(settings.feedRetentionHours * 3600), logger: logger)
-        var services: [ServiceGroupConfiguration.ServiceConfiguration] = [.init(service: server), .init(service: pruner)]
+        // The service group stops services in reverse order: the admin listener, first here, is
+        // the last to go, so readiness reports the drain while it happens.
+        var services: [ServiceGroupConfiguration.ServiceConfiguration] = []
+        if let admin = settings.admin {
+            let checks = AdminServer.Checks(
+                metrics: { await metrics.scrape(store) },
+                ready: {
+                    _ = try await server.boundAddress()
+                    if server.isDraining { throw NotReady("draining") }
+                    try await HealthChecks.databaseWritable(store)
+                })
+            services.append(.init(service: AdminServer(host: admin.host, port: admin.port, checks: checks, logger: logger)))
+        }
+        services += [.init(service: server), .init(service: pruner)]
+        services.append(.init(service: ReloadOnHangup { [logger] in await reload(settings, from: configFile, server: server, logger: logger) }))
         services += backgroundServices(store, logger).map { .init(service: $0) }
         services += consumers.map { .init(service: $0) }
         if let notifier = SystemdNotifier() {
@@ -90,9 +109,8 @@ public enum ServerLauncher {
                         notifier: notifier, watchdogInterval: SystemdNotifier.watchdogInterval(),
                         ready: { _ = try await server.boundAddress() },
                         healthy: {
-                            // The database answers and an event loop runs a task, within a second each.
-                            try await withDeadline(.seconds(1)) { _ = try await store.pool.read { try Int.fetchOne($0, sql: "SELECT 1") } }
-                            try await withDeadline(.seconds(1)) { try await MultiThreadedEventLoopGroup.singleton.next().submit {}.get() }
+                            try await HealthChecks.databaseWritable(store)
+                            try await HealthChecks.eventLoopAnswers()
                         },
                         logger: logger)))
         }
@@ -100,6 +118,30 @@ public enum ServerLauncher {
             configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         try await group.run()
         logger.info("stopped")
+    }
+
+    /// What SIGHUP changes without a restart: the listener's certificate, key and CA (for connections
+    /// that open from now on) and `log.level`. The file is read again over the settings in force;
+    /// if anything in it is wrong the reload is refused, logged, and nothing changes.
+    @discardableResult
+    public static func reload(_ current: ServerSettings, from file: String?, server: RPCServer, logger: Logger) async -> Bool {
+        do {
+            let settings = try await ServerSettings.load(file: file, environment: ProcessInfo.processInfo.environment, defaults: current)
+            switch (current.server.tls, settings.server.tls) {
+            case (nil, nil):
+                break
+            case (_?, let tls?):
+                try server.reloadTLS(tls)
+            default:
+                throw ConfigurationError(key: "tls.certificate", message: "TLS can be turned on or off only by a restart")
+            }
+            setProcessLogLevel(settings.logLevel)
+            logger.notice("configuration reloaded", metadata: ["file": "\(file ?? "(none)")", "log_level": "\(settings.logLevel)"])
+            return true
+        } catch {
+            logger.error("configuration reload refused; the previous one stays in force", metadata: ["error": "\(error)"])
+            return false
+        }
     }
 
     /// One consumer per consumed producer, subscribing at its configured address as
@@ -129,26 +171,81 @@ public enum ServerLauncher {
     }
 
     private static let loggingBootstrapped: Bool = {
-        LoggingSystem.bootstrap { label in StreamLogHandler.standardOutput(label: label) }
+        LoggingSystem.bootstrap { label in ReloadableLevelLogHandler(StreamLogHandler.standardOutput(label: label)) }
         return true
     }()
+
+    /// Puts `level` in force for every logger of the process (a SIGHUP reload of `log.level`).
+    public static func setProcessLogLevel(_ level: Logger.Level) {
+        ReloadableLevelLogHandler.reloadedLevel.withLock { $0 = level }
+    }
+}
+
+/// Writes through `StreamLogHandler`; its level is the one a reload set, once one has, over the
+/// level each logger was made with (loggers are values copied everywhere, so a reload cannot
+/// reach them one by one).
+struct ReloadableLevelLogHandler: LogHandler {
+    static let reloadedLevel = Mutex<Logger.Level?>(nil)
+    private var inner: StreamLogHandler
+    private var ownLevel: Logger.Level
+
+    init(_ inner: StreamLogHandler) {
+        self.inner = inner
+        ownLevel = inner.logLevel
+    }
+
+    var logLevel: Logger.Level {
+        get { Self.reloadedLevel.withLock { $0 } ?? ownLevel }
+        set { ownLevel = newValue }
+    }
+
+    var metadata: Logger.Metadata {
+        get { inner.metadata }
+        set { inner.metadata = newValue }
+    }
+
+    var metadataProvider: Logger.MetadataProvider? {
+        get { inner.metadataProvider }
+        set { inner.metadataProvider = newValue }
+    }
+
+    subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+        get { inner[metadataKey: key] }
+        set { inner[metadataKey: key] = newValue }
+    }
+
+    func log(event: LogEvent) {
+        inner.log(event: event)
+    }
 }
 
 public struct HealthCheckTimeout: Error {}
 
-/// Runs `body`, failing with ``HealthCheckTimeout`` if it has not finished after `limit`.
+/// Runs `body`, failing with ``HealthCheckTimeout`` if it has not finished after `limit`. Returns
+/// at the limit even if `body` does not heed cancellation (a write waiting out SQLite's busy
+/// timeout): it is cancelled and left to end on its own.
 public func withDeadline(_ limit: Duration, _ body: @escaping @Sendable () async throws -> Void) async throws {
-    try await withThrowingTaskGroup(of: Bool.self) { group in
-        group.addTask {
-            try await body()
-            return true
-        }
-        group.addTask {
-            try await Task.sleep(for: limit)
+    let outcome = Mutex<CheckedContinuation<Void, any Error>?>(nil)
+    let finish: @Sendable (Result<Void, any Error>) -> Bool = { result in
+        guard let continuation = outcome.withLock({ value -> CheckedContinuation<Void, any Error>? in defer { value = nil }; return value }) else {
             return false
         }
-        let finished = try await group.next() ?? false
-        group.cancelAll()
-        if !finished { throw HealthCheckTimeout() }
+        continuation.resume(with: result)
+        return true
+    }
+    try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
+        outcome.withLock { $0 = continuation }
+        let work = Task {
+            do {
+                try await body()
+                _ = finish(.success(()))
+            } catch {
+                _ = finish(.failure(error))
+            }
+        }
+        Task {
+            try? await Task.sleep(for: limit)
+            if finish(.failure(HealthCheckTimeout())) { work.cancel() }
+        }
     }
 }

@@ -22,13 +22,13 @@ extension Store {
         _ body: @escaping @Sendable (Database) throws -> Response
     ) async throws -> Response {
         guard let key = context.metadata.idempotencyKey else {
-            return try await pool.write(body)
+            return try await write(body)
         }
         let caller = context.metadata.callerSystem ?? context.peerIdentity ?? ""
         let method = context.method.name
         let hash = Self.fingerprint(method: method, request: try request.serializedBytes())
         let now = Int64(Date().timeIntervalSince1970)
-        let answer: [UInt8] = try await pool.write { db in
+        let answer: [UInt8] = try await write { db in
             if let row = try Row.fetchOne(
                 db, sql: "SELECT method, request_hash, response, created_at FROM runtime_idempotency WHERE caller = ? AND key = ?",
                 arguments: [caller, key])
@@ -63,7 +63,7 @@ extension Store {
     @discardableResult
     public func pruneIdempotencyKeys(olderThanSeconds window: Int64 = Store.defaultIdempotencyWindowSeconds) async throws -> Int {
         let cutoff = Int64(Date().timeIntervalSince1970) - window
-        return try await pool.write { db in
+        return try await write { db in
             try db.execute(sql: "DELETE FROM runtime_idempotency WHERE created_at < ?", arguments: [cutoff])
             return db.changesCount
         }

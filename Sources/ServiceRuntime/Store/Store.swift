@@ -1,4 +1,5 @@
 public import GRDB
+internal import Synchronization
 public import Logging
 
 /// A service's SQLite database: one `DatabasePool` per file for the life of the process, WAL,
@@ -41,13 +42,20 @@ public final class Store: Sendable {
 
     public let pool: DatabasePool
     public let configuration: Configuration
+    /// Where waits for the writer are recorded (nil: nowhere).
+    let metrics: ServerMetrics?
+    /// Whether a ``probeWriter()`` still waits: at most one at a time, so that probes cannot pile
+    /// up in the writer's queue (and ahead of real writes) while the lock is held elsewhere.
+    private let probing = Mutex(false)
     /// Wakes change feed subscribers on each commit that appended to the change log.
     let feedSignal = FeedSignal()
 
     /// Opens (creating if needed) the database and migrates it to the newest schema.
     ///
     /// - Parameter migrator: the service's migrations. The runtime's own tables are migrated first.
-    public init(configuration: Configuration, migrator: DatabaseMigrator, logger: Logger) throws {
+    /// - Parameter metrics: records how long each ``write(_:)`` waited for the writer.
+    public init(configuration: Configuration, migrator: DatabaseMigrator, logger: Logger, metrics: ServerMetrics? = nil) throws {
+        self.metrics = metrics
         var grdb = GRDB.Configuration()
         grdb.foreignKeysEnabled = true
         grdb.busyMode = .timeout(configuration.busyTimeoutSeconds)
@@ -77,7 +85,7 @@ public final class Store: Sendable {
     }
 
     /// The runtime's own tables, shared by every service.
-    static var runtimeMigrations: DatabaseMigrator {
+    public static var runtimeMigrations: DatabaseMigrator {
         var migrator = DatabaseMigrator()
         migrator.registerMigration("runtime-1-idempotency") { db in
             try db.create(table: "runtime_idempotency") { table in
@@ -93,6 +101,30 @@ public final class Store: Sendable {
         }
         migrator.registerMigration("runtime-2-change-feeds") { db in try ChangeLog.createTables(db) }
         return migrator
+    }
+
+    /// Runs `body` in a write transaction, recording how long it waited for SQLite's one writer
+    /// (`crm_sqlite_write_wait_seconds`). Every write of the services goes through here.
+    public func write<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
+        guard let metrics else { return try await pool.write(body) }
+        let requested = ContinuousClock.now
+        return try await pool.write { db in
+            metrics.waitedForWriter(ContinuousClock.now - requested)
+            return try body(db)
+        }
+    }
+
+    /// Takes the write lock and lets it go at once: fails (after the busy timeout) while another
+    /// connection or process holds it, which is what readiness and the watchdog must notice.
+    public func probeWriter() async throws {
+        guard probing.withLock({ busy in defer { busy = true }; return !busy }) else {
+            throw StoreError(message: "the previous write probe is still waiting for the write lock")
+        }
+        defer { probing.withLock { $0 = false } }
+        try await pool.writeWithoutTransaction { db in
+            try db.execute(sql: "BEGIN IMMEDIATE")
+            try db.execute(sql: "ROLLBACK")
+        }
     }
 
     /// The writer's `synchronous` setting as SQLite reports it (0 OFF, 1 NORMAL, 2 FULL).

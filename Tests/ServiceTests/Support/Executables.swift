@@ -21,8 +21,11 @@ enum Executables {
     }
 
     /// The environment without the variables that would point a child at a developer's own setup.
+    /// Admin listeners take a free port unless a test names one (two servers started on
+    /// neighbouring free ports must not meet at listen port + 2000).
     static func cleanEnvironment(_ extra: [String: String] = [:]) -> [String: String] {
         var environment = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("CRM_") }
+        environment["CRM_ADMIN_PORT"] = "0"
         environment.merge(extra) { _, new in new }
         return environment
     }
@@ -74,11 +77,17 @@ enum Executables {
 /// then stopped with SIGTERM like systemd stops it.
 final class ServerProcess: Sendable {
     let process: Process
-    private let output = Mutex("")
+    private let output = Output()
+
+    /// What the child wrote, shared with the thread that reads it (which must not hold the
+    /// ServerProcess, or a forgotten server could never be killed in `deinit`).
+    private final class Output: Sendable {
+        let text = Mutex("")
+    }
     private let exited = DispatchSemaphore(value: 0)
 
     /// Everything the server wrote to stdout so far.
-    var log: String { output.withLock { $0 } }
+    var log: String { output.text.withLock { $0 } }
 
     /// Starts `name` and waits (up to 20 s) until it logs that it listens; returns with its port.
     static func start(
@@ -97,6 +106,11 @@ final class ServerProcess: Sendable {
     /// Starts `name` without waiting for anything (for processes that do not listen).
     static func launch(_ name: String, _ arguments: [String] = [], environment: [String: String] = [:], directory: URL) throws -> ServerProcess {
         try ServerProcess(name, arguments, environment: environment, directory: directory)
+    }
+
+    /// A test that failed before stopping its server must not leave it running.
+    deinit {
+        if process.isRunning { Glibc.kill(process.processIdentifier, SIGKILL) }
     }
 
     /// SIGKILL, as a crash or an OOM kill would end it, and waits for it to be gone.
@@ -121,12 +135,12 @@ final class ServerProcess: Sendable {
         process.standardOutput = pipe
         process.standardError = pipe
         try process.run()
-        DispatchQueue.global().async { [self] in
+        DispatchQueue.global().async { [output, process, exited] in
             let handle = pipe.fileHandleForReading
             while true {
                 let data = handle.availableData
                 if data.isEmpty { break }
-                output.withLock { $0 += String(decoding: data, as: UTF8.self) }
+                output.text.withLock { $0 += String(decoding: data, as: UTF8.self) }
             }
             process.waitUntilExit()
             exited.signal()
@@ -140,6 +154,29 @@ final class ServerProcess: Sendable {
             return Int(line[range].dropFirst().dropLast())
         }
         return nil
+    }
+
+    /// The admin listener's port, from its `admin endpoint open` log line.
+    var adminPort: Int? {
+        for line in log.split(separator: "\n") where line.contains("admin endpoint open") {
+            guard let range = line.range(of: #":(\d+) "#, options: .regularExpression) else { continue }
+            return Int(line[range].dropFirst().dropLast())
+        }
+        return nil
+    }
+
+    /// Waits (up to 10 s) for the admin listener's port.
+    func waitForAdminPort() async throws -> Int {
+        for _ in 0..<100 {
+            if let port = adminPort { return port }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        throw ServerProcessError(message: "no admin endpoint; the output:\n\(log)")
+    }
+
+    /// Sends SIGHUP (systemctl reload).
+    func hangUp() {
+        Glibc.kill(process.processIdentifier, SIGHUP)
     }
 
     /// Sends SIGTERM and waits (up to 30 s) for the exit status.
