@@ -13,9 +13,10 @@ func withTestServer<T: Sendable>(
     router: RPCRouter = .withSystemHandlers(),
     configuration: RPCServer.Configuration = RPCServer.Configuration(port: 0),
     transport: Transport = .plain,
+    metrics: ServerMetrics? = nil,
     _ body: @Sendable (RPCServer, Int) async throws -> T
 ) async throws -> T {
-    let server = RPCServer(configuration: transport.server(configuration), router: router, logger: testLogger)
+    let server = RPCServer(configuration: transport.server(configuration), router: router, logger: testLogger, metrics: metrics)
     let group = ServiceGroup(services: [server], gracefulShutdownSignals: [], logger: testLogger)
     return try await withThrowingTaskGroup(of: Void.self) { tasks in
         tasks.addTask { try await group.run() }
