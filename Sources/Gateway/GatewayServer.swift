@@ -78,10 +78,10 @@ public final class GatewayServer: Sendable {
             for instance in pool.instances {
                 let labels = [("pool", pool.name), ("instance", instance.address)]
                 metrics.setGauge(
-                    "gateway_backend_up", unit: "state", help: "1 while the backend instance passes its health checks.", labels: labels,
+                    "gateway_backend", unit: "up", help: "1 while the backend instance passes its health checks.", labels: labels,
                     to: instance.isUp ? 1 : 0)
                 metrics.setGauge(
-                    "gateway_backend_in_flight", unit: "calls", help: "Calls forwarded to the backend instance and not yet answered.",
+                    "gateway_backend", unit: "in_flight", help: "Calls forwarded to the backend instance and not yet answered.",
                     labels: labels, to: Double(instance.inFlight))
             }
         }

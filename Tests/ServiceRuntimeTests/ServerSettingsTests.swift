@@ -85,6 +85,17 @@ struct ServerSettingsTests {
         #expect(settings.database.durability == .full)
     }
 
+    @Test("the admin listener: loopback on the listen port + 2000 by default, a free port with listen port 0, its own host and port, or off")
+    func adminListener() async throws {
+        #expect(try await ServerSettings.load(file: nil, environment: [:], defaults: Self.defaults).admin == HostPort(host: "127.0.0.1", port: 9101))
+        #expect(try await ServerSettings.load(file: nil, environment: ["CRM_LISTEN_PORT": "0"], defaults: Self.defaults).admin?.port == 0)
+        let moved = try await ServerSettings.load(
+            file: try file(#"{"listen": {"port": 7201}, "admin": {"host": "0.0.0.0", "port": 9999}}"#), environment: [:], defaults: Self.defaults)
+        #expect(moved.admin == HostPort(host: "0.0.0.0", port: 9999))
+        #expect(try await ServerSettings.load(file: nil, environment: ["CRM_ADMIN_ENABLED": "false"], defaults: Self.defaults).admin == nil)
+        #expect(await error(file: nil, environment: ["CRM_ADMIN_PORT": "-1"])?.key == "admin.port")
+    }
+
     @Test("an unknown key in the file is named")
     func unknownKey() async throws {
         let found = await error(file: try file(#"{"listen": {"prot": 7101}}"#))
