@@ -30,7 +30,8 @@ struct RPCClientTests {
         let client = RPCClient(
             configuration: .init(
                 host: "127.0.0.1", port: port, options: transport.options(), initialBackoff: .milliseconds(20),
-                maximumBackoff: .milliseconds(200), maximumAttempts: 50))
+                // Up to about 40 s of attempts: a loaded CI machine can take seconds to start the second server.
+                maximumBackoff: .milliseconds(200), maximumAttempts: 200))
         try await serve(port: port, name: "first", transport: transport) {
             let health = try await client.unary(SystemMethods.health, Crm_System_V1_HealthRequest())
             #expect(health.server == "first")
@@ -44,7 +45,7 @@ struct RPCClientTests {
                 _ = await eventually(seconds: 30) { answered.value }
             }
         }()
-        let health = try await client.unary(SystemMethods.health, Crm_System_V1_HealthRequest(), timeout: .seconds(5))
+        let health = try await client.unary(SystemMethods.health, Crm_System_V1_HealthRequest(), timeout: .seconds(30))
         answered.update { $0 = true }
         #expect(health.server == "second")
         try await restarted

@@ -49,7 +49,8 @@ struct BackupRestoreTests {
                 try await group.waitForAll()
             }
         }
-        try await Task.sleep(for: .seconds(1))
+        // Writes flowing first (on a loaded machine the first ones take a while).
+        #expect(await eventually(seconds: 60) { acknowledged.before(.now).count >= 20 })
         let began = ContinuousClock.now
         let taken = try await Executables.run("crmctl", ["admin", "backup", "--database", database, "--to", backup], directory: folder)
         let ended = ContinuousClock.now

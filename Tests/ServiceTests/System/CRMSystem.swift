@@ -1,0 +1,152 @@
+import Foundation
+import GRDB
+import NIOCore
+import ServiceRuntime
+import Synchronization
+import TestSupport
+import WireProtocol
+
+/// The whole system as operators run it: the four real executables on free loopback ports, each with
+/// its own data folder and configuration file, internal mutual TLS between them and the gateway's
+/// mutual TLS in front, from a throw-away PKI. Tests call through the gateway as the callers of its
+/// policy, kill and restart servers, and read the databases afterwards.
+///
+/// Every process is stopped when the test ends, however it ends: `shutdown()` drains them, and a
+/// process still running when the system is released is killed (``ServerProcess``'s deinit).
+final class CRMSystem: Sendable {
+    enum Server: String, CaseIterable, Sendable {
+        case customer, servicedesk, marketing, gateway
+        var executable: String { "crm-\(rawValue)" }
+    }
+
+    /// Callers in the gateway's policy, each a certificate of the test PKI.
+    enum Caller: String, Sendable {
+        /// The call centre: role `servicing`, every method.
+        case callCentre = "client"
+        /// Reporting, known by its DNS name: role `reporting` (masked), read methods only.
+        case reporting = "san-client"
+    }
+
+    let temporary: TemporaryFolder
+    let pki: TestPKI
+    let ports: [Server: Int]
+    private let running = Mutex<[Server: ServerProcess]>([:])
+
+    private init(temporary: TemporaryFolder, pki: TestPKI, ports: [Server: Int]) {
+        self.temporary = temporary
+        self.pki = pki
+        self.ports = ports
+    }
+
+    /// Starts the four servers and waits until each is ready (its admin listener says so).
+    static func start() async throws -> CRMSystem {
+        var ports: [Server: Int] = [:]
+        for server in Server.allCases { ports[server] = try await FeedProcessTests.freePort() }
+        let system = CRMSystem(temporary: try TemporaryFolder("crm-system"), pki: GatewayHarness.pki, ports: ports)
+        for server in Server.allCases { try system.writeConfiguration(server) }
+        for server in Server.allCases { try await system.start(server) }
+        return system
+    }
+
+    /// The database file of a service.
+    func database(_ server: Server) -> String { temporary.path("\(server.rawValue).sqlite") }
+
+    /// A client of the gateway holding `caller`'s certificate.
+    func client(_ caller: Caller = .callCentre) -> RPCClient {
+        RPCClient(
+            configuration: .init(
+                host: "127.0.0.1", port: ports[.gateway]!,
+                options: .init(tls: pki.clientCertificate(caller.rawValue), serverHostname: "localhost", connectTimeout: .seconds(5)),
+                initialBackoff: .milliseconds(50), maximumBackoff: .milliseconds(500), maximumAttempts: 20))
+    }
+
+    func process(_ server: Server) -> ServerProcess? { running.withLock { $0[server] } }
+
+    /// Starts `server` (again) and waits until its readiness check passes.
+    func start(_ server: Server) async throws {
+        let (process, _) = try await ServerProcess.start(
+            server.executable, ["--config", temporary.path("\(server.rawValue).json")], directory: temporary.url)
+        running.withLock { $0[server] = process }
+        let admin = try await process.waitForAdminPort()
+        for _ in 0..<300 {
+            if let ready = try? await AdminEndpointTests.request(port: admin, "/health/ready"), ready.status == 200 { return }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        throw ServerProcessError(message: "\(server.executable) never became ready:\n\(process.log)")
+    }
+
+    /// SIGKILL, as a crash would.
+    func kill(_ server: Server) async {
+        await process(server)?.kill()
+    }
+
+    /// Drains and stops every server; returns their exit statuses.
+    @discardableResult
+    func shutdown() async -> [Server: Int32] {
+        var statuses: [Server: Int32] = [:]
+        for server in Server.allCases.reversed() {
+            if let process = process(server), process.process.isRunning { statuses[server] = await process.stop() }
+        }
+        return statuses
+    }
+
+    /// `PRAGMA integrity_check` of a service's database (the server may be running).
+    func integrity(_ server: Server) async throws -> [String] {
+        var configuration = Configuration()
+        configuration.readonly = true
+        return try await DatabaseQueue(path: database(server), configuration: configuration).read { db in
+            try String.fetchAll(db, sql: "PRAGMA integrity_check")
+        }
+    }
+
+    // MARK: Configuration
+
+    private func writeConfiguration(_ server: Server) throws {
+        let internalTLS: [String: Any] = [
+            "certificate": pki.path("service.pem"), "key": pki.path("service.key"), "ca": pki.path("internal-ca.pem"),
+        ]
+        let feedTLS: [String: Any] = [
+            "certificate": pki.path("feed-client.pem"), "key": pki.path("feed-client.key"), "ca": pki.path("internal-ca.pem"),
+        ]
+        func address(_ server: Server) -> [String: Any] { ["address": "127.0.0.1:\(ports[server]!)"] }
+        var configuration: [String: Any] = [
+            "listen": ["host": "127.0.0.1", "port": ports[server]!],
+            "admin": ["port": 0],
+            "timeouts": ["drain_ms": 5_000],
+        ]
+        switch server {
+        case .customer:
+            configuration["feeds"] = ["servicedesk": address(.servicedesk), "marketing": address(.marketing), "tls": feedTLS]
+        case .servicedesk:
+            configuration["feeds"] = ["customer": address(.customer), "tls": feedTLS]
+        case .marketing:
+            configuration["feeds"] = ["customer": address(.customer), "servicedesk": address(.servicedesk), "tls": feedTLS]
+        case .gateway:
+            configuration["tls"] = [
+                "certificate": pki.path("server.pem"), "key": pki.path("server.key"), "ca": pki.path("ca.pem"), "crl": pki.path("ca.crl"),
+            ]
+            configuration["backend_tls"] = [
+                "certificate": pki.path("gateway-internal.pem"), "key": pki.path("gateway-internal.key"), "ca": pki.path("internal-ca.pem"),
+            ]
+            configuration["backends"] = [
+                ["name": "customer", "services": [2, 5], "instances": ["127.0.0.1:\(ports[.customer]!)"]],
+                ["name": "marketing", "services": [3], "instances": ["127.0.0.1:\(ports[.marketing]!)"]],
+                ["name": "servicedesk", "services": [4], "instances": ["127.0.0.1:\(ports[.servicedesk]!)"]],
+            ]
+            configuration["health"] = ["interval_ms": 200, "timeout_ms": 1_000]
+            configuration["callers"] = [
+                ["identity": "client", "name": "call-centre", "role": "servicing", "allow": ["*"], "rate_per_second": 100_000, "burst": 100_000],
+                [
+                    "identity": "reporting.bank.internal", "name": "reporting", "role": "reporting",
+                    "allow": ["Customer.Search", "Customer.Get", "Customer.GetView", "ServiceDesk.GetCase", "ServiceDesk.ListCases"],
+                ],
+            ]
+        }
+        if server != .gateway {
+            configuration["tls"] = internalTLS
+            configuration["callers"] = ["trust_identity": true]
+            configuration["database"] = ["path": database(server)]
+        }
+        try JSONSerialization.data(withJSONObject: configuration).write(to: temporary.url.appendingPathComponent("\(server.rawValue).json"))
+    }
+}

@@ -1,0 +1,94 @@
+import Foundation
+import ServiceRuntime
+import SwiftProtobuf
+import TestSupport
+import Testing
+import WireProtocol
+
+/// Journeys through the gateway over the whole system (``CRMSystem``): what a bank's channels do,
+/// end to end, across all three services and their change feeds.
+@Suite("System journeys", .serialized)
+struct JourneyTests {
+    /// A request from protobuf's JSON mapping, as callers in other languages write it.
+    static func json<Message: SwiftProtobuf.Message>(_ text: String, as type: Message.Type = Message.self) throws -> Message {
+        try Message(jsonString: text)
+    }
+
+    /// Calls until `body` succeeds: a service learns of a new customer from the feed a moment later.
+    static func eventually<T: Sendable>(_ what: String, seconds: Double = 30, _ body: @Sendable () async throws -> T) async throws -> T {
+        let deadline = ContinuousClock.now + .seconds(seconds)
+        while true {
+            do {
+                return try await body()
+            } catch {
+                if ContinuousClock.now > deadline { throw ServerProcessError(message: "\(what): still failing after \(seconds) s: \(error)") }
+                try await Task.sleep(for: .milliseconds(100))
+            }
+        }
+    }
+
+    struct NotYet: Error, CustomStringConvertible {
+        var description: String
+    }
+
+    static func individual(_ nameZh: String, _ nameLatin: String, birthDate: String, sequence: Int, phone: String) -> Crm_Customer_V1_CreateCustomerRequest {
+        var request = Crm_Customer_V1_CreateCustomerRequest()
+        request.profile = Profiles.individual(
+            nameZh: nameZh, nameLatin: nameLatin, birthDate: birthDate,
+            residentID: Profiles.residentID(birthDate: birthDate, sequence: sequence), phone: phone)
+        return request
+    }
+
+    @Test("onboarding: two people and their household, accounts from core banking, a duplicate warned about, the single customer view complete and masked for reporting")
+    func onboarding() async throws {
+        let system = try await CRMSystem.start()
+        let client = system.client()
+        let wang = try await client.unary(CustomerMethods.create, Self.individual("王建国", "Wang Jianguo", birthDate: "1970-03-05", sequence: 11, phone: "13800000011")).customer
+        let li = try await client.unary(CustomerMethods.create, Self.individual("李秀英", "Li Xiuying", birthDate: "1972-08-19", sequence: 12, phone: "13800000012")).customer
+
+        var household = Crm_Customer_V1_CreateHouseholdRequest()
+        household.name = "王家"
+        for (customer, role) in [(wang, Crm_Customer_V1_HouseholdRole.head), (li, .spouse)] {
+            var member = Crm_Customer_V1_HouseholdMember()
+            member.customerID = customer.id
+            member.role = role
+            household.members.append(member)
+        }
+        _ = try await client.unary(CustomerMethods.createHousehold, household)
+
+        let accounts: Crm_Customer_V1_UpsertAccountsRequest = try Self.json(
+            #"{"holdings": [{"accountNumber": "6222020200009001", "customerId": "\#(wang.id)", "productType": "PRODUCT_TYPE_CURRENT", "role": "OWNERSHIP_ROLE_OWNER", "balanceMinor": "12000000", "currency": "CNY", "openedOn": "2015-03-02"}, {"accountNumber": "TD20269001", "customerId": "\#(wang.id)", "productType": "PRODUCT_TYPE_TIME_DEPOSIT", "role": "OWNERSHIP_ROLE_OWNER", "balanceMinor": "50000000", "currency": "CNY", "openedOn": "2026-05-01", "maturityDate": "2027-05-01"}]}"#)
+        _ = try await client.unary(CustomerMethods.upsertAccounts, accounts)
+
+        // The same man from another channel, Latin name and the same phone: created, with a warning.
+        var again = Crm_Customer_V1_CreateCustomerRequest()
+        again.profile = Profiles.individual(nameZh: "", nameLatin: "Jianguo Wang", birthDate: "1970-03-05", residentID: nil, phone: "+86 138 0000 0011")
+        let duplicate = try await client.unary(CustomerMethods.create, again)
+        #expect(duplicate.possibleDuplicates.contains { $0.customerID == wang.id }, "\(duplicate.possibleDuplicates)")
+
+        var viewRequest = Crm_Customer_V1_GetCustomerViewRequest()
+        viewRequest.id = wang.id
+        let view = try await client.unary(CustomerMethods.getView, viewRequest).view
+        #expect(view.accounts.count == 2)
+        #expect(view.totals.first?.assetsMinor == 62_000_000)
+        #expect(view.household.household.members.count == 2)
+        #expect(view.customer.profile.documents.first?.number == Profiles.residentID(birthDate: "1970-03-05", sequence: 11))
+
+        // Reporting sees the same view with the identity number masked.
+        let reporting = system.client(.reporting)
+        let masked = try await reporting.unary(CustomerMethods.getView, viewRequest).view
+        #expect(masked.customer.profile.documents.first?.number.contains("*") == true)
+        await #expect(throws: RPCError.self) { _ = try await reporting.unary(CustomerMethods.create, again) }
+
+        // The other services learned of all three customers through the feed.
+        _ = try await Self.eventually("marketing mirror") {
+            let count = try await client.unary(MarketingMethods.countSegment, try Self.json(#"{"filter": {"all": [{"field": "SEGMENT_FIELD_BRANCH", "op": "SEGMENT_OPERATOR_EQUALS", "values": ["BJ-01"]}]}}"#)).customers
+            guard count >= 3 else { throw NotYet(description: "marketing mirror holds \(count)") }
+            return count
+        }
+        await client.close()
+        await reporting.close()
+        let statuses = await system.shutdown()
+        #expect(statuses.values.allSatisfy { $0 == 0 }, "\(statuses)")
+    }
+}
