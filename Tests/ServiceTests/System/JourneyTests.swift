@@ -92,3 +92,89 @@ struct JourneyTests {
         #expect(statuses.values.allSatisfy { $0 == 0 }, "\(statuses)")
     }
 }
+
+extension JourneyTests {
+    @Test("complaint: filed by the call centre, SLA clocks running, resolved with a satisfaction score; the single customer view shows it, resolved")
+    func complaint() async throws {
+        let system = try await CRMSystem.start()
+        let client = system.client()
+        let customer = try await client.unary(CustomerMethods.create, Self.individual("赵敏", "Zhao Min", birthDate: "1985-01-20", sequence: 21, phone: "13800000021")).customer
+        _ = try await client.unary(
+            ServiceDeskMethods.setSlaPolicies,
+            try Self.json(#"{"policies": [{"kind": "CASE_KIND_COMPLAINT", "priority": "CASE_PRIORITY_HIGH", "firstResponseMinutes": 60, "resolutionMinutes": 480, "warningPercent": 75}]}"#))
+        let open: Crm_Servicedesk_V1_OpenCaseRequest = try Self.json(
+            #"{"kind": "CASE_KIND_COMPLAINT", "category": "cards/fees", "channel": "CASE_CHANNEL_PHONE", "priority": "CASE_PRIORITY_HIGH", "customerId": "\#(customer.id)", "subject": "annual fee charged twice", "queue": "complaints"}"#)
+        // ServiceDesk accepts the customer once the customer feed brought it.
+        let opened = try await Self.eventually("open the case") { try await client.unary(ServiceDeskMethods.openCase, open).case }
+        #expect(opened.slas.count == 2, "first response and resolution clocks: \(opened.slas)")
+
+        var version = opened.version
+        for event in [#""event": "CASE_EVENT_ASSIGN", "assignee": "agent-7""#, #""event": "CASE_EVENT_START""#,
+                      #""event": "CASE_EVENT_RESOLVE", "resolution": {"rootCause": "duplicate posting", "resolutionCode": "REFUNDED", "compensationMinor": "30000", "compensationCurrency": "CNY"}"#] {
+            let transition: Crm_Servicedesk_V1_TransitionCaseRequest = try Self.json(#"{"id": "\#(opened.id)", "expectedVersion": "\#(version)", \#(event)}"#)
+            version = try await client.unary(ServiceDeskMethods.transitionCase, transition).case.version
+        }
+        var satisfaction = Crm_Servicedesk_V1_RecordSatisfactionRequest()
+        satisfaction.caseID = opened.id
+        satisfaction.score = 4
+        _ = try await client.unary(ServiceDeskMethods.recordSatisfaction, satisfaction)
+
+        // The customer view shows the case, resolved, from ServiceDesk's feed.
+        let viewRequest: Crm_Customer_V1_GetCustomerViewRequest = try Self.json(#"{"id": "\#(customer.id)"}"#)
+        let summary = try await Self.eventually("the case in the customer view") {
+            let view = try await client.unary(CustomerMethods.getView, viewRequest).view
+            guard let summary = view.cases.first(where: { $0.caseID == opened.id }), summary.resolvedAtMs > 0 else {
+                throw NotYet(description: "view cases: \(view.cases)")
+            }
+            return summary
+        }
+        #expect(summary.subject == "annual fee charged twice")
+        #expect(summary.kind.lowercased().contains("complaint"))
+        await client.close()
+        #expect(await system.shutdown().values.allSatisfy { $0 == 0 })
+    }
+
+    @Test("merge: a duplicate with a case and an opportunity is merged; ServiceDesk and Marketing re-key both to the survivor; unmerge gives them back")
+    func mergeAcrossServices() async throws {
+        let system = try await CRMSystem.start()
+        let client = system.client()
+        let survivor = try await client.unary(CustomerMethods.create, Self.individual("孙丽", "Sun Li", birthDate: "1990-06-01", sequence: 31, phone: "13800000031")).customer
+        var second = Crm_Customer_V1_CreateCustomerRequest()
+        second.profile = Profiles.individual(nameZh: "孙丽", nameLatin: "Sun Li", birthDate: "1990-06-01", residentID: nil, phone: "13800000032")
+        let duplicate = try await client.unary(CustomerMethods.create, second).customer
+
+        let open: Crm_Servicedesk_V1_OpenCaseRequest = try Self.json(
+            #"{"kind": "CASE_KIND_COMPLAINT", "category": "cards/fees", "channel": "CASE_CHANNEL_PHONE", "priority": "CASE_PRIORITY_HIGH", "customerId": "\#(duplicate.id)", "subject": "card blocked", "queue": "complaints"}"#)
+        let caseID = try await Self.eventually("open the case") { try await client.unary(ServiceDeskMethods.openCase, open).case.id }
+        let create: Crm_Marketing_V1_CreateOpportunityRequest = try Self.json(
+            #"{"customerId": "\#(duplicate.id)", "product": "wealth/fund-a", "amountMinor": "2000000", "currency": "CNY", "ownerRmId": "RM001", "expectedCloseDate": "2027-06-30"}"#)
+        let opportunityID = try await Self.eventually("create the opportunity") { try await client.unary(MarketingMethods.createOpportunity, create).opportunity.id }
+
+        var merge = Crm_Customer_V1_MergeCustomersRequest()
+        (merge.survivorID, merge.survivorExpectedVersion, merge.mergedID, merge.mergedExpectedVersion, merge.reason) =
+            (survivor.id, survivor.version, duplicate.id, duplicate.version, "same person, two records")
+        let merged = try await client.unary(CustomerMethods.merge, merge)
+        try await expectOwners(client, caseID: caseID, opportunityID: opportunityID, are: survivor.id)
+
+        var unmerge = Crm_Customer_V1_UnmergeCustomersRequest()
+        unmerge.mergeID = merged.mergeID
+        unmerge.reason = "merged in error"
+        _ = try await client.unary(CustomerMethods.unmerge, unmerge)
+        try await expectOwners(client, caseID: caseID, opportunityID: opportunityID, are: duplicate.id)
+        await client.close()
+        #expect(await system.shutdown().values.allSatisfy { $0 == 0 })
+    }
+
+    /// Waits until ServiceDesk's case and Marketing's opportunity both belong to `customer`.
+    private func expectOwners(_ client: RPCClient, caseID: String, opportunityID: String, are customer: String) async throws {
+        let getCase: Crm_Servicedesk_V1_GetCaseRequest = try Self.json(#"{"id": "\#(caseID)"}"#)
+        let getOpportunity: Crm_Marketing_V1_GetOpportunityRequest = try Self.json(#"{"id": "\#(opportunityID)"}"#)
+        try await Self.eventually("case and opportunity owned by \(customer)") {
+            let owner = try await client.unary(ServiceDeskMethods.getCase, getCase).case.customerID
+            let opportunityOwner = try await client.unary(MarketingMethods.getOpportunity, getOpportunity).opportunity.customerID
+            guard owner == customer, opportunityOwner == customer else {
+                throw NotYet(description: "case owner \(owner), opportunity owner \(opportunityOwner)")
+            }
+        }
+    }
+}
