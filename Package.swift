@@ -119,7 +119,9 @@ let targets: [Target] = [
     ),
 
     // Helpers shared by the test targets (the throw-away PKI).
-    .target(name: "TestSupport", dependencies: ["ServiceRuntime"], path: "Tests/TestSupport", swiftSettings: swiftSettings),
+    .target(
+        name: "TestSupport", dependencies: ["ServiceRuntime", "WireProtocol", nioCore, nioPosix, nioSSL, nioTLS], path: "Tests/TestSupport",
+        swiftSettings: swiftSettings),
     .testTarget(
         name: "WireProtocolTests",
         dependencies: ["WireProtocol", nioCore, nioTestUtils, swiftProtobuf],

@@ -96,3 +96,10 @@ enum Transport: String, CaseIterable, Sendable, CustomTestStringConvertible {
         try await RPCConnection.connect(host: "127.0.0.1", port: port, options: self.options(options))
     }
 }
+
+extension RawClient {
+    /// A raw peer over `transport`, presenting the test PKI's client certificate over TLS.
+    static func connect(port: Int, transport: Transport) async throws -> RawClient {
+        try await connect(port: port, tls: transport == .tls ? Transport.pki.client : nil)
+    }
+}

@@ -1,24 +1,24 @@
-import TestSupport
-import NIOCore
-import NIOPosix
-import NIOSSL
-import NIOTLS
-import ServiceRuntime
-import WireProtocol
+public import NIOCore
+internal import NIOPosix
+internal import NIOSSL
+internal import NIOTLS
+public import ServiceRuntime
+public import WireProtocol
 
 /// A raw TCP peer for hostile-input tests: writes whatever bytes it is told and records what comes back.
-struct RawClient: Sendable {
-    let channel: any Channel
-    let received: Recorder<[UInt8]>
+public struct RawClient: Sendable {
+    public let channel: any Channel
+    public let received: Recorder<[UInt8]>
 
-    struct HandshakeFailed: Error {}
+    public struct HandshakeFailed: Error {}
 
     /// Over TLS the bytes go inside a completed mutual-TLS session, as a misbehaving client with a
     /// valid certificate would send them.
-    static func connect(port: Int, transport: Transport = .plain) async throws -> RawClient {
+    /// - Parameter tls: the client certificate and CA for a TLS connection; nil: plain TCP.
+    public static func connect(port: Int, tls: TLSSettings? = nil) async throws -> RawClient {
         let received = Recorder<[UInt8]>([])
         let handshaken = Recorder(false)
-        let sslContext = try transport == .tls ? NIOSSLContext(configuration: Transport.pki.client.makeClientConfiguration()) : nil
+        let sslContext = try tls.map { try NIOSSLContext(configuration: $0.makeClientConfiguration()) }
         let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
@@ -35,11 +35,11 @@ struct RawClient: Sendable {
         return RawClient(channel: channel, received: received)
     }
 
-    func send(_ bytes: [UInt8]) async throws {
+    public func send(_ bytes: [UInt8]) async throws {
         try await channel.writeAndFlush(ByteBuffer(bytes: bytes)).get()
     }
 
-    func sendFrames(_ frames: [Frame], preface: Bool = false) async throws {
+    public func sendFrames(_ frames: [Frame], preface: Bool = false) async throws {
         var buffer = ByteBuffer()
         if preface { FrameEncoder.writePreface(into: &buffer) }
         for frame in frames { try FrameEncoder(peerMaxFrameSize: FrameSizeLimit.hardMaxFrameSize).encode(frame, into: &buffer) }
@@ -47,12 +47,12 @@ struct RawClient: Sendable {
     }
 
     /// Whether the server closed the connection within `seconds`.
-    func closedByServer(within seconds: Double) async -> Bool {
+    public func closedByServer(within seconds: Double) async -> Bool {
         await eventually(seconds: seconds) { !channel.isActive }
     }
 
     /// The frames the server sent so far.
-    func frames() throws -> [Frame] {
+    public func frames() throws -> [Frame] {
         var decoder = FrameDecoder(expectPreface: false)
         var buffer = ByteBuffer(bytes: received.value)
         var frames: [Frame] = []
@@ -60,7 +60,7 @@ struct RawClient: Sendable {
         return frames
     }
 
-    func close() async { try? await channel.close().get() }
+    public func close() async { try? await channel.close().get() }
 
     private final class Collector: ChannelInboundHandler, Sendable {
         typealias InboundIn = ByteBuffer
