@@ -83,6 +83,8 @@ extension CustomerDirectory {
                     (account.reportingBalanceMinor, account.monthlyContributionMinor) = (holding.reportingBalanceMinor, holding.monthlyContributionMinor)
                     return account
                 }
+            // An erasure also reaches the events already published: none keeps the old names.
+            if type == "customer.erased" { try ChangeLog.redact(entityKey: customer.id, payload: payload, db) }
             try ChangeLog.append(type: type, entityKey: customer.id, payload: payload, atMilliseconds: time, db)
         }
     }

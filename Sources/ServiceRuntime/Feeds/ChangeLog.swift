@@ -104,6 +104,19 @@ public enum ChangeLog {
         }
     }
 
+    /// Replaces the payload of every retained event of `entityKey` with `payload`, inside the
+    /// caller's transaction: after an erasure the log must not keep what the database no longer
+    /// holds. Sequences and types stay, so consumers lose no position; an event replayed later
+    /// carries the redacted state, which is the entity's state from then on anyway.
+    @discardableResult
+    public static func redact<Payload: SwiftProtobuf.Message>(entityKey: String, payload: Payload, _ db: Database) throws -> Int {
+        let bytes: [UInt8] = try payload.serializedBytes()
+        try db.execute(
+            sql: "UPDATE change_log SET payload = ?, payload_type = ? WHERE entity_key = ?",
+            arguments: [Data(bytes), Payload.protoMessageName, entityKey])
+        return db.changesCount
+    }
+
     /// Deletes the events every registered consumer has acknowledged and that are older than the
     /// retention window. Returns how many were deleted.
     @discardableResult

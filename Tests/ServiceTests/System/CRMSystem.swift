@@ -99,6 +99,25 @@ final class CRMSystem: Sendable {
         }
     }
 
+    /// Every `table.column` of a service's database (change log and FTS tables included) holding
+    /// `text` anywhere in its bytes.
+    func places(_ server: Server, holding text: String) async throws -> [String] {
+        var configuration = Configuration()
+        configuration.readonly = true
+        return try await DatabaseQueue(path: database(server), configuration: configuration).read { db in
+            var found: [String] = []
+            let tables = try String.fetchAll(db, sql: "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'")
+            for table in tables {
+                for column in try Row.fetchAll(db, sql: "PRAGMA table_info(\"\(table)\")").map({ $0["name"] as String }) {
+                    let hits = try Int.fetchOne(
+                        db, sql: "SELECT count(*) FROM \"\(table)\" WHERE instr(CAST(\"\(column)\" AS BLOB), CAST(? AS BLOB)) > 0", arguments: [text]) ?? 0
+                    if hits > 0 { found.append("\(table).\(column)") }
+                }
+            }
+            return found
+        }
+    }
+
     // MARK: Configuration
 
     private func writeConfiguration(_ server: Server) throws {

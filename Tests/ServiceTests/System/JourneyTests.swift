@@ -15,7 +15,7 @@ struct JourneyTests {
     }
 
     /// Calls until `body` succeeds: a service learns of a new customer from the feed a moment later.
-    static func eventually<T: Sendable>(_ what: String, seconds: Double = 30, _ body: @Sendable () async throws -> T) async throws -> T {
+    static func retrying<T: Sendable>(_ what: String, seconds: Double = 30, _ body: @Sendable () async throws -> T) async throws -> T {
         let deadline = ContinuousClock.now + .seconds(seconds)
         while true {
             do {
@@ -81,7 +81,7 @@ struct JourneyTests {
         await #expect(throws: RPCError.self) { _ = try await reporting.unary(CustomerMethods.create, again) }
 
         // The other services learned of all three customers through the feed.
-        _ = try await Self.eventually("marketing mirror") {
+        _ = try await Self.retrying("marketing mirror") {
             let count = try await client.unary(MarketingMethods.countSegment, try Self.json(#"{"filter": {"all": [{"field": "SEGMENT_FIELD_BRANCH", "op": "SEGMENT_OPERATOR_EQUALS", "values": ["BJ-01"]}]}}"#)).customers
             guard count >= 3 else { throw NotYet(description: "marketing mirror holds \(count)") }
             return count
@@ -105,7 +105,7 @@ extension JourneyTests {
         let open: Crm_Servicedesk_V1_OpenCaseRequest = try Self.json(
             #"{"kind": "CASE_KIND_COMPLAINT", "category": "cards/fees", "channel": "CASE_CHANNEL_PHONE", "priority": "CASE_PRIORITY_HIGH", "customerId": "\#(customer.id)", "subject": "annual fee charged twice", "queue": "complaints"}"#)
         // ServiceDesk accepts the customer once the customer feed brought it.
-        let opened = try await Self.eventually("open the case") { try await client.unary(ServiceDeskMethods.openCase, open).case }
+        let opened = try await Self.retrying("open the case") { try await client.unary(ServiceDeskMethods.openCase, open).case }
         #expect(opened.slas.count == 2, "first response and resolution clocks: \(opened.slas)")
 
         var version = opened.version
@@ -121,7 +121,7 @@ extension JourneyTests {
 
         // The customer view shows the case, resolved, from ServiceDesk's feed.
         let viewRequest: Crm_Customer_V1_GetCustomerViewRequest = try Self.json(#"{"id": "\#(customer.id)"}"#)
-        let summary = try await Self.eventually("the case in the customer view") {
+        let summary = try await Self.retrying("the case in the customer view") {
             let view = try await client.unary(CustomerMethods.getView, viewRequest).view
             guard let summary = view.cases.first(where: { $0.caseID == opened.id }), summary.resolvedAtMs > 0 else {
                 throw NotYet(description: "view cases: \(view.cases)")
@@ -145,10 +145,10 @@ extension JourneyTests {
 
         let open: Crm_Servicedesk_V1_OpenCaseRequest = try Self.json(
             #"{"kind": "CASE_KIND_COMPLAINT", "category": "cards/fees", "channel": "CASE_CHANNEL_PHONE", "priority": "CASE_PRIORITY_HIGH", "customerId": "\#(duplicate.id)", "subject": "card blocked", "queue": "complaints"}"#)
-        let caseID = try await Self.eventually("open the case") { try await client.unary(ServiceDeskMethods.openCase, open).case.id }
+        let caseID = try await Self.retrying("open the case") { try await client.unary(ServiceDeskMethods.openCase, open).case.id }
         let create: Crm_Marketing_V1_CreateOpportunityRequest = try Self.json(
             #"{"customerId": "\#(duplicate.id)", "product": "wealth/fund-a", "amountMinor": "2000000", "currency": "CNY", "ownerRmId": "RM001", "expectedCloseDate": "2027-06-30"}"#)
-        let opportunityID = try await Self.eventually("create the opportunity") { try await client.unary(MarketingMethods.createOpportunity, create).opportunity.id }
+        let opportunityID = try await Self.retrying("create the opportunity") { try await client.unary(MarketingMethods.createOpportunity, create).opportunity.id }
 
         var merge = Crm_Customer_V1_MergeCustomersRequest()
         (merge.survivorID, merge.survivorExpectedVersion, merge.mergedID, merge.mergedExpectedVersion, merge.reason) =
@@ -169,12 +169,62 @@ extension JourneyTests {
     private func expectOwners(_ client: RPCClient, caseID: String, opportunityID: String, are customer: String) async throws {
         let getCase: Crm_Servicedesk_V1_GetCaseRequest = try Self.json(#"{"id": "\#(caseID)"}"#)
         let getOpportunity: Crm_Marketing_V1_GetOpportunityRequest = try Self.json(#"{"id": "\#(opportunityID)"}"#)
-        try await Self.eventually("case and opportunity owned by \(customer)") {
+        try await Self.retrying("case and opportunity owned by \(customer)") {
             let owner = try await client.unary(ServiceDeskMethods.getCase, getCase).case.customerID
             let opportunityOwner = try await client.unary(MarketingMethods.getOpportunity, getOpportunity).opportunity.customerID
             guard owner == customer, opportunityOwner == customer else {
                 throw NotYet(description: "case owner \(owner), opportunity owner \(opportunityOwner)")
             }
         }
+    }
+}
+
+extension JourneyTests {
+    @Test("erasure: without a hold the person's names, identity number and phone leave all three databases and the change logs; with a legal hold nothing changes and the answer names the hold")
+    func erasure() async throws {
+        let system = try await CRMSystem.start()
+        let client = system.client()
+        let document = Profiles.residentID(birthDate: "1982-04-09", sequence: 41)
+        let erased = try await client.unary(CustomerMethods.create, Self.individual("周杰伦", "Zhou Jielun", birthDate: "1982-04-09", sequence: 41, phone: "13800000041")).customer
+        let held = try await client.unary(CustomerMethods.create, Self.individual("吴彦祖", "Wu Yanzu", birthDate: "1974-09-30", sequence: 42, phone: "13800000042")).customer
+        _ = try await client.unary(
+            CustomerMethods.placeLegalHold,
+            try Self.json(#"{"id": "\#(held.id)", "basis": "AML Law art. 19: 5 years after the relationship ends", "untilDate": "2031-12-31"}"#))
+
+        // Both known everywhere first: a complaint each, and in Marketing's mirror.
+        for customer in [erased, held] {
+            let open: Crm_Servicedesk_V1_OpenCaseRequest = try Self.json(
+                #"{"kind": "CASE_KIND_COMPLAINT", "category": "cards/fees", "channel": "CASE_CHANNEL_PHONE", "priority": "CASE_PRIORITY_HIGH", "customerId": "\#(customer.id)", "subject": "statement missing", "queue": "complaints"}"#)
+            _ = try await Self.retrying("open a case") { try await client.unary(ServiceDeskMethods.openCase, open) }
+        }
+        #expect(await eventually(seconds: 30) { (try? await system.places(.marketing, holding: "Wu Yanzu"))?.isEmpty == false })
+
+        let eraseRequest: Crm_Customer_V1_EraseCustomerRequest = try Self.json(
+            #"{"id": "\#(erased.id)", "expectedVersion": "\#(erased.version)", "basis": "PIPL art. 47 request 2026-0412"}"#)
+        #expect(try await client.unary(CustomerMethods.erase, eraseRequest).erased)
+        let current = try await client.unary(CustomerMethods.get, try Self.json(#"{"id": "\#(held.id)"}"#)).customer
+        let refused = try await client.unary(
+            CustomerMethods.erase, try Self.json(#"{"id": "\#(held.id)", "expectedVersion": "\#(current.version)", "basis": "PIPL art. 47 request 2026-0413"}"#))
+        #expect(!refused.erased)
+        #expect(refused.heldByBasis.hasPrefix("AML Law"))
+
+        // Gone from every table of every service, the change logs included, once the feeds delivered the erasure.
+        let left = Recorder<[String]>([])
+        let clean = await eventually(seconds: 30) {
+            var found: [String] = []
+            for server in [CRMSystem.Server.customer, .servicedesk, .marketing] {
+                for secret in ["周杰伦", "Zhou Jielun", document, "13800000041"] {
+                    found += ((try? await system.places(server, holding: secret)) ?? ["unreadable"]).map { "\(server) \($0): \(secret)" }
+                }
+            }
+            left.update { [found] in $0 = found }
+            return found.isEmpty
+        }
+        #expect(clean, "still held: \(left.value)")
+        // The held customer keeps everything.
+        #expect(try await system.places(.customer, holding: "Wu Yanzu").isEmpty == false)
+        #expect(try await system.places(.servicedesk, holding: "Wu Yanzu").isEmpty == false)
+        await client.close()
+        #expect(await system.shutdown().values.allSatisfy { $0 == 0 })
     }
 }
