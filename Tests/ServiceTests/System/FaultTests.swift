@@ -72,11 +72,15 @@ struct FaultTests {
             }
         }
 
-        for server in CRMSystem.Server.allCases {
-            try await Task.sleep(for: .milliseconds(1_500))
-            await system.kill(server)
-            try await Task.sleep(for: .milliseconds(300))
-            try await system.start(server)
+        // One round kills each server once; CRM_SYSTEM_KILL_ROUNDS asks for more (a soak).
+        let rounds = Int(ProcessInfo.processInfo.environment["CRM_SYSTEM_KILL_ROUNDS"] ?? "") ?? 1
+        for _ in 0..<rounds {
+            for server in CRMSystem.Server.allCases {
+                try await Task.sleep(for: .milliseconds(1_500))
+                await system.kill(server)
+                try await Task.sleep(for: .milliseconds(300))
+                try await system.start(server)
+            }
         }
         try await Task.sleep(for: .seconds(2))
         acknowledged.stopped.store(true, ordering: .relaxed)
