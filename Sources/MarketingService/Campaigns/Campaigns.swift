@@ -258,6 +258,11 @@ public struct Campaigns: Sendable {
 
     /// One batch of a campaign's export: the targets after `afterCustomerID`, in id order. The first
     /// call checks that the campaign may be exported (scheduled or active).
+    ///
+    /// A target is exported only while still contactable: active (not merged away, deactivated or
+    /// erased since the list was built), with marketing consent for the campaign's channel, and no
+    /// complaint open. The list itself stays as built (responses and the funnel refer to it); a
+    /// customer who complains after the list was built is simply not handed to the channel.
     public func exportBatch(campaignID: String, afterCustomerID: String, _ db: Database) throws -> [Crm_Marketing_V1_TargetListEntry] {
         let key = try Self.campaignIDs.key(campaignID, db)
         let campaign = try load(key, db)
@@ -269,11 +274,15 @@ public struct Campaigns: Sendable {
         return try Row.fetchAll(
             db.cachedStatement(
                 sql: """
-                    SELECT t.customer_id, coalesce(m.relationship_manager_id, ''), coalesce(m.branch_id, '') FROM campaign_member t
-                    LEFT JOIN customer_mirror m ON m.customer_id = t.customer_id
-                    WHERE t.campaign_key = ? AND t.control = 0 AND t.customer_id > ? ORDER BY t.customer_id LIMIT ?
+                    SELECT t.customer_id, m.relationship_manager_id, m.branch_id FROM campaign_member t
+                    JOIN customer_mirror m ON m.customer_id = t.customer_id
+                    WHERE t.campaign_key = ? AND t.control = 0 AND t.customer_id > ?
+                        AND m.status = \(Crm_Customer_V1_CustomerStatus.active.rawValue) AND instr(m.marketing_consents, ?) > 0
+                        AND NOT EXISTS (SELECT 1 FROM case_mirror c WHERE c.customer_id = t.customer_id AND c.finished = 0
+                            AND c.kind = \(Crm_Servicedesk_V1_CaseKind.complaint.rawValue))
+                    ORDER BY t.customer_id LIMIT ?
                     """),
-            arguments: [key, afterCustomerID, Self.exportBatch]
+            arguments: [key, afterCustomerID, "," + campaign.channel + ",", Self.exportBatch]
         ).map { row in
             var entry = Crm_Marketing_V1_TargetListEntry()
             (entry.campaignID, entry.customerID, entry.channel, entry.relationshipManagerID, entry.branchID) = (campaign.id, row[0], campaign.channel, row[1], row[2])

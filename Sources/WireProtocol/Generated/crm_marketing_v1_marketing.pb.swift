@@ -1969,8 +1969,10 @@ public nonisolated struct Crm_Marketing_V1_NextBestOffersResponse: Sendable {
 
 /// Marketing.ExportTargetList (3/24), a server stream: a SCHEDULED or ACTIVE campaign's targets (not
 /// its control group) in customer id order, for the channel system that sends the letters, emails or
-/// SMS. Items carry ids and codes only: the channel system reads contact details from CustomerService
-/// (Customer.Get), under its own masking rules. crmctl marketing export writes them as CSV or JSON lines.
+/// SMS; only the targets still contactable now (active, marketing consent for the channel, no open
+/// complaint), whatever happened since the list was built. Items carry ids and codes only: the channel
+/// system reads contact details from CustomerService (Customer.Get), under its own masking rules.
+/// crmctl marketing export writes them as CSV or JSON lines.
 public nonisolated struct Crm_Marketing_V1_ExportTargetListRequest: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for

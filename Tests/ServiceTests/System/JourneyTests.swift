@@ -228,3 +228,101 @@ extension JourneyTests {
         #expect(await system.shutdown().values.allSatisfy { $0 == 0 })
     }
 }
+
+extension JourneyTests {
+    /// `yyyy-MM-dd`, `days` from today (UTC).
+    static func date(_ days: Int) -> String {
+        let formatter = DateFormatter()
+        formatter.dateFormat = "yyyy-MM-dd"
+        formatter.timeZone = TimeZone(identifier: "UTC")
+        formatter.locale = Locale(identifier: "en_US_POSIX")
+        return formatter.string(from: Date().addingTimeInterval(Double(days) * 86_400))
+    }
+
+    @Test("sales: a campaign to a segment; a complaint keeps its customer out of the active campaign's export; a response, an opportunity won, the funnel, the contribution report and the customer view")
+    func sales() async throws {
+        let system = try await CRMSystem.start()
+        let client = system.client()
+        let buyer = try await client.unary(CustomerMethods.create, Self.individual("钱进", "Qian Jin", birthDate: "1978-02-14", sequence: 51, phone: "13800000051")).customer
+        let unhappy = try await client.unary(CustomerMethods.create, Self.individual("孔乐", "Kong Le", birthDate: "1981-07-07", sequence: 52, phone: "13800000052")).customer
+        for customer in [buyer, unhappy] {
+            _ = try await client.unary(
+                CustomerMethods.recordConsent,
+                try Self.json(#"{"customerId": "\#(customer.id)", "consent": {"channel": "CHANNEL_SMS", "purpose": "CONSENT_PURPOSE_MARKETING", "granted": true, "source": "branch form"}}"#))
+        }
+        _ = try await client.unary(
+            CustomerMethods.upsertAccounts,
+            try Self.json(#"{"holdings": [{"accountNumber": "6222020200005101", "customerId": "\#(buyer.id)", "productType": "PRODUCT_TYPE_CURRENT", "role": "OWNERSHIP_ROLE_OWNER", "balanceMinor": "8000000", "currency": "CNY", "openedOn": "2019-01-02", "monthlyContributionMinor": "15000"}]}"#))
+
+        let segment = try await client.unary(
+            MarketingMethods.saveSegment,
+            try Self.json(#"{"name": "Beijing savers", "filter": {"all": [{"field": "SEGMENT_FIELD_BRANCH", "op": "SEGMENT_OPERATOR_EQUALS", "values": ["BJ-01"]}]}}"#)).segment
+        var campaign = try await client.unary(
+            MarketingMethods.createCampaign,
+            try Self.json(#"{"name": "Fund A by SMS", "channel": "sms", "product": "wealth/fund-a", "budgetMinor": "1000000", "currency": "CNY", "startDate": "\#(Self.date(0))", "endDate": "\#(Self.date(30))", "segmentId": "\#(segment.id)"}"#)).campaign
+        // Built again until Marketing's mirror has both customers with their consent.
+        let draft = Recorder(campaign)
+        campaign = try await Self.retrying("both customers on the list") {
+            let current = draft.value
+            let built = try await client.unary(
+                MarketingMethods.buildTargetList, try Self.json(#"{"id": "\#(current.id)", "expectedVersion": "\#(current.version)"}"#)).campaign
+            draft.update { $0 = built }
+            guard built.targets == 2 else { throw NotYet(description: "targets \(built.targets), suppressed \(built.suppressed)") }
+            return built
+        }
+        for status in ["CAMPAIGN_STATUS_SCHEDULED", "CAMPAIGN_STATUS_ACTIVE"] {
+            campaign = try await client.unary(
+                MarketingMethods.setCampaignStatus, try Self.json(#"{"id": "\#(campaign.id)", "expectedVersion": "\#(campaign.version)", "status": "\#(status)"}"#)).campaign
+        }
+
+        // A complaint after the list was built: the channel system no longer gets that customer.
+        let open: Crm_Servicedesk_V1_OpenCaseRequest = try Self.json(
+            #"{"kind": "CASE_KIND_COMPLAINT", "category": "cards/fees", "channel": "CASE_CHANNEL_PHONE", "priority": "CASE_PRIORITY_HIGH", "customerId": "\#(unhappy.id)", "subject": "fee", "queue": "complaints"}"#)
+        _ = try await Self.retrying("open the complaint") { try await client.unary(ServiceDeskMethods.openCase, open) }
+        let exportRequest: Crm_Marketing_V1_ExportTargetListRequest = try Self.json(#"{"campaignId": "\#(campaign.id)"}"#)
+        let exported = try await Self.retrying("the complaint reaches Marketing") {
+            var ids: [String] = []
+            for try await entry in try await client.connection().serverStream(MarketingMethods.exportTargetList, exportRequest) { ids.append(entry.customerID) }
+            guard ids == [buyer.id] else { throw NotYet(description: "exported \(ids)") }
+            return ids
+        }
+        #expect(exported == [buyer.id])
+
+        // The buyer responds, and buys: an opportunity through to won.
+        _ = try await client.unary(
+            MarketingMethods.recordCampaignResponse,
+            try Self.json(#"{"campaignId": "\#(campaign.id)", "customerId": "\#(buyer.id)", "response": "CAMPAIGN_RESPONSE_INTERESTED"}"#))
+        var opportunity = try await client.unary(
+            MarketingMethods.createOpportunity,
+            try Self.json(#"{"customerId": "\#(buyer.id)", "product": "wealth/fund-a", "amountMinor": "5000000", "currency": "CNY", "ownerRmId": "RM001", "expectedCloseDate": "\#(Self.date(20))"}"#)).opportunity
+        for stage in ["OPPORTUNITY_STAGE_QUALIFIED", "OPPORTUNITY_STAGE_PROPOSAL", "OPPORTUNITY_STAGE_WON"] {
+            opportunity = try await client.unary(
+                MarketingMethods.moveOpportunity, try Self.json(#"{"id": "\#(opportunity.id)", "expectedVersion": "\#(opportunity.version)", "stage": "\#(stage)"}"#)).opportunity
+        }
+        _ = try await client.unary(
+            MarketingMethods.recordCampaignResponse,
+            try Self.json(#"{"campaignId": "\#(campaign.id)", "customerId": "\#(buyer.id)", "response": "CAMPAIGN_RESPONSE_CONVERTED"}"#))
+        let funnel = try await client.unary(MarketingMethods.campaignReport, try Self.json(#"{"id": "\#(campaign.id)"}"#))
+        #expect((funnel.targets, funnel.converted) == (2, 1))
+
+        let contribution = try await Self.retrying("the contribution report") {
+            let report = try await client.unary(MarketingMethods.contributionReport, try Self.json(#"{"groupBy": "CONTRIBUTION_GROUPING_CUSTOMER"}"#))
+            guard let row = report.rows.first(where: { $0.key == buyer.id }) else { throw NotYet(description: "\(report.rows)") }
+            return row
+        }
+        #expect(contribution.monthlyContributionMinor == 15_000)
+
+        let viewRequest: Crm_Customer_V1_GetCustomerViewRequest = try Self.json(#"{"id": "\#(buyer.id)"}"#)
+        let won = opportunity
+        let summary = try await Self.retrying("the won opportunity in the customer view") {
+            let view = try await client.unary(CustomerMethods.getView, viewRequest).view
+            guard let summary = view.opportunities.first(where: { $0.opportunityID == won.id }), summary.stage.lowercased().contains("won") else {
+                throw NotYet(description: "\(view.opportunities)")
+            }
+            return summary
+        }
+        #expect(summary.product == "wealth/fund-a")
+        await client.close()
+        #expect(await system.shutdown().values.allSatisfy { $0 == 0 })
+    }
+}
