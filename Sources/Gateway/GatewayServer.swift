@@ -41,6 +41,8 @@ public final class GatewayServer: Sendable {
         // system reports), so the listener hands them over rather than dropping them.
         configuration.trustsCallerIdentity = true
         configuration.admission = admission
+        // Forwarding only awaits the backend: no reason to wake a pool thread for each call.
+        configuration.unaryHandlersOnEventLoop = true
         server = RPCServer(configuration: configuration, router: router, logger: logger, metrics: metrics)
     }
 

@@ -66,7 +66,12 @@ struct EchoBenchmark: AsyncParsableCommand {
         var router = RPCRouter()
         SystemHandlers.register(into: &router, serverName: "crm-bench", version: "bench")
         let hello = Hello(maxConcurrentStreams: 4096)
-        var servers: [RPCServer] = [RPCServer(configuration: .init(port: 0, hello: hello), router: router, logger: logger)]
+        var onLoop = RPCServer.Configuration(port: 0, hello: hello)
+        onLoop.unaryHandlersOnEventLoop = true
+        var servers: [RPCServer] = [
+            RPCServer(configuration: .init(port: 0, hello: hello), router: router, logger: logger),
+            RPCServer(configuration: onLoop, router: router, logger: logger),
+        ]
         if let tls {
             servers.append(RPCServer(configuration: .init(port: 0, tls: tls, hello: hello), router: router, logger: logger))
         }
@@ -77,7 +82,8 @@ struct EchoBenchmark: AsyncParsableCommand {
         try await withThrowingTaskGroup(of: Void.self) { tasks in
             tasks.addTask { try await serviceGroup.run() }
             let plainPort = try await servers[0].boundAddress().port!
-            let tlsPort = servers.count > 1 ? try await servers[1].boundAddress().port! : nil
+            let onLoopPort = try await servers[1].boundAddress().port!
+            let tlsPort = servers.count > 2 ? try await servers[2].boundAddress().port! : nil
             for level in levels {
                 let floor = try await RawEchoFloor.run(
                     port: floorServer.localAddress!.port!, payloadSize: payload, inFlight: level, seconds: duration, group: group)
@@ -85,6 +91,9 @@ struct EchoBenchmark: AsyncParsableCommand {
                 progress(rows.last!)
                 let plain = try await measureRuntime(port: plainPort, tls: nil, inFlight: level)
                 rows.append(row("runtime echo", level, plain, floor: floor.throughput))
+                progress(rows.last!)
+                let looped = try await measureRuntime(port: onLoopPort, tls: nil, inFlight: level)
+                rows.append(row("runtime echo, handlers on the loop", level, looped, floor: floor.throughput))
                 progress(rows.last!)
                 if let tlsPort, let clientTLS {
                     let secured = try await measureRuntime(port: tlsPort, tls: clientTLS, inFlight: level)

@@ -33,6 +33,11 @@ public final class RPCServer: Service, Sendable {
         /// Who may connect, beyond what TLS checks (the gateway's caller policies); nil lets in
         /// every peer the TLS configuration accepts.
         public var admission: (any ConnectionAdmission)?
+        /// Whether unary handlers run on their connection's event loop rather than the task pool:
+        /// two thread wake-ups fewer per call (docs/BENCHMARKS.md), but a handler that computes
+        /// for long holds up the loop's other connections meanwhile. For servers whose handlers
+        /// only await (the gateway's forwarding); the services keep the default, false.
+        public var unaryHandlersOnEventLoop: Bool = false
 
         public init(
             host: String = "127.0.0.1",

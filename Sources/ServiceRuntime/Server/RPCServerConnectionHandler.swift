@@ -42,6 +42,8 @@ final class RPCServerConnectionHandler: ChannelDuplexHandler, FlushCoalescing {
     private var encoder = FrameEncoder()
     private var calls: [UInt32: ActiveCall] = [:]
     private(set) var context: ChannelHandlerContext?
+    /// Where unary handlers run when the configuration asks for the event loop; nil: the task pool.
+    private var taskExecutor: EventLoopTaskExecutor?
     var flushes = FlushState()
     private var readHeldBack = false
     /// Request bytes held by calls still running. Reading pauses above
@@ -71,6 +73,7 @@ final class RPCServerConnectionHandler: ChannelDuplexHandler, FlushCoalescing {
 
     func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
+        if configuration.unaryHandlersOnEventLoop { taskExecutor = EventLoopTaskExecutor(context.eventLoop) }
     }
 
     func channelActive(context: ChannelHandlerContext) {
@@ -265,14 +268,18 @@ final class RPCServerConnectionHandler: ChannelDuplexHandler, FlushCoalescing {
         switch entry.route {
         case .unary(let body):
             calls[streamID] = call
-            calls[streamID]?.task = Task {
+            calls[streamID]?.task = Task(executorPreference: taskExecutor) {
                 let result: Result<ByteBuffer, any Error>
                 do {
                     result = .success(try await body(payload, callContext))
                 } catch {
                     result = .failure(error)
                 }
-                eventLoop.execute { loopBound.value.unaryCompleted(streamID, result) }
+                if eventLoop.inEventLoop {
+                    loopBound.value.unaryCompleted(streamID, result)
+                } else {
+                    eventLoop.execute { loopBound.value.unaryCompleted(streamID, result) }
+                }
             }
         case .serverStream(let body):
             call.credit = metadata.initialCredit ?? Metadata.defaultInitialCredit
