@@ -2,6 +2,7 @@ internal import ArgumentParser
 internal import Foundation
 internal import NIOCore
 internal import ServiceRuntime
+internal import Synchronization
 internal import WireProtocol
 
 /// `crm-bench customer`: the CustomerService reads a bank's other systems make most, against a
@@ -23,7 +24,7 @@ struct CustomerBenchmark: AsyncParsableCommand {
     @Option(help: "Comma-separated calls in flight on the one connection.")
     var inFlight = "1,16"
 
-    @Option(help: "Comma-separated operations: get, search-document, search-phone, search-fuzzy, view.")
+    @Option(help: "Comma-separated operations: get, search-document, search-phone, search-fuzzy, view, update (a durable write).")
     var operations = "get,search-document,search-phone,view"
 
     func run() async throws {
@@ -34,7 +35,7 @@ struct CustomerBenchmark: AsyncParsableCommand {
             host: String(parts[0]), port: port, options: .init(hello: Hello(maxConcurrentStreams: 4096)))
         let count = self.count
         var lines = [
-            "CustomerService reads, \(count) customers loaded, one connection, closed loop, \(duration) s per row, random customers",
+            "CustomerService calls, \(count) customers loaded, one connection, closed loop, \(duration) s per row, random customers",
             "| operation | in flight | req/s | p50 us | p99 us | p99.9 us | max us | errors |",
             "|---|---:|---:|---:|---:|---:|---:|---:|",
         ]
@@ -105,8 +106,39 @@ struct CustomerBenchmark: AsyncParsableCommand {
                 request.id = id(index)
                 guard try await connection.unary(CustomerMethods.getView, request).view.customer.id == request.id else { throw WrongAnswer() }
             }
+        case "update":
+            // A durable write: Customer.Update of the preferred channel (sms <-> email), which commits
+            // the customer, its audit row and its change event. Each worker owns its own block of
+            // customers (at most 1,024 workers), so versions never conflict; the first update of a
+            // customer reads it first to learn its version and profile. It calls as a `servicing`
+            // system, so the server must trust caller metadata (CRM_CALLERS_TRUST_IDENTITY=true):
+            // a masked profile cannot be written back.
+            let block = max(1, count / 1_024)
+            var metadata = Metadata()
+            (metadata.callerSystem, metadata.callerRole) = ("crm-bench", "servicing")
+            let servicing = metadata
+            let known = Mutex<[Int: Crm_Customer_V1_Customer]>([:])
+            return { worker, iteration in
+                let index = (worker * block + iteration % block) % count
+                var customer: Crm_Customer_V1_Customer
+                if let cached = known.withLock({ $0[index] }) {
+                    customer = cached
+                } else {
+                    var get = Crm_Customer_V1_GetCustomerRequest()
+                    get.id = id(index)
+                    customer = try await connection.unary(CustomerMethods.get, get, metadata: servicing).customer
+                }
+                var update = Crm_Customer_V1_UpdateCustomerRequest()
+                update.id = customer.id
+                update.expectedVersion = customer.version
+                update.profile = customer.profile
+                update.profile.preferredChannel = customer.profile.preferredChannel == .sms ? .email : .sms
+                let updated = try await connection.unary(CustomerMethods.update, update, metadata: servicing).customer
+                guard updated.version == customer.version + 1 else { throw WrongAnswer() }
+                known.withLock { $0[index] = updated }
+            }
         default:
-            throw ValidationError("unknown operation \(operation): get, search-document, search-phone, search-fuzzy, view")
+            throw ValidationError("unknown operation \(operation): get, search-document, search-phone, search-fuzzy, view, update")
         }
     }
 }
