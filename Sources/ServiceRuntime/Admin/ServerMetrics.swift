@@ -1,4 +1,5 @@
 internal import Foundation
+internal import Synchronization
 public import GRDB
 public import Prometheus
 internal import WireProtocol
@@ -18,6 +19,14 @@ public final class ServerMetrics: Sendable {
     private let handshakeFailures: Counter
     private let writeWaits: DurationHistogram
     private let databaseGauges: [DatabaseGauge]
+    /// Each (method, code)'s counter and each method's histogram, found in the registry once: a
+    /// registry lookup builds the metric's name and hashes its labels, too much for every call.
+    private let perCall = Mutex<[CallKey: (count: Counter, latency: DurationHistogram)]>([:])
+
+    private struct CallKey: Hashable {
+        var method: String
+        var code: String
+    }
 
     /// Latency buckets from 100 us (a cached read) to 10 s (beyond any sane call).
     static let latencyBuckets: [Duration] = [
@@ -65,14 +74,22 @@ public final class ServerMetrics: Sendable {
     /// hostile caller cannot grow the label set) and its code.
     func callFinished(method: String?, code: String, duration: Duration) {
         inFlight.decrement()
-        let name = method ?? "unknown"
-        registry.makeCounter(
-            descriptor: Self.name("rpc_requests", "total", "Calls answered, by method and status code."), labels: [("method", name), ("code", code)]
-        ).increment()
-        registry.makeDurationHistogram(
-            descriptor: Self.name("rpc_request_duration", "seconds", "Time from a call's request to its answer, by method."),
-            labels: [("method", name)], buckets: Self.latencyBuckets
-        ).record(duration)
+        let key = CallKey(method: method ?? "unknown", code: code)
+        let metrics = perCall.withLock { known in
+            if let found = known[key] { return found }
+            let made = (
+                count: registry.makeCounter(
+                    descriptor: Self.name("rpc_requests", "total", "Calls answered, by method and status code."),
+                    labels: [("method", key.method), ("code", key.code)]),
+                latency: registry.makeDurationHistogram(
+                    descriptor: Self.name("rpc_request_duration", "seconds", "Time from a call's request to its answer, by method."),
+                    labels: [("method", key.method)], buckets: Self.latencyBuckets)
+            )
+            known[key] = made
+            return made
+        }
+        metrics.count.increment()
+        metrics.latency.record(duration)
     }
 
     func connectionOpened() { connections.increment() }

@@ -340,8 +340,11 @@ final class RPCServerConnectionHandler: ChannelDuplexHandler, FlushCoalescing {
         call?.deadlineTimer?.cancel()
         call?.pendingItem?.continuation.resume(throwing: CancellationError())
         if calls.isEmpty { lastActivity = .now() }
-        logCompletion(frame, call: call)
-        if let metrics, let call { record(call, code: Self.code(of: frame), in: metrics) }
+        if let call, metrics != nil || logger.logLevel <= .info {
+            let code = Self.code(of: frame)
+            logCompletion(call, code: code)
+            if let metrics { record(call, code: code, in: metrics) }
+        }
         switch machine.finishCall(streamID: streamID) {
         case .drop:
             break
@@ -385,9 +388,8 @@ final class RPCServerConnectionHandler: ChannelDuplexHandler, FlushCoalescing {
         }
     }
 
-    private func logCompletion(_ frame: Frame, call: ActiveCall?) {
-        guard logger.logLevel <= .info, let call else { return }
-        let code = Self.code(of: frame)
+    private func logCompletion(_ call: ActiveCall, code: String) {
+        guard logger.logLevel <= .info else { return }
         let micros = (NIODeadline.now() - call.startedAt).nanoseconds / 1000
         call.logger.info("call", metadata: ["code": "\(code)", "duration_us": "\(micros)"])
     }

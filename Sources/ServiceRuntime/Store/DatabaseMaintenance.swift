@@ -50,21 +50,15 @@ public enum DatabaseMaintenance {
         guard !FileManager.default.fileExists(atPath: destination) else {
             throw StoreError(message: "\(destination) exists; name a new file")
         }
-        let source = try openReadOnly(database)
         let partial = destination + ".partial"
-        try? FileManager.default.removeItem(atPath: partial)
         do {
-            let target = try DatabaseQueue(path: partial)
-            try source.backup(to: target)
-            // A single file: the copy leaves WAL mode, so nothing else is needed to move it.
-            _ = try target.writeWithoutTransaction { db in try String.fetchOne(db, sql: "PRAGMA journal_mode = DELETE") }
-            let integrity = try target.read { db in try String.fetchAll(db, sql: "PRAGMA integrity_check(100)") }
-            guard integrity == ["ok"] else { throw StoreError(message: "the copy failed integrity_check: \(integrity.joined(separator: "; "))") }
-            let (epoch, last, migrations) = try target.read { db in
-                (try ChangeLog.epoch(db), try ChangeLog.lastSequence(db), try Int.fetchOne(db, sql: "SELECT count(*) FROM grdb_migrations") ?? 0)
+            let (epoch, last, migrations) = try snapshot(of: database, into: partial) { target in
+                let integrity = try target.read { db in try String.fetchAll(db, sql: "PRAGMA integrity_check(100)") }
+                guard integrity == ["ok"] else { throw StoreError(message: "the copy failed integrity_check: \(integrity.joined(separator: "; "))") }
+                return try target.read { db in
+                    (try ChangeLog.epoch(db), try ChangeLog.lastSequence(db), try Int.fetchOne(db, sql: "SELECT count(*) FROM grdb_migrations") ?? 0)
+                }
             }
-            try target.close()
-            try syncFile(partial)
             try FileManager.default.moveItem(atPath: partial, toPath: destination)
             try syncFile(URL(fileURLWithPath: destination).deletingLastPathComponent().path)
             let bytes = (try FileManager.default.attributesOfItem(atPath: destination)[.size] as? NSNumber)?.int64Value ?? 0
@@ -102,17 +96,13 @@ public enum DatabaseMaintenance {
         let report = try check(database: backup)
         guard report.ok else { throw StoreError(message: "\(backup) fails its check: \(report.integrity.joined(separator: "; "))") }
         let restoring = database + ".restoring"
-        try? FileManager.default.removeItem(atPath: restoring)
-        let target = try DatabaseQueue(path: restoring)
-        try openReadOnly(backup).backup(to: target)
-        let epoch = try target.write { db -> String in
-            try db.execute(sql: "UPDATE feed_epoch SET epoch = lower(hex(randomblob(16)))")
-            try db.execute(sql: "UPDATE feed_consumer SET acknowledged_sequence = 0")
-            return try ChangeLog.epoch(db)
+        let epoch = try snapshot(of: backup, into: restoring) { target in
+            try target.write { db -> String in
+                try db.execute(sql: "UPDATE feed_epoch SET epoch = lower(hex(randomblob(16)))")
+                try db.execute(sql: "UPDATE feed_consumer SET acknowledged_sequence = 0")
+                return try ChangeLog.epoch(db)
+            }
         }
-        _ = try target.writeWithoutTransaction { db in try String.fetchOne(db, sql: "PRAGMA journal_mode = DELETE") }
-        try target.close()
-        try syncFile(restoring)
         var kept: String?
         if FileManager.default.fileExists(atPath: database) {
             let stamp = ISO8601DateFormatter().string(from: Date()).replacingOccurrences(of: ":", with: "")
@@ -134,6 +124,19 @@ public enum DatabaseMaintenance {
         let appliedSet = Set(applied)
         return MigrationStatus(
             path: database, applied: applied, pending: known.filter { !appliedSet.contains($0) }, unknown: applied.filter { !known.contains($0) })
+    }
+
+    /// Copies `source` (one read transaction, SQLite's backup API) into a new single file at `path`
+    /// (no `-wal`, so it can be moved alone), runs `body` on the copy, closes it and flushes it to disk.
+    private static func snapshot<T>(of source: String, into path: String, _ body: (DatabaseQueue) throws -> T) throws -> T {
+        try? FileManager.default.removeItem(atPath: path)
+        let target = try DatabaseQueue(path: path)
+        try openReadOnly(source).backup(to: target)
+        let result = try body(target)
+        _ = try target.writeWithoutTransaction { db in try String.fetchOne(db, sql: "PRAGMA journal_mode = DELETE") }
+        try target.close()
+        try syncFile(path)
+        return result
     }
 
     /// Whether another connection has the WAL database open: SQLite deletes the `-wal` file when

@@ -148,8 +148,11 @@ final class ServerProcess: Sendable {
     }
 
     /// The port from the server's `listening` log line (`address=[IPv4]127.0.0.1/127.0.0.1:PORT`).
-    var listeningPort: Int? {
-        for line in log.split(separator: "\n") where line.contains("listening") {
+    var listeningPort: Int? { port(loggedWith: "listening") }
+
+    /// The port of the first log line containing `message` (`address=...127.0.0.1:PORT ...`).
+    private func port(loggedWith message: String) -> Int? {
+        for line in log.split(separator: "\n") where line.contains(message) {
             guard let range = line.range(of: #":(\d+) "#, options: .regularExpression) else { continue }
             return Int(line[range].dropFirst().dropLast())
         }
@@ -157,13 +160,7 @@ final class ServerProcess: Sendable {
     }
 
     /// The admin listener's port, from its `admin endpoint open` log line.
-    var adminPort: Int? {
-        for line in log.split(separator: "\n") where line.contains("admin endpoint open") {
-            guard let range = line.range(of: #":(\d+) "#, options: .regularExpression) else { continue }
-            return Int(line[range].dropFirst().dropLast())
-        }
-        return nil
-    }
+    var adminPort: Int? { port(loggedWith: "admin endpoint open") }
 
     /// Waits (up to 10 s) for the admin listener's port.
     func waitForAdminPort() async throws -> Int {

@@ -90,21 +90,22 @@ final class CRMSystem: Sendable {
         return statuses
     }
 
-    /// `PRAGMA integrity_check` of a service's database (the server may be running).
-    func integrity(_ server: Server) async throws -> [String] {
+    /// Reads a service's database, read-only, beside its running server.
+    func read<T: Sendable>(_ server: Server, _ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
         var configuration = Configuration()
         configuration.readonly = true
-        return try await DatabaseQueue(path: database(server), configuration: configuration).read { db in
-            try String.fetchAll(db, sql: "PRAGMA integrity_check")
-        }
+        return try await DatabaseQueue(path: database(server), configuration: configuration).read(body)
+    }
+
+    /// `PRAGMA integrity_check` of a service's database (the server may be running).
+    func integrity(_ server: Server) async throws -> [String] {
+        try await read(server) { db in try String.fetchAll(db, sql: "PRAGMA integrity_check") }
     }
 
     /// Every `table.column` of a service's database (change log and FTS tables included) holding
     /// `text` anywhere in its bytes.
     func places(_ server: Server, holding text: String) async throws -> [String] {
-        var configuration = Configuration()
-        configuration.readonly = true
-        return try await DatabaseQueue(path: database(server), configuration: configuration).read { db in
+        try await read(server) { db in
             var found: [String] = []
             let tables = try String.fetchAll(db, sql: "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'")
             for table in tables {

@@ -23,9 +23,7 @@ struct FaultTests {
     }
 
     static func count(_ system: CRMSystem, _ server: CRMSystem.Server, _ sql: String) async throws -> Int {
-        var configuration = Configuration()
-        configuration.readonly = true
-        return try await DatabaseQueue(path: system.database(server), configuration: configuration).read { db in try Int.fetchOne(db, sql: sql) ?? -1 }
+        try await system.read(server) { db in try Int.fetchOne(db, sql: sql) ?? -1 }
     }
 
     @Test("each server SIGKILLed in turn under traffic and restarted: no acknowledged write lost, every event applied once, every database intact")
