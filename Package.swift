@@ -148,6 +148,9 @@ let package = Package(
     products: [
         .library(name: "WireProtocol", targets: ["WireProtocol"]),
         .library(name: "CRMClient", targets: ["CRMClient"]),
+        // For Benchmarks/grpc-baseline, which serves the same customer view over gRPC.
+        .library(name: "ServiceRuntime", targets: ["ServiceRuntime"]),
+        .library(name: "CustomerService", targets: ["CustomerService"]),
         .executable(name: "crm-customer", targets: ["crm-customer"]),
         .executable(name: "crm-marketing", targets: ["crm-marketing"]),
         .executable(name: "crm-servicedesk", targets: ["crm-servicedesk"]),

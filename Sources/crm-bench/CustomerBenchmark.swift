@@ -2,7 +2,6 @@ internal import ArgumentParser
 internal import Foundation
 internal import NIOCore
 internal import ServiceRuntime
-internal import Synchronization
 internal import WireProtocol
 
 /// `crm-bench customer`: the CustomerService reads a bank's other systems make most, against a
@@ -24,7 +23,7 @@ struct CustomerBenchmark: AsyncParsableCommand {
     @Option(help: "Comma-separated calls in flight on the one connection.")
     var inFlight = "1,16"
 
-    @Option(help: "Comma-separated operations: get, search-document, search-phone, search-fuzzy, view, update (a durable write).")
+    @Option(help: "Comma-separated operations: get, search-document, search-phone, search-fuzzy, view (the durable update is `crm-bench run --workload update`).")
     var operations = "get,search-document,search-phone,view"
 
     func run() async throws {
@@ -57,14 +56,8 @@ struct CustomerBenchmark: AsyncParsableCommand {
     /// The call for one operation, on customer `random(worker, iteration)`; it fails (and counts as
     /// an error) if the answer is not the expected customer.
     static func call(_ operation: String, count: Int, connection: RPCConnection) throws -> @Sendable (Int, Int) async throws -> Void {
-        @Sendable func index(_ worker: Int, _ iteration: Int) -> Int {
-            var x = UInt64(truncatingIfNeeded: worker &* 7_919 &+ iteration &* 104_729 &+ 1)
-            x ^= x << 13
-            x ^= x >> 7
-            x ^= x << 17
-            return Int(x % UInt64(count))
-        }
-        @Sendable func id(_ index: Int) -> String { "C" + String(format: "%010d", index + 1) }
+        @Sendable func index(_ worker: Int, _ iteration: Int) -> Int { Workload.randomIndex(worker, iteration, count: count) }
+        @Sendable func id(_ index: Int) -> String { Workload.customerID(index) }
         struct WrongAnswer: Error {}
         switch operation {
         case "get":
@@ -106,39 +99,8 @@ struct CustomerBenchmark: AsyncParsableCommand {
                 request.id = id(index)
                 guard try await connection.unary(CustomerMethods.getView, request).view.customer.id == request.id else { throw WrongAnswer() }
             }
-        case "update":
-            // A durable write: Customer.Update of the preferred channel (sms <-> email), which commits
-            // the customer, its audit row and its change event. Each worker owns its own block of
-            // customers (at most 1,024 workers), so versions never conflict; the first update of a
-            // customer reads it first to learn its version and profile. It calls as a `servicing`
-            // system, so the server must trust caller metadata (CRM_CALLERS_TRUST_IDENTITY=true):
-            // a masked profile cannot be written back.
-            let block = max(1, count / 1_024)
-            var metadata = Metadata()
-            (metadata.callerSystem, metadata.callerRole) = ("crm-bench", "servicing")
-            let servicing = metadata
-            let known = Mutex<[Int: Crm_Customer_V1_Customer]>([:])
-            return { worker, iteration in
-                let index = (worker * block + iteration % block) % count
-                var customer: Crm_Customer_V1_Customer
-                if let cached = known.withLock({ $0[index] }) {
-                    customer = cached
-                } else {
-                    var get = Crm_Customer_V1_GetCustomerRequest()
-                    get.id = id(index)
-                    customer = try await connection.unary(CustomerMethods.get, get, metadata: servicing).customer
-                }
-                var update = Crm_Customer_V1_UpdateCustomerRequest()
-                update.id = customer.id
-                update.expectedVersion = customer.version
-                update.profile = customer.profile
-                update.profile.preferredChannel = customer.profile.preferredChannel == .sms ? .email : .sms
-                let updated = try await connection.unary(CustomerMethods.update, update, metadata: servicing).customer
-                guard updated.version == customer.version + 1 else { throw WrongAnswer() }
-                known.withLock { $0[index] = updated }
-            }
         default:
-            throw ValidationError("unknown operation \(operation): get, search-document, search-phone, search-fuzzy, view, update")
+            throw ValidationError("unknown operation \(operation): get, search-document, search-phone, search-fuzzy, view")
         }
     }
 }

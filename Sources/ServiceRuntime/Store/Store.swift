@@ -16,15 +16,20 @@ public final class Store: Sendable {
         /// SQLite's page cache per connection, in MiB. SQLite's own default (2 MiB) is far smaller
         /// than the indexes of a large customer base, and every cache miss on an insert is a read.
         public var cacheMiB: Int
+        /// The most concurrent writes ``Store/write(_:)`` commits together in one transaction
+        /// (group commit); 1 gives every write its own transaction.
+        public var groupCommitLimit: Int
 
         public init(
-            path: String, durability: Durability = .full, busyTimeoutSeconds: Double = 5, maximumReaderCount: Int = 4, cacheMiB: Int = 64
+            path: String, durability: Durability = .full, busyTimeoutSeconds: Double = 5, maximumReaderCount: Int = 4, cacheMiB: Int = 64,
+            groupCommitLimit: Int = 256
         ) {
             self.path = path
             self.durability = durability
             self.busyTimeoutSeconds = busyTimeoutSeconds
             self.maximumReaderCount = maximumReaderCount
             self.cacheMiB = cacheMiB
+            self.groupCommitLimit = groupCommitLimit
         }
     }
 
@@ -49,6 +54,8 @@ public final class Store: Sendable {
     private let probing = Mutex(false)
     /// Wakes change feed subscribers on each commit that appended to the change log.
     let feedSignal = FeedSignal()
+    /// Where ``write(_:)`` queues writes so that concurrent ones share a commit.
+    private let groupCommit: GroupCommit
 
     /// Opens (creating if needed) the database and migrates it to the newest schema.
     ///
@@ -65,6 +72,7 @@ public final class Store: Sendable {
         grdb.prepareDatabase { db in try db.execute(sql: "PRAGMA cache_size = -\(cacheKiB)") }
         pool = try DatabasePool(path: configuration.path, configuration: grdb)
         self.configuration = configuration
+        groupCommit = GroupCommit(pool: pool, maximumGroupSize: max(1, configuration.groupCommitLimit))
         // DatabasePool sets synchronous=NORMAL on its writer after `prepareDatabase` runs, so the
         // durability setting is applied here, once the pool is open, and read back.
         let durability = configuration.durability
@@ -103,15 +111,17 @@ public final class Store: Sendable {
         return migrator
     }
 
-    /// Runs `body` in a write transaction, recording how long it waited for SQLite's one writer
+    /// Runs `body` atomically in a write transaction and returns once that transaction has
+    /// committed, recording how long it waited for SQLite's one writer
     /// (`crm_sqlite_write_wait_seconds`). Every write of the services goes through here.
+    ///
+    /// Writes that arrive while the writer is busy share one transaction (group commit, see
+    /// ``GroupCommit``): each runs in its own savepoint, so one that throws is rolled back alone and
+    /// the others commit. A `body` must therefore not begin or end transactions itself.
     public func write<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
-        guard let metrics else { return try await pool.write(body) }
+        guard let metrics else { return try await groupCommit.write(onStart: nil, body) }
         let requested = ContinuousClock.now
-        return try await pool.write { db in
-            metrics.waitedForWriter(ContinuousClock.now - requested)
-            return try body(db)
-        }
+        return try await groupCommit.write(onStart: { metrics.waitedForWriter(ContinuousClock.now - requested) }, body)
     }
 
     /// Takes the write lock and lets it go at once: fails (after the busy timeout) while another

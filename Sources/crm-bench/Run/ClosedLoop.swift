@@ -4,7 +4,8 @@ internal import NIOCore
 /// answers, for `duration` seconds. Every worker records its own latencies; they are merged at the end.
 enum ClosedLoop {
     static func measure(
-        inFlight: Int, duration: Double, _ call: @escaping @Sendable (_ worker: Int, _ iteration: Int) async throws -> Void
+        inFlight: Int, duration: Double, progress: Progress? = nil,
+        _ call: @escaping @Sendable (_ worker: Int, _ iteration: Int) async throws -> Void
     ) async throws -> LatencyRecorder {
         let until = ContinuousClock.now + .nanoseconds(Int64(duration * 1e9))
         let started = NIODeadline.now()
@@ -17,9 +18,12 @@ enum ClosedLoop {
                         let sent = NIODeadline.now()
                         do {
                             try await call(worker, iteration)
-                            recorder.record(NIODeadline.now() - sent)
+                            let latency = NIODeadline.now() - sent
+                            recorder.record(latency)
+                            progress?.completed(latency)
                         } catch {
-                            recorder.errors += 1
+                            recorder.recordFailure(error)
+                            progress?.failed()
                         }
                         iteration += 1
                     }

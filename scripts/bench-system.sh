@@ -1,0 +1,94 @@
+#!/usr/bin/env bash
+# Starts the whole system from release builds on the benchmark data and runs `crm-bench run` against it.
+#
+#   scripts/bench-system.sh [--count N] [--keep] -- [crm-bench run options]
+#
+# --count N   customers in the customer database (default 100000). var/bench/customer-<N>.sqlite is
+#             made with `crm-bench load-customers` if it does not exist (100,000 take about a minute).
+# --keep      reuse var/bench/system/ from the previous run instead of fresh copies (the mirrors of
+#             ServiceDesk and Marketing are then already caught up).
+#
+# The four servers run with the development configurations (deploy/dev/*.json, dev PKI in var/pki,
+# synchronous=FULL) on copies under var/bench/system/, logging at warning level to var/bench/system/*.log.
+# They are stopped when the run ends. Everything after -- goes to `crm-bench run`, for example:
+#
+#   scripts/bench-system.sh -- --workload floor,echo,view --via gateway,direct --in-flight 1,16,256
+#   scripts/bench-system.sh -- --workload mix --via gateway --rate 500,1000,2000 --json var/bench/mix.json
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root"
+
+count=100000
+keep=no
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --count) count=$2; shift 2 ;;
+    --keep) keep=yes; shift ;;
+    --) shift; break ;;
+    -h|--help) sed -n '2,17p' "$0"; exit 0 ;;
+    *) echo "bench-system: unknown argument $1 (try --help)" >&2; exit 64 ;;
+  esac
+done
+
+bin=.build-release/release
+for product in crm-customer crm-servicedesk crm-marketing crm-gateway crm-bench crmctl; do
+  swift build -c release --scratch-path .build-release --product "$product" >/dev/null
+done
+scripts/dev-pki.sh var/pki >/dev/null
+
+source_db=var/bench/customer-$count.sqlite
+if [ "$count" = 100000 ] && [ ! -f "$source_db" ] && [ -f var/bench/customer-100k.sqlite ]; then source_db=var/bench/customer-100k.sqlite; fi
+if [ ! -f "$source_db" ]; then
+  mkdir -p var/bench
+  "$bin/crm-bench" load-customers --count "$count" --database "$source_db"
+fi
+
+data=var/bench/system
+if [ "$keep" = no ] || [ ! -f "$data/customer.sqlite" ]; then
+  rm -rf "$data"
+  mkdir -p "$data"
+  # The source may be open elsewhere in WAL mode: copy it through SQLite's backup, consistent.
+  "$bin/crmctl" admin backup --database "$source_db" --to "$data/customer.sqlite" >/dev/null
+fi
+
+pids=()
+stop() {
+  for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+}
+trap stop INT TERM EXIT
+
+export CRM_LOG_LEVEL=warning CRM_LIMITS_MAX_CONCURRENT_CALLS=4096
+for service in customer servicedesk marketing; do
+  CRM_DATABASE_PATH="$data/$service.sqlite" "$bin/crm-$service" --config "deploy/dev/$service.json" >"$data/$service.log" 2>&1 &
+  pids+=($!)
+done
+"$bin/crm-gateway" --config deploy/dev/gateway.json >"$data/gateway.log" 2>&1 &
+pids+=($!)
+
+export CRM_ADDRESS=127.0.0.1:7443 CRM_TLS_CERT=var/pki/client.pem CRM_TLS_KEY=var/pki/client.key CRM_TLS_CA=var/pki/ca.pem
+for _ in $(seq 1 100); do
+  if "$bin/crmctl" health >/dev/null 2>&1; then break; fi
+  sleep 0.2
+done
+"$bin/crmctl" health >&2
+
+# ServiceDesk and Marketing learn of the customers from the customer feed: wait until both have
+# applied all of it, so that cases and segments find every customer.
+echo "bench-system: waiting for the customer feed's consumers to catch up" >&2
+for _ in $(seq 1 900); do
+  status=$("$bin/crmctl" feeds status --address 127.0.0.1:7101 --tls-cert var/pki/gateway-internal.pem \
+    --tls-key var/pki/gateway-internal.key --tls-ca var/pki/internal-ca.pem 2>/dev/null || true)
+  if python3 -c '
+import json, sys
+status = json.loads(sys.argv[1])
+last = int(status.get("lastSequence", "0"))
+consumers = {c["consumer"]: int(c.get("acknowledgedSequence", "0")) for c in status.get("consumers", [])}
+sys.exit(0 if last > 0 and len(consumers) >= 2 and all(ack >= last for ack in consumers.values()) else 1)
+' "$status" 2>/dev/null; then
+    break
+  fi
+  sleep 1
+done
+
+"$bin/crm-bench" run --count "$count" --pki var/pki "$@"
