@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# Customer.GetView in one run: our protocol through the gateway (two hops, mutual TLS on both)
-# and direct, beside the same view served over grpc-swift-2 (one hop, mutual TLS) from a copy of
-# the same database by the same CustomerService code, driven by the same load shape. Prints both
-# tables and the ratios issue 11 asks for; the JSON of both runs stays in var/bench/compare/.
+# Customer.GetView and System.Echo in one run: our protocol through the gateway (two hops, mutual
+# TLS on both) and direct, beside the same view served over grpc-swift-2 (one hop, mutual TLS) from
+# a copy of the same database by the same CustomerService code, and the same echo, driven by the
+# same load shape. Prints the tables and the ratios issue 11 asks for; the JSON of both runs stays
+# in var/bench/compare/. (Through the gateway, System.Echo is answered by the gateway itself.)
 #
 #   Benchmarks/compare-grpc.sh                 # 100,000 customers, 1, 16 and 256 in flight, 10 s a row
 #   LEVELS=1,256 DURATION=5 Benchmarks/compare-grpc.sh
@@ -36,20 +37,27 @@ for _ in $(seq 1 100); do
   grep -q listening "$out/grpc-serve.log" 2>/dev/null && break
   sleep 0.1
 done
-"$baseline" load --port 7601 --pki var/pki --count "$count" --duration "$duration" --in-flight "$levels" --json "$out/grpc.jsonl" | tee "$out/grpc.md"
+for method in echo view; do
+  "$baseline" load --port 7601 --pki var/pki --count "$count" --duration "$duration" --in-flight "$levels" --method "$method" \
+    --json "$out/grpc.jsonl" | tee -a "$out/grpc.md"
+done
 
 python3 - "$out/crm.json" "$out/grpc.jsonl" <<'EOF'
 import json, sys
 crm = json.load(open(sys.argv[1]))["rows"]
-grpc = {row["in_flight"]: row for row in map(json.loads, open(sys.argv[2]))}
-def ours(path, level):
-    return next(r for r in crm if r["workload"] == "view" and r["path"] == path and r.get("in_flight") == level)
-print()
-print("| in flight | gRPC req/s | gateway req/s | gateway / gRPC | direct req/s | gateway / direct | gRPC p50 us | gateway p50 us | gateway p50 / gRPC p50 | gateway p99 us |")
-print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
-for level, base in sorted(grpc.items()):
-    gateway, direct = ours("gateway", level), ours("direct", level)
-    print(f"| {level} | {base['throughput']:.0f} | {gateway['throughput']:.0f} | {gateway['throughput'] / base['throughput']:.2f} | "
-          f"{direct['throughput']:.0f} | {gateway['throughput'] / direct['throughput']:.2f} | {base['p50_us']} | {gateway['p50_us']} | "
-          f"{gateway['p50_us'] / base['p50_us']:.2f} | {gateway['p99_us']} |")
+grpc = {(row["method"], row["in_flight"]): row for row in map(json.loads, open(sys.argv[2]))}
+def ours(workload, path, level):
+    return next(r for r in crm if r["workload"] == workload and r["path"] == path and r.get("in_flight") == level)
+for workload in ["echo", "view"]:
+    print()
+    print(f"{workload}: ours through the gateway (two hops) and direct beside grpc-swift-2 (one hop)")
+    print("| in flight | gRPC ops/s | gateway ops/s | gateway / gRPC | direct ops/s | gateway / direct | gRPC p50 us | gateway p50 us | gateway p50 / gRPC p50 | gateway p99 us |")
+    print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    for (method, level), base in sorted(grpc.items()):
+        if method != workload:
+            continue
+        gateway, direct = ours(workload, "gateway", level), ours(workload, "direct", level)
+        print(f"| {level} | {base['throughput']:.0f} | {gateway['throughput']:.0f} | {gateway['throughput'] / base['throughput']:.2f} | "
+              f"{direct['throughput']:.0f} | {gateway['throughput'] / direct['throughput']:.2f} | {base['p50_us']} | {gateway['p50_us']} | "
+              f"{gateway['p50_us'] / base['p50_us']:.2f} | {gateway['p99_us']} |")
 EOF

@@ -43,7 +43,9 @@ struct LoadCustomers: AsyncParsableCommand {
         var loaded = 0
         while loaded < count {
             let range = loaded..<min(count, loaded + batch)
-            try await store.pool.write { db in try Self.load(range, directory: directory, caller: caller, db) }
+            // With their change events, as crm-customer commits them, so that a new consumer of the
+            // customer feed (ServiceDesk's and Marketing's mirrors) catches up from the change log.
+            try await store.pool.write { db in try directory.publishingChanges(db) { try Self.load(range, directory: directory, caller: caller, db) } }
             loaded = range.upperBound
             if loaded % 50_000 == 0 || loaded == count {
                 let rate = Double(loaded) / Date().timeIntervalSince(started)

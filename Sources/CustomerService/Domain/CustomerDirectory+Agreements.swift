@@ -73,9 +73,8 @@ extension CustomerDirectory {
     private func store(
         _ agreement: Crm_Customer_V1_ServiceAgreement, customerKey: Int64, caller: Caller, time: Int64, _ db: Database
     ) throws -> Crm_Customer_V1_HoldingResult.Outcome {
-        let existing = try Row.fetchOne(
-            db.cachedStatement(sql: "SELECT * FROM service_agreement WHERE agreement_number = ?"), arguments: [agreement.agreementNumber]
-        ).map(Self.agreement)
+        let existing = try Row.readFirst(
+            db.cachedStatement(sql: "SELECT * FROM service_agreement WHERE agreement_number = ?"), arguments: [agreement.agreementNumber], Self.agreement)
         if let existing, existing == agreement { return .unchanged }
         if let existing, existing.customerID != agreement.customerID {
             throw HoldingValidator.Rejection(field: "customerId", problem: "the agreement belongs to \(existing.customerID)")
@@ -103,11 +102,11 @@ extension CustomerDirectory {
     /// A customer's agreements for the single customer view, newest signature first.
     func agreements(customerKey: Int64, _ db: Database) throws -> [Crm_Customer_V1_ServiceAgreement] {
         let today = CalendarDate.today(now: now()).description
-        return try Row.fetchAll(
+        return try Row.readAll(
             db.cachedStatement(
                 sql: "SELECT * FROM service_agreement WHERE customer_key = ? ORDER BY signed_on DESC, agreement_number LIMIT \(Self.maxAgreementsInView)"),
             arguments: [customerKey]
-        ).map { row in
+        ) { row in
             var agreement = Self.agreement(row)
             agreement.inForce = agreement.validFrom <= today && (agreement.validUntil.isEmpty || today <= agreement.validUntil)
                 && (agreement.terminatedOn.isEmpty || today < agreement.terminatedOn)

@@ -46,9 +46,9 @@ extension CustomerDirectory {
     }
 
     func consents(key: Int64, includeHistory: Bool, _ db: Database) throws -> Crm_Customer_V1_ConsentsResponse {
-        let history = try Row.fetchAll(
+        let history = try Row.readAll(
             db.cachedStatement(sql: "SELECT * FROM consent_event WHERE customer_key = ? ORDER BY at_ms, event_id"), arguments: [key]
-        ).map { row in
+        ) { row in
             var consent = Crm_Customer_V1_Consent()
             consent.channel = .init(rawValue: row["channel"]) ?? .unspecified
             consent.purpose = .init(rawValue: row["purpose"]) ?? .unspecified

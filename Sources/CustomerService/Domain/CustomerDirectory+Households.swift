@@ -130,14 +130,14 @@ extension CustomerDirectory {
         var response = Crm_Customer_V1_HouseholdResponse()
         response.household.id = Self.householdID(householdKey)
         response.household.name = name
-        response.household.members = try Row.fetchAll(
+        response.household.members = try Row.readAll(
             db.cachedStatement(
             sql: """
                 SELECT m.customer_key, m.role, c.display_name FROM household_member m JOIN customer c ON c.key = m.customer_key
                 WHERE m.household_key = ? ORDER BY m.role, m.customer_key
                 """),
             arguments: [householdKey]
-        ).map { row in
+        ) { row in
             var member = Crm_Customer_V1_HouseholdMember()
             member.customerID = CustomerRecords.customerID(row["customer_key"])
             member.role = .init(rawValue: row["role"]) ?? .unspecified

@@ -208,9 +208,9 @@ extension CustomerDirectory {
             throw CustomerErrors.notFound(request.customerID)
         }
         var response = Crm_Customer_V1_ListAssignmentsResponse()
-        response.assignments = try Row.fetchAll(
+        response.assignments = try Row.readAll(
             db, sql: "SELECT * FROM rm_assignment WHERE customer_key = ? ORDER BY assignment_id DESC LIMIT 500", arguments: [key]
-        ).map { row in
+        ) { row in
             var assignment = Crm_Customer_V1_Assignment()
             assignment.relationshipManagerID = row["rm_id"]
             assignment.branchID = row["branch_id"]
@@ -235,9 +235,8 @@ extension CustomerDirectory {
         var response = Crm_Customer_V1_GetOrgUnitResponse()
         response.unit = unit
         response.path = try branchPath(unit.parentID, db)
-        response.children = try Row.fetchAll(db, sql: "SELECT * FROM org_unit WHERE parent_id = ? ORDER BY unit_id", arguments: [unitID]).map(Self.orgUnit)
-        response.managers = try Row.fetchAll(db, sql: "SELECT * FROM relationship_manager WHERE unit_id = ? ORDER BY rm_id", arguments: [unitID])
-            .map(Self.relationshipManager)
+        response.children = try Row.readAll(db, sql: "SELECT * FROM org_unit WHERE parent_id = ? ORDER BY unit_id", arguments: [unitID], Self.orgUnit)
+        response.managers = try Row.readAll(db, sql: "SELECT * FROM relationship_manager WHERE unit_id = ? ORDER BY rm_id", arguments: [unitID], Self.relationshipManager)
         response.rollup = try rollup(under: unitID, db)
         return response
     }
@@ -302,7 +301,7 @@ extension CustomerDirectory {
 
     static func orgUnit(_ id: String, _ db: Database) throws -> Crm_Customer_V1_OrgUnit? {
         guard !id.isEmpty else { return nil }
-        return try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM org_unit WHERE unit_id = ?"), arguments: [id]).map(orgUnit)
+        return try Row.readFirst(db.cachedStatement(sql: "SELECT * FROM org_unit WHERE unit_id = ?"), arguments: [id], orgUnit)
     }
 
     static func orgUnit(_ row: Row) -> Crm_Customer_V1_OrgUnit {
@@ -317,7 +316,7 @@ extension CustomerDirectory {
 
     static func relationshipManager(_ id: String, _ db: Database) throws -> Crm_Customer_V1_RelationshipManager? {
         guard !id.isEmpty else { return nil }
-        return try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM relationship_manager WHERE rm_id = ?"), arguments: [id]).map(relationshipManager)
+        return try Row.readFirst(db.cachedStatement(sql: "SELECT * FROM relationship_manager WHERE rm_id = ?"), arguments: [id], relationshipManager)
     }
 
     static func relationshipManager(_ row: Row) -> Crm_Customer_V1_RelationshipManager {

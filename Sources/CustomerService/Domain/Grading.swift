@@ -1,5 +1,6 @@
 internal import Foundation
 internal import GRDB
+internal import ServiceRuntime
 internal import WireProtocol
 
 /// Value grades and lifecycle stages, derived from what a customer holds and does.
@@ -55,7 +56,7 @@ struct Grading {
     }
 
     static func rules(_ db: Database) throws -> [Crm_Customer_V1_ValueGradeRule] {
-        try Row.fetchAll(db.cachedStatement( sql: "SELECT * FROM value_grade_rule ORDER BY grade")).map { row in
+        try Row.readAll(db.cachedStatement( sql: "SELECT * FROM value_grade_rule ORDER BY grade")) { row in
             var rule = Crm_Customer_V1_ValueGradeRule()
             rule.grade = row["grade"]
             rule.minAssetsMinor = row["min_assets_minor"]

@@ -1,31 +1,30 @@
 internal import GRDB
+internal import ServiceRuntime
 internal import WireProtocol
 
 /// Reads and writes accounts, holders and interactions inside the caller's transaction.
 enum AccountRecords {
     /// One customer's holding of an account, or nil if the customer does not hold it.
     static func load(_ accountNumber: String, customerKey: Int64, _ db: Database) throws -> Crm_Customer_V1_AccountHolding? {
-        try Row.fetchOne(
+        try Row.readFirst(
             db.cachedStatement(
             sql: """
                 SELECT a.*, h.role, h.customer_key FROM account a
                 JOIN account_holder h ON h.account_number = a.account_number AND h.customer_key = ?
                 WHERE a.account_number = ?
                 """),
-            arguments: [customerKey, accountNumber]
-        ).map(holding)
+            arguments: [customerKey, accountNumber], holding)
     }
 
     /// Every account a customer holds, open ones first, then by account number.
     static func holdings(customerKey: Int64, _ db: Database) throws -> [Crm_Customer_V1_AccountHolding] {
-        try Row.fetchAll(
+        try Row.readAll(
             db.cachedStatement(
             sql: """
                 SELECT a.*, h.role, h.customer_key FROM account_holder h JOIN account a ON a.account_number = h.account_number
                 WHERE h.customer_key = ? ORDER BY a.closed_on != '', a.account_number
                 """),
-            arguments: [customerKey]
-        ).map(holding)
+            arguments: [customerKey], holding)
     }
 
     static func upsertAccount(_ holding: Crm_Customer_V1_AccountHolding, changedAt: Int64, _ db: Database) throws {
@@ -64,11 +63,11 @@ enum AccountRecords {
 
     /// A customer's interactions with ids below `beforeID`, newest first.
     static func interactions(customerKey: Int64, beforeID: Int64, limit: Int, _ db: Database) throws -> [Crm_Customer_V1_Interaction] {
-        try Row.fetchAll(
+        try Row.readAll(
             db.cachedStatement(
             sql: "SELECT * FROM interaction WHERE customer_key = ? AND interaction_id < ? ORDER BY interaction_id DESC LIMIT ?"),
             arguments: [customerKey, beforeID, limit]
-        ).map { row in
+        ) { row in
             var interaction = Crm_Customer_V1_Interaction()
             interaction.interactionID = row["interaction_id"]
             interaction.customerID = CustomerRecords.customerID(row["customer_key"])

@@ -1,5 +1,6 @@
 internal import Foundation
 internal import GRDB
+internal import ServiceRuntime
 internal import WireProtocol
 
 /// Reads and writes customers' rows. Every function runs inside the caller's transaction; the
@@ -118,7 +119,44 @@ enum CustomerRecords {
 
     /// The customer with this key, as stored (unmasked), or nil.
     static func load(key: Int64, _ db: Database) throws -> Crm_Customer_V1_Customer? {
-        guard let row = try Row.fetchOne(db.cachedStatement( sql: "SELECT * FROM customer WHERE key = ?"), arguments: [key]) else { return nil }
+        guard var customer = try Row.readFirst(db.cachedStatement(sql: "SELECT * FROM customer WHERE key = ?"), arguments: [key], { row in
+            customerWithoutChildren(key: key, row)
+        }) else { return nil }
+        customer.profile.documents = try Row.readAll(
+            db.cachedStatement(sql: "SELECT * FROM customer_document WHERE customer_key = ? ORDER BY position"), arguments: [key]
+        ) { row in
+            var document = Crm_Customer_V1_IdentityDocument()
+            document.type = .init(rawValue: row["type"]) ?? .unspecified
+            document.number = row["number"]
+            document.issuingCountry = row["issuing_country"]
+            document.expiryDate = row["expiry_date"]
+            return document
+        }
+        customer.profile.contacts = try Row.readAll(
+            db.cachedStatement(sql: "SELECT * FROM customer_contact WHERE customer_key = ? ORDER BY position"), arguments: [key]
+        ) { row in
+            var contact = Crm_Customer_V1_Contact()
+            contact.kind = .init(rawValue: row["kind"]) ?? .unspecified
+            contact.value = row["value"]
+            contact.label = row["label"]
+            contact.primary = row["is_primary"]
+            if contact.kind == .address {
+                var address = Crm_Customer_V1_Address()
+                address.line1 = row["line1"]
+                address.line2 = row["line2"]
+                address.city = row["city"]
+                address.province = row["province"]
+                address.postalCode = row["postal_code"]
+                address.country = row["country"]
+                contact.address = address
+            }
+            return contact
+        }
+        return customer
+    }
+
+    /// The customer's own row as a customer, without its documents and contacts.
+    private static func customerWithoutChildren(key: Int64, _ row: Row) -> Crm_Customer_V1_Customer {
         var customer = Crm_Customer_V1_Customer()
         customer.id = customerID(key)
         customer.status = .init(rawValue: row["status"]) ?? .unspecified
@@ -154,37 +192,6 @@ enum CustomerRecords {
         profile.preferredChannel = .init(rawValue: row["preferred_channel"]) ?? .unspecified
         profile.relationshipManagerID = row["relationship_manager_id"]
         profile.branchID = row["branch_id"]
-
-        let documents = try Row.fetchAll(
-            db.cachedStatement( sql: "SELECT * FROM customer_document WHERE customer_key = ? ORDER BY position"), arguments: [key])
-        profile.documents = documents.map { row in
-            var document = Crm_Customer_V1_IdentityDocument()
-            document.type = .init(rawValue: row["type"]) ?? .unspecified
-            document.number = row["number"]
-            document.issuingCountry = row["issuing_country"]
-            document.expiryDate = row["expiry_date"]
-            return document
-        }
-        let contacts = try Row.fetchAll(
-            db.cachedStatement( sql: "SELECT * FROM customer_contact WHERE customer_key = ? ORDER BY position"), arguments: [key])
-        profile.contacts = contacts.map { row in
-            var contact = Crm_Customer_V1_Contact()
-            contact.kind = .init(rawValue: row["kind"]) ?? .unspecified
-            contact.value = row["value"]
-            contact.label = row["label"]
-            contact.primary = row["is_primary"]
-            if contact.kind == .address {
-                var address = Crm_Customer_V1_Address()
-                address.line1 = row["line1"]
-                address.line2 = row["line2"]
-                address.city = row["city"]
-                address.province = row["province"]
-                address.postalCode = row["postal_code"]
-                address.country = row["country"]
-                contact.address = address
-            }
-            return contact
-        }
         customer.profile = profile
         return customer
     }

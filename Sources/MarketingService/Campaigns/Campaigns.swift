@@ -271,7 +271,7 @@ public struct Campaigns: Sendable {
                 code: .failedPrecondition, message: "campaign \(campaignID) is \(campaign.status); only a scheduled or active campaign's list is exported",
                 reason: "CAMPAIGN_NOT_EXPORTABLE", processing: .notProcessed)
         }
-        return try Row.fetchAll(
+        return try Row.readAll(
             db.cachedStatement(
                 sql: """
                     SELECT t.customer_id, m.relationship_manager_id, m.branch_id FROM campaign_member t
@@ -283,7 +283,7 @@ public struct Campaigns: Sendable {
                     ORDER BY t.customer_id LIMIT ?
                     """),
             arguments: [key, afterCustomerID, "," + campaign.channel + ",", Self.exportBatch]
-        ).map { row in
+        ) { row in
             var entry = Crm_Marketing_V1_TargetListEntry()
             (entry.campaignID, entry.customerID, entry.channel, entry.relationshipManagerID, entry.branchID) = (campaign.id, row[0], campaign.channel, row[1], row[2])
             return entry

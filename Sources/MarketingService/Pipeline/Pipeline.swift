@@ -75,11 +75,11 @@ public struct Pipeline: Sendable {
         let key = try Self.opportunityIDs.key(request.id, db)
         var response = Crm_Marketing_V1_GetOpportunityResponse()
         response.opportunity = try load(key, probabilities: try Self.probabilities(db), db)
-        response.history = try Row.fetchAll(
+        response.history = try Row.readAll(
             db.cachedStatement(
                 sql: "SELECT from_stage, to_stage, probability, actor, reason, at_ms FROM opportunity_stage WHERE opportunity_key = ? ORDER BY key"),
             arguments: [key]
-        ).map { row in
+        ) { row in
             var change = Crm_Marketing_V1_StageChange()
             change.from = (OpportunityStage(rawValue: row[0]) ?? .lead).proto
             change.to = (OpportunityStage(rawValue: row[1]) ?? .lead).proto

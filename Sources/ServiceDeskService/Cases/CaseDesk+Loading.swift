@@ -1,5 +1,6 @@
 internal import Foundation
 internal import GRDB
+internal import ServiceRuntime
 internal import WireProtocol
 
 /// Reading cases and clocks back. These run for every case a list or a sweep touches, so they name
@@ -23,9 +24,9 @@ extension CaseDesk {
 
     func loadClock(key: Int64, _ db: Database) throws -> (clock: SLAClock, caseKey: Int64) {
         let row = try Row.fetchOne(db.cachedStatement(sql: "SELECT \(Self.clockColumns) FROM sla_clock WHERE key = ?"), arguments: [key])!
-        let pauses = try Row.fetchAll(
+        let pauses = try Row.readAll(
             db.cachedStatement(sql: "SELECT start_ms, end_ms FROM sla_pause WHERE clock_key = ? ORDER BY key"), arguments: [key]
-        ).map { Self.pause(start: $0[0], end: $0[1]) }
+        ) { Self.pause(start: $0[0], end: $0[1]) }
         return (Self.clock(row, pauses: pauses), row[1])
     }
 
@@ -40,9 +41,9 @@ extension CaseDesk {
                     """),
             arguments: [caseKey])
         while let row = try pauseRows.next() { pauses[row[0], default: []].append(Self.pause(start: row[1], end: row[2])) }
-        return try Row.fetchAll(
+        return try Row.readAll(
             db.cachedStatement(sql: "SELECT \(Self.clockColumns) FROM sla_clock WHERE case_key = ? ORDER BY key"), arguments: [caseKey]
-        ).map { row in
+        ) { row in
             let key: Int64 = row[0]
             return (key, Self.clock(row, pauses: pauses[key] ?? []))
         }

@@ -9,7 +9,7 @@ import Logging
 import ServiceRuntime
 import WireProtocol
 
-/// `grpc-baseline serve` and `grpc-baseline load`: Customer.GetView over grpc-swift-2 with TLS,
+/// `grpc-baseline serve` and `grpc-baseline load`: Customer.GetView (and System.Echo) over grpc-swift-2 with TLS,
 /// for the comparison in docs/BENCHMARKS.md. The server answers from the same SQLite file with the
 /// same `CustomerDirectory.getView` (and, for an unmasked caller, the same audit row in a write
 /// transaction) as crm-customer, so the two differ only in the transport.
@@ -20,8 +20,10 @@ struct GRPCBaseline: AsyncParsableCommand {
         subcommands: [Serve.self, Load.self])
 }
 
-/// The one method: the same request and response messages as our Customer.GetView.
+/// The same request and response messages as our Customer.GetView.
 let getViewMethod = GRPCCore.MethodDescriptor(fullyQualifiedService: "crm.customer.v1.CustomerService", method: "GetView")
+/// The same messages as our System.Echo: the transport alone, no database.
+let echoMethod = GRPCCore.MethodDescriptor(fullyQualifiedService: "crm.system.v1.System", method: "Echo")
 
 struct Serve: AsyncParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Serve Customer.GetView over gRPC with TLS.")
@@ -67,15 +69,25 @@ struct CustomerViewService: RegistrableRPCService {
     let caller: Caller
     let directory = CustomerDirectory()
 
-    func registerMethods<Transport: ServerTransport>(with router: inout RPCRouter<Transport>) {
+    func registerMethods<Transport: ServerTransport>(with router: inout GRPCCore.RPCRouter<Transport>) {
         router.registerHandler(
             forMethod: getViewMethod,
             deserializer: ProtobufDeserializer<Crm_Customer_V1_GetCustomerViewRequest>(),
             serializer: ProtobufSerializer<Crm_Customer_V1_GetCustomerViewResponse>()
         ) { stream, _ in
-            let request = try await ServerRequest(stream: stream)
+            let request = try await GRPCCore.ServerRequest(stream: stream)
             let response = try await view(request.message)
-            return StreamingServerResponse(single: ServerResponse(message: response))
+            return GRPCCore.StreamingServerResponse(single: GRPCCore.ServerResponse(message: response))
+        }
+        router.registerHandler(
+            forMethod: echoMethod,
+            deserializer: ProtobufDeserializer<Crm_System_V1_EchoRequest>(),
+            serializer: ProtobufSerializer<Crm_System_V1_EchoResponse>()
+        ) { stream, _ in
+            let request = try await GRPCCore.ServerRequest(stream: stream)
+            var response = Crm_System_V1_EchoResponse()
+            response.payload = request.message.payload
+            return GRPCCore.StreamingServerResponse(single: GRPCCore.ServerResponse(message: response))
         }
     }
 

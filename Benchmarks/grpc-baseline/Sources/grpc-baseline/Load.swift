@@ -27,6 +27,9 @@ struct Load: AsyncParsableCommand {
     @Option(help: "Comma-separated calls in flight.")
     var inFlight = "1,16,256"
 
+    @Option(help: "view (Customer.GetView of random customers) or echo (64 bytes, no database).")
+    var method = "view"
+
     @Option(help: "Append one JSON object per level to this file.")
     var json: String?
 
@@ -47,7 +50,7 @@ struct Load: AsyncParsableCommand {
             connections.cancel()
         }
         let count = self.count
-        let call: @Sendable (Int, Int) async throws -> Void = { worker, iteration in
+        let view: @Sendable (Int, Int) async throws -> Void = { worker, iteration in
             var request = Crm_Customer_V1_GetCustomerViewRequest()
             request.id = customerID(worker: worker, iteration: iteration, count: count)
             let id = try await client.unary(
@@ -55,16 +58,29 @@ struct Load: AsyncParsableCommand {
                 serializer: ProtobufSerializer<Crm_Customer_V1_GetCustomerViewRequest>(),
                 deserializer: ProtobufDeserializer<Crm_Customer_V1_GetCustomerViewResponse>(), options: .defaults
             ) { response in try response.message.view.customer.id }
-            guard id == request.id else { throw RPCError(code: .internalError, message: "wrong customer \(id)") }
+            guard id == request.id else { throw GRPCCore.RPCError(code: .internalError, message: "wrong customer \(id)") }
         }
+        var echoRequest = Crm_System_V1_EchoRequest()
+        echoRequest.payload = Data(repeating: 0x61, count: 64)
+        let finishedEcho = echoRequest
+        let echo: @Sendable (Int, Int) async throws -> Void = { _, _ in
+            _ = try await client.unary(
+                request: ClientRequest(message: finishedEcho), descriptor: echoMethod,
+                serializer: ProtobufSerializer<Crm_System_V1_EchoRequest>(),
+                deserializer: ProtobufDeserializer<Crm_System_V1_EchoResponse>(), options: .defaults
+            ) { response in try response.message }
+        }
+        guard method == "view" || method == "echo" else { throw ValidationError("--method is view or echo") }
+        let call = method == "view" ? view : echo
+        let label = "grpc-swift-2 \(method), one hop"
         _ = await measure(inFlight: 4, duration: 1, call)
         print("| path | in flight | req/s | p50 us | p90 us | p99 us | p99.9 us | max us | errors |")
         print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
         for level in inFlight.split(separator: ",").compactMap({ Int($0) }) {
             let result = await measure(inFlight: level, duration: duration, call)
-            print(result.markdownRow("grpc-swift-2, one hop", inFlight: level))
+            print(result.markdownRow(label, inFlight: level))
             if let json {
-                let line = result.jsonObject("grpc-swift-2, one hop", inFlight: level)
+                let line = result.jsonObject(label, inFlight: level)
                 let handle = FileHandle(forWritingAtPath: json) ?? {
                     FileManager.default.createFile(atPath: json, contents: nil)
                     return FileHandle(forWritingAtPath: json)!
@@ -103,7 +119,7 @@ struct Measurement: Sendable {
 
     func jsonObject(_ label: String, inFlight: Int) -> String {
         let object: [String: Any] = [
-            "label": label, "in_flight": inFlight, "seconds": seconds, "requests": histogram.totalCount,
+            "label": label, "method": String(label.split(separator: " ")[1]), "in_flight": inFlight, "seconds": seconds, "requests": histogram.totalCount,
             "throughput": throughput.rounded(), "p50_us": histogram.valueAtPercentile(50), "p90_us": histogram.valueAtPercentile(90),
             "p99_us": histogram.valueAtPercentile(99), "p999_us": histogram.valueAtPercentile(99.9), "max_us": histogram.max,
             "errors": errors,
@@ -129,7 +145,7 @@ func measure(inFlight: Int, duration: Double, _ call: @escaping @Sendable (Int, 
                         let elapsed = ContinuousClock.now - sent
                         let micros = elapsed.components.seconds * 1_000_000 + elapsed.components.attoseconds / 1_000_000_000_000
                         _ = measurement.histogram.record(UInt64(max(micros, 1)))
-                    } catch let error as RPCError {
+                    } catch let error as GRPCCore.RPCError {
                         measurement.errors["\(error.code)", default: 0] += 1
                     } catch {
                         measurement.errors["\(type(of: error))", default: 0] += 1
