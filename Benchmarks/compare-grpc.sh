@@ -20,6 +20,9 @@ out=var/bench/compare
 mkdir -p "$out"
 rm -f "$out"/*.json "$out"/*.jsonl
 
+# SwiftPM keeps the build plan of a path dependency: a source file added to the main package since
+# the last build would be missing from it, so the plan is made anew each time.
+rm -f Benchmarks/grpc-baseline/.build/release.yaml
 (cd Benchmarks/grpc-baseline && swift build -c release >/dev/null)
 baseline=Benchmarks/grpc-baseline/.build/release/grpc-baseline
 

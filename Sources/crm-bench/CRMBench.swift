@@ -13,5 +13,5 @@ struct CRMBench: AsyncParsableCommand {
             machine's floor), measured in the same run. `load-customers` and `customer`: a synthetic \
             customer base and the CustomerService reads against it.
             """,
-        subcommands: [RunBenchmark.self, EchoBenchmark.self, LoadCustomers.self, CustomerBenchmark.self, FeedBenchmark.self, GatewayBenchmark.self, ServiceDeskBenchmark.self, SegmentBenchmark.self])
+        subcommands: [RunBenchmark.self, CommitBenchmark.self, EchoBenchmark.self, LoadCustomers.self, CustomerBenchmark.self, FeedBenchmark.self, GatewayBenchmark.self, ServiceDeskBenchmark.self, SegmentBenchmark.self])
 }

@@ -80,7 +80,7 @@ struct Load: AsyncParsableCommand {
             let result = await measure(inFlight: level, duration: duration, call)
             print(result.markdownRow(label, inFlight: level))
             if let json {
-                let line = result.jsonObject(label, inFlight: level)
+                let line = result.jsonObject(label, method: method, inFlight: level)
                 let handle = FileHandle(forWritingAtPath: json) ?? {
                     FileManager.default.createFile(atPath: json, contents: nil)
                     return FileHandle(forWritingAtPath: json)!
@@ -117,9 +117,9 @@ struct Measurement: Sendable {
             errors.values.reduce(0, +))
     }
 
-    func jsonObject(_ label: String, inFlight: Int) -> String {
+    func jsonObject(_ label: String, method: String, inFlight: Int) -> String {
         let object: [String: Any] = [
-            "label": label, "method": String(label.split(separator: " ")[1]), "in_flight": inFlight, "seconds": seconds, "requests": histogram.totalCount,
+            "label": label, "method": method, "in_flight": inFlight, "seconds": seconds, "requests": histogram.totalCount,
             "throughput": throughput.rounded(), "p50_us": histogram.valueAtPercentile(50), "p90_us": histogram.valueAtPercentile(90),
             "p99_us": histogram.valueAtPercentile(99), "p999_us": histogram.valueAtPercentile(99.9), "max_us": histogram.max,
             "errors": errors,
