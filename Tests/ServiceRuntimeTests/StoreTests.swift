@@ -31,6 +31,25 @@ struct StoreTests {
         #expect(try store.writerSynchronousSetting() == 2)
     }
 
+    @Test("with background checkpoints, checkpoint() copies the committed WAL frames into the database on its own connection")
+    func backgroundCheckpoint() async throws {
+        let path = try Self.temporaryPath()
+        let store = try Store(
+            configuration: .init(path: path, checkpointsInBackground: true), migrator: Self.counterMigrator, logger: testLogger)
+        for _ in 0..<20 { try await store.write { db in try db.execute(sql: "UPDATE counter SET value = value + 1") } }
+        let (walFrames, checkpointed) = try await store.checkpoint()
+        #expect(walFrames > 0)
+        #expect(checkpointed == walFrames, "no reader holds an older snapshot, so every frame is copied")
+        // The database file alone (read without the WAL) now holds the last committed value.
+        let copy = path + ".copy"
+        try FileManager.default.copyItem(atPath: path, toPath: copy)
+        let plain = try DatabaseQueue(path: copy)
+        #expect(try await plain.read { try Int.fetchOne($0, sql: "SELECT value FROM counter") } == 20)
+
+        let withoutSchedule = try Store(configuration: .init(path: try Self.temporaryPath()), migrator: Self.counterMigrator, logger: testLogger)
+        #expect(try await withoutSchedule.checkpoint() == (0, 0))
+    }
+
     @Test("durability normal is applied when configured")
     func synchronousNormal() throws {
         let store = try Store(

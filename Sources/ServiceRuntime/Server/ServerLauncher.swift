@@ -69,7 +69,9 @@ public enum ServerLauncher {
         let folder = URL(fileURLWithPath: settings.database.path).deletingLastPathComponent()
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         let metrics = ServerMetrics(server: name, version: version, databaseGauges: databaseGauges)
-        let store = try Store(configuration: settings.database, migrator: migrator, logger: logger, metrics: metrics)
+        var database = settings.database
+        database.checkpointsInBackground = true
+        let store = try Store(configuration: database, migrator: migrator, logger: logger, metrics: metrics)
         var router = RPCRouter()
         SystemHandlers.register(into: &router, serverName: name, version: version)
         try registerHandlers(&router, store, logger)
@@ -98,7 +100,7 @@ public enum ServerLauncher {
                 })
             services.append(.init(service: AdminServer(host: admin.host, port: admin.port, checks: checks, logger: logger)))
         }
-        services += [.init(service: server), .init(service: pruner)]
+        services += [.init(service: server), .init(service: pruner), .init(service: WALCheckpointer.job(store: store, logger: logger))]
         services.append(.init(service: ReloadOnHangup { [logger] in await reload(settings, from: configFile, server: server, logger: logger) }))
         services += backgroundServices(store, logger).map { .init(service: $0) }
         services += consumers.map { .init(service: $0) }

@@ -19,10 +19,14 @@ public final class Store: Sendable {
         /// The most concurrent writes ``Store/write(_:)`` commits together in one transaction
         /// (group commit); 1 gives every write its own transaction.
         public var groupCommitLimit: Int
+        /// Whether ``checkpoint()`` has a connection of its own to copy WAL pages into the database
+        /// beside the writer (the servers call it every 100 ms: ``WALCheckpointer``), so that the
+        /// automatic checkpoint SQLite runs in the commit crossing 1,000 WAL pages finds little left.
+        public var checkpointsInBackground: Bool
 
         public init(
             path: String, durability: Durability = .full, busyTimeoutSeconds: Double = 5, maximumReaderCount: Int = 4, cacheMiB: Int = 64,
-            groupCommitLimit: Int = 256
+            groupCommitLimit: Int = 256, checkpointsInBackground: Bool = false
         ) {
             self.path = path
             self.durability = durability
@@ -30,6 +34,7 @@ public final class Store: Sendable {
             self.maximumReaderCount = maximumReaderCount
             self.cacheMiB = cacheMiB
             self.groupCommitLimit = groupCommitLimit
+            self.checkpointsInBackground = checkpointsInBackground
         }
     }
 
@@ -56,6 +61,8 @@ public final class Store: Sendable {
     let feedSignal = FeedSignal()
     /// Where ``write(_:)`` queues writes so that concurrent ones share a commit.
     private let groupCommit: GroupCommit
+    /// The connection ``checkpoint()`` uses, beside the pool's writer.
+    private let checkpointer: DatabaseQueue?
 
     /// Opens (creating if needed) the database and migrates it to the newest schema.
     ///
@@ -82,6 +89,16 @@ public final class Store: Sendable {
         }
         guard synchronous == durability.pragmaValue else {
             throw StoreError(message: "could not set synchronous=\(durability) (SQLite reports \(synchronous))")
+        }
+        if configuration.checkpointsInBackground {
+            var checkpointing = GRDB.Configuration()
+            checkpointing.busyMode = .timeout(configuration.busyTimeoutSeconds)
+            checkpointing.label = "store-checkpointer"
+            let checkpointer = try DatabaseQueue(path: configuration.path, configuration: checkpointing)
+            try checkpointer.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA synchronous = \(durability.pragmaValue)") }
+            self.checkpointer = checkpointer
+        } else {
+            checkpointer = nil
         }
         try Self.runtimeMigrations.migrate(pool)
         try migrator.migrate(pool)
@@ -122,6 +139,19 @@ public final class Store: Sendable {
         guard let metrics else { return try await groupCommit.write(onStart: nil, body) }
         let requested = ContinuousClock.now
         return try await groupCommit.write(onStart: { metrics.waitedForWriter(ContinuousClock.now - requested) }, body)
+    }
+
+    /// Copies committed WAL pages into the database file on the store's checkpoint connection (a
+    /// PASSIVE checkpoint: it waits for no reader or writer and copies what it can). Returns the
+    /// WAL's length and the frames copied so far; (0, 0) without
+    /// ``Configuration/checkpointsInBackground``.
+    @discardableResult
+    public func checkpoint() async throws -> (walFrames: Int, checkpointedFrames: Int) {
+        guard let checkpointer else { return (0, 0) }
+        return try await checkpointer.writeWithoutTransaction { db in
+            let row = try Row.fetchOne(db, sql: "PRAGMA wal_checkpoint(PASSIVE)")
+            return (row?[1] ?? 0, row?[2] ?? 0)
+        }
     }
 
     /// Takes the write lock and lets it go at once: fails (after the busy timeout) while another
