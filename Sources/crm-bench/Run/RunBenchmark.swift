@@ -89,7 +89,6 @@ struct RunBenchmark: AsyncParsableCommand {
             let needed = Set(workloads.compactMap(Workload.init(rawValue:)).flatMap(\.services))
             guard !needed.isEmpty else { continue }
             let targets = try await connect(path, services: needed)
-            defer { Task { await targets.closeAll() } }
             for name in workloads {
                 guard let workload = Workload(rawValue: name) else { continue }
                 let call = try await workload.makeCall(targets: targets, count: count)
@@ -112,6 +111,7 @@ struct RunBenchmark: AsyncParsableCommand {
                     }
                 }
             }
+            await targets.closeAll()
         }
         print(report.markdown())
         if let json { try report.json().write(to: URL(fileURLWithPath: json)) }
