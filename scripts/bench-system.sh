@@ -4,7 +4,7 @@
 #   scripts/bench-system.sh [--count N] [--keep] -- [crm-bench run options]
 #
 # --count N   customers in the customer database (default 100000). var/bench/customer-<N>.sqlite is
-#             made with `crm-bench load-customers` if it does not exist (100,000 take about a minute).
+#             made with `crm-bench load-customers` if it does not exist (100,000 take about a minute and a half).
 # --keep      reuse var/bench/system/ from the previous run instead of fresh copies (the mirrors of
 #             ServiceDesk and Marketing are then already caught up).
 #
@@ -25,7 +25,7 @@ while [ $# -gt 0 ]; do
     --count) count=$2; shift 2 ;;
     --keep) keep=yes; shift ;;
     --) shift; break ;;
-    -h|--help) sed -n '2,17p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,16p' "$0"; exit 0 ;;
     *) echo "bench-system: unknown argument $1 (try --help)" >&2; exit 64 ;;
   esac
 done
