@@ -15,11 +15,15 @@ public struct RawClient: Sendable {
     /// Over TLS the bytes go inside a completed mutual-TLS session, as a misbehaving client with a
     /// valid certificate would send them.
     /// - Parameter tls: the client certificate and CA for a TLS connection; nil: plain TCP.
-    public static func connect(port: Int, tls: TLSSettings? = nil) async throws -> RawClient {
+    /// - Parameter group: where the peer's channel runs (a test flooding the server with thousands
+    ///   of peers gives them a group of their own, so as not to starve other tests' event loops).
+    public static func connect(
+        port: Int, tls: TLSSettings? = nil, group: (any EventLoopGroup)? = nil
+    ) async throws -> RawClient {
         let received = Recorder<[UInt8]>([])
         let handshaken = Recorder(false)
         let sslContext = try tls.map { try NIOSSLContext(configuration: $0.makeClientConfiguration()) }
-        let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+        let channel = try await ClientBootstrap(group: group ?? MultiThreadedEventLoopGroup.singleton)
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     if let sslContext { try channel.pipeline.syncOperations.addHandler(try NIOSSLClientHandler(context: sslContext, serverHostname: nil)) }

@@ -14,9 +14,11 @@ func withTestServer<T: Sendable>(
     configuration: RPCServer.Configuration = RPCServer.Configuration(port: 0),
     transport: Transport = .plain,
     metrics: ServerMetrics? = nil,
+    group eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
     _ body: @Sendable (RPCServer, Int) async throws -> T
 ) async throws -> T {
-    let server = RPCServer(configuration: transport.server(configuration), router: router, logger: testLogger, metrics: metrics)
+    let server = RPCServer(
+        configuration: transport.server(configuration), router: router, logger: testLogger, metrics: metrics, group: eventLoopGroup)
     let group = ServiceGroup(services: [server], gracefulShutdownSignals: [], logger: testLogger)
     return try await withThrowingTaskGroup(of: Void.self) { tasks in
         tasks.addTask { try await group.run() }
@@ -99,7 +101,7 @@ enum Transport: String, CaseIterable, Sendable, CustomTestStringConvertible {
 
 extension RawClient {
     /// A raw peer over `transport`, presenting the test PKI's client certificate over TLS.
-    static func connect(port: Int, transport: Transport) async throws -> RawClient {
-        try await connect(port: port, tls: transport == .tls ? Transport.pki.client : nil)
+    static func connect(port: Int, transport: Transport, group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton) async throws -> RawClient {
+        try await connect(port: port, tls: transport == .tls ? Transport.pki.client : nil, group: group)
     }
 }
