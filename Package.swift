@@ -37,6 +37,7 @@ let serviceLifecycle = Target.Dependency.product(name: "ServiceLifecycle", packa
 let argumentParser = Target.Dependency.product(name: "ArgumentParser", package: "swift-argument-parser")
 let histogram = Target.Dependency.product(name: "Histogram", package: "hdrhistogram-swift")
 let grdb = Target.Dependency.product(name: "GRDB", package: "GRDB.swift")
+let grdbSQLite = Target.Dependency.product(name: "GRDBSQLite", package: "GRDB.swift")
 let configuration = Target.Dependency.product(name: "Configuration", package: "swift-configuration")
 let systemPackage = Target.Dependency.product(name: "SystemPackage", package: "swift-system")
 let crypto = Target.Dependency.product(name: "Crypto", package: "swift-crypto")
@@ -61,7 +62,7 @@ let targets: [Target] = [
         name: "ServiceRuntime",
         dependencies: [
             "WireProtocol", nioCore, nioPosix, nioSSL, nioTLS, nioHTTP1, nioConcurrencyHelpers, logging, serviceLifecycle, swiftProtobuf, grdb,
-            configuration, systemPackage, unixSignals, prometheus,
+            grdbSQLite, configuration, systemPackage, unixSignals, prometheus,
         ],
         swiftSettings: swiftSettings
     ),
@@ -129,7 +130,7 @@ let targets: [Target] = [
     ),
     .testTarget(
         name: "ServiceRuntimeTests",
-        dependencies: ["ServiceRuntime", "WireProtocol", "TestSupport", nioCore, nioPosix, nioSSL, nioTLS, logging, serviceLifecycle, grdb, swiftProtobuf],
+        dependencies: ["ServiceRuntime", "WireProtocol", "TestSupport", nioCore, nioPosix, nioSSL, nioTLS, logging, serviceLifecycle, grdb, grdbSQLite, swiftProtobuf],
         swiftSettings: swiftSettings
     ),
     .testTarget(

@@ -73,7 +73,7 @@ extension CustomerDirectory {
     private func store(
         _ agreement: Crm_Customer_V1_ServiceAgreement, customerKey: Int64, caller: Caller, time: Int64, _ db: Database
     ) throws -> Crm_Customer_V1_HoldingResult.Outcome {
-        let existing = try Row.readFirst(
+        let existing = try StatementRow.readFirst(
             db.cachedStatement(sql: "SELECT * FROM service_agreement WHERE agreement_number = ?"), arguments: [agreement.agreementNumber], Self.agreement)
         if let existing, existing == agreement { return .unchanged }
         if let existing, existing.customerID != agreement.customerID {
@@ -102,7 +102,7 @@ extension CustomerDirectory {
     /// A customer's agreements for the single customer view, newest signature first.
     func agreements(customerKey: Int64, _ db: Database) throws -> [Crm_Customer_V1_ServiceAgreement] {
         let today = CalendarDate.today(now: now()).description
-        return try Row.readAll(
+        return try StatementRow.readAll(
             db.cachedStatement(
                 sql: "SELECT * FROM service_agreement WHERE customer_key = ? ORDER BY signed_on DESC, agreement_number LIMIT \(Self.maxAgreementsInView)"),
             arguments: [customerKey]
@@ -114,7 +114,7 @@ extension CustomerDirectory {
         }
     }
 
-    static func agreement(_ row: Row) -> Crm_Customer_V1_ServiceAgreement {
+    static func agreement(_ row: StatementRow) -> Crm_Customer_V1_ServiceAgreement {
         var agreement = Crm_Customer_V1_ServiceAgreement()
         agreement.agreementNumber = row["agreement_number"]
         agreement.customerID = CustomerRecords.customerID(row["customer_key"])

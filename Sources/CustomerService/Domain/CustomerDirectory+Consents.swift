@@ -46,7 +46,7 @@ extension CustomerDirectory {
     }
 
     func consents(key: Int64, includeHistory: Bool, _ db: Database) throws -> Crm_Customer_V1_ConsentsResponse {
-        let history = try Row.readAll(
+        let history = try StatementRow.readAll(
             db.cachedStatement(sql: "SELECT * FROM consent_event WHERE customer_key = ? ORDER BY at_ms, event_id"), arguments: [key]
         ) { row in
             var consent = Crm_Customer_V1_Consent()

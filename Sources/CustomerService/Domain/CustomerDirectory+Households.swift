@@ -130,7 +130,7 @@ extension CustomerDirectory {
         var response = Crm_Customer_V1_HouseholdResponse()
         response.household.id = Self.householdID(householdKey)
         response.household.name = name
-        response.household.members = try Row.readAll(
+        response.household.members = try StatementRow.readAll(
             db.cachedStatement(
             sql: """
                 SELECT m.customer_key, m.role, c.display_name FROM household_member m JOIN customer c ON c.key = m.customer_key

@@ -208,7 +208,7 @@ extension CustomerDirectory {
             throw CustomerErrors.notFound(request.customerID)
         }
         var response = Crm_Customer_V1_ListAssignmentsResponse()
-        response.assignments = try Row.readAll(
+        response.assignments = try StatementRow.readAll(
             db, sql: "SELECT * FROM rm_assignment WHERE customer_key = ? ORDER BY assignment_id DESC LIMIT 500", arguments: [key]
         ) { row in
             var assignment = Crm_Customer_V1_Assignment()
@@ -235,8 +235,8 @@ extension CustomerDirectory {
         var response = Crm_Customer_V1_GetOrgUnitResponse()
         response.unit = unit
         response.path = try branchPath(unit.parentID, db)
-        response.children = try Row.readAll(db, sql: "SELECT * FROM org_unit WHERE parent_id = ? ORDER BY unit_id", arguments: [unitID], Self.orgUnit)
-        response.managers = try Row.readAll(db, sql: "SELECT * FROM relationship_manager WHERE unit_id = ? ORDER BY rm_id", arguments: [unitID], Self.relationshipManager)
+        response.children = try StatementRow.readAll(db, sql: "SELECT * FROM org_unit WHERE parent_id = ? ORDER BY unit_id", arguments: [unitID], Self.orgUnit)
+        response.managers = try StatementRow.readAll(db, sql: "SELECT * FROM relationship_manager WHERE unit_id = ? ORDER BY rm_id", arguments: [unitID], Self.relationshipManager)
         response.rollup = try rollup(under: unitID, db)
         return response
     }
@@ -301,10 +301,10 @@ extension CustomerDirectory {
 
     static func orgUnit(_ id: String, _ db: Database) throws -> Crm_Customer_V1_OrgUnit? {
         guard !id.isEmpty else { return nil }
-        return try Row.readFirst(db.cachedStatement(sql: "SELECT * FROM org_unit WHERE unit_id = ?"), arguments: [id], orgUnit)
+        return try StatementRow.readFirst(db.cachedStatement(sql: "SELECT * FROM org_unit WHERE unit_id = ?"), arguments: [id], orgUnit)
     }
 
-    static func orgUnit(_ row: Row) -> Crm_Customer_V1_OrgUnit {
+    static func orgUnit(_ row: StatementRow) -> Crm_Customer_V1_OrgUnit {
         var unit = Crm_Customer_V1_OrgUnit()
         unit.unitID = row["unit_id"]
         unit.kind = .init(rawValue: row["kind"]) ?? .unspecified
@@ -316,10 +316,10 @@ extension CustomerDirectory {
 
     static func relationshipManager(_ id: String, _ db: Database) throws -> Crm_Customer_V1_RelationshipManager? {
         guard !id.isEmpty else { return nil }
-        return try Row.readFirst(db.cachedStatement(sql: "SELECT * FROM relationship_manager WHERE rm_id = ?"), arguments: [id], relationshipManager)
+        return try StatementRow.readFirst(db.cachedStatement(sql: "SELECT * FROM relationship_manager WHERE rm_id = ?"), arguments: [id], relationshipManager)
     }
 
-    static func relationshipManager(_ row: Row) -> Crm_Customer_V1_RelationshipManager {
+    static func relationshipManager(_ row: StatementRow) -> Crm_Customer_V1_RelationshipManager {
         var manager = Crm_Customer_V1_RelationshipManager()
         manager.relationshipManagerID = row["rm_id"]
         manager.name = row["name"]

@@ -56,7 +56,7 @@ struct Grading {
     }
 
     static func rules(_ db: Database) throws -> [Crm_Customer_V1_ValueGradeRule] {
-        try Row.readAll(db.cachedStatement( sql: "SELECT * FROM value_grade_rule ORDER BY grade")) { row in
+        try StatementRow.readAll(db.cachedStatement( sql: "SELECT * FROM value_grade_rule ORDER BY grade")) { row in
             var rule = Crm_Customer_V1_ValueGradeRule()
             rule.grade = row["grade"]
             rule.minAssetsMinor = row["min_assets_minor"]

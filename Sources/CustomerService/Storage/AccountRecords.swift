@@ -6,7 +6,7 @@ internal import WireProtocol
 enum AccountRecords {
     /// One customer's holding of an account, or nil if the customer does not hold it.
     static func load(_ accountNumber: String, customerKey: Int64, _ db: Database) throws -> Crm_Customer_V1_AccountHolding? {
-        try Row.readFirst(
+        try StatementRow.readFirst(
             db.cachedStatement(
             sql: """
                 SELECT a.*, h.role, h.customer_key FROM account a
@@ -18,7 +18,7 @@ enum AccountRecords {
 
     /// Every account a customer holds, open ones first, then by account number.
     static func holdings(customerKey: Int64, _ db: Database) throws -> [Crm_Customer_V1_AccountHolding] {
-        try Row.readAll(
+        try StatementRow.readAll(
             db.cachedStatement(
             sql: """
                 SELECT a.*, h.role, h.customer_key FROM account_holder h JOIN account a ON a.account_number = h.account_number
@@ -45,7 +45,7 @@ enum AccountRecords {
             ])
     }
 
-    private static func holding(_ row: Row) -> Crm_Customer_V1_AccountHolding {
+    private static func holding(_ row: StatementRow) -> Crm_Customer_V1_AccountHolding {
         var holding = Crm_Customer_V1_AccountHolding()
         holding.accountNumber = row["account_number"]
         holding.customerID = CustomerRecords.customerID(row["customer_key"])
@@ -63,7 +63,7 @@ enum AccountRecords {
 
     /// A customer's interactions with ids below `beforeID`, newest first.
     static func interactions(customerKey: Int64, beforeID: Int64, limit: Int, _ db: Database) throws -> [Crm_Customer_V1_Interaction] {
-        try Row.readAll(
+        try StatementRow.readAll(
             db.cachedStatement(
             sql: "SELECT * FROM interaction WHERE customer_key = ? AND interaction_id < ? ORDER BY interaction_id DESC LIMIT ?"),
             arguments: [customerKey, beforeID, limit]

@@ -119,10 +119,10 @@ enum CustomerRecords {
 
     /// The customer with this key, as stored (unmasked), or nil.
     static func load(key: Int64, _ db: Database) throws -> Crm_Customer_V1_Customer? {
-        guard var customer = try Row.readFirst(db.cachedStatement(sql: "SELECT * FROM customer WHERE key = ?"), arguments: [key], { row in
+        guard var customer = try StatementRow.readFirst(db.cachedStatement(sql: "SELECT * FROM customer WHERE key = ?"), arguments: [key], { row in
             customerWithoutChildren(key: key, row)
         }) else { return nil }
-        customer.profile.documents = try Row.readAll(
+        customer.profile.documents = try StatementRow.readAll(
             db.cachedStatement(sql: "SELECT * FROM customer_document WHERE customer_key = ? ORDER BY position"), arguments: [key]
         ) { row in
             var document = Crm_Customer_V1_IdentityDocument()
@@ -132,7 +132,7 @@ enum CustomerRecords {
             document.expiryDate = row["expiry_date"]
             return document
         }
-        customer.profile.contacts = try Row.readAll(
+        customer.profile.contacts = try StatementRow.readAll(
             db.cachedStatement(sql: "SELECT * FROM customer_contact WHERE customer_key = ? ORDER BY position"), arguments: [key]
         ) { row in
             var contact = Crm_Customer_V1_Contact()
@@ -156,7 +156,7 @@ enum CustomerRecords {
     }
 
     /// The customer's own row as a customer, without its documents and contacts.
-    private static func customerWithoutChildren(key: Int64, _ row: Row) -> Crm_Customer_V1_Customer {
+    private static func customerWithoutChildren(key: Int64, _ row: StatementRow) -> Crm_Customer_V1_Customer {
         var customer = Crm_Customer_V1_Customer()
         customer.id = customerID(key)
         customer.status = .init(rawValue: row["status"]) ?? .unspecified

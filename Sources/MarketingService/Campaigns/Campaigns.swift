@@ -271,7 +271,7 @@ public struct Campaigns: Sendable {
                 code: .failedPrecondition, message: "campaign \(campaignID) is \(campaign.status); only a scheduled or active campaign's list is exported",
                 reason: "CAMPAIGN_NOT_EXPORTABLE", processing: .notProcessed)
         }
-        return try Row.readAll(
+        return try StatementRow.readAll(
             db.cachedStatement(
                 sql: """
                     SELECT t.customer_id, m.relationship_manager_id, m.branch_id FROM campaign_member t

@@ -61,7 +61,7 @@ public struct Performance: Sendable {
             managers[row[2], default: []].append((row[0], row[1]))
         }
         let targets = Dictionary(
-            try Row.readAll(db.cachedStatement(sql: "SELECT relationship_manager_id, target_minor FROM rm_target WHERE period = ?"), arguments: [request.period]) { ($0[0] as String, $0[1] as Int64) }, uniquingKeysWith: { $1 })
+            try StatementRow.readAll(db.cachedStatement(sql: "SELECT relationship_manager_id, target_minor FROM rm_target WHERE period = ?"), arguments: [request.period]) { ($0[0] as String, $0[1] as Int64) }, uniquingKeysWith: { $1 })
         // Won in the month, in the service's time zone.
         let from = instant(month.first)
         let to = instant(month.next)
@@ -127,7 +127,7 @@ public struct Performance: Sendable {
         }
         let names = Dictionary(uniqueKeysWithValues: SegmentQuery.productTypes.map { ("\($0.value)", $0.key) })
         var response = Crm_Marketing_V1_ContributionReportResponse()
-        response.rows = try Row.readAll(
+        response.rows = try StatementRow.readAll(
             db,
             sql: """
                 SELECT CAST(\(key) AS TEXT), count(DISTINCT h.customer_id), count(*), sum(h.monthly_contribution_minor), sum(h.reporting_balance_minor)

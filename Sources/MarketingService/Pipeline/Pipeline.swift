@@ -75,7 +75,7 @@ public struct Pipeline: Sendable {
         let key = try Self.opportunityIDs.key(request.id, db)
         var response = Crm_Marketing_V1_GetOpportunityResponse()
         response.opportunity = try load(key, probabilities: try Self.probabilities(db), db)
-        response.history = try Row.readAll(
+        response.history = try StatementRow.readAll(
             db.cachedStatement(
                 sql: "SELECT from_stage, to_stage, probability, actor, reason, at_ms FROM opportunity_stage WHERE opportunity_key = ? ORDER BY key"),
             arguments: [key]

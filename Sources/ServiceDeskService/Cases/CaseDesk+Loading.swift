@@ -4,14 +4,14 @@ internal import ServiceRuntime
 internal import WireProtocol
 
 /// Reading cases and clocks back. These run for every case a list or a sweep touches, so they name
-/// their columns and read them by position (a lookup by name lower-cases it each time), use cached
-/// statements, and read a case's clocks and pauses in one query each.
+/// their columns and read them by position in place (``StatementRow``), use cached statements, and
+/// read a case's clocks and pauses in one query each.
 extension CaseDesk {
     /// The columns `clock(_:pauses:)` reads, in its order.
     private static let clockColumns =
         "key, case_key, metric, started_at_ms, target_minutes, warning_percent, stopped_at_ms, state, warning_fired, breach_fired"
 
-    private static func clock(_ row: Row, pauses: [SLAClock.Pause]) -> SLAClock {
+    private static func clock(_ row: StatementRow, pauses: [SLAClock.Pause]) -> SLAClock {
         SLAClock(
             metric: SLAMetric(rawValue: row[2]) ?? .resolution, startedAt: Date(milliseconds: row[3]), targetMinutes: row[4],
             warningPercent: row[5], pauses: pauses, stoppedAt: (row[6] as Int64?).map(Date.init(milliseconds:)),
@@ -23,25 +23,26 @@ extension CaseDesk {
     }
 
     func loadClock(key: Int64, _ db: Database) throws -> (clock: SLAClock, caseKey: Int64) {
-        let row = try Row.fetchOne(db.cachedStatement(sql: "SELECT \(Self.clockColumns) FROM sla_clock WHERE key = ?"), arguments: [key])!
-        let pauses = try Row.readAll(
+        let pauses = try StatementRow.readAll(
             db.cachedStatement(sql: "SELECT start_ms, end_ms FROM sla_pause WHERE clock_key = ? ORDER BY key"), arguments: [key]
         ) { Self.pause(start: $0[0], end: $0[1]) }
-        return (Self.clock(row, pauses: pauses), row[1])
+        return try StatementRow.readFirst(db.cachedStatement(sql: "SELECT \(Self.clockColumns) FROM sla_clock WHERE key = ?"), arguments: [key]) { row in
+            (Self.clock(row, pauses: pauses), row[1] as Int64)
+        }!
     }
 
     /// A case's clocks, oldest first, with their pauses.
     func loadClocks(caseKey: Int64, _ db: Database) throws -> [(key: Int64, clock: SLAClock)] {
         var pauses: [Int64: [SLAClock.Pause]] = [:]
-        let pauseRows = try Row.fetchCursor(
+        _ = try StatementRow.readAll(
             db.cachedStatement(
                 sql: """
                     SELECT p.clock_key, p.start_ms, p.end_ms FROM sla_pause p JOIN sla_clock c ON c.key = p.clock_key
                     WHERE c.case_key = ? ORDER BY p.key
                     """),
-            arguments: [caseKey])
-        while let row = try pauseRows.next() { pauses[row[0], default: []].append(Self.pause(start: row[1], end: row[2])) }
-        return try Row.readAll(
+            arguments: [caseKey]
+        ) { row in pauses[row[0], default: []].append(Self.pause(start: row[1], end: row[2])) }
+        return try StatementRow.readAll(
             db.cachedStatement(sql: "SELECT \(Self.clockColumns) FROM sla_clock WHERE case_key = ? ORDER BY key"), arguments: [caseKey]
         ) { row in
             let key: Int64 = row[0]

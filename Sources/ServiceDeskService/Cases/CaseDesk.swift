@@ -86,7 +86,7 @@ public struct CaseDesk: Sendable {
         let key = try caseKey(request.id, db)
         var response = Crm_Servicedesk_V1_GetCaseResponse()
         response.case = try loadCase(key: key, calendars: CalendarBook(), db)
-        response.history = try Row.readAll(db.cachedStatement(sql: "SELECT * FROM case_transition WHERE case_key = ? ORDER BY key"), arguments: [key]
+        response.history = try StatementRow.readAll(db.cachedStatement(sql: "SELECT * FROM case_transition WHERE case_key = ? ORDER BY key"), arguments: [key]
         ) { row in
             var transition = Crm_Servicedesk_V1_CaseTransition()
             transition.from = (CaseStatus(rawValue: row["from_status"]) ?? .new).proto

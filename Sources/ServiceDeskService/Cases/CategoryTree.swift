@@ -43,7 +43,7 @@ extension CaseDesk {
     public func listCategories(_ db: Database) throws -> Crm_Servicedesk_V1_ListCategoriesResponse {
         var response = Crm_Servicedesk_V1_ListCategoriesResponse()
         // In path order a parent comes before its children (a string sorts before any it prefixes).
-        response.categories = try Row.readAll(db.cachedStatement(sql: "SELECT path, name, retired FROM case_category ORDER BY path")) { row in
+        response.categories = try StatementRow.readAll(db.cachedStatement(sql: "SELECT path, name, retired FROM case_category ORDER BY path")) { row in
             var category = Crm_Servicedesk_V1_Category()
             (category.path, category.name, category.retired) = (row[0], row[1], row[2])
             return category
