@@ -1,5 +1,6 @@
 internal import Foundation
 internal import SwiftProtobuf
+internal import WireProtocol
 
 /// Field-by-field differences between two versions of a message, keyed by protobuf JSON path
 /// (`individual.nameZh`, `documents[0].number`), for the audit log.
@@ -18,6 +19,18 @@ enum ProfileDiff {
             let now = after[field] ?? ""
             return was == now ? nil : Change(field: field, before: was, after: now)
         }
+    }
+
+    /// ``changes(from:to:)`` for a customer profile, walking only the parts that differ: equal
+    /// parts, cleared on both sides first, could add no change, and most updates touch one or two
+    /// fields of a profile whose JSON round trip is most of the diff's cost.
+    static func profileChanges(from old: Crm_Customer_V1_CustomerProfile, to new: Crm_Customer_V1_CustomerProfile) -> [Change] {
+        var (old, new) = (old, new)
+        if old.individual == new.individual { old.clearIndividual(); new.clearIndividual() }
+        if old.corporate == new.corporate { old.clearCorporate(); new.clearCorporate() }
+        if old.documents == new.documents { old.documents = []; new.documents = [] }
+        if old.contacts == new.contacts { old.contacts = []; new.contacts = [] }
+        return changes(from: old, to: new)
     }
 
     /// The message's set fields as path -> value, using the protobuf JSON mapping.

@@ -76,18 +76,21 @@ public struct CustomerDirectory: Sendable {
         if profile.relationshipManagerID != current.profile.relationshipManagerID || profile.branchID != current.profile.branchID {
             try checkPlacement(relationshipManagerID: profile.relationshipManagerID, branchID: profile.branchID, fieldPrefix: "profile.", db)
         }
-        let changes = ProfileDiff.changes(from: current.profile, to: profile)
+        let changes = ProfileDiff.profileChanges(from: current.profile, to: profile)
         var response = Crm_Customer_V1_UpdateCustomerResponse()
         if !changes.isEmpty {
             let time = nowMilliseconds
-            try CustomerRecords.replaceProfile(key: key, profile, version: current.version + 1, now: time, db)
+            try CustomerRecords.replaceProfile(key: key, profile, previous: current.profile, version: current.version + 1, now: time, db)
             try recordAssignment(
                 customerKey: key, relationshipManagerID: profile.relationshipManagerID, branchID: profile.branchID, reason: "profile updated",
                 caller: caller, time: time, db)
             try AuditLog.append(
                 changes.map { .init(customerKey: key, action: "update", field: $0.field, before: $0.before, after: $0.after) },
                 caller: caller, atMilliseconds: time, db)
-            response.possibleDuplicates = try DuplicateFinder.candidates(for: profile, excluding: key, db)
+            // Only a change to what duplicates are found by can make this customer a new duplicate.
+            if DuplicateFinder.comparedFieldsDiffer(profile, current.profile) {
+                response.possibleDuplicates = try DuplicateFinder.candidates(for: profile, excluding: key, db)
+            }
         }
         response.customer = try view(key: key, caller: caller, db)
         return response

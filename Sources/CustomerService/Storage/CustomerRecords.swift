@@ -55,7 +55,13 @@ enum CustomerRecords {
     }
 
     /// Replaces a customer's profile, documents and contacts and sets its version.
-    static func replaceProfile(key: Int64, _ profile: Crm_Customer_V1_CustomerProfile, version: Int64, now: Int64, _ db: Database) throws {
+    /// Writes a new profile over `previous` (the one stored). Documents, contacts and name
+    /// variants are rewritten only when they changed: most updates touch neither, and the name
+    /// variants are the update's biggest write.
+    static func replaceProfile(
+        key: Int64, _ profile: Crm_Customer_V1_CustomerProfile, previous: Crm_Customer_V1_CustomerProfile, version: Int64, now: Int64,
+        _ db: Database
+    ) throws {
         try db.cachedStatement(
             sql: """
                 UPDATE customer SET display_name = ?, name_zh_key = ?, name_latin_key = ?, name_zh = ?, name_latin = ?, gender = ?,
@@ -64,10 +70,15 @@ enum CustomerRecords {
                     branch_id = ?, version = ?, updated_at_ms = ?
                 WHERE key = ?
                 """).execute(arguments: profileArguments(profile) + [version, now, key])
-        try db.cachedStatement(sql: "DELETE FROM customer_document WHERE customer_key = ?").execute(arguments: [key])
-        try db.cachedStatement(sql: "DELETE FROM customer_contact WHERE customer_key = ?").execute(arguments: [key])
-        try insertChildren(profile, customerKey: key, db)
-        try NameVariants.replace(customerKey: key, names: nameKeys(profile), db)
+        if profile.documents != previous.documents || profile.contacts != previous.contacts {
+            try db.cachedStatement(sql: "DELETE FROM customer_document WHERE customer_key = ?").execute(arguments: [key])
+            try db.cachedStatement(sql: "DELETE FROM customer_contact WHERE customer_key = ?").execute(arguments: [key])
+            try insertChildren(profile, customerKey: key, db)
+        }
+        let names = nameKeys(profile)
+        if names != nameKeys(previous) {
+            try NameVariants.replace(customerKey: key, names: names, db)
+        }
     }
 
     /// The search keys of a profile's names, for ``NameVariants``.

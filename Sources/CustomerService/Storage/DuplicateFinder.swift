@@ -7,6 +7,19 @@ internal import WireProtocol
 enum DuplicateFinder {
     static let maxCandidates = 10
 
+    /// Whether two versions of a profile differ in anything ``candidates(for:excluding:_:)`` looks
+    /// at: phones and emails, the person's names and birth date, the company's registration
+    /// number and legal name.
+    static func comparedFieldsDiffer(_ a: Crm_Customer_V1_CustomerProfile, _ b: Crm_Customer_V1_CustomerProfile) -> Bool {
+        func searched(_ profile: Crm_Customer_V1_CustomerProfile) -> [String] {
+            profile.contacts.filter { $0.kind == .phone || $0.kind == .email }.map { "\($0.kind.rawValue):\($0.value)" }
+        }
+        let (x, y) = (a.individual, b.individual)
+        return a.kind != b.kind || x.nameZh != y.nameZh || x.nameLatin != y.nameLatin || x.birthDate != y.birthDate
+            || a.corporate.registrationNumber != b.corporate.registrationNumber || a.corporate.legalName != b.corporate.legalName
+            || searched(a) != searched(b)
+    }
+
     static func candidates(for profile: Crm_Customer_V1_CustomerProfile, excluding: Int64?, _ db: Database) throws -> [Crm_Customer_V1_DuplicateCandidate] {
         var scores: [Int64: (score: UInt32, reasons: [String])] = [:]
         func add(_ keys: [Int64], _ points: UInt32, _ reason: String) {

@@ -1322,6 +1322,8 @@ public nonisolated struct Crm_Customer_V1_UpdateCustomerResponse: Sendable {
   /// Clears the value of `customer`. Subsequent reads from it will return its default value.
   public mutating func clearCustomer() {self._customer = nil}
 
+  /// Likely duplicates of the updated customer, when the update changed what they are found by
+  /// (phones, emails, names, birth date, registration number, legal name); otherwise empty.
   public var possibleDuplicates: [Crm_Customer_V1_DuplicateCandidate] = []
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()

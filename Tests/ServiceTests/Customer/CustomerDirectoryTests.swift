@@ -59,6 +59,55 @@ struct CustomerDirectoryTests {
         #expect(unrelated.possibleDuplicates.isEmpty)
     }
 
+    @Test("an update reports likely duplicates when it changes what they are found by, and rewrites only what changed")
+    func updateDuplicatesAndRewrites() async throws {
+        let fixture = try TemporaryCustomerStore()
+        let first = try await fixture.create(Profiles.individual(email: "zs@example.com")).customer
+        let second = try await fixture.create(
+            Profiles.individual(nameZh: "王五", nameLatin: "Wang Wu", birthDate: "1985-06-30", residentID: nil, phone: "13900000000")).customer
+        // Count the rewrites: every rewrite deletes the rows it replaces.
+        try await fixture.store.write { db in
+            try db.execute(
+                sql: """
+                    CREATE TABLE rewritten (what TEXT NOT NULL);
+                    CREATE TRIGGER contact_rewritten AFTER DELETE ON customer_contact BEGIN INSERT INTO rewritten VALUES ('contact'); END;
+                    CREATE TRIGGER variant_rewritten AFTER DELETE ON customer_name_variant BEGIN INSERT INTO rewritten VALUES ('variant'); END;
+                    """)
+        }
+        func rewritten() async throws -> Set<String> {
+            try await fixture.store.write { db in
+                defer { _ = try? db.execute(sql: "DELETE FROM rewritten") }
+                return Set(try String.fetchAll(db, sql: "SELECT what FROM rewritten"))
+            }
+        }
+
+        // The preferred channel alone: no duplicate search, contacts and name variants kept as they were.
+        var profile = second.profile
+        profile.preferredChannel = profile.preferredChannel == .sms ? .email : .sms
+        let channel = try await fixture.update(second.id, version: 1, to: profile)
+        #expect(channel.customer.version == 2)
+        #expect(channel.customer.profile.preferredChannel == profile.preferredChannel)
+        #expect(channel.possibleDuplicates.isEmpty)
+        #expect(try await rewritten().isEmpty)
+
+        // Taking the first customer's phone: a new duplicate, reported, and the contacts rewritten.
+        profile.contacts[0].value = first.profile.contacts[0].value
+        let phone = try await fixture.update(second.id, version: 2, to: profile)
+        #expect(phone.possibleDuplicates.map(\.customerID) == [first.id])
+        #expect(phone.customer.profile.contacts[0].value == first.profile.contacts[0].value)
+        #expect(try await rewritten() == ["contact"])
+
+        // A new name: the name variants follow it (a fuzzy search finds the new name, not the old).
+        profile.individual.nameLatin = "Wang Liu"
+        let renamed = try await fixture.update(second.id, version: 3, to: profile)
+        #expect(renamed.customer.profile.individual.nameLatin == "Wang Liu")
+        #expect(try await rewritten() == ["variant"])
+        let audit = try await fixture.read { _, db in
+            try String.fetchAll(db, sql: "SELECT field FROM audit_log WHERE customer_key = 2 AND action = 'update' ORDER BY sequence")
+        }
+        #expect(audit == ["preferredChannel", "contacts[0].value", "individual.nameLatin"])
+    }
+
     @Test("a wrong check digit is refused, naming the field and the expected character")
     func wrongCheckDigit() async throws {
         let fixture = try TemporaryCustomerStore()
