@@ -54,22 +54,20 @@ enum CustomerRecords {
         return key
     }
 
-    /// Replaces a customer's profile, documents and contacts and sets its version.
-    /// Writes a new profile over `previous` (the one stored). Documents, contacts and name
-    /// variants are rewritten only when they changed: most updates touch neither, and the name
-    /// variants are the update's biggest write.
+    /// Replaces a customer's profile, documents and contacts with `profile` and sets its version;
+    /// `previous` is the profile stored. Only what changed is written: the row's changed columns
+    /// (SQLite rewrites the entry of every index on a column an UPDATE sets, changed or not, and
+    /// nine indexes cover the profile's columns), and the documents, contacts and name variants
+    /// only when they changed (most updates touch none of them).
     static func replaceProfile(
         key: Int64, _ profile: Crm_Customer_V1_CustomerProfile, previous: Crm_Customer_V1_CustomerProfile, version: Int64, now: Int64,
         _ db: Database
     ) throws {
-        try db.cachedStatement(
-            sql: """
-                UPDATE customer SET display_name = ?, name_zh_key = ?, name_latin_key = ?, name_zh = ?, name_latin = ?, gender = ?,
-                    birth_date = ?, nationality = ?, occupation = ?, income_band = ?, legal_name = ?, registration_number = ?,
-                    industry = ?, company_size = ?, legal_representative = ?, preferred_channel = ?, relationship_manager_id = ?,
-                    branch_id = ?, version = ?, updated_at_ms = ?
-                WHERE key = ?
-                """).execute(arguments: profileArguments(profile) + [version, now, key])
+        let (values, before) = (profileValues(profile), profileValues(previous))
+        let changed = profileColumns.indices.filter { values[$0] != before[$0] }
+        let assignments = (changed.map { "\(profileColumns[$0]) = ?" } + ["version = ?", "updated_at_ms = ?"]).joined(separator: ", ")
+        try db.cachedStatement(sql: "UPDATE customer SET \(assignments) WHERE key = ?")
+            .execute(arguments: StatementArguments(changed.map { values[$0] }) + [version, now, key])
         if profile.documents != previous.documents || profile.contacts != previous.contacts {
             try db.cachedStatement(sql: "DELETE FROM customer_document WHERE customer_key = ?").execute(arguments: [key])
             try db.cachedStatement(sql: "DELETE FROM customer_contact WHERE customer_key = ?").execute(arguments: [key])
@@ -93,15 +91,27 @@ enum CustomerRecords {
         try db.cachedStatement(sql: "UPDATE customer_document SET live = ? WHERE customer_key = ?").execute(arguments: [live, key])
     }
 
-    private static func profileArguments(_ profile: Crm_Customer_V1_CustomerProfile) -> StatementArguments {
+    /// The customer row's columns a profile sets, in the order of ``profileValues(_:)``.
+    private static let profileColumns = [
+        "display_name", "name_zh_key", "name_latin_key", "name_zh", "name_latin", "gender", "birth_date", "nationality", "occupation",
+        "income_band", "legal_name", "registration_number", "industry", "company_size", "legal_representative", "preferred_channel",
+        "relationship_manager_id", "branch_id",
+    ]
+
+    private static func profileValues(_ profile: Crm_Customer_V1_CustomerProfile) -> [DatabaseValue] {
         let person = profile.individual
         let company = profile.corporate
-        return [
+        let values: [any DatabaseValueConvertible] = [
             displayName(profile), nameKey(person.nameZh), nameKey(person.nameLatin), person.nameZh, person.nameLatin,
             person.gender.rawValue, person.birthDate, person.nationality, person.occupation, person.incomeBand.rawValue,
             company.legalName, company.registrationNumber, company.industry, company.size.rawValue,
             company.legalRepresentative, profile.preferredChannel.rawValue, profile.relationshipManagerID, profile.branchID,
         ]
+        return values.map(\.databaseValue)
+    }
+
+    private static func profileArguments(_ profile: Crm_Customer_V1_CustomerProfile) -> StatementArguments {
+        StatementArguments(profileValues(profile))
     }
 
     private static func insertChildren(_ profile: Crm_Customer_V1_CustomerProfile, customerKey: Int64, _ db: Database) throws {

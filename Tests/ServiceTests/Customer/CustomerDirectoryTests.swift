@@ -102,6 +102,15 @@ struct CustomerDirectoryTests {
         let renamed = try await fixture.update(second.id, version: 3, to: profile)
         #expect(renamed.customer.profile.individual.nameLatin == "Wang Liu")
         #expect(try await rewritten() == ["variant"])
+        // Only changed columns are written: the row holds every change, its search key included.
+        let stored = try await fixture.read { _, db in
+            try Row.fetchOne(db, sql: "SELECT name_latin, name_latin_key, name_zh, preferred_channel, version FROM customer WHERE key = 2")!
+                .databaseValues.map(\.description)
+        }
+        #expect(stored == [
+            "\"Wang Liu\"", "\"\(CustomerRecords.nameKey("Wang Liu"))\"", "\"王五\"", "\(profile.preferredChannel.rawValue)", "4",
+        ])
+        #expect(try await fixture.get(second.id).profile == renamed.customer.profile)
         let audit = try await fixture.read { _, db in
             try String.fetchAll(db, sql: "SELECT field FROM audit_log WHERE customer_key = 2 AND action = 'update' ORDER BY sequence")
         }
