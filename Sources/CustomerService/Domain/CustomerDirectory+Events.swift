@@ -71,9 +71,6 @@ extension CustomerDirectory {
             payload.branchID = customer.profile.branchID
             payload.consents = try consents(key: key, includeHistory: false, db).current
             payload.mergedIntoID = customer.mergedInto
-            let facts = try Grading.facts(customerKey: key, db)
-            payload.reportingAssetsMinor = facts.assetsMinor
-            payload.monthlyContributionMinor = facts.monthlyContributionMinor
             payload.actions = done
             payload.accounts = try AccountRecords.holdings(customerKey: key, db)
                 .filter { $0.closedOn.isEmpty && ($0.role == .owner || $0.role == .jointOwner) }
@@ -83,6 +80,11 @@ extension CustomerDirectory {
                     (account.reportingBalanceMinor, account.monthlyContributionMinor) = (holding.reportingBalanceMinor, holding.monthlyContributionMinor)
                     return account
                 }
+            // Grading's assets and contribution (`Grading.facts`), summed from the open owned
+            // accounts just read rather than queried again.
+            payload.reportingAssetsMinor = payload.accounts.filter { $0.productType != .loan && $0.productType != .card }
+                .reduce(0) { $0 + $1.reportingBalanceMinor }
+            payload.monthlyContributionMinor = payload.accounts.reduce(0) { $0 + $1.monthlyContributionMinor }
             // An erasure also reaches the events already published: none keeps the old names.
             if type == "customer.erased" { try ChangeLog.redact(entityKey: customer.id, payload: payload, db) }
             try ChangeLog.append(type: type, entityKey: customer.id, payload: payload, atMilliseconds: time, db)

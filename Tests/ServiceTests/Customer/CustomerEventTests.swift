@@ -29,7 +29,11 @@ struct CustomerEventTests {
         var profile = created.profile
         profile.individual.occupation = "teacher"
         _ = try await fixture.update(created.id, version: 1, to: profile)
-        _ = try await fixture.upsert([Holdings.make("6222000000000001", customer: created.id, balanceYuan: 250_000, contributionYuan: 300)])
+        _ = try await fixture.upsert([
+            Holdings.make("6222000000000001", customer: created.id, balanceYuan: 250_000, contributionYuan: 300),
+            Holdings.make("6222000000000002", customer: created.id, type: .loan, balanceYuan: 90_000, contributionYuan: 50),
+            Holdings.make("6222000000000003", customer: created.id, balanceYuan: 0, closedOn: "2024-01-01", contributionYuan: 0),
+        ])
         _ = try await fixture.setActive(false, created.id, version: 2, reason: "moved abroad")
         _ = try await fixture.setActive(true, created.id, version: 3, reason: "came back")
         // A refused change and reads commit nothing.
@@ -42,11 +46,15 @@ struct CustomerEventTests {
         #expect(Set(log.map(\.entity)) == [created.id])
         #expect(log.map(\.payload.version) == [1, 2, 2, 3, 4], "accounts change derived fields, not the version")
         #expect(log[0].payload.nameZh == "张三" && log[0].payload.birthDate == "1949-12-31" && log[0].payload.branchID == "BJ-01")
+        // Assets leave out the loan and the closed account; contribution counts every open owned account.
         #expect(log[2].payload.reportingAssetsMinor == 25_000_000)
+        #expect(log[2].payload.monthlyContributionMinor == 35_000)
+        let facts = try await fixture.read { _, db in try Grading.facts(customerKey: 1, db) }
+        #expect((facts.assetsMinor, facts.monthlyContributionMinor) == (25_000_000, 35_000), "the event agrees with grading")
         #expect(log[2].payload.actions.contains("account"))
         // The open accounts go with it, for Marketing's maturity reminders, product segments and contribution.
         #expect(log[2].payload.accounts.map { "\($0.accountNumber) \($0.reportingBalanceMinor) \($0.monthlyContributionMinor)" } == [
-            "6222000000000001 25000000 30000",
+            "6222000000000001 25000000 30000", "6222000000000002 9000000 5000",
         ])
         #expect(log[0].payload.accounts.isEmpty)
         #expect(log[3].payload.status == .inactive)
