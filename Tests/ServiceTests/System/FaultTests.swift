@@ -137,7 +137,11 @@ struct FaultTests {
 
         // Stalled (SIGSTOP): the caller's deadline trips; the gateway goes on serving the other services.
         let marketing = try #require(system.process(.marketing))
-        kill(marketing.process.processIdentifier, SIGSTOP)
+        let pid = marketing.process.processIdentifier
+        kill(pid, SIGSTOP)
+        // A stop reaches each thread of the process in turn: one that is running on the other core
+        // can still answer a call meanwhile. Wait until every thread shows as stopped.
+        #expect(await eventually(seconds: 10) { Self.allThreadsStopped(pid) }, "marketing stopped")
         let get: Crm_Marketing_V1_GetOpportunityRequest = try JourneyTests.json(#"{"id": "O0000000001"}"#)
         let stalledAt = ContinuousClock.now
         do {
@@ -162,5 +166,17 @@ struct FaultTests {
         }, "marketing answers again once it runs")
         await connection.close()
         #expect(await system.shutdown().values.allSatisfy { $0 == 0 })
+    }
+
+    /// Whether every thread of the process is in the stopped state ('T' in /proc/PID/task/TID/stat).
+    static func allThreadsStopped(_ pid: Int32) -> Bool {
+        guard let threads = try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/task"), !threads.isEmpty else { return false }
+        return threads.allSatisfy { thread in
+            guard let stat = try? String(contentsOfFile: "/proc/\(pid)/task/\(thread)/stat", encoding: .utf8),
+                let close = stat.lastIndex(of: ")")
+            else { return false }
+            // The state is the first field after the command name, which is in parentheses.
+            return stat[stat.index(after: close)...].split(separator: " ").first == "T"
+        }
     }
 }
