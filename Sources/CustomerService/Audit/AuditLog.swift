@@ -1,6 +1,7 @@
 internal import Crypto
 internal import Foundation
 internal import GRDB
+internal import ServiceRuntime
 
 /// The append-only, hash-chained audit log of every change to customer data and every read of
 /// unmasked personal data (DESIGN.md section 5).
@@ -72,9 +73,11 @@ enum AuditLog {
     /// Appends entries, in order, inside the caller's write transaction.
     static func append(_ entries: [Entry], caller: Caller, atMilliseconds now: Int64, _ db: Database) throws {
         guard !entries.isEmpty else { return }
-        let head = try Row.fetchOne(db.cachedStatement( sql: "SELECT sequence, hash FROM audit_head WHERE id = 1"))
-        var previous: Data = head?["hash"] ?? genesisHash
-        var sequence: Int64 = head?["sequence"] ?? 0
+        let head = try StatementRow.readFirst(db.cachedStatement(sql: "SELECT sequence, hash FROM audit_head WHERE id = 1")) { row in
+            (sequence: row[0] as Int64, hash: row[1] as Data)
+        }
+        var previous = head?.hash ?? genesisHash
+        var sequence = head?.sequence ?? 0
         let insert = try db.cachedStatement(
             sql: """
                 INSERT INTO audit_log (sequence, at_ms, caller_system, end_user, request_id, customer_key, action, field,

@@ -22,15 +22,14 @@ extension CustomerDirectory {
 
     func publishChanges(afterAuditSequence before: Int64, _ db: Database) throws {
         try publishReferenceChanges(afterAuditSequence: before, db)
-        let rows = try Row.fetchAll(
+        let rows = try StatementRow.readAll(
             db.cachedStatement(
                 sql: "SELECT customer_key, action FROM audit_log WHERE sequence > ? AND customer_key != 0 ORDER BY sequence"),
-            arguments: [before])
+            arguments: [before]
+        ) { row in (key: row[0] as Int64, action: row[1] as String) }
         var actions: [Int64: [String]] = [:]
         var order: [Int64] = []
-        for row in rows {
-            let key: Int64 = row["customer_key"]
-            let action: String = row["action"]
+        for (key, action) in rows {
             guard !Self.actionsWithoutEvent.contains(action) else { continue }
             if actions[key] == nil { order.append(key) }
             if !(actions[key]?.contains(action) ?? false) { actions[key, default: []].append(action) }

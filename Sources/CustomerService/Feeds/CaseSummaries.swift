@@ -52,14 +52,14 @@ public enum CaseSummaries {
     static func forView(customerKey: Int64, limit: Int = 20, _ db: Database) throws -> (cases: [Crm_Customer_V1_CaseSummary], open: Int) {
         let open = try Int.fetchOne(
             db.cachedStatement(sql: "SELECT count(*) FROM case_summary WHERE customer_key = ? AND finished = 0"), arguments: [customerKey]) ?? 0
-        let rows = try Row.fetchAll(
+        let cases = try StatementRow.readAll(
             db.cachedStatement(
                 sql: """
                     SELECT case_id, kind, category, status, subject, opened_at_ms, resolved_at_ms, escalation_level, sla_breached, updated_at_ms
                     FROM case_summary WHERE customer_key = ? ORDER BY finished, updated_at_ms DESC, case_id DESC LIMIT ?
                     """),
-            arguments: [customerKey, limit])
-        let cases = rows.map { row in
+            arguments: [customerKey, limit]
+        ) { row in
             var summary = Crm_Customer_V1_CaseSummary()
             (summary.caseID, summary.kind, summary.category, summary.status, summary.subject) = (row[0], row[1], row[2], row[3], row[4])
             (summary.openedAtMs, summary.resolvedAtMs, summary.escalationLevel) = (row[5], row[6], row[7])

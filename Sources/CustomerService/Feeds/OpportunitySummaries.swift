@@ -63,14 +63,14 @@ public enum OpportunitySummaries {
     static func forView(customerKey: Int64, limit: Int = 20, _ db: Database) throws -> (opportunities: [Crm_Customer_V1_OpportunitySummary], open: Int) {
         let open = try Int.fetchOne(
             db.cachedStatement(sql: "SELECT count(*) FROM opportunity_summary WHERE customer_key = ? AND closed = 0"), arguments: [customerKey]) ?? 0
-        let rows = try Row.fetchAll(
+        let opportunities = try StatementRow.readAll(
             db.cachedStatement(
                 sql: """
                     SELECT opportunity_id, product, stage, amount_minor, currency, owner_rm_id, expected_close_date, updated_at_ms
                     FROM opportunity_summary WHERE customer_key = ? ORDER BY closed, updated_at_ms DESC, opportunity_id DESC LIMIT ?
                     """),
-            arguments: [customerKey, limit])
-        let opportunities = rows.map { row in
+            arguments: [customerKey, limit]
+        ) { row in
             var summary = Crm_Customer_V1_OpportunitySummary()
             (summary.opportunityID, summary.product, summary.stage, summary.amountMinor) = (row[0], row[1], row[2], row[3])
             (summary.currency, summary.ownerRmID, summary.expectedCloseDate, summary.updatedAtMs) = (row[4], row[5], row[6], row[7])
