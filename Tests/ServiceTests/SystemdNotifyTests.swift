@@ -17,6 +17,10 @@ final class FakeNotifySocket: Sendable {
 
     final class Received: Sendable {
         let messages = Mutex<[(at: ContinuousClock.Instant, text: String)]>([])
+        /// Set by ``close()``; the reader sees it within its 100 ms receive timeout.
+        let stopping = Atomic<Bool>(false)
+        /// Signalled by the reader as it returns: only then may the descriptor be closed.
+        let readerDone = DispatchSemaphore(value: 0)
     }
 
     init() throws {
@@ -36,13 +40,14 @@ final class FakeNotifySocket: Sendable {
         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
         let received = self.received
         DispatchQueue.global().async {
+            defer { received.readerDone.signal() }
             var buffer = [UInt8](repeating: 0, count: 4096)
-            while true {
+            while !received.stopping.load(ordering: .acquiring) {
                 let count = recv(fd, &buffer, buffer.count, 0)
                 if count > 0 {
                     let message = String(decoding: buffer[0..<count], as: UTF8.self)
                     received.messages.withLock { $0.append((ContinuousClock.now, message)) }
-                } else if count < 0 && errno != EAGAIN && errno != EWOULDBLOCK {
+                } else if count == 0 || (errno != EAGAIN && errno != EWOULDBLOCK) {
                     return
                 }
             }
@@ -56,8 +61,14 @@ final class FakeNotifySocket: Sendable {
         received.messages.withLock { $0.filter { $0.text.contains("WATCHDOG=1") && $0.at >= start && $0.at <= end }.count }
     }
 
+    /// Stops the reader, then closes the socket. The order matters: a reader still calling recv
+    /// on a closed descriptor number reads from whatever socket of this process is given that
+    /// number next (another test's connection), stealing its bytes; that closed unrelated
+    /// connections in full test runs.
     func close() {
+        received.stopping.store(true, ordering: .releasing)
         shutdown(fd, Int32(SHUT_RDWR))
+        received.readerDone.wait()
         Glibc.close(fd)
         unlink(path)
     }
