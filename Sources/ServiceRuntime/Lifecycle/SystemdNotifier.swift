@@ -1,6 +1,7 @@
 internal import Foundation
 public import Logging
 public import ServiceLifecycle
+internal import NIOConcurrencyHelpers
 
 #if canImport(Glibc)
 internal import Glibc
@@ -76,11 +77,17 @@ public struct SystemdLifecycle: Service {
     public func run() async throws {
         try await ready()
         notifier.notify("READY=1\nSTATUS=serving\nMAINPID=\(getpid())")
+        // STOPPING=1 is the last word: a ping whose health check was still running when the drain
+        // began is not sent after it.
+        let stopping = NIOLockedValueBox(false)
         await withTaskGroup(of: Void.self) { group in
             group.addTask {
                 // Wait for the drain to begin, then say so at once.
                 try? await gracefulShutdown()
-                notifier.notify("STOPPING=1\nSTATUS=draining")
+                stopping.withLockedValue { stopping in
+                    stopping = true
+                    notifier.notify("STOPPING=1\nSTATUS=draining")
+                }
             }
             if let watchdogInterval {
                 group.addTask {
@@ -88,7 +95,9 @@ public struct SystemdLifecycle: Service {
                         while !Task.isCancelled {
                             do {
                                 try await healthy()
-                                notifier.notify("WATCHDOG=1")
+                                stopping.withLockedValue { stopping in
+                                    if !stopping { notifier.notify("WATCHDOG=1") }
+                                }
                             } catch {
                                 logger.warning("health check failed; not pinging the watchdog", metadata: ["error": "\(error)"])
                             }
