@@ -143,7 +143,7 @@ struct FeedTests {
     func producerRestarts() async throws {
         let producer = try Producer()
         let consumer = try Consumer()
-        let port = try await freeLoopbackPort()
+        let port = try freeLoopbackPort()
         let feedConsumer = consumer.feedConsumer(port: port)
         try await consuming(feedConsumer) {
             for round in 1...3 {
@@ -287,7 +287,7 @@ struct FeedTests {
         try await first.produce(5)
         let consumer = try Consumer()
         let seen = Recorder<[String]>([])
-        let port = try await freeLoopbackPort()
+        let port = try freeLoopbackPort()
         let feedConsumer = FeedConsumer(
             configuration: .init(
                 producer: "items", consumer: "epoch-test",

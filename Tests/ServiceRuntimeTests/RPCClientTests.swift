@@ -26,7 +26,7 @@ struct RPCClientTests {
     @Test("after a server restart (GOAWAY, then a new process on the same port) calls go to a new connection", arguments: Transport.allCases)
     func reconnectsAfterRestart(transport: Transport) async throws {
         // Serve on one port twice in a row.
-        let port = try await freeLoopbackPort()
+        let port = try freeLoopbackPort()
         let client = RPCClient(
             configuration: .init(
                 host: "127.0.0.1", port: port, options: transport.options(), initialBackoff: .milliseconds(20),

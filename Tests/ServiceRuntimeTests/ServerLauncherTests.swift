@@ -1,3 +1,4 @@
+import TestSupport
 import Foundation
 import GRDB
 import NIOCore
@@ -10,7 +11,7 @@ import WireProtocol
 struct ServerLauncherTests {
     @Test("migrations run before the listener opens; the server answers health; cancellation stops it")
     func launches() async throws {
-        let port = try await freeLoopbackPort()
+        let port = try freeLoopbackPort()
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("crm-launch-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         let databasePath = folder.appendingPathComponent("test.sqlite").path

@@ -1,3 +1,4 @@
+import TestSupport
 import Foundation
 import GRDB
 import NIOCore
@@ -96,31 +97,8 @@ struct FeedProcessTests {
         await client.close()
     }
 
-    /// A loopback port that was free a moment ago, for a process the test starts later.
-    ///
-    /// Drawn below Linux's ephemeral range (32768-60999): a port from a throw-away bind to port 0
-    /// could be handed to another test's socket bound to port 0 (an admin listener, a client)
-    /// before the process binds it, which happened under the parallel test run.
-    static func freePort() async throws -> Int {
-        for _ in 0..<500 {
-            let port = Int.random(in: 20_000..<32_000)
-            if canBind(port) { return port }
-        }
-        throw ServerProcessError(message: "no free loopback port between 20000 and 32000")
-    }
-
-    private static func canBind(_ port: Int) -> Bool {
-        let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard descriptor >= 0 else { return false }
-        defer { close(descriptor) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = in_port_t(UInt16(port).bigEndian)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        return withUnsafePointer(to: &address) { pointer in
-            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0 }
-        }
-    }
+    /// See TestSupport's ``freeLoopbackPort()``.
+    static func freePort() async throws -> Int { try TestSupport.freeLoopbackPort() }
 }
 
 /// A mutable reference to the current process of a role, replaced on each restart.

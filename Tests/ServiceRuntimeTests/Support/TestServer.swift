@@ -36,19 +36,6 @@ func withTestServer<T: Sendable>(
     }
 }
 
-/// A loopback port that was free a moment ago: bound by a throw-away server, then released.
-func freeLoopbackPort() async throws -> Int {
-    let probe = RPCServer(configuration: .init(port: 0), router: RPCRouter(), logger: testLogger)
-    let group = ServiceGroup(services: [probe], gracefulShutdownSignals: [], logger: testLogger)
-    return try await withThrowingTaskGroup(of: Void.self) { tasks in
-        tasks.addTask { try await group.run() }
-        let port = try await probe.boundAddress().port!
-        await group.triggerGracefulShutdown()
-        try await tasks.waitForAll()
-        return port
-    }
-}
-
 let testLogger: Logger = {
     var logger = Logger(label: "test")
     logger.logLevel = ProcessInfo.processInfo.environment["TEST_LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? .critical
