@@ -243,21 +243,14 @@ extension CustomerDirectory {
 
     /// The units from the head office down to `unitID` (inclusive); empty for no unit.
     func branchPath(_ unitID: String, _ db: Database) throws -> [Crm_Customer_V1_OrgUnit] {
-        guard !unitID.isEmpty else { return [] }
-        // One statement walking up from the unit. The kind order makes the tree acyclic; the bound
-        // of ten units guards against a hand-edited database. A missing unit ends the path.
-        return try StatementRow.readAll(
-            db.cachedStatement(
-                sql: """
-                    WITH RECURSIVE up(unit_id, depth) AS (
-                        SELECT ?, 0
-                        UNION ALL
-                        SELECT o.parent_id, up.depth + 1 FROM up JOIN org_unit o ON o.unit_id = up.unit_id
-                        WHERE o.parent_id IS NOT NULL AND o.parent_id != '' AND up.depth < 9
-                    )
-                    SELECT o.* FROM up JOIN org_unit o ON o.unit_id = up.unit_id ORDER BY up.depth DESC
-                    """),
-            arguments: [unitID], Self.orgUnit)
+        var path: [Crm_Customer_V1_OrgUnit] = []
+        var next = unitID
+        // The kind order makes the tree acyclic; the bound guards against a hand-edited database.
+        while !next.isEmpty, path.count < 10, let unit = try Self.orgUnit(next, db) {
+            path.insert(unit, at: 0)
+            next = unit.parentID
+        }
+        return path
     }
 
     /// Customers whose branch is in the unit's subtree, with their accounts, summed.

@@ -50,13 +50,13 @@ public enum CaseSummaries {
     /// The customer's cases for the view: unfinished newest first, then the latest finished; and
     /// how many are unfinished.
     static func forView(customerKey: Int64, limit: Int = 20, _ db: Database) throws -> (cases: [Crm_Customer_V1_CaseSummary], open: Int) {
-        // One statement: the count rides on every row (a customer without cases has none open).
-        let rows = try StatementRow.readAll(
+        let open = try Int.fetchOne(
+            db.cachedStatement(sql: "SELECT count(*) FROM case_summary WHERE customer_key = ? AND finished = 0"), arguments: [customerKey]) ?? 0
+        let cases = try StatementRow.readAll(
             db.cachedStatement(
                 sql: """
-                    SELECT case_id, kind, category, status, subject, opened_at_ms, resolved_at_ms, escalation_level, sla_breached, updated_at_ms,
-                           (SELECT count(*) FROM case_summary WHERE customer_key = ?1 AND finished = 0)
-                    FROM case_summary WHERE customer_key = ?1 ORDER BY finished, updated_at_ms DESC, case_id DESC LIMIT ?2
+                    SELECT case_id, kind, category, status, subject, opened_at_ms, resolved_at_ms, escalation_level, sla_breached, updated_at_ms
+                    FROM case_summary WHERE customer_key = ? ORDER BY finished, updated_at_ms DESC, case_id DESC LIMIT ?
                     """),
             arguments: [customerKey, limit]
         ) { row in
@@ -64,9 +64,9 @@ public enum CaseSummaries {
             (summary.caseID, summary.kind, summary.category, summary.status, summary.subject) = (row[0], row[1], row[2], row[3], row[4])
             (summary.openedAtMs, summary.resolvedAtMs, summary.escalationLevel) = (row[5], row[6], row[7])
             (summary.slaBreached, summary.updatedAtMs) = (row[8], row[9])
-            return (summary, open: row[10] as Int)
+            return summary
         }
-        return (rows.map(\.0), rows.first?.open ?? 0)
+        return (cases, open)
     }
 
     static func name(_ kind: Crm_Servicedesk_V1_CaseKind) -> String {

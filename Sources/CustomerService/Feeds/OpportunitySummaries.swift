@@ -61,21 +61,21 @@ public enum OpportunitySummaries {
 
     /// The customer's opportunities for the view: open ones latest first, then closed ones; and how many are open.
     static func forView(customerKey: Int64, limit: Int = 20, _ db: Database) throws -> (opportunities: [Crm_Customer_V1_OpportunitySummary], open: Int) {
-        // One statement: the count rides on every row (a customer without opportunities has none open).
-        let rows = try StatementRow.readAll(
+        let open = try Int.fetchOne(
+            db.cachedStatement(sql: "SELECT count(*) FROM opportunity_summary WHERE customer_key = ? AND closed = 0"), arguments: [customerKey]) ?? 0
+        let opportunities = try StatementRow.readAll(
             db.cachedStatement(
                 sql: """
-                    SELECT opportunity_id, product, stage, amount_minor, currency, owner_rm_id, expected_close_date, updated_at_ms,
-                           (SELECT count(*) FROM opportunity_summary WHERE customer_key = ?1 AND closed = 0)
-                    FROM opportunity_summary WHERE customer_key = ?1 ORDER BY closed, updated_at_ms DESC, opportunity_id DESC LIMIT ?2
+                    SELECT opportunity_id, product, stage, amount_minor, currency, owner_rm_id, expected_close_date, updated_at_ms
+                    FROM opportunity_summary WHERE customer_key = ? ORDER BY closed, updated_at_ms DESC, opportunity_id DESC LIMIT ?
                     """),
             arguments: [customerKey, limit]
         ) { row in
             var summary = Crm_Customer_V1_OpportunitySummary()
             (summary.opportunityID, summary.product, summary.stage, summary.amountMinor) = (row[0], row[1], row[2], row[3])
             (summary.currency, summary.ownerRmID, summary.expectedCloseDate, summary.updatedAtMs) = (row[4], row[5], row[6], row[7])
-            return (summary, open: row[8] as Int)
+            return summary
         }
-        return (rows.map(\.0), rows.first?.open ?? 0)
+        return (opportunities, open)
     }
 }
