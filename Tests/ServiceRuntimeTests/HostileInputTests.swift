@@ -91,7 +91,9 @@ struct HostileInputTests {
         }
     }
 
-    @Test("10,000 connections sending random garbage leave the server serving normal calls", arguments: Transport.allCases)
+    // One transport after the other: two floods at once took most of the two cores from the rest
+    // of the suite running beside them.
+    @Test("10,000 connections sending random garbage leave the server serving normal calls", .serialized, arguments: Transport.allCases)
     func garbageConnections(transport: Transport) async throws {
         let count = Int(ProcessInfo.processInfo.environment["CRM_GARBAGE_CONNECTIONS"] ?? "") ?? 10_000
         // The flood gets event loops of its own: on the shared ones it starved the other tests of
