@@ -33,15 +33,15 @@ extension CaseDesk {
 
     /// A case's clocks, oldest first, with their pauses.
     func loadClocks(caseKey: Int64, _ db: Database) throws -> [(key: Int64, clock: SLAClock)] {
-        var pauses: [Int64: [SLAClock.Pause]] = [:]
-        _ = try StatementRow.readAll(
+        let pauseRows = try StatementRow.readAll(
             db.cachedStatement(
                 sql: """
                     SELECT p.clock_key, p.start_ms, p.end_ms FROM sla_pause p JOIN sla_clock c ON c.key = p.clock_key
                     WHERE c.case_key = ? ORDER BY p.key
                     """),
             arguments: [caseKey]
-        ) { row in pauses[row[0], default: []].append(Self.pause(start: row[1], end: row[2])) }
+        ) { row in (clock: row[0] as Int64, pause: Self.pause(start: row[1], end: row[2])) }
+        let pauses = Dictionary(grouping: pauseRows, by: \.clock).mapValues { $0.map(\.pause) }
         return try StatementRow.readAll(
             db.cachedStatement(sql: "SELECT \(Self.clockColumns) FROM sla_clock WHERE case_key = ? ORDER BY key"), arguments: [caseKey]
         ) { row in
