@@ -125,6 +125,48 @@ struct RPCCallTests {
         }
     }
 
+    @Test("calls on one connection with different deadlines each fail at their own, earliest first, whatever order they came in", arguments: Transport.allCases)
+    func deadlinesOnOneConnection(transport: Transport) async throws {
+        var router = RPCRouter.withSystemHandlers()
+        router.register(SystemMethods.echo) { request, _ in
+            if request.payload != Data("fast".utf8) { try await Task.sleep(for: .seconds(30)) }
+            var response = Crm_System_V1_EchoResponse()
+            response.payload = request.payload
+            return response
+        }
+        try await withTestServer(router: router, transport: transport) { _, port in
+            let connection = try await transport.connect(port: port)
+            // The long deadline arrives first (the connection's one timer is set for it), the
+            // short one after (the timer must be brought forward), then a call that answers.
+            let elapsed = try await withThrowingTaskGroup(of: (Int, Duration?).self) { group in
+                for (index, milliseconds) in [10_000, 200].enumerated() {
+                    group.addTask {
+                        let started = ContinuousClock.now
+                        do {
+                            _ = try await connection.unary(
+                                SystemMethods.echo, echoRequest("slow"), metadata: Metadata(timeoutMilliseconds: UInt32(milliseconds)), timeout: nil)
+                            return (index, nil)
+                        } catch let error as RPCError where error.code == .deadlineExceeded {
+                            return (index, ContinuousClock.now - started)
+                        }
+                    }
+                    try await Task.sleep(for: .milliseconds(20))
+                }
+                let fast = try await connection.unary(SystemMethods.echo, echoRequest("fast"))
+                #expect(String(decoding: fast.payload, as: UTF8.self) == "fast")
+                var elapsed: [Int: Duration?] = [:]
+                for try await (index, duration) in group { elapsed[index] = duration }
+                return elapsed
+            }
+            let long = try #require(elapsed[0] ?? nil, "the 10 s call must fail with DEADLINE_EXCEEDED")
+            let short = try #require(elapsed[1] ?? nil, "the 200 ms call must fail with DEADLINE_EXCEEDED")
+            // Generous: the full suite has stalled this machine's task pool for seconds.
+            #expect(short < .seconds(8), "the short deadline waited for the long one's timer")
+            #expect(long >= .seconds(10))
+            await connection.close()
+        }
+    }
+
     @Test("cancelling the calling task reaches the handler as task cancellation", arguments: Transport.allCases)
     func cancelReachesHandler(transport: Transport) async throws {
         var router = RPCRouter.withSystemHandlers()

@@ -24,11 +24,11 @@ final class RPCServerConnectionHandler: ChannelDuplexHandler, FlushCoalescing {
         let methodName: String
         let startedAt: NIODeadline
         /// Carries the call's method, stream, trace id and caller into its completion line.
-        let logger: Logger
+        let context: ServerCallContext
         /// The request payload's size, counted in ``inFlightRequestBytes`` until the call ends.
         let requestBytes: Int
         var task: Task<Void, Never>?
-        var deadlineTimer: Scheduled<Void>?
+        let deadline: NIODeadline
         // Server streams only.
         var credit: UInt32 = 0
         var pendingItem: (payload: ByteBuffer, continuation: CheckedContinuation<Void, any Error>)?
@@ -53,6 +53,9 @@ final class RPCServerConnectionHandler: ChannelDuplexHandler, FlushCoalescing {
     static let maxInFlightRequestBytes = 8 << 20
     private var handshakeTimer: Scheduled<Void>?
     private var idleTimer: RepeatedTask?
+    /// One timer for all the calls' deadlines, set for the earliest: a timer scheduled and cancelled
+    /// per call cost a tenth of the event loop's time on short calls (docs/BENCHMARKS.md).
+    private var deadlineTimer: (at: NIODeadline, scheduled: Scheduled<Void>)?
     private var lastActivity = NIODeadline.now()
     private var peerIdentity: String?
     /// Over TLS, whether the TLS handshake finished: before it has, nothing written can reach the
@@ -93,6 +96,8 @@ final class RPCServerConnectionHandler: ChannelDuplexHandler, FlushCoalescing {
     func channelInactive(context: ChannelHandlerContext) {
         handshakeTimer?.cancel()
         idleTimer?.cancel()
+        deadlineTimer?.scheduled.cancel()
+        deadlineTimer = nil
         _ = machine.connectionClosed()
         admitted?.release()
         admitted = nil
@@ -243,26 +248,21 @@ final class RPCServerConnectionHandler: ChannelDuplexHandler, FlushCoalescing {
         if case .serverStream = entry.route { timeout = metadata.timeoutMilliseconds.map { .milliseconds(Int64($0)) } ?? .hours(24 * 365) }
         let deadline = now + timeout
 
-        var callLogger = logger
-        callLogger[metadataKey: "method"] = "\(entry.info.name)"
-        callLogger[metadataKey: "stream"] = "\(frame.streamID)"
-        if let traceparent = metadata.traceparent { callLogger[metadataKey: "trace"] = "\(traceparent)" }
         // A server that admits its callers itself (the gateway) logs the caller it authenticated,
         // never what the client wrote in the metadata.
         let caller = configuration.admission != nil ? peerIdentity : metadata.callerSystem ?? peerIdentity
-        if let caller { callLogger[metadataKey: "caller"] = "\(caller)" }
         let callContext = ServerCallContext(
             method: entry.info, streamID: frame.streamID, metadata: metadata, deadline: deadline,
-            peerIdentity: peerIdentity, logger: callLogger)
+            peerIdentity: peerIdentity, serverLogger: logger, loggedCaller: caller)
 
         metrics?.callStarted()
-        var call = ActiveCall(method: frame.method, methodName: entry.info.name, startedAt: now, logger: callLogger, requestBytes: frame.payload.readableBytes)
+        var call = ActiveCall(
+            method: frame.method, methodName: entry.info.name, startedAt: now, context: callContext, requestBytes: frame.payload.readableBytes,
+            deadline: deadline)
         inFlightRequestBytes += call.requestBytes
         let loopBound = NIOLoopBound(self, eventLoop: context.eventLoop)
         let streamID = frame.streamID
-        call.deadlineTimer = context.eventLoop.scheduleTask(deadline: deadline) {
-            loopBound.value.deadlinePassed(streamID)
-        }
+        armDeadlineTimer(for: deadline, context)
         let eventLoop = context.eventLoop
         let payload = frame.payload
         switch entry.route {
@@ -318,6 +318,24 @@ final class RPCServerConnectionHandler: ChannelDuplexHandler, FlushCoalescing {
         }
     }
 
+    /// Makes sure the deadline timer fires no later than `deadline`.
+    private func armDeadlineTimer(for deadline: NIODeadline, _ context: ChannelHandlerContext) {
+        if let timer = deadlineTimer {
+            guard deadline < timer.at else { return }
+            timer.scheduled.cancel()
+        }
+        let loopBound = NIOLoopBound(self, eventLoop: context.eventLoop)
+        deadlineTimer = (deadline, context.eventLoop.scheduleTask(deadline: deadline) { loopBound.value.deadlineTimerFired() })
+    }
+
+    /// Fails the calls whose deadline passed and sets the timer for the earliest one left.
+    private func deadlineTimerFired() {
+        deadlineTimer = nil
+        let now = NIODeadline.now()
+        for (streamID, call) in calls where call.deadline <= now { deadlinePassed(streamID) }
+        if let context, let next = calls.values.lazy.map(\.deadline).min() { armDeadlineTimer(for: next, context) }
+    }
+
     private func deadlinePassed(_ streamID: UInt32) {
         guard let call = calls[streamID] else { return }
         call.task?.cancel()
@@ -337,7 +355,6 @@ final class RPCServerConnectionHandler: ChannelDuplexHandler, FlushCoalescing {
     private func finish(_ streamID: UInt32, method: MethodID, with frame: Frame) {
         let call = calls.removeValue(forKey: streamID)
         if let call { released(call) }
-        call?.deadlineTimer?.cancel()
         call?.pendingItem?.continuation.resume(throwing: CancellationError())
         if calls.isEmpty { lastActivity = .now() }
         if let call, metrics != nil || logger.logLevel <= .info {
@@ -359,7 +376,6 @@ final class RPCServerConnectionHandler: ChannelDuplexHandler, FlushCoalescing {
         guard let call = calls.removeValue(forKey: streamID) else { return }
         released(call)
         call.task?.cancel()
-        call.deadlineTimer?.cancel()
         call.pendingItem?.continuation.resume(throwing: CancellationError())
         if calls.isEmpty { lastActivity = .now() }
         if let metrics { record(call, code: "\(ErrorCode.cancelled)", in: metrics) }
@@ -391,7 +407,7 @@ final class RPCServerConnectionHandler: ChannelDuplexHandler, FlushCoalescing {
     private func logCompletion(_ call: ActiveCall, code: String) {
         guard logger.logLevel <= .info else { return }
         let micros = (NIODeadline.now() - call.startedAt).nanoseconds / 1000
-        call.logger.info("call", metadata: ["code": "\(code)", "duration_us": "\(micros)"])
+        call.context.logger.info("call", metadata: ["code": "\(code)", "duration_us": "\(micros)"])
     }
 
     // MARK: Server streams

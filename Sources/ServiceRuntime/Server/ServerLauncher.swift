@@ -179,32 +179,33 @@ public enum ServerLauncher {
 
     /// Puts `level` in force for every logger of the process (a SIGHUP reload of `log.level`).
     public static func setProcessLogLevel(_ level: Logger.Level) {
-        ReloadableLevelLogHandler.reloadedLevel.withLock { $0 = level }
+        reloadedLogLevel.withLock { $0 = level }
     }
 }
 
-/// Writes through `StreamLogHandler`; its level is the one a reload set, once one has, over the
-/// level each logger was made with (loggers are values copied everywhere, so a reload cannot
-/// reach them one by one).
+/// Writes through another handler (`StreamLogHandler` in the servers); its level is the one a
+/// reload set, once one has, over the level each logger was made with (loggers are values copied
+/// everywhere, so a reload cannot reach them one by one).
+///
+/// It keeps the logger's metadata itself and hands it to the inner handler only with a record:
+/// `StreamLogHandler` formats its whole metadata again on every change, and the servers set three
+/// or four keys on every call's logger (a quarter of the event loop's time on echo calls in a
+/// profile, docs/BENCHMARKS.md), while most calls never log at all.
 struct ReloadableLevelLogHandler: LogHandler {
-    static let reloadedLevel = Mutex<Logger.Level?>(nil)
-    private var inner: StreamLogHandler
+    private var inner: any LogHandler
     private var ownLevel: Logger.Level
 
-    init(_ inner: StreamLogHandler) {
+    init(_ inner: any LogHandler) {
         self.inner = inner
         ownLevel = inner.logLevel
     }
 
     var logLevel: Logger.Level {
-        get { Self.reloadedLevel.withLock { $0 } ?? ownLevel }
+        get { reloadedLogLevel.withLock { $0 } ?? ownLevel }
         set { ownLevel = newValue }
     }
 
-    var metadata: Logger.Metadata {
-        get { inner.metadata }
-        set { inner.metadata = newValue }
-    }
+    var metadata: Logger.Metadata = [:]
 
     var metadataProvider: Logger.MetadataProvider? {
         get { inner.metadataProvider }
@@ -212,14 +213,22 @@ struct ReloadableLevelLogHandler: LogHandler {
     }
 
     subscript(metadataKey key: String) -> Logger.Metadata.Value? {
-        get { inner[metadataKey: key] }
-        set { inner[metadataKey: key] = newValue }
+        get { metadata[key] }
+        set { metadata[key] = newValue }
     }
 
     func log(event: LogEvent) {
+        var event = event
+        if !metadata.isEmpty {
+            // The record's own metadata wins over the logger's, as in swift-log's handlers.
+            event.metadata = metadata.merging(event.metadata ?? [:]) { _, explicit in explicit }
+        }
         inner.log(event: event)
     }
 }
+
+/// The level a reload put in force for every logger of the process (nil: none yet).
+let reloadedLogLevel = Mutex<Logger.Level?>(nil)
 
 public struct HealthCheckTimeout: Error {}
 
