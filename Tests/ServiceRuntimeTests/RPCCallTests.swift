@@ -1,6 +1,7 @@
 import TestSupport
 import Foundation
 import NIOCore
+import NIOPosix
 import ServiceRuntime
 import Testing
 import WireProtocol
@@ -23,6 +24,40 @@ struct RPCCallTests {
                 #expect(error.code == .unimplemented)
                 #expect(error.processing == .notProcessed)
             }
+            await connection.close()
+        }
+    }
+
+    @Test("an immediate handler answers on the connection's event loop, its errors reach the caller, and calls after it go on", arguments: Transport.allCases)
+    func immediateHandler(transport: Transport) async throws {
+        var router = RPCRouter.withSystemHandlers()
+        let onEventLoop = Recorder<[Bool]>([])
+        router.registerImmediate(SystemMethods.echo) { request, _ in
+            onEventLoop.update { $0.append(MultiThreadedEventLoopGroup.currentEventLoop != nil) }
+            if request.payload == Data("refuse".utf8) {
+                throw RPCError(code: .failedPrecondition, message: "refused", reason: "REFUSED", processing: .notProcessed)
+            }
+            var response = Crm_System_V1_EchoResponse()
+            response.payload = request.payload
+            return response
+        }
+        try await withTestServer(router: router, transport: transport) { _, port in
+            let connection = try await transport.connect(port: port)
+            do {
+                _ = try await connection.unary(SystemMethods.echo, echoRequest("refuse"))
+                Issue.record("the handler's error must reach the caller")
+            } catch let error as RPCError {
+                #expect(error.code == .failedPrecondition)
+                #expect(error.reason == "REFUSED")
+            }
+            let answers = try await withThrowingTaskGroup(of: String.self) { group in
+                for index in 0..<50 {
+                    group.addTask { String(decoding: try await connection.unary(SystemMethods.echo, echoRequest("\(index)")).payload, as: UTF8.self) }
+                }
+                return try await group.reduce(into: Set<String>()) { $0.insert($1) }
+            }
+            #expect(answers == Set((0..<50).map { "\($0)" }))
+            #expect(onEventLoop.value == Array(repeating: true, count: 51))
             await connection.close()
         }
     }

@@ -8,10 +8,13 @@ public import WireProtocol
 /// failure by throwing an ``RPCError``; any other error becomes INTERNAL (logged, never sent).
 public struct RPCRouter: Sendable {
     typealias UnaryBody = @Sendable (ByteBuffer, ServerCallContext) async throws -> ByteBuffer
+    typealias ImmediateBody = @Sendable (ByteBuffer, ServerCallContext) throws -> ByteBuffer
     typealias StreamBody = @Sendable (ByteBuffer, ServerCallContext, any ServerStreamSink) async throws -> Void
 
     enum Route: Sendable {
         case unary(UnaryBody)
+        /// Answered on the event loop inside the read that delivered the request.
+        case immediate(ImmediateBody)
         case serverStream(StreamBody)
     }
 
@@ -43,6 +46,25 @@ public struct RPCRouter: Sendable {
                 let request = try Self.decode(Request.self, payload, method: method.name)
                 let response = try await handler(request, context)
                 return try response.encodedPayload()
+            })
+    }
+
+    /// Registers the handler of a unary method that answers at once from what it already has
+    /// (System.Echo, System.Health): it runs on the connection's event loop inside the read that
+    /// delivered the request, with no task and no hop between threads, which on short calls cost
+    /// more than the call itself (docs/BENCHMARKS.md). It must not block, wait or compute for long:
+    /// the event loop's other connections wait while it runs. It has no deadline to miss and cannot
+    /// be cancelled.
+    public mutating func registerImmediate<Request, Response>(
+        _ method: MethodDescriptor<Request, Response>,
+        handler: @escaping @Sendable (Request, ServerCallContext) throws -> Response
+    ) {
+        precondition(method.kind == .unary, "\(method.name) is a server stream")
+        entries[method.id] = Entry(
+            info: method.info,
+            route: .immediate { payload, context in
+                let request = try Self.decode(Request.self, payload, method: method.name)
+                return try handler(request, context).encodedPayload()
             })
     }
 

@@ -262,11 +262,15 @@ final class RPCServerConnectionHandler: ChannelDuplexHandler, FlushCoalescing {
         inFlightRequestBytes += call.requestBytes
         let loopBound = NIOLoopBound(self, eventLoop: context.eventLoop)
         let streamID = frame.streamID
-        armDeadlineTimer(for: deadline, context)
         let eventLoop = context.eventLoop
         let payload = frame.payload
         switch entry.route {
+        case .immediate(let body):
+            // Answered inside this read: no task, no deadline to watch.
+            calls[streamID] = call
+            unaryCompleted(streamID, Result { try body(payload, callContext) })
         case .unary(let body):
+            armDeadlineTimer(for: deadline, context)
             calls[streamID] = call
             calls[streamID]?.task = Task(executorPreference: taskExecutor) {
                 let result: Result<ByteBuffer, any Error>
@@ -282,6 +286,7 @@ final class RPCServerConnectionHandler: ChannelDuplexHandler, FlushCoalescing {
                 }
             }
         case .serverStream(let body):
+            armDeadlineTimer(for: deadline, context)
             call.credit = metadata.initialCredit ?? Metadata.defaultInitialCredit
             calls[streamID] = call
             let sink = ConnectionStreamSink(handler: loopBound, eventLoop: eventLoop, streamID: streamID)

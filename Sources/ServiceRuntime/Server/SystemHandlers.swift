@@ -8,13 +8,15 @@ public enum SystemHandlers {
     /// - Parameters:
     ///   - serverName: reported by health, e.g. `crm-customer`.
     ///   - version: the build version reported by health.
-    ///   - status: decides what health reports (serving, draining ...).
+    ///   - status: decides what health reports (serving, draining ...). It runs on an event loop
+    ///     (echo and health are answered there, ``RPCRouter/registerImmediate(_:handler:)``), so it
+    ///     must answer from memory, never wait.
     public static func register(
         into router: inout RPCRouter, serverName: String, version: String,
         status: @escaping @Sendable () -> Crm_System_V1_HealthResponse.ServingStatus = { .serving }
     ) {
         let started = NIODeadline.now()
-        router.register(SystemMethods.echo) { request, _ in
+        router.registerImmediate(SystemMethods.echo) { request, _ in
             var response = Crm_System_V1_EchoResponse()
             response.payload = request.payload
             return response
@@ -33,7 +35,7 @@ public enum SystemHandlers {
                 try await writer.write(item)
             }
         }
-        router.register(SystemMethods.health) { _, _ in
+        router.registerImmediate(SystemMethods.health) { _, _ in
             var response = Crm_System_V1_HealthResponse()
             response.status = status()
             response.server = serverName
