@@ -62,6 +62,36 @@ struct RPCCallTests {
         }
     }
 
+    @Test("callOnEventLoop: 100 calls chained from the connection's event loop, each answered there; an error completes the future", arguments: Transport.allCases)
+    func callsFromTheEventLoop(transport: Transport) async throws {
+        try await withTestServer(transport: transport) { _, port in
+            let connection = try await transport.connect(port: port)
+            let payload = try echoRequest("loop").encodedPayload()
+            let eventLoop = connection.eventLoop
+            // Each answer sends the next call from the loop, as a proxy or a load generator does.
+            let answers = try await eventLoop.flatSubmit {
+                var answered: [Bool] = []
+                func next(_ remaining: Int) -> EventLoopFuture<[Bool]> {
+                    guard remaining > 0 else { return eventLoop.makeSucceededFuture(answered) }
+                    return connection.callOnEventLoop(method: SystemMethods.echo.id, payload: payload).flatMap { buffer in
+                        let echoed = (try? Crm_System_V1_EchoResponse(payload: buffer).payload) == Data("loop".utf8)
+                        answered.append(echoed && eventLoop.inEventLoop)
+                        return next(remaining - 1)
+                    }
+                }
+                return next(100)
+            }.get()
+            #expect(answers == Array(repeating: true, count: 100))
+            do {
+                _ = try await connection.callOnEventLoop(method: MethodID(service: 9, method: 9), payload: ByteBuffer()).get()
+                Issue.record("an unknown method must fail")
+            } catch let error as RPCError {
+                #expect(error.code == .unimplemented)
+            }
+            await connection.close()
+        }
+    }
+
     @Test("an invalid request body gets INVALID_ARGUMENT and the connection stays up", arguments: Transport.allCases)
     func malformedBody(transport: Transport) async throws {
         try await withTestServer(transport: transport) { _, port in

@@ -64,6 +64,7 @@ struct RunBenchmark: AsyncParsableCommand {
         }
         for path in via.split(separator: ",") where path != "gateway" && path != "direct" { throw ValidationError("unknown path \(path)") }
         guard (1...64).contains(connections) else { throw ValidationError("--connections must be 1 to 64") }
+        if rate != nil, workload.split(separator: ",").contains("echo-loop") { throw ValidationError("echo-loop runs closed loop only") }
     }
 
     func run() async throws {
@@ -105,7 +106,11 @@ struct RunBenchmark: AsyncParsableCommand {
                     for level in levels {
                         let label = "\(name) via \(path), \(level) in flight"
                         let recorder = try await Progress.showing(label) { progress in
-                            try await ClosedLoop.measure(inFlight: level, duration: duration, progress: progress, call)
+                            if workload == .echoLoop {
+                                return try await EventLoopEcho.measure(
+                                    connections: targets.customer, inFlight: level, duration: duration, metadata: targets.metadata, progress: progress)
+                            }
+                            return try await ClosedLoop.measure(inFlight: level, duration: duration, progress: progress, call)
                         }
                         report.add(RunReport.Row(workload: name, path: path, load: level, loadKind: "in_flight", recorder))
                     }

@@ -29,6 +29,9 @@ struct Targets: Sendable {
 enum Workload: String, CaseIterable, ExpressibleByArgument, Sendable {
     /// System.Echo with 64 bytes (through the gateway the gateway answers it: the client leg only).
     case echo
+    /// System.Echo issued from the connection's event loop (`RPCConnection.callOnEventLoop`, no
+    /// task per call on the client: ``EventLoopEcho``); closed loop only.
+    case echoLoop = "echo-loop"
     /// Customer.Get of a random loaded customer.
     case get
     /// Customer.GetView (the single customer view) of a random loaded customer.
@@ -48,7 +51,7 @@ enum Workload: String, CaseIterable, ExpressibleByArgument, Sendable {
     /// Which services the workload needs a connection to.
     var services: Set<String> {
         switch self {
-        case .echo, .get, .view, .update: ["customer"]
+        case .echo, .echoLoop, .get, .view, .update: ["customer"]
         case .case: ["servicedesk"]
         case .segment: ["marketing"]
         case .mix: ["customer", "servicedesk", "marketing"]
@@ -61,7 +64,7 @@ enum Workload: String, CaseIterable, ExpressibleByArgument, Sendable {
     func makeCall(targets: Targets, count: Int) async throws -> Call {
         let metadata = targets.metadata
         switch self {
-        case .echo:
+        case .echo, .echoLoop:  // echo-loop measures through EventLoopEcho; this call warms it up
             var request = Crm_System_V1_EchoRequest()
             request.payload = Data(repeating: 0x61, count: 64)
             let finished = request
