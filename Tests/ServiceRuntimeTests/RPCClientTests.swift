@@ -1,8 +1,9 @@
 import TestSupport
 import Foundation
 import NIOCore
+import NIOPosix
 import ServiceLifecycle
-import ServiceRuntime
+@testable import ServiceRuntime
 import Testing
 import WireProtocol
 
@@ -21,6 +22,33 @@ struct RPCClientTests {
             await group.triggerGracefulShutdown()
             try await tasks.waitForAll()
         }
+    }
+
+    @Test("a call made on an event loop of the client's group goes out on a connection of that loop; calls from elsewhere use any working one")
+    func connectionPerEventLoop() async throws {
+        let port = try freeLoopbackPort()
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: 2)
+        let client = RPCClient(configuration: .init(host: "127.0.0.1", port: port), group: group)
+        let loops = Array(group.makeIterator())
+        try await serve(port: port, name: "loops") {
+            var byLoop: [RPCConnection] = []
+            for loop in loops {
+                let (connection, health) = try await Task(executorPreference: EventLoopTaskExecutor(loop)) {
+                    (try await client.connection(), try await client.unary(SystemMethods.health, Crm_System_V1_HealthRequest()))
+                }.value
+                #expect(connection.eventLoop === loop)
+                #expect(health.server == "loops")
+                byLoop.append(connection)
+            }
+            #expect(byLoop[0] !== byLoop[1])
+            // Reused, not opened again.
+            let again = try await Task(executorPreference: EventLoopTaskExecutor(loops[0])) { try await client.connection() }.value
+            #expect(again === byLoop[0])
+            let elsewhere = try await client.connection()
+            #expect(byLoop.contains { $0 === elsewhere })
+        }
+        await client.close()
+        try await group.shutdownGracefully()
     }
 
     @Test("after a server restart (GOAWAY, then a new process on the same port) calls go to a new connection", arguments: Transport.allCases)

@@ -4,9 +4,14 @@ public import NIOPosix
 internal import SwiftProtobuf
 public import WireProtocol
 
-/// A client that keeps one multiplexed connection to a server and replaces it when it fails or
+/// A client that keeps a multiplexed connection to a server and replaces it when it fails or
 /// the server sends GOAWAY. New calls go to a working connection; connecting retries with
-/// exponential backoff and jitter. Calls the server refused as not processed (draining, connection
+/// exponential backoff and jitter.
+///
+/// A call made on one of the group's event loops (a gateway handler) uses a connection of that
+/// event loop, opened on first use: its request and answer then never cross to another thread (a
+/// cross-loop hop each way cost the gateway's forwarded calls tens of microseconds each). Calls
+/// from elsewhere take any working connection. Calls the server refused as not processed (draining, connection
 /// lost before sending) are retried on a new connection; nothing that may have been processed is
 /// retried here.
 public final class RPCClient: Sendable {
@@ -34,27 +39,34 @@ public final class RPCClient: Sendable {
 
     public let configuration: Configuration
     private let group: any EventLoopGroup
-    private let current = NIOLockedValueBox<RPCConnection?>(nil)
+    /// The group's event loops, to tell whether a call runs on one of them.
+    private let groupLoops: Set<ObjectIdentifier>
+    /// The connections by the event loop they run on.
+    private let connections = NIOLockedValueBox<[ObjectIdentifier: RPCConnection]>([:])
 
     public init(configuration: Configuration, group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton) {
         self.configuration = configuration
         self.group = group
+        groupLoops = Set(group.makeIterator().map { ObjectIdentifier($0) })
     }
 
-    /// A usable connection, connecting (with backoff) if there is none.
+    /// A usable connection, connecting (with backoff) if there is none: the current event loop's
+    /// when called on one of the group's event loops, otherwise any.
     public func connection() async throws -> RPCConnection {
-        if let connection = current.withLockedValue({ $0 }), connection.isUsable { return connection }
+        let loop = currentLoopOfGroup()
+        if let connection = usableConnection(on: loop) { return connection }
         var lastError: (any Error)?
         for attempt in 0..<configuration.maximumAttempts {
             if attempt > 0 { try await Task.sleep(nanoseconds: UInt64(backoff(attempt: attempt).nanoseconds)) }
             // Another call may have connected meanwhile.
-            if let connection = current.withLockedValue({ $0 }), connection.isUsable { return connection }
+            if let connection = usableConnection(on: loop) { return connection }
             do {
+                let eventLoop = loop ?? group.next()
                 let connection = try await RPCConnection.connect(
-                    host: configuration.host, port: configuration.port, options: configuration.options, group: group)
-                let replaced = current.withLockedValue { slot -> RPCConnection? in
-                    defer { slot = connection }
-                    return slot
+                    host: configuration.host, port: configuration.port, options: configuration.options, group: eventLoop)
+                let replaced = connections.withLockedValue { slots -> RPCConnection? in
+                    defer { slots[ObjectIdentifier(eventLoop)] = connection }
+                    return slots[ObjectIdentifier(eventLoop)]
                 }
                 if let replaced { Task { await replaced.close() } }
                 return connection
@@ -65,6 +77,20 @@ public final class RPCClient: Sendable {
         throw (lastError as? RPCError)
             ?? RPCError(code: .unavailable, message: "cannot connect to \(configuration.host):\(configuration.port)",
                         reason: "CONNECT_FAILED", processing: .notProcessed)
+    }
+
+    /// The event loop of `group` this code runs on, if any.
+    private func currentLoopOfGroup() -> (any EventLoop)? {
+        guard let loop = MultiThreadedEventLoopGroup.currentEventLoop, groupLoops.contains(ObjectIdentifier(loop)) else { return nil }
+        return loop
+    }
+
+    /// `loop`'s connection if it is usable; with no loop, any usable one.
+    private func usableConnection(on loop: (any EventLoop)?) -> RPCConnection? {
+        connections.withLockedValue { slots in
+            if let loop { return slots[ObjectIdentifier(loop)].flatMap { $0.isUsable ? $0 : nil } }
+            return slots.values.first(where: \.isUsable)
+        }
     }
 
     /// The wait before attempt `attempt` (for tests).
@@ -112,10 +138,12 @@ public final class RPCClient: Sendable {
         try await connection().serverStream(method, request, metadata: metadata, timeout: timeout, window: window)
     }
 
-    /// Closes the current connection gracefully.
+    /// Closes the connections gracefully.
     public func close() async {
-        if let connection = current.withLockedValue({ slot -> RPCConnection? in defer { slot = nil }; return slot }) {
-            await connection.close()
+        let open = connections.withLockedValue { slots in
+            defer { slots = [:] }
+            return Array(slots.values)
         }
+        for connection in open { await connection.close() }
     }
 }
