@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Customer.GetView and System.Echo in one run: our protocol through the gateway (two hops, mutual
+# Customer.GetView and System.Echo (also issued from the event loop: echo-loop) in one run: our protocol through the gateway (two hops, mutual
 # TLS on both) and direct, beside the same view served over grpc-swift-2 (one hop, mutual TLS) from
 # a copy of the same database by the same CustomerService code, and the same echo, driven by the
 # same load shape. Prints the tables and the ratios issue 11 asks for; the JSON of both runs stays
@@ -27,7 +27,7 @@ rm -f Benchmarks/grpc-baseline/.build/release.yaml
 baseline=Benchmarks/grpc-baseline/.build/release/grpc-baseline
 
 echo "== ours: crm-bench run (floor, echo and view; through the gateway and direct)" >&2
-scripts/bench-system.sh --count "$count" -- --workload floor,echo,view --via gateway,direct \
+scripts/bench-system.sh --count "$count" -- --workload floor,echo,echo-loop,view --via gateway,direct \
   --in-flight "$levels" --duration "$duration" --json "$out/crm.json" | tee "$out/crm.md"
 
 echo "== grpc-swift-2: the same view, one hop" >&2
