@@ -6,14 +6,14 @@ public import WireProtocol
 
 /// A client that keeps a multiplexed connection to a server and replaces it when it fails or
 /// the server sends GOAWAY. New calls go to a working connection; connecting retries with
-/// exponential backoff and jitter.
+/// exponential backoff and jitter. Calls the server refused as not processed (draining, connection
+/// lost before sending) are retried on a new connection; nothing that may have been processed is
+/// retried here.
 ///
 /// A call made on one of the group's event loops (a gateway handler) uses a connection of that
 /// event loop, opened on first use: its request and answer then never cross to another thread (a
 /// cross-loop hop each way cost the gateway's forwarded calls tens of microseconds each). Calls
-/// from elsewhere take any working connection. Calls the server refused as not processed (draining, connection
-/// lost before sending) are retried on a new connection; nothing that may have been processed is
-/// retried here.
+/// from elsewhere take any working connection.
 public final class RPCClient: Sendable {
     public struct Configuration: Sendable {
         public var host: String

@@ -12,9 +12,7 @@ enum EventLoopEcho {
     static func measure(
         connections: [RPCConnection], inFlight: Int, duration: Double, metadata: Metadata, progress: Progress? = nil
     ) async throws -> LatencyRecorder {
-        var request = Crm_System_V1_EchoRequest()
-        request.payload = Data(repeating: 0x61, count: 64)
-        let payload = try request.encodedPayload()
+        let payload = try Workload.echoRequest.encodedPayload()
         let until = NIODeadline.now() + .nanoseconds(Int64(duration * 1e9))
         let started = NIODeadline.now()
         var futures: [EventLoopFuture<LatencyRecorder>] = []

@@ -65,9 +65,7 @@ enum Workload: String, CaseIterable, ExpressibleByArgument, Sendable {
         let metadata = targets.metadata
         switch self {
         case .echo, .echoLoop:  // echo-loop measures through EventLoopEcho; this call warms it up
-            var request = Crm_System_V1_EchoRequest()
-            request.payload = Data(repeating: 0x61, count: 64)
-            let finished = request
+            let finished = Self.echoRequest
             return { worker, _ in _ = try await targets.customer(worker).unary(SystemMethods.echo, finished, metadata: metadata) }
         case .get:
             return { worker, iteration in
@@ -119,6 +117,13 @@ enum Workload: String, CaseIterable, ExpressibleByArgument, Sendable {
     }
 
     struct WrongAnswer: Error {}
+
+    /// The echo workloads' request: 64 bytes.
+    static var echoRequest: Crm_System_V1_EchoRequest {
+        var request = Crm_System_V1_EchoRequest()
+        request.payload = Data(repeating: 0x61, count: 64)
+        return request
+    }
 
     /// The customer of iteration `iteration` of worker `worker`: a xorshift over the loaded range
     /// (the gRPC baseline draws the same sequence).
