@@ -55,6 +55,9 @@ public final class RPCConnection: Sendable {
         let eventLoop = group.next()
         let handshake = eventLoop.makePromise(of: NegotiatedParameters.self)
         let usable = NIOLockedValueBox(false)
+        // Kept from the initializer: looked up after the handshake, it is gone if the peer has
+        // closed in between, and the caller would get a pipeline error instead of a closed connection.
+        let installed = NIOLockedValueBox<NIOLoopBound<RPCClientConnectionHandler>?>(nil)
         let channel: any Channel
         do {
             channel = try await ClientBootstrap(group: eventLoop)
@@ -68,10 +71,10 @@ public final class RPCConnection: Sendable {
                             try sync.addHandler(try NIOSSLClientHandler(context: sslContext, serverHostname: name))
                         }
                         try sync.addHandler(ByteToMessageHandler(FrameDecoder(maxFrameSize: try FrameSizeLimit(Int(options.hello.maxFrameSize)), expectPreface: false)))
-                        try sync.addHandler(
-                            RPCClientConnectionHandler(
-                                hello: options.hello, handshake: handshake, keepaliveInterval: options.keepaliveInterval,
-                                usable: usable))
+                        let handler = RPCClientConnectionHandler(
+                            hello: options.hello, handshake: handshake, keepaliveInterval: options.keepaliveInterval, usable: usable)
+                        try sync.addHandler(handler)
+                        installed.withLockedValue { $0 = NIOLoopBound(handler, eventLoop: channel.eventLoop) }
                     }
                 }
                 .connect(host: host, port: port)
@@ -86,11 +89,15 @@ public final class RPCConnection: Sendable {
                                     reason: "HANDSHAKE_TIMEOUT", processing: .notProcessed))
             channel.close(promise: nil)
         }
-        defer { timeout.cancel() }
+        // Cancelled on the loop the moment the handshake ends, not when the awaiting task next runs:
+        // on a busy machine that task can wake after the timeout, which would close a connection
+        // whose handshake had succeeded (seen in full test runs as closed connections at random).
+        handshake.futureResult.whenComplete { _ in timeout.cancel() }
         let parameters = try await handshake.futureResult.get()
-        let handler = try await eventLoop.submit {
-            NIOLoopBound(try channel.pipeline.syncOperations.handler(type: RPCClientConnectionHandler.self), eventLoop: eventLoop)
-        }.get()
+        guard let handler = installed.withLockedValue({ $0 }) else {
+            throw RPCError(code: .unavailable, message: "connection to \(host):\(port) closed during setup", reason: "CLOSED",
+                           processing: .notProcessed)
+        }
         return RPCConnection(channel: channel, parameters: parameters, handler: handler, usable: usable)
     }
 
