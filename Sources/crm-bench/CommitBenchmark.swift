@@ -51,7 +51,7 @@ struct CommitBenchmark: AsyncParsableCommand {
                         }
                     }
                 }
-                let stored = try await store.pool.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM entry") ?? 0 }
+                let stored = try await store.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM entry") ?? 0 }
                 guard stored == Int(recorder.count) else { throw ValidationError("\(recorder.count) commits answered but \(stored) rows stored") }
                 let line = recorder.markdownRow(limit == 1 ? "1 (off)" : "\(limit)", inFlight: level)
                 FileHandle.standardError.write(Data((line + "\n").utf8))

@@ -34,7 +34,7 @@ struct LoadCustomers: AsyncParsableCommand {
         logger.logLevel = .warning
         // Bulk loading does not need each batch on disk before the next; the final checkpoint does.
         let store = try Store(configuration: .init(path: database, durability: .normal, cacheMiB: cacheMib), migrator: CustomerSchema.migrator, logger: logger)
-        let existing = try await store.pool.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM customer") ?? 0 }
+        let existing = try await store.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM customer") ?? 0 }
         guard existing == 0 else { throw ValidationError("\(database) already holds \(existing) customers; give a new file") }
 
         let directory = CustomerDirectory()
@@ -54,7 +54,7 @@ struct LoadCustomers: AsyncParsableCommand {
         }
         try await store.pool.writeWithoutTransaction { db in _ = try db.checkpoint(.truncate) }
         let seconds = Date().timeIntervalSince(started)
-        let stats = try await store.pool.read { db in
+        let stats = try await store.read { db in
             try Row.fetchOne(
                 db,
                 sql: """

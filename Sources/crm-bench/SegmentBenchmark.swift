@@ -34,7 +34,7 @@ struct SegmentBenchmark: AsyncParsableCommand {
         let mirror = MarketingMirror(pipeline: pipeline)
         var lines: [String] = []
 
-        let loaded = try await store.pool.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM customer_mirror") ?? 0 }
+        let loaded = try await store.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM customer_mirror") ?? 0 }
         if loaded < count {
             let started = Date()
             for first in stride(from: loaded, to: count, by: 5_000) {
@@ -57,7 +57,7 @@ struct SegmentBenchmark: AsyncParsableCommand {
             var customers: UInt64 = 0
             for _ in 0..<3 {
                 let started = Date()
-                customers = try await store.pool.read { db in try segments.count(finished, db) }.customers
+                customers = try await store.read { db in try segments.count(finished, db) }.customers
                 best = min(best, Date().timeIntervalSince(started))
             }
             lines.append(String(format: "| %@ | %llu | %.0f |", name, customers, best * 1000))

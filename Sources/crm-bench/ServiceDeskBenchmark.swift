@@ -95,7 +95,7 @@ struct ServiceDeskBenchmark: AsyncParsableCommand {
                 if deep { request.pageToken = PageToken.token(afterKey: Int64(count / 2)) }
                 let finished = request
                 let sent = NIODeadline.now()
-                _ = try await store.pool.read { db in try desk.list(finished, db) }
+                _ = try await store.read { db in try desk.list(finished, db) }
                 recorder.record(NIODeadline.now() - sent)
             }
             recorder.elapsed = NIODeadline.now() - begun
@@ -123,7 +123,7 @@ struct ServiceDeskBenchmark: AsyncParsableCommand {
         var cases: UInt32 = 0
         for _ in 0..<3 {
             started = Date()
-            cases = try await store.pool.read { db in try CaseReport.run(finishedReport, db) }.cases
+            cases = try await store.read { db in try CaseReport.run(finishedReport, db) }.cases
             best = min(best, Date().timeIntervalSince(started))
         }
         lines.append(String(format: "CaseReport over %d cases: %.0f ms (best of 3)", cases, best * 1000))

@@ -50,6 +50,23 @@ struct StoreTests {
         #expect(try await withoutSchedule.checkpoint() == (0, 0))
     }
 
+    @Test("read(): 200 concurrent reads on two reader threads each see the last commit; a read's error reaches its caller; a read cannot write")
+    func readsOnReaderThreads() async throws {
+        let store = try Store(
+            configuration: .init(path: try Self.temporaryPath(), maximumReaderCount: 2), migrator: Self.counterMigrator, logger: testLogger)
+        try await store.write { db in try db.execute(sql: "UPDATE counter SET value = 41") }
+        let values = try await withThrowingTaskGroup(of: Int?.self) { group in
+            for _ in 0..<200 { group.addTask { try await store.read { db in try Int.fetchOne(db, sql: "SELECT value FROM counter") } } }
+            return try await group.reduce(into: [Int?]()) { $0.append($1) }
+        }
+        #expect(values.count == 200)
+        #expect(values.allSatisfy { $0 == 41 })
+        await #expect(throws: DatabaseError.self) { try await store.read { db in try db.execute(sql: "SELECT nothing FROM nowhere") } }
+        await #expect(throws: DatabaseError.self) { try await store.read { db in try db.execute(sql: "UPDATE counter SET value = 0") } }
+        try await store.write { db in try db.execute(sql: "UPDATE counter SET value = value + 1") }
+        #expect(try await store.read { db in try Int.fetchOne(db, sql: "SELECT value FROM counter") } == 42)
+    }
+
     @Test("durability normal is applied when configured")
     func synchronousNormal() throws {
         let store = try Store(

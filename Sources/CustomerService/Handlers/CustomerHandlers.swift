@@ -44,7 +44,7 @@ public enum CustomerHandlers {
         read(CustomerMethods.getOrgUnit, &router, store, directory.getOrgUnit)
         // The search runs on a reader; only storing the pairs takes the write lock.
         router.register(CustomerMethods.findDuplicates) { request, _ in
-            let slice = try await store.pool.read { db in try directory.scanForDuplicates(request, db) }
+            let slice = try await store.read { db in try directory.scanForDuplicates(request, db) }
             return try await store.write { db in try directory.storeDuplicates(slice, db) }
         }
         read(CustomerMethods.listDuplicatePairs, &router, store, directory.listDuplicatePairs)
@@ -92,7 +92,7 @@ public enum CustomerHandlers {
         _ body: @escaping @Sendable (Request, Database) throws -> Response
     ) {
         router.register(method) { request, _ in
-            try await store.pool.read { db in try body(request, db) }
+            try await store.read { db in try body(request, db) }
         }
     }
 
@@ -107,7 +107,7 @@ public enum CustomerHandlers {
             if directory.readIsAudited(by: caller) {
                 return try await store.write { db in try body(request, caller, db) }
             }
-            return try await store.pool.read { db in try body(request, caller, db) }
+            return try await store.read { db in try body(request, caller, db) }
         }
     }
 

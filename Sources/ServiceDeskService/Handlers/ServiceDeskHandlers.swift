@@ -18,8 +18,8 @@ public enum ServiceDeskHandlers {
             let actor = CaseDesk.actor(context)
             return try await store.write(idempotentFor: context, request: request) { db in try desk.transition(request, actor: actor, db) }
         }
-        router.register(ServiceDeskMethods.getCase) { request, _ in try await store.pool.read { db in try desk.get(request, db) } }
-        router.register(ServiceDeskMethods.listCases) { request, _ in try await store.pool.read { db in try desk.list(request, db) } }
+        router.register(ServiceDeskMethods.getCase) { request, _ in try await store.read { db in try desk.get(request, db) } }
+        router.register(ServiceDeskMethods.listCases) { request, _ in try await store.read { db in try desk.list(request, db) } }
         router.register(ServiceDeskMethods.setSlaPolicies) { request, context in
             try await store.write(idempotentFor: context, request: request) { db in try desk.setPolicies(request, db) }
         }
@@ -37,7 +37,7 @@ public enum ServiceDeskHandlers {
         router.register(ServiceDeskMethods.recordSatisfaction) { request, context in
             try await store.write(idempotentFor: context, request: request) { db in try desk.recordSatisfaction(request, db) }
         }
-        router.register(ServiceDeskMethods.caseReport) { request, _ in try await store.pool.read { db in try CaseReport.run(request, db) } }
+        router.register(ServiceDeskMethods.caseReport) { request, _ in try await store.read { db in try CaseReport.run(request, db) } }
         router.register(ServiceDeskMethods.setQueue) { request, context in
             try await store.write(idempotentFor: context, request: request) { db in try desk.setQueue(request, db) }
         }
@@ -47,12 +47,12 @@ public enum ServiceDeskHandlers {
         router.register(ServiceDeskMethods.setArticleStatus) { request, context in
             try await store.write(idempotentFor: context, request: request) { db in try knowledge.setStatus(request, db) }
         }
-        router.register(ServiceDeskMethods.searchArticles) { request, _ in try await store.pool.read { db in try knowledge.search(request, db) } }
-        router.register(ServiceDeskMethods.getArticle) { request, _ in try await store.pool.read { db in try knowledge.get(request, db) } }
+        router.register(ServiceDeskMethods.searchArticles) { request, _ in try await store.read { db in try knowledge.search(request, db) } }
+        router.register(ServiceDeskMethods.getArticle) { request, _ in try await store.read { db in try knowledge.get(request, db) } }
         router.register(ServiceDeskMethods.setCategories) { request, context in
             try await store.write(idempotentFor: context, request: request) { db in try desk.setCategories(request, db) }
         }
-        router.register(ServiceDeskMethods.listCategories) { _, _ in try await store.pool.read { db in try desk.listCategories(db) } }
+        router.register(ServiceDeskMethods.listCategories) { _, _ in try await store.read { db in try desk.listCategories(db) } }
         router.register(ServiceDeskMethods.linkArticle) { request, context in
             let actor = CaseDesk.actor(context)
             return try await store.write(idempotentFor: context, request: request) { db in try desk.linkArticle(request, actor: actor, db) }

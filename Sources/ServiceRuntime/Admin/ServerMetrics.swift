@@ -105,7 +105,7 @@ public final class ServerMetrics: Sendable {
     public func scrape(_ store: Store?) async -> [UInt8] {
         if let store, !databaseGauges.isEmpty {
             let gauges = databaseGauges
-            let readings = try? await store.pool.read { db in
+            let readings = try? await store.read { db in
                 try gauges.map { gauge in (gauge, try gauge.read(db)) }
             }
             for (gauge, values) in readings ?? [] {

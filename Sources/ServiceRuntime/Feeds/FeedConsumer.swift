@@ -181,7 +181,7 @@ public struct FeedConsumer: Service {
     /// and how many are still open.
     @discardableResult
     public func retryDeadLetters(entityKey: String? = nil) async throws -> (applied: Int, stillOpen: Int) {
-        let letters = try await store.pool.read { db in
+        let letters = try await store.read { db in
             try Row.fetchAll(
                 db,
                 sql: """
@@ -219,7 +219,7 @@ public struct FeedConsumer: Service {
     // MARK: Offsets and acknowledgements
 
     func currentOffset() async throws -> Offset {
-        try await store.pool.read { db in try Self.offset(producer: configuration.producer, db) }
+        try await store.read { db in try Self.offset(producer: configuration.producer, db) }
     }
 
     private func acknowledgeLoop(_ client: RPCClient) async {

@@ -26,7 +26,7 @@ public enum FeedHandlers {
             while true {
                 let generation = store.feedSignal.generation
                 let from = after
-                let batch = try await store.pool.read { db in try ChangeLog.events(after: from, limit: batchSize, epoch: epoch, db) }
+                let batch = try await store.read { db in try ChangeLog.events(after: from, limit: batchSize, epoch: epoch, db) }
                 for event in batch {
                     try await writer.write(event)
                     after = event.sequence
@@ -56,7 +56,7 @@ public enum FeedHandlers {
             return Crm_Feed_V1_AcknowledgeResponse()
         }
         router.register(FeedMethods.status) { _, _ in
-            try await store.pool.read { db in try status(db) }
+            try await store.read { db in try status(db) }
         }
         router.register(FeedMethods.removeConsumer) { request, _ in
             let consumer = try consumerName(request.consumer)
@@ -81,7 +81,7 @@ public enum FeedHandlers {
                     fieldViolations: [.init(field: "pageSize", description: "at most 500")])
             }
             let limit = request.pageSize == 0 ? 100 : Int(request.pageSize)
-            return try await store.pool.read { db in
+            return try await store.read { db in
                 var response = Crm_Feed_V1_ListDeadLettersResponse()
                 response.letters = try Row.fetchAll(
                     db,
