@@ -84,7 +84,7 @@ public final class Store: Sendable {
         let cacheKiB = configuration.cacheMiB * 1024
         grdb.prepareDatabase { db in try db.execute(sql: "PRAGMA cache_size = -\(cacheKiB)") }
         pool = try DatabasePool(path: configuration.path, configuration: grdb)
-        // Started last in init: a pool that was never started needs no shutdown if init throws.
+        // Created here, started at the end of init: a pool never started needs no shutdown if init throws.
         readers = NIOThreadPool(numberOfThreads: max(1, configuration.maximumReaderCount))
         self.configuration = configuration
         groupCommit = GroupCommit(pool: pool, maximumGroupSize: max(1, configuration.groupCommitLimit))
