@@ -1,3 +1,4 @@
+import Foundation
 import GRDB
 import GRDBSQLite
 import ServiceRuntime
@@ -76,6 +77,43 @@ struct StatementRowTests {
                 #expect(id == 2)
             }
         }
+    }
+
+    @Test("reads on four threads at once, through one pool, each statement with its own columns, every time")
+    func concurrentThreads() async throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("rows-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        var configuration = Configuration()
+        configuration.maximumReaderCount = 4
+        let pool = try DatabasePool(path: folder.appendingPathComponent("rows.sqlite").path, configuration: configuration)
+        try await pool.write { db in
+            try db.execute(sql: "CREATE TABLE person (id INTEGER PRIMARY KEY, name TEXT NOT NULL)")
+            for id in 1...50 { try db.execute(sql: "INSERT INTO person VALUES (?, ?)", arguments: [id, "p\(id)"]) }
+        }
+        // Cached statements (one per connection) and fresh ones (freed at once, their addresses
+        // reused), with the columns in either order, on whichever thread runs the read.
+        let mismatches = try await withThrowingTaskGroup(of: Int.self) { group in
+            for task in 0..<4 {
+                group.addTask {
+                    var mismatches = 0
+                    for round in 0..<250 {
+                        let id = (task * 250 + round) % 50 + 1
+                        let columns = round % 2 == 0 ? "name, id" : "id, name"
+                        let cached = round % 3 == 0
+                        let (name, readID): (String, Int64) = try pool.read { db in
+                            let sql = "SELECT \(columns) FROM person WHERE id = ?"
+                            let statement = cached ? try db.cachedStatement(sql: sql) : try db.makeStatement(sql: sql)
+                            return try StatementRow.readFirst(statement, arguments: [id]) { row in (row["name"], row["id"]) }!
+                        }
+                        if name != "p\(id)" || readID != Int64(id) { mismatches += 1 }
+                    }
+                    return mismatches
+                }
+            }
+            return try await group.reduce(0, +)
+        }
+        #expect(mismatches == 0)
     }
 
     @Test("a read that stops at the first row, or fails, leaves its statement reset, holding no read of the database")

@@ -1,6 +1,6 @@
 public import GRDB
 internal import GRDBSQLite
-internal import Synchronization
+internal import NIOPosix
 
 /// The row a statement is on, read in place: `row["name"]` or `row[index]` decode the column
 /// straight from SQLite, as GRDB's own row does.
@@ -114,24 +114,37 @@ public final class ColumnIndex: Sendable {
     /// Statements are identified by object; an entry whose statement is gone is rebuilt, so a new
     /// statement at a reused address never inherits another's columns. GRDB drops its cached
     /// statements when the schema changes, which takes their entries with them.
-    private static let cache = Mutex<[ObjectIdentifier: Entry]>([:])
+    ///
+    /// One table per thread, not one behind a lock: the store's reader threads look up a dozen
+    /// statements per customer view each, and with one shared lock they queued on it (4% of all
+    /// the machine's samples with customer views on the readers at 2,400 a second, most of it
+    /// threads waking each other: docs/BENCHMARKS.md, "Session 13"). A connection is used by one
+    /// thread at a time, and a statement that several threads meet has an entry in each.
+    private static let cache = ThreadSpecificVariable<Cache>()
 
-    /// Unchecked: the statement is only compared by identity, never used, off its own thread.
-    private struct Entry: @unchecked Sendable {
+    /// Touched only by the thread it belongs to.
+    private final class Cache: @unchecked Sendable {
+        var entries: [ObjectIdentifier: Entry] = [:]
+    }
+
+    private struct Entry {
         weak var statement: Statement?
         let columns: ColumnIndex
     }
 
     static func of(_ statement: Statement) -> ColumnIndex {
+        let cache: Cache
+        if let existing = Self.cache.currentValue {
+            cache = existing
+        } else {
+            cache = Cache()
+            Self.cache.currentValue = cache
+        }
         let id = ObjectIdentifier(statement)
-        if let columns = cache.withLock({ cache in cache[id].flatMap { $0.statement === statement ? $0.columns : nil } }) {
-            return columns
-        }
+        if let entry = cache.entries[id], entry.statement === statement { return entry.columns }
         let columns = ColumnIndex(names: statement.columnNames)
-        cache.withLock { cache in
-            if cache.count >= 1024 { cache = cache.filter { $0.value.statement != nil } }
-            cache[id] = Entry(statement: statement, columns: columns)
-        }
+        if cache.entries.count >= 1024 { cache.entries = cache.entries.filter { $0.value.statement != nil } }
+        cache.entries[id] = Entry(statement: statement, columns: columns)
         return columns
     }
 }
