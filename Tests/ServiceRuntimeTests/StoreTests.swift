@@ -50,7 +50,7 @@ struct StoreTests {
         #expect(try await withoutSchedule.checkpoint() == (0, 0))
     }
 
-    @Test("read(): 200 concurrent reads on two reader threads each see the last commit; a read's error reaches its caller; a read cannot write")
+    @Test("read(): 200 concurrent reads on two reader threads, each on its own connection, see the last commit, before and after a write; a read's error reaches its caller; a read cannot write")
     func readsOnReaderThreads() async throws {
         let store = try Store(
             configuration: .init(path: try Self.temporaryPath(), maximumReaderCount: 2), migrator: Self.counterMigrator, logger: testLogger)
@@ -64,7 +64,13 @@ struct StoreTests {
         await #expect(throws: DatabaseError.self) { try await store.read { db in try db.execute(sql: "SELECT nothing FROM nowhere") } }
         await #expect(throws: DatabaseError.self) { try await store.read { db in try db.execute(sql: "UPDATE counter SET value = 0") } }
         try await store.write { db in try db.execute(sql: "UPDATE counter SET value = value + 1") }
-        #expect(try await store.read { db in try Int.fetchOne(db, sql: "SELECT value FROM counter") } == 42)
+        // Both threads' connections were opened before this commit; each read still starts from it.
+        let after = try await withThrowingTaskGroup(of: Int?.self) { group in
+            for _ in 0..<200 { group.addTask { try await store.read { db in try Int.fetchOne(db, sql: "SELECT value FROM counter") } } }
+            return try await group.reduce(into: [Int?]()) { $0.append($1) }
+        }
+        #expect(after.count == 200)
+        #expect(after.allSatisfy { $0 == 42 })
     }
 
     @Test("durability normal is applied when configured")
@@ -74,12 +80,23 @@ struct StoreTests {
         #expect(try store.writerSynchronousSetting() == 1)
     }
 
-    @Test("the configured page cache is set on the writer and on readers")
+    @Test("the configured page cache is set on the writer and on the pool's readers")
     func cacheSize() throws {
         let store = try Store(
             configuration: .init(path: try Self.temporaryPath(), cacheMiB: 96), migrator: Self.counterMigrator, logger: testLogger)
         #expect(try store.pool.writeWithoutTransaction { try Int.fetchOne($0, sql: "PRAGMA cache_size") } == -96 * 1024)
         #expect(try store.pool.read { try Int.fetchOne($0, sql: "PRAGMA cache_size") } == -96 * 1024)
+    }
+
+    @Test("the reader threads' own connections have the configured page cache and foreign keys on")
+    func readerThreadConnections() async throws {
+        let store = try Store(
+            configuration: .init(path: try Self.temporaryPath(), cacheMiB: 96), migrator: Self.counterMigrator, logger: testLogger)
+        let (cache, foreignKeys) = try await store.read { db in
+            (try Int.fetchOne(db, sql: "PRAGMA cache_size"), try Int.fetchOne(db, sql: "PRAGMA foreign_keys"))
+        }
+        #expect(cache == -96 * 1024)
+        #expect(foreignKeys == 1)
     }
 
     @Test("WAL, foreign keys and a writer busy timeout are on; migrations ran, and reopening is a no-op")

@@ -64,11 +64,20 @@ public final class Store: Sendable {
     private let groupCommit: GroupCommit
     /// The connection ``checkpoint()`` uses, beside the pool's writer.
     private let checkpointer: DatabaseQueue?
-    /// The threads ``read(_:)`` runs reads on, one per pool reader: they take reads from one queue
-    /// and only sleep when it is empty. GRDB's own async read passes each read through two dispatch
-    /// queues (its pool's wait queue, then the reader's), and on this 2-core machine those thread
-    /// wake-ups were a quarter of CustomerService's CPU at 256 views in flight.
+    /// The threads ``read(_:)`` runs reads on (`maximumReaderCount` of them): they take reads
+    /// from one queue and only sleep when it is empty. GRDB's own async read passes each read
+    /// through two dispatch queues (its pool's wait queue, where a semaphore bounds the readers,
+    /// then the reader's), and on this 2-core machine those thread wake-ups were a quarter of
+    /// CustomerService's CPU at 256 views in flight.
     private let readers: NIOThreadPool
+    /// Each reader thread's own read-only connection, opened on its first read. Checking a reader
+    /// out of GRDB's pool takes three dispatch-queue locks and a semaphore per read, on which the
+    /// reader threads queued (docs/BENCHMARKS.md, "Session 13"); a thread with a connection of its
+    /// own takes none. GRDB does not watch these connections for schema changes made elsewhere:
+    /// the schema changes only in migrations, which run before the threads start.
+    private let readerConnection = ThreadSpecificVariable<ReaderConnection>()
+    /// How the reader threads open their connections.
+    private let readerConfiguration: GRDB.Configuration
 
     /// Opens (creating if needed) the database and migrates it to the newest schema.
     ///
@@ -84,6 +93,10 @@ public final class Store: Sendable {
         let cacheKiB = configuration.cacheMiB * 1024
         grdb.prepareDatabase { db in try db.execute(sql: "PRAGMA cache_size = -\(cacheKiB)") }
         pool = try DatabasePool(path: configuration.path, configuration: grdb)
+        var reading = grdb
+        reading.readonly = true
+        reading.label = "store-reader"
+        readerConfiguration = reading
         // Created here, started at the end of init: a pool never started needs no shutdown if init throws.
         readers = NIOThreadPool(numberOfThreads: max(1, configuration.maximumReaderCount))
         self.configuration = configuration
@@ -122,12 +135,20 @@ public final class Store: Sendable {
         readers.shutdownGracefully { _ in }
     }
 
-    /// Runs `body` in a read-only transaction on one of the pool's readers, from one of the
-    /// store's reader threads (a snapshot of the last commit; never waits for the writer). Reads of
-    /// the services go through here rather than `pool.read`.
+    /// Runs `body` in a read-only transaction (a snapshot of the last commit; never waits for the
+    /// writer) on one of the store's reader threads, on that thread's own connection. Reads of the
+    /// services go through here rather than `pool.read`.
     public func read<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
-        let pool = self.pool
-        return try await readers.runIfActive { try pool.read(body) }
+        try await readers.runIfActive { [self] in try connectionOfThisThread().read(body) }
+    }
+
+    /// The calling reader thread's connection, opened on its first read and closed when the
+    /// thread ends (the store's deinit stops the threads).
+    private func connectionOfThisThread() throws -> DatabaseQueue {
+        if let existing = readerConnection.currentValue { return existing.queue }
+        let queue = try DatabaseQueue(path: configuration.path, configuration: readerConfiguration)
+        readerConnection.currentValue = ReaderConnection(queue: queue)
+        return queue
     }
 
     /// The runtime's own tables, shared by every service.
@@ -192,6 +213,12 @@ public final class Store: Sendable {
     public func writerSynchronousSetting() throws -> Int {
         try pool.writeWithoutTransaction { db in try Int.fetchOne(db, sql: "PRAGMA synchronous") ?? -1 }
     }
+}
+
+/// One reader thread's connection. Unchecked: only that thread uses it.
+private final class ReaderConnection: @unchecked Sendable {
+    let queue: DatabaseQueue
+    init(queue: DatabaseQueue) { self.queue = queue }
 }
 
 public struct StoreError: Error, CustomStringConvertible, Sendable {
