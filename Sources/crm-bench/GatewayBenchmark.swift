@@ -47,7 +47,8 @@ struct GatewayBenchmark: AsyncParsableCommand {
         let store = try Store(configuration: .init(path: database, cacheMiB: 512), migrator: CustomerSchema.migrator, logger: logger)
         var router = RPCRouter()
         SystemHandlers.register(into: &router, serverName: "crm-customer", version: "bench")
-        CustomerHandlers.register(into: &router, store: store)
+        let accessLog = try AccessLog(path: AccessLog.defaultPath(besides: database), besides: store.configuration, logger: logger)
+        CustomerHandlers.register(into: &router, store: store, accessLog: accessLog)
         let internalTLS = TLSSettings(certificateChainPath: "\(pki)/service.pem", privateKeyPath: "\(pki)/service.key", trustRootsPath: "\(pki)/internal-ca.pem")
         let service = RPCServer(
             configuration: .init(port: 0, tls: internalTLS, hello: Hello(maxConcurrentStreams: 4096), trustsCallerIdentity: true),

@@ -1,6 +1,7 @@
 // crm-customer: CustomerService, the bank's customer master data (issue 4). Reads its configuration
 // (a JSON file given by --config, then CRM_ environment variables; docs/OPERATIONS.md), opens
-// var/data/customer.sqlite by default, listens on 7101 and drains on SIGTERM.
+// var/data/customer.sqlite and its access log var/data/customer-access.sqlite by default, listens
+// on 7101 and drains on SIGTERM.
 import CustomerService
 import ServiceRuntime
 
@@ -21,8 +22,11 @@ do {
         // Case and opportunity summaries and contact history for the customer view, from ServiceDesk
         // and Marketing when they are configured.
         consumesIfConfigured: ["servicedesk": CaseSummaries.apply, "marketing": OpportunitySummaries.apply]
-    ) { router, store, _ in
-        CustomerHandlers.register(into: &router, store: store)
+    ) { router, store, logger in
+        // Reads of unmasked personal data are audited in a database file of their own beside the
+        // customer database (customer.sqlite -> customer-access.sqlite).
+        let accessLog = try AccessLog(path: AccessLog.defaultPath(besides: store.configuration.path), besides: store.configuration, logger: logger)
+        CustomerHandlers.register(into: &router, store: store, accessLog: accessLog)
     }
 } catch {
     // One line for the journal (a port in use, an unreadable database), not a crash report.

@@ -253,7 +253,7 @@ struct Audit: AsyncParsableCommand {
 
     struct Verify: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Walk CustomerService's hash-chained audit log; exit 1 and name the first broken row if it was tampered with.")
+            abstract: "Walk CustomerService's hash-chained audit logs (changes, then reads); exit 1 and name the first broken row if one was tampered with.")
 
         @OptionGroup var connection: ConnectionOptions
 
@@ -265,7 +265,7 @@ struct Audit: AsyncParsableCommand {
                 await client.close()
                 if !result.intact {
                     FileHandle.standardError.write(
-                        Data("crmctl: audit log broken at sequence \(result.firstBrokenSequence): \(result.problem)\n".utf8))
+                        Data("crmctl: audit log (\(result.brokenLog)) broken at sequence \(result.firstBrokenSequence): \(result.problem)\n".utf8))
                     Foundation.exit(1)
                 }
             } catch {

@@ -3,8 +3,9 @@ internal import Foundation
 internal import GRDB
 internal import ServiceRuntime
 
-/// The append-only, hash-chained audit log of every change to customer data and every read of
-/// unmasked personal data (DESIGN.md section 5).
+/// The append-only, hash-chained audit logs (DESIGN.md section 5): every change to customer data, in
+/// the customer database (``Chain/changes``), and every read of unmasked personal data, in the
+/// access log's own database file (``Chain/access``, ``AccessLog``). Both chains are built alike.
 ///
 /// Each row's hash covers its sequence number, time, caller, customer, action, field, the SHA-256
 /// digests of its before and after values, and the previous row's hash. Changing, deleting or
@@ -19,6 +20,19 @@ enum AuditLog {
         var field: String
         var before: String
         var after: String
+    }
+
+    /// The tables of one chain.
+    struct Chain: Sendable {
+        /// The rows.
+        let table: String
+        /// The one-row table holding the last row's sequence and hash.
+        let head: String
+        /// Whether rows hold personal values that an erasure may blank (the access log holds none).
+        let mayBeRedacted: Bool
+
+        static let changes = Chain(table: "audit_log", head: "audit_head", mayBeRedacted: true)
+        static let access = Chain(table: "access_log", head: "access_head", mayBeRedacted: false)
     }
 
     static let genesisHash = Data(repeating: 0, count: 32)
@@ -38,10 +52,11 @@ enum AuditLog {
                 """).execute(arguments: [erasedMarker, erasedMarker, customerKey])
     }
 
-    static func createTables(_ db: Database) throws {
+    static func createTables(_ db: Database, chain: Chain = .changes) throws {
+        let (table, head) = (chain.table, chain.head)
         try db.execute(
             sql: """
-                CREATE TABLE audit_log (
+                CREATE TABLE \(table) (
                     sequence INTEGER PRIMARY KEY AUTOINCREMENT,
                     at_ms INTEGER NOT NULL,
                     caller_system TEXT NOT NULL,
@@ -57,30 +72,30 @@ enum AuditLog {
                     prev_hash BLOB NOT NULL,
                     hash BLOB NOT NULL
                 );
-                CREATE INDEX audit_log_customer ON audit_log (customer_key, sequence);
-                CREATE TABLE audit_head (
+                CREATE INDEX \(table)_customer ON \(table) (customer_key, sequence);
+                CREATE TABLE \(head) (
                     id INTEGER PRIMARY KEY CHECK (id = 1),
                     sequence INTEGER NOT NULL,
                     hash BLOB NOT NULL
                 );
-                CREATE TRIGGER audit_log_append_only_update BEFORE UPDATE ON audit_log
-                BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END;
-                CREATE TRIGGER audit_log_append_only_delete BEFORE DELETE ON audit_log
-                BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END;
+                CREATE TRIGGER \(table)_append_only_update BEFORE UPDATE ON \(table)
+                BEGIN SELECT RAISE(ABORT, '\(table) is append-only'); END;
+                CREATE TRIGGER \(table)_append_only_delete BEFORE DELETE ON \(table)
+                BEGIN SELECT RAISE(ABORT, '\(table) is append-only'); END;
                 """)
     }
 
     /// Appends entries, in order, inside the caller's write transaction.
-    static func append(_ entries: [Entry], caller: Caller, atMilliseconds now: Int64, _ db: Database) throws {
+    static func append(_ entries: [Entry], caller: Caller, atMilliseconds now: Int64, to chain: Chain = .changes, _ db: Database) throws {
         guard !entries.isEmpty else { return }
-        let head = try StatementRow.readFirst(db.cachedStatement(sql: "SELECT sequence, hash FROM audit_head WHERE id = 1")) { row in
+        let head = try StatementRow.readFirst(db.cachedStatement(sql: "SELECT sequence, hash FROM \(chain.head) WHERE id = 1")) { row in
             (sequence: row[0] as Int64, hash: row[1] as Data)
         }
         var previous = head?.hash ?? genesisHash
         var sequence = head?.sequence ?? 0
         let insert = try db.cachedStatement(
             sql: """
-                INSERT INTO audit_log (sequence, at_ms, caller_system, end_user, request_id, customer_key, action, field,
+                INSERT INTO \(chain.table) (sequence, at_ms, caller_system, end_user, request_id, customer_key, action, field,
                                        before, after, before_digest, after_digest, prev_hash, hash)
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """)
@@ -98,7 +113,7 @@ enum AuditLog {
             previous = hash
         }
         try db.cachedStatement(
-            sql: "INSERT INTO audit_head (id, sequence, hash) VALUES (1, ?, ?) ON CONFLICT (id) DO UPDATE SET sequence = excluded.sequence, hash = excluded.hash").execute(arguments: [sequence, previous])
+            sql: "INSERT INTO \(chain.head) (id, sequence, hash) VALUES (1, ?, ?) ON CONFLICT (id) DO UPDATE SET sequence = excluded.sequence, hash = excluded.hash").execute(arguments: [sequence, previous])
     }
 
     struct Verification: Sendable, Equatable {
@@ -109,7 +124,7 @@ enum AuditLog {
     }
 
     /// Walks the whole chain in sequence order and reports the first row that does not fit.
-    static func verify(_ db: Database) throws -> Verification {
+    static func verify(_ db: Database, chain: Chain = .changes) throws -> Verification {
         var previous = genesisHash
         var checked: UInt64 = 0
         var lastSequence: Int64 = 0
@@ -118,10 +133,12 @@ enum AuditLog {
         let erasedStatus = 4  // Crm_Customer_V1_CustomerStatus.erased
         let rows = try Row.fetchCursor(
             db,
-            sql: """
-                SELECT audit_log.*, (customer.status = \(erasedStatus) OR customer.display_name = '\(erasedMarker)') AS customer_erased
-                FROM audit_log LEFT JOIN customer ON customer.key = audit_log.customer_key ORDER BY sequence
-                """)
+            sql: chain.mayBeRedacted
+                ? """
+                SELECT \(chain.table).*, (customer.status = \(erasedStatus) OR customer.display_name = '\(erasedMarker)') AS customer_erased
+                FROM \(chain.table) LEFT JOIN customer ON customer.key = \(chain.table).customer_key ORDER BY sequence
+                """
+                : "SELECT *, 0 AS customer_erased FROM \(chain.table) ORDER BY sequence")
         while let row = try rows.next() {
             let sequence: Int64 = row["sequence"]
             let before: String = row["before"]
@@ -152,7 +169,7 @@ enum AuditLog {
             lastSequence = sequence
             checked += 1
         }
-        let head = try Row.fetchOne(db.cachedStatement( sql: "SELECT sequence, hash FROM audit_head WHERE id = 1"))
+        let head = try Row.fetchOne(db.cachedStatement(sql: "SELECT sequence, hash FROM \(chain.head) WHERE id = 1"))
         let headSequence: Int64 = head?["sequence"] ?? 0
         let headHash: Data = head?["hash"] ?? genesisHash
         guard headSequence == lastSequence, headHash == previous else {

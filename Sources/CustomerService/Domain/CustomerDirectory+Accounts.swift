@@ -247,7 +247,7 @@ extension CustomerDirectory {
         }
         guard let customer = try CustomerRecords.load(key: key, db) else { throw CustomerErrors.notFound(request.id) }
         var view = Crm_Customer_V1_CustomerView()
-        view.customer = try presented(customer, key: key, caller: caller, db)
+        view.customer = presented(customer, caller: caller)
         view.accounts = try AccountRecords.holdings(customerKey: key, db)
         var totals: [String: Crm_Customer_V1_CurrencyTotal] = [:]
         for account in view.accounts where account.closedOn.isEmpty {

@@ -9,7 +9,8 @@ public import WireProtocol
 /// the change (``Crm_Customer_V1_CustomerChanged``). Nothing can change a customer without an
 /// event, since nothing can change one without an audit row.
 extension CustomerDirectory {
-    /// Audit actions that record something other than a change of the customer.
+    /// Audit actions that record something other than a change of the customer (reads have their
+    /// own log, ``AccessLog``, older databases hold `read` rows here too).
     static let actionsWithoutEvent: Set<String> = ["read", "read-audit", "dismiss-duplicate"]
 
     /// Runs a change and appends, in the same transaction, the events of the customers it changed.

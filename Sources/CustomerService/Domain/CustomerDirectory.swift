@@ -42,15 +42,11 @@ public struct CustomerDirectory: Sendable {
 
     // MARK: Read
 
-    /// Whether a read by this caller must run in a write transaction (it returns unmasked personal
-    /// data, so it writes an audit row).
-    public func readIsAudited(by caller: Caller) -> Bool { caller.seesPersonalData }
-
     public func get(_ request: Crm_Customer_V1_GetCustomerRequest, caller: Caller, _ db: Database) throws -> Crm_Customer_V1_GetCustomerResponse {
         let key = try Self.key(request.id, field: "id")
         guard let customer = try CustomerRecords.load(key: key, db) else { throw CustomerErrors.notFound(request.id) }
         var response = Crm_Customer_V1_GetCustomerResponse()
-        response.customer = try presented(customer, key: key, caller: caller, db)
+        response.customer = presented(customer, caller: caller)
         return response
     }
 
@@ -126,21 +122,42 @@ public struct CustomerDirectory: Sendable {
 
     // MARK: Audit
 
-    public func verifyAudit(_ db: Database) throws -> Crm_Customer_V1_VerifyAuditResponse {
-        let verification = try AuditLog.verify(db)
+    /// Both chains' verifications as one answer: intact only if both are; a break names its log.
+    static func verifyAuditResponse(changes: AuditLog.Verification, access: AuditLog.Verification) -> Crm_Customer_V1_VerifyAuditResponse {
         var response = Crm_Customer_V1_VerifyAuditResponse()
-        response.intact = verification.firstBrokenSequence == nil
-        response.rowsChecked = verification.rowsChecked
-        response.firstBrokenSequence = UInt64(verification.firstBrokenSequence ?? 0)
-        response.problem = verification.problem
+        response.rowsChecked = changes.rowsChecked
+        response.accessRowsChecked = access.rowsChecked
+        let broken = changes.firstBrokenSequence != nil ? ("changes", changes) : access.firstBrokenSequence != nil ? ("access", access) : nil
+        response.intact = broken == nil
+        if let (log, verification) = broken {
+            response.brokenLog = log
+            response.firstBrokenSequence = UInt64(verification.firstBrokenSequence ?? 0)
+            response.problem = verification.problem
+        }
         return response
+    }
+
+    /// The change log alone, on one database (tests; the handler adds the access log).
+    public func verifyAudit(_ db: Database) throws -> Crm_Customer_V1_VerifyAuditResponse {
+        Self.verifyAuditResponse(changes: try AuditLog.verify(db), access: .init(rowsChecked: 0, firstBrokenSequence: nil, problem: ""))
     }
 
     public static let maxAuditPageSize: UInt32 = 500
 
-    /// A customer's audit trail. It holds personal data, so only roles that see personal data may
-    /// read it, and the reading is itself audited.
-    public func listAudit(_ request: Crm_Customer_V1_ListAuditRequest, caller: Caller, _ db: Database) throws -> Crm_Customer_V1_ListAuditResponse {
+    /// A validated ListAudit request.
+    struct AuditQuery: Sendable {
+        var customerKey: Int64
+        var customerID: String
+        var after: Int64
+        var pageSize: Int
+        /// The read-access log rather than the change log.
+        var access: Bool
+        var chain: AuditLog.Chain { access ? .access : .changes }
+    }
+
+    /// Checks a ListAudit request. A customer's audit trail holds personal data, so only roles that
+    /// see personal data may read it (and the reading is itself audited, by the handler).
+    func auditQuery(_ request: Crm_Customer_V1_ListAuditRequest, caller: Caller) throws -> AuditQuery {
         let key = try Self.key(request.customerID, field: "customerId")
         var problems = FieldViolations()
         let pageSize = problems.pageSize(request.pageSize, max: Self.maxAuditPageSize, defaultSize: 100)
@@ -149,33 +166,39 @@ public struct CustomerDirectory: Sendable {
         guard caller.seesPersonalData else {
             throw CustomerErrors.permissionDenied("the audit trail holds personal data; role \"\(caller.role)\" may not read it")
         }
+        return AuditQuery(customerKey: key, customerID: request.customerID, after: after, pageSize: pageSize, access: request.access)
+    }
+
+    /// Fails with NOT_FOUND unless the customer exists (in any status).
+    func requireCustomer(_ key: Int64, id: String, _ db: Database) throws {
         guard try Bool.fetchOne(db, sql: "SELECT 1 FROM customer WHERE key = ?", arguments: [key]) != nil else {
-            throw CustomerErrors.notFound(request.customerID)
+            throw CustomerErrors.notFound(id)
         }
+    }
+
+    /// One page of a customer's rows in one chain, oldest first, from that chain's database.
+    func auditPage(_ query: AuditQuery, _ db: Database) throws -> Crm_Customer_V1_ListAuditResponse {
         let rows = try Row.fetchAll(
-            db, sql: "SELECT * FROM audit_log WHERE customer_key = ? AND sequence > ? ORDER BY sequence LIMIT ?",
-            arguments: [key, after, pageSize + 1])
+            db, sql: "SELECT * FROM \(query.chain.table) WHERE customer_key = ? AND sequence > ? ORDER BY sequence LIMIT ?",
+            arguments: [query.customerKey, query.after, query.pageSize + 1])
         var response = Crm_Customer_V1_ListAuditResponse()
-        for row in rows.prefix(pageSize) {
+        for row in rows.prefix(query.pageSize) {
             var entry = Crm_Customer_V1_AuditEntry()
             entry.sequence = row["sequence"]
             entry.atMs = row["at_ms"]
             entry.callerSystem = row["caller_system"]
             entry.endUser = row["end_user"]
             entry.requestID = row["request_id"]
-            entry.customerID = request.customerID
+            entry.customerID = query.customerID
             entry.action = row["action"]
             entry.field = row["field"]
             entry.before = row["before"]
             entry.after = row["after"]
             response.entries.append(entry)
         }
-        if rows.count > pageSize, let last = response.entries.last {
+        if rows.count > query.pageSize, let last = response.entries.last {
             response.nextPageToken = PageToken.token(afterKey: Int64(last.sequence))
         }
-        try AuditLog.append(
-            [.init(customerKey: key, action: "read-audit", field: "*", before: "", after: "")], caller: caller,
-            atMilliseconds: nowMilliseconds, db)
         return response
     }
 
@@ -202,13 +225,17 @@ public struct CustomerDirectory: Sendable {
         }
     }
 
-    /// The customer as this caller may see it; an unmasked answer is audited as a read.
-    func presented(_ customer: Crm_Customer_V1_Customer, key: Int64, caller: Caller, _ db: Database) throws -> Crm_Customer_V1_Customer {
-        guard caller.seesPersonalData else { return Masking.masked(customer) }
-        try AuditLog.append(
-            [.init(customerKey: key, action: "read", field: "*", before: "", after: "")], caller: caller,
-            atMilliseconds: nowMilliseconds, db)
-        return customer
+    /// The customer as this caller may see it. An unmasked answer is audited by whoever sends it
+    /// (``readAccess(of:caller:)``, written to the ``AccessLog`` before the answer goes out).
+    func presented(_ customer: Crm_Customer_V1_Customer, caller: Caller) -> Crm_Customer_V1_Customer {
+        caller.seesPersonalData ? customer : Masking.masked(customer)
+    }
+
+    /// The access log rows of a read of customer `id` by `caller`: one `read` row if the caller sees
+    /// personal data unmasked, none otherwise.
+    func readAccess(of id: String, action: String = "read", caller: Caller) -> [AuditLog.Entry] {
+        guard caller.seesPersonalData, let key = CustomerRecords.key(fromID: id) else { return [] }
+        return [.init(customerKey: key, action: action, field: "*", before: "", after: "")]
     }
 
     /// The customer after a change, for the answer: the writer already sees it, so a caller who

@@ -5,9 +5,12 @@ public import WireProtocol
 
 /// Connects CustomerService's methods to the router: each handler picks the transaction (a read on
 /// the pool's readers, or a write, idempotent when the call carries a key) and runs the rule in
-/// ``CustomerDirectory`` inside it.
+/// ``CustomerDirectory`` inside it. Reads that show personal data unmasked write their row to the
+/// ``AccessLog`` before answering.
 public enum CustomerHandlers {
-    public static func register(into router: inout RPCRouter, store: Store, directory: CustomerDirectory = CustomerDirectory()) {
+    public static func register(
+        into router: inout RPCRouter, store: Store, accessLog: AccessLog, directory: CustomerDirectory = CustomerDirectory()
+    ) {
         // CustomerService publishes a change feed: customer mirrors elsewhere subscribe to it.
         FeedHandlers.register(into: &router, store: store)
         change(CustomerMethods.create, &router, store, directory, directory.create)
@@ -49,19 +52,37 @@ public enum CustomerHandlers {
         }
         read(CustomerMethods.listDuplicatePairs, &router, store, directory.listDuplicatePairs)
 
-        personalRead(CustomerMethods.get, &router, store, directory, directory.get)
-        personalRead(CustomerMethods.getView, &router, store, directory, directory.getView)
+        personalRead(CustomerMethods.get, &router, store, accessLog, directory, customerID: \.id, directory.get)
+        personalRead(CustomerMethods.getView, &router, store, accessLog, directory, customerID: \.id, directory.getView)
         read(CustomerMethods.listInteractions, &router, store, directory.listInteractions)
         read(CustomerMethods.getHousehold, &router, store, directory.getHousehold)
         read(CustomerMethods.getCorporateGroup, &router, store, directory.getCorporateGroup)
         read(CustomerMethods.getConsents, &router, store, directory.getConsents)
         read(CustomerMethods.search, &router, store, directory.search)
-        read(CustomerMethods.verifyAudit, &router, store) { _, db in try directory.verifyAudit(db) }
-        // Reading the audit trail is itself audited, so it writes.
+        router.register(CustomerMethods.verifyAudit) { _, _ in try await verifyAudit(store: store, accessLog: accessLog) }
         router.register(CustomerMethods.listAudit) { request, context in
-            let caller = Caller(context: context)
-            return try await store.write { db in try directory.listAudit(request, caller: caller, db) }
+            try await listAudit(request, caller: Caller(context: context), store: store, accessLog: accessLog, directory: directory)
         }
+    }
+
+    /// Customer.VerifyAudit: the change log, then the access log.
+    static func verifyAudit(store: Store, accessLog: AccessLog) async throws -> Crm_Customer_V1_VerifyAuditResponse {
+        let changes = try await store.read { db in try AuditLog.verify(db) }
+        return CustomerDirectory.verifyAuditResponse(changes: changes, access: try await accessLog.verify())
+    }
+
+    /// Customer.ListAudit: a page of the customer's change log or access log. Reading the audit
+    /// trail is itself audited, in the access log.
+    static func listAudit(
+        _ request: Crm_Customer_V1_ListAuditRequest, caller: Caller, store: Store, accessLog: AccessLog, directory: CustomerDirectory
+    ) async throws -> Crm_Customer_V1_ListAuditResponse {
+        let query = try directory.auditQuery(request, caller: caller)
+        let changes = try await accessLog.read(of: query.customerID, action: "read-audit", by: caller, on: store, directory: directory) { db in
+            try directory.requireCustomer(query.customerKey, id: query.customerID, db)
+            return query.access ? nil : try directory.auditPage(query, db)
+        }
+        if let changes { return changes }
+        return try await accessLog.store.read { db in try directory.auditPage(query, db) }
     }
 
     /// Customer.RecomputeGrades: batches of 500 customers, one transaction each, until all are done
@@ -96,18 +117,18 @@ public enum CustomerHandlers {
         }
     }
 
-    /// Registers a read that may return personal data: on a pool reader when the caller sees it
-    /// masked, in a write transaction when unmasked (the read writes its audit row).
+    /// Registers a read that may return personal data: on a pool reader; when the caller sees it
+    /// unmasked, the read's row is written to the access log before the answer goes out.
     private static func personalRead<Request: SwiftProtobuf.Message, Response: SwiftProtobuf.Message>(
-        _ method: MethodDescriptor<Request, Response>, _ router: inout RPCRouter, _ store: Store, _ directory: CustomerDirectory,
+        _ method: MethodDescriptor<Request, Response>, _ router: inout RPCRouter, _ store: Store, _ accessLog: AccessLog,
+        _ directory: CustomerDirectory, customerID: KeyPath<Request, String> & Sendable,
         _ body: @escaping @Sendable (Request, Caller, Database) throws -> Response
     ) {
         router.register(method) { request, context in
             let caller = Caller(context: context)
-            if directory.readIsAudited(by: caller) {
-                return try await store.write { db in try body(request, caller, db) }
+            return try await accessLog.read(of: request[keyPath: customerID], by: caller, on: store, directory: directory) { db in
+                try body(request, caller, db)
             }
-            return try await store.read { db in try body(request, caller, db) }
         }
     }
 

@@ -1462,8 +1462,8 @@ public nonisolated struct Crm_Customer_V1_SetCustomerActiveResponse: Sendable {
   fileprivate var _customer: Crm_Customer_V1_Customer? = nil
 }
 
-/// Customer.VerifyAudit (2/7): walks the hash-chained audit log from the first row and reports the
-/// first row whose hash, link or position does not match.
+/// Customer.VerifyAudit (2/7): walks the hash-chained change log, then the read-access log, from
+/// their first rows and reports the first row whose hash, link or position does not match.
 public nonisolated struct Crm_Customer_V1_VerifyAuditRequest: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
@@ -1489,12 +1489,19 @@ public nonisolated struct Crm_Customer_V1_VerifyAuditResponse: Sendable {
 
   public var problem: String = String()
 
+  /// The rows of the read-access log (who was shown personal data unmasked), a chain of its own in a
+  /// database file of its own, checked after the change log; rows_checked counts the change log's.
+  public var accessRowsChecked: UInt64 = 0
+
+  /// When not intact: the broken log, "changes" or "access" (first_broken_sequence is in it).
+  public var brokenLog: String = String()
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
 }
 
-/// One audited change or unmasked read.
+/// One audited change, or one unmasked read in the read-access log.
 public nonisolated struct Crm_Customer_V1_AuditEntry: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
@@ -1526,7 +1533,8 @@ public nonisolated struct Crm_Customer_V1_AuditEntry: Sendable {
   public init() {}
 }
 
-/// Customer.ListAudit (2/8): a customer's audit entries, oldest first, a page at a time.
+/// Customer.ListAudit (2/8): a customer's audit entries, oldest first, a page at a time: its change
+/// log, or with `access` its read-access log.
 public nonisolated struct Crm_Customer_V1_ListAuditRequest: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
@@ -1538,6 +1546,10 @@ public nonisolated struct Crm_Customer_V1_ListAuditRequest: Sendable {
   public var pageSize: UInt32 = 0
 
   public var pageToken: String = String()
+
+  /// false: the customer's change log; true: its read-access log (who was shown its personal data
+  /// unmasked, and who read its audit trail). Each log has its own sequence numbers.
+  public var access: Bool = false
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -4525,7 +4537,7 @@ nonisolated extension Crm_Customer_V1_VerifyAuditRequest: SwiftProtobuf.Message,
 
 nonisolated extension Crm_Customer_V1_VerifyAuditResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".VerifyAuditResponse"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}intact\0\u{3}rows_checked\0\u{3}first_broken_sequence\0\u{1}problem\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}intact\0\u{3}rows_checked\0\u{3}first_broken_sequence\0\u{1}problem\0\u{3}access_rows_checked\0\u{3}broken_log\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -4537,6 +4549,8 @@ nonisolated extension Crm_Customer_V1_VerifyAuditResponse: SwiftProtobuf.Message
       case 2: try { try decoder.decodeSingularUInt64Field(value: &self.rowsChecked) }()
       case 3: try { try decoder.decodeSingularUInt64Field(value: &self.firstBrokenSequence) }()
       case 4: try { try decoder.decodeSingularStringField(value: &self.problem) }()
+      case 5: try { try decoder.decodeSingularUInt64Field(value: &self.accessRowsChecked) }()
+      case 6: try { try decoder.decodeSingularStringField(value: &self.brokenLog) }()
       default: break
       }
     }
@@ -4555,6 +4569,12 @@ nonisolated extension Crm_Customer_V1_VerifyAuditResponse: SwiftProtobuf.Message
     if !self.problem.isEmpty {
       try visitor.visitSingularStringField(value: self.problem, fieldNumber: 4)
     }
+    if self.accessRowsChecked != 0 {
+      try visitor.visitSingularUInt64Field(value: self.accessRowsChecked, fieldNumber: 5)
+    }
+    if !self.brokenLog.isEmpty {
+      try visitor.visitSingularStringField(value: self.brokenLog, fieldNumber: 6)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -4563,6 +4583,8 @@ nonisolated extension Crm_Customer_V1_VerifyAuditResponse: SwiftProtobuf.Message
     if lhs.rowsChecked != rhs.rowsChecked {return false}
     if lhs.firstBrokenSequence != rhs.firstBrokenSequence {return false}
     if lhs.problem != rhs.problem {return false}
+    if lhs.accessRowsChecked != rhs.accessRowsChecked {return false}
+    if lhs.brokenLog != rhs.brokenLog {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -4645,7 +4667,7 @@ nonisolated extension Crm_Customer_V1_AuditEntry: SwiftProtobuf.Message, SwiftPr
 
 nonisolated extension Crm_Customer_V1_ListAuditRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".ListAuditRequest"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}customer_id\0\u{3}page_size\0\u{3}page_token\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}customer_id\0\u{3}page_size\0\u{3}page_token\0\u{1}access\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -4656,6 +4678,7 @@ nonisolated extension Crm_Customer_V1_ListAuditRequest: SwiftProtobuf.Message, S
       case 1: try { try decoder.decodeSingularStringField(value: &self.customerID) }()
       case 2: try { try decoder.decodeSingularUInt32Field(value: &self.pageSize) }()
       case 3: try { try decoder.decodeSingularStringField(value: &self.pageToken) }()
+      case 4: try { try decoder.decodeSingularBoolField(value: &self.access) }()
       default: break
       }
     }
@@ -4671,6 +4694,9 @@ nonisolated extension Crm_Customer_V1_ListAuditRequest: SwiftProtobuf.Message, S
     if !self.pageToken.isEmpty {
       try visitor.visitSingularStringField(value: self.pageToken, fieldNumber: 3)
     }
+    if self.access != false {
+      try visitor.visitSingularBoolField(value: self.access, fieldNumber: 4)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -4678,6 +4704,7 @@ nonisolated extension Crm_Customer_V1_ListAuditRequest: SwiftProtobuf.Message, S
     if lhs.customerID != rhs.customerID {return false}
     if lhs.pageSize != rhs.pageSize {return false}
     if lhs.pageToken != rhs.pageToken {return false}
+    if lhs.access != rhs.access {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

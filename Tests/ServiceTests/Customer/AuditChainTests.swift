@@ -26,7 +26,7 @@ struct AuditChainTests {
     }
 
     func verify(_ fixture: TemporaryCustomerStore) async throws -> Crm_Customer_V1_VerifyAuditResponse {
-        try await fixture.read { directory, db in try directory.verifyAudit(db) }
+        try await fixture.verifyAudit()
     }
 
     /// Tampers as an attacker with the file would: without the service's append-only triggers.
@@ -117,22 +117,83 @@ struct AuditChainTests {
         request.customerID = "C0000000002"
         request.pageSize = 1
         let first = request
-        let denied = await #expect(throws: RPCError.self) {
-            try await fixture.write { directory, db in try directory.listAudit(first, caller: .marketing, db) }
-        }
+        let denied = await #expect(throws: RPCError.self) { try await fixture.listAudit(first, caller: .marketing) }
         #expect(denied?.code == .permissionDenied)
-        let page1 = try await fixture.write { directory, db in try directory.listAudit(first, caller: .kyc, db) }
+        let page1 = try await fixture.listAudit(first, caller: .kyc)
         #expect(page1.entries.map(\.action) == ["create"])
         #expect(!page1.nextPageToken.isEmpty)
         request.pageToken = page1.nextPageToken
         let second = request
-        let page2 = try await fixture.write { directory, db in try directory.listAudit(second, caller: .kyc, db) }
+        let page2 = try await fixture.listAudit(second, caller: .kyc)
         #expect(page2.entries.map(\.field) == ["individual.nameZh"])
         #expect(page2.entries.first?.before == "客户2")
-        let readings = try await fixture.read { _, db in
-            try Int.fetchOne(db, sql: "SELECT count(*) FROM audit_log WHERE action = 'read-audit'")
-        }
-        #expect(readings == 2)
+        #expect(try await fixture.accessRows() == ["kyc-portal read-audit 2", "kyc-portal read-audit 2"])
+        var missing = Crm_Customer_V1_ListAuditRequest()
+        missing.customerID = "C0000000009"
+        let unknown = missing
+        let notFound = await #expect(throws: RPCError.self) { try await fixture.listAudit(unknown, caller: .kyc) }
+        #expect(notFound?.code == .notFound)
+        #expect(try await fixture.accessRows().count == 2, "a failed read shows nothing, so it leaves no row")
         #expect(try await verify(fixture).intact)
+    }
+
+    @Test("ListAudit with access: who was shown the customer unmasked, and who read its trail, in pages")
+    func listAccess() async throws {
+        let fixture = try await populated()
+        _ = try await fixture.get("C0000000002", caller: .servicing)
+        _ = try await fixture.get("C0000000002", caller: .marketing)
+        _ = try await fixture.view("C0000000002", caller: .kyc)
+        _ = try await fixture.get("C0000000003", caller: .kyc)
+        var request = Crm_Customer_V1_ListAuditRequest()
+        request.customerID = "C0000000002"
+        request.access = true
+        request.pageSize = 2
+        let first = request
+        let page1 = try await fixture.listAudit(first, caller: .kyc)
+        #expect(page1.entries.map { "\($0.callerSystem) \($0.action) \($0.customerID)" } == [
+            "branch-teller read C0000000002", "kyc-portal read C0000000002",
+        ])
+        #expect(page1.entries.map(\.endUser) == ["u1001", "k3003"])
+        request.pageToken = page1.nextPageToken
+        let second = request
+        let page2 = try await fixture.listAudit(second, caller: .kyc)
+        // The reading is recorded before the access log is read: each page's own reading is in it.
+        #expect(page2.entries.map(\.action) == ["read-audit", "read-audit"])
+        #expect(page2.nextPageToken.isEmpty)
+        let verified = try await verify(fixture)
+        #expect(verified.intact)
+        #expect(verified.rowsChecked == 6, "the change log holds no reads")
+        #expect(verified.accessRowsChecked == 5)
+    }
+
+    @Test("a tampered access log is found at its row and named")
+    func tamperedAccessLog() async throws {
+        let fixture = try await populated()
+        for id in ["C0000000001", "C0000000002", "C0000000003"] { _ = try await fixture.get(id, caller: .kyc) }
+        try await fixture.accessLog.store.pool.writeWithoutTransaction { db in
+            try db.execute(sql: "DROP TRIGGER access_log_append_only_update; UPDATE access_log SET end_user = 'nobody' WHERE sequence = 2")
+        }
+        let result = try await verify(fixture)
+        #expect(!result.intact)
+        #expect(result.brokenLog == "access")
+        #expect(result.firstBrokenSequence == 2)
+        #expect(result.problem.contains("does not match its hash"))
+        #expect(result.rowsChecked == 6, "the change log was checked whole first")
+    }
+
+    @Test("an unmasked read whose access row cannot be written fails, and shows nothing; a masked read goes on")
+    func unrecordableRead() async throws {
+        let fixture = try await populated()
+        try await fixture.accessLog.store.pool.writeWithoutTransaction { db in try db.execute(sql: "DROP TABLE access_log") }
+        await #expect(throws: DatabaseError.self) { try await fixture.get("C0000000001", caller: .servicing) }
+        await #expect(throws: DatabaseError.self) { try await fixture.view("C0000000001", caller: .kyc) }
+        #expect(try await fixture.get("C0000000001", caller: .marketing).masked)
+    }
+
+    @Test("the access log's file sits beside the customer database")
+    func accessLogPath() {
+        #expect(AccessLog.defaultPath(besides: "/var/lib/crm/customer.sqlite") == "/var/lib/crm/customer-access.sqlite")
+        #expect(AccessLog.defaultPath(besides: "var/data/customer.db") == "var/data/customer-access.db")
+        #expect(AccessLog.defaultPath(besides: "/data/customers") == "/data/customers-access")
     }
 }

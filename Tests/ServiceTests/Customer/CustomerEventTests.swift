@@ -98,7 +98,7 @@ struct CustomerEventTests {
     func throughTheServer() async throws {
         let fixture = try TemporaryCustomerStore()
         var router = RPCRouter()
-        CustomerHandlers.register(into: &router, store: fixture.store, directory: fixture.directory)
+        CustomerHandlers.register(into: &router, store: fixture.store, accessLog: fixture.accessLog, directory: fixture.directory)
         let server = RPCServer(configuration: .init(port: 0), router: router, logger: CustomerServerHarness.logger)
         try await CustomerServerHarness.serving(server) { port in
             let connection = try await RPCConnection.connect(host: "127.0.0.1", port: port)

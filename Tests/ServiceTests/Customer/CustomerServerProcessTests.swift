@@ -75,6 +75,10 @@ struct CustomerServerProcessTests {
         let (restarted, newPort) = try await ServerProcess.start("crm-customer", environment: environment, directory: folder)
         let get = try await Executables.run("crmctl", ["call", "Customer.Get", #"{"id": "C0000000001"}"#, "--address", "127.0.0.1:\(newPort)"])
         #expect(get.stdout.contains("王芳"), "\(get.stderr)")
+        let accessLog = try DatabaseQueue(path: folder.appendingPathComponent("data/customer-access.sqlite").path)
+        // The read-access log sits beside the database; a caller without a role saw the customer masked: no row.
+        #expect(try await accessLog.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM access_log") } == 0)
+        try accessLog.close()
         let verify = try await Executables.run("crmctl", ["audit", "verify", "--address", "127.0.0.1:\(newPort)"])
         #expect(verify.status == 0)
         #expect(verify.stdout.contains(#""intact":true"#))

@@ -97,6 +97,10 @@ struct GatewayProcessTests {
         // The audit log records the calling system the gateway authenticated.
         let audit = try await crmctl(["call", "Customer.ListAudit", #"{"customerId": "C0000000001"}"#], as: "client", port: port)
         #expect(audit.stdout.contains("core-banking"), "\(audit.stdout)")
+        // Reading the audit trail is in the read-access log, with the same caller.
+        let access = try await crmctl(
+            ["call", "Customer.ListAudit", #"{"customerId": "C0000000001", "access": true}"#], as: "client", port: port)
+        #expect(access.stdout.contains("read-audit") && access.stdout.contains("core-banking"), "\(access.stdout)")
 
         // SIGHUP: reporting loses Customer.Get; the gateway logs the reload and keeps running.
         try JSONSerialization.data(withJSONObject: Self.gatewayConfig(customerPort: customerPort, reportingAllows: ["Customer.Search"]))

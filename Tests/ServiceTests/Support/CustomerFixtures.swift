@@ -11,6 +11,8 @@ import WireProtocol
 final class TemporaryCustomerStore: Sendable {
     let folder: URL
     let store: Store
+    /// The read-access log, in its own file beside the customer database, as the server has it.
+    let accessLog: AccessLog
     let directory: CustomerDirectory
 
     init(now: Date = Date(timeIntervalSince1970: 1_795_000_000)) throws {
@@ -18,9 +20,9 @@ final class TemporaryCustomerStore: Sendable {
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         var logger = Logger(label: "test")
         logger.logLevel = .critical
-        store = try Store(
-            configuration: .init(path: folder.appendingPathComponent("customer.sqlite").path), migrator: CustomerSchema.migrator,
-            logger: logger)
+        let path = folder.appendingPathComponent("customer.sqlite").path
+        store = try Store(configuration: .init(path: path), migrator: CustomerSchema.migrator, logger: logger)
+        accessLog = try AccessLog(path: AccessLog.defaultPath(besides: path), besides: store.configuration, logger: logger)
         directory = CustomerDirectory(now: { now })
     }
 
@@ -67,15 +69,32 @@ final class TemporaryCustomerStore: Sendable {
         return try await write { directory, db in try directory.setActive(active, finished, caller: caller, db) }.customer
     }
 
-    /// Gets a customer; a caller who sees personal data reads in a write transaction (the read is audited).
+    /// Gets a customer as Customer.Get does: on a pool reader, the read of a caller who sees
+    /// personal data written to the access log.
     func get(_ id: String, caller: Caller = .servicing) async throws -> Crm_Customer_V1_Customer {
         var request = Crm_Customer_V1_GetCustomerRequest()
         request.id = id
-        let finished = request
-        if directory.readIsAudited(by: caller) {
-            return try await write { directory, db in try directory.get(finished, caller: caller, db) }.customer
+        let (finished, directory) = (request, self.directory)
+        return try await accessLog.read(of: id, by: caller, on: store, directory: directory) { db in
+            try directory.get(finished, caller: caller, db)
+        }.customer
+    }
+
+    /// The access log's rows, oldest first, as `caller_system action customer_key`.
+    func accessRows() async throws -> [String] {
+        try await accessLog.store.read { db in
+            try Row.fetchAll(db, sql: "SELECT caller_system, action, customer_key FROM access_log ORDER BY sequence").map { row in
+                "\(row[0] as String) \(row[1] as String) \(row[2] as Int64)"
+            }
         }
-        return try await read { directory, db in try directory.get(finished, caller: caller, db) }.customer
+    }
+
+    func verifyAudit() async throws -> Crm_Customer_V1_VerifyAuditResponse {
+        try await CustomerHandlers.verifyAudit(store: store, accessLog: accessLog)
+    }
+
+    func listAudit(_ request: Crm_Customer_V1_ListAuditRequest, caller: Caller) async throws -> Crm_Customer_V1_ListAuditResponse {
+        try await CustomerHandlers.listAudit(request, caller: caller, store: store, accessLog: accessLog, directory: directory)
     }
 }
 
@@ -175,8 +194,10 @@ extension TemporaryCustomerStore {
     func view(_ id: String, caller: Caller = .servicing) async throws -> Crm_Customer_V1_CustomerView {
         var request = Crm_Customer_V1_GetCustomerViewRequest()
         request.id = id
-        let finished = request
-        return try await write { directory, db in try directory.getView(finished, caller: caller, db) }.view
+        let (finished, directory) = (request, self.directory)
+        return try await accessLog.read(of: id, by: caller, on: store, directory: directory) { db in
+            try directory.getView(finished, caller: caller, db)
+        }.view
     }
 
     func recordInteraction(_ id: String, subject: String = "annual review", atMs: Int64 = 0) async throws -> UInt64 {

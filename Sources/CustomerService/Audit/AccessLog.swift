@@ -1,0 +1,65 @@
+public import GRDB
+public import Logging
+public import ServiceRuntime
+
+/// The read-access log: who was shown which customer's personal data unmasked, as a hash chain of
+/// its own (``AuditLog/Chain/access``) in a database file of its own beside the customer database.
+///
+/// Why a file of its own: an unmasked read must leave a durable row before its answer goes out. In
+/// the customer database that row made every such read a write, serialised on the one writer, and
+/// every commit there makes SQLite drop the page cache of each pool reader (docs/BENCHMARKS.md,
+/// "Session 13"). Here the read runs on a pool reader of the customer database, which then changes
+/// only when customer data does, and only the row is written, group-committed on this file's writer.
+public final class AccessLog: Sendable {
+    public let store: Store
+
+    /// Opens (creating if needed) the access log at `path`, as durable as `database` (the customer
+    /// store's configuration; its group commit limit and busy timeout too).
+    public init(path: String, besides database: Store.Configuration, logger: Logger, metrics: ServerMetrics? = nil) throws {
+        var configuration = database
+        configuration.path = path
+        // Read only by ListAudit (access) and VerifyAudit.
+        configuration.maximumReaderCount = 1
+        configuration.cacheMiB = 8
+        configuration.checkpointsInBackground = false
+        store = try Store(configuration: configuration, migrator: Self.migrator, logger: logger, metrics: metrics)
+    }
+
+    /// Where the access log of the customer database at `databasePath` lives by default: beside it,
+    /// `customer.sqlite` -> `customer-access.sqlite`.
+    public static func defaultPath(besides databasePath: String) -> String {
+        let folderEnd = databasePath.lastIndex(of: "/").map { databasePath.index(after: $0) } ?? databasePath.startIndex
+        let file = databasePath[folderEnd...]
+        guard let dot = file.lastIndex(of: "."), dot != file.startIndex else { return databasePath + "-access" }
+        return databasePath[..<dot] + "-access" + databasePath[dot...]
+    }
+
+    public static var migrator: DatabaseMigrator {
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("access-1-log") { db in try AuditLog.createTables(db, chain: .access) }
+        return migrator
+    }
+
+    /// Runs a read of customer `id` that may show personal data on a pool reader of `store`, then,
+    /// if `caller` sees it unmasked, writes the read's row here before returning the answer: the
+    /// path of every such read (Customer.Get, Customer.GetView, Customer.ListAudit).
+    func read<T: Sendable>(
+        of id: String, action: String = "read", by caller: Caller, on store: Store, directory: CustomerDirectory,
+        _ body: @escaping @Sendable (Database) throws -> T
+    ) async throws -> T {
+        let answer = try await store.read(body)
+        try await record(directory.readAccess(of: id, action: action, caller: caller), caller: caller, atMilliseconds: directory.nowMilliseconds)
+        return answer
+    }
+
+    /// Appends the rows of one read, durably, before its answer is sent. A read whose row cannot
+    /// be written fails: nothing is shown unaudited.
+    func record(_ entries: [AuditLog.Entry], caller: Caller, atMilliseconds now: Int64) async throws {
+        guard !entries.isEmpty else { return }
+        try await store.write { db in try AuditLog.append(entries, caller: caller, atMilliseconds: now, to: .access, db) }
+    }
+
+    func verify() async throws -> AuditLog.Verification {
+        try await store.read { db in try AuditLog.verify(db, chain: .access) }
+    }
+}
