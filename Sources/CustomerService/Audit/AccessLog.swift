@@ -42,8 +42,9 @@ public final class AccessLog: Sendable {
 
     /// Runs a read of customer `id` that may show personal data on a pool reader of `store`, then,
     /// if `caller` sees it unmasked, writes the read's row here before returning the answer: the
-    /// path of every such read (Customer.Get, Customer.GetView, Customer.ListAudit).
-    func read<T: Sendable>(
+    /// path of every such read (Customer.Get, Customer.GetView, Customer.ListAudit, and the gRPC
+    /// baseline's view in Benchmarks/).
+    public func read<T: Sendable>(
         of id: String, action: String = "read", by caller: Caller, on store: Store, directory: CustomerDirectory,
         _ body: @escaping @Sendable (Database) throws -> T
     ) async throws -> T {

@@ -44,7 +44,8 @@ struct Serve: AsyncParsableCommand {
         var logger = Logger(label: "grpc-baseline")
         logger.logLevel = .warning
         let store = try Store(configuration: .init(path: database), migrator: CustomerSchema.migrator, logger: logger)
-        let service = CustomerViewService(store: store, caller: Caller(system: "grpc-baseline", role: role))
+        let accessLog = try AccessLog(path: AccessLog.defaultPath(besides: database), besides: store.configuration, logger: logger)
+        let service = CustomerViewService(store: store, accessLog: accessLog, caller: Caller(system: "grpc-baseline", role: role))
         let transport = HTTP2ServerTransport.Posix(
             address: .ipv4(host: "127.0.0.1", port: port),
             transportSecurity: .mTLS(
@@ -66,6 +67,7 @@ struct Serve: AsyncParsableCommand {
 
 struct CustomerViewService: RegistrableRPCService {
     let store: Store
+    let accessLog: AccessLog
     let caller: Caller
     let directory = CustomerDirectory()
 
@@ -91,13 +93,12 @@ struct CustomerViewService: RegistrableRPCService {
         }
     }
 
-    /// What CustomerHandlers' `personalRead` does: a pool reader for a masked caller, the writer
-    /// (with the read's audit row) for an unmasked one.
+    /// What CustomerHandlers' `personalRead` does: the read on one of the store's reader threads,
+    /// then, for a caller who sees personal data unmasked, its row in the read-access log.
     func view(_ request: Crm_Customer_V1_GetCustomerViewRequest) async throws -> Crm_Customer_V1_GetCustomerViewResponse {
         let (directory, caller) = (directory, caller)
-        if directory.readIsAudited(by: caller) {
-            return try await store.write { db in try directory.getView(request, caller: caller, db) }
+        return try await accessLog.read(of: request.id, by: caller, on: store, directory: directory) { db in
+            try directory.getView(request, caller: caller, db)
         }
-        return try await store.pool.read { db in try directory.getView(request, caller: caller, db) }
     }
 }
