@@ -54,21 +54,21 @@ struct StoreTests {
     func readsOnReaderThreads() async throws {
         let store = try Store(
             configuration: .init(path: try Self.temporaryPath(), maximumReaderCount: 2), migrator: Self.counterMigrator, logger: testLogger)
-        try await store.write { db in try db.execute(sql: "UPDATE counter SET value = 41") }
-        let values = try await withThrowingTaskGroup(of: Int?.self) { group in
-            for _ in 0..<200 { group.addTask { try await store.read { db in try Int.fetchOne(db, sql: "SELECT value FROM counter") } } }
-            return try await group.reduce(into: [Int?]()) { $0.append($1) }
+        @Sendable func readConcurrently() async throws -> [Int?] {
+            try await withThrowingTaskGroup(of: Int?.self) { group in
+                for _ in 0..<200 { group.addTask { try await store.read { db in try Int.fetchOne(db, sql: "SELECT value FROM counter") } } }
+                return try await group.reduce(into: [Int?]()) { $0.append($1) }
+            }
         }
+        try await store.write { db in try db.execute(sql: "UPDATE counter SET value = 41") }
+        let values = try await readConcurrently()
         #expect(values.count == 200)
         #expect(values.allSatisfy { $0 == 41 })
         await #expect(throws: DatabaseError.self) { try await store.read { db in try db.execute(sql: "SELECT nothing FROM nowhere") } }
         await #expect(throws: DatabaseError.self) { try await store.read { db in try db.execute(sql: "UPDATE counter SET value = 0") } }
         try await store.write { db in try db.execute(sql: "UPDATE counter SET value = value + 1") }
         // Both threads' connections were opened before this commit; each read still starts from it.
-        let after = try await withThrowingTaskGroup(of: Int?.self) { group in
-            for _ in 0..<200 { group.addTask { try await store.read { db in try Int.fetchOne(db, sql: "SELECT value FROM counter") } } }
-            return try await group.reduce(into: [Int?]()) { $0.append($1) }
-        }
+        let after = try await readConcurrently()
         #expect(after.count == 200)
         #expect(after.allSatisfy { $0 == 42 })
     }

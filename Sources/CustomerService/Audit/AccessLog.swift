@@ -7,8 +7,8 @@ public import ServiceRuntime
 ///
 /// Why a file of its own: an unmasked read must leave a durable row before its answer goes out. In
 /// the customer database that row made every such read a write, serialised on the one writer, and
-/// every commit there makes SQLite drop the page cache of each pool reader (docs/BENCHMARKS.md,
-/// "Session 13"). Here the read runs on a pool reader of the customer database, which then changes
+/// every commit there makes SQLite drop the page cache of each reader connection (docs/BENCHMARKS.md,
+/// "Session 13"). Here the read runs on a reader thread of the customer store, whose file then changes
 /// only when customer data does, and only the row is written, group-committed on this file's writer.
 public final class AccessLog: Sendable {
     public let store: Store
@@ -40,7 +40,7 @@ public final class AccessLog: Sendable {
         return migrator
     }
 
-    /// Runs a read of customer `id` that may show personal data on a pool reader of `store`, then,
+    /// Runs a read of customer `id` that may show personal data on a reader thread of `store`, then,
     /// if `caller` sees it unmasked, writes the read's row here before returning the answer: the
     /// path of every such read (Customer.Get, Customer.GetView, Customer.ListAudit, and the gRPC
     /// baseline's view in Benchmarks/).

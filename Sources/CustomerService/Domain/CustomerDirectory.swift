@@ -226,7 +226,7 @@ public struct CustomerDirectory: Sendable {
     }
 
     /// The customer as this caller may see it. An unmasked answer is audited by whoever sends it
-    /// (``readAccess(of:caller:)``, written to the ``AccessLog`` before the answer goes out).
+    /// (``readAccess(of:action:caller:)``, written to the ``AccessLog`` before the answer goes out).
     func presented(_ customer: Crm_Customer_V1_Customer, caller: Caller) -> Crm_Customer_V1_Customer {
         caller.seesPersonalData ? customer : Masking.masked(customer)
     }

@@ -4,7 +4,7 @@ internal import SwiftProtobuf
 public import WireProtocol
 
 /// Connects CustomerService's methods to the router: each handler picks the transaction (a read on
-/// the pool's readers, or a write, idempotent when the call carries a key) and runs the rule in
+/// the store's reader threads, or a write, idempotent when the call carries a key) and runs the rule in
 /// ``CustomerDirectory`` inside it. Reads that show personal data unmasked write their row to the
 /// ``AccessLog`` before answering.
 public enum CustomerHandlers {
@@ -107,7 +107,7 @@ public enum CustomerHandlers {
         }
     }
 
-    /// Registers a read without personal data in its answer: one transaction on a pool reader.
+    /// Registers a read without personal data in its answer: one transaction on a reader thread.
     private static func read<Request: SwiftProtobuf.Message, Response: SwiftProtobuf.Message>(
         _ method: MethodDescriptor<Request, Response>, _ router: inout RPCRouter, _ store: Store,
         _ body: @escaping @Sendable (Request, Database) throws -> Response
@@ -117,7 +117,7 @@ public enum CustomerHandlers {
         }
     }
 
-    /// Registers a read that may return personal data: on a pool reader; when the caller sees it
+    /// Registers a read that may return personal data: on a reader thread; when the caller sees it
     /// unmasked, the read's row is written to the access log before the answer goes out.
     private static func personalRead<Request: SwiftProtobuf.Message, Response: SwiftProtobuf.Message>(
         _ method: MethodDescriptor<Request, Response>, _ router: inout RPCRouter, _ store: Store, _ accessLog: AccessLog,
