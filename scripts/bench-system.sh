@@ -14,6 +14,9 @@
 #
 #   scripts/bench-system.sh -- --workload floor,echo,view --via gateway,direct --in-flight 1,16,256
 #   scripts/bench-system.sh -- --workload mix --via gateway --rate 500,1000,2000 --json var/bench/mix.json
+#
+# BENCH_BIN=FOLDER runs the executables in FOLDER as they are, without building: for A/B runs of
+# two builds (copy one build's crm-* and crmctl aside, rebuild, alternate).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
@@ -25,15 +28,17 @@ while [ $# -gt 0 ]; do
     --count) count=$2; shift 2 ;;
     --keep) keep=yes; shift ;;
     --) shift; break ;;
-    -h|--help) sed -n '2,16p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,19p' "$0"; exit 0 ;;
     *) echo "bench-system: unknown argument $1 (try --help)" >&2; exit 64 ;;
   esac
 done
 
-bin=.build-release/release
-for product in crm-customer crm-servicedesk crm-marketing crm-gateway crm-bench crmctl; do
-  swift build -c release --scratch-path .build-release --product "$product" >/dev/null
-done
+bin=${BENCH_BIN:-.build-release/release}
+if [ -z "${BENCH_BIN:-}" ]; then
+  for product in crm-customer crm-servicedesk crm-marketing crm-gateway crm-bench crmctl; do
+    swift build -c release --scratch-path .build-release --product "$product" >/dev/null
+  done
+fi
 scripts/dev-pki.sh var/pki >/dev/null
 
 source_db=var/bench/customer-$count.sqlite

@@ -73,6 +73,29 @@ struct StoreTests {
         #expect(after.allSatisfy { $0 == 42 })
     }
 
+    @Test("read and write with a completion: each runs on its own thread and hands back its answer or its error")
+    func completionForms() async throws {
+        let store = try Store(configuration: .init(path: try Self.temporaryPath()), migrator: Self.counterMigrator, logger: testLogger)
+        func written(_ sql: String) async -> Result<Int?, any Error> {
+            await withCheckedContinuation { continuation in
+                store.write({ db in try db.execute(sql: sql); return try Int.fetchOne(db, sql: "SELECT value FROM counter") }) {
+                    continuation.resume(returning: $0)
+                }
+            }
+        }
+        func read(_ sql: String) async -> Result<Int?, any Error> {
+            await withCheckedContinuation { continuation in
+                store.read({ db in try Int.fetchOne(db, sql: sql) }) { continuation.resume(returning: $0) }
+            }
+        }
+        #expect(try await written("UPDATE counter SET value = 7").get() == 7)
+        #expect(try await read("SELECT value FROM counter").get() == 7)
+        await #expect(throws: DatabaseError.self) { try await written("UPDATE nowhere SET value = 8").get() }
+        await #expect(throws: DatabaseError.self) { try await read("SELECT nothing FROM nowhere").get() }
+        // The failed write was rolled back alone; the committed one stands.
+        #expect(try await read("SELECT value FROM counter").get() == 7)
+    }
+
     @Test("durability normal is applied when configured")
     func synchronousNormal() throws {
         let store = try Store(

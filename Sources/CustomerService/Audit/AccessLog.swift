@@ -1,6 +1,7 @@
 public import GRDB
 public import Logging
 public import ServiceRuntime
+internal import Synchronization
 
 /// The read-access log: who was shown which customer's personal data unmasked, as a hash chain of
 /// its own (``AuditLog/Chain/access``) in a database file of its own beside the customer database.
@@ -40,27 +41,60 @@ public final class AccessLog: Sendable {
         return migrator
     }
 
-    /// Runs a read of customer `id` that may show personal data on a reader thread of `store`, then,
-    /// if `caller` sees it unmasked, writes the read's row here before returning the answer: the
-    /// path of every such read (Customer.Get, Customer.GetView, Customer.ListAudit, and the gRPC
-    /// baseline's view in Benchmarks/).
+    /// Runs a read of customer `id` that may show personal data on a reader thread of `store` and,
+    /// if `caller` sees it unmasked, writes the read's row here: the path of every such read
+    /// (Customer.Get, Customer.GetView, Customer.ListAudit, and the gRPC baseline's view in
+    /// Benchmarks/). The read and the row's durable commit run at the same time, on different
+    /// threads, and the answer is returned only once both are done: the commit's fsync no longer
+    /// adds to the read's time. So the row is written for every read that starts, also one that
+    /// then fails (a customer not found): whether someone is a customer is itself confidential,
+    /// and an access log may record an attempt but must never miss a disclosure. A read whose row
+    /// cannot be written fails: nothing is shown unaudited.
     public func read<T: Sendable>(
         of id: String, action: String = "read", by caller: Caller, on store: Store, directory: CustomerDirectory,
         _ body: @escaping @Sendable (Database) throws -> T
     ) async throws -> T {
-        let answer = try await store.read(body)
-        try await record(directory.readAccess(of: id, action: action, caller: caller), caller: caller, atMilliseconds: directory.nowMilliseconds)
-        return answer
-    }
-
-    /// Appends the rows of one read, durably, before its answer is sent. A read whose row cannot
-    /// be written fails: nothing is shown unaudited.
-    func record(_ entries: [AuditLog.Entry], caller: Caller, atMilliseconds now: Int64) async throws {
-        guard !entries.isEmpty else { return }
-        try await store.write { db in try AuditLog.append(entries, caller: caller, atMilliseconds: now, to: .access, db) }
+        let entries = directory.readAccess(of: id, action: action, caller: caller)
+        guard !entries.isEmpty else { return try await store.read(body) }
+        let now = directory.nowMilliseconds
+        return try await withCheckedThrowingContinuation { continuation in
+            let join = ReadAndRow(continuation)
+            self.store.write({ db in try AuditLog.append(entries, caller: caller, atMilliseconds: now, to: .access, db) }) { join.recorded($0) }
+            store.read(body) { join.answered($0) }
+        }
     }
 
     func verify() async throws -> AuditLog.Verification {
         try await store.read { db in try AuditLog.verify(db, chain: .access) }
+    }
+}
+
+/// A read and the write of its access row, running at once: whichever finishes last answers the
+/// caller, with the read's answer only if the row committed, and with the read's own error if it
+/// failed (it showed nothing).
+private final class ReadAndRow<T: Sendable>: Sendable {
+    private struct State {
+        var answer: Result<T, any Error>?
+        var row: Result<Void, any Error>?
+    }
+
+    private let state = Mutex(State())
+    private let continuation: CheckedContinuation<T, any Error>
+
+    init(_ continuation: CheckedContinuation<T, any Error>) { self.continuation = continuation }
+
+    func answered(_ answer: Result<T, any Error>) { finish { $0.answer = answer } }
+
+    func recorded(_ row: Result<Void, any Error>) { finish { $0.row = row } }
+
+    private func finish(_ update: (inout State) -> Void) {
+        let outcome: Result<T, any Error>? = state.withLock { state in
+            update(&state)
+            guard let answer = state.answer, let row = state.row else { return nil }
+            if case .failure = answer { return answer }
+            if case .failure(let error) = row { return .failure(error) }
+            return answer
+        }
+        if let outcome { continuation.resume(with: outcome) }
     }
 }

@@ -33,14 +33,23 @@ final class GroupCommit: Sendable {
         onStart: (@Sendable () -> Void)?, _ body: @escaping @Sendable (Database) throws -> T
     ) async throws -> T {
         try await withCheckedThrowingContinuation { continuation in
-            let write = PendingWrite(body: body, onStart: onStart, continuation: continuation)
-            let start = state.withLock { state in
-                state.queue.append(write)
-                defer { state.draining = true }
-                return !state.draining
-            }
-            if start { scheduleDrain() }
+            enqueue(onStart: onStart, body) { continuation.resume(with: $0) }
         }
+    }
+
+    /// Queues a write without waiting for it: `completion` runs on the writer's thread once the
+    /// write's group has committed (or with the write's failure). It must be quick.
+    func enqueue<T: Sendable>(
+        onStart: (@Sendable () -> Void)?, _ body: @escaping @Sendable (Database) throws -> T,
+        completion: @escaping @Sendable (Result<T, any Error>) -> Void
+    ) {
+        let write = PendingWrite(body: body, onStart: onStart, completion: completion)
+        let start = state.withLock { state in
+            state.queue.append(write)
+            defer { state.draining = true }
+            return !state.draining
+        }
+        if start { scheduleDrain() }
     }
 
     private func scheduleDrain() {
@@ -118,13 +127,16 @@ private protocol GroupedWrite: AnyObject, Sendable {
 private final class PendingWrite<T: Sendable>: GroupedWrite, @unchecked Sendable {
     private let body: @Sendable (Database) throws -> T
     private let onStart: (@Sendable () -> Void)?
-    private let continuation: CheckedContinuation<T, any Error>
+    private let completion: @Sendable (Result<T, any Error>) -> Void
     private var outcome: Result<T, any Error>?
 
-    init(body: @escaping @Sendable (Database) throws -> T, onStart: (@Sendable () -> Void)?, continuation: CheckedContinuation<T, any Error>) {
+    init(
+        body: @escaping @Sendable (Database) throws -> T, onStart: (@Sendable () -> Void)?,
+        completion: @escaping @Sendable (Result<T, any Error>) -> Void
+    ) {
         self.body = body
         self.onStart = onStart
-        self.continuation = continuation
+        self.completion = completion
     }
 
     var failure: (any Error)? {
@@ -148,9 +160,9 @@ private final class PendingWrite<T: Sendable>: GroupedWrite, @unchecked Sendable
 
     func finish(failure: (any Error)?) {
         if let failure {
-            continuation.resume(throwing: failure)
+            completion(.failure(failure))
         } else {
-            continuation.resume(with: outcome ?? .failure(StoreError(message: "the write did not run")))
+            completion(outcome ?? .failure(StoreError(message: "the write did not run")))
         }
     }
 }

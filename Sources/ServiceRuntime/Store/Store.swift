@@ -142,6 +142,17 @@ public final class Store: Sendable {
         try await readers.runIfActive { [self] in try connectionOfThisThread().read(body) }
     }
 
+    /// ``read(_:)`` without waiting: `completion` runs on the reader thread with the answer. For
+    /// callers that join a read with other work (``AccessLog``) without a task hop in between.
+    public func read<T: Sendable>(
+        _ body: @escaping @Sendable (Database) throws -> T, completion: @escaping @Sendable (Result<T, any Error>) -> Void
+    ) {
+        readers.submit { [self] state in
+            guard case .active = state else { return completion(.failure(StoreError(message: "the store is closed"))) }
+            completion(Result { try connectionOfThisThread().read(body) })
+        }
+    }
+
     /// The calling reader thread's connection, opened on its first read and closed when the
     /// thread ends (the store's deinit stops the threads).
     private func connectionOfThisThread() throws -> DatabaseQueue {
@@ -178,9 +189,22 @@ public final class Store: Sendable {
     /// ``GroupCommit``): each runs in its own savepoint, so one that throws is rolled back alone and
     /// the others commit. A `body` must therefore not begin or end transactions itself.
     public func write<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
-        guard let metrics else { return try await groupCommit.write(onStart: nil, body) }
+        try await groupCommit.write(onStart: writeWaitRecorder(), body)
+    }
+
+    /// ``write(_:)`` without waiting: `completion` runs on the writer's thread once the write has
+    /// committed (or with its failure), and must be quick.
+    public func write<T: Sendable>(
+        _ body: @escaping @Sendable (Database) throws -> T, completion: @escaping @Sendable (Result<T, any Error>) -> Void
+    ) {
+        groupCommit.enqueue(onStart: writeWaitRecorder(), body, completion: completion)
+    }
+
+    /// Records, when a write starts, how long it waited for the writer (nil without metrics).
+    private func writeWaitRecorder() -> (@Sendable () -> Void)? {
+        guard let metrics else { return nil }
         let requested = ContinuousClock.now
-        return try await groupCommit.write(onStart: { metrics.waitedForWriter(ContinuousClock.now - requested) }, body)
+        return { metrics.waitedForWriter(ContinuousClock.now - requested) }
     }
 
     /// Copies committed WAL pages into the database file on the store's checkpoint connection (a

@@ -1548,7 +1548,8 @@ public nonisolated struct Crm_Customer_V1_ListAuditRequest: Sendable {
   public var pageToken: String = String()
 
   /// false: the customer's change log; true: its read-access log (who was shown its personal data
-  /// unmasked, and who read its audit trail). Each log has its own sequence numbers.
+  /// unmasked, and who read its audit trail; a row is written as the read starts, so one that then
+  /// failed is listed too). Each log has its own sequence numbers.
   public var access: Bool = false
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
