@@ -68,8 +68,14 @@ public struct CustomerDirectory: Sendable {
                 code: .invalidArgument, message: "profile.kind cannot change", reason: "INVALID_FIELD", processing: .notProcessed,
                 fieldViolations: [.init(field: "profile.kind", description: "cannot change")])
         }
-        try checkDocumentsFree(profile, excluding: key, db)
-        if profile.relationshipManagerID != current.profile.relationshipManagerID || profile.branchID != current.profile.branchID {
+        // Documents kept as they were cannot take another customer's; placement kept as it was
+        // needs no check and no new assignment (every create and assignment recorded the current one).
+        if profile.documents != current.profile.documents {
+            try checkDocumentsFree(profile, excluding: key, db)
+        }
+        let placementChanged =
+            profile.relationshipManagerID != current.profile.relationshipManagerID || profile.branchID != current.profile.branchID
+        if placementChanged {
             try checkPlacement(relationshipManagerID: profile.relationshipManagerID, branchID: profile.branchID, fieldPrefix: "profile.", db)
         }
         let changes = ProfileDiff.profileChanges(from: current.profile, to: profile)
@@ -77,9 +83,11 @@ public struct CustomerDirectory: Sendable {
         if !changes.isEmpty {
             let time = nowMilliseconds
             try CustomerRecords.replaceProfile(key: key, profile, previous: current.profile, version: current.version + 1, now: time, db)
-            try recordAssignment(
-                customerKey: key, relationshipManagerID: profile.relationshipManagerID, branchID: profile.branchID, reason: "profile updated",
-                caller: caller, time: time, db)
+            if placementChanged {
+                try recordAssignment(
+                    customerKey: key, relationshipManagerID: profile.relationshipManagerID, branchID: profile.branchID, reason: "profile updated",
+                    caller: caller, time: time, db)
+            }
             try AuditLog.append(
                 changes.map { .init(customerKey: key, action: "update", field: $0.field, before: $0.before, after: $0.after) },
                 caller: caller, atMilliseconds: time, db)

@@ -141,6 +141,25 @@ struct OrganisationTests {
         #expect(audited == ["relationshipManagerId=RM002", "branchId=BJ-01-A", "reason=portfolio rebalanced"])
     }
 
+    @Test("a profile update that moves the customer starts a new assignment period; one that keeps manager and branch starts none")
+    func assignmentByUpdate() async throws {
+        let fixture = try await organised()
+        let created = try await fixture.create(Profiles.individual()).customer
+        var profile = created.profile
+        profile.preferredChannel = profile.preferredChannel == .sms ? .email : .sms
+        let kept = try await fixture.update(created.id, version: 1, to: profile).customer
+        profile.relationshipManagerID = "RM002"
+        profile.branchID = "BJ-01-A"
+        _ = try await fixture.update(created.id, version: kept.version, to: profile)
+        var request = Crm_Customer_V1_ListAssignmentsRequest()
+        request.customerID = created.id
+        let finished = request
+        let history = try await fixture.read { directory, db in try directory.listAssignments(finished, db) }.assignments
+        #expect(history.map(\.relationshipManagerID) == ["RM002", "RM001"])
+        #expect(history.map(\.reason) == ["profile updated", "customer created"])
+        #expect(history[1].untilMs == history[0].fromMs)
+    }
+
     @Test("a unit rolls up the customers and accounts of its whole subtree; the view shows manager and branch path")
     func rollupAndView() async throws {
         let fixture = try await organised()
