@@ -22,8 +22,17 @@ public final class AccessLog: Sendable {
         // Read only by ListAudit (access) and VerifyAudit.
         configuration.maximumReaderCount = 1
         configuration.cacheMiB = 8
-        configuration.checkpointsInBackground = false
+        // Every unmasked read commits here, so the automatic checkpoint (run inside the commit
+        // that crosses 1,000 WAL pages) would hold up every read waiting for its row:
+        // ``checkpointJob(logger:)`` copies the WAL in the background, as for the customer database.
+        configuration.checkpointsInBackground = true
         store = try Store(configuration: configuration, migrator: Self.migrator, logger: logger, metrics: metrics)
+    }
+
+    /// Copies the access log's WAL into its file every 100 ms (``WALCheckpointer``); run it
+    /// beside the server.
+    public func checkpointJob(logger: Logger) -> PeriodicJob {
+        WALCheckpointer.job(store: store, logger: logger)
     }
 
     /// Where the access log of the customer database at `databasePath` lives by default: beside it,

@@ -46,7 +46,8 @@ public enum ServerLauncher {
     ///   - version: the build version reported by health.
     ///   - migrator: the service's schema migrations, run before the listener opens.
     ///   - registerHandlers: adds the service's methods to the router, given the open store.
-    ///   - backgroundServices: the service's own background work (a sweep), run beside the listener.
+    ///   - backgroundServices: the service's own background work (a sweep), run beside the listener;
+    ///     asked for after `registerHandlers` ran, so it may run what the handlers opened.
     ///   - consumes: the feeds the service applies, by producer name (`customer`), each with the
     ///     function that applies one event; each producer's address must be configured
     ///     (`feeds.customer.address`). Feed.ListDeadLetters and Feed.RetryDeadLetters come with them.

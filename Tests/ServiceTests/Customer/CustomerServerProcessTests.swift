@@ -63,6 +63,17 @@ struct CustomerServerProcessTests {
         #expect(duplicate.stdout.contains("ALREADY_EXISTS"))
         #expect(duplicate.stdout.contains("DUPLICATE_DOCUMENT"))
 
+        // The access log's WAL is copied into its file in the background while the server runs
+        // (without the checkpoint job, only at 1,000 WAL pages or at the close): its tables reach
+        // the main file, which holds no more than its first page until a checkpoint.
+        let accessFile = folder.appendingPathComponent("data/customer-access.sqlite").path
+        var accessFileSize = 0
+        for _ in 0..<50 where accessFileSize <= 4096 {
+            accessFileSize = (try? FileManager.default.attributesOfItem(atPath: accessFile)[.size] as? Int) ?? 0
+            if accessFileSize <= 4096 { try await Task.sleep(for: .milliseconds(100)) }
+        }
+        #expect(accessFileSize > 4096, "the access log was not checkpointed while the server ran")
+
         #expect(await server.stop() == 0)
         let calls = server.log.split(separator: "\n").filter { $0.hasSuffix(" call") }
         #expect(calls.count == 3, "\(server.log)")
