@@ -30,6 +30,7 @@ let nioCore = Target.Dependency.product(name: "NIOCore", package: "swift-nio")
 let nioTestUtils = Target.Dependency.product(name: "NIOTestUtils", package: "swift-nio")
 let swiftProtobuf = Target.Dependency.product(name: "SwiftProtobuf", package: "swift-protobuf")
 let nioPosix = Target.Dependency.product(name: "NIOPosix", package: "swift-nio")
+let nioEmbedded = Target.Dependency.product(name: "NIOEmbedded", package: "swift-nio")
 let nioSSL = Target.Dependency.product(name: "NIOSSL", package: "swift-nio-ssl")
 let nioTLS = Target.Dependency.product(name: "NIOTLS", package: "swift-nio")
 let logging = Target.Dependency.product(name: "Logging", package: "swift-log")
@@ -130,7 +131,7 @@ let targets: [Target] = [
     ),
     .testTarget(
         name: "ServiceRuntimeTests",
-        dependencies: ["ServiceRuntime", "WireProtocol", "TestSupport", nioCore, nioPosix, nioSSL, nioTLS, logging, serviceLifecycle, grdb, grdbSQLite, swiftProtobuf],
+        dependencies: ["ServiceRuntime", "WireProtocol", "TestSupport", nioCore, nioPosix, nioEmbedded, nioSSL, nioTLS, logging, serviceLifecycle, grdb, grdbSQLite, swiftProtobuf],
         swiftSettings: swiftSettings
     ),
     .testTarget(
