@@ -250,6 +250,6 @@ public struct CustomerDirectory: Sendable {
     /// sees personal data gets it without a separate read audit.
     func view(key: Int64, caller: Caller, _ db: Database) throws -> Crm_Customer_V1_Customer {
         guard let customer = try CustomerRecords.load(key: key, db) else { throw CustomerErrors.notFound(CustomerRecords.customerID(key)) }
-        return caller.seesPersonalData ? customer : Masking.masked(customer)
+        return presented(customer, caller: caller)
     }
 }

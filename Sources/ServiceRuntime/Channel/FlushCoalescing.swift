@@ -33,6 +33,13 @@ struct FlushState {
         burstInterval = min(burstInterval * 2, Self.largestBurstInterval)
         return true
     }
+
+    /// The burst's end flushed everything: the next burst starts from the first interval.
+    mutating func burstEnded() {
+        inReadBurst = false
+        burstWrites = 0
+        burstInterval = Self.firstBurstFlush
+    }
 }
 
 extension FlushCoalescing {
@@ -41,9 +48,7 @@ extension FlushCoalescing {
 
     /// Call from `channelReadComplete`: flushes what the burst wrote.
     func readBurstEnded(_ context: ChannelHandlerContext) {
-        flushes.inReadBurst = false
-        flushes.burstWrites = 0
-        flushes.burstInterval = FlushState.firstBurstFlush
+        flushes.burstEnded()
         context.flush()
     }
 
