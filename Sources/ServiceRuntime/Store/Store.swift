@@ -62,8 +62,9 @@ public final class Store: Sendable {
     let feedSignal = FeedSignal()
     /// Where ``write(_:)`` queues writes so that concurrent ones share a commit.
     private let groupCommit: GroupCommit
-    /// The connection ``checkpoint()`` uses, beside the pool's writer.
-    private let checkpointer: DatabaseQueue?
+    /// The connection ``checkpoint()`` uses, beside the pool's writer: opened by the first
+    /// checkpoint, so a store nobody checkpoints (a test's) holds no file for it.
+    private let checkpointer = Mutex<DatabaseQueue?>(nil)
     /// The threads ``read(_:)`` runs reads on (`maximumReaderCount` of them): they take reads
     /// from one queue and only sleep when it is empty. GRDB's own async read passes each read
     /// through two dispatch queues (its pool's wait queue, where a semaphore bounds the readers,
@@ -111,20 +112,12 @@ public final class Store: Sendable {
         guard synchronous == durability.pragmaValue else {
             throw StoreError(message: "could not set synchronous=\(durability) (SQLite reports \(synchronous))")
         }
-        if configuration.checkpointsInBackground {
-            var checkpointing = GRDB.Configuration()
-            checkpointing.busyMode = .timeout(configuration.busyTimeoutSeconds)
-            checkpointing.label = "store-checkpointer"
-            let checkpointer = try DatabaseQueue(path: configuration.path, configuration: checkpointing)
-            try checkpointer.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA synchronous = \(durability.pragmaValue)") }
-            self.checkpointer = checkpointer
-        } else {
-            checkpointer = nil
-        }
         try Self.runtimeMigrations.migrate(pool)
         try migrator.migrate(pool)
         pool.add(transactionObserver: feedSignal, extent: .databaseLifetime)
-        let applied = try pool.read { try migrator.appliedIdentifiers($0) }.count
+        // On the writer: a pool read here would open a reader connection that nothing uses again
+        // (reads go through the reader threads' own connections).
+        let applied = try pool.writeWithoutTransaction { try migrator.appliedIdentifiers($0) }.count
         readers.start()
         logger.info(
             "database open",
@@ -213,8 +206,19 @@ public final class Store: Sendable {
     /// ``Configuration/checkpointsInBackground``.
     @discardableResult
     public func checkpoint() async throws -> (walFrames: Int, checkpointedFrames: Int) {
-        guard let checkpointer else { return (0, 0) }
-        return try await checkpointer.writeWithoutTransaction { db in
+        guard configuration.checkpointsInBackground else { return (0, 0) }
+        let configuration = self.configuration
+        let connection = try checkpointer.withLock { opened -> DatabaseQueue in
+            if let opened { return opened }
+            var checkpointing = GRDB.Configuration()
+            checkpointing.busyMode = .timeout(configuration.busyTimeoutSeconds)
+            checkpointing.label = "store-checkpointer"
+            let queue = try DatabaseQueue(path: configuration.path, configuration: checkpointing)
+            try queue.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA synchronous = \(configuration.durability.pragmaValue)") }
+            opened = queue
+            return queue
+        }
+        return try await connection.writeWithoutTransaction { db in
             let row = try Row.fetchOne(db, sql: "PRAGMA wal_checkpoint(PASSIVE)")
             return (row?[1] ?? 0, row?[2] ?? 0)
         }
