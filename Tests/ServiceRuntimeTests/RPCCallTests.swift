@@ -163,7 +163,8 @@ struct RPCCallTests {
             } catch let error as RPCError {
                 #expect(error.code == .deadlineExceeded)
             }
-            #expect(ContinuousClock.now - started < .seconds(5))
+            // Well short of the handler's 30 s, with room for a loaded machine (5.4 s seen in a full run).
+            #expect(ContinuousClock.now - started < .seconds(20))
             #expect(await eventually { handlerCancelled.value }, "the handler was not cancelled at the deadline")
             await connection.close()
         }

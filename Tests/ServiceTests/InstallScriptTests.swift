@@ -8,16 +8,21 @@ struct InstallScriptTests {
     static let repository = Executables.folder.deletingLastPathComponent().deletingLastPathComponent()
 
     func install(into root: String) throws -> (Int32, String) {
-        let process = Process()
-        process.executableURL = Self.repository.appendingPathComponent("scripts/install.sh")
-        process.arguments = ["--from", Executables.folder.path, "--root", root]
-        let output = Pipe()
-        process.standardOutput = output
-        process.standardError = output
-        try process.run()
-        let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        return (process.terminationStatus, text)
+        let output = try ChildProcess.pipe()
+        let process: ChildProcess
+        do {
+            defer { close(output.write) }
+            process = try ChildProcess(
+                executable: Self.repository.appendingPathComponent("scripts/install.sh").path,
+                arguments: ["--from", Executables.folder.path, "--root", root], environment: ProcessInfo.processInfo.environment,
+                stdout: output.write, stderr: output.write)
+        } catch {
+            close(output.read)
+            throw error
+        }
+        var text = [UInt8]()
+        ChildProcess.drain(output.read) { text += $0 }
+        return (process.waitUntilExit(), String(decoding: text, as: UTF8.self))
     }
 
     @Test("installs the binaries, units, example configurations and a private TLS folder; a second run keeps edited configuration")

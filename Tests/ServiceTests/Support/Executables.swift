@@ -1,6 +1,7 @@
 import Dispatch
 import Foundation
 import Synchronization
+import TestSupport
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -37,35 +38,44 @@ enum Executables {
         try await withCheckedThrowingContinuation { continuation in
             DispatchQueue.global().async {
                 continuation.resume(with: Result {
-                    let process = Process()
-                    process.executableURL = folder.appendingPathComponent(name)
-                    process.arguments = arguments
-                    process.environment = cleanEnvironment(environment)
-                    if let directory { process.currentDirectoryURL = directory }
-                    let out = Pipe()
-                    let err = Pipe()
-                    process.standardOutput = out
-                    process.standardError = err
-                    let stdin = Pipe()
-                    process.standardInput = input == nil ? FileHandle.nullDevice : stdin
-                    try process.run()
-                    if let input {
-                        stdin.fileHandleForWriting.write(Data(input.utf8))
-                        try stdin.fileHandleForWriting.close()
+                    let out = try ChildProcess.pipe()
+                    let err = try ChildProcess.pipe()
+                    let stdin = try input.map { _ in try ChildProcess.pipe() }
+                    let process: ChildProcess
+                    do {
+                        defer { [out.write, err.write, stdin?.read].compactMap { $0 }.forEach { close($0) } }
+                        process = try ChildProcess(
+                            executable: folder.appendingPathComponent(name).path, arguments: arguments,
+                            environment: cleanEnvironment(environment), directory: directory?.path,
+                            stdin: stdin?.read, stdout: out.write, stderr: err.write)
+                    } catch {
+                        [out.read, err.read, stdin?.write].compactMap { $0 }.forEach { close($0) }
+                        throw error
+                    }
+                    if let input, let stdin {
+                        let bytes = Array(input.utf8)
+                        var written = 0
+                        while written < bytes.count {
+                            let count = bytes[written...].withUnsafeBytes { write(stdin.write, $0.baseAddress, $0.count) }
+                            if count < 0 && errno == EINTR { continue }
+                            guard count > 0 else { break }
+                            written += count
+                        }
+                        close(stdin.write)
                     }
                     // Drain stderr concurrently so a chatty child never blocks on a full pipe.
-                    let errData = Mutex(Data())
+                    let errData = Mutex([UInt8]())
                     let errDone = DispatchSemaphore(value: 0)
                     DispatchQueue.global().async {
-                        let data = err.fileHandleForReading.readDataToEndOfFile()
-                        errData.withLock { $0 = data }
+                        ChildProcess.drain(err.read) { chunk in errData.withLock { $0 += chunk } }
                         errDone.signal()
                     }
-                    let stdout = out.fileHandleForReading.readDataToEndOfFile()
+                    var stdout = [UInt8]()
+                    ChildProcess.drain(out.read) { stdout += $0 }
                     errDone.wait()
-                    process.waitUntilExit()
+                    let status = process.waitUntilExit()
                     return Output(
-                        status: process.terminationStatus, stdout: String(decoding: stdout, as: UTF8.self),
+                        status: status, stdout: String(decoding: stdout, as: UTF8.self),
                         stderr: String(decoding: errData.withLock { $0 }, as: UTF8.self))
                 })
             }
@@ -76,7 +86,7 @@ enum Executables {
 /// A server executable running in the background: started, found listening (it logs its address),
 /// then stopped with SIGTERM like systemd stops it.
 final class ServerProcess: Sendable {
-    let process: Process
+    let process: ChildProcess
     private let output = Output()
 
     /// What the child wrote, shared with the thread that reads it (which must not hold the
@@ -99,7 +109,7 @@ final class ServerProcess: Sendable {
             if !server.process.isRunning { break }
             try await Task.sleep(for: .milliseconds(100))
         }
-        server.process.terminate()
+        server.process.send(SIGTERM)
         throw ServerProcessError(message: "\(name) did not start listening; its output:\n\(server.log)")
     }
 
@@ -110,38 +120,36 @@ final class ServerProcess: Sendable {
 
     /// A test that failed before stopping its server must not leave it running.
     deinit {
-        if process.isRunning { Glibc.kill(process.processIdentifier, SIGKILL) }
+        process.send(SIGKILL)
     }
 
     /// SIGKILL, as a crash or an OOM kill would end it, and waits for it to be gone.
     func kill() async {
-        Glibc.kill(process.processIdentifier, SIGKILL)
+        process.send(SIGKILL)
         let exited = self.exited
         await withCheckedContinuation { continuation in
             DispatchQueue.global().async {
                 exited.wait()
+                exited.signal()  // a later stop() or kill() passes too
                 continuation.resume()
             }
         }
     }
 
     private init(_ name: String, _ arguments: [String], environment: [String: String], directory: URL) throws {
-        process = Process()
-        process.executableURL = Executables.folder.appendingPathComponent(name)
-        process.arguments = arguments
-        process.environment = Executables.cleanEnvironment(environment)
-        process.currentDirectoryURL = directory
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = pipe
-        try process.run()
+        let pipe = try ChildProcess.pipe()
+        defer { close(pipe.write) }
+        do {
+            process = try ChildProcess(
+                executable: Executables.folder.appendingPathComponent(name).path, arguments: arguments,
+                environment: Executables.cleanEnvironment(environment), directory: directory.path,
+                stdout: pipe.write, stderr: pipe.write)
+        } catch {
+            close(pipe.read)
+            throw error
+        }
         DispatchQueue.global().async { [output, process, exited] in
-            let handle = pipe.fileHandleForReading
-            while true {
-                let data = handle.availableData
-                if data.isEmpty { break }
-                output.text.withLock { $0 += String(decoding: data, as: UTF8.self) }
-            }
+            ChildProcess.drain(pipe.read) { chunk in output.text.withLock { $0 += String(decoding: chunk, as: UTF8.self) } }
             process.waitUntilExit()
             exited.signal()
         }
@@ -173,21 +181,22 @@ final class ServerProcess: Sendable {
 
     /// Sends SIGHUP (systemctl reload).
     func hangUp() {
-        Glibc.kill(process.processIdentifier, SIGHUP)
+        process.send(SIGHUP)
     }
 
     /// Sends SIGTERM and waits (up to 30 s) for the exit status.
     func stop() async -> Int32 {
-        process.terminate()
+        process.send(SIGTERM)
         let exited = self.exited
         let process = self.process
         return await withCheckedContinuation { continuation in
             DispatchQueue.global().async {
                 if exited.wait(timeout: .now() + 30) == .timedOut {
-                    Glibc.kill(process.processIdentifier, SIGKILL)
+                    process.send(SIGKILL)
                     exited.wait()
                 }
-                continuation.resume(returning: process.terminationStatus)
+                exited.signal()  // a second stop() (or kill()) passes too
+                continuation.resume(returning: process.waitUntilExit())
             }
         }
     }
