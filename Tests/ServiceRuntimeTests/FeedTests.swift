@@ -5,6 +5,7 @@ import NIOCore
 import SwiftProtobuf
 import Logging
 import ServiceLifecycle
+import Synchronization
 @testable import ServiceRuntime
 import Testing
 import WireProtocol
@@ -128,8 +129,12 @@ struct FeedTests {
         let consumer = try Consumer()
         try await producer.produce(300)
         try await withTestServer(router: producer.router) { _, port in
+            let commits = GroupCommitTests.CommitCounter()
+            consumer.store.pool.add(transactionObserver: commits, extent: .databaseLifetime)
             try await consuming(consumer.feedConsumer(port: port)) {
                 #expect(await eventually(seconds: 10) { (try? await consumer.appliedCount) == 300 })
+                // The backlog arrives faster than commits: many events share a transaction.
+                #expect(commits.commits.load(ordering: .relaxed) <= 150, "\(commits.commits.load(ordering: .relaxed)) commits for 300 events")
                 try await producer.produce(700)
                 #expect(await eventually(seconds: 20) { (try? await consumer.appliedCount) == 1000 })
             }
@@ -279,6 +284,38 @@ struct FeedTests {
         }
         #expect(try await consumer.dump().contains("E0=4"))
         #expect(try await consumer.appliedCount == 22)
+    }
+
+    @Test("events that arrived together are applied in one transaction; one that fails mid-batch: those before it commit, it is retried and dead-lettered, those after it follow in order")
+    func batchWithPoison() async throws {
+        let producer = try Producer()
+        let consumer = try Consumer()
+        try await producer.produce(7)
+        try await producer.produce(1, entities: 7, poison: ["E0"])  // sequence 8: E0 version 2 is poison
+        try await producer.produce(14)  // E0 versions 3 and 4 at 9 and 16 wait behind it
+        let epoch = try await producer.store.pool.read { try ChangeLog.epoch($0) }
+        let events = try await producer.store.pool.read { db in try ChangeLog.events(after: 0, limit: 100, epoch: epoch, db) }
+        #expect(events.count == 22)
+        let commits = GroupCommitTests.CommitCounter()
+        consumer.store.pool.add(transactionObserver: commits, extent: .databaseLifetime)
+
+        try await consumer.feedConsumer(port: 1, maxAttempts: 3).handle(events)
+
+        // 1 to 7 in one transaction; 8 tried twice more on its own, then dead-lettered; 9 to 22 in one.
+        // One transaction an event would be 22 commits or more.
+        #expect(commits.commits.load(ordering: .relaxed) <= 5, "\(commits.commits.load(ordering: .relaxed)) commits")
+        #expect(try await consumer.appliedCount == 19)
+        let letters = try await consumer.store.pool.read { db in
+            try Row.fetchAll(db, sql: "SELECT sequence, entity_key, attempts FROM feed_dead_letter ORDER BY sequence").map {
+                "\($0["sequence"] as Int64) \($0["entity_key"] as String) \($0["attempts"] as Int)"
+            }
+        }
+        #expect(letters == ["8 E0 3", "9 E0 0", "16 E0 0"])
+        #expect(try await consumer.store.pool.read { try FeedConsumer.offset(producer: "items", $0) }.sequence == 22)
+        // Applying the same events again changes nothing.
+        let before = try await consumer.dump()
+        try await consumer.feedConsumer(port: 1, maxAttempts: 3).handle(events)
+        #expect(try await consumer.dump() == before)
     }
 
     @Test("a producer whose log is replaced (a new epoch): the consumer starts the new log from its beginning")

@@ -7,9 +7,9 @@ internal import SwiftProtobuf
 public import WireProtocol
 
 /// The consumer side of a change feed: one per (consumer, producer) pair, run in the service's
-/// ServiceGroup. It subscribes after the offset it stored, applies each event in a write
-/// transaction that also stores the event's sequence (so after any crash it resumes exactly where
-/// its last commit ended: at-least-once delivery, exactly-once effect), acknowledges its progress
+/// ServiceGroup. It subscribes after the offset it stored, applies the events that have arrived in
+/// one write transaction, each in a savepoint that also stores its sequence (so after any crash it
+/// resumes exactly where its last commit ended: at-least-once delivery, exactly-once effect), acknowledges its progress
 /// to the producer, and reconnects with jittered backoff when the producer goes away.
 ///
 /// An event that fails to apply `maxAttempts` times goes to `feed_dead_letter` with its error; later
@@ -78,10 +78,17 @@ public struct FeedConsumer: Service {
                 request.consumer = configuration.consumer
                 request.afterSequence = offset.sequence
                 request.epoch = offset.epoch
-                let stream = try await client.serverStream(FeedMethods.subscribe, request)
-                for try await event in stream {
-                    failures = 0
-                    try await handle(event)
+                let stream = try await client.serverStream(FeedMethods.subscribe, request, window: Self.window)
+                // One task reads the stream while another applies what has arrived, many events a
+                // transaction: a mirror then commits (and fsyncs) once per batch, not once per event.
+                let buffer = FeedBuffer(capacity: 2 * Int(Self.window))
+                try await withThrowingTaskGroup(of: Void.self) { group in
+                    group.addTask { await buffer.fill(from: stream) }
+                    defer { group.cancelAll() }
+                    try await buffer.drain(batchLimit: Int(Self.window)) { events in
+                        failures = 0
+                        try await handle(events)
+                    }
                 }
             } catch let error as RPCError where error.reason == "EPOCH_CHANGED" {
                 let epoch = error.details["epoch"] ?? ""
@@ -105,32 +112,69 @@ public struct FeedConsumer: Service {
         return .milliseconds(Int.random(in: (cap / 2)...cap))
     }
 
-    /// Applies one event with its offset in one transaction, retrying and finally dead-lettering it.
-    func handle(_ event: Crm_Feed_V1_ChangeEvent) async throws {
-        var attempt = 0
+    /// Items the producer may send ahead of the consumer, and the most events one transaction applies.
+    static let window: UInt32 = 64
+
+    /// Applies events in one transaction, each in a savepoint with its offset. At the first that
+    /// fails, the ones before it commit, it goes through ``handle(_:after:)`` (retries, then the
+    /// dead letters), and the ones after it follow in the next transaction: order is kept.
+    func handle(_ events: [Crm_Feed_V1_ChangeEvent]) async throws {
+        var waiting = events[...]
+        while !waiting.isEmpty {
+            let batch = Array(waiting)
+            let (applied, failure) = try await store.write { db -> (Int, ApplyFailure?) in
+                for (index, event) in batch.enumerated() {
+                    do {
+                        try db.inSavepoint {
+                            try applyOnce(event, db)
+                            return .commit
+                        }
+                    } catch let failure as ApplyFailure {
+                        return (index, failure)
+                    }
+                }
+                return (batch.count, nil)
+            }
+            waiting = waiting.dropFirst(applied)
+            if let failure, let failed = waiting.popFirst() {
+                try await handle(failed, after: failure)
+            }
+        }
+    }
+
+    /// Applies one event with its offset in one transaction, retrying and finally dead-lettering
+    /// it; `earlier` is the failure of an attempt already made (in a batch), which counts.
+    func handle(_ event: Crm_Feed_V1_ChangeEvent, after earlier: ApplyFailure? = nil) async throws {
+        var attempt = earlier == nil ? 0 : 1
+        var failure = earlier
         while true {
+            if let failure {
+                if attempt >= configuration.maxAttempts {
+                    try await deadLetter(event, failure, attempts: attempt)
+                    return
+                }
+                try await Task.sleep(for: configuration.retryDelay * attempt)
+            }
             attempt += 1
             do {
                 try await store.write { db in try applyOnce(event, db) }
                 return
-            } catch let failure as ApplyFailure {
-                if attempt < configuration.maxAttempts {
-                    try await Task.sleep(for: configuration.retryDelay * attempt)
-                    continue
-                }
-                logger.error(
-                    "change event dead-lettered",
-                    metadata: [
-                        "producer": "\(configuration.producer)", "sequence": "\(event.sequence)", "type": "\(event.type)",
-                        "entity": "\(event.entityKey)", "error": "\(failure.underlying)",
-                    ])
-                let attempts = attempt
-                try await store.write { db in
-                    guard try deadLetterIfNew(event, error: "\(failure.underlying)", attempts: attempts, db) else { return }
-                    try Self.setOffset(Offset(epoch: event.producerEpoch, sequence: event.sequence), producer: configuration.producer, db)
-                }
-                return
+            } catch let applyFailure as ApplyFailure {
+                failure = applyFailure
             }
+        }
+    }
+
+    private func deadLetter(_ event: Crm_Feed_V1_ChangeEvent, _ failure: ApplyFailure, attempts: Int) async throws {
+        logger.error(
+            "change event dead-lettered",
+            metadata: [
+                "producer": "\(configuration.producer)", "sequence": "\(event.sequence)", "type": "\(event.type)",
+                "entity": "\(event.entityKey)", "error": "\(failure.underlying)",
+            ])
+        try await store.write { db in
+            guard try deadLetterIfNew(event, error: "\(failure.underlying)", attempts: attempts, db) else { return }
+            try Self.setOffset(Offset(epoch: event.producerEpoch, sequence: event.sequence), producer: configuration.producer, db)
         }
     }
 
