@@ -36,28 +36,66 @@ public struct MarketingMirror: Sendable {
         }
         let customer = try Crm_Customer_V1_CustomerChanged(serializedBytes: event.payload)
         guard !customer.id.isEmpty else { throw MirrorError(message: "\(event.type) \(event.sequence) names no customer") }
+        let previous = try MirrorRow.fetch("customer_mirror", keyColumn: "customer_id", key: customer.id, columns: Self.mirrorColumns, db)
         // Dormant since the first event that showed it, for as long as it lasts.
-        let previous = try Row.fetchOne(
-            db.cachedStatement(sql: "SELECT dormant_since, credit_grade FROM customer_mirror WHERE customer_id = ?"), arguments: [customer.id])
-        let wasDormantSince: String? = previous?[0]
+        let wasDormantSince: String? = previous?["dormant_since"]
         let dormantSince: String? =
             customer.lifecycleStage == .dormant ? wasDormantSince ?? pipeline.today(atMilliseconds: event.atMs).description : nil
         let birthMD = LocalDate(customer.birthDate).map { String($0.description.dropFirst(5)) } ?? ""
         let consented = customer.consents.filter { $0.purpose == .marketing && $0.granted }.compactMap { SegmentQuery.channelName($0.channel) }
         let marketingConsents = consented.isEmpty ? "" : "," + Set(consented).sorted().joined(separator: ",") + ","
-        try db.cachedStatement(
-            sql: """
-                INSERT OR REPLACE INTO customer_mirror (customer_id, status, kind, value_grade, credit_grade, lifecycle_stage, birth_date,
-                    birth_md, relationship_manager_id, branch_id, merged_into_id, assets_minor, monthly_contribution_minor, dormant_since,
-                    marketing_consents, payload, updated_at_ms)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                """
-        ).execute(arguments: [
-            customer.id, customer.status.rawValue, customer.kind.rawValue, customer.valueGrade, customer.creditGrade,
-            customer.lifecycleStage.rawValue, customer.birthDate, birthMD, customer.relationshipManagerID, customer.branchID,
-            customer.mergedIntoID, customer.reportingAssetsMinor, customer.monthlyContributionMinor, dormantSince, marketingConsents,
-            Data(event.payload), event.atMs,
-        ])
+        try MirrorRow.write(
+            "customer_mirror", keyColumn: "customer_id", key: customer.id,
+            values: [
+                "status": customer.status.rawValue, "kind": customer.kind.rawValue, "value_grade": customer.valueGrade,
+                "credit_grade": customer.creditGrade, "lifecycle_stage": customer.lifecycleStage.rawValue, "birth_date": customer.birthDate,
+                "birth_md": birthMD, "relationship_manager_id": customer.relationshipManagerID, "branch_id": customer.branchID,
+                "merged_into_id": customer.mergedIntoID, "assets_minor": customer.reportingAssetsMinor,
+                "monthly_contribution_minor": customer.monthlyContributionMinor, "dormant_since": dormantSince,
+                "marketing_consents": marketingConsents, "payload": Data(event.payload), "updated_at_ms": event.atMs,
+            ],
+            previous: previous, db)
+        try replaceHeldAccounts(of: customer, db)
+        if customer.status == .active {
+            try TaskBook(pipeline: pipeline).customerChanged(
+                customer.id, rm: customer.relationshipManagerID, assets: customer.reportingAssetsMinor, previousCredit: previous?["credit_grade"],
+                credit: customer.creditGrade, atMs: event.atMs, db)
+        }
+        switch event.type {
+        case "customer.merged" where !customer.mergedIntoID.isEmpty:
+            try pipeline.moveOpportunities(of: customer.id, to: customer.mergedIntoID, db)
+        case "customer.unmerged":
+            try pipeline.moveOpportunitiesBack(to: customer.id, db)
+        default:
+            break
+        }
+    }
+
+    static let mirrorColumns = [
+        "status", "kind", "value_grade", "credit_grade", "lifecycle_stage", "birth_date", "birth_md", "relationship_manager_id", "branch_id",
+        "merged_into_id", "assets_minor", "monthly_contribution_minor", "dormant_since", "marketing_consents", "payload", "updated_at_ms",
+    ]
+
+    /// Makes the customer's held accounts those of the event, rewriting them (and their two indexes)
+    /// only if they differ.
+    private func replaceHeldAccounts(of customer: Crm_Customer_V1_CustomerChanged, _ db: Database) throws {
+        let held = try Row.fetchAll(
+            db.cachedStatement(
+                sql: """
+                    SELECT account_number, product_type, maturity_date, reporting_balance_minor, monthly_contribution_minor
+                    FROM held_account WHERE customer_id = ? ORDER BY account_number
+                    """),
+            arguments: [customer.id]
+        ).map { row in
+            [row[0], row[1], row[2], row[3], row[4]] as [DatabaseValue]
+        }
+        let incoming = customer.accounts.sorted { $0.accountNumber < $1.accountNumber }.map { account in
+            [
+                account.accountNumber.databaseValue, account.productType.rawValue.databaseValue, account.maturityDate.databaseValue,
+                account.reportingBalanceMinor.databaseValue, account.monthlyContributionMinor.databaseValue,
+            ]
+        }
+        guard held != incoming else { return }
         try db.cachedStatement(sql: "DELETE FROM held_account WHERE customer_id = ?").execute(arguments: [customer.id])
         for account in customer.accounts {
             try db.cachedStatement(
@@ -69,19 +107,6 @@ public struct MarketingMirror: Sendable {
                 customer.id, account.accountNumber, account.productType.rawValue, account.maturityDate, account.reportingBalanceMinor,
                 account.monthlyContributionMinor,
             ])
-        }
-        if customer.status == .active {
-            try TaskBook(pipeline: pipeline).customerChanged(
-                customer.id, rm: customer.relationshipManagerID, assets: customer.reportingAssetsMinor, previousCredit: previous?[1],
-                credit: customer.creditGrade, atMs: event.atMs, db)
-        }
-        switch event.type {
-        case "customer.merged" where !customer.mergedIntoID.isEmpty:
-            try pipeline.moveOpportunities(of: customer.id, to: customer.mergedIntoID, db)
-        case "customer.unmerged":
-            try pipeline.moveOpportunitiesBack(to: customer.id, db)
-        default:
-            break
         }
     }
 
