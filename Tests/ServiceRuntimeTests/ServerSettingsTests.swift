@@ -31,7 +31,7 @@ struct ServerSettingsTests {
             {"listen": {"host": "0.0.0.0", "port": 7201},
              "limits": {"max_concurrent_calls": 64, "max_frame_size": 1048576},
              "timeouts": {"idle_ms": 90000},
-             "database": {"path": "/var/lib/crm/customer.sqlite", "durability": "normal", "cache_mib": 512},
+             "database": {"path": "/var/lib/crm/customer.sqlite", "durability": "normal", "cache_mib": 512, "readers": 2},
              "feeds": {"retention_hours": 24},
              "log": {"level": "warning"}}
             """)
@@ -46,6 +46,7 @@ struct ServerSettingsTests {
         #expect(settings.database.path == "/var/lib/crm/customer.sqlite")
         #expect(settings.database.durability == .normal)
         #expect(settings.database.cacheMiB == 512)
+        #expect(settings.database.maximumReaderCount == 2)
         #expect(settings.feedRetentionHours == 24)
         #expect(settings.logLevel == .debug)
         #expect(settings.server.tls == nil)
@@ -116,6 +117,8 @@ struct ServerSettingsTests {
         #expect(await error(file: nil, environment: ["CRM_LIMITS_MAX_FRAME_SIZE": "99999999"])?.key == "limits.max_frame_size")
         #expect(await error(file: nil, environment: ["CRM_DATABASE_DURABILITY": "sometimes"])?.key == "database.durability")
         #expect(await error(file: nil, environment: ["CRM_DATABASE_CACHE_MIB": "0"])?.key == "database.cache_mib")
+        #expect(await error(file: nil, environment: ["CRM_DATABASE_READERS": "0"])?.key == "database.readers")
+        #expect(await error(file: nil, environment: ["CRM_DATABASE_READERS": "65"])?.key == "database.readers")
         #expect(await error(file: nil, environment: ["CRM_FEEDS_RETENTION_HOURS": "-1"])?.key == "feeds.retention_hours")
         #expect(await error(file: nil, environment: ["CRM_LOG_LEVEL": "loud"])?.key == "log.level")
     }

@@ -19,9 +19,12 @@ public final class AccessLog: Sendable {
     public init(path: String, besides database: Store.Configuration, logger: Logger, metrics: ServerMetrics? = nil) throws {
         var configuration = database
         configuration.path = path
-        // Read only by ListAudit (access) and VerifyAudit.
+        // Read only by ListAudit (access) and VerifyAudit. Each row goes into the per-customer
+        // index at a random page, and a page missing from the cache is a read on the one writer
+        // every audited read waits for: the customer store's cache size, up to 64 MiB (8 MiB
+        // missed on about every row; docs/BENCHMARKS.md "Session 15").
         configuration.maximumReaderCount = 1
-        configuration.cacheMiB = 8
+        configuration.cacheMiB = min(database.cacheMiB, 64)
         // Every unmasked read commits here, so the automatic checkpoint (run inside the commit
         // that crosses 1,000 WAL pages) would hold up every read waiting for its row:
         // ``checkpointJob(logger:)`` copies the WAL in the background, as for the customer database.

@@ -48,6 +48,7 @@ public struct ServerSettings: Sendable {
         "timeouts.handshake_ms", "timeouts.idle_ms", "timeouts.drain_ms", "timeouts.max_call_ms",
         "callers.trust_identity",
         "database.path", "database.durability", "database.busy_timeout_ms", "database.cache_mib", "database.group_commit_limit",
+        "database.readers",
         "feeds.retention_hours", "feeds.consumer_name", "feeds.tls.certificate", "feeds.tls.key", "feeds.tls.ca",
         "log.level",
         "admin.enabled", "admin.host", "admin.port",
@@ -201,6 +202,7 @@ public struct ServerSettings: Sendable {
             if let value = try int("database.busy_timeout_ms", 0...600_000) { settings.database.busyTimeoutSeconds = Double(value) / 1000 }
             if let value = try int("database.cache_mib", 1...65_536) { settings.database.cacheMiB = value }
             if let value = try int("database.group_commit_limit", 1...4_096) { settings.database.groupCommitLimit = value }
+            if let value = try int("database.readers", 1...64) { settings.database.maximumReaderCount = value }
             if let value = try int("feeds.retention_hours", 0...8_760) { settings.feedRetentionHours = value }
             for producer in ServerSettings.feedProducers {
                 let key = "feeds.\(producer).address"

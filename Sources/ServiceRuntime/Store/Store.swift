@@ -13,6 +13,7 @@ public final class Store: Sendable {
         public var durability: Durability
         /// How long a writer waits for the write lock before failing with SQLITE_BUSY.
         public var busyTimeoutSeconds: Double
+        /// The threads (each with its own read-only connection) that ``Store/read(_:)`` runs reads on.
         public var maximumReaderCount: Int
         /// SQLite's page cache per connection, in MiB. SQLite's own default (2 MiB) is far smaller
         /// than the indexes of a large customer base, and every cache miss on an insert is a read.
