@@ -39,7 +39,7 @@ final class FakeNotifySocket: Sendable {
         var timeout = timeval(tv_sec: 0, tv_usec: 100_000)
         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
         let received = self.received
-        DispatchQueue.global().async {
+        ChildProcess.onOwnThread {
             defer { received.readerDone.signal() }
             var buffer = [UInt8](repeating: 0, count: 4096)
             while !received.stopping.load(ordering: .acquiring) {

@@ -1,4 +1,5 @@
 import Dispatch
+import Foundation
 import Synchronization
 #if canImport(Glibc)
 public import Glibc
@@ -55,8 +56,8 @@ public final class ChildProcess: Sendable {
         processIdentifier = pid
         let child = pid
 
-        // Reaps the child on a Dispatch thread (waitpid blocks), never on the cooperative pool.
-        DispatchQueue.global().async { [state] in
+        // Reaps the child on a thread of its own: waitpid blocks for the child's lifetime.
+        Self.onOwnThread { [state] in
             var raw: Int32 = 0
             while waitpid(child, &raw, 0) == -1 && errno == EINTR {}
             // Exit code, or the signal number for a child killed by a signal, as Foundation reports it.
@@ -64,6 +65,14 @@ public final class ChildProcess: Sendable {
             state.status.withLock { $0 = code }
             state.exited.signal()
         }
+    }
+
+    /// Runs blocking work (a wait for a child, a read to the end of its output) on a thread of its
+    /// own. Not on Dispatch's global queue: on Linux Swift's tasks run on the same threads, and each
+    /// one blocked for a child's lifetime is one fewer for every test's tasks (a CI run, with some
+    /// 40 of them blocked, held a 500 ms handler past its caller's 10 s deadline).
+    public static func onOwnThread(_ body: @escaping @Sendable () -> Void) {
+        Thread.detachNewThread(body)
     }
 
     public var isRunning: Bool { state.status.withLock { $0 } == nil }

@@ -8,8 +8,8 @@ import Glibc
 
 /// The package's real executables, run as child processes the way operators and callers run them.
 ///
-/// Waiting for a child blocks a thread, so every wait happens on a Dispatch queue, never on the
-/// cooperative pool that in-process servers need to answer the child.
+/// Waiting for a child blocks a thread, so every wait happens on a thread of its own
+/// (``ChildProcess/onOwnThread(_:)``), never on the threads that in-process servers' tasks need.
 enum Executables {
     static let folder = URL(fileURLWithPath: #filePath)
         .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
@@ -36,7 +36,7 @@ enum Executables {
         _ name: String, _ arguments: [String], environment: [String: String] = [:], directory: URL? = nil, input: String? = nil
     ) async throws -> Output {
         try await withCheckedThrowingContinuation { continuation in
-            DispatchQueue.global().async {
+            ChildProcess.onOwnThread {
                 continuation.resume(with: Result {
                     let out = try ChildProcess.pipe()
                     let err = try ChildProcess.pipe()
@@ -66,7 +66,7 @@ enum Executables {
                     // Drain stderr concurrently so a chatty child never blocks on a full pipe.
                     let errData = Mutex([UInt8]())
                     let errDone = DispatchSemaphore(value: 0)
-                    DispatchQueue.global().async {
+                    ChildProcess.onOwnThread {
                         ChildProcess.drain(err.read) { chunk in errData.withLock { $0 += chunk } }
                         errDone.signal()
                     }
@@ -128,7 +128,7 @@ final class ServerProcess: Sendable {
         process.send(SIGKILL)
         let exited = self.exited
         await withCheckedContinuation { continuation in
-            DispatchQueue.global().async {
+            ChildProcess.onOwnThread {
                 exited.wait()
                 exited.signal()  // a later stop() or kill() passes too
                 continuation.resume()
@@ -148,7 +148,7 @@ final class ServerProcess: Sendable {
             close(pipe.read)
             throw error
         }
-        DispatchQueue.global().async { [output, process, exited] in
+        ChildProcess.onOwnThread { [output, process, exited] in
             ChildProcess.drain(pipe.read) { chunk in output.text.withLock { $0 += String(decoding: chunk, as: UTF8.self) } }
             process.waitUntilExit()
             exited.signal()
@@ -190,7 +190,7 @@ final class ServerProcess: Sendable {
         let exited = self.exited
         let process = self.process
         return await withCheckedContinuation { continuation in
-            DispatchQueue.global().async {
+            ChildProcess.onOwnThread {
                 if exited.wait(timeout: .now() + 30) == .timedOut {
                     process.send(SIGKILL)
                     exited.wait()
