@@ -9,8 +9,9 @@ public import WireProtocol
 /// The consumer side of a change feed: one per (consumer, producer) pair, run in the service's
 /// ServiceGroup. It subscribes after the offset it stored, applies the events that have arrived in
 /// one write transaction, each in a savepoint that also stores its sequence (so after any crash it
-/// resumes exactly where its last commit ended: at-least-once delivery, exactly-once effect), acknowledges its progress
-/// to the producer, and reconnects with jittered backoff when the producer goes away.
+/// resumes exactly where its last commit ended: at-least-once delivery, exactly-once effect),
+/// acknowledges its progress to the producer, and reconnects with jittered backoff when the
+/// producer goes away.
 ///
 /// An event that fails to apply `maxAttempts` times goes to `feed_dead_letter` with its error; later
 /// events of the same entity are held there behind it (order per entity is kept), events of other
