@@ -70,7 +70,7 @@ public final class RPCConnection: Sendable {
                             let name = serverHostname.first?.isNumber == true ? nil : serverHostname
                             try sync.addHandler(try NIOSSLClientHandler(context: sslContext, serverHostname: name))
                         }
-                        try sync.addHandler(ByteToMessageHandler(FrameDecoder(maxFrameSize: try FrameSizeLimit(Int(options.hello.maxFrameSize)), expectPreface: false)))
+                        try sync.addHandler(FrameReader(FrameDecoder(maxFrameSize: try FrameSizeLimit(Int(options.hello.maxFrameSize)), expectPreface: false)))
                         let handler = RPCClientConnectionHandler(
                             hello: options.hello, handshake: handshake, keepaliveInterval: options.keepaliveInterval, usable: usable)
                         try sync.addHandler(handler)

@@ -169,7 +169,7 @@ public final class RPCServer: Service, Sendable {
             }
         }
         let maxFrameSize = try FrameSizeLimit(Int(configuration.hello.maxFrameSize))
-        try sync.addHandler(ByteToMessageHandler(FrameDecoder(maxFrameSize: maxFrameSize, expectPreface: true)))
+        try sync.addHandler(FrameReader(FrameDecoder(maxFrameSize: maxFrameSize, expectPreface: true)))
         try sync.addHandler(RPCServerConnectionHandler(router: router, configuration: configuration, logger: logger, metrics: metrics))
     }
 
