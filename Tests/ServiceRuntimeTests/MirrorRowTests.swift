@@ -6,8 +6,6 @@ import Testing
 /// `MirrorRow` writes a mirrored entity touching only the columns that changed.
 @Suite("Mirror rows")
 struct MirrorRowTests {
-    static let columns = ["branch_id", "email", "payload"]
-
     /// A mirror table with an index, and a trigger that records every UPDATE naming `branch_id` in
     /// its SET list: SQLite rewrites the index entry of exactly those.
     func makeStore() throws -> Store {
@@ -28,7 +26,7 @@ struct MirrorRowTests {
 
     func write(_ store: Store, branch: String, email: String?, payload: [UInt8]) async throws -> Bool {
         try await store.write { db in
-            let previous = try MirrorRow.fetch("mirror", keyColumn: "id", key: "C1", columns: Self.columns, db)
+            let previous = try MirrorRow.fetch("mirror", keyColumn: "id", key: "C1", db)
             return try MirrorRow.write(
                 "mirror", keyColumn: "id", key: "C1", values: ["branch_id": branch, "email": email, "payload": Data(payload)],
                 previous: previous, db)

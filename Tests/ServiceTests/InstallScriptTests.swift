@@ -8,20 +8,11 @@ struct InstallScriptTests {
     static let repository = Executables.folder.deletingLastPathComponent().deletingLastPathComponent()
 
     func install(into root: String) throws -> (Int32, String) {
-        let output = try ChildProcess.pipe()
-        let process: ChildProcess
-        do {
-            defer { close(output.write) }
-            process = try ChildProcess(
-                executable: Self.repository.appendingPathComponent("scripts/install.sh").path,
-                arguments: ["--from", Executables.folder.path, "--root", root], environment: ProcessInfo.processInfo.environment,
-                stdout: output.write, stderr: output.write)
-        } catch {
-            close(output.read)
-            throw error
-        }
+        let (process, output) = try ChildProcess.withCombinedOutput(
+            executable: Self.repository.appendingPathComponent("scripts/install.sh").path,
+            arguments: ["--from", Executables.folder.path, "--root", root], environment: ProcessInfo.processInfo.environment)
         var text = [UInt8]()
-        ChildProcess.drain(output.read) { text += $0 }
+        ChildProcess.drain(output) { text += $0 }
         return (process.waitUntilExit(), String(decoding: text, as: UTF8.self))
     }
 

@@ -67,6 +67,24 @@ public final class ChildProcess: Sendable {
         }
     }
 
+    /// Starts `executable` with its stdout and stderr going into one pipe; returns the child and
+    /// the pipe's read end (read it to its end, e.g. with ``drain(_:_:)``, which closes it).
+    public static func withCombinedOutput(
+        executable: String, arguments: [String], environment: [String: String], directory: String? = nil
+    ) throws(ChildProcessError) -> (process: ChildProcess, output: Int32) {
+        let pipe = try Self.pipe()
+        defer { close(pipe.write) }
+        do {
+            let process = try ChildProcess(
+                executable: executable, arguments: arguments, environment: environment, directory: directory,
+                stdout: pipe.write, stderr: pipe.write)
+            return (process, pipe.read)
+        } catch {
+            close(pipe.read)
+            throw error
+        }
+    }
+
     /// Runs blocking work (a wait for a child, a read to the end of its output) on a thread of its
     /// own. Not on Dispatch's global queue: on Linux Swift's tasks run on the same threads, and each
     /// one blocked for a child's lifetime is one fewer for every test's tasks (a CI run, with some

@@ -36,7 +36,7 @@ public struct MarketingMirror: Sendable {
         }
         let customer = try Crm_Customer_V1_CustomerChanged(serializedBytes: event.payload)
         guard !customer.id.isEmpty else { throw MirrorError(message: "\(event.type) \(event.sequence) names no customer") }
-        let previous = try MirrorRow.fetch("customer_mirror", keyColumn: "customer_id", key: customer.id, columns: Self.mirrorColumns, db)
+        let previous = try MirrorRow.fetch("customer_mirror", keyColumn: "customer_id", key: customer.id, db)
         // Dormant since the first event that showed it, for as long as it lasts.
         let wasDormantSince: String? = previous?["dormant_since"]
         let dormantSince: String? =
@@ -70,11 +70,6 @@ public struct MarketingMirror: Sendable {
             break
         }
     }
-
-    static let mirrorColumns = [
-        "status", "kind", "value_grade", "credit_grade", "lifecycle_stage", "birth_date", "birth_md", "relationship_manager_id", "branch_id",
-        "merged_into_id", "assets_minor", "monthly_contribution_minor", "dormant_since", "marketing_consents", "payload", "updated_at_ms",
-    ]
 
     /// Makes the customer's held accounts those of the event, rewriting them (and their two indexes)
     /// only if they differ.

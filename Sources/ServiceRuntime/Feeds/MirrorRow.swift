@@ -7,16 +7,14 @@ public import GRDB
 /// indexes) that was 9 pages written to the WAL an event against 1 with only the changed columns
 /// set (64 events a transaction, docs/BENCHMARKS.md "Session 15").
 public enum MirrorRow {
-    /// The row of `table` whose `keyColumn` is `key`, with `columns` (nil if there is none).
-    public static func fetch(
-        _ table: String, keyColumn: String, key: some DatabaseValueConvertible, columns: [String], _ db: Database
-    ) throws -> Row? {
-        try Row.fetchOne(
-            db.cachedStatement(sql: "SELECT \(columns.joined(separator: ", ")) FROM \(table) WHERE \(keyColumn) = ?"), arguments: [key])
+    /// The whole row of `table` whose `keyColumn` is `key` (nil if there is none): every column a
+    /// ``write(_:keyColumn:key:values:previous:_:)`` may compare, without a second list of them.
+    public static func fetch(_ table: String, keyColumn: String, key: some DatabaseValueConvertible, _ db: Database) throws -> Row? {
+        try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM \(table) WHERE \(keyColumn) = ?"), arguments: [key])
     }
 
     /// Inserts the row if `previous` is nil; otherwise updates only the columns whose value differs
-    /// from `previous` (as read by ``fetch(_:keyColumn:key:columns:_:)`` in the same transaction),
+    /// from `previous` (as read by ``fetch(_:keyColumn:key:_:)`` in the same transaction),
     /// and nothing at all if none does. Returns whether anything was written.
     @discardableResult
     public static func write(

@@ -16,10 +16,6 @@ public final class Store: Sendable {
         public var busyTimeoutSeconds: Double
         /// The threads (each with its own read-only connection) that ``Store/read(_:)`` runs reads on.
         public var maximumReaderCount: Int
-
-        /// One reader thread a core, 2 to 16: reads of cached pages are CPU work, and more threads
-        /// than cores only switch more (2 against 4 on 2 cores: docs/BENCHMARKS.md "Session 15").
-        public static var defaultReaderCount: Int { max(2, min(System.coreCount, 16)) }
         /// SQLite's page cache per connection, in MiB. SQLite's own default (2 MiB) is far smaller
         /// than the indexes of a large customer base, and every cache miss on an insert is a read.
         public var cacheMiB: Int
@@ -31,8 +27,13 @@ public final class Store: Sendable {
         /// automatic checkpoint SQLite runs in the commit crossing 1,000 WAL pages finds little left.
         public var checkpointsInBackground: Bool
 
+        /// One reader thread a core, 2 to 16: reads of cached pages are CPU work, and more threads
+        /// than cores only switch more (2 against 4 on 2 cores: docs/BENCHMARKS.md "Session 15").
+        public static var defaultReaderCount: Int { max(2, min(System.coreCount, 16)) }
+
         public init(
-            path: String, durability: Durability = .full, busyTimeoutSeconds: Double = 5, maximumReaderCount: Int = Configuration.defaultReaderCount, cacheMiB: Int = 64,
+            path: String, durability: Durability = .full, busyTimeoutSeconds: Double = 5,
+            maximumReaderCount: Int = Configuration.defaultReaderCount, cacheMiB: Int = 64,
             groupCommitLimit: Int = 256, checkpointsInBackground: Bool = false
         ) {
             self.path = path

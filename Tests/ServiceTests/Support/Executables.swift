@@ -137,19 +137,12 @@ final class ServerProcess: Sendable {
     }
 
     private init(_ name: String, _ arguments: [String], environment: [String: String], directory: URL) throws {
-        let pipe = try ChildProcess.pipe()
-        defer { close(pipe.write) }
-        do {
-            process = try ChildProcess(
-                executable: Executables.folder.appendingPathComponent(name).path, arguments: arguments,
-                environment: Executables.cleanEnvironment(environment), directory: directory.path,
-                stdout: pipe.write, stderr: pipe.write)
-        } catch {
-            close(pipe.read)
-            throw error
-        }
-        ChildProcess.onOwnThread { [output, process, exited] in
-            ChildProcess.drain(pipe.read) { chunk in output.text.withLock { $0 += String(decoding: chunk, as: UTF8.self) } }
+        let (process, output) = try ChildProcess.withCombinedOutput(
+            executable: Executables.folder.appendingPathComponent(name).path, arguments: arguments,
+            environment: Executables.cleanEnvironment(environment), directory: directory.path)
+        self.process = process
+        ChildProcess.onOwnThread { [log = self.output, exited] in
+            ChildProcess.drain(output) { chunk in log.text.withLock { $0 += String(decoding: chunk, as: UTF8.self) } }
             process.waitUntilExit()
             exited.signal()
         }
