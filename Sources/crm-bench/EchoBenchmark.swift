@@ -95,6 +95,9 @@ struct EchoBenchmark: AsyncParsableCommand {
                 let looped = try await measureRuntime(port: onLoopPort, tls: nil, inFlight: level)
                 rows.append(row("runtime echo, handlers on the loop", level, looped, floor: floor.throughput))
                 progress(rows.last!)
+                let clientOnLoop = try await measureRuntime(port: plainPort, tls: nil, inFlight: level, clientOnLoop: true)
+                rows.append(row("runtime echo, client on the loop", level, clientOnLoop, floor: floor.throughput))
+                progress(rows.last!)
                 if let tlsPort, let clientTLS {
                     let secured = try await measureRuntime(port: tlsPort, tls: clientTLS, inFlight: level)
                     rows.append(row("runtime echo, mTLS", level, secured, floor: floor.throughput))
@@ -115,9 +118,17 @@ struct EchoBenchmark: AsyncParsableCommand {
         }
     }
 
-    private func measureRuntime(port: Int, tls: TLSSettings?, inFlight: Int) async throws -> LatencyRecorder {
+    /// Our client and server. `clientOnLoop`: the calls are issued from the connection's event loop
+    /// (`RPCConnection.callOnEventLoop`, as the raw floor's client does) instead of one task per call.
+    private func measureRuntime(port: Int, tls: TLSSettings?, inFlight: Int, clientOnLoop: Bool = false) async throws -> LatencyRecorder {
         let connection = try await RPCConnection.connect(
             host: "127.0.0.1", port: port, options: .init(tls: tls, hello: Hello(maxConcurrentStreams: 4096)))
+        if clientOnLoop {
+            let total = try await EventLoopEcho.measure(
+                connections: [connection], inFlight: inFlight, duration: duration, metadata: Metadata(), payloadSize: payload)
+            await connection.close()
+            return total
+        }
         var request = Crm_System_V1_EchoRequest()
         request.payload = Data(repeating: 0x61, count: payload)
         let total = try await ClosedLoop.measure(inFlight: inFlight, duration: duration) { [request] _, _ in

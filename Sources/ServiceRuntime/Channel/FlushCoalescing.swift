@@ -1,6 +1,12 @@
 internal import NIOCore
+internal import WireProtocol
 
-/// Few flushes per batch of writes, for the client and server connection handlers: writes made
+/// Few writes and flushes per batch of frames, for the client and server connection handlers.
+///
+/// Frames are encoded one after another into one buffer, handed to the channel as one write when
+/// it is flushed or grows past ``FlushState/outboundChunk``: a write per frame cost a buffer, a
+/// trip down the pipeline and an entry in the channel's pending writes each (docs/BENCHMARKS.md,
+/// "Session 16"). Writes made
 /// while a read burst is handled go out with the flush in `channelReadComplete`, and writes made
 /// outside a read (answers finishing in tasks, timers) with one flush at the end of the event-loop
 /// tick. A flush is a syscall; at many calls in flight this is most of the difference.
@@ -19,6 +25,10 @@ struct FlushState {
     static let firstBurstFlush = 4
     static let largestBurstInterval = 64
 
+    /// Frames encoded and not yet handed to the channel are handed over once they reach this size,
+    /// so the channel's writability (which counts only what it was given) keeps track of them.
+    static let outboundChunk = 64 * 1024
+
     var inReadBurst = false
     var flushScheduled = false
     /// Writes in the current read burst since its last flush, and how many make the next one.
@@ -34,6 +44,26 @@ struct FlushState {
         return true
     }
 
+    /// Frames encoded since the last hand-over to the channel.
+    private var outbound: ByteBuffer?
+
+    /// Encodes `frame` after the frames already waiting; returns the buffer to hand to the channel
+    /// when they reach ``outboundChunk``.
+    ///
+    /// - Throws: ``FrameEncodingError`` for a frame over the peer's limit; nothing is written then.
+    mutating func encode(_ frame: Frame, with encoder: FrameEncoder, allocator: ByteBufferAllocator) throws(FrameEncodingError) -> ByteBuffer? {
+        if outbound == nil { outbound = allocator.buffer(capacity: max(frame.encodedSize, 4096)) }
+        try encoder.encode(frame, into: &outbound!)
+        guard outbound!.readableBytes >= Self.outboundChunk else { return nil }
+        return takeOutbound()
+    }
+
+    /// The frames waiting to be handed to the channel, if any.
+    mutating func takeOutbound() -> ByteBuffer? {
+        defer { outbound = nil }
+        return outbound
+    }
+
     /// The burst's end flushed everything: the next burst starts from the first interval.
     mutating func burstEnded() {
         inReadBurst = false
@@ -43,13 +73,36 @@ struct FlushState {
 }
 
 extension FlushCoalescing {
+    /// Queues `frame` for the next flush.
+    func enqueue(_ frame: Frame, with encoder: FrameEncoder) throws(FrameEncodingError) {
+        guard let context else { return }
+        if let full = try flushes.encode(frame, with: encoder, allocator: context.channel.allocator) {
+            context.write(NIOAny(full), promise: nil)
+        }
+    }
+
+    /// Hands the queued frames to the channel and flushes it.
+    func flushNow() {
+        guard let context else { return }
+        if let waiting = flushes.takeOutbound() { context.write(NIOAny(waiting), promise: nil) }
+        context.flush()
+    }
+
+    /// Closes the connection once the queued frames have gone out (see
+    /// ``NIOCore/ChannelHandlerContext/closeAfterFlush(grace:)``).
+    func closeAfterFlush() {
+        guard let context else { return }
+        if let waiting = flushes.takeOutbound() { context.write(NIOAny(waiting), promise: nil) }
+        context.closeAfterFlush()
+    }
+
     /// Call from `channelRead`.
     func readBurstStarted() { flushes.inReadBurst = true }
 
     /// Call from `channelReadComplete`: flushes what the burst wrote.
-    func readBurstEnded(_ context: ChannelHandlerContext) {
+    func readBurstEnded() {
         flushes.burstEnded()
-        context.flush()
+        flushNow()
     }
 
     /// Call after each write: in a read burst, flushes part-way through a long one (the burst's
@@ -57,7 +110,7 @@ extension FlushCoalescing {
     func scheduleFlush() {
         guard let context else { return }
         if flushes.inReadBurst {
-            if flushes.burstWrite() { context.flush() }
+            if flushes.burstWrite() { flushNow() }
             return
         }
         guard !flushes.flushScheduled else { return }
@@ -66,7 +119,7 @@ extension FlushCoalescing {
         context.eventLoop.execute {
             let handler = loopBound.value
             handler.flushes.flushScheduled = false
-            handler.context?.flush()
+            handler.flushNow()
         }
     }
 }

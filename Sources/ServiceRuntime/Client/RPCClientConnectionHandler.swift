@@ -93,7 +93,7 @@ final class RPCClientConnectionHandler: ChannelInboundHandler, FlushCoalescing {
     }
 
     func channelReadComplete(context: ChannelHandlerContext) {
-        readBurstEnded(context)
+        readBurstEnded()
         context.fireChannelReadComplete()
     }
 
@@ -157,7 +157,7 @@ final class RPCClientConnectionHandler: ChannelInboundHandler, FlushCoalescing {
         guard let context else { return }
         if graceful {
             perform(machine.beginGracefulShutdown())
-            context.flush()
+            flushNow()
         } else {
             context.close(promise: nil)
         }
@@ -201,7 +201,7 @@ final class RPCClientConnectionHandler: ChannelInboundHandler, FlushCoalescing {
             isUsable = false
             write(.goAway(goAway))
             if thenClose {
-                context.closeAfterFlush()
+                closeAfterFlush()
             }
         case .failConnection(let error, let notifyPeer):
             isUsable = false
@@ -209,7 +209,7 @@ final class RPCClientConnectionHandler: ChannelInboundHandler, FlushCoalescing {
             failAll(error)
             if notifyPeer {
                 write(.error(streamID: 0, error))
-                context.closeAfterFlush()
+                closeAfterFlush()
             } else {
                 context.close(promise: nil)
             }
@@ -265,7 +265,7 @@ final class RPCClientConnectionHandler: ChannelInboundHandler, FlushCoalescing {
             handler.unansweredPing = handler.nextPing
             handler.write(.ping(handler.nextPing))
             handler.nextPing &+= 1
-            handler.context?.flush()
+            handler.flushNow()
         }
     }
 
@@ -273,11 +273,8 @@ final class RPCClientConnectionHandler: ChannelInboundHandler, FlushCoalescing {
 
 
     private func write(_ frame: Frame) {
-        guard let context else { return }
-        var buffer = context.channel.allocator.buffer(capacity: frame.encodedSize)
         do throws(FrameEncodingError) {
-            try encoder.encode(frame, into: &buffer)
-            context.write(wrapOutboundOut(buffer), promise: nil)
+            try enqueue(frame, with: encoder)
         } catch {
             if let call = calls.removeValue(forKey: frame.streamID) {
                 call.deadlineTimer?.cancel()

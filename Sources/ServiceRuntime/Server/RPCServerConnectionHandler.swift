@@ -113,7 +113,7 @@ final class RPCServerConnectionHandler: ChannelDuplexHandler, FlushCoalescing {
     }
 
     func channelReadComplete(context: ChannelHandlerContext) {
-        readBurstEnded(context)
+        readBurstEnded()
         context.fireChannelReadComplete()
     }
 
@@ -134,7 +134,7 @@ final class RPCServerConnectionHandler: ChannelDuplexHandler, FlushCoalescing {
             context.fireUserInboundEventTriggered(event)
         } else if event is DrainEvent {
             perform(machine.beginGracefulShutdown())
-            context.flush()
+            flushNow()
             for call in calls.values where router.entry(for: call.method)?.endsAtDrain == true { call.task?.cancel() }
         } else {
             context.fireUserInboundEventTriggered(event)
@@ -201,7 +201,7 @@ final class RPCServerConnectionHandler: ChannelDuplexHandler, FlushCoalescing {
             write(.error(streamID: streamID, method: method, error))
         case .cancelCall(let streamID, let thenClose):
             abandonCall(streamID)
-            if thenClose { context.closeAfterFlush() }
+            if thenClose { closeAfterFlush() }
         case .addCredit(let streamID, let items):
             addCredit(items, to: streamID)
         case .sendPong(let value):
@@ -212,7 +212,7 @@ final class RPCServerConnectionHandler: ChannelDuplexHandler, FlushCoalescing {
             write(.goAway(goAway))
         case .sendGoAwayAndClose(let goAway):
             write(.goAway(goAway))
-            context.closeAfterFlush()
+            closeAfterFlush()
         case .sendErrorAndClose(let error):
             logger.debug("closing connection", metadata: ["code": "\(error.code)", "reason": "\(error.reason)"])
             if configuration.tls != nil, !tlsEstablished {
@@ -220,7 +220,7 @@ final class RPCServerConnectionHandler: ChannelDuplexHandler, FlushCoalescing {
                 return
             }
             write(.error(streamID: 0, error))
-            context.closeAfterFlush()
+            closeAfterFlush()
         case .close:
             context.close(promise: nil)
         }
@@ -255,23 +255,34 @@ final class RPCServerConnectionHandler: ChannelDuplexHandler, FlushCoalescing {
             method: entry.info, streamID: frame.streamID, metadata: metadata, deadline: deadline,
             peerIdentity: peerIdentity, serverLogger: logger, loggedCaller: caller)
 
-        metrics?.callStarted()
-        var call = ActiveCall(
-            method: frame.method, methodName: entry.info.name, startedAt: now, context: callContext, requestBytes: frame.payload.readableBytes,
-            deadline: deadline)
-        inFlightRequestBytes += call.requestBytes
-        let loopBound = NIOLoopBound(self, eventLoop: context.eventLoop)
         let streamID = frame.streamID
-        let eventLoop = context.eventLoop
         let payload = frame.payload
+        let loopBound = NIOLoopBound(self, eventLoop: context.eventLoop)
+        let eventLoop = context.eventLoop
+        // A call that runs in a task is kept in `calls` until it finishes.
+        func track(credit: UInt32 = 0) {
+            var call = ActiveCall(
+                method: frame.method, methodName: entry.info.name, startedAt: now, context: callContext,
+                requestBytes: payload.readableBytes, deadline: deadline)
+            call.credit = credit
+            inFlightRequestBytes += call.requestBytes
+            calls[streamID] = call
+        }
+        metrics?.callStarted()
         switch entry.route {
         case .immediate(let body):
-            // Answered inside this read: no task, no deadline to watch.
-            calls[streamID] = call
-            unaryCompleted(streamID, Result { try body(payload, callContext) })
+            // Answered inside this read: no task, no deadline to watch, nothing kept in `calls`.
+            let answer: Frame
+            do {
+                answer = .response(streamID: streamID, method: frame.method, payload: try body(payload, callContext))
+            } catch {
+                answer = .error(streamID: streamID, method: frame.method, rpcError(from: error))
+            }
+            report(methodName: entry.info.name, startedAt: now, context: callContext, answer: answer)
+            writeFinalFrame(answer)
         case .unary(let body):
             armDeadlineTimer(for: deadline, context)
-            calls[streamID] = call
+            track()
             calls[streamID]?.task = Task(executorPreference: taskExecutor) {
                 let result: Result<ByteBuffer, any Error>
                 do {
@@ -287,8 +298,7 @@ final class RPCServerConnectionHandler: ChannelDuplexHandler, FlushCoalescing {
             }
         case .serverStream(let body):
             armDeadlineTimer(for: deadline, context)
-            call.credit = metadata.initialCredit ?? Metadata.defaultInitialCredit
-            calls[streamID] = call
+            track(credit: metadata.initialCredit ?? Metadata.defaultInitialCredit)
             let sink = ConnectionStreamSink(handler: loopBound, eventLoop: eventLoop, streamID: streamID)
             calls[streamID]?.task = Task {
                 let result: Result<Void, any Error>
@@ -359,21 +369,32 @@ final class RPCServerConnectionHandler: ChannelDuplexHandler, FlushCoalescing {
     /// Writes the final frame of a call (if the state machine still wants it) and forgets the call.
     private func finish(_ streamID: UInt32, method: MethodID, with frame: Frame) {
         let call = calls.removeValue(forKey: streamID)
-        if let call { released(call) }
-        call?.pendingItem?.continuation.resume(throwing: CancellationError())
-        if calls.isEmpty { lastActivity = .now() }
-        if let call, metrics != nil || logger.logLevel <= .info {
-            let code = Self.code(of: frame)
-            logCompletion(call, code: code)
-            if let metrics { record(call, code: code, in: metrics) }
+        if let call {
+            released(call)
+            call.pendingItem?.continuation.resume(throwing: CancellationError())
+            if calls.isEmpty { lastActivity = .now() }
+            report(methodName: call.methodName, startedAt: call.startedAt, context: call.context, answer: frame)
         }
-        switch machine.finishCall(streamID: streamID) {
+        writeFinalFrame(frame)
+    }
+
+    /// Writes a call's last frame if the state machine still wants it (not after a cancel or a close).
+    private func writeFinalFrame(_ frame: Frame) {
+        switch machine.finishCall(streamID: frame.streamID) {
         case .drop:
             break
         case .write(let thenClose):
             write(frame)
-            if thenClose { context?.closeAfterFlush() } else { scheduleFlush() }
+            if thenClose { closeAfterFlush() } else { scheduleFlush() }
         }
+    }
+
+    /// The call's completion line and metrics.
+    private func report(methodName: String, startedAt: NIODeadline, context: ServerCallContext, answer: Frame) {
+        guard metrics != nil || logger.logLevel <= .info else { return }
+        let code = Self.code(of: answer)
+        logCompletion(context, startedAt: startedAt, code: code)
+        if let metrics { record(methodName, startedAt: startedAt, code: code, in: metrics) }
     }
 
     /// The call ends without an answer (client cancel, connection gone): cancel its task.
@@ -383,12 +404,12 @@ final class RPCServerConnectionHandler: ChannelDuplexHandler, FlushCoalescing {
         call.task?.cancel()
         call.pendingItem?.continuation.resume(throwing: CancellationError())
         if calls.isEmpty { lastActivity = .now() }
-        if let metrics { record(call, code: "\(ErrorCode.cancelled)", in: metrics) }
+        if let metrics { record(call.methodName, startedAt: call.startedAt, code: "\(ErrorCode.cancelled)", in: metrics) }
     }
 
-    private func record(_ call: ActiveCall, code: String, in metrics: ServerMetrics) {
-        let elapsed = NIODeadline.now() - call.startedAt
-        metrics.callFinished(method: call.methodName, code: code, duration: .nanoseconds(elapsed.nanoseconds))
+    private func record(_ methodName: String, startedAt: NIODeadline, code: String, in metrics: ServerMetrics) {
+        let elapsed = NIODeadline.now() - startedAt
+        metrics.callFinished(method: methodName, code: code, duration: .nanoseconds(elapsed.nanoseconds))
     }
 
     /// OK, or the error frame's code name.
@@ -409,10 +430,10 @@ final class RPCServerConnectionHandler: ChannelDuplexHandler, FlushCoalescing {
         }
     }
 
-    private func logCompletion(_ call: ActiveCall, code: String) {
+    private func logCompletion(_ context: ServerCallContext, startedAt: NIODeadline, code: String) {
         guard logger.logLevel <= .info else { return }
-        let micros = (NIODeadline.now() - call.startedAt).nanoseconds / 1000
-        call.context.logger.info("call", metadata: ["code": "\(code)", "duration_us": "\(micros)"])
+        let micros = (NIODeadline.now() - startedAt).nanoseconds / 1000
+        context.logger.info("call", metadata: ["code": "\(code)", "duration_us": "\(micros)"])
     }
 
     // MARK: Server streams
@@ -467,18 +488,13 @@ final class RPCServerConnectionHandler: ChannelDuplexHandler, FlushCoalescing {
     // MARK: Writing
 
     private func write(_ frame: Frame) {
-        guard let context else { return }
-        var buffer = context.channel.allocator.buffer(capacity: frame.encodedSize)
         do throws(FrameEncodingError) {
-            try encoder.encode(frame, into: &buffer)
+            try enqueue(frame, with: encoder)
         } catch {
             // Only a payload can be too large; the error frame that replaces it is small.
-            buffer.clear()
-            try? encoder.encode(.error(streamID: frame.streamID, method: frame.method, error.rpcError), into: &buffer)
+            try? enqueue(.error(streamID: frame.streamID, method: frame.method, error.rpcError), with: encoder)
         }
-        context.write(wrapOutboundOut(buffer), promise: nil)
     }
-
 }
 
 @available(*, unavailable)

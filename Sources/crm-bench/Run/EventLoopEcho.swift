@@ -10,9 +10,12 @@ internal import WireProtocol
 /// the load generator's own async client.
 enum EventLoopEcho {
     static func measure(
-        connections: [RPCConnection], inFlight: Int, duration: Double, metadata: Metadata, progress: Progress? = nil
+        connections: [RPCConnection], inFlight: Int, duration: Double, metadata: Metadata, payloadSize: Int = 64,
+        progress: Progress? = nil
     ) async throws -> LatencyRecorder {
-        let payload = try Workload.echoRequest.encodedPayload()
+        var request = Crm_System_V1_EchoRequest()
+        request.payload = Data(repeating: 0x61, count: payloadSize)
+        let payload = try request.encodedPayload()
         let until = NIODeadline.now() + .nanoseconds(Int64(duration * 1e9))
         let started = NIODeadline.now()
         var futures: [EventLoopFuture<LatencyRecorder>] = []
@@ -22,7 +25,8 @@ enum EventLoopEcho {
             guard workers > 0 else { continue }
             futures.append(
                 connection.eventLoop.flatSubmit {
-                    Chains(connection: connection, payload: payload, metadata: metadata, until: until, progress: progress).run(workers)
+                    Chains(connection: connection, payload: payload, payloadSize: payloadSize, metadata: metadata, until: until, progress: progress)
+                        .run(workers)
                 })
         }
         var total = LatencyRecorder()
@@ -35,6 +39,7 @@ enum EventLoopEcho {
     private final class Chains {
         let connection: RPCConnection
         let payload: ByteBuffer
+        let payloadSize: Int
         let metadata: Metadata
         let until: NIODeadline
         let progress: Progress?
@@ -42,8 +47,9 @@ enum EventLoopEcho {
         var running = 0
         let done: EventLoopPromise<LatencyRecorder>
 
-        init(connection: RPCConnection, payload: ByteBuffer, metadata: Metadata, until: NIODeadline, progress: Progress?) {
-            (self.connection, self.payload, self.metadata, self.until, self.progress) = (connection, payload, metadata, until, progress)
+        init(connection: RPCConnection, payload: ByteBuffer, payloadSize: Int, metadata: Metadata, until: NIODeadline, progress: Progress?) {
+            (self.connection, self.payload, self.payloadSize, self.metadata, self.until, self.progress) =
+                (connection, payload, payloadSize, metadata, until, progress)
             done = connection.eventLoop.makePromise()
         }
 
@@ -65,7 +71,7 @@ enum EventLoopEcho {
                 let chains = loopBound.value
                 do {
                     let response = try Crm_System_V1_EchoResponse(payload: try result.get())
-                    guard response.payload.count == 64 else { throw Workload.WrongAnswer() }
+                    guard response.payload.count == chains.payloadSize else { throw Workload.WrongAnswer() }
                     let latency = NIODeadline.now() - sent
                     chains.recorder.record(latency)
                     chains.progress?.completed(latency)
