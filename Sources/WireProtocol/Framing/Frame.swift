@@ -58,17 +58,22 @@ extension Frame {
     /// stream id rules, metadata structure, and the fixed sizes of control payloads.
     public static func decode(frameBody bytes: inout ByteBuffer) throws(FrameDecodingError) -> Frame {
         let length = bytes.readableBytes
-        guard
-            let versionByte = bytes.readInteger(as: UInt8.self),
-            let typeByte = bytes.readInteger(as: UInt8.self),
-            let flags = bytes.readInteger(as: UInt16.self),
-            let streamID = bytes.readInteger(as: UInt32.self),
-            let service = bytes.readInteger(as: UInt16.self),
-            let methodNumber = bytes.readInteger(as: UInt16.self),
-            let metadataLength = bytes.readInteger(as: UInt32.self)
-        else {
+        guard length >= WireFormat.fixedHeaderSize else {
             throw FrameDecodingError(.frameTooShort(length: UInt32(truncatingIfNeeded: length)))
         }
+        // The fixed header in one read of the buffer: a readInteger per field paid NIO's storage
+        // access checks eight times a frame (docs/BENCHMARKS.md, "Session 16").
+        let (versionByte, typeByte, flags, streamID, service, methodNumber, metadataLength) = bytes.withUnsafeReadableBytes { raw in
+            (
+                raw[0], raw[1],
+                UInt16(bigEndian: raw.loadUnaligned(fromByteOffset: 2, as: UInt16.self)),
+                UInt32(bigEndian: raw.loadUnaligned(fromByteOffset: 4, as: UInt32.self)),
+                UInt16(bigEndian: raw.loadUnaligned(fromByteOffset: 8, as: UInt16.self)),
+                UInt16(bigEndian: raw.loadUnaligned(fromByteOffset: 10, as: UInt16.self)),
+                UInt32(bigEndian: raw.loadUnaligned(fromByteOffset: 12, as: UInt32.self))
+            )
+        }
+        bytes.moveReaderIndex(forwardBy: WireFormat.fixedHeaderSize)
         guard WireFormat.supportedVersions.contains(UInt16(versionByte)) else {
             throw FrameDecodingError(.unsupportedVersion(versionByte))
         }

@@ -24,15 +24,20 @@ public struct FrameEncoder: Sendable {
             throw FrameEncodingError(frameSize: length, peerMaxFrameSize: peerMaxFrameSize, type: frame.type)
         }
         buffer.reserveCapacity(minimumWritableBytes: WireFormat.lengthPrefixSize + length)
-        buffer.writeMultipleIntegers(
-            UInt32(length),
-            frame.version,
-            frame.type.rawValue,
-            frame.flags.rawValue,
-            frame.streamID,
-            frame.method.service,
-            frame.method.method,
-            UInt32(metadataSize))
+        // The length prefix and fixed header in one write to the buffer: a writeInteger per field
+        // paid NIO's storage access checks eight times a frame (docs/BENCHMARKS.md, "Session 16").
+        let headerSize = WireFormat.lengthPrefixSize + WireFormat.fixedHeaderSize
+        buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: headerSize) { out in
+            out.storeBytes(of: UInt32(length).bigEndian, toByteOffset: 0, as: UInt32.self)
+            out.storeBytes(of: frame.version, toByteOffset: 4, as: UInt8.self)
+            out.storeBytes(of: frame.type.rawValue, toByteOffset: 5, as: UInt8.self)
+            out.storeBytes(of: frame.flags.rawValue.bigEndian, toByteOffset: 6, as: UInt16.self)
+            out.storeBytes(of: frame.streamID.bigEndian, toByteOffset: 8, as: UInt32.self)
+            out.storeBytes(of: frame.method.service.bigEndian, toByteOffset: 12, as: UInt16.self)
+            out.storeBytes(of: frame.method.method.bigEndian, toByteOffset: 14, as: UInt16.self)
+            out.storeBytes(of: UInt32(metadataSize).bigEndian, toByteOffset: 16, as: UInt32.self)
+            return headerSize
+        }
         frame.metadata.encode(into: &buffer)
         var payload = frame.payload
         buffer.writeBuffer(&payload)

@@ -98,9 +98,13 @@ extension Metadata {
         if timeoutMilliseconds != nil { size += 4 + 4 }
         if attempt != nil { size += 4 + 2 }
         if initialCredit != nil { size += 4 + 4 }
-        for value in [traceparent, tracestate, idempotencyKey, callerSystem, callerRole, endUser] {
-            if let value { size += 4 + value.utf8.count }
-        }
+        // Field by field, not a loop over an array of them: this runs for every frame sent.
+        if let traceparent { size += 4 + traceparent.utf8.count }
+        if let tracestate { size += 4 + tracestate.utf8.count }
+        if let idempotencyKey { size += 4 + idempotencyKey.utf8.count }
+        if let callerSystem { size += 4 + callerSystem.utf8.count }
+        if let callerRole { size += 4 + callerRole.utf8.count }
+        if let endUser { size += 4 + endUser.utf8.count }
         return size
     }
 
@@ -109,19 +113,22 @@ extension Metadata {
     public func encode(into buffer: inout ByteBuffer) -> Int {
         let start = buffer.writerIndex
         if let timeoutMilliseconds {
-            buffer.writeMultipleIntegers(MetadataTag.timeoutMilliseconds, UInt16(4), timeoutMilliseconds)
+            Self.writeEntryHeader(tag: MetadataTag.timeoutMilliseconds, length: 4, into: &buffer)
+            buffer.writeInteger(timeoutMilliseconds)
         }
         Self.writeString(traceparent, tag: MetadataTag.traceparent, into: &buffer)
         Self.writeString(tracestate, tag: MetadataTag.tracestate, into: &buffer)
         Self.writeString(idempotencyKey, tag: MetadataTag.idempotencyKey, into: &buffer)
         if let attempt {
-            buffer.writeMultipleIntegers(MetadataTag.attempt, UInt16(2), attempt)
+            Self.writeEntryHeader(tag: MetadataTag.attempt, length: 2, into: &buffer)
+            buffer.writeInteger(attempt)
         }
         Self.writeString(callerSystem, tag: MetadataTag.callerSystem, into: &buffer)
         Self.writeString(callerRole, tag: MetadataTag.callerRole, into: &buffer)
         Self.writeString(endUser, tag: MetadataTag.endUser, into: &buffer)
         if let initialCredit {
-            buffer.writeMultipleIntegers(MetadataTag.initialCredit, UInt16(4), initialCredit)
+            Self.writeEntryHeader(tag: MetadataTag.initialCredit, length: 4, into: &buffer)
+            buffer.writeInteger(initialCredit)
         }
         return buffer.writerIndex - start
     }
@@ -130,8 +137,15 @@ extension Metadata {
         guard let value else { return }
         // Values longer than a u16 cannot be framed; `validateForSending` refuses them first.
         let bytes = value.truncatedUTF8(maxBytes: Int(UInt16.max)).utf8
-        buffer.writeMultipleIntegers(tag, UInt16(bytes.count))
+        writeEntryHeader(tag: tag, length: UInt16(bytes.count), into: &buffer)
         buffer.writeBytes(bytes)
+    }
+
+    /// An entry's tag and length, as two writeInteger calls: NIO's generic writeMultipleIntegers
+    /// ran unspecialised here.
+    private static func writeEntryHeader(tag: UInt16, length: UInt16, into buffer: inout ByteBuffer) {
+        buffer.writeInteger(tag)
+        buffer.writeInteger(length)
     }
 
     /// Checks the limits a receiver enforces, so a sender finds out before the peer does.
@@ -162,7 +176,7 @@ extension Metadata {
         var metadata = Metadata()
         var seen: UInt32 = 0  // one bit per known tag (1...9): a repeat is malformed
         while bytes.readableBytes > 0 {
-            guard let (tag, length) = bytes.readMultipleIntegers(as: (UInt16, UInt16).self) else {
+            guard let tag = bytes.readInteger(as: UInt16.self), let length = bytes.readInteger(as: UInt16.self) else {
                 throw FrameDecodingError(.malformedMetadata(tag: 0, problem: "entry header cut short"))
             }
             guard var value = bytes.readSlice(length: Int(length)) else {
