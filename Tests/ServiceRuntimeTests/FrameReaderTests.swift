@@ -1,5 +1,4 @@
 import NIOCore
-import NIOEmbedded
 @testable import ServiceRuntime
 import Testing
 import WireProtocol
@@ -22,13 +21,15 @@ struct FrameReaderTests {
         return buffer
     }
 
-    func channel(expectPreface: Bool, maxFrameSize: Int = FrameSizeLimit.defaultMaxFrameSize) throws -> EmbeddedChannel {
-        try EmbeddedChannel(handler: FrameReader(FrameDecoder(maxFrameSize: FrameSizeLimit(maxFrameSize), expectPreface: expectPreface)))
+    func reader(expectPreface: Bool, maxFrameSize: Int = FrameSizeLimit.defaultMaxFrameSize) throws -> FrameReader {
+        FrameReader(FrameDecoder(maxFrameSize: try FrameSizeLimit(maxFrameSize), expectPreface: expectPreface))
     }
 
-    func readAll(_ channel: EmbeddedChannel) throws -> [Frame] {
+    /// Appends a read's bytes and takes every whole frame, as the connection handlers do.
+    func read(_ bytes: ByteBuffer, into reader: inout FrameReader) throws(FrameDecodingError) -> [Frame] {
+        reader.append(bytes)
         var frames: [Frame] = []
-        while let frame = try channel.readInbound(as: Frame.self) { frames.append(frame) }
+        while let frame = try reader.next() { frames.append(frame) }
         return frames
     }
 
@@ -36,39 +37,34 @@ struct FrameReaderTests {
     func anyChunking(chunk: Int) throws {
         let sent = Self.frames(40)
         var bytes = try Self.bytes(sent, preface: true)
-        let channel = try channel(expectPreface: true)
+        var reader = try reader(expectPreface: true)
         var generator = SystemRandomNumberGenerator()
+        var received: [Frame] = []
         while bytes.readableBytes > 0 {
             let size = chunk == 0 ? bytes.readableBytes : min(bytes.readableBytes, chunk == 1 ? 1 : Int.random(in: 1...(chunk * 100), using: &generator))
-            try channel.writeInbound(bytes.readSlice(length: size)!)
+            received += try read(bytes.readSlice(length: size)!, into: &reader)
         }
-        #expect(try readAll(channel) == sent)
-        #expect(try channel.finish().isClean)
+        #expect(received == sent)
+        #expect(reader.endOfInput() == nil)
     }
 
     @Test("a frame over the limit is refused once, as soon as its length arrives; what follows is dropped")
     func tooLarge() throws {
-        let channel = try channel(expectPreface: false, maxFrameSize: 16_384)
+        var reader = try reader(expectPreface: false, maxFrameSize: 16_384)
         var big = try Self.bytes([Frame(type: .request, streamID: 1, payload: ByteBuffer(repeating: 1, count: 40_000))], preface: false)
-        #expect(throws: FrameDecodingError.self) { try channel.writeInbound(big.readSlice(length: 4)!) }
-        try channel.writeInbound(big)
-        try channel.writeInbound(try Self.bytes(Self.frames(2), preface: false))
-        #expect(try readAll(channel).isEmpty)
-        _ = try channel.finish()
+        #expect(throws: FrameDecodingError.self) { _ = try read(big.readSlice(length: 4)!, into: &reader) }
+        #expect(try read(big, into: &reader).isEmpty)
+        #expect(try read(try Self.bytes(Self.frames(2), preface: false), into: &reader).isEmpty)
+        #expect(reader.endOfInput() == nil, "the refusal was the one report")
     }
 
     @Test("the connection ends inside a frame: truncatedFrame with the bytes it held")
     func truncatedAtEnd() throws {
-        let channel = try channel(expectPreface: false)
+        var reader = try reader(expectPreface: false)
         let whole = try Self.bytes(Self.frames(3), preface: false)
-        try channel.writeInbound(whole.getSlice(at: 0, length: whole.readableBytes - 5)!)
-        #expect(try readAll(channel).count == 2)
+        #expect(try read(whole.getSlice(at: 0, length: whole.readableBytes - 5)!, into: &reader).count == 2)
         let held = whole.readableBytes - 5 - (try Self.bytes(Self.frames(2), preface: false)).readableBytes
-        do {
-            _ = try channel.finish()
-            Issue.record("the end inside a frame must be reported")
-        } catch let error as FrameDecodingError {
-            #expect(error.kind == .truncatedFrame(bufferedBytes: held))
-        }
+        #expect(reader.endOfInput()?.kind == .truncatedFrame(bufferedBytes: held))
+        #expect(reader.endOfInput() == nil, "reported once")
     }
 }

@@ -1,67 +1,65 @@
 internal import NIOCore
 internal import WireProtocol
 
-/// Cuts the connection's bytes into ``Frame``s with ``FrameDecoder`` and passes each on: what
-/// NIO's `ByteToMessageHandler` did here, without its generality. That handler is generic over its
-/// decoder and not specialised across modules, so every read paid for runtime metadata lookups and
-/// buffer bookkeeping it has for cases we do not have (re-entrant reads, removal, write observing):
-/// about 15% of a loaded echo's samples (docs/BENCHMARKS.md "Session 15").
+/// Cuts a connection's bytes into ``Frame``s with ``FrameDecoder``, inside the connection handler
+/// that reads them: each read's bytes are appended, then ``next()`` is called until it returns nil.
 ///
-/// Bytes that do not yet make a whole frame are kept for the next read. A decoding error is passed
-/// on once (the connection handler answers it with GOAWAY and closes); what arrives after it is
-/// dropped. At the end of the input, bytes of an unfinished frame are reported as
-/// `truncatedFrame`, as `ByteToMessageHandler` reported them through `decodeLast`.
-final class FrameReader: ChannelInboundHandler {
-    typealias InboundIn = ByteBuffer
-    typealias InboundOut = Frame
-
+/// It replaced NIO's `ByteToMessageHandler` (generic over its decoder and not specialised across
+/// modules: about 15% of a loaded echo's samples, docs/BENCHMARKS.md "Session 15") and then its own
+/// channel handler, whose hand-over of each frame boxed it in an `NIOAny` (about 4% more, "Session
+/// 16"). Being a value the handler calls, not a handler of its own, it never re-enters: a close
+/// set off by one frame cannot reach it while it decodes the next.
+///
+/// Bytes that do not yet make a whole frame are kept for the next read. After a decoding error
+/// (reported once) everything is dropped. At the end of the input, bytes of an unfinished frame are
+/// reported as `truncatedFrame`, as `ByteToMessageHandler` reported them through `decodeLast`.
+struct FrameReader {
     private var decoder: FrameDecoder
-    /// The start of a frame whose rest has not arrived.
-    private var pending: ByteBuffer?
+    /// Received bytes not yet cut into frames.
+    private var buffered: ByteBuffer?
     private var failed = false
 
     init(_ decoder: FrameDecoder) {
         self.decoder = decoder
     }
 
-    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+    /// Adds a read's bytes after those kept.
+    mutating func append(_ bytes: ByteBuffer) {
         guard !failed else { return }
-        var bytes = Self.unwrapInboundIn(data)
-        if var earlier = pending {
-            pending = nil
-            earlier.writeBuffer(&bytes)
-            bytes = earlier
+        if buffered == nil {
+            buffered = bytes
+        } else {
+            var bytes = bytes
+            buffered!.writeBuffer(&bytes)
         }
+    }
+
+    /// The next whole frame, or nil until more bytes arrive.
+    ///
+    /// - Throws: ``FrameDecodingError``, once; nothing more is returned after it.
+    mutating func next() throws(FrameDecodingError) -> Frame? {
+        guard !failed, buffered != nil else { return nil }
         do {
-            while let frame = try decoder.decodeFrame(buffer: &bytes) {
-                context.fireChannelRead(Self.wrapInboundOut(frame))
-                if failed { return }
-            }
+            if let frame = try decoder.decodeFrame(buffer: &buffered!) { return frame }
         } catch {
             failed = true
-            context.fireErrorCaught(error)
-            return
+            buffered = nil
+            throw error
         }
-        if bytes.readableBytes > 0 {
-            bytes.discardReadBytes()
-            pending = bytes
+        // Keep only the start of the unfinished frame; with nothing left, let the read's buffer go.
+        if buffered!.readableBytes == 0 {
+            buffered = nil
+        } else {
+            buffered!.discardReadBytes()
         }
+        return nil
     }
 
-    func channelInactive(context: ChannelHandlerContext) {
-        endOfInput(context: context)
-        context.fireChannelInactive()
-    }
-
-    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
-        if event as? ChannelEvent == .some(.inputClosed) { endOfInput(context: context) }
-        context.fireUserInboundEventTriggered(event)
-    }
-
-    private func endOfInput(context: ChannelHandlerContext) {
-        guard !failed, let rest = pending, rest.readableBytes > 0 else { return }
+    /// The input ended: `truncatedFrame` if it ended inside a frame.
+    mutating func endOfInput() -> FrameDecodingError? {
+        guard !failed, let rest = buffered, rest.readableBytes > 0 else { return nil }
         failed = true
-        pending = nil
-        context.fireErrorCaught(FrameDecodingError(.truncatedFrame(bufferedBytes: rest.readableBytes)))
+        buffered = nil
+        return FrameDecodingError(.truncatedFrame(bufferedBytes: rest.readableBytes))
     }
 }

@@ -3,11 +3,12 @@ internal import NIOConcurrencyHelpers
 internal import NIOCore
 internal import WireProtocol
 
-/// One client connection on its event loop: drives the ``ClientConnectionStateMachine``, matches
+/// One client connection on its event loop: cuts its bytes into frames (``FrameReader``), drives
+/// the ``ClientConnectionStateMachine``, matches
 /// answers to waiting calls, enforces client-side deadlines, grants stream credit and sends
 /// keepalive pings.
 final class RPCClientConnectionHandler: ChannelInboundHandler, FlushCoalescing {
-    typealias InboundIn = Frame
+    typealias InboundIn = ByteBuffer
     typealias OutboundOut = ByteBuffer
 
     /// How a waiting call receives its answer.
@@ -22,6 +23,7 @@ final class RPCClientConnectionHandler: ChannelInboundHandler, FlushCoalescing {
     }
 
     private var machine: ClientConnectionStateMachine
+    private var reader: FrameReader
     private var encoder = FrameEncoder()
     private var calls: [UInt32: Call] = [:]
     private(set) var context: ChannelHandlerContext?
@@ -39,11 +41,12 @@ final class RPCClientConnectionHandler: ChannelInboundHandler, FlushCoalescing {
     }
 
     init(
-        hello: Hello, handshake: EventLoopPromise<NegotiatedParameters>, keepaliveInterval: TimeAmount?,
+        hello: Hello, frameLimit: FrameSizeLimit, handshake: EventLoopPromise<NegotiatedParameters>, keepaliveInterval: TimeAmount?,
         usable: NIOLockedValueBox<Bool>
     ) {
         self.usable = usable
         self.machine = ClientConnectionStateMachine(localHello: hello)
+        self.reader = FrameReader(FrameDecoder(maxFrameSize: frameLimit, expectPreface: false))
         self.handshake = handshake
         self.keepaliveInterval = keepaliveInterval
     }
@@ -67,6 +70,7 @@ final class RPCClientConnectionHandler: ChannelInboundHandler, FlushCoalescing {
     }
 
     func channelInactive(context: ChannelHandlerContext) {
+        if let truncated = reader.endOfInput() { perform(machine.decodingFailed(truncated)) }
         isUsable = false
         keepaliveTask?.cancel()
         _ = machine.connectionClosed()
@@ -77,19 +81,33 @@ final class RPCClientConnectionHandler: ChannelInboundHandler, FlushCoalescing {
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
-        if let decodingError = error as? FrameDecodingError {
-            perform(machine.decodingFailed(decodingError))
-        } else {
-            let failure = RPCError(code: .unavailable, message: "connection failed: \(error)", reason: "CONNECTION_FAILED")
-            failAll(failure)
-            handshake.fail(failure)
-            context.close(promise: nil)
-        }
+        let failure = RPCError(code: .unavailable, message: "connection failed: \(error)", reason: "CONNECTION_FAILED")
+        failAll(failure)
+        handshake.fail(failure)
+        context.close(promise: nil)
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        reader.append(unwrapInboundIn(data))
         readBurstStarted()
-        perform(machine.receivedFrame(unwrapInboundIn(data)))
+        while true {
+            let frame: Frame?
+            do throws(FrameDecodingError) {
+                frame = try reader.next()
+            } catch {
+                perform(machine.decodingFailed(error))
+                return
+            }
+            guard let frame else { return }
+            perform(machine.receivedFrame(frame))
+        }
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if event as? ChannelEvent == .some(.inputClosed), let truncated = reader.endOfInput() {
+            perform(machine.decodingFailed(truncated))
+        }
+        context.fireUserInboundEventTriggered(event)
     }
 
     func channelReadComplete(context: ChannelHandlerContext) {

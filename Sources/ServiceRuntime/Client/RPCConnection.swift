@@ -70,9 +70,9 @@ public final class RPCConnection: Sendable {
                             let name = serverHostname.first?.isNumber == true ? nil : serverHostname
                             try sync.addHandler(try NIOSSLClientHandler(context: sslContext, serverHostname: name))
                         }
-                        try sync.addHandler(FrameReader(FrameDecoder(maxFrameSize: try FrameSizeLimit(Int(options.hello.maxFrameSize)), expectPreface: false)))
                         let handler = RPCClientConnectionHandler(
-                            hello: options.hello, handshake: handshake, keepaliveInterval: options.keepaliveInterval, usable: usable)
+                            hello: options.hello, frameLimit: try FrameSizeLimit(Int(options.hello.maxFrameSize)), handshake: handshake,
+                            keepaliveInterval: options.keepaliveInterval, usable: usable)
                         try sync.addHandler(handler)
                         installed.withLockedValue { $0 = NIOLoopBound(handler, eventLoop: channel.eventLoop) }
                     }

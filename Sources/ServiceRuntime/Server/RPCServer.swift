@@ -111,6 +111,7 @@ public final class RPCServer: Service, Sendable {
 
     public func run() async throws {
         if let tls = configuration.tls, sslContext.withLockedValue({ $0 }) == nil { try reloadTLS(tls) }
+        let frameLimit = try FrameSizeLimit(Int(configuration.hello.maxFrameSize))
         let listener: any Channel
         do {
             listener = try await ServerBootstrap(group: group)
@@ -119,7 +120,7 @@ public final class RPCServer: Service, Sendable {
                 .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
                 .childChannelOption(.writeBufferWaterMark, value: .init(low: 256 * 1024, high: 1024 * 1024))
                 .childChannelInitializer { [self] channel in
-                    channel.eventLoop.makeCompletedFuture { try self.configure(channel) }
+                    channel.eventLoop.makeCompletedFuture { try self.configure(channel, frameLimit: frameLimit) }
                 }
                 .bind(host: configuration.host, port: configuration.port)
                 .get()
@@ -139,7 +140,7 @@ public final class RPCServer: Service, Sendable {
         await drainConnections()
     }
 
-    private func configure(_ channel: any Channel) throws {
+    private func configure(_ channel: any Channel, frameLimit: FrameSizeLimit) throws {
         let id = ObjectIdentifier(channel)
         let accepted = connections.withLockedValue { open -> Bool in
             guard open.count < configuration.maxConnections else { return false }
@@ -168,9 +169,8 @@ public final class RPCServer: Service, Sendable {
                 try sync.addHandler(NIOSSLServerHandler(context: context))
             }
         }
-        let maxFrameSize = try FrameSizeLimit(Int(configuration.hello.maxFrameSize))
-        try sync.addHandler(FrameReader(FrameDecoder(maxFrameSize: maxFrameSize, expectPreface: true)))
-        try sync.addHandler(RPCServerConnectionHandler(router: router, configuration: configuration, logger: logger, metrics: metrics))
+        try sync.addHandler(
+            RPCServerConnectionHandler(router: router, configuration: configuration, frameLimit: frameLimit, logger: logger, metrics: metrics))
     }
 
     /// GOAWAY to every connection; wait for them to close, at most the drain timeout; then close.

@@ -4,7 +4,8 @@ public import NIOSSL
 internal import NIOTLS
 internal import WireProtocol
 
-/// One server connection on its event loop: feeds frames to the ``ServerConnectionStateMachine``,
+/// One server connection on its event loop: cuts its bytes into frames (``FrameReader``), feeds
+/// them to the ``ServerConnectionStateMachine``,
 /// starts one task per call, writes answers back, and enforces deadlines, credit, backpressure and
 /// the handshake and idle timeouts.
 ///
@@ -12,7 +13,7 @@ internal import WireProtocol
 /// Writes made while handling a read burst are flushed once in `channelReadComplete`; answers that
 /// complete in tasks are flushed once per event-loop tick.
 final class RPCServerConnectionHandler: ChannelDuplexHandler, FlushCoalescing {
-    typealias InboundIn = Frame
+    typealias InboundIn = ByteBuffer
     typealias OutboundIn = ByteBuffer
     typealias OutboundOut = ByteBuffer
 
@@ -39,6 +40,7 @@ final class RPCServerConnectionHandler: ChannelDuplexHandler, FlushCoalescing {
     private let logger: Logger
     private let metrics: ServerMetrics?
     private var machine: ServerConnectionStateMachine
+    private var reader: FrameReader
     private var encoder = FrameEncoder()
     private var calls: [UInt32: ActiveCall] = [:]
     private(set) var context: ChannelHandlerContext?
@@ -64,12 +66,13 @@ final class RPCServerConnectionHandler: ChannelDuplexHandler, FlushCoalescing {
     /// Set once a ``ConnectionAdmission`` let the peer in; released when the connection closes.
     private var admitted: AdmittedPeer?
 
-    init(router: RPCRouter, configuration: RPCServer.Configuration, logger: Logger, metrics: ServerMetrics?) {
+    init(router: RPCRouter, configuration: RPCServer.Configuration, frameLimit: FrameSizeLimit, logger: Logger, metrics: ServerMetrics?) {
         self.router = router
         self.configuration = configuration
         self.logger = logger
         self.metrics = metrics
         self.machine = ServerConnectionStateMachine(localHello: configuration.hello)
+        self.reader = FrameReader(FrameDecoder(maxFrameSize: frameLimit, expectPreface: true))
     }
 
     // MARK: Channel events
@@ -98,6 +101,7 @@ final class RPCServerConnectionHandler: ChannelDuplexHandler, FlushCoalescing {
         idleTimer?.cancel()
         deadlineTimer?.scheduled.cancel()
         deadlineTimer = nil
+        if let truncated = reader.endOfInput() { refuse(truncated) }
         _ = machine.connectionClosed()
         admitted?.release()
         admitted = nil
@@ -106,10 +110,26 @@ final class RPCServerConnectionHandler: ChannelDuplexHandler, FlushCoalescing {
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        let frame = unwrapInboundIn(data)
+        reader.append(unwrapInboundIn(data))
         readBurstStarted()
         lastActivity = .now()
-        perform(machine.receivedFrame(frame, now: lastActivity))
+        while true {
+            let frame: Frame?
+            do throws(FrameDecodingError) {
+                frame = try reader.next()
+            } catch {
+                refuse(error)
+                return
+            }
+            guard let frame else { return }
+            perform(machine.receivedFrame(frame, now: lastActivity))
+        }
+    }
+
+    /// The peer's bytes are not our protocol: answer with the error and close.
+    private func refuse(_ decodingError: FrameDecodingError) {
+        logger.debug("refusing peer bytes", metadata: ["error": "\(decodingError)"])
+        perform(machine.decodingFailed(decodingError))
     }
 
     func channelReadComplete(context: ChannelHandlerContext) {
@@ -118,19 +138,17 @@ final class RPCServerConnectionHandler: ChannelDuplexHandler, FlushCoalescing {
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
-        if let decodingError = error as? FrameDecodingError {
-            logger.debug("refusing peer bytes", metadata: ["error": "\(decodingError)"])
-            perform(machine.decodingFailed(decodingError))
-        } else {
-            logger.debug("connection error", metadata: ["error": "\(error)"])
-            if configuration.tls != nil, !tlsEstablished, error is NIOSSLError || error is BoringSSLError { metrics?.handshakeFailed() }
-            context.close(promise: nil)
-        }
+        logger.debug("connection error", metadata: ["error": "\(error)"])
+        if configuration.tls != nil, !tlsEstablished, error is NIOSSLError || error is BoringSSLError { metrics?.handshakeFailed() }
+        context.close(promise: nil)
     }
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
         if case .handshakeCompleted = event as? TLSUserEvent {
             tlsEstablished = true
+            context.fireUserInboundEventTriggered(event)
+        } else if event as? ChannelEvent == .some(.inputClosed) {
+            if let truncated = reader.endOfInput() { refuse(truncated) }
             context.fireUserInboundEventTriggered(event)
         } else if event is DrainEvent {
             perform(machine.beginGracefulShutdown())
