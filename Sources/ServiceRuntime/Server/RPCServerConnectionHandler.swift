@@ -260,7 +260,8 @@ final class RPCServerConnectionHandler: ChannelDuplexHandler, FlushCoalescing {
         }
         var metadata = frame.metadata
         if !configuration.trustsCallerIdentity { metadata.removeCallerIdentity() }
-        let now = NIODeadline.now()
+        // The read's time, taken once for all its frames: a call's clock starts when its bytes arrived.
+        let now = lastActivity
         var timeout = configuration.maxCallDuration
         if let requested = metadata.timeoutMilliseconds { timeout = min(timeout, .milliseconds(Int64(requested))) }
         if case .serverStream = entry.route { timeout = metadata.timeoutMilliseconds.map { .milliseconds(Int64($0)) } ?? .hours(24 * 365) }
