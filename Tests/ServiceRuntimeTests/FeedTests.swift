@@ -133,8 +133,10 @@ struct FeedTests {
             consumer.store.pool.add(transactionObserver: commits, extent: .databaseLifetime)
             try await consuming(consumer.feedConsumer(port: port)) {
                 #expect(await eventually(seconds: 10) { (try? await consumer.appliedCount) == 300 })
-                // The backlog arrives faster than commits: many events share a transaction.
-                #expect(commits.commits.load(ordering: .relaxed) <= 150, "\(commits.commits.load(ordering: .relaxed)) commits for 300 events")
+                // The backlog arrives faster than commits: events share transactions (one each
+                // would be 300). About 20 on an idle machine; 167 once in a CI run whose machine
+                // the rest of the suite saturated, so the bound is only "fewer than events".
+                #expect(commits.commits.load(ordering: .relaxed) < 300, "\(commits.commits.load(ordering: .relaxed)) commits for 300 events")
                 try await producer.produce(700)
                 #expect(await eventually(seconds: 20) { (try? await consumer.appliedCount) == 1000 })
             }
