@@ -57,7 +57,18 @@ struct HostileInputTests {
         // TLS handshake when it fires closes without a frame (nobody to tell); on a machine loaded
         // by the rest of the suite, 300 ms was sometimes not enough for the handshake.
         try await withTestServer(configuration: .init(port: 0, handshakeTimeout: .seconds(1)), transport: transport) { _, port in
-            let peer = try await RawClient.connect(port: port, transport: transport)
+            // Even 1 s was once not enough for the TLS handshake while the 10,000-connection test
+            // kept the shared event loops busy; such a connection is closed without a frame, which
+            // is right but not what is checked here: connect again.
+            var connected: RawClient?
+            for attempt in 1...3 where connected == nil {
+                do {
+                    connected = try await RawClient.connect(port: port, transport: transport)
+                } catch where attempt < 3 {
+                    continue
+                }
+            }
+            let peer = try #require(connected)
             // On a loaded machine the timeout may fire before the preface goes out; the server
             // closing either way is what is checked.
             try? await peer.send(WireFormat.preface)

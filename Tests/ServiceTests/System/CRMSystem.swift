@@ -3,6 +3,7 @@ import GRDB
 import NIOCore
 import ServiceRuntime
 import Synchronization
+import Testing
 import TestSupport
 import WireProtocol
 
@@ -88,6 +89,14 @@ final class CRMSystem: Sendable {
             if let process = process(server), process.process.isRunning { statuses[server] = await process.stop() }
         }
         return statuses
+    }
+
+    /// Stops every server and records an issue for each that did not exit 0, with the end of its log.
+    func expectCleanShutdown(sourceLocation: SourceLocation = #_sourceLocation) async {
+        for (server, status) in await shutdown() where status != 0 {
+            let tail = (process(server)?.log ?? "").split(separator: "\n").suffix(30).joined(separator: "\n")
+            Issue.record("\(server.executable) exited with status \(status); the end of its log:\n\(tail)", sourceLocation: sourceLocation)
+        }
     }
 
     /// Reads a service's database, read-only, beside its running server.

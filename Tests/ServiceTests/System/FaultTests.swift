@@ -111,7 +111,7 @@ struct FaultTests {
             #expect(try await system.integrity(server) == ["ok"], "\(server)")
         }
         await client.close()
-        #expect(await system.shutdown().values.allSatisfy { $0 == 0 })
+        await system.expectCleanShutdown()
     }
 
     @Test("a backend down gives UNAVAILABLE promptly and comes back on its own; a backend that stops answering trips the caller's deadline while the others are served")
@@ -165,7 +165,7 @@ struct FaultTests {
             }
         }, "marketing answers again once it runs")
         await connection.close()
-        #expect(await system.shutdown().values.allSatisfy { $0 == 0 })
+        await system.expectCleanShutdown()
     }
 
     /// Whether every thread of the process is in the stopped state ('T' in /proc/PID/task/TID/stat).

@@ -74,6 +74,6 @@ struct SystemHostileInputTests {
         #expect(try await FaultTests.count(system, .customer, "SELECT count(*) FROM customer") == 0)
         #expect(try await FaultTests.count(system, .customer, "SELECT count(*) FROM change_log") == 0)
         await connection.close()
-        #expect(await system.shutdown().values.allSatisfy { $0 == 0 })
+        await system.expectCleanShutdown()
     }
 }

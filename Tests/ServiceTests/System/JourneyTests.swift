@@ -131,7 +131,7 @@ extension JourneyTests {
         #expect(summary.subject == "annual fee charged twice")
         #expect(summary.kind.lowercased().contains("complaint"))
         await client.close()
-        #expect(await system.shutdown().values.allSatisfy { $0 == 0 })
+        await system.expectCleanShutdown()
     }
 
     @Test("merge: a duplicate with a case and an opportunity is merged; ServiceDesk and Marketing re-key both to the survivor; unmerge gives them back")
@@ -162,7 +162,7 @@ extension JourneyTests {
         _ = try await client.unary(CustomerMethods.unmerge, unmerge)
         try await expectOwners(client, caseID: caseID, opportunityID: opportunityID, are: duplicate.id)
         await client.close()
-        #expect(await system.shutdown().values.allSatisfy { $0 == 0 })
+        await system.expectCleanShutdown()
     }
 
     /// Waits until ServiceDesk's case and Marketing's opportunity both belong to `customer`.
@@ -225,7 +225,7 @@ extension JourneyTests {
         #expect(try await system.places(.customer, holding: "Wu Yanzu").isEmpty == false)
         #expect(try await system.places(.servicedesk, holding: "Wu Yanzu").isEmpty == false)
         await client.close()
-        #expect(await system.shutdown().values.allSatisfy { $0 == 0 })
+        await system.expectCleanShutdown()
     }
 }
 
@@ -323,6 +323,6 @@ extension JourneyTests {
         }
         #expect(summary.product == "wealth/fund-a")
         await client.close()
-        #expect(await system.shutdown().values.allSatisfy { $0 == 0 })
+        await system.expectCleanShutdown()
     }
 }
