@@ -6,10 +6,10 @@ internal import WireProtocol
 /// Frames are encoded one after another into one buffer, handed to the channel as one write when
 /// it is flushed or grows past ``FlushState/outboundChunk``: a write per frame cost a buffer, a
 /// trip down the pipeline and an entry in the channel's pending writes each (docs/BENCHMARKS.md,
-/// "Session 16"). Writes made
-/// while a read burst is handled go out with the flush in `channelReadComplete`, and writes made
-/// outside a read (answers finishing in tasks, timers) with one flush at the end of the event-loop
-/// tick. A flush is a syscall; at many calls in flight this is most of the difference.
+/// "Session 16"). Frames written while a read burst is handled go out with the flush in
+/// `channelReadComplete`, and frames written outside a read (answers finishing in tasks, timers)
+/// with one flush at the end of the event-loop tick. A flush is a syscall; at many calls in flight
+/// this is most of the difference.
 ///
 /// A long burst also flushes part-way, after its 4th write and then at doubling intervals (12, 28,
 /// 60, then every 64): otherwise the peer waits for the whole burst's answers before it starts on

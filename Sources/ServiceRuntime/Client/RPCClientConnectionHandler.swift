@@ -4,9 +4,8 @@ internal import NIOCore
 internal import WireProtocol
 
 /// One client connection on its event loop: cuts its bytes into frames (``FrameReader``), drives
-/// the ``ClientConnectionStateMachine``, matches
-/// answers to waiting calls, enforces client-side deadlines, grants stream credit and sends
-/// keepalive pings.
+/// the ``ClientConnectionStateMachine``, matches answers to waiting calls, enforces client-side
+/// deadlines, grants stream credit and sends keepalive pings.
 final class RPCClientConnectionHandler: ChannelInboundHandler, FlushCoalescing {
     typealias InboundIn = ByteBuffer
     typealias OutboundOut = ByteBuffer

@@ -5,9 +5,8 @@ internal import NIOTLS
 internal import WireProtocol
 
 /// One server connection on its event loop: cuts its bytes into frames (``FrameReader``), feeds
-/// them to the ``ServerConnectionStateMachine``,
-/// starts one task per call, writes answers back, and enforces deadlines, credit, backpressure and
-/// the handshake and idle timeouts.
+/// them to the ``ServerConnectionStateMachine``, starts one task per call, writes answers back, and
+/// enforces deadlines, credit, backpressure and the handshake and idle timeouts.
 ///
 /// Frames are decoded and encoded here, on the event loop; only whole requests go to async code.
 /// Writes made while handling a read burst are flushed once in `channelReadComplete`; answers that
