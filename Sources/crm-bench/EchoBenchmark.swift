@@ -19,6 +19,9 @@ struct EchoBenchmark: AsyncParsableCommand {
     @Option(help: "Comma-separated calls in flight on the one connection.")
     var inFlight: String = "1,16,256"
 
+    @Option(help: "Comma-separated paths to measure: floor, runtime, handlers-on-loop, client-on-loop, mtls. The ratios need floor.")
+    var paths: String = EchoPath.allCases.map(\.rawValue).joined(separator: ",")
+
     @Option(help: "Echo payload size in bytes.")
     var payload: Int = 64
 
@@ -36,11 +39,27 @@ struct EchoBenchmark: AsyncParsableCommand {
         var p99Microseconds: UInt64
         var p999Microseconds: UInt64
         var maxMicroseconds: UInt64
-        var ratioToFloor: Double
+        var ratioToFloor: Double?
+        /// The whole process's CPU time (client and server, both in this process) per call: on a
+        /// host whose other guests steal CPU, this varies much less from run to run than req/s.
+        var cpuMicrosecondsPerCall: Double
+        /// The floor's CPU per call divided by this row's: what the throughput ratio would be if
+        /// both were bound only by their own CPU.
+        var cpuRatioToFloor: Double?
+    }
+
+    enum EchoPath: String, CaseIterable {
+        case floor, runtime, handlersOnLoop = "handlers-on-loop", clientOnLoop = "client-on-loop", mtls
     }
 
     func run() async throws {
         let levels = inFlight.split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) }
+        let selected = try Set(paths.split(separator: ",").map { name in
+            guard let path = EchoPath(rawValue: name.trimmingCharacters(in: .whitespaces)) else {
+                throw ValidationError("unknown path \(name); the paths are \(EchoPath.allCases.map(\.rawValue).joined(separator: ", "))")
+            }
+            return path
+        })
         let group = MultiThreadedEventLoopGroup.singleton
         var logger = Logger(label: "crm-bench")
         logger.logLevel = .critical
@@ -85,23 +104,32 @@ struct EchoBenchmark: AsyncParsableCommand {
             let onLoopPort = try await servers[1].boundAddress().port!
             let tlsPort = servers.count > 2 ? try await servers[2].boundAddress().port! : nil
             for level in levels {
-                let floor = try await RawEchoFloor.run(
-                    port: floorServer.localAddress!.port!, payloadSize: payload, inFlight: level, seconds: duration, group: group)
-                rows.append(row("raw NIO floor", level, floor, floor: floor.throughput))
-                progress(rows.last!)
-                let plain = try await measureRuntime(port: plainPort, tls: nil, inFlight: level)
-                rows.append(row("runtime echo", level, plain, floor: floor.throughput))
-                progress(rows.last!)
-                let looped = try await measureRuntime(port: onLoopPort, tls: nil, inFlight: level)
-                rows.append(row("runtime echo, handlers on the loop", level, looped, floor: floor.throughput))
-                progress(rows.last!)
-                let clientOnLoop = try await measureRuntime(port: plainPort, tls: nil, inFlight: level, clientOnLoop: true)
-                rows.append(row("runtime echo, client on the loop", level, clientOnLoop, floor: floor.throughput))
-                progress(rows.last!)
-                if let tlsPort, let clientTLS {
-                    let secured = try await measureRuntime(port: tlsPort, tls: clientTLS, inFlight: level)
-                    rows.append(row("runtime echo, mTLS", level, secured, floor: floor.throughput))
+                let floor = selected.contains(.floor) ? try await CPUTime.measure {
+                    try await RawEchoFloor.run(
+                        port: floorServer.localAddress!.port!, payloadSize: payload, inFlight: level, seconds: duration, group: group)
+                } : nil
+                func add(_ path: String, _ measured: (recorder: LatencyRecorder, cpuSeconds: Double)) {
+                    rows.append(row(path, level, measured, floor: floor))
                     progress(rows.last!)
+                }
+                if let floor { add("raw NIO floor", floor) }
+                if selected.contains(.runtime) {
+                    add("runtime echo", try await CPUTime.measure { try await measureRuntime(port: plainPort, tls: nil, inFlight: level) })
+                }
+                if selected.contains(.handlersOnLoop) {
+                    add("runtime echo, handlers on the loop", try await CPUTime.measure {
+                        try await measureRuntime(port: onLoopPort, tls: nil, inFlight: level)
+                    })
+                }
+                if selected.contains(.clientOnLoop) {
+                    add("runtime echo, client on the loop", try await CPUTime.measure {
+                        try await measureRuntime(port: plainPort, tls: nil, inFlight: level, clientOnLoop: true)
+                    })
+                }
+                if selected.contains(.mtls), let tlsPort, let clientTLS {
+                    add("runtime echo, mTLS", try await CPUTime.measure {
+                        try await measureRuntime(port: tlsPort, tls: clientTLS, inFlight: level)
+                    })
                 }
             }
             await serviceGroup.triggerGracefulShutdown()
@@ -138,31 +166,40 @@ struct EchoBenchmark: AsyncParsableCommand {
         return total
     }
 
-    private func row(_ path: String, _ inFlight: Int, _ recorder: LatencyRecorder, floor: Double) -> Row {
-        Row(
+    private func row(
+        _ path: String, _ inFlight: Int, _ measured: (recorder: LatencyRecorder, cpuSeconds: Double),
+        floor: (recorder: LatencyRecorder, cpuSeconds: Double)?
+    ) -> Row {
+        let recorder = measured.recorder
+        let cpuPerCall = measured.cpuSeconds * 1e6 / Double(max(recorder.count, 1))
+        let floorCPUPerCall = floor.map { $0.cpuSeconds * 1e6 / Double(max($0.recorder.count, 1)) }
+        return Row(
             path: path, inFlight: inFlight, requestsPerSecond: recorder.throughput,
             p50Microseconds: recorder.percentile(50), p99Microseconds: recorder.percentile(99),
             p999Microseconds: recorder.percentile(99.9), maxMicroseconds: recorder.maximum,
-            ratioToFloor: recorder.throughput / floor)
+            ratioToFloor: floor.map { recorder.throughput / $0.recorder.throughput },
+            cpuMicrosecondsPerCall: cpuPerCall, cpuRatioToFloor: floorCPUPerCall.map { $0 / cpuPerCall })
     }
 
     private func progress(_ row: Row) {
         FileHandle.standardError.write(
-            Data(String(format: "%-20@ in-flight %4d  %10.0f req/s  p50 %6d us  p99 %6d us\n",
-                        row.path as NSString, row.inFlight, row.requestsPerSecond, row.p50Microseconds, row.p99Microseconds).utf8))
+            Data(String(format: "%-20@ in-flight %4d  %10.0f req/s  p50 %6d us  p99 %6d us  CPU %.2f us/call\n",
+                        row.path as NSString, row.inFlight, row.requestsPerSecond, row.p50Microseconds, row.p99Microseconds, row.cpuMicrosecondsPerCall).utf8))
     }
 
     static func table(_ rows: [Row], payload: Int, duration: Double) -> String {
         var lines = [
             "echo, \(payload)-byte payload, one connection, closed loop, \(duration) s per row",
-            "| path | in flight | req/s | p50 us | p99 us | p99.9 us | max us | vs floor |",
-            "|---|---:|---:|---:|---:|---:|---:|---:|",
+            "| path | in flight | req/s | p50 us | p99 us | p99.9 us | max us | vs floor | CPU us/call | CPU vs floor |",
+            "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
         ]
+        func ratio(_ value: Double?) -> String { value.map { String(format: "%.2f", $0) } ?? "-" }
         for row in rows {
             lines.append(
-                String(format: "| %@ | %d | %.0f | %d | %d | %d | %d | %.2f |", row.path as NSString, row.inFlight,
+                String(format: "| %@ | %d | %.0f | %d | %d | %d | %d | %@ | %.2f | %@ |", row.path as NSString, row.inFlight,
                        row.requestsPerSecond, row.p50Microseconds, row.p99Microseconds, row.p999Microseconds,
-                       row.maxMicroseconds, row.ratioToFloor))
+                       row.maxMicroseconds, ratio(row.ratioToFloor) as NSString, row.cpuMicrosecondsPerCall,
+                       ratio(row.cpuRatioToFloor) as NSString))
         }
         return lines.joined(separator: "\n")
     }

@@ -31,6 +31,7 @@ struct ServerSettingsTests {
             {"listen": {"host": "0.0.0.0", "port": 7201},
              "limits": {"max_concurrent_calls": 64, "max_frame_size": 1048576},
              "timeouts": {"idle_ms": 90000},
+             "handlers": {"on_event_loop": true},
              "database": {"path": "/var/lib/crm/customer.sqlite", "durability": "normal", "cache_mib": 512, "readers": 2},
              "feeds": {"retention_hours": 24},
              "log": {"level": "warning"}}
@@ -43,6 +44,8 @@ struct ServerSettingsTests {
         #expect(settings.server.hello.maxFrameSize == 1_048_576)
         #expect(settings.server.idleTimeout == .seconds(90))
         #expect(settings.server.handshakeTimeout == Self.defaults.server.handshakeTimeout)
+        #expect(settings.server.unaryHandlersOnEventLoop)
+        #expect(!Self.defaults.server.unaryHandlersOnEventLoop)
         #expect(settings.database.path == "/var/lib/crm/customer.sqlite")
         #expect(settings.database.durability == .normal)
         #expect(settings.database.cacheMiB == 512)
@@ -109,6 +112,7 @@ struct ServerSettingsTests {
         #expect(await error(file: try file(#"{"listen": {"port": "seven"}}"#))?.key == "listen.port")
         #expect(await error(file: nil, environment: ["CRM_LISTEN_PORT": "seven"])?.key == "listen.port")
         #expect(await error(file: nil, environment: ["CRM_CALLERS_TRUST_IDENTITY": "maybe"])?.key == "callers.trust_identity")
+        #expect(await error(file: nil, environment: ["CRM_HANDLERS_ON_EVENT_LOOP": "maybe"])?.key == "handlers.on_event_loop")
     }
 
     @Test("out-of-range and unknown enumerated values are named")

@@ -25,9 +25,10 @@ public struct GatewaySettings: Sendable {
     }
 
     /// Every key the gateway understands: the common server keys without the database and feed
-    /// ones (the gateway holds no data), and its own.
+    /// ones (the gateway holds no data) and without `handlers.on_event_loop` (its forwarding
+    /// always runs on the event loop), and its own.
     public static let keys: Set<String> = ServerSettings.keys
-        .filter { !$0.hasPrefix("database.") && !$0.hasPrefix("feeds.") && $0 != "callers.trust_identity" }
+        .filter { !$0.hasPrefix("database.") && !$0.hasPrefix("feeds.") && $0 != "callers.trust_identity" && $0 != "handlers.on_event_loop" }
         .union([
             "tls.crl", "backend_tls.certificate", "backend_tls.key", "backend_tls.ca", "health.interval_ms", "health.timeout_ms",
             "backends", "callers",

@@ -46,7 +46,7 @@ public struct ServerSettings: Sendable {
         "tls.certificate", "tls.key", "tls.ca", "tls.require_client_certificate",
         "limits.max_connections", "limits.max_concurrent_calls", "limits.max_frame_size",
         "timeouts.handshake_ms", "timeouts.idle_ms", "timeouts.drain_ms", "timeouts.max_call_ms",
-        "callers.trust_identity",
+        "callers.trust_identity", "handlers.on_event_loop",
         "database.path", "database.durability", "database.busy_timeout_ms", "database.cache_mib", "database.group_commit_limit",
         "database.readers",
         "feeds.retention_hours", "feeds.consumer_name", "feeds.tls.certificate", "feeds.tls.key", "feeds.tls.ca",
@@ -190,6 +190,7 @@ public struct ServerSettings: Sendable {
             if let value = try milliseconds("timeouts.drain_ms") { server.drainTimeout = value }
             if let value = try milliseconds("timeouts.max_call_ms") { server.maxCallDuration = value }
             if let value = try bool("callers.trust_identity") { server.trustsCallerIdentity = value }
+            if let value = try bool("handlers.on_event_loop") { server.unaryHandlersOnEventLoop = value }
             settings.server = server
 
             if let path = try string("database.path") { settings.database.path = path }

@@ -36,7 +36,8 @@ public final class RPCServer: Service, Sendable {
         /// Whether unary handlers run on their connection's event loop rather than the task pool:
         /// two thread wake-ups fewer per call (docs/BENCHMARKS.md), but a handler that computes
         /// for long holds up the loop's other connections meanwhile. For servers whose handlers
-        /// only await (the gateway's forwarding); the services keep the default, false.
+        /// only await (the gateway's forwarding, always on); a service turns it on with
+        /// `handlers.on_event_loop` (default false).
         public var unaryHandlersOnEventLoop: Bool = false
 
         public init(
