@@ -25,7 +25,7 @@ public final class GatewayServer: Sendable {
         metrics = ServerMetrics(server: name, version: version)
         callers = CallerRegistry(policies: settings.callers, logger: logger)
         admission = GatewayAdmission(callers: callers, revocations: try Self.loadRevocations(settings), logger: logger)
-        let backendOptions = RPCConnection.Options(tls: settings.backendTLS, connectTimeout: .seconds(3))
+        let backendOptions = RPCConnection.Options(tls: settings.backendTLS, connectTimeout: settings.backendConnectTimeout)
         pools = settings.backends.map { backend in
             BackendPool(
                 name: backend.name, serviceIDs: backend.services, instances: backend.instances.map { ($0.host, $0.port) },

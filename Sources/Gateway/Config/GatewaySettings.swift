@@ -17,6 +17,9 @@ public struct GatewaySettings: Sendable {
     public var callers: PolicySet
     public var healthInterval: TimeAmount = .seconds(1)
     public var healthTimeout: TimeAmount = .seconds(1)
+    /// How long opening a connection to an instance (TCP, TLS, HELLO) may take; one that takes
+    /// longer fails the call or check that needed it and marks the instance down.
+    public var backendConnectTimeout: TimeAmount = .seconds(3)
 
     public struct Backend: Sendable, Equatable {
         public var name: String
@@ -31,7 +34,7 @@ public struct GatewaySettings: Sendable {
         .filter { !$0.hasPrefix("database.") && !$0.hasPrefix("feeds.") && $0 != "callers.trust_identity" && $0 != "handlers.on_event_loop" }
         .union([
             "tls.crl", "backend_tls.certificate", "backend_tls.key", "backend_tls.ca", "health.interval_ms", "health.timeout_ms",
-            "backends", "callers",
+            "health.connect_timeout_ms", "backends", "callers",
         ])
 
     /// Defaults: 127.0.0.1:7443 (deployments set listen.host), 5 s handshake timeout.
@@ -72,6 +75,9 @@ public struct GatewaySettings: Sendable {
         let health = object["health"] as? [String: Any]
         if let value = try milliseconds(health?["interval_ms"], key: "health.interval_ms") { settings.healthInterval = value }
         if let value = try milliseconds(health?["timeout_ms"], key: "health.timeout_ms") { settings.healthTimeout = value }
+        if let value = try milliseconds(health?["connect_timeout_ms"], key: "health.connect_timeout_ms") {
+            settings.backendConnectTimeout = value
+        }
         return settings
     }
 

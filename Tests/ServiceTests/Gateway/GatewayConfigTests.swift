@@ -1,5 +1,6 @@
 import Foundation
 import Gateway
+import NIOCore
 import ServiceRuntime
 import Testing
 import TestSupport
@@ -42,6 +43,8 @@ struct GatewayConfigTests {
         (#"{\#(tls), \#(callers)}"#, "backends"),
         (#"{\#(tls), \#(backends)}"#, "callers"),
         (#"{\#(tls), \#(backends), \#(callers), "database": {"path": "x"}}"#, "database.path"),
+        (#"{\#(tls), \#(backends), \#(callers), "handlers": {"on_event_loop": true}}"#, "handlers.on_event_loop"),
+        (#"{\#(tls), \#(backends), \#(callers), "health": {"connect_timeout_ms": 0}}"#, "health.connect_timeout_ms"),
         (#"{\#(tls), "backends": [{"name": "c", "services": [2], "instances": ["nohost"]}], \#(callers)}"#, "backends[0].instances"),
         (#"{\#(tls), "backends": [{"name": "c", "services": [2], "instances": ["h:1"]}, {"name": "d", "services": [2], "instances": ["h:2"]}], \#(callers)}"#, "backends[1].services"),
         (#"{\#(tls), \#(backends), "callers": [{"identity": "client", "name": "a", "role": "r", "allow": ["Custmer.*"]}]}"#, "callers[0].allow"),
@@ -51,6 +54,17 @@ struct GatewayConfigTests {
     func mistakes(json: String, key: String) async {
         let error = await Self.error(json)
         #expect(error?.key == key, "\(String(describing: error))")
+    }
+
+    @Test("the backend connect timeout defaults to 3 s and is set by health.connect_timeout_ms")
+    func backendConnectTimeout() async throws {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("gw-\(UUID().uuidString).json").path
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        try Data(#"{\#(Self.tls), \#(Self.backends), \#(Self.callers)}"#.utf8).write(to: URL(fileURLWithPath: path))
+        #expect(try await GatewaySettings.load(file: path, environment: [:]).backendConnectTimeout == .seconds(3))
+        try Data(#"{\#(Self.tls), \#(Self.backends), \#(Self.callers), "health": {"connect_timeout_ms": 20000}}"#.utf8)
+            .write(to: URL(fileURLWithPath: path))
+        #expect(try await GatewaySettings.load(file: path, environment: [:]).backendConnectTimeout == .seconds(20))
     }
 
     @Test("method patterns match by service and method; unknown names are refused")

@@ -32,14 +32,16 @@ struct GatewayHandshakeFloodTests {
             }
             let caller = try #require(connected)
             let stop = Recorder(false)
+            // Each call may take long when the suite's peak and the attack share two cores (5 s
+            // was once exceeded by 5 calls of many); what must hold is that none fails.
             let served = Task {
-                var (ok, failed) = (0, 0)
+                var (ok, failed) = (0, [String]())
                 while !stop.value {
                     do {
-                        _ = try await caller.unary(CustomerMethods.get, GatewayHarness.getRequest(), timeout: .seconds(5))
+                        _ = try await caller.unary(CustomerMethods.get, GatewayHarness.getRequest(), timeout: .seconds(30))
                         ok += 1
                     } catch {
-                        failed += 1
+                        failed.append("\(error)")
                     }
                 }
                 return (ok, failed)
@@ -59,7 +61,7 @@ struct GatewayHandshakeFloodTests {
             print("trickle flood: \(channels.count) attackers all closed \(closedAfter) after the last one connected")
             stop.update { $0 = true }
             let (ok, failed) = await served.value
-            #expect(failed == 0)
+            #expect(failed.isEmpty, "\(failed.count) calls failed, \(ok) served; first: \(failed.first ?? "")")
             #expect(ok > 0)
             // Nothing of the attack is left open on the gateway.
             #expect(await eventually { gateway.gateway.server.connectionCount == 1 })
@@ -81,6 +83,7 @@ enum TrickleAttack {
                     var channels: [any Channel] = []
                     for _ in start..<min(start + perTask, count) {
                         let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+                            .connectTimeout(TestTimeouts.connect)
                             .connect(host: "127.0.0.1", port: port).get()
                         trickle(channel)
                         channels.append(channel)

@@ -24,7 +24,7 @@ struct GatewayFixture: Sendable {
     func connect(as certificate: String = "client") async throws -> RPCConnection {
         try await RPCConnection.connect(
             host: "127.0.0.1", port: port,
-            options: .init(tls: pki.clientCertificate(certificate), serverHostname: "localhost", keepaliveInterval: nil, connectTimeout: .seconds(5)))
+            options: .init(tls: pki.clientCertificate(certificate), serverHostname: "localhost", keepaliveInterval: nil, connectTimeout: TestTimeouts.connect))
     }
 
     /// Stops backend `index` (a graceful drain, as on SIGTERM).
@@ -140,7 +140,9 @@ enum GatewayHarness {
                     "certificate": pki.path("gateway-internal.pem"), "key": pki.path("gateway-internal.key"), "ca": pki.path("internal-ca.pem"),
                 ],
                 "backends": [["name": "customer", "services": [2, 5], "instances": ports.map { "127.0.0.1:\($0)" }]],
-                "health": ["interval_ms": 500, "timeout_ms": 3000],
+                // Generous: at the suite's peak on a host whose other guests steal CPU, opening a
+                // backend connection took over 3 s and marked the only instance down (NO_BACKEND).
+                "health": ["interval_ms": 500, "timeout_ms": 10_000, "connect_timeout_ms": 20_000],
                 // The server's default. At 2 s, a CI run whose machine was saturated by the
                 // hostile-input and handshake-flood suites had the gateway close several test
                 // clients before their TLS handshake finished (CONNECTION_FAILED, uncleanShutdown);

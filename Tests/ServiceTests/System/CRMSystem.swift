@@ -57,7 +57,7 @@ final class CRMSystem: Sendable {
         RPCClient(
             configuration: .init(
                 host: "127.0.0.1", port: ports[.gateway]!,
-                options: .init(tls: pki.clientCertificate(caller.rawValue), serverHostname: "localhost", connectTimeout: .seconds(5)),
+                options: .init(tls: pki.clientCertificate(caller.rawValue), serverHostname: "localhost", connectTimeout: TestTimeouts.connect),
                 initialBackoff: .milliseconds(50), maximumBackoff: .milliseconds(500), maximumAttempts: 20))
     }
 

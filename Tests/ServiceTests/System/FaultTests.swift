@@ -117,7 +117,7 @@ struct FaultTests {
     @Test("a backend down gives UNAVAILABLE promptly and comes back on its own; a backend that stops answering trips the caller's deadline while the others are served")
     func backendDownAndStalled() async throws {
         let system = try await CRMSystem.start()
-        let options = RPCConnection.Options(tls: system.pki.clientCertificate("client"), serverHostname: "localhost", connectTimeout: .seconds(5))
+        let options = RPCConnection.Options(tls: system.pki.clientCertificate("client"), serverHostname: "localhost", connectTimeout: TestTimeouts.connect)
         let connection = try await RPCConnection.connect(host: "127.0.0.1", port: system.ports[.gateway]!, options: options)
         let list: Crm_Servicedesk_V1_ListCasesRequest = try JourneyTests.json(#"{"queue": "complaints"}"#)
         _ = try await connection.unary(ServiceDeskMethods.listCases, list)

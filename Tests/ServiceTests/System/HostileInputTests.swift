@@ -24,7 +24,7 @@ struct SystemHostileInputTests {
         try await oversize.send(WireFormat.preface + [0x40, 0x00, 0x00, 0x00] + [UInt8](repeating: 0xAB, count: 64))
         #expect(await oversize.closedByServer(within: 10))
 
-        let options = RPCConnection.Options(tls: tls, serverHostname: "localhost", connectTimeout: .seconds(5))
+        let options = RPCConnection.Options(tls: tls, serverHostname: "localhost", connectTimeout: TestTimeouts.connect)
         let connection = try await RPCConnection.connect(host: "127.0.0.1", port: gateway, options: options)
         func refused(_ payload: [UInt8], method: MethodID = CustomerMethods.create.id) async -> RPCError? {
             do {
