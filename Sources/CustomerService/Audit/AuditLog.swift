@@ -30,6 +30,24 @@ enum AuditLog {
         let head: String
         /// Whether rows hold personal values that an erasure may blank (the access log holds none).
         let mayBeRedacted: Bool
+        /// The statements of ``AuditLog/append(_:caller:atMilliseconds:to:_:)``, made once: it runs
+        /// for every change and every unmasked read, and building the text each time cost a string
+        /// allocation per statement before the statement cache was even asked.
+        let readHeadSQL: String
+        let insertSQL: String
+        let writeHeadSQL: String
+
+        init(table: String, head: String, mayBeRedacted: Bool) {
+            (self.table, self.head, self.mayBeRedacted) = (table, head, mayBeRedacted)
+            readHeadSQL = "SELECT sequence, hash FROM \(head) WHERE id = 1"
+            insertSQL = """
+                INSERT INTO \(table) (sequence, at_ms, caller_system, end_user, request_id, customer_key, action, field,
+                                       before, after, before_digest, after_digest, prev_hash, hash)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """
+            writeHeadSQL =
+                "INSERT INTO \(head) (id, sequence, hash) VALUES (1, ?, ?) ON CONFLICT (id) DO UPDATE SET sequence = excluded.sequence, hash = excluded.hash"
+        }
 
         static let changes = Chain(table: "audit_log", head: "audit_head", mayBeRedacted: true)
         static let access = Chain(table: "access_log", head: "access_head", mayBeRedacted: false)
@@ -88,17 +106,12 @@ enum AuditLog {
     /// Appends entries, in order, inside the caller's write transaction.
     static func append(_ entries: [Entry], caller: Caller, atMilliseconds now: Int64, to chain: Chain = .changes, _ db: Database) throws {
         guard !entries.isEmpty else { return }
-        let head = try StatementRow.readFirst(db.cachedStatement(sql: "SELECT sequence, hash FROM \(chain.head) WHERE id = 1")) { row in
+        let head = try StatementRow.readFirst(db.cachedStatement(sql: chain.readHeadSQL)) { row in
             (sequence: row[0] as Int64, hash: row[1] as Data)
         }
         var previous = head?.hash ?? genesisHash
         var sequence = head?.sequence ?? 0
-        let insert = try db.cachedStatement(
-            sql: """
-                INSERT INTO \(chain.table) (sequence, at_ms, caller_system, end_user, request_id, customer_key, action, field,
-                                       before, after, before_digest, after_digest, prev_hash, hash)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                """)
+        let insert = try db.cachedStatement(sql: chain.insertSQL)
         for entry in entries {
             sequence += 1
             let beforeDigest = digest(entry.before)
@@ -112,8 +125,7 @@ enum AuditLog {
             ])
             previous = hash
         }
-        try db.cachedStatement(
-            sql: "INSERT INTO \(chain.head) (id, sequence, hash) VALUES (1, ?, ?) ON CONFLICT (id) DO UPDATE SET sequence = excluded.sequence, hash = excluded.hash").execute(arguments: [sequence, previous])
+        try db.cachedStatement(sql: chain.writeHeadSQL).execute(arguments: [sequence, previous])
     }
 
     struct Verification: Sendable, Equatable {
