@@ -53,28 +53,31 @@ struct HostileInputTests {
 
     @Test("no HELLO within the handshake timeout closes the connection", arguments: Transport.allCases)
     func handshakeTimeout(transport: Transport) async throws {
-        // One second: over TLS the timer starts at accept, and a server that has not finished the
-        // TLS handshake when it fires closes without a frame (nobody to tell); on a machine loaded
-        // by the rest of the suite, 300 ms was sometimes not enough for the handshake.
-        try await withTestServer(configuration: .init(port: 0, handshakeTimeout: .seconds(1)), transport: transport) { _, port in
-            // Even 1 s was once not enough for the TLS handshake while the 10,000-connection test
-            // kept the shared event loops busy; such a connection is closed without a frame, which
-            // is right but not what is checked here: connect again.
-            var connected: RawClient?
-            for attempt in 1...3 where connected == nil {
-                do {
-                    connected = try await RawClient.connect(port: port, transport: transport)
-                } catch where attempt < 3 {
+        // Over TLS the timer starts at accept, and a server that has not finished the TLS handshake
+        // when it fires closes without a frame (nobody to tell). On a machine loaded by the rest of
+        // the suite 300 ms and then 1 s were sometimes not enough for the handshake; with TLS 1.3
+        // the client's connect succeeds before the server's side is done, so such a connection
+        // looks like any other until it is closed without a frame. That is right, but not what is
+        // checked here: try again, up to three times; one of them must get HANDSHAKE_TIMEOUT.
+        try await withTestServer(configuration: .init(port: 0, handshakeTimeout: .seconds(2)), transport: transport) { _, port in
+            var answers: [String] = []
+            for _ in 1...3 {
+                guard let peer = try? await RawClient.connect(port: port, transport: transport) else {
+                    answers.append("connect failed")
                     continue
                 }
+                // On a loaded machine the timeout may fire before the preface goes out; the
+                // server closing either way is what is checked.
+                try? await peer.send(WireFormat.preface)
+                #expect(await peer.closedByServer(within: 10))
+                guard let error = try peer.frames().first.flatMap({ try? RPCError(payload: $0.payload) }) else {
+                    answers.append("closed without a frame")
+                    continue
+                }
+                answers.append(error.reason)
+                break
             }
-            let peer = try #require(connected)
-            // On a loaded machine the timeout may fire before the preface goes out; the server
-            // closing either way is what is checked.
-            try? await peer.send(WireFormat.preface)
-            #expect(await peer.closedByServer(within: 3))
-            let error = try #require(try peer.frames().first.flatMap { try? RPCError(payload: $0.payload) })
-            #expect(error.reason == "HANDSHAKE_TIMEOUT")
+            #expect(answers.last == "HANDSHAKE_TIMEOUT", "\(answers)")
         }
     }
 

@@ -47,7 +47,12 @@ struct GatewayHandshakeFloodTests {
                 return (ok, failed)
             }
 
-            let channels = try await TrickleAttack.open(Self.attackers, port: gateway.port)
+            // The attackers get event loops of their own, as the garbage flood in HostileInputTests
+            // does: on the shared ones, 2,000 trickling connections and the rest of the suite left
+            // a connect unanswered for over 30 s on a host whose other guests stole CPU.
+            let attackLoops = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+            defer { attackLoops.shutdownGracefully { _ in } }
+            let channels = try await TrickleAttack.open(Self.attackers, port: gateway.port, group: attackLoops)
             let opened = ContinuousClock.now
             #expect(channels.count == Self.attackers)
             // Every attacker is closed by the gateway once its handshake timeout has passed. Alone
@@ -75,14 +80,14 @@ enum TrickleAttack {
     /// A record header announcing a 512-byte handshake message, then the start of a ClientHello.
     static let bytes: [UInt8] = [0x16, 0x03, 0x01, 0x02, 0x00, 0x01, 0x00, 0x01, 0xFC, 0x03, 0x03] + Array(repeating: 0x2A, count: 500)
 
-    static func open(_ count: Int, port: Int) async throws -> [any Channel] {
+    static func open(_ count: Int, port: Int, group loops: any EventLoopGroup) async throws -> [any Channel] {
         try await withThrowingTaskGroup(of: [any Channel].self) { group in
             let perTask = 100
             for start in stride(from: 0, to: count, by: perTask) {
                 group.addTask {
                     var channels: [any Channel] = []
                     for _ in start..<min(start + perTask, count) {
-                        let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+                        let channel = try await ClientBootstrap(group: loops)
                             .connectTimeout(TestTimeouts.connect)
                             .connect(host: "127.0.0.1", port: port).get()
                         trickle(channel)
