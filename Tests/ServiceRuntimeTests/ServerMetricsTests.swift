@@ -27,11 +27,11 @@ struct ServerMetricsTests {
             #expect(await eventually { await Self.exposition(metrics).contains("crm_tls_handshake_failures_total 1\n") })
             #expect(await eventually { await Self.exposition(metrics).contains("crm_connections_open 0.0\n") })
 
-            let connection = try await RPCConnection.connect(host: "127.0.0.1", port: port, options: .init(tls: pki.client))
+            let connection = try await RPCConnection.connect(host: "127.0.0.1", port: port, options: .init(tls: pki.client, connectTimeout: TestTimeouts.connect))
             _ = try await connection.unary(SystemMethods.echo, echoRequest("x"))
             // A second connection is over limits.max_connections: closed at once, and counted.
             await #expect(throws: (any Error).self) {
-                let second = try await RPCConnection.connect(host: "127.0.0.1", port: port, options: .init(tls: pki.client))
+                let second = try await RPCConnection.connect(host: "127.0.0.1", port: port, options: .init(tls: pki.client, connectTimeout: TestTimeouts.connect))
                 _ = try await second.unary(SystemMethods.echo, echoRequest("x"), timeout: .seconds(5))
             }
             let text = await Self.exposition(metrics)
