@@ -73,6 +73,23 @@ struct StoreTests {
         #expect(after.allSatisfy { $0 == 42 })
     }
 
+    @Test("a read that fails after it began reading ends its snapshot: the thread's next read sees later commits")
+    func failedReadEndsItsTransaction() async throws {
+        struct Abandoned: Error {}
+        let store = try Store(
+            configuration: .init(path: try Self.temporaryPath(), maximumReaderCount: 1), migrator: Self.counterMigrator, logger: testLogger)
+        try await store.write { db in try db.execute(sql: "UPDATE counter SET value = 1") }
+        await #expect(throws: Abandoned.self) {
+            try await store.read { db -> Int? in
+                #expect(try Int.fetchOne(db, sql: "SELECT value FROM counter") == 1)
+                throw Abandoned()
+            }
+        }
+        try await store.write { db in try db.execute(sql: "UPDATE counter SET value = 2") }
+        #expect(try await store.read { db in try Int.fetchOne(db, sql: "SELECT value FROM counter") } == 2)
+        #expect(try await store.read { db in db.isInsideTransaction } == true, "each read runs in a transaction")
+    }
+
     @Test("read and write with a completion: each runs on its own thread and hands back its answer or its error")
     func completionForms() async throws {
         let store = try Store(configuration: .init(path: try Self.temporaryPath()), migrator: Self.counterMigrator, logger: testLogger)

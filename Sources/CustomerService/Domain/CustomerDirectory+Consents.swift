@@ -46,22 +46,30 @@ extension CustomerDirectory {
     }
 
     func consents(key: Int64, includeHistory: Bool, _ db: Database) throws -> Crm_Customer_V1_ConsentsResponse {
-        let history = try StatementRow.readAll(
-            db.cachedStatement(sql: "SELECT * FROM consent_event WHERE customer_key = ? ORDER BY at_ms, event_id"), arguments: [key]
-        ) { row in
+        // In the order of consent_event_customer (no sort in SQL): each channel and purpose's
+        // events together, oldest first, so the last of each is its current answer.
+        let events = try StatementRow.readAll(
+            db.cachedStatement(
+                sql: "SELECT * FROM consent_event WHERE customer_key = ? ORDER BY channel, purpose, at_ms, event_id"), arguments: [key]
+        ) { row -> (eventID: Int64, consent: Crm_Customer_V1_Consent) in
             var consent = Crm_Customer_V1_Consent()
             consent.channel = .init(rawValue: row["channel"]) ?? .unspecified
             consent.purpose = .init(rawValue: row["purpose"]) ?? .unspecified
             consent.granted = row["granted"]
             consent.source = row["source"]
             consent.atMs = row["at_ms"]
-            return consent
+            return (row["event_id"], consent)
         }
-        var latest: [Int: Crm_Customer_V1_Consent] = [:]
-        for consent in history { latest[consent.channel.rawValue * 100 + consent.purpose.rawValue] = consent }
         var response = Crm_Customer_V1_ConsentsResponse()
-        response.current = latest.keys.sorted().map { latest[$0]! }
-        if includeHistory { response.history = history }
+        for (index, event) in events.enumerated() {
+            let next = events.index(after: index)
+            let lastOfItsKind = next == events.endIndex
+                || events[next].consent.channel != event.consent.channel || events[next].consent.purpose != event.consent.purpose
+            if lastOfItsKind { response.current.append(event.consent) }
+        }
+        if includeHistory {
+            response.history = events.sorted { ($0.consent.atMs, $0.eventID) < ($1.consent.atMs, $1.eventID) }.map(\.consent)
+        }
         return response
     }
 }

@@ -18,13 +18,16 @@ enum AccountRecords {
 
     /// Every account a customer holds, open ones first, then by account number.
     static func holdings(customerKey: Int64, _ db: Database) throws -> [Crm_Customer_V1_AccountHolding] {
-        try StatementRow.readAll(
+        // In account number order as account_holder's primary key has them, then the closed ones
+        // moved after the open ones here: ordering by closed_on in SQL sorts in a temporary B-tree.
+        let byNumber = try StatementRow.readAll(
             db.cachedStatement(
             sql: """
                 SELECT a.*, h.role, h.customer_key FROM account_holder h JOIN account a ON a.account_number = h.account_number
-                WHERE h.customer_key = ? ORDER BY a.closed_on != '', a.account_number
+                WHERE h.customer_key = ? ORDER BY h.account_number
                 """),
             arguments: [customerKey], holding)
+        return byNumber.filter { $0.closedOn.isEmpty } + byNumber.filter { !$0.closedOn.isEmpty }
     }
 
     static func upsertAccount(_ holding: Crm_Customer_V1_AccountHolding, changedAt: Int64, _ db: Database) throws {

@@ -155,11 +155,11 @@ public final class Store: Sendable {
 
     /// The calling reader thread's connection, opened on its first read and closed when the
     /// thread ends (the store's deinit stops the threads).
-    private func connectionOfThisThread() throws -> DatabaseQueue {
-        if let existing = readerConnection.currentValue { return existing.queue }
-        let queue = try DatabaseQueue(path: configuration.path, configuration: readerConfiguration)
-        readerConnection.currentValue = ReaderConnection(queue: queue)
-        return queue
+    private func connectionOfThisThread() throws -> ReaderConnection {
+        if let existing = readerConnection.currentValue { return existing }
+        let connection = ReaderConnection(queue: try DatabaseQueue(path: configuration.path, configuration: readerConfiguration))
+        readerConnection.currentValue = connection
+        return connection
     }
 
     /// The runtime's own tables, shared by every service.
@@ -250,10 +250,30 @@ public final class Store: Sendable {
     }
 }
 
-/// One reader thread's connection. Unchecked: only that thread uses it.
+/// One reader thread's read-only connection. Unchecked: only that thread uses it.
 private final class ReaderConnection: @unchecked Sendable {
     let queue: DatabaseQueue
     init(queue: DatabaseQueue) { self.queue = queue }
+
+    /// Runs `body` in a deferred (snapshot) transaction, as `DatabaseQueue.read` does, but with
+    /// BEGIN, COMMIT and ROLLBACK prepared once: GRDB prepares them again on every read, which was
+    /// 8% of the reader threads' time in the single customer view (docs/BENCHMARKS.md, "Session 18").
+    func read<T>(_ body: (Database) throws -> T) throws -> T {
+        try queue.inDatabase { db in
+            try db.cachedStatement(sql: "BEGIN DEFERRED TRANSACTION").execute()
+            let value: T
+            do {
+                value = try body(db)
+                try db.cachedStatement(sql: "COMMIT TRANSACTION").execute()
+            } catch {
+                // Nothing to undo in a read-only transaction: ROLLBACK only ends it, so that the
+                // thread's next read starts a snapshot of its own.
+                if db.isInsideTransaction { try? db.cachedStatement(sql: "ROLLBACK TRANSACTION").execute() }
+                throw error
+            }
+            return value
+        }
+    }
 }
 
 public struct StoreError: Error, CustomStringConvertible, Sendable {

@@ -40,6 +40,9 @@ struct ConsentTests {
         let all = try await fixture.read { directory, db in try directory.getConsents(request, db) }
         #expect(all.history.count == 4)
         #expect(all.history.first?.atMs == 1_600_000_000_000)
+        // In time order across channels and purposes, ties in the order recorded.
+        #expect(all.history.map { "\($0.channel)/\($0.granted)" } == ["sms/true", "sms/true", "email/true", "sms/false"])
+        #expect(all.history.map(\.atMs) == all.history.map(\.atMs).sorted())
         #expect(try await fixture.view(customer.id).consents == all.current, "the single customer view shows the consents in force")
     }
 
