@@ -13,6 +13,9 @@ internal import Synchronization
 /// only when customer data does, and only the row is written, group-committed on this file's writer.
 public final class AccessLog: Sendable {
     public let store: Store
+    /// Rows waiting for the writer: those that arrive while a write of rows waits or runs go in
+    /// the next one, one savepoint and one read and update of the chain's head for all of them.
+    private let waiting = WaitingRows()
 
     /// Opens (creating if needed) the access log at `path`, as durable as `database` (the customer
     /// store's configuration; its group commit limit and busy timeout too).
@@ -71,8 +74,23 @@ public final class AccessLog: Sendable {
         let now = directory.nowMilliseconds
         return try await withCheckedThrowingContinuation { continuation in
             let join = ReadAndRow(continuation)
-            self.store.write({ db in try AuditLog.append(entries, caller: caller, atMilliseconds: now, to: .access, db) }) { join.recorded($0) }
+            record(AuditLog.Record(entries: entries, caller: caller, atMilliseconds: now)) { join.recorded($0) }
             store.read(body) { join.answered($0) }
+        }
+    }
+
+    /// Writes a read's row, with whatever other rows wait, and calls `completion` on the writer's
+    /// thread once they have committed (or failed: a failed write fails every row in it).
+    private func record(_ row: AuditLog.Record, completion: @escaping @Sendable (Result<Void, any Error>) -> Void) {
+        guard waiting.add(row, completion) else { return }  // A write already queued takes this row too.
+        let taken = WaitingRows.Taken()
+        store.write({ [waiting] db in
+            let rows = taken.take(from: waiting)
+            try AuditLog.append(rows.map(\.row), to: .access, db)
+        }) { [waiting] result in
+            // If the write never ran (the store closed), the rows are still waiting.
+            let rows = taken.take(from: waiting)
+            for row in rows { row.completion(result) }
         }
     }
 
@@ -108,5 +126,41 @@ private final class ReadAndRow<T: Sendable>: Sendable {
             return answer
         }
         if let outcome { continuation.resume(with: outcome) }
+    }
+}
+
+/// The access rows not yet handed to a write of the access log's store.
+private final class WaitingRows: Sendable {
+    struct Row: Sendable {
+        var row: AuditLog.Record
+        var completion: @Sendable (Result<Void, any Error>) -> Void
+    }
+
+    private let rows = Mutex<[Row]>([])
+
+    /// Adds a row; true if no write is queued for the waiting rows yet, so the caller must queue one.
+    func add(_ row: AuditLog.Record, _ completion: @escaping @Sendable (Result<Void, any Error>) -> Void) -> Bool {
+        rows.withLock { rows in
+            rows.append(Row(row: row, completion: completion))
+            return rows.count == 1
+        }
+    }
+
+    /// The rows one write took: all that waited when it ran, kept for its completion.
+    final class Taken: Sendable {
+        private let rows = Mutex<[Row]?>(nil)
+
+        /// The rows of this write, taking the waiting ones on the first call.
+        func take(from waiting: WaitingRows) -> [Row] {
+            rows.withLock { taken in
+                if let taken { return taken }
+                let all = waiting.rows.withLock { rows in
+                    defer { rows = [] }
+                    return rows
+                }
+                taken = all
+                return all
+            }
+        }
     }
 }

@@ -103,27 +103,43 @@ enum AuditLog {
                 """)
     }
 
+    /// Entries one caller's request adds at one time.
+    struct Record: Sendable {
+        var entries: [Entry]
+        var caller: Caller
+        var atMilliseconds: Int64
+    }
+
     /// Appends entries, in order, inside the caller's write transaction.
     static func append(_ entries: [Entry], caller: Caller, atMilliseconds now: Int64, to chain: Chain = .changes, _ db: Database) throws {
-        guard !entries.isEmpty else { return }
+        try append([Record(entries: entries, caller: caller, atMilliseconds: now)], to: chain, db)
+    }
+
+    /// Appends the records' entries, in order, inside the caller's write transaction, reading and
+    /// updating the chain's head once for all of them.
+    static func append(_ records: [Record], to chain: Chain, _ db: Database) throws {
+        guard records.contains(where: { !$0.entries.isEmpty }) else { return }
         let head = try StatementRow.readFirst(db.cachedStatement(sql: chain.readHeadSQL)) { row in
             (sequence: row[0] as Int64, hash: row[1] as Data)
         }
         var previous = head?.hash ?? genesisHash
         var sequence = head?.sequence ?? 0
         let insert = try db.cachedStatement(sql: chain.insertSQL)
-        for entry in entries {
-            sequence += 1
-            let beforeDigest = digest(entry.before)
-            let afterDigest = digest(entry.after)
-            let hash = chainHash(
-                sequence: sequence, atMilliseconds: now, caller: caller, customerKey: entry.customerKey, action: entry.action,
-                field: entry.field, beforeDigest: beforeDigest, afterDigest: afterDigest, previous: previous)
-            try insert.execute(arguments: [
-                sequence, now, caller.system, caller.endUser, caller.requestID, entry.customerKey, entry.action, entry.field,
-                entry.before, entry.after, beforeDigest, afterDigest, previous, hash,
-            ])
-            previous = hash
+        for record in records {
+            let (caller, now) = (record.caller, record.atMilliseconds)
+            for entry in record.entries {
+                sequence += 1
+                let beforeDigest = digest(entry.before)
+                let afterDigest = digest(entry.after)
+                let hash = chainHash(
+                    sequence: sequence, atMilliseconds: now, caller: caller, customerKey: entry.customerKey, action: entry.action,
+                    field: entry.field, beforeDigest: beforeDigest, afterDigest: afterDigest, previous: previous)
+                try insert.execute(arguments: [
+                    sequence, now, caller.system, caller.endUser, caller.requestID, entry.customerKey, entry.action, entry.field,
+                    entry.before, entry.after, beforeDigest, afterDigest, previous, hash,
+                ])
+                previous = hash
+            }
         }
         try db.cachedStatement(sql: chain.writeHeadSQL).execute(arguments: [sequence, previous])
     }

@@ -80,7 +80,7 @@ final class GroupCommit: Sendable {
             // SQLite abandon the transaction ends it, and the rest go on in a new one.
             let first = next
             do {
-                try db.execute(sql: "BEGIN IMMEDIATE")
+                try db.cachedStatement(sql: "BEGIN IMMEDIATE").execute()
             } catch {
                 for write in group[first...] { write.finish(failure: error) }
                 return
@@ -102,10 +102,10 @@ final class GroupCommit: Sendable {
                 continue
             }
             do {
-                try db.execute(sql: "COMMIT")
+                try db.cachedStatement(sql: "COMMIT").execute()
                 for write in group[first..<next] { write.finish(failure: nil) }
             } catch {
-                try? db.execute(sql: "ROLLBACK")
+                try? db.cachedStatement(sql: "ROLLBACK").execute()
                 for write in group[first..<next] { write.finish(failure: error) }
             }
         }
@@ -144,16 +144,31 @@ private final class PendingWrite<T: Sendable>: GroupedWrite, @unchecked Sendable
         return nil
     }
 
+    /// The savepoint's statements are prepared once per connection (GRDB's `inSavepoint` prepares
+    /// them again on every call: 7% of the access log's writer, docs/BENCHMARKS.md "Session 18").
     func run(_ db: Database) {
         onStart?()
         do {
-            var value: T?
-            try db.inSavepoint {
-                value = try body(db)
-                return .commit
-            }
-            outcome = .success(value!)
+            try db.cachedStatement(sql: "SAVEPOINT grouped_write").execute()
         } catch {
+            outcome = .failure(error)
+            return
+        }
+        do {
+            let value = try body(db)
+            try db.cachedStatement(sql: "RELEASE SAVEPOINT grouped_write").execute()
+            outcome = .success(value)
+        } catch {
+            // Undo this write alone, if SQLite has not already abandoned the whole transaction
+            // (then the group's loop sees it and ends the transaction's other writes too).
+            if db.isInsideTransaction {
+                do {
+                    try db.cachedStatement(sql: "ROLLBACK TRANSACTION TO SAVEPOINT grouped_write").execute()
+                    try db.cachedStatement(sql: "RELEASE SAVEPOINT grouped_write").execute()
+                } catch {
+                    try? db.cachedStatement(sql: "ROLLBACK").execute()
+                }
+            }
             outcome = .failure(error)
         }
     }

@@ -183,6 +183,41 @@ struct AuditChainTests {
         #expect(result.rowsChecked == 6, "the change log was checked whole first")
     }
 
+    @Test("200 unmasked reads at once: one access row each with its own caller, rows that waited together written together, one intact chain")
+    func concurrentReadsShareWrites() async throws {
+        let fixture = try await populated()
+        // Counts the writes of the chain's head on the access log's writer connection (temporary
+        // triggers belong to the connection that made them).
+        try await fixture.accessLog.store.pool.writeWithoutTransaction { db in
+            try db.execute(
+                sql: """
+                    CREATE TEMP TABLE head_writes (n INTEGER NOT NULL); INSERT INTO head_writes VALUES (0);
+                    CREATE TEMP TRIGGER head_inserted AFTER INSERT ON access_head BEGIN UPDATE head_writes SET n = n + 1; END;
+                    CREATE TEMP TRIGGER head_updated AFTER UPDATE ON access_head BEGIN UPDATE head_writes SET n = n + 1; END;
+                    """)
+        }
+        let callers = (0..<200).map { Caller(system: "teller-\($0 % 7)", endUser: "u\($0)", role: "servicing", requestID: "request-\($0)") }
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for (index, caller) in callers.enumerated() {
+                group.addTask { _ = try await fixture.get("C000000000\(index % 3 + 1)", caller: caller) }
+            }
+            try await group.waitForAll()
+        }
+        let (rows, headWrites) = try await fixture.accessLog.store.pool.writeWithoutTransaction { db in
+            (try Row.fetchAll(db, sql: "SELECT caller_system, end_user, request_id, customer_key FROM access_log ORDER BY sequence"),
+             try Int.fetchOne(db, sql: "SELECT n FROM head_writes") ?? 0)
+        }
+        #expect(rows.count == 200)
+        let seen = Set(rows.map { "\($0["caller_system"] as String) \($0["end_user"] as String) \($0["request_id"] as String) \($0["customer_key"] as Int64)" })
+        let expected = Set(callers.enumerated().map { "\($1.system) \($1.endUser) \($1.requestID) \($0 % 3 + 1)" })
+        #expect(seen == expected)
+        #expect(headWrites >= 1)
+        #expect(headWrites < 200, "reads whose rows waited for the writer together share one write")
+        let verified = try await verify(fixture)
+        #expect(verified.intact)
+        #expect(verified.accessRowsChecked == 200)
+    }
+
     @Test("an unmasked read whose access row cannot be written fails, and shows nothing; a masked read goes on")
     func unrecordableRead() async throws {
         let fixture = try await populated()

@@ -80,7 +80,16 @@ struct FaultTests {
                 try await system.start(server)
             }
         }
-        try await Task.sleep(for: .seconds(2))
+        // The load goes on for 2 s after the last restart, and longer (up to 60 s) until it has
+        // 20 customers and 5 cases acknowledged: on a loaded host (a full test run's peak) the
+        // writes around the kills come slowly, and 16 were all one run got in the first 2 s.
+        let settled = ContinuousClock.now + .seconds(2)
+        let deadline = ContinuousClock.now + .seconds(60)
+        while ContinuousClock.now < deadline {
+            let enough = acknowledged.customers.withLock { $0.count } >= 20 && acknowledged.cases.withLock { $0.count } >= 5
+            if enough, ContinuousClock.now >= settled { break }
+            try await Task.sleep(for: .milliseconds(100))
+        }
         acknowledged.stopped.store(true, ordering: .relaxed)
         await load.value
         let customers = acknowledged.customers.withLock { $0 }
