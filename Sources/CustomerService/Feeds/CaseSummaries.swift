@@ -50,23 +50,26 @@ public enum CaseSummaries {
     /// The customer's cases for the view: unfinished newest first, then the latest finished; and
     /// how many are unfinished.
     static func forView(customerKey: Int64, limit: Int = 20, _ db: Database) throws -> (cases: [Crm_Customer_V1_CaseSummary], open: Int) {
-        let open = try Int.fetchOne(
-            db.cachedStatement(sql: "SELECT count(*) FROM case_summary WHERE customer_key = ? AND finished = 0"), arguments: [customerKey]) ?? 0
-        let cases = try StatementRow.readAll(
+        let listed = try StatementRow.readAll(
             db.cachedStatement(
                 sql: """
-                    SELECT case_id, kind, category, status, subject, opened_at_ms, resolved_at_ms, escalation_level, sla_breached, updated_at_ms
+                    SELECT case_id, kind, category, status, subject, opened_at_ms, resolved_at_ms, escalation_level, sla_breached, updated_at_ms,
+                           finished
                     FROM case_summary WHERE customer_key = ? ORDER BY finished, updated_at_ms DESC, case_id DESC LIMIT ?
                     """),
             arguments: [customerKey, limit]
-        ) { row in
+        ) { row -> (summary: Crm_Customer_V1_CaseSummary, finished: Bool) in
             var summary = Crm_Customer_V1_CaseSummary()
             (summary.caseID, summary.kind, summary.category, summary.status, summary.subject) = (row[0], row[1], row[2], row[3], row[4])
             (summary.openedAtMs, summary.resolvedAtMs, summary.escalationLevel) = (row[5], row[6], row[7])
             (summary.slaBreached, summary.updatedAtMs) = (row[8], row[9])
-            return summary
+            return (summary, row[10])
         }
-        return (cases, open)
+        let open = try SummaryCount.unfinished(listed.map(\.finished), limit: limit) {
+            try Int.fetchOne(
+                db.cachedStatement(sql: "SELECT count(*) FROM case_summary WHERE customer_key = ? AND finished = 0"), arguments: [customerKey]) ?? 0
+        }
+        return (listed.map(\.summary), open)
     }
 
     static func name(_ kind: Crm_Servicedesk_V1_CaseKind) -> String {
@@ -89,5 +92,15 @@ public enum CaseSummaries {
         case .cancelled: "cancelled"
         case .unspecified, .UNRECOGNIZED: "unspecified"
         }
+    }
+}
+
+/// How many of a customer's cases or opportunities are unfinished, for the view, which lists them
+/// unfinished first: when the list did not stop at its limit, or stopped at a finished one, every
+/// unfinished one is in it and the count needs no query of its own.
+enum SummaryCount {
+    static func unfinished(_ finished: [Bool], limit: Int, counting: () throws -> Int) rethrows -> Int {
+        let listed = finished.count { !$0 }
+        return finished.count >= limit && listed == finished.count ? try counting() : listed
     }
 }

@@ -61,21 +61,23 @@ public enum OpportunitySummaries {
 
     /// The customer's opportunities for the view: open ones latest first, then closed ones; and how many are open.
     static func forView(customerKey: Int64, limit: Int = 20, _ db: Database) throws -> (opportunities: [Crm_Customer_V1_OpportunitySummary], open: Int) {
-        let open = try Int.fetchOne(
-            db.cachedStatement(sql: "SELECT count(*) FROM opportunity_summary WHERE customer_key = ? AND closed = 0"), arguments: [customerKey]) ?? 0
-        let opportunities = try StatementRow.readAll(
+        let listed = try StatementRow.readAll(
             db.cachedStatement(
                 sql: """
-                    SELECT opportunity_id, product, stage, amount_minor, currency, owner_rm_id, expected_close_date, updated_at_ms
+                    SELECT opportunity_id, product, stage, amount_minor, currency, owner_rm_id, expected_close_date, updated_at_ms, closed
                     FROM opportunity_summary WHERE customer_key = ? ORDER BY closed, updated_at_ms DESC, opportunity_id DESC LIMIT ?
                     """),
             arguments: [customerKey, limit]
-        ) { row in
+        ) { row -> (summary: Crm_Customer_V1_OpportunitySummary, closed: Bool) in
             var summary = Crm_Customer_V1_OpportunitySummary()
             (summary.opportunityID, summary.product, summary.stage, summary.amountMinor) = (row[0], row[1], row[2], row[3])
             (summary.currency, summary.ownerRmID, summary.expectedCloseDate, summary.updatedAtMs) = (row[4], row[5], row[6], row[7])
-            return summary
+            return (summary, row[8])
         }
-        return (opportunities, open)
+        let open = try SummaryCount.unfinished(listed.map(\.closed), limit: limit) {
+            try Int.fetchOne(
+                db.cachedStatement(sql: "SELECT count(*) FROM opportunity_summary WHERE customer_key = ? AND closed = 0"), arguments: [customerKey]) ?? 0
+        }
+        return (listed.map(\.summary), open)
     }
 }

@@ -62,6 +62,42 @@ struct CaseSummaryTests {
         #expect(again.count == 2)
     }
 
+    @Test("the count of unfinished cases is right whether or not the listed cases reach the limit, and whatever the last one listed is")
+    func unfinishedCountAtEveryLimit() async throws {
+        let fixture = try TemporaryCustomerStore()
+        let customer = try await fixture.create(Profiles.individual()).customer
+        try await Self.apply(
+            fixture,
+            try Self.event("case.opened", id: "K0000000001", customer: customer.id, status: .new, at: 2_000),
+            try Self.event("case.opened", id: "K0000000002", customer: customer.id, status: .new, at: 3_000),
+            try Self.event("case.opened", id: "K0000000003", customer: customer.id, status: .new, at: 4_000),
+            try Self.event("case.opened", id: "K0000000004", customer: customer.id, status: .new, at: 5_000),
+            try Self.event("case.transitioned", id: "K0000000004", customer: customer.id, status: .closed, at: 6_000))
+        let key = try #require(CustomerRecords.key(fromID: customer.id))
+        for limit in 1...6 {
+            let (cases, open) = try await fixture.read { _, db in try CaseSummaries.forView(customerKey: key, limit: limit, db) }
+            #expect(open == 3, "limit \(limit)")
+            #expect(cases.map(\.caseID) == Array(["K0000000003", "K0000000002", "K0000000001", "K0000000004"].prefix(limit)), "limit \(limit)")
+        }
+    }
+
+    @Test("the unfinished count is queried only when the list is full and every listed one is unfinished")
+    func unfinishedCountQueriedOnlyWhenNeeded() {
+        var queries = 0
+        func count(_ finished: [Bool], limit: Int) -> Int {
+            SummaryCount.unfinished(finished, limit: limit) {
+                queries += 1
+                return 99
+            }
+        }
+        #expect(count([], limit: 20) == 0)
+        #expect(count([false, false, true], limit: 20) == 2)
+        #expect(count([false, true], limit: 2) == 1, "full, but the last listed is finished: all unfinished ones are listed")
+        #expect(queries == 0)
+        #expect(count([false, false], limit: 2) == 99, "full of unfinished ones: there may be more")
+        #expect(queries == 1)
+    }
+
     @Test("opportunities from Marketing's feed: latest state, open first, following a re-key; campaign contacts go into the contact history")
     func opportunities() async throws {
         let fixture = try TemporaryCustomerStore()
