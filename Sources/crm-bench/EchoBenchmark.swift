@@ -108,7 +108,7 @@ struct EchoBenchmark: AsyncParsableCommand {
                     try await RawEchoFloor.run(
                         port: floorServer.localAddress!.port!, payloadSize: payload, inFlight: level, seconds: duration, group: group)
                 } : nil
-                func add(_ path: String, _ measured: (recorder: LatencyRecorder, cpuSeconds: Double)) {
+                func add(_ path: String, _ measured: (value: LatencyRecorder, cpuSeconds: Double)) {
                     rows.append(row(path, level, measured, floor: floor))
                     progress(rows.last!)
                 }
@@ -167,17 +167,17 @@ struct EchoBenchmark: AsyncParsableCommand {
     }
 
     private func row(
-        _ path: String, _ inFlight: Int, _ measured: (recorder: LatencyRecorder, cpuSeconds: Double),
-        floor: (recorder: LatencyRecorder, cpuSeconds: Double)?
+        _ path: String, _ inFlight: Int, _ measured: (value: LatencyRecorder, cpuSeconds: Double),
+        floor: (value: LatencyRecorder, cpuSeconds: Double)?
     ) -> Row {
-        let recorder = measured.recorder
+        let recorder = measured.value
         let cpuPerCall = measured.cpuSeconds * 1e6 / Double(max(recorder.count, 1))
-        let floorCPUPerCall = floor.map { $0.cpuSeconds * 1e6 / Double(max($0.recorder.count, 1)) }
+        let floorCPUPerCall = floor.map { $0.cpuSeconds * 1e6 / Double(max($0.value.count, 1)) }
         return Row(
             path: path, inFlight: inFlight, requestsPerSecond: recorder.throughput,
             p50Microseconds: recorder.percentile(50), p99Microseconds: recorder.percentile(99),
             p999Microseconds: recorder.percentile(99.9), maxMicroseconds: recorder.maximum,
-            ratioToFloor: floor.map { recorder.throughput / $0.recorder.throughput },
+            ratioToFloor: floor.map { recorder.throughput / $0.value.throughput },
             cpuMicrosecondsPerCall: cpuPerCall, cpuRatioToFloor: floorCPUPerCall.map { $0 / cpuPerCall })
     }
 

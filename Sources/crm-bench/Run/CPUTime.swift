@@ -15,7 +15,7 @@ enum CPUTime {
     }
 
     /// Runs `body` and returns its result with the process CPU seconds spent meanwhile.
-    static func measure<T>(_ body: () async throws -> T) async rethrows -> (recorder: T, cpuSeconds: Double) {
+    static func measure<T>(_ body: () async throws -> T) async rethrows -> (value: T, cpuSeconds: Double) {
         let start = now()
         let result = try await body()
         return (result, now() - start)
