@@ -12,7 +12,7 @@ final class RPCClientConnectionHandler: ChannelInboundHandler, FlushCoalescing {
 
     /// How a waiting call receives its answer.
     enum Pending {
-        case unary(EventLoopPromise<ByteBuffer>)
+        case unary(UnaryWaiter)
         case stream(ClientStreamSource)
     }
 
@@ -155,10 +155,9 @@ final class RPCClientConnectionHandler: ChannelInboundHandler, FlushCoalescing {
         fail(call.pending, error)
     }
 
-    func cancelUnary(_ promise: EventLoopPromise<ByteBuffer>) {
-        let futureID = ObjectIdentifier(promise.futureResult)
+    func cancelUnary(_ waiter: UnaryWaiter) {
         guard let streamID = calls.first(where: {
-            if case .unary(let other) = $0.value.pending { return ObjectIdentifier(other.futureResult) == futureID }
+            if case .unary(let other) = $0.value.pending { return other === waiter }
             return false
         })?.key else { return }
         cancelCall(streamID: streamID, error: RPCError(code: .cancelled, message: "the call was cancelled", reason: "CANCELLED"))
@@ -237,8 +236,8 @@ final class RPCClientConnectionHandler: ChannelInboundHandler, FlushCoalescing {
         guard let call = finished ? calls.removeValue(forKey: frame.streamID) : calls[frame.streamID] else { return }
         if finished { call.deadlineTimer?.cancel() }
         switch (frame.type, call.pending) {
-        case (.response, .unary(let promise)):
-            promise.succeed(frame.payload)
+        case (.response, .unary(let waiter)):
+            waiter.finish(.success(frame.payload))
         case (.error, _):
             let error = (try? RPCError(payload: frame.payload))
                 ?? RPCError(code: .internal, message: "unreadable error from the server", reason: "MALFORMED_PAYLOAD")
@@ -254,7 +253,7 @@ final class RPCClientConnectionHandler: ChannelInboundHandler, FlushCoalescing {
 
     private func fail(_ pending: Pending, _ error: RPCError) {
         switch pending {
-        case .unary(let promise): promise.fail(error)
+        case .unary(let waiter): waiter.finish(.failure(error))
         case .stream(let source): source.finish(throwing: error)
         }
     }

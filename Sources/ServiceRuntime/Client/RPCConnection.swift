@@ -122,36 +122,48 @@ public final class RPCConnection: Sendable {
 
     /// Calls a unary method with an already encoded request; returns the encoded response.
     public func call(method: MethodID, payload: ByteBuffer, metadata: Metadata = Metadata(), timeout: TimeAmount? = nil) async throws -> ByteBuffer {
-        let promise = channel.eventLoop.makePromise(of: ByteBuffer.self)
-        let handler = self.handler
+        let waiter = UnaryWaiter()
+        let (handler, eventLoop) = (self.handler, channel.eventLoop)
         return try await withTaskCancellationHandler {
-            start(method: method, payload: payload, metadata: metadata, timeout: timeout, promise)
-            return try await promise.futureResult.get()
+            try await withCheckedThrowingContinuation { continuation in
+                waiter.answer { continuation.resume(with: $0) }
+                start(method: method, payload: payload, metadata: metadata, timeout: timeout, waiter)
+            }
         } onCancel: {
-            promise.futureResult.eventLoop.execute { handler.value.cancelUnary(promise) }
+            eventLoop.execute { handler.value.cancelUnary(waiter) }
         }
     }
 
     /// Calls a unary method with an already encoded request, for code that runs on event loops (a
-    /// proxy, a load generator): the encoded response, or the ``RPCError``, completes the future on
-    /// the connection's event loop. Called on that loop, the call starts at once: no task and no hop
-    /// between threads, which on short calls cost more than the call (docs/BENCHMARKS.md).
+    /// proxy, a load generator): `completion` gets the encoded response, or the ``RPCError``, on
+    /// the connection's event loop. Called on that loop, the call starts at once: no task, no hop
+    /// between threads and no future, which on short calls cost more than the call
+    /// (docs/BENCHMARKS.md).
+    public func callOnEventLoop(
+        method: MethodID, payload: ByteBuffer, metadata: Metadata = Metadata(), timeout: TimeAmount? = nil,
+        completion: @escaping @Sendable (Result<ByteBuffer, any Error>) -> Void
+    ) {
+        start(method: method, payload: payload, metadata: metadata, timeout: timeout, UnaryWaiter(completion))
+    }
+
+    /// ``callOnEventLoop(method:payload:metadata:timeout:completion:)`` answering through a future
+    /// completed on the connection's event loop.
     public func callOnEventLoop(method: MethodID, payload: ByteBuffer, metadata: Metadata = Metadata(), timeout: TimeAmount? = nil) -> EventLoopFuture<ByteBuffer> {
         let promise = channel.eventLoop.makePromise(of: ByteBuffer.self)
-        start(method: method, payload: payload, metadata: metadata, timeout: timeout, promise)
+        callOnEventLoop(method: method, payload: payload, metadata: metadata, timeout: timeout) { promise.completeWith($0) }
         return promise.futureResult
     }
 
     /// The connection's event loop: where ``callOnEventLoop(method:payload:metadata:timeout:)`` answers.
     public var eventLoop: any EventLoop { channel.eventLoop }
 
-    private func start(method: MethodID, payload: ByteBuffer, metadata: Metadata, timeout: TimeAmount?, _ promise: EventLoopPromise<ByteBuffer>) {
+    private func start(method: MethodID, payload: ByteBuffer, metadata: Metadata, timeout: TimeAmount?, _ waiter: UnaryWaiter) {
         let handler = self.handler
         if channel.eventLoop.inEventLoop {
-            handler.value.startCall(method: method, payload: payload, metadata: metadata, timeout: timeout, pending: .unary(promise))
+            handler.value.startCall(method: method, payload: payload, metadata: metadata, timeout: timeout, pending: .unary(waiter))
         } else {
             channel.eventLoop.execute {
-                handler.value.startCall(method: method, payload: payload, metadata: metadata, timeout: timeout, pending: .unary(promise))
+                handler.value.startCall(method: method, payload: payload, metadata: metadata, timeout: timeout, pending: .unary(waiter))
             }
         }
     }

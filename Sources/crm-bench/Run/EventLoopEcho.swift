@@ -67,7 +67,7 @@ enum EventLoopEcho {
                 return
             }
             let loopBound = NIOLoopBound(self, eventLoop: connection.eventLoop)
-            connection.callOnEventLoop(method: SystemMethods.echo.id, payload: payload, metadata: metadata).whenComplete { result in
+            connection.callOnEventLoop(method: SystemMethods.echo.id, payload: payload, metadata: metadata) { result in
                 let chains = loopBound.value
                 do {
                     let response = try Crm_System_V1_EchoResponse(payload: try result.get())
