@@ -6,20 +6,20 @@ internal import NIOCore
 /// at run time when it is made and freed (3% of an echo's CPU at 256 in flight,
 /// docs/BENCHMARKS.md "Session 18").
 ///
-/// Unchecked Sendable: `answer` is set before the waiter is handed to the connection's event loop
+/// Unchecked Sendable: `destination` is set before the waiter is handed to the connection's event loop
 /// (through `EventLoop.execute`, which orders the two) and only that loop calls ``finish(_:)``.
 final class UnaryWaiter: @unchecked Sendable {
-    private var answer: ((Result<ByteBuffer, any Error>) -> Void)?
+    private var destination: ((Result<ByteBuffer, any Error>) -> Void)?
 
-    init(_ answer: ((Result<ByteBuffer, any Error>) -> Void)? = nil) { self.answer = answer }
+    init(_ destination: ((Result<ByteBuffer, any Error>) -> Void)? = nil) { self.destination = destination }
 
     /// Sets where the answer goes; before the waiter reaches the event loop.
-    func answer(with deliver: @escaping (Result<ByteBuffer, any Error>) -> Void) { answer = deliver }
+    func answer(with deliver: @escaping (Result<ByteBuffer, any Error>) -> Void) { destination = deliver }
 
     /// Delivers the answer, once: a later call does nothing.
     func finish(_ result: Result<ByteBuffer, any Error>) {
-        guard let deliver = answer else { return }
-        answer = nil
+        guard let deliver = destination else { return }
+        destination = nil
         deliver(result)
     }
 }
