@@ -9,10 +9,7 @@ import WireProtocol
 @Suite("Households and corporate groups")
 struct HouseholdAndGroupTests {
     func member(_ id: String, _ role: Crm_Customer_V1_HouseholdRole) -> Crm_Customer_V1_HouseholdMember {
-        var member = Crm_Customer_V1_HouseholdMember()
-        member.customerID = id
-        member.role = role
-        return member
+        Households.member(id, role)
     }
 
     func corporate(_ fixture: TemporaryCustomerStore, _ name: String) async throws -> Crm_Customer_V1_Customer {

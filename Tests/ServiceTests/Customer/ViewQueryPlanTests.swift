@@ -19,12 +19,7 @@ struct ViewQueryPlanTests {
         ])
         var household = Crm_Customer_V1_CreateHouseholdRequest()
         household.name = "张家"
-        for (id, role) in [(customer.id, Crm_Customer_V1_HouseholdRole.head), (spouse.id, .spouse)] {
-            var member = Crm_Customer_V1_HouseholdMember()
-            member.customerID = id
-            member.role = role
-            household.members.append(member)
-        }
+        household.members = [Households.member(customer.id, .head), Households.member(spouse.id, .spouse)]
         let createHousehold = household
         _ = try await fixture.write { directory, db in try directory.createHousehold(createHousehold, caller: .servicing, db) }
 

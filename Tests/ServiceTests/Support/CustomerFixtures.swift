@@ -213,6 +213,15 @@ extension TemporaryCustomerStore {
     }
 }
 
+enum Households {
+    static func member(_ id: String, _ role: Crm_Customer_V1_HouseholdRole) -> Crm_Customer_V1_HouseholdMember {
+        var member = Crm_Customer_V1_HouseholdMember()
+        member.customerID = id
+        member.role = role
+        return member
+    }
+}
+
 enum Holdings {
     static func make(
         _ number: String, customer: String, type: Crm_Customer_V1_ProductType = .current, role: Crm_Customer_V1_OwnershipRole = .owner,
