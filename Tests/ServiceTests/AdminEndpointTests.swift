@@ -43,7 +43,7 @@ struct AdminEndpointTests {
         let admin = try await server.waitForAdminPort()
         #expect(admin != port)
 
-        let client = RPCClient(configuration: .init(host: "127.0.0.1", port: port))
+        let client = RPCClient(configuration: .loopback(port: port))
         for _ in 0..<3 { _ = try await client.unary(SystemMethods.health, Crm_System_V1_HealthRequest()) }
         var create = Crm_Customer_V1_CreateCustomerRequest()
         create.profile.kind = .individual

@@ -27,7 +27,7 @@ struct BackupRestoreTests {
         let backup = folder.appendingPathComponent("customer-backup.sqlite").path
         let environment = ["CRM_LISTEN_PORT": "0", "CRM_DATABASE_PATH": database]
         let (server, port) = try await ServerProcess.start("crm-customer", environment: environment, directory: folder)
-        let client = RPCClient(configuration: .init(host: "127.0.0.1", port: port))
+        let client = RPCClient(configuration: .loopback(port: port))
 
         // Four writers create customers until told to stop.
         let acknowledged = Acknowledged()
@@ -84,7 +84,7 @@ struct BackupRestoreTests {
 
         // The server runs on the restored file: the backed-up customers are there, the feed has a new epoch.
         let (again, againPort) = try await ServerProcess.start("crm-customer", environment: environment, directory: folder)
-        let second = RPCClient(configuration: .init(host: "127.0.0.1", port: againPort))
+        let second = RPCClient(configuration: .loopback(port: againPort))
         var get = Crm_Customer_V1_GetCustomerRequest()
         get.id = try #require(ackedBefore.last)
         #expect(try await second.unary(CustomerMethods.get, get).customer.id == get.id)

@@ -17,7 +17,7 @@ struct LogPrivacyTests {
             "crm-customer",
             environment: ["CRM_LISTEN_PORT": "0", "CRM_DATABASE_PATH": temporary.path("customer.sqlite"), "CRM_LOG_LEVEL": "trace"],
             directory: temporary.url)
-        let client = RPCClient(configuration: .init(host: "127.0.0.1", port: port))
+        let client = RPCClient(configuration: .loopback(port: port))
         let secrets = [
             "11010519491231002X", "13812345678", "张三丰", "Zhang Sanfeng", "zhang.sanfeng@example.com", "110101198001010019", "13987654321",
         ]

@@ -32,7 +32,7 @@ public struct RawClient: Sendable {
             }
             .connect(host: "127.0.0.1", port: port).get()
         // Callers stop reading or send at once; over TLS the handshake must be over by then.
-        if sslContext != nil, await !eventually(seconds: 10, { handshaken.value }) {
+        if sslContext != nil, await !eventually(seconds: 30, { handshaken.value }) {
             try? await channel.close().get()
             throw HandshakeFailed()
         }

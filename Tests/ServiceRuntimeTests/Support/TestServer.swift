@@ -81,7 +81,7 @@ enum Transport: String, CaseIterable, Sendable, CustomTestStringConvertible {
         return options
     }
 
-    func connect(port: Int, options: RPCConnection.Options = .init()) async throws -> RPCConnection {
+    func connect(port: Int, options: RPCConnection.Options = .init(connectTimeout: TestTimeouts.connect)) async throws -> RPCConnection {
         try await RPCConnection.connect(host: "127.0.0.1", port: port, options: self.options(options))
     }
 }

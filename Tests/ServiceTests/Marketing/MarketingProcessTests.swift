@@ -40,13 +40,13 @@ struct MarketingProcessTests {
                 "CRM_FEEDS_CUSTOMER_ADDRESS": "127.0.0.1:\(customerPort)", "CRM_FEEDS_SERVICEDESK_ADDRESS": "127.0.0.1:\(absentDesk)",
             ],
             directory: folder)
-        let customers = RPCClient(configuration: .init(host: "127.0.0.1", port: customerPort))
-        let markets = RPCClient(configuration: .init(host: "127.0.0.1", port: marketingPort))
+        let customers = RPCClient(configuration: .loopback(port: customerPort))
+        let markets = RPCClient(configuration: .loopback(port: marketingPort))
         var create = Crm_Customer_V1_CreateCustomerRequest()
         create.profile.kind = .individual
         create.profile.individual.nameZh = "王芳"
         create.profile.branchID = "BJ-01"
-        _ = try await customers.unary(CustomerMethods.create, create, timeout: .seconds(10))
+        _ = try await customers.unary(CustomerMethods.create, create, timeout: TestTimeouts.call)
 
         var request = Crm_Marketing_V1_CreateOpportunityRequest()
         (request.customerID, request.product, request.amountMinor, request.currency) = ("C0000000001", "wealth/fund-a", 2_000_000, "CNY")
@@ -62,10 +62,10 @@ struct MarketingProcessTests {
         #expect(opportunity.branchID == "BJ-01", "the branch comes from the mirror")
         var move = Crm_Marketing_V1_MoveOpportunityRequest()
         (move.id, move.expectedVersion, move.stage) = (opportunity.id, opportunity.version, .qualified)
-        _ = try await markets.unary(MarketingMethods.moveOpportunity, move, timeout: .seconds(5))
+        _ = try await markets.unary(MarketingMethods.moveOpportunity, move, timeout: TestTimeouts.call)
         var report = Crm_Marketing_V1_PipelineReportRequest()
         report.groupBy = .stage
-        let rows = try await markets.unary(MarketingMethods.pipelineReport, report, timeout: .seconds(5)).rows
+        let rows = try await markets.unary(MarketingMethods.pipelineReport, report, timeout: TestTimeouts.call).rows
         #expect(rows.map { "\($0.key) \($0.amountMinor) \($0.weightedAmountMinor)" } == ["qualified 2000000 500000"])
 
         await markets.close()

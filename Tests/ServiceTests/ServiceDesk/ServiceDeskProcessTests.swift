@@ -35,14 +35,14 @@ struct ServiceDeskProcessTests {
             "CRM_LISTEN_PORT": "\(deskPort)", "CRM_DATABASE_PATH": deskDatabase, "CRM_FEEDS_CUSTOMER_ADDRESS": "127.0.0.1:\(customerPort)",
         ]
         var (desk, _) = try await ServerProcess.start("crm-servicedesk", environment: deskEnvironment, directory: folder)
-        let customers = RPCClient(configuration: .init(host: "127.0.0.1", port: customerPort))
+        let customers = RPCClient(configuration: .loopback(port: customerPort))
         let desks = RPCClient(
-            configuration: .init(host: "127.0.0.1", port: deskPort, initialBackoff: .milliseconds(20), maximumBackoff: .milliseconds(300), maximumAttempts: 50))
+            configuration: .init(host: "127.0.0.1", port: deskPort, options: .init(connectTimeout: TestTimeouts.connect), initialBackoff: .milliseconds(20), maximumBackoff: .milliseconds(300), maximumAttempts: 50))
 
         var create = Crm_Customer_V1_CreateCustomerRequest()
         create.profile.kind = .individual
         create.profile.individual.nameZh = "王芳"
-        _ = try await customers.unary(CustomerMethods.create, create, timeout: .seconds(10))
+        _ = try await customers.unary(CustomerMethods.create, create, timeout: TestTimeouts.call)
         // Every minute of every day is worked; the first response is due in 2 minutes, its warning
         // (1%) 1.2 seconds after opening.
         var calendar = Crm_Servicedesk_V1_SetBusinessCalendarRequest()
@@ -55,12 +55,12 @@ struct ServiceDeskProcessTests {
             day.shifts = [shift]
             return day
         }
-        _ = try await desks.unary(ServiceDeskMethods.setBusinessCalendar, calendar, timeout: .seconds(10))
+        _ = try await desks.unary(ServiceDeskMethods.setBusinessCalendar, calendar, timeout: TestTimeouts.call)
         var policies = Crm_Servicedesk_V1_SetSlaPoliciesRequest()
         var policy = Crm_Servicedesk_V1_SlaPolicy()
         (policy.kind, policy.priority, policy.firstResponseMinutes, policy.resolutionMinutes, policy.warningPercent) = (.complaint, .high, 2, 60, 1)
         policies.policies = [policy]
-        _ = try await desks.unary(ServiceDeskMethods.setSlaPolicies, policies, timeout: .seconds(10))
+        _ = try await desks.unary(ServiceDeskMethods.setSlaPolicies, policies, timeout: TestTimeouts.call)
 
         var open = Crm_Servicedesk_V1_OpenCaseRequest()
         (open.kind, open.category, open.channel, open.priority) = (.complaint, "cards/fees", .phone, .high)
@@ -82,10 +82,10 @@ struct ServiceDeskProcessTests {
         (desk, _) = try await ServerProcess.start("crm-servicedesk", environment: deskEnvironment, directory: folder)
         // A new client: nothing of the killed process's connection is reused.
         let restarted = RPCClient(
-            configuration: .init(host: "127.0.0.1", port: deskPort, initialBackoff: .milliseconds(20), maximumBackoff: .milliseconds(300), maximumAttempts: 50))
-        let again = try await restarted.unary(ServiceDeskMethods.sweepSla, Crm_Servicedesk_V1_SweepSlaRequest(), timeout: .seconds(10))
+            configuration: .init(host: "127.0.0.1", port: deskPort, options: .init(connectTimeout: TestTimeouts.connect), initialBackoff: .milliseconds(20), maximumBackoff: .milliseconds(300), maximumAttempts: 50))
+        let again = try await restarted.unary(ServiceDeskMethods.sweepSla, Crm_Servicedesk_V1_SweepSlaRequest(), timeout: TestTimeouts.call)
         #expect(again.warnings == 0)
-        #expect(try await restarted.unary(ServiceDeskMethods.getCase, query, timeout: .seconds(5)).case.slas.first?.state == .warning)
+        #expect(try await restarted.unary(ServiceDeskMethods.getCase, query, timeout: TestTimeouts.call).case.slas.first?.state == .warning)
         await restarted.close()
         await customers.close()
         #expect(await desk.stop() == 0)

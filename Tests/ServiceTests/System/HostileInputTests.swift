@@ -28,7 +28,7 @@ struct SystemHostileInputTests {
         let connection = try await RPCConnection.connect(host: "127.0.0.1", port: gateway, options: options)
         func refused(_ payload: [UInt8], method: MethodID = CustomerMethods.create.id) async -> RPCError? {
             do {
-                _ = try await connection.call(method: method, payload: ByteBuffer(bytes: payload), timeout: .seconds(10))
+                _ = try await connection.call(method: method, payload: ByteBuffer(bytes: payload), timeout: TestTimeouts.call)
                 return nil
             } catch {
                 return error as? RPCError
