@@ -23,14 +23,46 @@ enum ProfileDiff {
 
     /// ``changes(from:to:)`` for a customer profile, walking only the parts that differ: equal
     /// parts, cleared on both sides first, could add no change, and most updates touch one or two
-    /// fields of a profile whose JSON round trip is most of the diff's cost.
+    /// fields of a profile whose JSON round trip is most of the diff's cost. The four top-level
+    /// scalars are compared directly (their JSON value is the string itself or the enum's name),
+    /// so an update of those alone (a channel, a branch, a relationship manager) needs no JSON at
+    /// all: the round trip was 5% of crm-customer's CPU in an update (docs/BENCHMARKS.md, "Session 19").
     static func profileChanges(from old: Crm_Customer_V1_CustomerProfile, to new: Crm_Customer_V1_CustomerProfile) -> [Change] {
+        // A value outside the enum (the validator refuses those) has no name to look up: the JSON path.
+        guard let oldKind = kindNames[old.kind.rawValue], let newKind = kindNames[new.kind.rawValue],
+            let oldChannel = channelNames[old.preferredChannel.rawValue], let newChannel = channelNames[new.preferredChannel.rawValue]
+        else { return changes(from: old, to: new) }
+        var found: [Change] = []
+        for (field, was, now) in [
+            ("kind", oldKind, newKind), ("preferredChannel", oldChannel, newChannel),
+            ("relationshipManagerId", old.relationshipManagerID, new.relationshipManagerID), ("branchId", old.branchID, new.branchID),
+        ] where was != now {
+            found.append(Change(field: field, before: was, after: now))
+        }
         var (old, new) = (old, new)
+        (old.kind, old.preferredChannel, old.relationshipManagerID, old.branchID) = (.unspecified, .unspecified, "", "")
+        (new.kind, new.preferredChannel, new.relationshipManagerID, new.branchID) = (.unspecified, .unspecified, "", "")
         if old.individual == new.individual { old.clearIndividual(); new.clearIndividual() }
         if old.corporate == new.corporate { old.clearCorporate(); new.clearCorporate() }
         if old.documents == new.documents { old.documents = []; new.documents = [] }
         if old.contacts == new.contacts { old.contacts = []; new.contacts = [] }
-        return changes(from: old, to: new)
+        if old != new { found += changes(from: old, to: new) }
+        return found.sorted { $0.field < $1.field }
+    }
+
+    /// Each known value's JSON text ("" for the default, which JSON leaves out), taken once from
+    /// the protobuf JSON mapping itself so that it cannot drift from ``flatten(_:)``.
+    private static let kindNames = jsonValues(field: "kind", Crm_Customer_V1_CustomerKind.allCases) { $0.kind = $1 }
+    private static let channelNames = jsonValues(field: "preferredChannel", Crm_Customer_V1_Channel.allCases) { $0.preferredChannel = $1 }
+
+    private static func jsonValues<E: SwiftProtobuf.Enum>(
+        field: String, _ values: [E], _ set: (inout Crm_Customer_V1_CustomerProfile, E) -> Void
+    ) -> [Int: String] {
+        Dictionary(uniqueKeysWithValues: values.map { value in
+            var profile = Crm_Customer_V1_CustomerProfile()
+            set(&profile, value)
+            return (value.rawValue, flatten(profile)[field] ?? "")
+        })
     }
 
     /// The message's set fields as path -> value, using the protobuf JSON mapping.

@@ -1,7 +1,7 @@
 internal import GRDB
 public import ServiceRuntime
 internal import SwiftProtobuf
-public import WireProtocol
+internal import WireProtocol
 
 /// Connects CustomerService's methods to the router: each handler picks the transaction (a read on
 /// the store's reader threads, or a write, idempotent when the call carries a key) and runs the rule in
@@ -121,7 +121,7 @@ public enum CustomerHandlers {
     /// unmasked, the read's row is written to the access log before the answer goes out.
     private static func personalRead<Request: SwiftProtobuf.Message, Response: SwiftProtobuf.Message>(
         _ method: MethodDescriptor<Request, Response>, _ router: inout RPCRouter, _ store: Store, _ accessLog: AccessLog,
-        _ directory: CustomerDirectory, customerID: KeyPath<Request, String> & Sendable,
+        _ directory: CustomerDirectory, customerID: any KeyPath<Request, String> & Sendable,
         _ body: @escaping @Sendable (Request, Caller, Database) throws -> Response
     ) {
         router.register(method) { request, context in
