@@ -22,15 +22,15 @@ extension CustomerDirectory {
     }
 
     func publishChanges(afterAuditSequence before: Int64, _ db: Database) throws {
-        try publishReferenceChanges(afterAuditSequence: before, db)
+        // One read of the rows the change wrote, the organisation's (customer 0) and customers'.
         let rows = try StatementRow.readAll(
-            db.cachedStatement(
-                sql: "SELECT customer_key, action FROM audit_log WHERE sequence > ? AND customer_key != 0 ORDER BY sequence"),
+            db.cachedStatement(sql: "SELECT customer_key, action, field FROM audit_log WHERE sequence > ? ORDER BY sequence"),
             arguments: [before]
-        ) { row in (key: row[0] as Int64, action: row[1] as String) }
+        ) { row in (key: row[0] as Int64, action: row[1] as String, field: row[2] as String) }
+        try publishReferenceChanges(rows.filter { $0.key == 0 }.map { ($0.action, $0.field) }, db)
         var actions: [Int64: [String]] = [:]
         var order: [Int64] = []
-        for (key, action) in rows {
+        for (key, action, _) in rows where key != 0 {
             guard !Self.actionsWithoutEvent.contains(action) else { continue }
             if actions[key] == nil { order.append(key) }
             if !(actions[key]?.contains(action) ?? false) { actions[key, default: []].append(action) }
@@ -92,22 +92,15 @@ extension CustomerDirectory {
     }
 
     /// Org units and relationship managers (the hierarchy Marketing's reports roll up through):
-    /// `org.unit.changed` with an OrgUnit, `org.manager.changed` with a RelationshipManager.
-    private func publishReferenceChanges(afterAuditSequence before: Int64, _ db: Database) throws {
-        let rows = try Row.fetchAll(
-            db.cachedStatement(
-                sql: """
-                    SELECT action, field FROM audit_log
-                    WHERE sequence > ? AND customer_key = 0 AND action IN ('org-unit', 'relationship-manager') ORDER BY sequence
-                    """),
-            arguments: [before])
+    /// `org.unit.changed` with an OrgUnit, `org.manager.changed` with a RelationshipManager, from
+    /// the change's audit rows of customer 0 (action and field).
+    private func publishReferenceChanges(_ rows: [(action: String, field: String)], _ db: Database) throws {
         let time = nowMilliseconds
-        for row in rows {
-            let field: String = row["field"]
+        for (action, field) in rows where action == "org-unit" || action == "relationship-manager" {
             // "units[BJ-01]" or "managers[RM001]"
             guard let open = field.firstIndex(of: "["), field.hasSuffix("]") else { continue }
             let id = String(field[field.index(after: open)..<field.index(before: field.endIndex)])
-            if row["action"] == "org-unit" {
+            if action == "org-unit" {
                 guard let unit = try Self.orgUnit(id, db) else { continue }
                 try ChangeLog.append(type: "org.unit.changed", entityKey: "unit:\(id)", payload: unit, atMilliseconds: time, db)
             } else {
