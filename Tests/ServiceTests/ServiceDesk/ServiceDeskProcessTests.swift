@@ -36,8 +36,10 @@ struct ServiceDeskProcessTests {
         ]
         var (desk, _) = try await ServerProcess.start("crm-servicedesk", environment: deskEnvironment, directory: folder)
         let customers = RPCClient(configuration: .loopback(port: customerPort))
-        let desks = RPCClient(
-            configuration: .init(host: "127.0.0.1", port: deskPort, options: .init(connectTimeout: TestTimeouts.connect), initialBackoff: .milliseconds(20), maximumBackoff: .milliseconds(300), maximumAttempts: 50))
+        // Retries quickly and long enough to outlast the desk's restarts.
+        var deskClient = RPCClient.Configuration.loopback(port: deskPort)
+        (deskClient.initialBackoff, deskClient.maximumBackoff, deskClient.maximumAttempts) = (.milliseconds(20), .milliseconds(300), 50)
+        let desks = RPCClient(configuration: deskClient)
 
         var create = Crm_Customer_V1_CreateCustomerRequest()
         create.profile.kind = .individual
@@ -81,8 +83,7 @@ struct ServiceDeskProcessTests {
         await desks.close()
         (desk, _) = try await ServerProcess.start("crm-servicedesk", environment: deskEnvironment, directory: folder)
         // A new client: nothing of the killed process's connection is reused.
-        let restarted = RPCClient(
-            configuration: .init(host: "127.0.0.1", port: deskPort, options: .init(connectTimeout: TestTimeouts.connect), initialBackoff: .milliseconds(20), maximumBackoff: .milliseconds(300), maximumAttempts: 50))
+        let restarted = RPCClient(configuration: deskClient)
         let again = try await restarted.unary(ServiceDeskMethods.sweepSla, Crm_Servicedesk_V1_SweepSlaRequest(), timeout: TestTimeouts.call)
         #expect(again.warnings == 0)
         #expect(try await restarted.unary(ServiceDeskMethods.getCase, query, timeout: TestTimeouts.call).case.slas.first?.state == .warning)
