@@ -1,4 +1,5 @@
 internal import Foundation
+internal import NIOCore
 public import GRDB
 public import SwiftProtobuf
 public import WireProtocol
@@ -64,10 +65,10 @@ public enum ChangeLog {
     public static func append<Payload: SwiftProtobuf.Message>(
         type eventType: String, entityKey: String, payload: Payload, atMilliseconds: Int64, _ db: Database
     ) throws {
-        let bytes: [UInt8] = try payload.serializedBytes()
+        let bytes = Data(try payload.encodedPayload().readableBytesView)
         try db.cachedStatement(
             sql: "INSERT INTO change_log (type, entity_key, at_ms, payload_type, payload) VALUES (?, ?, ?, ?, ?)"
-        ).execute(arguments: [eventType, entityKey, atMilliseconds, Payload.protoMessageName, Data(bytes)])
+        ).execute(arguments: [eventType, entityKey, atMilliseconds, Payload.protoMessageName, bytes])
     }
 
     public static func epoch(_ db: Database) throws -> String {

@@ -27,8 +27,10 @@ extension SwiftProtobuf.Message {
         try self.init(serializedBytes: ByteBufferBytes(payload))
     }
 
-    /// Encodes the message as a frame payload.
+    /// Encodes the message as a frame payload: each nested message sized once
+    /// (``SizeCachingEncoder``), or by SwiftProtobuf for the field kinds that encoder leaves to it.
     public func encodedPayload() throws -> ByteBuffer {
+        if let buffer = SizeCachingEncoder.encode(self) { return buffer }
         let bytes: ByteBufferBytes = try serializedBytes()
         return bytes.buffer
     }
