@@ -51,8 +51,12 @@ struct FlushState {
     /// when they reach ``outboundChunk``.
     ///
     /// - Throws: ``FrameEncodingError`` for a frame over the peer's limit; nothing is written then.
-    mutating func encode(_ frame: Frame, with encoder: FrameEncoder, allocator: ByteBufferAllocator) throws(FrameEncodingError) -> ByteBuffer? {
-        if outbound == nil { outbound = allocator.buffer(capacity: max(frame.encodedSize, 4096)) }
+    /// `allocator` is asked only when a new buffer starts: reaching it through the context's channel
+    /// took about 3% of an echo's CPU when asked for every frame.
+    mutating func encode(
+        _ frame: Frame, with encoder: FrameEncoder, allocator: @autoclosure () -> ByteBufferAllocator
+    ) throws(FrameEncodingError) -> ByteBuffer? {
+        if outbound == nil { outbound = allocator().buffer(capacity: max(frame.encodedSize, 4096)) }
         try encoder.encode(frame, into: &outbound!)
         guard outbound!.readableBytes >= Self.outboundChunk else { return nil }
         return takeOutbound()
