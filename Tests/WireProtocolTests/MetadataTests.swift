@@ -91,4 +91,24 @@ struct MetadataTests {
         metadata.removeCallerIdentity()
         #expect(metadata == Metadata(timeoutMilliseconds: 5))
     }
+
+    @Test("copies are values: a copy's string fields change without touching the original, and a cleared field equals one never set")
+    func copiesAreValues() {
+        let original = Metadata(traceparent: "t", callerSystem: "crm-gateway", callerRole: "servicing")
+        var copy = original
+        copy.callerRole = "reporting"
+        copy.endUser = "staff-1"
+        #expect(original.callerRole == "servicing" && original.endUser == nil)
+        #expect(copy.callerRole == "reporting" && copy.endUser == "staff-1" && copy.callerSystem == "crm-gateway")
+        #expect(copy != original)
+
+        var emptied = Metadata()
+        emptied.idempotencyKey = "k"
+        let shared = emptied
+        emptied.idempotencyKey = nil
+        #expect(shared.idempotencyKey == "k")
+        #expect(emptied == Metadata() && emptied.isEmpty)
+        #expect(emptied.hashValue == Metadata().hashValue)
+        #expect(Set([emptied, Metadata(), shared]).count == 2)
+    }
 }
