@@ -17,7 +17,7 @@ internal import SwiftProtobuf
 enum SizeCachingEncoder {
     /// The message's binary encoding, or nil if SwiftProtobuf must encode it (a field kind this
     /// encoder leaves to it, a message missing required fields, or one over protobuf's 2 GiB).
-    static func encode<M: Message>(_ message: M, allocator: ByteBufferAllocator = ByteBufferAllocator()) -> ByteBuffer? {
+    static func encode<M: Message>(_ message: M) -> ByteBuffer? {
         guard message.isInitialized else { return nil }
         var sizer = SizingVisitor()
         do {
@@ -27,7 +27,7 @@ enum SizeCachingEncoder {
         }
         let total = sizer.size
         guard total < 0x7fff_ffff else { return nil }
-        var buffer = allocator.buffer(capacity: total)
+        var buffer = ByteBufferAllocator().buffer(capacity: total)
         do {
             try buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: total) { memory in
                 var writer = WritingVisitor(into: UnsafeMutableRawBufferPointer(rebasing: memory[..<total]), nestedSizes: sizer.nestedSizes)
