@@ -36,9 +36,9 @@ public final class RPCServer: Service, Sendable {
         /// Whether unary handlers run on their connection's event loop rather than the task pool:
         /// two thread wake-ups fewer per call (docs/BENCHMARKS.md), but a handler that computes
         /// for long holds up the loop's other connections meanwhile. For servers whose handlers
-        /// only await (the gateway's forwarding, always on); a service turns it on with
-        /// `handlers.on_event_loop` (default false).
-        public var unaryHandlersOnEventLoop: Bool = false
+        /// only await: the gateway's forwarding (always on) and crm-customer's handlers, whose
+        /// work is in the store's threads (on by default there); `handlers.on_event_loop` sets it.
+        public var unaryHandlersOnEventLoop: Bool
 
         public init(
             host: String = "127.0.0.1",
@@ -51,7 +51,8 @@ public final class RPCServer: Service, Sendable {
             drainTimeout: TimeAmount = .seconds(30),
             maxCallDuration: TimeAmount = .seconds(60),
             trustsCallerIdentity: Bool = false,
-            admission: (any ConnectionAdmission)? = nil
+            admission: (any ConnectionAdmission)? = nil,
+            unaryHandlersOnEventLoop: Bool = false
         ) {
             self.host = host
             self.port = port
@@ -64,6 +65,7 @@ public final class RPCServer: Service, Sendable {
             self.maxCallDuration = maxCallDuration
             self.trustsCallerIdentity = trustsCallerIdentity
             self.admission = admission
+            self.unaryHandlersOnEventLoop = unaryHandlersOnEventLoop
         }
     }
 
