@@ -24,7 +24,7 @@ final class RPCClientConnectionHandler: ChannelInboundHandler, FlushCoalescing {
     private var machine: ClientConnectionStateMachine
     private var reader: FrameReader
     private var encoder = FrameEncoder()
-    private var calls: [UInt32: Call] = [:]
+    private var calls = StreamTable<Call>()
     private(set) var context: ChannelHandlerContext?
     private let handshake: EventLoopPromise<NegotiatedParameters>
     private let keepaliveInterval: TimeAmount?

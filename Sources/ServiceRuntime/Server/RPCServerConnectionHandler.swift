@@ -41,7 +41,7 @@ final class RPCServerConnectionHandler: ChannelDuplexHandler, FlushCoalescing {
     private var machine: ServerConnectionStateMachine
     private var reader: FrameReader
     private var encoder = FrameEncoder()
-    private var calls: [UInt32: ActiveCall] = [:]
+    private var calls = StreamTable<ActiveCall>()
     private(set) var context: ChannelHandlerContext?
     /// Where unary handlers run when the configuration asks for the event loop; nil: the task pool.
     private var taskExecutor: EventLoopTaskExecutor?
@@ -104,7 +104,7 @@ final class RPCServerConnectionHandler: ChannelDuplexHandler, FlushCoalescing {
         _ = machine.connectionClosed()
         admitted?.release()
         admitted = nil
-        for id in Array(calls.keys) { abandonCall(id) }
+        for id in calls.keys { abandonCall(id) }
         context.fireChannelInactive()
     }
 

@@ -36,7 +36,7 @@ public struct ClientConnectionStateMachine: Sendable {
     private let localHello: Hello
     private var parameters: NegotiatedParameters?
     private var nextStreamID: UInt32
-    private var openStreams: Set<UInt32> = []
+    private var openStreams = StreamTable<Void>()
 
     /// - Parameters:
     ///   - localHello: the versions and limits this client announces.
@@ -86,7 +86,7 @@ public struct ClientConnectionStateMachine: Sendable {
     /// The caller gave up on a call. Returns whether to write CANCEL (false if it had finished).
     public mutating func cancelCall(streamID: UInt32) -> Bool {
         guard state == .open || state == .draining else { return false }
-        return openStreams.remove(streamID) != nil
+        return openStreams.remove(streamID)
     }
 
     public mutating func receivedFrame(_ frame: Frame) -> Action {
@@ -162,8 +162,8 @@ public struct ClientConnectionStateMachine: Sendable {
             } catch {
                 return fail(error.rpcError, notifyPeer: true)
             }
-            let refused = openStreams.filter { $0 > goAway.lastStreamID }.sorted()
-            openStreams.subtract(refused)
+            let refused = openStreams.keys.filter { $0 > goAway.lastStreamID }.sorted()
+            for streamID in refused { openStreams.remove(streamID) }
             state = openStreams.isEmpty ? .closed : .draining
             return .goAwayReceived(goAway, refusedStreams: refused, thenClose: state == .closed)
         case .hello, .helloAck, .request, .credit, .cancel:
@@ -195,7 +195,7 @@ public struct ClientConnectionStateMachine: Sendable {
     public mutating func connectionClosed() -> Set<UInt32> {
         state = .closed
         defer { openStreams.removeAll() }
-        return openStreams
+        return Set(openStreams.keys)
     }
 
     private mutating func fail(_ error: RPCError, notifyPeer: Bool) -> Action {

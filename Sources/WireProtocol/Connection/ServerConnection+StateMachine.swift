@@ -49,7 +49,7 @@ public struct ServerConnectionStateMachine: Sendable {
     private let localHello: Hello
     private var parameters: NegotiatedParameters?
     private var highestStreamID: UInt32 = 0
-    private var openStreams: Set<UInt32> = []
+    private var openStreams = StreamTable<Void>()
     /// Set when draining: calls above this id are refused.
     private var lastAcceptedStreamID: UInt32 = .max
     private var lastPing: NIODeadline?
@@ -111,7 +111,7 @@ public struct ServerConnectionStateMachine: Sendable {
         case .request:
             return receivedRequest(frame)
         case .cancel:
-            guard openStreams.remove(frame.streamID) != nil else { return .none }
+            guard openStreams.remove(frame.streamID) else { return .none }
             let drained = state == .draining && openStreams.isEmpty
             if drained { state = .closed }
             return .cancelCall(streamID: frame.streamID, thenClose: drained)
@@ -197,7 +197,7 @@ public struct ServerConnectionStateMachine: Sendable {
 
     /// The handler of `streamID` produced its final frame.
     public mutating func finishCall(streamID: UInt32) -> FinishAction {
-        guard state != .closed, openStreams.remove(streamID) != nil else { return .drop }
+        guard state != .closed, openStreams.remove(streamID) else { return .drop }
         if state == .draining, openStreams.isEmpty {
             state = .closed
             return .write(thenClose: true)
@@ -255,7 +255,7 @@ public struct ServerConnectionStateMachine: Sendable {
     public mutating func connectionClosed() -> Set<UInt32> {
         state = .closed
         defer { openStreams.removeAll() }
-        return openStreams
+        return Set(openStreams.keys)
     }
 
     private mutating func closeWithError(_ error: RPCError) -> Action {
