@@ -143,7 +143,12 @@ enum CustomerRecords {
         guard var customer = try StatementRow.readFirst(db.cachedStatement(sql: "SELECT * FROM customer WHERE key = ?"), arguments: [key], { row in
             customerWithoutChildren(key: key, row)
         }) else { return nil }
-        customer.profile.documents = try StatementRow.readAll(
+        // The profile is taken out, filled and put back: `customer.profile.documents = ...` would
+        // copy the profile's storage for each of its two lists (SwiftProtobuf gives a message field
+        // no in-place access).
+        var profile = customer.profile
+        customer.clearProfile()
+        profile.documents = try StatementRow.readAll(
             db.cachedStatement(sql: "SELECT * FROM customer_document WHERE customer_key = ? ORDER BY position"), arguments: [key]
         ) { row in
             var document = Crm_Customer_V1_IdentityDocument()
@@ -153,7 +158,7 @@ enum CustomerRecords {
             document.expiryDate = row["expiry_date"]
             return document
         }
-        customer.profile.contacts = try StatementRow.readAll(
+        profile.contacts = try StatementRow.readAll(
             db.cachedStatement(sql: "SELECT * FROM customer_contact WHERE customer_key = ? ORDER BY position"), arguments: [key]
         ) { row in
             var contact = Crm_Customer_V1_Contact()
@@ -173,6 +178,7 @@ enum CustomerRecords {
             }
             return contact
         }
+        customer.profile = profile
         return customer
     }
 
