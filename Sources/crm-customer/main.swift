@@ -15,7 +15,7 @@ let settings = await ServerLauncher.loadSettingsOrExit(
     file: configFile,
     defaults: ServerSettings(
         // Handlers on the event loop: a view's answer no longer hops to a pool thread and back,
-        // about 1.5 thread switches and 100 to 200 us of CPU fewer a view at one in flight, and
+        // 1.4 to 3.7 context switches and 80 to 280 us of CPU fewer a view at one in flight, and
         // no more CPU a view at 256 (docs/BENCHMARKS.md "Session 21").
         server: .init(port: 7101, unaryHandlersOnEventLoop: true),
         database: .init(path: "var/data/customer.sqlite")))
