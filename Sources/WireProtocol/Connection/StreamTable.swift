@@ -72,12 +72,12 @@ public struct StreamTable<Value> {
     @inlinable
     public func contains(_ id: UInt32) -> Bool { slot(of: id) != nil }
 
-    /// Sets the value of `id`, adding it if it is not there.
-    @inlinable
-    public mutating func insert(_ id: UInt32, _ value: Value) {
+    /// Sets the value of `id`, adding it if it is not there; returns whether it was added.
+    @inlinable @discardableResult
+    public mutating func insert(_ id: UInt32, _ value: Value) -> Bool {
         if let index = slot(of: id) {
             slots[index].value = value
-            return
+            return false
         }
         // At most half full: probes stay short.
         if (entries + 1) * 2 > slots.count { grow() }
@@ -85,6 +85,7 @@ public struct StreamTable<Value> {
         while slots[index].used { index = (index + 1) & mask }
         slots[index] = Slot(id: id, used: true, value: value)
         entries += 1
+        return true
     }
 
     /// Removes `id`; returns its value, or nil if it was not there.
@@ -166,11 +167,7 @@ extension StreamTable: Sequence {
 extension StreamTable where Value == Void {
     /// Adds `id`; returns false if it was there already.
     @inlinable @discardableResult
-    public mutating func insert(_ id: UInt32) -> Bool {
-        guard !contains(id) else { return false }
-        insert(id, ())
-        return true
-    }
+    public mutating func insert(_ id: UInt32) -> Bool { insert(id, ()) }
 
     /// Removes `id`; returns false if it was not there.
     @inlinable @discardableResult
