@@ -147,21 +147,27 @@ public struct TaskBook: Sendable {
     /// A customer event: a balance that fell by the rule's share from the window's highest, or a
     /// credit grade later on the scale than before, makes a warning for the customer's RM (one per
     /// kind and day).
+    ///
+    /// The assets are kept as a step function: a snapshot row only when they change, so the balance
+    /// the customer held when the window opened is the last row before it, and the window's highest
+    /// is the larger of that and the rows within it. An event that leaves the assets as they were
+    /// (a new address, a consent) writes nothing here and cannot be a drop; it used to add a row
+    /// each time and warned again on every later day while the old high stayed in the window.
     func customerChanged(_ customerID: String, rm: String, assets: Int64, previousCredit: String?, credit: String, atMs: Int64, _ db: Database) throws {
+        let assetsChanged = try AssetSnapshots.latest(of: customerID, db) != assets
+        let creditChanged = previousCredit != nil && previousCredit != credit
+        guard assetsChanged || creditChanged else { return }
         let rules = try Self.rules(db)
         let day = pipeline.today(atMilliseconds: atMs).description
-        let windowStart = atMs - Int64(rules.balanceWindowDays) * 86_400_000
-        try db.cachedStatement(sql: "DELETE FROM asset_snapshot WHERE customer_id = ? AND at_ms < ?").execute(arguments: [customerID, windowStart])
-        let highest = try Int64.fetchOne(db.cachedStatement(sql: "SELECT max(assets_minor) FROM asset_snapshot WHERE customer_id = ?"), arguments: [customerID])
-        try db.cachedStatement(sql: "INSERT INTO asset_snapshot (customer_id, at_ms, assets_minor) VALUES (?, ?, ?)").execute(
-            arguments: [customerID, atMs, assets])
-        guard !rm.isEmpty else { return }
-        if let highest, highest > 0, assets * 100 <= highest * Int64(100 - rules.balanceDropPercent) {
-            let drop = (highest - assets) * 100 / highest
-            try warn(customerID, rm: rm, occurrence: "assets:\(day)", day: day,
-                     reason: "assets down \(drop)% within \(rules.balanceWindowDays) days: \(highest) -> \(assets) fen", db)
+        if assetsChanged {
+            let highest = try AssetSnapshots.append(customerID, assets: assets, atMs: atMs, windowDays: rules.balanceWindowDays, db)
+            if !rm.isEmpty, let highest, highest > 0, assets * 100 <= highest * Int64(100 - rules.balanceDropPercent) {
+                let drop = (highest - assets) * 100 / highest
+                try warn(customerID, rm: rm, occurrence: "assets:\(day)", day: day,
+                         reason: "assets down \(drop)% within \(rules.balanceWindowDays) days: \(highest) -> \(assets) fen", db)
+            }
         }
-        if let previousCredit, previousCredit != credit, let before = rules.creditScale.firstIndex(of: previousCredit),
+        if !rm.isEmpty, creditChanged, let previousCredit, let before = rules.creditScale.firstIndex(of: previousCredit),
             let after = rules.creditScale.firstIndex(of: credit), after > before
         {
             try warn(customerID, rm: rm, occurrence: "credit:\(day)", day: day, reason: "credit grade cut from \(previousCredit) to \(credit)", db)

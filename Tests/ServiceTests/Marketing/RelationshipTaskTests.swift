@@ -167,6 +167,42 @@ struct RelationshipTaskTests {
         #expect(try await market.events("event_rules.set") == 1)
     }
 
+    @Test("the balance drop counts the assets held when the window opened; events that leave the assets as they were add no snapshot and no second warning")
+    func balanceDropAsStepFunction() async throws {
+        let market = try Market()
+        func event(assets: Int64) async throws {
+            try await market.customer("C0000000001", type: "customer.updated") { $0.reportingAssetsMinor = assets }
+        }
+        func snapshots() async throws -> [String] {
+            try await market.store.pool.read { db in
+                try Row.fetchAll(db, sql: "SELECT at_ms, assets_minor FROM asset_snapshot WHERE customer_id = 'C0000000001' ORDER BY key")
+                    .map { "\(LocalDate(daysSinceEpoch: Int(($0[0] as Int64) / 86_400_000)).description) \($0[1] as Int64)" }
+            }
+        }
+        market.at(2027, 3, 1)
+        try await event(assets: 1_000_000)
+        market.at(2027, 3, 20)
+        try await event(assets: 600_000)  // 40% down: a warning
+        market.at(2027, 3, 21)
+        try await event(assets: 600_000)  // the same assets on a later day: no snapshot, no second warning
+        market.at(2027, 3, 22)
+        try await event(assets: 600_000)
+        #expect(try await snapshots() == ["2027-03-01 1000000", "2027-03-20 600000"])
+        market.at(2027, 4, 15)
+        // The window opens on 16 March, when the customer still held the 1,000,000 of 1 March.
+        try await event(assets: 590_000)
+        market.at(2027, 6, 1)
+        // The window opens on 2 May, under the 590,000 of 15 April: the rows before that one go.
+        try await event(assets: 580_000)
+        #expect(try await snapshots() == ["2027-04-15 590000", "2027-06-01 580000"])
+
+        let warnings = try await Self.tasks(market).filter { $0.kind == .earlyWarning }
+        #expect(warnings.map { "\($0.dueDate) \($0.reason)" } == [
+            "2027-03-20 assets down 40% within 30 days: 1000000 -> 600000 fen",
+            "2027-04-15 assets down 41% within 30 days: 1000000 -> 590000 fen",
+        ])
+    }
+
     @Test("a time deposit maturing within 14 days gets a reminder due on its maturity date, once; a renewed deposit gets its own")
     func maturities() async throws {
         let market = try Market()
