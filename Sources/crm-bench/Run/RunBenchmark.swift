@@ -92,9 +92,10 @@ struct RunBenchmark: AsyncParsableCommand {
             let targets = try await connect(path, services: needed)
             for name in workloads {
                 guard let workload = Workload(rawValue: name) else { continue }
-                let call = try await workload.makeCall(targets: targets, count: count)
+                let (call, beforeMeasuring) = try await workload.makeRun(targets: targets, count: count)
                 _ = try await ClosedLoop.measure(inFlight: 4, duration: warmup, call)
                 if let rates {
+                    try await beforeMeasuring(1_024)  // the open loop spreads calls over 1,024 workers
                     for rate in rates {
                         let label = "\(name) via \(path) at \(Int(rate))/s"
                         let recorder = await Progress.showing(label) { progress in
@@ -104,6 +105,7 @@ struct RunBenchmark: AsyncParsableCommand {
                     }
                 } else {
                     for level in levels {
+                        try await beforeMeasuring(level)
                         let label = "\(name) via \(path), \(level) in flight"
                         let recorder = try await Progress.showing(label) { progress in
                             if workload == .echoLoop {

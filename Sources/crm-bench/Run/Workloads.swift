@@ -36,8 +36,8 @@ enum Workload: String, CaseIterable, ExpressibleByArgument, Sendable {
     case get
     /// Customer.GetView (the single customer view) of a random loaded customer.
     case view
-    /// Customer.Update of a random customer's preferred channel: a durable write (customer, audit
-    /// row, change event). Each worker owns its own block of customers, so versions never conflict.
+    /// Customer.Update of a customer's preferred channel: a durable write (customer, audit row,
+    /// change event); ``CustomerUpdates``.
     case update
     /// A complaint opened for a random customer, assigned, started and resolved: four durable
     /// writes in ServiceDesk, each moving its SLA clocks.
@@ -59,6 +59,14 @@ enum Workload: String, CaseIterable, ExpressibleByArgument, Sendable {
     }
 
     typealias Call = @Sendable (_ worker: Int, _ iteration: Int) async throws -> Void
+
+    /// The workload's call, and what to do before each measurement with `workers` workers: the
+    /// `update` workload reads the customers those workers will update (``CustomerUpdates``).
+    func makeRun(targets: Targets, count: Int) async throws -> (call: Call, beforeMeasuring: @Sendable (_ workers: Int) async throws -> Void) {
+        guard self == .update else { return (try await makeCall(targets: targets, count: count), { _ in }) }
+        let updates = CustomerUpdates(targets: targets, count: count)
+        return ({ worker, iteration in try await updates.call(worker, iteration) }, { workers in try await updates.readAhead(workers: workers) })
+    }
 
     /// Prepares what the workload needs (an SLA policy for cases) and returns its call.
     func makeCall(targets: Targets, count: Int) async throws -> Call {
@@ -83,7 +91,8 @@ enum Workload: String, CaseIterable, ExpressibleByArgument, Sendable {
                 guard view.customer.id == request.id else { throw WrongAnswer() }
             }
         case .update:
-            return Self.update(targets: targets, count: count)
+            let updates = CustomerUpdates(targets: targets, count: count)
+            return { worker, iteration in try await updates.call(worker, iteration) }
         case .case:
             try await Self.prepareCases(targets)
             return Self.caseLifecycle(targets: targets, count: count)
@@ -92,7 +101,7 @@ enum Workload: String, CaseIterable, ExpressibleByArgument, Sendable {
         case .mix:
             try await Self.prepareCases(targets)
             let view = try await Workload.view.makeCall(targets: targets, count: count)
-            let update = Self.update(targets: targets, count: count)
+            let updates = CustomerUpdates(targets: targets, count: count)
             let lifecycle = Self.caseLifecycle(targets: targets, count: count)
             let segment = Self.segment(targets: targets)
             let search: Call = { worker, iteration in
@@ -108,7 +117,7 @@ enum Workload: String, CaseIterable, ExpressibleByArgument, Sendable {
                 switch Self.randomIndex(worker &+ 31, iteration, count: 100) {
                 case 0..<55: try await view(worker, iteration)
                 case 55..<75: try await search(worker, iteration)
-                case 75..<90: try await update(worker, iteration)
+                case 75..<90: try await updates.call(worker, iteration)
                 case 90..<98: try await lifecycle(worker, iteration)
                 default: try await segment(worker, iteration)
                 }
@@ -136,37 +145,6 @@ enum Workload: String, CaseIterable, ExpressibleByArgument, Sendable {
     }
 
     static func customerID(_ index: Int) -> String { "C" + String(format: "%010d", index + 1) }
-
-    private static func update(targets: Targets, count: Int) -> Call {
-        let metadata = targets.metadata
-        let block = max(1, count / 1_024)
-        let known = Mutex<[Int: Crm_Customer_V1_Customer]>([:])
-        return { worker, iteration in
-            let index = (worker % 1_024 * block + iteration % block) % count
-            let connection = targets.customer(worker)
-            var customer: Crm_Customer_V1_Customer
-            if let cached = known.withLock({ $0[index] }) {
-                customer = cached
-            } else {
-                var get = Crm_Customer_V1_GetCustomerRequest()
-                get.id = customerID(index)
-                customer = try await connection.unary(CustomerMethods.get, get, metadata: metadata).customer
-            }
-            var update = Crm_Customer_V1_UpdateCustomerRequest()
-            update.id = customer.id
-            update.expectedVersion = customer.version
-            update.profile = customer.profile
-            update.profile.preferredChannel = customer.profile.preferredChannel == .sms ? .email : .sms
-            do {
-                let updated = try await connection.unary(CustomerMethods.update, update, metadata: metadata).customer
-                known.withLock { $0[index] = updated }
-            } catch {
-                // Another worker of the same block (more than 1,024 workers) got there first: read again next time.
-                known.withLock { $0[index] = nil }
-                throw error
-            }
-        }
-    }
 
     /// One SLA policy for high-priority complaints (SetSlaPolicies replaces the set, so running it
     /// again is harmless).
