@@ -288,6 +288,18 @@ struct FeedTests {
         #expect(try await consumer.appliedCount == 22)
     }
 
+    /// The consumer's offset as each transaction commits.
+    final class OffsetsAtCommit: TransactionObserver, Sendable {
+        let sequences = Mutex<[UInt64]>([])
+        func observes(eventsOfKind eventKind: DatabaseEventKind) -> Bool { true }
+        func databaseDidChange(with event: DatabaseEvent) {}
+        func databaseDidCommit(_ db: Database) {
+            let sequence = (try? FeedConsumer.offset(producer: "items", db).sequence) ?? 0
+            sequences.withLock { $0.append(sequence) }
+        }
+        func databaseDidRollback(_ db: Database) {}
+    }
+
     @Test("events that arrived together are applied in one transaction; one that fails mid-batch: those before it commit, it is retried and dead-lettered, those after it follow in order")
     func batchWithPoison() async throws {
         let producer = try Producer()
@@ -300,8 +312,14 @@ struct FeedTests {
         #expect(events.count == 22)
         let commits = GroupCommitTests.CommitCounter()
         consumer.store.pool.add(transactionObserver: commits, extent: .databaseLifetime)
+        let offsets = OffsetsAtCommit()
+        consumer.store.pool.add(transactionObserver: offsets, extent: .databaseLifetime)
 
         try await consumer.feedConsumer(port: 1, maxAttempts: 3).handle(events)
+        // Each commit carries the offset of the last event it applied or dead-lettered: 1 to 7, the
+        // two failed attempts at 8 (their savepoints rolled back, the empty group still commits), 8
+        // dead-lettered, 9 to 22.
+        #expect(offsets.sequences.withLock { $0 } == [7, 7, 7, 8, 22])
 
         // 1 to 7 in one transaction; 8 tried twice more on its own, then dead-lettered; 9 to 22 in one.
         // One transaction an event would be 22 commits or more.

@@ -116,25 +116,32 @@ public struct FeedConsumer: Service {
     /// Items the producer may send ahead of the consumer, and the most events one transaction applies.
     static let window: UInt32 = 64
 
-    /// Applies events in one transaction, each in a savepoint with its offset. At the first that
-    /// fails, the ones before it commit, it goes through ``handle(_:after:)`` (retries, then the
-    /// dead letters), and the ones after it follow in the next transaction: order is kept.
+    /// Applies events in one transaction, each in a savepoint, and records the offset once. At the
+    /// first that fails, the ones before it commit, it goes through ``handle(_:after:)`` (retries,
+    /// then the dead letters), and the ones after it follow in the next transaction: order is kept.
     func handle(_ events: [Crm_Feed_V1_ChangeEvent]) async throws {
         var waiting = events[...]
         while !waiting.isEmpty {
             let batch = Array(waiting)
             let (applied, failure) = try await store.write { db -> (Int, ApplyFailure?) in
+                // The offset is read once and written once for the batch: it commits with the
+                // effects of the events before a failure, in the same transaction.
+                let stored = try Self.offset(producer: configuration.producer, db)
+                var offset = stored
+                var outcome: (Int, ApplyFailure?) = (batch.count, nil)
                 for (index, event) in batch.enumerated() {
                     do {
                         try db.inSavepoint {
-                            try applyOnce(event, db)
+                            if try applyOnce(event, after: offset, db) { offset = Offset(epoch: event.producerEpoch, sequence: event.sequence) }
                             return .commit
                         }
                     } catch let failure as ApplyFailure {
-                        return (index, failure)
+                        outcome = (index, failure)
+                        break
                     }
                 }
-                return (batch.count, nil)
+                if offset != stored { try Self.setOffset(offset, producer: configuration.producer, db) }
+                return outcome
             }
             waiting = waiting.dropFirst(applied)
             if let failure, let failed = waiting.popFirst() {
@@ -158,7 +165,11 @@ public struct FeedConsumer: Service {
             }
             attempt += 1
             do {
-                try await store.write { db in try applyOnce(event, db) }
+                try await store.write { db in
+                    if try applyOnce(event, after: Self.offset(producer: configuration.producer, db), db) {
+                        try Self.setOffset(Offset(epoch: event.producerEpoch, sequence: event.sequence), producer: configuration.producer, db)
+                    }
+                }
                 return
             } catch let applyFailure as ApplyFailure {
                 failure = applyFailure
@@ -183,10 +194,12 @@ public struct FeedConsumer: Service {
         var underlying: any Error
     }
 
-    private func applyOnce(_ event: Crm_Feed_V1_ChangeEvent, _ db: Database) throws {
-        let offset = try Self.offset(producer: configuration.producer, db)
+    /// Applies the event unless `offset` (where the consumer stands) says it was already applied, or
+    /// dead-letters it behind an unresolved letter of the same entity. True if it moved the offset,
+    /// which the caller then records in the same transaction.
+    private func applyOnce(_ event: Crm_Feed_V1_ChangeEvent, after offset: Offset, _ db: Database) throws -> Bool {
         // A replay of something already applied (a resubscription from an older offset): no effect.
-        if offset.epoch == event.producerEpoch && event.sequence <= offset.sequence { return }
+        if offset.epoch == event.producerEpoch && event.sequence <= offset.sequence { return false }
         if let blocking = try Int64.fetchOne(
             db.cachedStatement(
                 sql: "SELECT letter_id FROM feed_dead_letter WHERE producer = ? AND entity_key = ? AND resolved_at_ms IS NULL ORDER BY sequence LIMIT 1"),
@@ -200,7 +213,7 @@ public struct FeedConsumer: Service {
                 throw ApplyFailure(underlying: error)
             }
         }
-        try Self.setOffset(Offset(epoch: event.producerEpoch, sequence: event.sequence), producer: configuration.producer, db)
+        return true
     }
 
     private func deadLetterIfNew(_ event: Crm_Feed_V1_ChangeEvent, error: String, attempts: Int, _ db: Database) throws -> Bool {
