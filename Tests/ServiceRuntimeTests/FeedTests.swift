@@ -380,7 +380,7 @@ struct FeedTests {
                 request.consumer = "probe"
                 configure(&request)
                 do {
-                    for try await _ in try await connection.serverStream(FeedMethods.subscribe, request) { return nil }
+                    for try await _ in try connection.serverStream(FeedMethods.subscribe, request) { return nil }
                 } catch let error as RPCError {
                     return error
                 } catch {}

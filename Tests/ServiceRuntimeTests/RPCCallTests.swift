@@ -3,6 +3,7 @@ import Foundation
 import NIOCore
 import NIOPosix
 import ServiceRuntime
+import Synchronization
 import Testing
 import WireProtocol
 
@@ -70,12 +71,13 @@ struct RPCCallTests {
             let eventLoop = connection.eventLoop
             // Each answer sends the next call from the loop, as a proxy or a load generator does.
             let answers = try await eventLoop.flatSubmit {
-                var answered: [Bool] = []
-                func next(_ remaining: Int) -> EventLoopFuture<[Bool]> {
-                    guard remaining > 0 else { return eventLoop.makeSucceededFuture(answered) }
+                let answered = Mutex<[Bool]>([])
+                @Sendable func next(_ remaining: Int) -> EventLoopFuture<[Bool]> {
+                    guard remaining > 0 else { return eventLoop.makeSucceededFuture(answered.withLock { $0 }) }
                     return connection.callOnEventLoop(method: SystemMethods.echo.id, payload: payload).flatMap { buffer in
                         let echoed = (try? Crm_System_V1_EchoResponse(payload: buffer).payload) == Data("loop".utf8)
-                        answered.append(echoed && eventLoop.inEventLoop)
+                        let onLoop = eventLoop.inEventLoop
+                        answered.withLock { $0.append(echoed && onLoop) }
                         return next(remaining - 1)
                     }
                 }

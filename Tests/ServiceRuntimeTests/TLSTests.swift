@@ -30,7 +30,7 @@ struct TLSTests {
     func otherCA() async throws {
         let pki = try TestPKI.make()
         defer { pki.remove() }
-        try await withTestServer(configuration: .init(port: 0, tls: pki.server)) { _, port in
+        _ = try await withTestServer(configuration: .init(port: 0, tls: pki.server)) { _, port in
             // With TLS 1.3 the refusal may arrive after connect, so assert on the first exchange.
             await #expect(throws: (any Error).self) {
                 let connection = try await RPCConnection.connect(host: "127.0.0.1", port: port, options: .init(tls: pki.stranger))
@@ -58,7 +58,7 @@ struct TLSTests {
         var settings = pki.client
         settings.trustRootsPath = pki.path("other-ca.pem")
         let wrongTrust = settings
-        try await withTestServer(configuration: .init(port: 0, tls: pki.server)) { _, port in
+        _ = try await withTestServer(configuration: .init(port: 0, tls: pki.server)) { _, port in
             await #expect(throws: (any Error).self) {
                 let connection = try await RPCConnection.connect(host: "127.0.0.1", port: port, options: .init(tls: wrongTrust))
                 _ = try await connection.unary(SystemMethods.echo, echoRequest("x"), timeout: .seconds(5))

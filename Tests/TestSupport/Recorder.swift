@@ -1,4 +1,4 @@
-public import Foundation
+internal import Foundation
 
 /// A thread-safe box for facts handlers record and tests read.
 public final class Recorder<Value: Sendable>: @unchecked Sendable {

@@ -1,7 +1,7 @@
 internal import Foundation
 public import GRDB
 internal import ServiceRuntime
-public import WireProtocol
+internal import WireProtocol
 
 /// Change events: every change to a customer writes audit rows, so at the end of each change
 /// transaction the audit rows it wrote say which customers changed and how. One event per changed

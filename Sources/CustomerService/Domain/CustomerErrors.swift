@@ -1,4 +1,4 @@
-public import WireProtocol
+internal import WireProtocol
 
 /// The errors CustomerService answers with. Codes and reasons are stable; callers may switch on them.
 enum CustomerErrors {

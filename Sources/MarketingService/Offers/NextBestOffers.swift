@@ -1,6 +1,6 @@
-public import Foundation
+internal import Foundation
 public import GRDB
-public import ServiceRuntime
+internal import ServiceRuntime
 internal import SwiftProtobuf
 public import WireProtocol
 

@@ -1,6 +1,6 @@
-public import Foundation
+internal import Foundation
 public import GRDB
-public import ServiceRuntime
+internal import ServiceRuntime
 public import WireProtocol
 
 /// RM targets and their achievement, rolled up the organisation: an RM's figures count for their

@@ -1,5 +1,5 @@
 public import GRDB
-public import ServiceRuntime
+internal import ServiceRuntime
 public import WireProtocol
 
 /// Marketing.PipelineReport: amounts and weighted amounts by stage, RM or branch, per currency.

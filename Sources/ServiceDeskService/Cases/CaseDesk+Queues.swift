@@ -1,6 +1,6 @@
-public import Foundation
+internal import Foundation
 public import GRDB
-public import ServiceRuntime
+internal import ServiceRuntime
 public import WireProtocol
 
 /// Queues: who works each one, and how ASSIGN without an assignee picks among them.

@@ -1,7 +1,7 @@
 internal import Crypto
-public import Foundation
+internal import Foundation
 public import GRDB
-public import ServiceRuntime
+internal import ServiceRuntime
 public import WireProtocol
 
 /// Resolution, satisfaction and the links between cases (parent, duplicate).

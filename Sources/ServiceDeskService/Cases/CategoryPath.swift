@@ -1,4 +1,4 @@
-public import ServiceRuntime
+internal import ServiceRuntime
 
 extension FieldViolations {
     /// Checks a category path such as "cards/fees": 1 to 5 segments of lower-case ASCII letters,

@@ -1,5 +1,5 @@
 public import GRDB
-public import ServiceRuntime
+internal import ServiceRuntime
 public import WireProtocol
 
 /// The managed category tree: paths with the names agents see. Once a tree is set, new cases must

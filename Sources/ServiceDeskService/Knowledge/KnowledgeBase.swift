@@ -1,6 +1,6 @@
 public import Foundation
 public import GRDB
-public import ServiceRuntime
+internal import ServiceRuntime
 public import WireProtocol
 
 /// The knowledge base: articles agents use to answer cases, draft -> published -> archived, searched

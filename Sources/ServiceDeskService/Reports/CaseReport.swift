@@ -1,6 +1,6 @@
 public import Foundation
 public import GRDB
-public import ServiceRuntime
+internal import ServiceRuntime
 public import WireProtocol
 
 /// CaseReport's figures. ``facts(_:_:)`` reads what each case in the window contributes; ``make(_:repeatThreshold:)``

@@ -15,7 +15,7 @@ internal import WireProtocol
 /// 60, then every 64): otherwise the peer waits for the whole burst's answers before it starts on
 /// any, and the two sides of a busy connection take turns instead of working at once (echo at 256
 /// in flight +84%, at 16 +120%; docs/BENCHMARKS.md, "Session 14").
-protocol FlushCoalescing: AnyObject {
+protocol FlushCoalescing: AnyObject, SendableMetatype {
     var context: ChannelHandlerContext? { get }
     var flushes: FlushState { get set }
 }

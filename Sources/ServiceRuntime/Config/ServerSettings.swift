@@ -1,9 +1,9 @@
-public import Configuration
+internal import Configuration
 internal import Foundation
 internal import SystemPackage
 public import Logging
-public import NIOCore
-public import WireProtocol
+internal import NIOCore
+internal import WireProtocol
 
 /// Everything a server reads from its configuration: a JSON file plus `CRM_`-prefixed environment
 /// variables, the environment winning (`listen.port` <- `CRM_LISTEN_PORT`). Every key is listed in

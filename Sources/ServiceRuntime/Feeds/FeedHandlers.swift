@@ -1,7 +1,7 @@
 internal import Foundation
 internal import GRDB
 internal import SwiftProtobuf
-public import WireProtocol
+internal import WireProtocol
 
 /// The producer side of a change feed: Feed.Subscribe, Feed.Acknowledge and Feed.Status over the
 /// service's own change log. A service that publishes registers these; nothing else is needed.

@@ -1,4 +1,4 @@
-public import NIOCore
+internal import NIOCore
 
 /// Runs a task's jobs on one NIO event loop. A unary handler started with this preference runs on
 /// its connection's event loop thread: no wake-up of a thread of the global pool to start it, and

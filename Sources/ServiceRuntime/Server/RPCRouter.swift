@@ -1,5 +1,5 @@
 public import NIOCore
-public import SwiftProtobuf
+internal import SwiftProtobuf
 public import WireProtocol
 
 /// The handlers a server answers, by method id. Built before the server starts; immutable after.

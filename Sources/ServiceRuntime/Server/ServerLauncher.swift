@@ -6,7 +6,7 @@ internal import NIOCore
 internal import NIOPosix
 public import ServiceLifecycle
 internal import UnixSignals
-public import WireProtocol
+internal import WireProtocol
 
 /// What every server executable's main does, in this order: read the configuration (one line and
 /// exit status 78 on a bad one), set up logging to stdout, open the database and run its migrations,

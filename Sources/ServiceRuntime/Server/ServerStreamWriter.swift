@@ -1,6 +1,6 @@
 public import NIOCore
 public import SwiftProtobuf
-public import WireProtocol
+internal import WireProtocol
 
 /// Writes the items of one server stream. Each ``write(_:)`` waits until the caller has granted
 /// credit and the connection can take more bytes, so a slow or stalled caller holds the handler

@@ -1,4 +1,4 @@
-public import NIOCore
+internal import NIOCore
 public import WireProtocol
 
 /// The System service (id 1) that every server answers: echo, a streamed echo and health.

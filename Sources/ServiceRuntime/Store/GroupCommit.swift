@@ -1,5 +1,5 @@
 internal import Foundation
-public import GRDB
+internal import GRDB
 internal import Synchronization
 
 /// Group commit: writes that arrive while the writer is busy wait in a queue, and the writer runs

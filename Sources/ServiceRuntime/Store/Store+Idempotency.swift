@@ -2,7 +2,7 @@ internal import Foundation
 public import GRDB
 internal import NIOCore
 public import SwiftProtobuf
-public import WireProtocol
+internal import WireProtocol
 
 extension Store {
     /// How long an idempotency key's first answer is kept and replayed.

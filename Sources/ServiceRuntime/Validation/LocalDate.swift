@@ -1,4 +1,4 @@
-public import Foundation
+internal import Foundation
 
 /// A calendar day without a time or time zone: what business calendars (holidays, make-up working
 /// days), expected close dates and birthdays name (`2026-10-01`).

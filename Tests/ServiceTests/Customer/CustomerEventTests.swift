@@ -107,7 +107,7 @@ struct CustomerEventTests {
             _ = try await connection.unary(CustomerMethods.create, create)
             var subscribe = Crm_Feed_V1_SubscribeRequest()
             subscribe.consumer = "test"
-            let stream = try await connection.serverStream(FeedMethods.subscribe, subscribe)
+            let stream = try connection.serverStream(FeedMethods.subscribe, subscribe)
             var iterator = stream.makeAsyncIterator()
             let firstItem = try await iterator.next()
             let first = try #require(firstItem)

@@ -158,7 +158,7 @@ struct PipelineTests {
         qualified = try await market.move(qualified, .qualified)
         var proposal = try await market.create(customer: "C0000000002", amount: 250_001)
         proposal = try await market.move(try await market.move(proposal, .qualified), .proposal)
-        var negotiation = try await market.create(customer: "C0000000002", amount: 800_000, currency: "USD") { $0.stage = .negotiation }
+        let negotiation = try await market.create(customer: "C0000000002", amount: 800_000, currency: "USD") { $0.stage = .negotiation }
         #expect(negotiation.weightedAmountMinor == 600_000)
         market.clock.update { $0 = $0.addingTimeInterval(3_600) }
         let closedFrom = Int64(market.clock.value.timeIntervalSince1970 * 1000)
