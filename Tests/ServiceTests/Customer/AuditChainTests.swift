@@ -203,7 +203,7 @@ struct AuditChainTests {
             }
             try await group.waitForAll()
         }
-        let (rows, headWrites) = try await fixture.accessLog.store.pool.writeWithoutTransaction { db in
+        let (rows, headWrites) = try fixture.accessLog.store.pool.writeWithoutTransaction { db in
             (try Row.fetchAll(db, sql: "SELECT caller_system, end_user, request_id, customer_key FROM access_log ORDER BY sequence"),
              try Int.fetchOne(db, sql: "SELECT n FROM head_writes") ?? 0)
         }
