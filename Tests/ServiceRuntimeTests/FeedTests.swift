@@ -55,6 +55,9 @@ struct FeedTests {
     final class Consumer: Sendable {
         let store: Store
         let poisonFixed = Recorder(false)
+        /// A poison event also ends the whole transaction first, as SQLite does on a full disk or an
+        /// I/O error.
+        let poisonAbandonsTransaction = Recorder(false)
 
         init() throws {
             var migrator = DatabaseMigrator()
@@ -72,9 +75,12 @@ struct FeedTests {
         struct Poisoned: Error {}
 
         var apply: FeedConsumer.Apply {
-            { [poisonFixed] event, db in
+            { [poisonFixed, poisonAbandonsTransaction] event, db in
                 let text = String(decoding: try Crm_System_V1_EchoRequest(serializedBytes: event.payload).payload, as: UTF8.self)
-                if text.hasSuffix(" poison") && !poisonFixed.value { throw Poisoned() }
+                if text.hasSuffix(" poison") && !poisonFixed.value {
+                    if poisonAbandonsTransaction.value { try db.execute(sql: "ROLLBACK") }
+                    throw Poisoned()
+                }
                 let version = Int(text.split(separator: " ")[0])!
                 let previous = try Int.fetchOne(db, sql: "SELECT version FROM entity_state WHERE entity = ?", arguments: [event.entityKey]) ?? 0
                 guard version == previous + 1 else { throw OutOfOrder() }
@@ -336,6 +342,27 @@ struct FeedTests {
         let before = try await consumer.dump()
         try await consumer.feedConsumer(port: 1, maxAttempts: 3).handle(events)
         #expect(try await consumer.dump() == before)
+    }
+
+    @Test("an event that fails after SQLite abandoned the batch's transaction: nothing of the batch commits, not even its offset")
+    func batchWhoseTransactionIsAbandoned() async throws {
+        let producer = try Producer()
+        let consumer = try Consumer()
+        try await producer.produce(7)
+        try await producer.produce(1, entities: 7, poison: ["E0"])
+        let epoch = try await producer.store.pool.read { try ChangeLog.epoch($0) }
+        let events = try await producer.store.pool.read { db in try ChangeLog.events(after: 0, limit: 100, epoch: epoch, db) }
+        consumer.poisonAbandonsTransaction.update { $0 = true }
+
+        await #expect(throws: (any Error).self) { try await consumer.feedConsumer(port: 1, maxAttempts: 3).handle(events) }
+
+        // Events 1 to 7 were rolled back with the transaction; an offset of 7 would skip them for good.
+        #expect(try await consumer.store.pool.read { try FeedConsumer.offset(producer: "items", $0) }.sequence == 0)
+        #expect(try await consumer.appliedCount == 0)
+        consumer.poisonAbandonsTransaction.update { $0 = false }
+        consumer.poisonFixed.update { $0 = true }
+        try await consumer.feedConsumer(port: 1, maxAttempts: 3).handle(events)
+        #expect(try await consumer.appliedCount == 8)
     }
 
     @Test("a producer whose log is replaced (a new epoch): the consumer starts the new log from its beginning")

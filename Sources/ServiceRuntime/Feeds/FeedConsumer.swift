@@ -140,6 +140,9 @@ public struct FeedConsumer: Service {
                         break
                     }
                 }
+                // SQLite ends the whole transaction on some errors (a full disk, an I/O error): the
+                // effects before the failure are gone, and an offset written now would commit alone.
+                if let failure = outcome.1, !db.isInsideTransaction { throw failure.underlying }
                 if offset != stored { try Self.setOffset(offset, producer: configuration.producer, db) }
                 return outcome
             }
