@@ -128,12 +128,16 @@ public struct FeedConsumer: Service {
                 // effects of the events before a failure, in the same transaction.
                 let stored = try Self.offset(producer: configuration.producer, db)
                 var offset = stored
+                // Only an open dead letter holds events back, and none opens inside a batch (a
+                // failing event ends it): with none open, no event needs to look.
+                let lettersOpen = try Self.hasOpenDeadLetters(producer: configuration.producer, db)
                 var outcome: (Int, ApplyFailure?) = (batch.count, nil)
                 for (index, event) in batch.enumerated() {
                     do {
-                        try db.inSavepoint {
-                            if try applyOnce(event, after: offset, db) { offset = Offset(epoch: event.producerEpoch, sequence: event.sequence) }
-                            return .commit
+                        try Self.eventSavepoint.run(db) {
+                            if try applyOnce(event, after: offset, lettersOpen: lettersOpen, db) {
+                                offset = Offset(epoch: event.producerEpoch, sequence: event.sequence)
+                            }
                         }
                     } catch let failure as ApplyFailure {
                         outcome = (index, failure)
@@ -169,7 +173,7 @@ public struct FeedConsumer: Service {
             attempt += 1
             do {
                 try await store.write { db in
-                    if try applyOnce(event, after: Self.offset(producer: configuration.producer, db), db) {
+                    if try applyOnce(event, after: Self.offset(producer: configuration.producer, db), lettersOpen: true, db) {
                         try Self.setOffset(Offset(epoch: event.producerEpoch, sequence: event.sequence), producer: configuration.producer, db)
                     }
                 }
@@ -200,10 +204,10 @@ public struct FeedConsumer: Service {
     /// Applies the event unless `offset` (where the consumer stands) says it was already applied, or
     /// dead-letters it behind an unresolved letter of the same entity. True if it moved the offset,
     /// which the caller then records in the same transaction.
-    private func applyOnce(_ event: Crm_Feed_V1_ChangeEvent, after offset: Offset, _ db: Database) throws -> Bool {
+    private func applyOnce(_ event: Crm_Feed_V1_ChangeEvent, after offset: Offset, lettersOpen: Bool, _ db: Database) throws -> Bool {
         // A replay of something already applied (a resubscription from an older offset): no effect.
         if offset.epoch == event.producerEpoch && event.sequence <= offset.sequence { return false }
-        if let blocking = try Int64.fetchOne(
+        if lettersOpen, let blocking = try Int64.fetchOne(
             db.cachedStatement(
                 sql: "SELECT letter_id FROM feed_dead_letter WHERE producer = ? AND entity_key = ? AND resolved_at_ms IS NULL ORDER BY sequence LIMIT 1"),
             arguments: [configuration.producer, event.entityKey])
@@ -301,6 +305,15 @@ public struct FeedConsumer: Service {
             return Offset(epoch: "", sequence: 0)
         }
         return Offset(epoch: row["epoch"], sequence: UInt64(max(0, row["sequence"] as Int64)))
+    }
+
+    /// Each event's savepoint in a batch: a failing event is undone alone.
+    private static let eventSavepoint = PreparedSavepoint("feed_event")
+
+    static func hasOpenDeadLetters(producer: String, _ db: Database) throws -> Bool {
+        try Bool.fetchOne(
+            db.cachedStatement(sql: "SELECT EXISTS (SELECT 1 FROM feed_dead_letter WHERE producer = ? AND resolved_at_ms IS NULL)"),
+            arguments: [producer]) ?? false
     }
 
     static func setOffset(_ offset: Offset, producer: String, _ db: Database) throws {
