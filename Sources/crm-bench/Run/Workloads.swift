@@ -91,8 +91,7 @@ enum Workload: String, CaseIterable, ExpressibleByArgument, Sendable {
                 guard view.customer.id == request.id else { throw WrongAnswer() }
             }
         case .update:
-            let updates = CustomerUpdates(targets: targets, count: count)
-            return { worker, iteration in try await updates.call(worker, iteration) }
+            return try await makeRun(targets: targets, count: count).call
         case .case:
             try await Self.prepareCases(targets)
             return Self.caseLifecycle(targets: targets, count: count)
