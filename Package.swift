@@ -58,11 +58,13 @@ let targets: [Target] = [
         exclude: ["Generated/README.md"],
         swiftSettings: swiftSettings
     ),
+    // SQLite settings of the whole process, made before SQLite is first used (C: sqlite3_config is variadic).
+    .target(name: "SQLiteProcessSettings", linkerSettings: [.linkedLibrary("sqlite3")]),
     // What every server shares. Built out by the runtime issue.
     .target(
         name: "ServiceRuntime",
         dependencies: [
-            "WireProtocol", nioCore, nioPosix, nioSSL, nioTLS, nioHTTP1, nioConcurrencyHelpers, logging, serviceLifecycle, swiftProtobuf, grdb,
+            "WireProtocol", "SQLiteProcessSettings", nioCore, nioPosix, nioSSL, nioTLS, nioHTTP1, nioConcurrencyHelpers, logging, serviceLifecycle, swiftProtobuf, grdb,
             grdbSQLite, configuration, systemPackage, unixSignals, prometheus,
         ],
         swiftSettings: swiftSettings

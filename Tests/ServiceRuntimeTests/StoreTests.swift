@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import GRDBSQLite
 import NIOCore
 import ServiceRuntime
 import Testing
@@ -20,6 +21,17 @@ struct StoreTests {
             try db.execute(sql: "INSERT INTO counter (id, value) VALUES (1, 0)")
         }
         return migrator
+    }
+
+    @Test("SQLite keeps no memory statistics, so no allocation takes its process-wide lock, also once stores read and write")
+    func memoryStatisticsOff() async throws {
+        #expect(Store.sqliteMemoryStatisticsOff)
+        let store = try Store(configuration: .init(path: try Self.temporaryPath()), migrator: Self.counterMigrator, logger: testLogger)
+        try await store.write { db in try db.execute(sql: "UPDATE counter SET value = value + 1") }
+        #expect(try await store.read { db in try Int.fetchOne(db, sql: "SELECT value FROM counter") } == 1)
+        var (current, highest): (sqlite3_int64, sqlite3_int64) = (-1, -1)
+        #expect(sqlite3_status64(SQLITE_STATUS_MEMORY_USED, &current, &highest, 0) == SQLITE_OK)
+        #expect(current == 0 && highest == 0)
     }
 
     @Test("the writer runs with synchronous=FULL by default, read back from the writer connection")

@@ -1,6 +1,7 @@
 public import GRDB
 internal import NIOCore
 internal import NIOPosix
+internal import SQLiteProcessSettings
 internal import Synchronization
 public import Logging
 
@@ -119,6 +120,11 @@ public final class Store: Sendable {
         guard synchronous == durability.pragmaValue else {
             throw StoreError(message: "could not set synchronous=\(durability) (SQLite reports \(synchronous))")
         }
+        if !Self.sqliteMemoryStatisticsOff {
+            logger.warning(
+                "SQLite memory statistics are on: every allocation takes a process-wide lock",
+                metadata: ["sqlite_result": "\(crm_sqlite_memory_statistics_off_result())"])
+        }
         try Self.runtimeMigrations.migrate(pool)
         try migrator.migrate(pool)
         pool.add(transactionObserver: feedSignal, extent: .databaseLifetime)
@@ -161,6 +167,10 @@ public final class Store: Sendable {
         readerConnection.currentValue = connection
         return connection
     }
+
+    /// Whether SQLite counts its allocations without a process-wide lock: turned off when the
+    /// program is loaded (SQLiteProcessSettings), before any connection opens.
+    public static var sqliteMemoryStatisticsOff: Bool { crm_sqlite_memory_statistics_off_result() == 0 }
 
     /// The runtime's own tables, shared by every service.
     public static var runtimeMigrations: DatabaseMigrator {
