@@ -169,7 +169,8 @@ extension CustomerDirectory {
         }
         if current.creditGrade != grade {
             try db.cachedStatement(
-                sql: "UPDATE customer SET credit_grade = ?, credit_grade_source = ? WHERE key = ?").execute(arguments: [grade, source, key])
+                sql: "UPDATE customer SET credit_grade = ?, credit_grade_source = ?, version = version + 1, updated_at_ms = ? WHERE key = ?"
+            ).execute(arguments: [grade, source, nowMilliseconds, key])
             try AuditLog.append(
                 [.init(customerKey: key, action: "credit-grade", field: "creditGrade", before: current.creditGrade, after: "\(grade) (\(source))")],
                 caller: caller, atMilliseconds: nowMilliseconds, db)

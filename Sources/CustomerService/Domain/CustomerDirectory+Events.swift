@@ -36,7 +36,19 @@ extension CustomerDirectory {
             if !(actions[key]?.contains(action) ?? false) { actions[key, default: []].append(action) }
         }
         let time = nowMilliseconds
+        // Every event carries a version above the customer's previous event, so that a consumer
+        // keeping the highest version it saw never drops one: a change that did not move the
+        // version itself (accounts, consents, grades, households) moves it here, once per transaction.
+        let advance = try db.cachedStatement(
+            sql: """
+                UPDATE customer SET
+                    version = MAX(version, published_version + 1),
+                    updated_at_ms = CASE WHEN version > published_version THEN updated_at_ms ELSE ? END,
+                    published_version = MAX(version, published_version + 1)
+                WHERE key = ?
+                """)
         for key in order {
+            try advance.execute(arguments: [time, key])
             guard let customer = try CustomerRecords.load(key: key, db) else { continue }
             let done = actions[key] ?? []
             let type: String

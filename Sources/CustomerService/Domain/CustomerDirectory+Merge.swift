@@ -61,7 +61,8 @@ extension CustomerDirectory {
         return response
     }
 
-    /// Undoes a merge by restoring both customers' before-image, if neither changed since.
+    /// Undoes a merge by restoring both customers' before-image, if neither changed since: the
+    /// content as it was, under a new version one above the merged one.
     public func unmerge(_ request: Crm_Customer_V1_UnmergeCustomersRequest, caller: Caller, _ db: Database) throws -> Crm_Customer_V1_UnmergeCustomersResponse {
         var problems = FieldViolations()
         let reason = problems.text(request.reason, "reason", max: 200, required: true)
@@ -85,8 +86,17 @@ extension CustomerDirectory {
                 reason: "CHANGED_SINCE_MERGE", processing: .notProcessed)
         }
         let before = try CustomerImage.decode(row["before_image"])
+        // The content goes back exactly; the versions go forward. A version seen while merged must
+        // not be current again (an update naming it would be a lost update), and a consumer that
+        // keeps the highest version it saw must take the restored customers as newer.
+        let versions = try Dictionary(
+            uniqueKeysWithValues: Row.fetchAll(db, sql: "SELECT key, version FROM customer WHERE key IN (?, ?)", arguments: [survivorKey, mergedKey])
+                .map { ($0["key"] as Int64, $0["version"] as Int64) })
         try CustomerImage.restore(before, keys: [survivorKey, mergedKey], db)
         let time = nowMilliseconds
+        for (key, version) in versions {
+            try db.execute(sql: "UPDATE customer SET version = ?, updated_at_ms = ? WHERE key = ?", arguments: [version + 1, time, key])
+        }
         try db.execute(sql: "UPDATE customer_merge SET unmerged_at_ms = ? WHERE merge_id = ?", arguments: [time, Int64(request.mergeID)])
         let mergedID = CustomerRecords.customerID(mergedKey)
         try AuditLog.append(

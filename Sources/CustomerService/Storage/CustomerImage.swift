@@ -33,8 +33,13 @@ enum CustomerImage {
         return tables
     }
 
+    /// Columns that record what was published about a row rather than the row itself: outside the
+    /// image, so that publishing a merge's events does not count as a change since the merge, and
+    /// an unmerge does not set them back.
+    static let bookkeepingColumns: Set<String> = ["published_version"]
+
     private static func table(_ name: String, where condition: String, _ db: Database) throws -> Table {
-        let columns = try db.columns(in: name).map(\.name)
+        let columns = try db.columns(in: name).map(\.name).filter { !bookkeepingColumns.contains($0) }
         let primaryKey = try db.primaryKey(name).columns.joined(separator: ", ")
         let rows = try Row.fetchAll(db, sql: "SELECT * FROM \(name) WHERE \(condition) ORDER BY \(primaryKey)")
         return Table(name: name, columns: columns, rows: rows.map { row in columns.map { row[$0] } })

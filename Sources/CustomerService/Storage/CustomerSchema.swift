@@ -414,6 +414,16 @@ public enum CustomerSchema {
                     CREATE INDEX household_member_household ON household_member (household_key, role);
                     """)
         }
+        migrator.registerMigration("customer-14-published-versions") { db in
+            // The version each customer's last change event carried, so that every event carries a
+            // higher one (CustomerDirectory.publishChanges). Events already in the log carried the
+            // current versions.
+            try db.execute(
+                sql: """
+                    ALTER TABLE customer ADD COLUMN published_version INTEGER NOT NULL DEFAULT 0;
+                    UPDATE customer SET published_version = version;
+                    """)
+        }
         return migrator
     }
 }

@@ -273,6 +273,19 @@ final class RPCServerConnectionHandler: ChannelDuplexHandler, FlushCoalescing {
             method: entry.info, streamID: frame.streamID, metadata: metadata, deadline: deadline,
             peerIdentity: peerIdentity, serverLogger: logger, loggedCaller: caller)
 
+        // A deadline of 0 has passed on arrival: one rule for every method, immediate ones included,
+        // and nothing runs, so the caller may send the call again with time to spare.
+        if metadata.timeoutMilliseconds == 0 {
+            metrics?.callStarted()
+            let answer = Frame.error(
+                streamID: frame.streamID, method: frame.method,
+                RPCError(code: .deadlineExceeded, message: "timeout_ms is 0: the deadline passed before the call started",
+                         reason: "DEADLINE_EXCEEDED", processing: .notProcessed))
+            report(methodName: entry.info.name, startedAt: now, context: callContext, answer: answer)
+            writeFinalFrame(answer)
+            return
+        }
+
         let streamID = frame.streamID
         let payload = frame.payload
         let loopBound = NIOLoopBound(self, eventLoop: context.eventLoop)

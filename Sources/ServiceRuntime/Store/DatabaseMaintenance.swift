@@ -100,6 +100,7 @@ public enum DatabaseMaintenance {
             try target.write { db -> String in
                 try db.execute(sql: "UPDATE feed_epoch SET epoch = lower(hex(randomblob(16)))")
                 try db.execute(sql: "UPDATE feed_consumer SET acknowledged_sequence = 0")
+                try advanceVersions(atMilliseconds: Int64(Date().timeIntervalSince1970 * 1000), db)
                 return try ChangeLog.epoch(db)
             }
         }
@@ -113,6 +114,21 @@ public enum DatabaseMaintenance {
         try FileManager.default.moveItem(atPath: restoring, toPath: database)
         try syncFile(URL(fileURLWithPath: database).deletingLastPathComponent().path)
         return RestoreReport(database: database, restoredFrom: backup, previousFileKeptAt: kept, feedEpoch: epoch)
+    }
+
+    /// Versions given after a restore must be above every version given before it, also those the
+    /// backup never saw (the changes after it, which callers and consumers may hold). Every table
+    /// with a `version` column holds entity versions: each moves to at least the restore time in
+    /// milliseconds times 1,000. Versions before any restore are far below that, and versions
+    /// after an earlier restore stay below the floor of a later one unless an entity changed more
+    /// than 1,000 times a millisecond in between. The floor stays within 2^53 (exact as a double,
+    /// for JSON clients) until the year 2255.
+    static func advanceVersions(atMilliseconds time: Int64, _ db: Database) throws {
+        let floor = time * 1_000
+        let tables = try String.fetchAll(db, sql: "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name")
+        for table in tables where try db.columns(in: table).contains(where: { $0.name == "version" }) {
+            try db.execute(sql: "UPDATE \(table.quotedDatabaseIdentifier) SET version = MAX(version + 1, ?)", arguments: [floor])
+        }
     }
 
     /// Which migrations the file has, and which of `migrators` (this build's) it lacks.

@@ -214,7 +214,7 @@ struct AccountsTests {
         _ = try await fixture.recordInteraction(second.id)
         let survivor = try await fixture.get(first.id)
         let merged = try await fixture.get(second.id)
-        let before = try await fixture.dump([first.id, second.id])
+        let before = try await fixture.content([first.id, second.id])
         let result = try await fixture.merge(survivor: survivor, merged: merged)
         let view = try await fixture.view(first.id)
         #expect(view.accounts.map(\.accountNumber) == ["CA0002", "JT0001"])
@@ -223,6 +223,6 @@ struct AccountsTests {
         #expect(view.mergedCustomerIds == [second.id])
         #expect(view.customer.valueGrade == 2, "regraded with the merged record's 2M")
         _ = try await fixture.unmerge(result.mergeID)
-        #expect(try await fixture.dump([first.id, second.id]) == before)
+        #expect(try await fixture.content([first.id, second.id]) == before)
     }
 }

@@ -68,11 +68,11 @@ struct AgreementTests {
         let survivor = try await fixture.create(Profiles.individual()).customer
         let merged = try await fixture.create(Profiles.individual(nameZh: "张三", nameLatin: "Zhang San", residentID: nil, phone: "13900000001")).customer
         _ = try await upsert(fixture, [Self.agreement("EB-1000", customer: merged.id), Self.agreement("EB-1001", customer: survivor.id)])
-        let before = try await fixture.dump([survivor.id, merged.id])
-        let result = try await fixture.merge(survivor: survivor, merged: merged)
+        let before = try await fixture.content([survivor.id, merged.id])
+        let result = try await fixture.merge(survivor: try await fixture.get(survivor.id), merged: try await fixture.get(merged.id))
         #expect(try await fixture.view(survivor.id).agreements.map(\.agreementNumber).sorted() == ["EB-1000", "EB-1001"])
         #expect(try await fixture.view(survivor.id).agreements.allSatisfy(\.inForce))
         _ = try await fixture.unmerge(result.mergeID)
-        #expect(try await fixture.dump([survivor.id, merged.id]) == before)
+        #expect(try await fixture.content([survivor.id, merged.id]) == before)
     }
 }

@@ -169,13 +169,13 @@ struct HouseholdAndGroupTests {
         create.members = [member(second.id, .head)]
         let request = create
         _ = try await fixture.write { directory, db in try directory.createHousehold(request, caller: .servicing, db) }
-        let before = try await fixture.dump([first.id, second.id])
+        let before = try await fixture.content([first.id, second.id])
         let result = try await fixture.merge(survivor: first, merged: try await fixture.get(second.id))
         let household = try await fixture.read { directory, db in
             try directory.getHousehold(.with { $0.householdID = "H0000000001" }, db)
         }
         #expect(household.household.members.map(\.customerID) == [first.id])
         _ = try await fixture.unmerge(result.mergeID)
-        #expect(try await fixture.dump([first.id, second.id]) == before)
+        #expect(try await fixture.content([first.id, second.id]) == before)
     }
 }

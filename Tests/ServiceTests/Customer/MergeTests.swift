@@ -2,6 +2,7 @@
 import Foundation
 import GRDB
 import ServiceRuntime
+import SwiftProtobuf
 import Testing
 import WireProtocol
 
@@ -50,18 +51,27 @@ struct MergeTests {
         }.customers.map(\.id) == [survivor.id])
     }
 
-    @Test("merge then unmerge gives a byte-identical full dump of both customers; the audit chain stays intact")
+    /// The customer as it reads apart from its version and update time.
+    func content(_ customer: Crm_Customer_V1_Customer) -> Crm_Customer_V1_Customer {
+        var customer = customer
+        (customer.version, customer.updatedAtMs) = (0, 0)
+        return customer
+    }
+
+    @Test("merge then unmerge restores the full dump of both customers byte for byte but for new versions; the audit chain stays intact")
     func unmergeRestoresExactly() async throws {
         let fixture = try TemporaryCustomerStore()
         let (survivor, merged) = try await twoRecords(fixture)
-        let before = try await fixture.dump([survivor.id, merged.id])
+        let before = try await fixture.content([survivor.id, merged.id])
         let result = try await fixture.merge(survivor: survivor, merged: merged)
-        #expect(try await fixture.dump([survivor.id, merged.id]) != before)
+        #expect(try await fixture.content([survivor.id, merged.id]) != before)
 
         let restored = try await fixture.unmerge(result.mergeID)
-        #expect(try await fixture.dump([survivor.id, merged.id]) == before)
-        #expect(restored.survivor == survivor)
-        #expect(restored.restored == merged)
+        #expect(try await fixture.content([survivor.id, merged.id]) == before)
+        #expect(content(restored.survivor) == content(survivor))
+        #expect(content(restored.restored) == content(merged))
+        #expect(restored.survivor.version == result.survivor.version + 1, "a new version above the merged one")
+        #expect(restored.restored.version == merged.version + 2)
         let audit = try await fixture.read { directory, db in try directory.verifyAudit(db) }
         #expect(audit.intact)
         let actions = try await fixture.read { _, db in
@@ -78,12 +88,61 @@ struct MergeTests {
         let fixture = try TemporaryCustomerStore()
         let survivor = try await fixture.create(Profiles.individual(email: "zs@example.com")).customer
         let merged = try await fixture.create(Profiles.individual(residentID: nil, phone: "13812345678", email: "other@example.com")).customer
-        let before = try await fixture.dump([survivor.id, merged.id])
+        let before = try await fixture.content([survivor.id, merged.id])
         let result = try await fixture.merge(survivor: survivor, merged: merged)
         #expect(result.survivor.profile.contacts.map(\.value) == ["+8613812345678", "zs@example.com", "other@example.com"])
         #expect(result.survivor.profile.contacts.filter(\.primary).count == 1)
         _ = try await fixture.unmerge(result.mergeID)
-        #expect(try await fixture.dump([survivor.id, merged.id]) == before)
+        #expect(try await fixture.content([survivor.id, merged.id]) == before)
+    }
+
+    @Test("after an unmerge, an update naming a version read while merged is ABORTED, and every event's version is above the last")
+    func unmergeVersionsGoForward() async throws {
+        let fixture = try TemporaryCustomerStore()
+        let (survivor, merged) = try await twoRecords(fixture)
+        let result = try await fixture.merge(survivor: survivor, merged: merged)
+        let restored = try await fixture.unmerge(result.mergeID)
+        var profile = restored.survivor.profile
+        profile.individual.occupation = "teacher"
+        let stale = await #expect(throws: RPCError.self) { try await fixture.update(survivor.id, version: result.survivor.version, to: profile) }
+        #expect(stale?.code == .aborted)
+        _ = try await fixture.update(survivor.id, version: restored.survivor.version, to: profile)
+        _ = try await fixture.upsert([Holdings.make("6222000000000001", customer: survivor.id, balanceYuan: 1_000, contributionYuan: 1)])
+
+        let versions = try await fixture.read { _, db in
+            try Row.fetchAll(db, sql: "SELECT entity_key, payload FROM change_log ORDER BY sequence").map {
+                (id: $0["entity_key"] as String, version: try Crm_Customer_V1_CustomerChanged(serializedBytes: $0["payload"] as Data).version)
+            }
+        }
+        for id in [survivor.id, merged.id] {
+            let mine = versions.filter { $0.id == id }.map(\.version)
+            #expect(mine.count >= 3)
+            #expect(zip(mine, mine.dropFirst()).allSatisfy { $0 < $1 }, "\(id): \(mine)")
+        }
+        #expect(versions.filter { $0.id == survivor.id }.map(\.version) == [1, 2, 3, 4, 5])
+    }
+
+    @Test("after a restore from backup, versions and event versions go on above every version given before the restore")
+    func restoreKeepsVersionsGoingForward() async throws {
+        let original = try TemporaryCustomerStore()
+        let created = try await original.create(Profiles.individual()).customer
+        let backup = original.folder.appendingPathComponent("backup.sqlite").path
+        _ = try DatabaseMaintenance.backup(database: original.store.configuration.path, to: backup)
+        var profile = created.profile
+        profile.individual.occupation = "teacher"
+        let lost = try await original.update(created.id, version: 1, to: profile).customer
+        #expect(lost.version == 2, "a version callers and consumers saw, which the backup never held")
+
+        let restored = try TemporaryCustomerStore(restoredFrom: backup)
+        let current = try await restored.get(created.id)
+        #expect(current.version > lost.version)
+        #expect(content(current) == content(created), "the content is the backup's")
+        let stale = await #expect(throws: RPCError.self) { try await restored.update(created.id, version: lost.version, to: profile) }
+        #expect(stale?.code == .aborted)
+        let updated = try await restored.update(created.id, version: current.version, to: profile).customer
+        #expect(updated.version == current.version + 1)
+        let versions = try await feedVersions(restored.store, as: Crm_Customer_V1_CustomerChanged.self) { $0.version }
+        #expect(versions[created.id] == [1, updated.version], "the restored log, then the new change")
     }
 
     @Test("unmerge is refused once either customer changed after the merge")

@@ -49,6 +49,34 @@ struct GatewayRoutingTests {
         }
     }
 
+    @Test("timeout_ms 0 is DEADLINE_EXCEEDED, not processed, on the gateway's own System methods and forwarded ones alike; nothing runs")
+    func zeroDeadline() async throws {
+        let calls = Recorder(0)
+        try await GatewayHarness.withGateway(backends: [GatewayHarness.probeRouter(name: "b1", calls: calls)]) { gateway in
+            let connection = try await gateway.connect()
+            // Sent as written (no local timeout, which the client would put in timeout_ms instead).
+            let expired = Metadata(timeoutMilliseconds: 0)
+            let echo = await #expect(throws: RPCError.self) {
+                _ = try await connection.unary(SystemMethods.echo, Crm_System_V1_EchoRequest(), metadata: expired, timeout: nil)
+            }
+            let health = await #expect(throws: RPCError.self) {
+                _ = try await connection.unary(SystemMethods.health, Crm_System_V1_HealthRequest(), metadata: expired, timeout: nil)
+            }
+            let forwarded = await #expect(throws: RPCError.self) {
+                _ = try await connection.unary(CustomerMethods.get, GatewayHarness.getRequest(), metadata: expired, timeout: nil)
+            }
+            for error in [echo, health, forwarded] {
+                #expect(error?.code == .deadlineExceeded)
+                #expect(error?.reason == "DEADLINE_EXCEEDED")
+                #expect(error?.processing == .notProcessed)
+            }
+            #expect(calls.value == 0, "the backend never saw the call")
+            // A deadline of 1 ms or more still runs the call.
+            _ = try await connection.unary(SystemMethods.echo, Crm_System_V1_EchoRequest(), metadata: Metadata(timeoutMilliseconds: 5_000), timeout: .seconds(10))
+            await connection.closeNow()
+        }
+    }
+
     @Test("calls in flight spread over the instances, the least busy first")
     func leastInFlight() async throws {
         // Every call is held at its backend until all eight arrived, so the choice depends on

@@ -226,6 +226,9 @@ struct PipelineTests {
         try await market.customer("C0000000001", type: "customer.unmerged")
         #expect(try await owners() == ["C0000000001", "C0000000002"], "only the moved one goes back; \(afterMerge.id) stays")
         #expect(try await market.events("opportunity.rekeyed") == 2)
+        let versions = try await feedVersions(market.store, as: Crm_Marketing_V1_OpportunityChanged.self) { $0.opportunity.version }
+        #expect(versions[first.id]?.count == 3, "created, moved by the merge, moved back by the unmerge")
+        expectIncreasing(versions)
         try await market.customer("C0000000002", type: "customer.erased", status: .erased)
         let erased = await #expect(throws: RPCError.self) { _ = try await market.create(customer: "C0000000002") }
         #expect(erased?.reason == "CUSTOMER_ERASED")

@@ -214,6 +214,9 @@ struct CaseDeskTests {
         }
         #expect(found.escalationLevel == 2)
         #expect(found.slas.map(\.state) == [.breached, .breached])
+        let versions = try await feedVersions(desk.store.value!, as: Crm_Servicedesk_V1_CaseChanged.self) { $0.case.version }
+        #expect(versions["K0000000001"]?.count == 5, "opened, two warnings, two breaches")
+        expectIncreasing(versions)
 
         // What the admin listener shows an operator.
         let metrics = String(decoding: await ServerMetrics(server: "crm-servicedesk", version: "test", databaseGauges: SLAMetrics.gauges).scrape(desk.store.value!), as: UTF8.self)
@@ -283,6 +286,7 @@ struct CaseDeskTests {
         #expect(found.slas[1].targetMinutes == 240)
         #expect(found.slas[1].dueAtMs == Self.ms(23, 14))  // 09-12 (3 h) and 13-14
         #expect(try await desk.events("case.retargeted") == 1)
+        expectIncreasing(try await feedVersions(desk.store.value!, as: Crm_Servicedesk_V1_CaseChanged.self) { $0.case.version })
     }
 
     @Test("a holiday set in the calendar moves the due time of an open case")

@@ -15,12 +15,14 @@ final class TemporaryCustomerStore: Sendable {
     let accessLog: AccessLog
     let directory: CustomerDirectory
 
-    init(now: Date = Date(timeIntervalSince1970: 1_795_000_000)) throws {
+    /// A new database, or with `restoredFrom` one restored from that backup as `crmctl admin restore` does.
+    init(now: Date = Date(timeIntervalSince1970: 1_795_000_000), restoredFrom backup: String? = nil) throws {
         folder = FileManager.default.temporaryDirectory.appendingPathComponent("customer-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         var logger = Logger(label: "test")
         logger.logLevel = .critical
         let path = folder.appendingPathComponent("customer.sqlite").path
+        if let backup { _ = try DatabaseMaintenance.restore(from: backup, database: path) }
         store = try Store(configuration: .init(path: path), migrator: CustomerSchema.migrator, logger: logger)
         accessLog = try AccessLog(path: AccessLog.defaultPath(besides: path), besides: store.configuration, logger: logger)
         directory = CustomerDirectory(now: { now })
@@ -179,6 +181,19 @@ extension TemporaryCustomerStore {
     func dump(_ ids: [String]) async throws -> Data {
         let keys = ids.compactMap(CustomerRecords.key(fromID:))
         return try await read { _, db in CustomerImage.encode(try CustomerImage.capture(keys: keys, db)) }
+    }
+
+    /// The full dump less the customer rows' version and update time: the content an unmerge
+    /// restores exactly (under new versions).
+    func content(_ ids: [String]) async throws -> Data {
+        let keys = ids.compactMap(CustomerRecords.key(fromID:))
+        return try await read { _, db in
+            var tables = try CustomerImage.capture(keys: keys, db)
+            let customer = tables[0]
+            let kept = customer.columns.indices.filter { !["version", "updated_at_ms"].contains(customer.columns[$0]) }
+            tables[0] = .init(name: customer.name, columns: kept.map { customer.columns[$0] }, rows: customer.rows.map { row in kept.map { row[$0] } })
+            return CustomerImage.encode(tables)
+        }
     }
 }
 
