@@ -146,8 +146,7 @@ extension CustomerDirectory {
             ])
         try db.execute(sql: "DELETE FROM customer_document WHERE customer_key = ?", arguments: [key])
         try db.execute(sql: "DELETE FROM customer_contact WHERE customer_key = ?", arguments: [key])
-        // Only a corporate's legal name survives erasure; it stays findable.
-        let legalName = try String.fetchOne(db, sql: "SELECT legal_name FROM customer WHERE key = ?", arguments: [key]) ?? ""
-        try NameVariants.replace(customerKey: key, names: [CustomerRecords.nameKey(legalName)], db)
+        // Only a corporate's legal name survives erasure; it stays findable, its pinyin too.
+        try CustomerRecords.refreshNameSearch(key: key, db)
     }
 }

@@ -39,18 +39,19 @@ enum CustomerRecords {
 
     /// Inserts a new customer with its documents and contacts; returns its key.
     static func insert(_ profile: Crm_Customer_V1_CustomerProfile, lifecycle: Crm_Customer_V1_LifecycleStage, now: Int64, _ db: Database) throws -> Int64 {
+        let pinyin = Pinyin(of: pinyinSource(profile))
         try db.cachedStatement(
             sql: """
                 INSERT INTO customer (kind, status, version, display_name, name_zh_key, name_latin_key, name_zh, name_latin, gender,
                     birth_date, nationality, occupation, income_band, legal_name, registration_number, industry, company_size,
                     legal_representative, preferred_channel, relationship_manager_id, branch_id, lifecycle_stage,
-                    created_at_ms, updated_at_ms)
-                VALUES (?, ?, 1, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    created_at_ms, updated_at_ms, name_pinyin_key, name_initials_key)
+                VALUES (?, ?, 1, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """).execute(arguments: StatementArguments([profile.kind.rawValue, Crm_Customer_V1_CustomerStatus.active.rawValue]) + profileArguments(profile)
-                + [lifecycle.rawValue, now, now])
+                + [lifecycle.rawValue, now, now, pinyin.full, pinyin.initials])
         let key = db.lastInsertedRowID
         try insertChildren(profile, customerKey: key, db)
-        try NameVariants.replace(customerKey: key, names: nameKeys(profile), db)
+        try NameVariants.replace(customerKey: key, names: nameKeys(profile, pinyin: pinyin), db)
         return key
     }
 
@@ -64,24 +65,57 @@ enum CustomerRecords {
         _ db: Database
     ) throws {
         let (values, before) = (profileValues(profile), profileValues(previous))
-        let changed = profileColumns.indices.filter { values[$0] != before[$0] }
-        let assignments = (changed.map { "\(profileColumns[$0]) = ?" } + ["version = ?", "updated_at_ms = ?"]).joined(separator: ", ")
+        var columns = profileColumns.indices.filter { values[$0] != before[$0] }.map { (profileColumns[$0], values[$0]) }
+        // The pinyin is read again only when the name it comes from changed (a transform costs
+        // tens of microseconds; most updates leave names alone).
+        let pinyinChanged = pinyinSource(profile) != pinyinSource(previous)
+        let pinyin = pinyinChanged ? Pinyin(of: pinyinSource(profile)) : nil
+        if let pinyin {
+            columns += [("name_pinyin_key", pinyin.full.databaseValue), ("name_initials_key", pinyin.initials.databaseValue)]
+        }
+        let assignments = (columns.map { "\($0.0) = ?" } + ["version = ?", "updated_at_ms = ?"]).joined(separator: ", ")
         try db.cachedStatement(sql: "UPDATE customer SET \(assignments) WHERE key = ?")
-            .execute(arguments: StatementArguments(changed.map { values[$0] }) + [version, now, key])
+            .execute(arguments: StatementArguments(columns.map(\.1)) + [version, now, key])
         if profile.documents != previous.documents || profile.contacts != previous.contacts {
             try db.cachedStatement(sql: "DELETE FROM customer_document WHERE customer_key = ?").execute(arguments: [key])
             try db.cachedStatement(sql: "DELETE FROM customer_contact WHERE customer_key = ?").execute(arguments: [key])
             try insertChildren(profile, customerKey: key, db)
         }
-        let names = nameKeys(profile)
-        if names != nameKeys(previous) {
-            try NameVariants.replace(customerKey: key, names: names, db)
+        if pinyinChanged || writtenNameKeys(profile) != writtenNameKeys(previous) {
+            let stored = try String.fetchOne(db.cachedStatement(sql: "SELECT name_pinyin_key FROM customer WHERE key = ?"), arguments: [key]) ?? ""
+            try NameVariants.replace(customerKey: key, names: writtenNameKeys(profile) + [pinyin?.full ?? stored], db)
         }
     }
 
-    /// The search keys of a profile's names, for ``NameVariants``.
-    static func nameKeys(_ profile: Crm_Customer_V1_CustomerProfile) -> [String] {
+    /// The search keys of a profile's names, for ``NameVariants``: its names as written and the
+    /// pinyin of its Chinese name (so that 张山 finds 张三 and 张珊 through "zhangshan").
+    static func nameKeys(_ profile: Crm_Customer_V1_CustomerProfile, pinyin: Pinyin) -> [String] {
+        writtenNameKeys(profile) + [pinyin.full]
+    }
+
+    private static func writtenNameKeys(_ profile: Crm_Customer_V1_CustomerProfile) -> [String] {
         [nameKey(profile.individual.nameZh), nameKey(profile.individual.nameLatin), nameKey(profile.corporate.legalName)]
+    }
+
+    /// Derives a customer's name search data (pinyin keys, name variants) again from its stored
+    /// name columns: after rows were put back from an image (unmerge), or names were erased.
+    static func refreshNameSearch(key: Int64, _ db: Database) throws {
+        guard
+            let row = try Row.fetchOne(
+                db.cachedStatement(sql: "SELECT kind, name_zh, name_zh_key, name_latin_key, legal_name FROM customer WHERE key = ?"), arguments: [key])
+        else { return }
+        let legalName: String = row["legal_name"]
+        let corporate = row["kind"] == Crm_Customer_V1_CustomerKind.corporate.rawValue
+        let pinyin = Pinyin(of: corporate ? legalName : row["name_zh"])
+        try db.cachedStatement(sql: "UPDATE customer SET name_pinyin_key = ?, name_initials_key = ? WHERE key = ?")
+            .execute(arguments: [pinyin.full, pinyin.initials, key])
+        try NameVariants.replace(customerKey: key, names: [row["name_zh_key"], row["name_latin_key"], nameKey(legalName), pinyin.full], db)
+    }
+
+    /// The name pinyin is read from: a person's Chinese name, a company's legal name (``Pinyin``
+    /// gives empty keys when it has no Chinese characters).
+    static func pinyinSource(_ profile: Crm_Customer_V1_CustomerProfile) -> String {
+        profile.kind == .corporate ? profile.corporate.legalName : profile.individual.nameZh
     }
 
     static func setStatus(key: Int64, _ status: Crm_Customer_V1_CustomerStatus, version: Int64, now: Int64, _ db: Database) throws {

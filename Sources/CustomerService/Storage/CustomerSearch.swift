@@ -12,8 +12,10 @@ enum CustomerSearch {
 
     struct Query {
         var namePrefix = ""
-        /// A name search key to match within ``NameVariants/maximumDistance`` edits.
-        var fuzzyName = ""
+        /// A name to match within ``NameVariants/maximumDistance`` edits.
+        var fuzzyName: TypedName?
+        /// A name as typed, ranked exact > prefix > fuzzy.
+        var name: TypedName?
         var documentNumber = ""
         var accountNumber = ""
         var phone = ""
@@ -32,10 +34,18 @@ enum CustomerSearch {
         var query = Query()
         query.namePrefix = CustomerRecords.nameKey(problems.text(request.namePrefix, "namePrefix", max: 50))
         if !request.fuzzyName.isEmpty {
-            query.fuzzyName = CustomerRecords.nameKey(problems.text(request.fuzzyName, "fuzzyName", max: 50))
-            if query.fuzzyName.unicodeScalars.count < 2 { problems.add("fuzzyName", "must have at least 2 characters besides spaces") }
-            if !request.namePrefix.isEmpty { problems.add("fuzzyName", "cannot be combined with namePrefix") }
+            let fuzzy = TypedName(problems.text(request.fuzzyName, "fuzzyName", max: 50))
+            if fuzzy.key.unicodeScalars.count < 2 { problems.add("fuzzyName", "must have at least 2 characters besides spaces") }
+            if !request.namePrefix.isEmpty || !request.name.isEmpty { problems.add("fuzzyName", "cannot be combined with namePrefix or name") }
             if !request.pageToken.isEmpty { problems.add("pageToken", "a fuzzy search has one page only") }
+            query.fuzzyName = fuzzy
+        }
+        if !request.name.isEmpty {
+            let name = TypedName(problems.text(request.name, "name", max: 50))
+            if name.key.isEmpty { problems.add("name", "must have at least 1 character besides spaces") }
+            if !request.namePrefix.isEmpty { problems.add("name", "cannot be combined with namePrefix") }
+            if !request.pageToken.isEmpty { problems.add("pageToken", "a search by name has one page only") }
+            query.name = name
         }
         if !request.documentNumber.isEmpty {
             query.documentNumber = DocumentNumbers.normalize(problems.text(request.documentNumber, "documentNumber", max: 40))
@@ -60,7 +70,7 @@ enum CustomerSearch {
         query.includeInactive = request.includeInactive
         query.pageSize = UInt32(problems.pageSize(request.pageSize, max: maxPageSize, defaultSize: defaultPageSize))
         query.afterKey = problems.pageToken(request.pageToken)
-        if query.namePrefix.isEmpty && query.fuzzyName.isEmpty && query.documentNumber.isEmpty && query.accountNumber.isEmpty && query.phone.isEmpty && query.email.isEmpty
+        if query.namePrefix.isEmpty && query.fuzzyName == nil && query.name == nil && query.documentNumber.isEmpty && query.accountNumber.isEmpty && query.phone.isEmpty && query.email.isEmpty
             && query.relationshipManagerID.isEmpty && query.branchID.isEmpty && query.valueGrade == 0
         {
             problems.add("namePrefix", "at least one search criterion is required")
@@ -70,15 +80,15 @@ enum CustomerSearch {
     }
 
     static func run(_ query: Query, _ db: Database) throws -> Crm_Customer_V1_SearchCustomersResponse {
-        if !query.fuzzyName.isEmpty { return try runFuzzy(query, db) }
+        if let name = query.fuzzyName { return try runFuzzy(name, query, db) }
+        if let name = query.name { return try runRanked(name, query, db) }
         var (conditions, arguments) = filters(query)
         conditions.append("key > ?")
         arguments += [query.afterKey]
         if !query.namePrefix.isEmpty {
-            // A prefix is a range: [prefix, prefix + the highest scalar), which both name indexes serve.
-            conditions.append("((name_zh_key >= ? AND name_zh_key < ?) OR (name_latin_key >= ? AND name_latin_key < ?))")
-            let upper = query.namePrefix + "\u{10FFFF}"
-            arguments += [query.namePrefix, upper, query.namePrefix, upper]
+            let (condition, prefixArguments) = prefixCondition(query.namePrefix)
+            conditions.append(condition)
+            arguments += prefixArguments
         }
         let sql = """
             SELECT \(summaryColumns) FROM customer
@@ -93,45 +103,94 @@ enum CustomerSearch {
         return response
     }
 
-    /// Candidates from the name variant index, filtered like any search, ranked by edit distance
-    /// to the closest of their names.
-    private static func runFuzzy(_ query: Query, _ db: Database) throws -> Crm_Customer_V1_SearchCustomersResponse {
+    /// The names that start with `prefix`: a range [prefix, prefix + the highest scalar) on each
+    /// name column, each served by its index.
+    private static func prefixCondition(_ prefix: String) -> (String, StatementArguments) {
+        let columns = ["name_zh_key", "name_latin_key", "name_pinyin_key", "name_initials_key"]
+        let upper = prefix + "\u{10FFFF}"
+        let condition = columns.map { "(\($0) >= ? AND \($0) < ?)" }.joined(separator: " OR ")
+        return ("(\(condition))", StatementArguments(Array(repeating: [prefix, upper], count: columns.count).flatMap { $0 }))
+    }
+
+    /// Candidates from the name variant index, filtered like any search, ranked by
+    /// ``TypedName/score(fuzzy:)``.
+    private static func runFuzzy(_ name: TypedName, _ query: Query, _ db: Database) throws -> Crm_Customer_V1_SearchCustomersResponse {
+        let rows = try fuzzyCandidates(name, query, limit: NameVariants.maximumCandidates, db)
+        return ranked(rows.compactMap { row in name.score(fuzzy: row).map { ($0, row) } }, pageSize: query.pageSize)
+    }
+
+    /// Exact matches first, then prefixes, then fuzzy ones, each read only while the page is not
+    /// full, ranked by ``TypedName/score(ranked:)``.
+    private static func runRanked(_ name: TypedName, _ query: Query, _ db: Database) throws -> Crm_Customer_V1_SearchCustomersResponse {
         let (filterConditions, filterArguments) = filters(query)
-        let forms = NameVariants.hashes(near: query.fuzzyName)
-        // Customers with the name itself first, then those one form away, so that for a very common
-        // name the bounded candidate set still holds the exact matches; the filters apply inside
-        // the bound, so a narrow search on a common name finds its customers.
+        let pageSize = Int(query.pageSize)
+        var found: [(UInt32, Row)] = []
+        var seen: Set<Int64> = []
+        func add(_ rows: [Row]) {
+            for row in rows where seen.insert(row["key"]).inserted {
+                if let score = name.score(ranked: row) { found.append((score, row)) }
+            }
+        }
+        // One query per score class, best first, so that a class never crowds out a better one.
+        // The prefix class is read in index order, not key order: a short prefix ("zhang") can
+        // match a large share of all customers, and sorting them all would cost more than the page.
+        let prefix = prefixCondition(name.key)
+        let classes: [(condition: String, arguments: StatementArguments, order: String)] = [
+            ("(name_zh_key = ? OR name_latin_key = ? OR legal_name = ?)", [name.key, name.key, name.key], "ORDER BY key"),
+            ("name_pinyin_key = ?", [name.pinyin.isEmpty ? name.key : name.pinyin], "ORDER BY key"),
+            ("name_initials_key = ?", [name.key], "ORDER BY key"),
+            (prefix.0, prefix.1, ""),
+        ]
+        for (condition, arguments, order) in classes where found.count < pageSize {
+            let conditions = [condition] + filterConditions
+            add(
+                try Row.fetchAll(
+                    db,
+                    sql: """
+                        SELECT \(summaryColumns), \(TypedName.columns) FROM customer
+                        WHERE \(conditions.joined(separator: " AND ")) \(order) LIMIT \(pageSize + seen.count)
+                        """,
+                    arguments: arguments + filterArguments))
+        }
+        if found.count < pageSize && name.key.unicodeScalars.count >= 2 {
+            add(try fuzzyCandidates(name, query, limit: NameVariants.maximumCandidates, db))
+        }
+        return ranked(found, pageSize: query.pageSize)
+    }
+
+    /// Customers with one of the name's forms (its key, its pinyin, each with one character
+    /// deleted) in the name variant index: those with the name itself first, then those one form
+    /// away, so that for a very common name the bounded candidate set still holds the exact
+    /// matches; the filters apply inside the bound, so a narrow search on a common name finds its
+    /// customers.
+    private static func fuzzyCandidates(_ name: TypedName, _ query: Query, limit: Int, _ db: Database) throws -> [Row] {
+        let (filterConditions, filterArguments) = filters(query)
+        let typed = [name.key, name.pinyin].filter { !$0.isEmpty }.map(NameVariants.hashes(near:))
+        let exact = Set(typed.map(\.exact))
+        let others = Set(typed.flatMap(\.others)).subtracting(exact)
         var rows: [Row] = []
         var seen: Set<Int64> = []
-        for hashes in [[forms.exact], forms.others] where !hashes.isEmpty && rows.count < NameVariants.maximumCandidates {
+        for hashes in [exact.sorted(), others.sorted()] where !hashes.isEmpty && rows.count < limit {
             let placeholders = Array(repeating: "?", count: hashes.count).joined(separator: ", ")
             let conditions = ["v.variant_hash IN (\(placeholders))"] + filterConditions
             let found = try Row.fetchAll(
                 db,
                 sql: """
-                    SELECT DISTINCT \(summaryColumns), name_zh_key, name_latin_key, legal_name
+                    SELECT DISTINCT \(summaryColumns), \(TypedName.columns)
                     FROM customer_name_variant v JOIN customer ON customer.key = v.customer_key
-                    WHERE \(conditions.joined(separator: " AND ")) LIMIT \(NameVariants.maximumCandidates - rows.count)
+                    WHERE \(conditions.joined(separator: " AND ")) LIMIT \(limit - rows.count)
                     """,
                 arguments: StatementArguments(hashes) + filterArguments)
             for row in found where seen.insert(row["key"]).inserted { rows.append(row) }
         }
+        return rows
+    }
+
+    /// Best score first, then key order; one page.
+    private static func ranked(_ scored: [(score: UInt32, row: Row)], pageSize: UInt32) -> Crm_Customer_V1_SearchCustomersResponse {
+        let sorted = scored.map { (score: $0.score, key: $0.row["key"] as Int64, row: $0.row) }.sorted { ($0.score, $1.key) > ($1.score, $0.key) }
         var response = Crm_Customer_V1_SearchCustomersResponse()
-        let target = Array(query.fuzzyName.unicodeScalars)
-        var ranked: [(score: UInt32, key: Int64, row: Row)] = []
-        for row in rows {
-            let names: [String] = [row["name_zh_key"], row["name_latin_key"], CustomerRecords.nameKey(row["legal_name"])]
-            var best: (distance: Int, score: UInt32)?
-            for name in names where !name.isEmpty {
-                let scalars = Array(name.unicodeScalars)
-                let distance = NameVariants.distance(target, scalars)
-                let score = NameVariants.score(distance: distance, target, scalars)
-                if best.map({ distance < $0.distance || (distance == $0.distance && score > $0.score) }) ?? true { best = (distance, score) }
-            }
-            if let best, best.distance <= NameVariants.maximumDistance { ranked.append((best.score, row["key"], row)) }
-        }
-        ranked.sort { ($0.score, $1.key) > ($1.score, $0.key) }
-        response.customers = ranked.prefix(Int(query.pageSize)).map { entry in
+        response.customers = sorted.prefix(Int(pageSize)).map { entry in
             var found = summary(entry.row)
             found.matchScore = entry.score
             return found

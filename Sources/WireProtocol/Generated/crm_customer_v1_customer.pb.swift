@@ -1145,7 +1145,8 @@ public nonisolated struct Crm_Customer_V1_Customer: Sendable {
 
   public var status: Crm_Customer_V1_CustomerStatus = .unspecified
 
-  /// Incremented by every change; an update must name the version it read.
+  /// Goes up with every change and never goes down (an unmerge or a restore gives a new, higher
+  /// one); an update must name the version it read.
   public var version: Int64 = 0
 
   public var profile: Crm_Customer_V1_CustomerProfile {
@@ -1340,7 +1341,8 @@ public nonisolated struct Crm_Customer_V1_SearchCustomersRequest: Sendable {
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
-  /// Prefix of the Chinese or Latin name (case and spaces ignored), at least 1, at most 50.
+  /// Prefix of the Chinese or Latin name, of the pinyin of the Chinese name ("zhang" and "zhang s"
+  /// find 张三) or of its pinyin initials ("zs"); case and spaces ignored, 1 to 50 characters.
   public var namePrefix: String = String()
 
   /// Exact identity document number, any type.
@@ -1371,10 +1373,17 @@ public nonisolated struct Crm_Customer_V1_SearchCustomersRequest: Sendable {
   /// Exact account number: its holders.
   public var accountNumber: String = String()
 
-  /// A Chinese, Latin or legal name with up to about two typing mistakes (characters missing, extra,
-  /// wrong, or two neighbours swapped), 2 to 50 characters. Results are ranked by closeness
-  /// (match_score), best first, in one page: no page token, and not combined with name_prefix.
+  /// A Chinese, Latin or legal name, or the pinyin of a Chinese one, with up to about two typing
+  /// mistakes (characters missing, extra, wrong, or two neighbours swapped), 2 to 50 characters.
+  /// Results are ranked by closeness (match_score), best first, in one page: no page token, and not
+  /// combined with name_prefix or name.
   public var fuzzyName: String = String()
+
+  /// A name as staff type it, 1 to 50 characters: Chinese characters, pinyin with or without spaces
+  /// ("zhangsan", "Zhang San"), pinyin initials ("zs"), a Latin or legal name, possibly with typing
+  /// mistakes. Results are ranked exact > prefix > fuzzy (match_score), best first, in one page: no
+  /// page token, and not combined with name_prefix or fuzzy_name.
+  public var name: String = String()
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -1400,7 +1409,10 @@ public nonisolated struct Crm_Customer_V1_CustomerSummary: Sendable {
 
   public var branchID: String = String()
 
-  /// Fuzzy searches only: 100 for the same name, less by the share of characters that differ.
+  /// Searches by fuzzy_name or name only. 100: a name as written is the query; 95: its pinyin is the
+  /// query's (typed, or the same sound in other characters); 90: its pinyin initials are the query;
+  /// 80 (name only): a name, its pinyin or initials start with the query; below: a name within two
+  /// edits, less by the share of characters that differ (at most 70 in a search by name).
   public var matchScore: UInt32 = 0
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
@@ -4260,7 +4272,7 @@ nonisolated extension Crm_Customer_V1_UpdateCustomerResponse: SwiftProtobuf.Mess
 
 nonisolated extension Crm_Customer_V1_SearchCustomersRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".SearchCustomersRequest"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}name_prefix\0\u{3}document_number\0\u{1}phone\0\u{1}email\0\u{3}relationship_manager_id\0\u{3}branch_id\0\u{3}value_grade\0\u{3}include_inactive\0\u{3}page_size\0\u{3}page_token\0\u{3}account_number\0\u{3}fuzzy_name\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}name_prefix\0\u{3}document_number\0\u{1}phone\0\u{1}email\0\u{3}relationship_manager_id\0\u{3}branch_id\0\u{3}value_grade\0\u{3}include_inactive\0\u{3}page_size\0\u{3}page_token\0\u{3}account_number\0\u{3}fuzzy_name\0\u{1}name\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -4280,6 +4292,7 @@ nonisolated extension Crm_Customer_V1_SearchCustomersRequest: SwiftProtobuf.Mess
       case 10: try { try decoder.decodeSingularStringField(value: &self.pageToken) }()
       case 11: try { try decoder.decodeSingularStringField(value: &self.accountNumber) }()
       case 12: try { try decoder.decodeSingularStringField(value: &self.fuzzyName) }()
+      case 13: try { try decoder.decodeSingularStringField(value: &self.name) }()
       default: break
       }
     }
@@ -4322,6 +4335,9 @@ nonisolated extension Crm_Customer_V1_SearchCustomersRequest: SwiftProtobuf.Mess
     if !self.fuzzyName.isEmpty {
       try visitor.visitSingularStringField(value: self.fuzzyName, fieldNumber: 12)
     }
+    if !self.name.isEmpty {
+      try visitor.visitSingularStringField(value: self.name, fieldNumber: 13)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -4338,6 +4354,7 @@ nonisolated extension Crm_Customer_V1_SearchCustomersRequest: SwiftProtobuf.Mess
     if lhs.pageToken != rhs.pageToken {return false}
     if lhs.accountNumber != rhs.accountNumber {return false}
     if lhs.fuzzyName != rhs.fuzzyName {return false}
+    if lhs.name != rhs.name {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

@@ -91,6 +91,31 @@ struct JourneyTests {
         let statuses = await system.shutdown()
         #expect(statuses.values.allSatisfy { $0 == 0 }, "\(statuses)")
     }
+
+    @Test("finding people by what staff type: pinyin with or without spaces, initials, a prefix, a wrong character that sounds alike")
+    func pinyinSearch() async throws {
+        let system = try await CRMSystem.start()
+        let client = system.client()
+        for (index, name) in ["张三", "欧阳修", "张珊", "李雷"].enumerated() {
+            let request: Crm_Customer_V1_CreateCustomerRequest = try Self.json(
+                #"{"profile": {"kind": "CUSTOMER_KIND_INDIVIDUAL", "individual": {"nameZh": "\#(name)"}, "relationshipManagerId": "RM001", "branchId": "BJ-01", "contacts": [{"kind": "CONTACT_KIND_PHONE", "value": "1370000000\#(index)"}]}}"#)
+            _ = try await client.unary(CustomerMethods.create, request)
+        }
+        func found(_ json: String) async throws -> [String] {
+            try await client.unary(CustomerMethods.search, try Self.json(json)).customers.map { "\($0.displayName):\($0.matchScore)" }
+        }
+        for typed in ["zhangsan", "zhang san", "Zhang San", "zs"] {
+            #expect(try await found(#"{"name": "\#(typed)"}"#).first == (typed == "zs" ? "张三:90" : "张三:95"), "\(typed)")
+            #expect(try await found(#"{"namePrefix": "\#(typed)"}"#) == (typed == "zs" ? ["张三:0", "张珊:0"] : ["张三:0"]), "\(typed)")
+        }
+        #expect(try await found(#"{"name": "zhang"}"#) == ["张三:80", "张珊:80"])
+        #expect(try await found(#"{"name": "ouyang"}"#) == ["欧阳修:80"])
+        #expect(try await found(#"{"name": "ouyangxiu"}"#) == ["欧阳修:95"])
+        #expect(try await found(#"{"fuzzyName": "张山"}"#) == ["张珊:95", "张三:79"])
+        #expect(try await found(#"{"fuzzyName": "李蕾"}"#) == ["李雷:95"])
+        await client.close()
+        await system.expectCleanShutdown()
+    }
 }
 
 extension JourneyTests {
