@@ -93,8 +93,6 @@ extension CustomerDirectory {
             uniqueKeysWithValues: Row.fetchAll(db, sql: "SELECT key, version FROM customer WHERE key IN (?, ?)", arguments: [survivorKey, mergedKey])
                 .map { ($0["key"] as Int64, $0["version"] as Int64) })
         try CustomerImage.restore(before, keys: [survivorKey, mergedKey], db)
-        // The names may have changed since the merge; their search data is derived, not imaged.
-        for key in [survivorKey, mergedKey] { try CustomerRecords.refreshNameSearch(key: key, db) }
         let time = nowMilliseconds
         for (key, version) in versions {
             try db.execute(sql: "UPDATE customer SET version = ?, updated_at_ms = ? WHERE key = ?", arguments: [version + 1, time, key])

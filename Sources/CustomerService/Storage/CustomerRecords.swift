@@ -66,10 +66,11 @@ enum CustomerRecords {
     ) throws {
         let (values, before) = (profileValues(profile), profileValues(previous))
         var columns = profileColumns.indices.filter { values[$0] != before[$0] }.map { (profileColumns[$0], values[$0]) }
-        // The pinyin is read again only when the name it comes from changed (a transform costs
+        // Names' search data is derived again only when a name changed (reading the pinyin costs
         // tens of microseconds; most updates leave names alone).
-        let pinyinChanged = pinyinSource(profile) != pinyinSource(previous)
-        let pinyin = pinyinChanged ? Pinyin(of: pinyinSource(profile)) : nil
+        let namesChanged =
+            pinyinSource(profile) != pinyinSource(previous) || writtenNameKeys(profile) != writtenNameKeys(previous)
+        let pinyin = namesChanged ? Pinyin(of: pinyinSource(profile)) : nil
         if let pinyin {
             columns += [("name_pinyin_key", pinyin.full.databaseValue), ("name_initials_key", pinyin.initials.databaseValue)]
         }
@@ -81,9 +82,8 @@ enum CustomerRecords {
             try db.cachedStatement(sql: "DELETE FROM customer_contact WHERE customer_key = ?").execute(arguments: [key])
             try insertChildren(profile, customerKey: key, db)
         }
-        if pinyinChanged || writtenNameKeys(profile) != writtenNameKeys(previous) {
-            let stored = try String.fetchOne(db.cachedStatement(sql: "SELECT name_pinyin_key FROM customer WHERE key = ?"), arguments: [key]) ?? ""
-            try NameVariants.replace(customerKey: key, names: writtenNameKeys(profile) + [pinyin?.full ?? stored], db)
+        if let pinyin {
+            try NameVariants.replace(customerKey: key, names: nameKeys(profile, pinyin: pinyin), db)
         }
     }
 
@@ -98,7 +98,7 @@ enum CustomerRecords {
     }
 
     /// Derives a customer's name search data (pinyin keys, name variants) again from its stored
-    /// name columns: after rows were put back from an image (unmerge), or names were erased.
+    /// name columns: after its names were erased, or for rows written before pinyin was kept.
     static func refreshNameSearch(key: Int64, _ db: Database) throws {
         guard
             let row = try Row.fetchOne(

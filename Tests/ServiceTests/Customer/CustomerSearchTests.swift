@@ -103,12 +103,7 @@ struct CustomerSearchTests {
         let updated = try await fixture.update(created.id, version: 1, to: renamed).customer
         #expect(try await search(fixture) { $0.fuzzyName = "王小明" }.customers.isEmpty)
         #expect(try await search(fixture) { $0.fuzzyName = "王晓冬" }.customers.map(\.id) == [created.id])
-        var erase = Crm_Customer_V1_EraseCustomerRequest()
-        erase.id = created.id
-        erase.expectedVersion = updated.version
-        erase.basis = "PIPL art. 47"
-        let request = erase
-        _ = try await fixture.write { directory, db in try directory.erase(request, caller: .servicing, db) }
+        try await fixture.erase(created.id, version: updated.version)
         let rows = try await fixture.read { _, db in try Int.fetchOne(db, sql: "SELECT count(*) FROM customer_name_variant") }
         #expect(rows == 0, "an erased person's names leave no trace in the index")
     }

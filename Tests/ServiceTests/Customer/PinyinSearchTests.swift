@@ -111,12 +111,7 @@ struct PinyinSearchTests {
         _ = try await fixture.create(company)
         try await expect(fixture, { $0.name = "zsjjt" }, ["招商局集团有限公司:80"])
 
-        var erase = Crm_Customer_V1_EraseCustomerRequest()
-        erase.id = created.id
-        erase.expectedVersion = current.version
-        erase.basis = "PIPL art. 47"
-        let request = erase
-        _ = try await fixture.write { directory, db in try directory.erase(request, caller: .servicing, db) }
+        try await fixture.erase(created.id, version: current.version)
         let left = try await fixture.read { _, db in
             try String.fetchAll(db, sql: "SELECT name_pinyin_key || '/' || name_initials_key FROM customer WHERE key = 1")
         }

@@ -169,6 +169,18 @@ extension TemporaryCustomerStore {
         return try await write { directory, db in try directory.merge(finished, caller: .servicing, db) }
     }
 
+    @discardableResult
+    func erase(_ id: String, version: Int64, basis: String = "PIPL art. 47") async throws
+        -> Crm_Customer_V1_EraseCustomerResponse
+    {
+        var request = Crm_Customer_V1_EraseCustomerRequest()
+        request.id = id
+        request.expectedVersion = version
+        request.basis = basis
+        let finished = request
+        return try await write { directory, db in try directory.erase(finished, caller: .servicing, db) }
+    }
+
     func unmerge(_ mergeID: UInt64, reason: String = "merged in error") async throws -> Crm_Customer_V1_UnmergeCustomersResponse {
         var request = Crm_Customer_V1_UnmergeCustomersRequest()
         request.mergeID = mergeID
