@@ -2,7 +2,7 @@
 # Customer.GetView and System.Echo (also issued from the event loop: echo-loop) in one run: our protocol through the gateway (two hops, mutual
 # TLS on both) and direct, beside the same view served over grpc-swift-2 (one hop, mutual TLS) from
 # a copy of the same database by the same CustomerService code, and the same echo, driven by the
-# same load shape. Prints the tables and the ratios issue 11 asks for; the JSON of both runs stays
+# same load shape. Prints the tables and the ratios against gRPC; the JSON of both runs stays
 # in var/bench/compare/. (Through the gateway, System.Echo is answered by the gateway itself.)
 #
 #   Benchmarks/compare-grpc.sh                 # 100,000 customers, 1, 16 and 256 in flight, 10 s a row

@@ -4,8 +4,8 @@ public import ServiceRuntime
 public import WireProtocol
 
 /// The typed Swift client of the CRM, used by crmctl, crm-bench, tests and Swift callers. Calls go
-/// through one reconnecting, multiplexed connection (``RPCClient``). Each service's methods are
-/// added here as its issue lands; today it has the System methods every server answers.
+/// through one reconnecting, multiplexed connection (``RPCClient``). It has the System methods
+/// every server answers; other methods are called through ``RPCClient`` with their descriptors.
 public final class CRMClient: Sendable {
     public let rpc: RPCClient
 

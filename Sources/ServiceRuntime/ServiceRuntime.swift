@@ -1,3 +1,3 @@
-// The shared server runtime (RPC server and client, SQLite store, configuration, lifecycle)
-// is built by issue 3. Until then this module only re-exports the protocol it will build on.
+// The shared server runtime (RPC server and client, SQLite store, configuration, lifecycle). It
+// re-exports the protocol it is built on, so that a server sees the message types through it.
 @_exported public import WireProtocol

@@ -1,4 +1,4 @@
-// crm-customer: CustomerService, the bank's customer master data (issue 4). Reads its configuration
+// crm-customer: CustomerService, the bank's customer master data. Reads its configuration
 // (a JSON file given by --config, then CRM_ environment variables; docs/OPERATIONS.md), opens
 // var/data/customer.sqlite and its access log var/data/customer-access.sqlite by default, listens
 // on 7101 and drains on SIGTERM.
@@ -16,7 +16,7 @@ let settings = await ServerLauncher.loadSettingsOrExit(
     defaults: ServerSettings(
         // Handlers on the event loop: a view's answer no longer hops to a pool thread and back,
         // 1.4 to 3.7 context switches and 80 to 280 us of CPU fewer a view at one in flight, and
-        // no more CPU a view at 256 (docs/BENCHMARKS.md "Session 21").
+        // no more CPU a view at 256 (docs/BENCHMARKS.md "Handlers on the loop in crm-customer").
         server: .init(port: 7101, unaryHandlersOnEventLoop: true),
         database: .init(path: "var/data/customer.sqlite")))
 /// Runs the server until it drains. A function rather than top-level code: the access log is

@@ -1,4 +1,4 @@
-// crm-gateway: the one door for other bank systems (issue 6). Mutual TLS, caller policies, limits
+// crm-gateway: the one door for other bank systems. Mutual TLS, caller policies, limits
 // and routing, from the JSON file given by --config (docs/OPERATIONS.md); SIGHUP reloads the
 // certificates, CRLs and caller policies; SIGTERM drains.
 import Foundation

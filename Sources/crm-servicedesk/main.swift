@@ -1,5 +1,5 @@
 // crm-servicedesk: ServiceDeskService, complaints and service requests with SLA clocks in business
-// time (issue 7). Reads its configuration (a JSON file given by --config, then CRM_ environment
+// time. Reads its configuration (a JSON file given by --config, then CRM_ environment
 // variables; docs/OPERATIONS.md), opens var/data/servicedesk.sqlite by default, listens on 7103,
 // sweeps the SLA clocks every 15 s, applies the customer feed (feeds.customer.address) to its
 // customer mirror, and drains on SIGTERM.

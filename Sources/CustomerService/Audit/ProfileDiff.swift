@@ -24,9 +24,10 @@ enum ProfileDiff {
     /// ``changes(from:to:)`` for a customer profile, walking only the parts that differ: equal
     /// parts, cleared on both sides first, could add no change, and most updates touch one or two
     /// fields of a profile whose JSON round trip is most of the diff's cost. The four top-level
-    /// scalars are compared directly (their JSON value is the string itself or the enum's name),
-    /// so an update of those alone (a channel, a branch, a relationship manager) needs no JSON at
-    /// all: the round trip was 5% of crm-customer's CPU in an update (docs/BENCHMARKS.md, "Session 19").
+    /// scalars are compared directly (their JSON value is the string itself or the enum's name), so
+    /// an update of those alone (a channel, a branch, a relationship manager) needs no JSON at all:
+    /// the round trip was 5% of crm-customer's CPU in an update (docs/BENCHMARKS.md, "The update's
+    /// audit diff without JSON").
     static func profileChanges(from old: Crm_Customer_V1_CustomerProfile, to new: Crm_Customer_V1_CustomerProfile) -> [Change] {
         // A value outside the enum (the validator refuses those) has no name to look up: the JSON path.
         guard let oldKind = kindNames[old.kind.rawValue], let newKind = kindNames[new.kind.rawValue],

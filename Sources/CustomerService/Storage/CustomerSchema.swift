@@ -400,8 +400,9 @@ public enum CustomerSchema {
         }
         migrator.registerMigration("customer-13-view-order-indexes") { db in
             // Indexes in the order the single customer view lists rows, so that its queries read
-            // them in order instead of sorting them in a temporary B-tree (docs/BENCHMARKS.md,
-            // "Session 18"); each keeps the columns of the index it replaces as its prefix.
+            // them in order instead of sorting them in a temporary B-tree (docs/BENCHMARKS.md, "The
+            // view's reads without sorts or re-prepared transactions"); each keeps the columns of
+            // the index it replaces as its prefix.
             try db.execute(
                 sql: """
                     DROP INDEX service_agreement_customer;

@@ -8,8 +8,8 @@
 ///
 /// The one setting: memory statistics off (`SQLITE_CONFIG_MEMSTATUS`). The system's SQLite counts
 /// every allocation under one process-wide mutex, so the store's reader threads and writers waited
-/// on each other in every `sqlite3_malloc` and `sqlite3_free` (docs/BENCHMARKS.md, "Session 23").
-/// Nothing here reads those statistics (`sqlite3_memory_used`, the heap limits).
+/// on each other in every `sqlite3_malloc` and `sqlite3_free` (docs/BENCHMARKS.md, "A fresh one-run
+/// comparison"). Nothing here reads those statistics (`sqlite3_memory_used`, the heap limits).
 ///
 /// Returns SQLite's result code of turning them off: 0 (SQLITE_OK) when done.
 int crm_sqlite_memory_statistics_off_result(void);

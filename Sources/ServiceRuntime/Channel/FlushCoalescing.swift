@@ -6,7 +6,7 @@ internal import WireProtocol
 /// Frames are encoded one after another into one buffer, handed to the channel as one write when
 /// it is flushed or grows past ``FlushState/outboundChunk``: a write per frame cost a buffer, a
 /// trip down the pipeline and an entry in the channel's pending writes each (docs/BENCHMARKS.md,
-/// "Session 16"). Frames written while a read burst is handled go out with the flush in
+/// "Fewer steps per frame"). Frames written while a read burst is handled go out with the flush in
 /// `channelReadComplete`, and frames written outside a read (answers finishing in tasks, timers)
 /// with one flush at the end of the event-loop tick. A flush is a syscall; at many calls in flight
 /// this is most of the difference.
@@ -14,7 +14,7 @@ internal import WireProtocol
 /// A long burst also flushes part-way, after its 4th write and then at doubling intervals (12, 28,
 /// 60, then every 64): otherwise the peer waits for the whole burst's answers before it starts on
 /// any, and the two sides of a busy connection take turns instead of working at once (echo at 256
-/// in flight +84%, at 16 +120%; docs/BENCHMARKS.md, "Session 14").
+/// in flight +84%, at 16 +120%; docs/BENCHMARKS.md, "The read and its access row at the same time").
 protocol FlushCoalescing: AnyObject, SendableMetatype {
     var context: ChannelHandlerContext? { get }
     var flushes: FlushState { get set }

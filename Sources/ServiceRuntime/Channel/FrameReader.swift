@@ -5,10 +5,10 @@ internal import WireProtocol
 /// that reads them: each read's bytes are appended, then ``next()`` is called until it returns nil.
 ///
 /// It replaced NIO's `ByteToMessageHandler` (generic over its decoder and not specialised across
-/// modules: about 15% of a loaded echo's samples, docs/BENCHMARKS.md "Session 15") and then its own
-/// channel handler, whose hand-over of each frame boxed it in an `NIOAny` (about 4% more, "Session
-/// 16"). Being a value the handler calls, not a handler of its own, it never re-enters: a close
-/// set off by one frame cannot reach it while it decodes the next.
+/// modules: about 15% of a loaded echo's samples, docs/BENCHMARKS.md "The mirrors' share of an
+/// update") and then its own channel handler, whose hand-over of each frame boxed it in an `NIOAny`
+/// (about 4% more, "Fewer steps per frame"). Being a value the handler calls, not a handler of its
+/// own, it never re-enters: a close set off by one frame cannot reach it while it decodes the next.
 ///
 /// Bytes that do not yet make a whole frame are kept for the next read. After a decoding error
 /// (reported once) everything is dropped. At the end of the input, bytes of an unfinished frame are

@@ -1,10 +1,10 @@
 /// A connection's open streams by id: a hash table that does not use SipHash.
 ///
-/// Why: `Set` and `Dictionary` hash every key with SipHash. An echo call touches the tables of
-/// open streams five or six times (each side's state machine, the client's table of waiting calls).
-/// With the method lookup, hashing was about 8% of an echo's samples (docs/BENCHMARKS.md
-/// "Session 21"). Stream ids are 32 bits and rise with every call, so this table hashes by one
-/// multiplication and probes linearly.
+/// Why: `Set` and `Dictionary` hash every key with SipHash. An echo call touches the tables of open
+/// streams five or six times (each side's state machine, the client's table of waiting calls). With
+/// the method lookup, hashing was about 8% of an echo's samples (docs/BENCHMARKS.md "Handlers on
+/// the loop in crm-customer"). Stream ids are 32 bits and rise with every call, so this table
+/// hashes by one multiplication and probes linearly.
 ///
 /// The peer chooses the ids a server sees, so they must not be made to collide.
 /// - The multiplier is drawn at random for each table, so the peer cannot know which ids share a slot.

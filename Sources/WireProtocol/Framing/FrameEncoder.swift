@@ -25,7 +25,8 @@ public struct FrameEncoder: Sendable {
         }
         buffer.reserveCapacity(minimumWritableBytes: WireFormat.lengthPrefixSize + length)
         // The length prefix and fixed header in one write to the buffer: a writeInteger per field
-        // paid NIO's storage access checks eight times a frame (docs/BENCHMARKS.md, "Session 16").
+        // paid NIO's storage access checks eight times a frame (docs/BENCHMARKS.md, "Fewer steps
+        // per frame").
         let headerSize = WireFormat.lengthPrefixSize + WireFormat.fixedHeaderSize
         buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: headerSize) { out in
             out.storeBytes(of: UInt32(length).bigEndian, toByteOffset: 0, as: UInt32.self)

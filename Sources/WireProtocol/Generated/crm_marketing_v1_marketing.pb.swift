@@ -10,8 +10,8 @@
 
 /// MarketingService (service id 3): opportunities (the sales pipeline) over Marketing's own copy of
 /// the customers and their cases, kept from the customer and servicedesk feeds
-/// (docs/ARCHITECTURE.md, "MarketingService"). Segments, campaigns, tasks, relationship events and
-/// next-best-offer come in later slices of issue 8.
+/// (docs/ARCHITECTURE.md, "MarketingService"); segments, campaigns, tasks, relationship events,
+/// next-best-offer and the contribution and RM performance reports.
 
 public import SwiftProtobuf
 

@@ -1,4 +1,4 @@
-/// Every method of every service, by id and by name. Each service's issue adds its methods to
+/// Every method of every service, by id and by name. Each service lists its methods in
 /// ``MethodRegistry/all``; ids and names are unique (checked by a test) and never reused.
 public enum MethodRegistry {
     public static let all: [MethodInfo] = SystemMethods.all + CustomerMethods.all + MarketingMethods.all + ServiceDeskMethods.all + FeedMethods.all

@@ -4,7 +4,8 @@ import Testing
 import WireProtocol
 
 /// The single customer view is the hottest read: its queries must read rows in the order they are
-/// listed, from indexes, and never sort in a temporary B-tree (docs/BENCHMARKS.md, "Session 18").
+/// listed, from indexes, and never sort in a temporary B-tree (docs/BENCHMARKS.md, "The view's
+/// reads without sorts or re-prepared transactions").
 @Suite("Single customer view query plans")
 struct ViewQueryPlanTests {
     @Test("every query of the single customer view reads in index order; only the household's rollup groups in a temporary B-tree")
