@@ -57,7 +57,7 @@ enum AuditLog {
 
     /// What an erased customer's personal values in the log become. The row's digests, and so the
     /// chain, are kept; verification accepts the marker only on rows of ERASED customers.
-    static let erasedMarker = "[erased]"
+    static let erasedMarker = Erasure.marker
 
     /// Blanks the before and after values of a customer's rows (erasure), inside the caller's transaction.
     static func redact(customerKey: Int64, _ db: Database) throws {

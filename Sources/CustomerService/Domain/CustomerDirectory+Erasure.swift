@@ -100,8 +100,18 @@ extension CustomerDirectory {
                 SELECT key FROM absorbed
                 """,
             arguments: [key]))
+        // What the person's own words and the bank's notes about them may hold: their names, numbers
+        // and addresses, looked up before they are erased, taken out of texts that stay.
+        var terms: [String] = []
+        for erasedKey in keys { terms += try Self.personalTerms(key: erasedKey, db) }
+        let scrub = PersonalTerms(terms)
+        var erasure = Erasure(customerID: request.id)
+        var entityKeys: [String] = []
         for erasedKey in keys {
-            try pseudonymise(erasedKey, version: erasedKey == key ? current.version + 1 : nil, now: time, db)
+            entityKeys.append(CustomerRecords.customerID(erasedKey))
+            entityKeys += try String.fetchAll(db, sql: "SELECT case_id FROM case_summary WHERE customer_key = ?", arguments: [erasedKey])
+            entityKeys += try String.fetchAll(db, sql: "SELECT opportunity_id FROM opportunity_summary WHERE customer_key = ?", arguments: [erasedKey])
+            try pseudonymise(erasedKey, version: erasedKey == key ? current.version + 1 : nil, now: time, &erasure, db)
             try AuditLog.redact(customerKey: erasedKey, db)
             if erasedKey != key {
                 // A record merged into the erased customer is erased with it, and says so.
@@ -109,20 +119,18 @@ extension CustomerDirectory {
                     [.init(customerKey: erasedKey, action: "erase", field: "personalData", before: "", after: "erased with \(request.id)")],
                     caller: caller, atMilliseconds: time, db)
             }
-            try db.execute(
-                sql: "UPDATE customer_merge SET before_image = x'' WHERE survivor_key = ? OR merged_key = ?", arguments: [erasedKey, erasedKey])
-            // Case subjects are the customer's words too; later case events for them are not kept.
-            try db.execute(sql: "DELETE FROM case_summary WHERE customer_key = ?", arguments: [erasedKey])
-            try db.execute(sql: "DELETE FROM opportunity_summary WHERE customer_key = ?", arguments: [erasedKey])
+            try eraseRecords(of: erasedKey, scrub: scrub, &erasure, db)
         }
+        try erasure.eraseRuntimeCopies(entityKeys: entityKeys, nowMilliseconds: time, db)
+        let keptBasis = scrub.apply(basis)
         try db.execute(
             sql: "INSERT INTO erasure_request (customer_key, basis, outcome, requested_at_ms) VALUES (?, ?, 'erased', ?)",
-            arguments: [key, basis, time])
+            arguments: [key, keptBasis, time])
         try AuditLog.append(
             [
                 .init(customerKey: key, action: "erase", field: "status", before: current.status.name, after: "ERASED"),
-                .init(customerKey: key, action: "erase", field: "basis", before: "", after: basis),
-            ],
+                .init(customerKey: key, action: "erase", field: "basis", before: "", after: keptBasis),
+            ] + erasure.places.map { .init(customerKey: key, action: "erase", field: "customer \($0.place)", before: "", after: "\($0.rows) rows") },
             caller: caller, atMilliseconds: time, db)
         response.erased = true
         response.customer = try view(key: key, caller: caller, db)
@@ -131,7 +139,7 @@ extension CustomerDirectory {
 
     /// Replaces every personal field with a neutral value and removes documents and contacts; keeps
     /// what the bank may keep (kind, RM, branch, grades, dates of the relationship).
-    private func pseudonymise(_ key: Int64, version: Int64?, now: Int64, _ db: Database) throws {
+    private func pseudonymise(_ key: Int64, version: Int64?, now: Int64, _ erasure: inout Erasure, _ db: Database) throws {
         try db.execute(
             sql: """
                 UPDATE customer SET display_name = ?, name_zh_key = '', name_latin_key = '', name_zh = '', name_latin = ?,
@@ -144,9 +152,90 @@ extension CustomerDirectory {
                 AuditLog.erasedMarker, "ERASED \(CustomerRecords.customerID(key))", Crm_Customer_V1_CustomerStatus.merged.rawValue,
                 Crm_Customer_V1_CustomerStatus.erased.rawValue, version, now, key,
             ])
-        try db.execute(sql: "DELETE FROM customer_document WHERE customer_key = ?", arguments: [key])
-        try db.execute(sql: "DELETE FROM customer_contact WHERE customer_key = ?", arguments: [key])
+        erasure.record("customer.personal_fields", rows: db.changesCount)
+        try erasure.delete(from: "customer_document", where: "customer_key = ?", [key], db)
+        try erasure.delete(from: "customer_contact", where: "customer_key = ?", [key], db)
         // Only a corporate's legal name survives erasure; it stays findable, its pinyin too.
         try CustomerRecords.refreshNameSearch(key: key, db)
+    }
+
+    /// Everything else of the customer's that may hold their words or the bank's notes about them:
+    /// blanked where the record is theirs alone (contact history, merge and assignment reasons,
+    /// consent sources, duplicate findings, the merge's before-image, the mirrored cases and
+    /// opportunities); where the record stays (a legal hold's basis, a household's name) the
+    /// person's names and numbers are taken out of it.
+    private func eraseRecords(of key: Int64, scrub: PersonalTerms, _ erasure: inout Erasure, _ db: Database) throws {
+        try erasure.blank("interaction", ["subject", "outcome"], where: "customer_key = ?", [key], db)
+        try erasure.blank("customer_merge", ["reason"], where: "survivor_key = ? OR merged_key = ?", [key, key], db)
+        try db.execute(
+            sql: "UPDATE customer_merge SET before_image = x'' WHERE (survivor_key = ? OR merged_key = ?) AND before_image != x''", arguments: [key, key])
+        erasure.record("customer_merge.before_image", rows: db.changesCount)
+        try erasure.blank("rm_assignment", ["reason"], where: "customer_key = ?", [key], db)
+        try erasure.blank("consent_event", ["source"], where: "customer_key = ?", [key], db)
+        try erasure.blank("duplicate_pair", ["reasons", "dismissed_reason"], where: "first_key = ? OR second_key = ?", [key, key], db)
+        try erasure.delete(from: "case_summary", where: "customer_key = ?", [key], db)
+        try erasure.delete(from: "opportunity_summary", where: "customer_key = ?", [key], db)
+        try scrubKept("legal_hold", id: "hold_id", ["basis", "release_reason"], where: "customer_key = ?", [key], scrub, &erasure, db)
+        try scrubKept("erasure_request", id: "request_key", ["basis"], where: "customer_key = ?", [key], scrub, &erasure, db)
+        try scrubKept(
+            "household", id: "household_key", ["name"],
+            where: "household_key IN (SELECT household_key FROM household_member WHERE customer_key = ?)", [key], scrub, &erasure, db)
+    }
+
+    /// Takes the person's names and numbers out of `columns` of the rows that stay.
+    private func scrubKept(
+        _ table: String, id: String, _ columns: [String], where filter: String, _ arguments: StatementArguments, _ scrub: PersonalTerms,
+        _ erasure: inout Erasure, _ db: Database
+    ) throws {
+        for column in columns {
+            var changed = 0
+            for row in try Row.fetchAll(db, sql: "SELECT \(id), \(column) FROM \(table) WHERE \(filter)", arguments: arguments) {
+                let text: String = row[1]
+                let kept = scrub.apply(text)
+                guard kept != text else { continue }
+                try db.execute(sql: "UPDATE \(table) SET \(column) = ? WHERE \(id) = ?", arguments: [kept, row[0] as Int64])
+                changed += 1
+            }
+            erasure.record("\(table).\(column)", rows: changed)
+        }
+    }
+
+    /// The customer's names, identity numbers, phone numbers, e-mail addresses and address lines.
+    static func personalTerms(key: Int64, _ db: Database) throws -> [String] {
+        guard let customer = try CustomerRecords.load(key: key, db) else { return [] }
+        let profile = customer.profile
+        var terms = [profile.individual.nameZh, profile.individual.nameLatin, profile.corporate.legalRepresentative]
+        terms += profile.documents.map(\.number)
+        for contact in profile.contacts {
+            terms += [contact.value, contact.address.line1, contact.address.line2]
+            // Stored as "+8613700000000", written as "13700000000".
+            if contact.value.hasPrefix("+86") { terms.append(String(contact.value.dropFirst(3))) }
+        }
+        return terms
+    }
+}
+
+/// Takes a person's names and numbers out of a text: each occurrence, in any letter case, becomes
+/// the erased marker. Numbers are also found written with spaces or dashes between their digits.
+struct PersonalTerms: Sendable {
+    private let terms: [String]
+
+    init(_ terms: [String]) {
+        // The longest first, so that a name inside a longer term is not taken out of it first.
+        self.terms = Set(terms.map { $0.trimmingCharacters(in: .whitespaces) }.filter { $0.count >= 2 }).sorted { $0.count > $1.count }
+    }
+
+    func apply(_ text: String) -> String {
+        var result = text
+        for term in terms {
+            result = result.replacingOccurrences(of: term, with: AuditLog.erasedMarker, options: .caseInsensitive)
+            let digits = term.filter(\.isNumber)
+            if digits.count >= 6, digits.count == term.count {
+                // "137 0000 0000", "137-0000-0000"
+                let pattern = digits.map { NSRegularExpression.escapedPattern(for: String($0)) }.joined(separator: "[ -]?")
+                result = result.replacingOccurrences(of: pattern, with: AuditLog.erasedMarker, options: .regularExpression)
+            }
+        }
+        return result
     }
 }

@@ -11,7 +11,7 @@ internal import WireProtocol
 extension CustomerDirectory {
     /// Audit actions that record something other than a change of the customer (reads have their
     /// own log, ``AccessLog``, older databases hold `read` rows here too).
-    static let actionsWithoutEvent: Set<String> = ["read", "read-audit", "dismiss-duplicate"]
+    static let actionsWithoutEvent: Set<String> = ["read", "read-audit", "dismiss-duplicate", "erase-applied"]
 
     /// Runs a change and appends, in the same transaction, the events of the customers it changed.
     public func publishingChanges<T>(_ db: Database, _ body: () throws -> T) throws -> T {

@@ -9,6 +9,7 @@ public import WireProtocol
 /// with its event. Nothing is kept for an erased customer.
 public enum CaseSummaries {
     public static func apply(_ event: Crm_Feed_V1_ChangeEvent, _ db: Database) throws {
+        if event.type == ErasureReports.eventType { return try ErasureReports.apply(event, db) }
         guard event.type.hasPrefix("case.") || event.type.hasPrefix("sla.") else { return }
         let changed = try Crm_Servicedesk_V1_CaseChanged(serializedBytes: event.payload)
         let found = changed.case

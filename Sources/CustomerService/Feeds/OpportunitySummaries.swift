@@ -9,6 +9,7 @@ public import WireProtocol
 /// kept for an erased customer.
 public enum OpportunitySummaries {
     public static func apply(_ event: Crm_Feed_V1_ChangeEvent, _ db: Database) throws {
+        if event.type == ErasureReports.eventType { return try ErasureReports.apply(event, db) }
         if event.type == "campaign.response" {
             try campaignContact(event, db)
             return

@@ -21,7 +21,12 @@ public enum CustomerHandlers {
         change(CustomerMethods.unmerge, &router, store, directory, directory.unmerge)
         change(CustomerMethods.placeLegalHold, &router, store, directory, directory.placeLegalHold)
         change(CustomerMethods.releaseLegalHold, &router, store, directory, directory.releaseLegalHold)
-        change(CustomerMethods.erase, &router, store, directory, directory.erase)
+        change(CustomerMethods.erase, &router, store, directory) { request, caller, db in
+            let response = try directory.erase(request, caller: caller, db)
+            // Runs once this write has committed: the WAL's frames from before still hold the data.
+            if response.erased { store.purgeWAL() }
+            return response
+        }
         change(CustomerMethods.upsertAccounts, &router, store, directory, directory.upsertAccounts)
         change(CustomerMethods.recordInteraction, &router, store, directory, directory.recordInteraction)
         change(CustomerMethods.setCreditGrade, &router, store, directory, directory.setCreditGrade)

@@ -66,6 +66,8 @@ public struct MarketingMirror: Sendable {
             try pipeline.moveOpportunities(of: customer.id, to: customer.mergedIntoID, db)
         case "customer.unmerged":
             try pipeline.moveOpportunitiesBack(to: customer.id, db)
+        case Erasure.customerErasedEvent:
+            try eraseCustomer(customer.id, db).publish(service: "marketing", atMilliseconds: pipeline.nowMilliseconds, db)
         default:
             break
         }

@@ -307,7 +307,7 @@ public struct TaskBook: Sendable {
         return task
     }
 
-    private func publish(_ type: String, _ task: Crm_Marketing_V1_RmTask, _ db: Database) throws {
+    func publish(_ type: String, _ task: Crm_Marketing_V1_RmTask, _ db: Database) throws {
         var payload = Crm_Marketing_V1_TaskChanged()
         payload.task = task
         try ChangeLog.append(type: type, entityKey: task.id, payload: payload, atMilliseconds: pipeline.nowMilliseconds, db)

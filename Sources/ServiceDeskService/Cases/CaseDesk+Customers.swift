@@ -3,7 +3,8 @@ internal import ServiceRuntime
 
 /// What happens to cases when their customer changes at CustomerService (CustomerMirror calls
 /// these inside the transaction that applies the feed event): a new value grade re-targets the
-/// open cases, a merge moves every case to the survivor, an unmerge moves them back.
+/// open cases, a merge moves every case to the survivor, an unmerge moves them back, an erasure
+/// blanks what the cases say.
 extension CaseDesk {
     /// Open cases take the targets of the policy for the new grade; time already counted stays counted.
     @discardableResult
@@ -59,5 +60,29 @@ extension CaseDesk {
     private func rekey(caseKey: Int64, to customerID: String, _ db: Database) throws {
         try db.cachedStatement(sql: "UPDATE service_case SET customer_id = ?, version = version + 1 WHERE key = ?").execute(arguments: [customerID, caseKey])
         try publish("case.rekeyed", try loadCase(key: caseKey, calendars: CalendarBook(), db), event: nil, metric: nil, db)
+    }
+
+    /// An erased customer's cases keep their facts (kind, category, dates, SLA clocks, codes, the
+    /// compensation paid) and lose every free text: subject, description, account, root cause,
+    /// satisfaction comment and every transition's reason. Each case's version goes up, its past
+    /// events in the change log carry the blanked case from now on, and a `case.redacted` event
+    /// follows. Returns what was erased where, for the `erasure.applied` event.
+    func eraseCustomer(_ customerID: String, _ db: Database) throws -> Erasure {
+        var erasure = Erasure(customerID: customerID)
+        let keys = try Int64.fetchAll(db, sql: "SELECT key FROM service_case WHERE customer_id = ? ORDER BY key", arguments: [customerID])
+        let ids = keys.map(Self.caseID)
+        try erasure.blank(
+            "service_case", ["subject", "description", "account_ref", "root_cause", "satisfaction_comment"], where: "customer_id = ?", [customerID], db)
+        try erasure.blank("case_transition", ["reason"], where: "case_key IN (SELECT key FROM service_case WHERE customer_id = ?)", [customerID], db)
+        let calendars = CalendarBook()
+        for key in keys {
+            try db.execute(sql: "UPDATE service_case SET version = version + 1 WHERE key = ?", arguments: [key])
+            var payload = Crm_Servicedesk_V1_CaseChanged()
+            payload.case = try loadCase(key: key, calendars: calendars, db)
+            erasure.record("change_log.payload", rows: try ChangeLog.redact(entityKey: payload.case.id, payload: payload, db))
+            try publish("case.redacted", payload.case, event: nil, metric: nil, db)
+        }
+        try erasure.eraseRuntimeCopies(entityKeys: [customerID] + ids, nowMilliseconds: now().milliseconds, db)
+        return erasure
     }
 }

@@ -41,6 +41,10 @@ public struct CustomerMirror: Sendable {
             try desk.moveCases(of: customer.id, to: customer.mergedIntoID, db)
         case "customer.unmerged":
             try desk.moveCasesBack(to: customer.id, db)
+        case Erasure.customerErasedEvent:
+            // The mirror row now holds the erased customer; the cases lose what they said.
+            let erasure = try desk.eraseCustomer(customer.id, db)
+            try erasure.publish(service: "servicedesk", atMilliseconds: desk.now().milliseconds, db)
         default:
             break
         }

@@ -161,8 +161,14 @@ public enum ServerLauncher {
             let client = RPCClient.Configuration(
                 host: source.host, port: source.port, options: .init(tls: settings.feedTLS), maximumAttempts: 1)
             let consumer = settings.feedConsumerName ?? String(name.hasPrefix("crm-") ? name.dropFirst(4) : name[...])
+            // An erasure's page images from before it stay in the WAL until the WAL is emptied.
+            let applyAndPurge: FeedConsumer.Apply = { event, db in
+                try apply(event, db)
+                if event.type == Erasure.customerErasedEvent { store.purgeWAL() }
+            }
             consumers.append(
-                FeedConsumer(configuration: .init(producer: producer, consumer: consumer, client: client), store: store, logger: logger, apply: apply))
+                FeedConsumer(
+                    configuration: .init(producer: producer, consumer: consumer, client: client), store: store, logger: logger, apply: applyAndPurge))
         }
         return consumers
     }

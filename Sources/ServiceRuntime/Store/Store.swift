@@ -1,4 +1,5 @@
 public import GRDB
+internal import Dispatch
 internal import NIOCore
 internal import NIOPosix
 internal import SQLiteProcessSettings
@@ -7,7 +8,8 @@ public import Logging
 
 /// A service's SQLite database: one `DatabasePool` per file for the life of the process, WAL,
 /// foreign keys on, a busy timeout on the writer, `synchronous=FULL` unless configured otherwise,
-/// and versioned migrations run before anything else touches the data (DESIGN.md section 4).
+/// `secure_delete` on, and versioned migrations run before anything else touches the data
+/// (DESIGN.md section 4).
 public final class Store: Sendable {
     public struct Configuration: Sendable, Hashable {
         /// The database file. Its folder must exist.
@@ -64,6 +66,7 @@ public final class Store: Sendable {
     public let configuration: Configuration
     /// Where waits for the writer are recorded (nil: nowhere).
     let metrics: ServerMetrics?
+    let logger: Logger
     /// Whether a ``probeWriter()`` still waits: at most one at a time, so that probes cannot pile
     /// up in the writer's queue (and ahead of real writes) while the lock is held elsewhere.
     private let probing = Mutex(false)
@@ -96,13 +99,16 @@ public final class Store: Sendable {
     /// - Parameter metrics: records how long each ``write(_:)`` waited for the writer.
     public init(configuration: Configuration, migrator: DatabaseMigrator, logger: Logger, metrics: ServerMetrics? = nil) throws {
         self.metrics = metrics
+        self.logger = logger
         var grdb = GRDB.Configuration()
         grdb.foreignKeysEnabled = true
         grdb.busyMode = .timeout(configuration.busyTimeoutSeconds)
         grdb.maximumReaderCount = configuration.maximumReaderCount
         grdb.label = "store"
         let cacheKiB = configuration.cacheMiB * 1024
-        grdb.prepareDatabase { db in try db.execute(sql: "PRAGMA cache_size = -\(cacheKiB)") }
+        // secure_delete: SQLite zeroes what a change deletes or overwrites (freed cells and
+        // pages), so that an erased value is gone from the file, not only unreachable.
+        grdb.prepareDatabase { db in try db.execute(sql: "PRAGMA cache_size = -\(cacheKiB); PRAGMA secure_delete = ON") }
         pool = try DatabasePool(path: configuration.path, configuration: grdb)
         var reading = grdb
         reading.readonly = true
@@ -240,6 +246,31 @@ public final class Store: Sendable {
         return try await connection.writeWithoutTransaction { db in
             let row = try Row.fetchOne(db, sql: "PRAGMA wal_checkpoint(PASSIVE)")
             return (row?[1] ?? 0, row?[2] ?? 0)
+        }
+    }
+
+    /// Copies the whole WAL into the database file and truncates the WAL to zero bytes, on the
+    /// writer once the writes queued before it have committed (an erasure asks for it inside its
+    /// write: old WAL frames still hold the page images from before the erasure). A reader or the
+    /// background checkpoint in the way makes it try again 100 ms later, up to `attempts` times,
+    /// without holding the writer meanwhile; then it logs that the WAL could not be emptied.
+    public func purgeWAL(attempts: Int = 100) {
+        pool.asyncWriteWithoutTransaction { db in
+            let failure: String
+            do {
+                let row = try Row.fetchOne(db, sql: "PRAGMA wal_checkpoint(TRUNCATE)")
+                if (row?[0] as Int?) == 0 { return }
+                failure = "readers or another checkpoint held the WAL"
+            } catch {
+                failure = "\(error)"
+            }
+            guard attempts <= 1 else {
+                DispatchQueue.global().asyncAfter(deadline: .now() + .milliseconds(100)) { self.purgeWAL(attempts: attempts - 1) }
+                return
+            }
+            self.logger.error(
+                "could not empty the WAL after an erasure: frames from before it stay in the file until a later erasure or a clean shutdown empties it",
+                metadata: ["path": "\(self.configuration.path)", "error": "\(failure)"])
         }
     }
 
