@@ -3,7 +3,7 @@ internal import Foundation
 internal import GRDB
 internal import ServiceRuntime
 
-/// The append-only, hash-chained audit logs (DESIGN.md section 5): every change to customer data, in
+/// The append-only, hash-chained audit logs: every change to customer data, in
 /// the customer database (``Chain/changes``), and every read of unmasked personal data, in the
 /// access log's own database file (``Chain/access``, ``AccessLog``). Both chains are built alike.
 ///

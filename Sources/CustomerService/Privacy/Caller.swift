@@ -2,7 +2,7 @@ public import ServiceRuntime
 
 /// Who is calling, as the audit log records it and as masking decides by.
 ///
-/// The calling system, role and end user are set by the gateway (DESIGN.md section 5); the service
+/// The calling system, role and end user are set by the gateway; the service
 /// sees them only on connections it trusts to carry them. A direct, untrusted caller is recorded by
 /// its certificate name, or as `direct`, and has no role, so it sees masked data.
 public struct Caller: Sendable, Hashable {

@@ -23,7 +23,7 @@ extension MarketingMirror {
             try db.execute(sql: "UPDATE opportunity SET version = version + 1, updated_at_ms = ? WHERE key = ?", arguments: [pipeline.nowMilliseconds, key])
             var payload = Crm_Marketing_V1_OpportunityChanged()
             payload.opportunity = try pipeline.load(key, probabilities: probabilities, db)
-            erasure.record("change_log.payload", rows: try ChangeLog.redact(entityKey: payload.opportunity.id, payload: payload, db))
+            try erasure.redactPastEvents(of: payload.opportunity.id, to: payload, db)
             try pipeline.publish("opportunity.redacted", payload.opportunity, db)
         }
         let book = TaskBook(pipeline: pipeline)
@@ -31,12 +31,12 @@ extension MarketingMirror {
             try db.execute(sql: "UPDATE rm_task SET version = version + 1 WHERE key = ?", arguments: [key])
             var payload = Crm_Marketing_V1_TaskChanged()
             payload.task = try book.load(key, db)
-            erasure.record("change_log.payload", rows: try ChangeLog.redact(entityKey: payload.task.id, payload: payload, db))
+            try erasure.redactPastEvents(of: payload.task.id, to: payload, db)
             try book.publish("task.redacted", payload.task, db)
         }
         var noTags = Crm_Marketing_V1_CustomerTagsChanged()
         noTags.customerID = customerID
-        erasure.record("change_log.payload", rows: try ChangeLog.redact(entityKey: customerID, payload: noTags, db))
+        try erasure.redactPastEvents(of: customerID, to: noTags, db)
         try erasure.eraseRuntimeCopies(
             entityKeys: [customerID] + opportunities.map(Pipeline.opportunityIDs.id) + tasks.map(TaskBook.taskIDs.id),
             nowMilliseconds: pipeline.nowMilliseconds, db)

@@ -79,7 +79,7 @@ extension CaseDesk {
             try db.execute(sql: "UPDATE service_case SET version = version + 1 WHERE key = ?", arguments: [key])
             var payload = Crm_Servicedesk_V1_CaseChanged()
             payload.case = try loadCase(key: key, calendars: calendars, db)
-            erasure.record("change_log.payload", rows: try ChangeLog.redact(entityKey: payload.case.id, payload: payload, db))
+            try erasure.redactPastEvents(of: payload.case.id, to: payload, db)
             try publish("case.redacted", payload.case, event: nil, metric: nil, db)
         }
         try erasure.eraseRuntimeCopies(entityKeys: [customerID] + ids, nowMilliseconds: now().milliseconds, db)

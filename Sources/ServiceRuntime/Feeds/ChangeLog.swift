@@ -4,7 +4,7 @@ public import GRDB
 public import SwiftProtobuf
 public import WireProtocol
 
-/// A service's transactional outbox (DESIGN.md section 3): every state change appends its event in
+/// A service's transactional outbox: every state change appends its event in
 /// the same transaction as the change, so an event exists exactly when its change committed.
 ///
 /// Sequences come from `AUTOINCREMENT`: never reused, also after the log is pruned down to nothing.

@@ -1,5 +1,6 @@
 public import GRDB
 internal import Foundation
+public import SwiftProtobuf
 public import WireProtocol
 
 /// What a service erases of a customer besides its own tables, and the record of where it erased:
@@ -47,6 +48,12 @@ public struct Erasure: Sendable {
     public mutating func delete(from table: String, where filter: String, _ arguments: StatementArguments, _ db: Database) throws {
         try db.execute(sql: "DELETE FROM \(table) WHERE \(filter)", arguments: arguments)
         record(table, rows: db.changesCount)
+    }
+
+    /// Rewrites every past event of `entityKey` in the change log to `payload` (its erased state),
+    /// and records it.
+    public mutating func redactPastEvents<Payload: SwiftProtobuf.Message>(of entityKey: String, to payload: Payload, _ db: Database) throws {
+        record("change_log.payload", rows: try ChangeLog.redact(entityKey: entityKey, payload: payload, db))
     }
 
     /// What every store holds beside a service's own tables: the dead letters of the entities

@@ -10,7 +10,7 @@ internal import WireProtocol
 
 /// What every server executable's main does, in this order: read the configuration (one line and
 /// exit status 78 on a bad one), set up logging to stdout, open the database and run its migrations,
-/// then open the listener, and run until SIGTERM or SIGINT, which drain it (DESIGN.md section 6).
+/// then open the listener, and run until SIGTERM or SIGINT, which drain it.
 public enum ServerLauncher {
     /// EX_CONFIG from sysexits.h: the configuration is wrong.
     public static let configurationErrorExitCode: Int32 = 78

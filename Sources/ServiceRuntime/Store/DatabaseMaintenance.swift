@@ -28,7 +28,7 @@ public enum DatabaseMaintenance {
         public var restoredFrom: String
         /// Where the file that was in place went (nil: there was none).
         public var previousFileKeptAt: String?
-        /// The change log's new epoch: consumers read it again from its start (DESIGN.md section 3).
+        /// The change log's new epoch: consumers read it again from its start.
         public var feedEpoch: String
     }
 

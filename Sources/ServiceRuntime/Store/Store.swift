@@ -8,8 +8,7 @@ public import Logging
 
 /// A service's SQLite database: one `DatabasePool` per file for the life of the process, WAL,
 /// foreign keys on, a busy timeout on the writer, `synchronous=FULL` unless configured otherwise,
-/// `secure_delete` on, and versioned migrations run before anything else touches the data
-/// (DESIGN.md section 4).
+/// `secure_delete` on, and versioned migrations run before anything else touches the data.
 public final class Store: Sendable {
     public struct Configuration: Sendable, Hashable {
         /// The database file. Its folder must exist.
