@@ -21,7 +21,7 @@ struct MetadataTests {
         let metadata = Metadata(
             timeoutMilliseconds: 1500, traceparent: "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
             tracestate: "vendor=abc", idempotencyKey: "9f1c-create-customer", attempt: 2, callerSystem: "call-centre",
-            callerRole: "servicing", endUser: "staff-00451", initialCredit: 64)
+            callerRole: "servicing", endUser: "staff-00451", initialCredit: 64, masking: MaskingPolicy.restricted.encoded)
         var buffer = ByteBuffer()
         let written = metadata.encode(into: &buffer)
         #expect(written == metadata.encodedSize)
@@ -32,7 +32,7 @@ struct MetadataTests {
     func unknownTagsSkipped() throws {
         let bytes =
             entry(0x0100, [1, 2, 3]) + entry(MetadataTag.timeoutMilliseconds, [0, 0, 0, 100]) + entry(0xFFFF, [])
-            + entry(0x000A, Array("future".utf8)) + entry(0x0000, [9])
+            + entry(0x0010, Array("future".utf8)) + entry(0x0000, [9])
         let metadata = try decode(bytes)
         #expect(metadata == Metadata(timeoutMilliseconds: 100))
     }
@@ -87,9 +87,25 @@ struct MetadataTests {
 
     @Test("removeCallerIdentity clears only the gateway-set fields")
     func removeCallerIdentity() {
-        var metadata = Metadata(timeoutMilliseconds: 5, callerSystem: "spoofed", callerRole: "kyc", endUser: "x")
+        var metadata = Metadata(timeoutMilliseconds: 5, callerSystem: "spoofed", callerRole: "kyc", endUser: "x", masking: "name=clear")
         metadata.removeCallerIdentity()
         #expect(metadata == Metadata(timeoutMilliseconds: 5))
+    }
+
+    @Test("a masking policy names every field in order; parsing it back gives the same policy; a malformed one does not parse")
+    func maskingPolicy() {
+        #expect(MaskingPolicy.restricted.encoded == "name=partial,birth_date=withheld,document=partial,phone=partial,email=partial,address=withheld")
+        for policy in [MaskingPolicy.restricted, .clear, MaskingPolicy([.email: .clear])] {
+            #expect(MaskingPolicy(encoded: policy.encoded) == policy)
+        }
+        // Fields a value does not name are withheld.
+        #expect(MaskingPolicy(encoded: "phone=clear") == MaskingPolicy([.phone: .clear]))
+        #expect(MaskingPolicy(encoded: "phone=clear")?.treatment(of: .name) == .withheld)
+        for malformed in ["", "phone", "phone=visible", "mail=clear", "phone=clear,phone=clear", "phone=clear,"] {
+            #expect(MaskingPolicy(encoded: malformed) == nil, "\(malformed)")
+        }
+        #expect(MaskingPolicy.clear.isClear && !MaskingPolicy.restricted.showsSomeInClear)
+        #expect(MaskingPolicy.builtIn(role: "kyc") == .clear && MaskingPolicy.builtIn(role: "reporting") == .restricted)
     }
 
     @Test("copies are values: a copy's string fields change without touching the original, and a cleared field equals one never set")

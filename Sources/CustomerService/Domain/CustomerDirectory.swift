@@ -172,7 +172,8 @@ public struct CustomerDirectory: Sendable {
         let after = problems.pageToken(request.pageToken)
         try problems.throwIfAny()
         guard caller.seesPersonalData else {
-            throw CustomerErrors.permissionDenied("the audit trail holds personal data; role \"\(caller.role)\" may not read it")
+            throw CustomerErrors.permissionDenied(
+                "the audit trail holds personal data; role \"\(caller.role)\" does not see every personal field in clear")
         }
         return AuditQuery(customerKey: key, customerID: request.customerID, after: after, pageSize: pageSize, access: request.access)
     }
@@ -236,14 +237,17 @@ public struct CustomerDirectory: Sendable {
     /// The customer as this caller may see it. An unmasked answer is audited by whoever sends it
     /// (``readAccess(of:action:caller:)``, written to the ``AccessLog`` before the answer goes out).
     func presented(_ customer: Crm_Customer_V1_Customer, caller: Caller) -> Crm_Customer_V1_Customer {
-        caller.seesPersonalData ? customer : Masking.masked(customer)
+        Masking.masked(customer, by: caller.masking)
     }
 
     /// The access log rows of a read of customer `id` by `caller`: one `read` row if the caller sees
-    /// personal data unmasked, none otherwise.
+    /// some personal field in clear, none otherwise. Its field is `*` when every field was in clear,
+    /// else the fields that were, e.g. `name,phone`.
     func readAccess(of id: String, action: String = "read", caller: Caller) -> [AuditLog.Entry] {
-        guard caller.seesPersonalData, let key = CustomerRecords.key(fromID: id) else { return [] }
-        return [.init(customerKey: key, action: action, field: "*", before: "", after: "")]
+        guard caller.readsPersonalData, let key = CustomerRecords.key(fromID: id) else { return [] }
+        let clear = MaskingPolicy.Field.allCases.filter { caller.masking.treatment(of: $0) == .clear }
+        let field = clear.count == MaskingPolicy.Field.allCases.count ? "*" : clear.map(\.rawValue).joined(separator: ",")
+        return [.init(customerKey: key, action: action, field: field, before: "", after: "")]
     }
 
     /// The customer after a change, for the answer: the writer already sees it, so a caller who

@@ -1,3 +1,4 @@
+internal import Foundation
 internal import GRDB
 public import ServiceRuntime
 internal import SwiftProtobuf
@@ -12,7 +13,7 @@ public enum CustomerHandlers {
         into router: inout RPCRouter, store: Store, accessLog: AccessLog, directory: CustomerDirectory = CustomerDirectory()
     ) {
         // CustomerService publishes a change feed: customer mirrors elsewhere subscribe to it.
-        FeedHandlers.register(into: &router, store: store)
+        FeedHandlers.register(into: &router, store: store) { event, context in maskedEvent(event, for: Caller(context: context)) }
         change(CustomerMethods.create, &router, store, directory, directory.create)
         change(CustomerMethods.update, &router, store, directory, directory.update)
         change(CustomerMethods.deactivate, &router, store, directory) { try directory.setActive(false, $0, caller: $1, $2) }
@@ -35,9 +36,9 @@ public enum CustomerHandlers {
             return try await recomputeAllGrades(store: store, directory: directory, caller: caller)
         }
         change(CustomerMethods.setValueGradeRules, &router, store, directory, directory.setValueGradeRules)
-        change(CustomerMethods.createHousehold, &router, store, directory, directory.createHousehold)
-        change(CustomerMethods.setHouseholdMember, &router, store, directory, directory.setHouseholdMember)
-        change(CustomerMethods.removeHouseholdMember, &router, store, directory, directory.removeHouseholdMember)
+        change(CustomerMethods.createHousehold, &router, store, directory, masking: Masking.masked, directory.createHousehold)
+        change(CustomerMethods.setHouseholdMember, &router, store, directory, masking: Masking.masked, directory.setHouseholdMember)
+        change(CustomerMethods.removeHouseholdMember, &router, store, directory, masking: Masking.masked, directory.removeHouseholdMember)
         change(CustomerMethods.linkSubsidiary, &router, store, directory, directory.linkSubsidiary)
         change(CustomerMethods.unlinkSubsidiary, &router, store, directory, directory.unlinkSubsidiary)
         change(CustomerMethods.setGroupCreditLimit, &router, store, directory, directory.setGroupCreditLimit)
@@ -60,10 +61,10 @@ public enum CustomerHandlers {
         personalRead(CustomerMethods.get, &router, store, accessLog, directory, customerID: \.id, directory.get)
         personalRead(CustomerMethods.getView, &router, store, accessLog, directory, customerID: \.id, directory.getView)
         read(CustomerMethods.listInteractions, &router, store, directory.listInteractions)
-        read(CustomerMethods.getHousehold, &router, store, directory.getHousehold)
+        read(CustomerMethods.getHousehold, &router, store, masking: Masking.masked, directory.getHousehold)
         read(CustomerMethods.getCorporateGroup, &router, store, directory.getCorporateGroup)
         read(CustomerMethods.getConsents, &router, store, directory.getConsents)
-        read(CustomerMethods.search, &router, store, directory.search)
+        read(CustomerMethods.search, &router, store, masking: Masking.masked, directory.search)
         router.register(CustomerMethods.verifyAudit) { _, _ in try await verifyAudit(store: store, accessLog: accessLog) }
         router.register(CustomerMethods.listAudit) { request, context in
             try await listAudit(request, caller: Caller(context: context), store: store, accessLog: accessLog, directory: directory)
@@ -122,6 +123,39 @@ public enum CustomerHandlers {
         }
     }
 
+    /// Registers a read whose answer holds personal fields but is not a read of one customer (a
+    /// search, a household): one transaction on a reader thread, its answer masked by the caller's
+    /// policy.
+    private static func read<Request: SwiftProtobuf.Message, Response: SwiftProtobuf.Message>(
+        _ method: MethodDescriptor<Request, Response>, _ router: inout RPCRouter, _ store: Store,
+        masking: @escaping @Sendable (Response, MaskingPolicy) -> Response,
+        _ body: @escaping @Sendable (Request, Database) throws -> Response
+    ) {
+        router.register(method) { request, context in
+            let policy = Caller(context: context).masking
+            return masking(try await store.read { db in try body(request, db) }, policy)
+        }
+    }
+
+    /// A customer feed event as `caller` may see it: masked by its policy when the subscription came
+    /// through the gateway; in full to the services' own mirrors, which connect directly with
+    /// certificates of the internal CA.
+    static func maskedEvent(_ event: Crm_Feed_V1_ChangeEvent, for caller: Caller) -> Crm_Feed_V1_ChangeEvent {
+        guard caller.viaGateway, !caller.masking.isClear else { return event }
+        var event = event
+        guard event.payloadType == Crm_Customer_V1_CustomerChanged.protoMessageName,
+            let changed = try? Crm_Customer_V1_CustomerChanged(serializedBytes: event.payload),
+            let payload = try? Masking.masked(changed, by: caller.masking).serializedBytes() as Data
+        else {
+            // An event that is not a customer change carries no customer fields; one that does
+            // not decode is withheld rather than passed on unmasked.
+            if event.payloadType == Crm_Customer_V1_CustomerChanged.protoMessageName { event.payload = Data() }
+            return event
+        }
+        event.payload = payload
+        return event
+    }
+
     /// Registers a read that may return personal data: on a reader thread; when the caller sees it
     /// unmasked, the read's row is written to the access log before the answer goes out.
     private static func personalRead<Request: SwiftProtobuf.Message, Response: SwiftProtobuf.Message>(
@@ -141,13 +175,15 @@ public enum CustomerHandlers {
     /// an idempotency key, with the change events of the customers it changed.
     private static func change<Request: SwiftProtobuf.Message, Response: SwiftProtobuf.Message>(
         _ method: MethodDescriptor<Request, Response>, _ router: inout RPCRouter, _ store: Store, _ directory: CustomerDirectory,
+        masking: (@Sendable (Response, MaskingPolicy) -> Response)? = nil,
         _ body: @escaping @Sendable (Request, Caller, Database) throws -> Response
     ) {
         router.register(method) { request, context in
             let caller = Caller(context: context)
-            return try await store.write(idempotentFor: context, request: request) { db in
+            let response = try await store.write(idempotentFor: context, request: request) { db in
                 try directory.publishingChanges(db) { try body(request, caller, db) }
             }
+            return masking.map { $0(response, caller.masking) } ?? response
         }
     }
 }

@@ -4,7 +4,7 @@ public import ServiceRuntime
 internal import WireProtocol
 
 /// The gateway's configuration: the keys every server has (listen, tls, limits, timeouts, log)
-/// plus its own: `tls.crl`, `backend_tls.*`, `health.*`, `backends` and `callers`. Read from one
+/// plus its own: `tls.crl`, `backend_tls.*`, `health.*`, `backends`, `callers` and `roles`. Read from one
 /// JSON file (required: the caller policies live there) with `CRM_` environment overrides for
 /// the scalar keys. Every problem is a ``ConfigurationError`` naming the key.
 public struct GatewaySettings: Sendable {
@@ -34,7 +34,7 @@ public struct GatewaySettings: Sendable {
         .filter { !$0.hasPrefix("database.") && !$0.hasPrefix("feeds.") && $0 != "callers.trust_identity" && $0 != "handlers.on_event_loop" }
         .union([
             "tls.crl", "backend_tls.certificate", "backend_tls.key", "backend_tls.ca", "health.interval_ms", "health.timeout_ms",
-            "health.connect_timeout_ms", "backends", "callers",
+            "health.connect_timeout_ms", "backends", "callers", "roles", "roles.*",
         ])
 
     /// Defaults: 127.0.0.1:7443 (deployments set listen.host), 5 s handshake timeout.
@@ -71,7 +71,7 @@ public struct GatewaySettings: Sendable {
         var settings = GatewaySettings(
             server: server, crlPath: crlPath, backendTLS: backendTLS,
             backends: try parseBackends(object["backends"]),
-            callers: try parseCallers(object["callers"]))
+            callers: try parseCallers(object["callers"], roles: try parseRoles(object["roles"])))
         let health = object["health"] as? [String: Any]
         if let value = try milliseconds(health?["interval_ms"], key: "health.interval_ms") { settings.healthInterval = value }
         if let value = try milliseconds(health?["timeout_ms"], key: "health.timeout_ms") { settings.healthTimeout = value }
@@ -133,7 +133,7 @@ public struct GatewaySettings: Sendable {
 
     /// `[{"identity": "core-banking.bank.internal", "name": "core-banking", "role": "servicing",
     ///    "allow": ["Customer.*"], "rate_per_second": 500, "burst": 1000, "max_connections": 16}]`
-    static func parseCallers(_ value: Any?) throws(ConfigurationError) -> PolicySet {
+    static func parseCallers(_ value: Any?, roles: [String: MaskingPolicy] = [:]) throws(ConfigurationError) -> PolicySet {
         guard let list = value as? [[String: Any]] else {
             throw ConfigurationError(key: "callers", message: "must be a list of caller policies")
         }
@@ -158,7 +158,7 @@ public struct GatewaySettings: Sendable {
                     throw ConfigurationError(key: key + ".allow", message: error.description)
                 }
             }
-            var policy = CallerPolicy(identity: identity, name: name, role: role, allow: patterns)
+            var policy = CallerPolicy(identity: identity, name: name, role: role, allow: patterns, masking: roles[role])
             if let rate = entry["rate_per_second"] as? Double { policy.ratePerSecond = rate }
             if let burst = entry["burst"] as? Double { policy.burst = burst }
             if let connections = entry["max_connections"] as? Int { policy.maxConnections = connections }
@@ -169,5 +169,37 @@ public struct GatewaySettings: Sendable {
         } catch {
             throw ConfigurationError(key: "callers", message: error.description)
         }
+    }
+
+    /// `{"reporting": {"name": "partial", "birth_date": "withheld", "document": "partial",
+    ///   "phone": "partial", "email": "partial", "address": "withheld"}}`: how each role sees each
+    /// personal field. A field a role does not name is withheld. A role named here replaces the
+    /// built-in one of that name (``MaskingPolicy/builtInRoles``); a role named nowhere is
+    /// ``MaskingPolicy/restricted``.
+    static func parseRoles(_ value: Any?) throws(ConfigurationError) -> [String: MaskingPolicy] {
+        guard let value else { return [:] }
+        guard let object = value as? [String: Any] else {
+            throw ConfigurationError(key: "roles", message: "must be an object of role name to {field: treatment}")
+        }
+        let fields = MaskingPolicy.Field.allCases.map(\.rawValue).joined(separator: ", ")
+        let treatments = MaskingPolicy.Treatment.allCases.map(\.rawValue).joined(separator: ", ")
+        var roles: [String: MaskingPolicy] = [:]
+        for (role, entry) in object.sorted(by: { $0.key < $1.key }) {
+            guard !role.isEmpty, let entry = entry as? [String: Any] else {
+                throw ConfigurationError(key: "roles.\(role)", message: "must be an object of field to treatment")
+            }
+            var policy: [MaskingPolicy.Field: MaskingPolicy.Treatment] = [:]
+            for (name, treatment) in entry.sorted(by: { $0.key < $1.key }) {
+                guard let field = MaskingPolicy.Field(rawValue: name) else {
+                    throw ConfigurationError(key: "roles.\(role).\(name)", message: "unknown field; the fields are \(fields)")
+                }
+                guard let text = treatment as? String, let treatment = MaskingPolicy.Treatment(rawValue: text) else {
+                    throw ConfigurationError(key: "roles.\(role).\(name)", message: "must be one of \(treatments)")
+                }
+                policy[field] = treatment
+            }
+            roles[role] = MaskingPolicy(policy)
+        }
+        return roles
     }
 }

@@ -1,16 +1,19 @@
 public import WireProtocol
 
 /// What one calling system may do: who it is (a name its client certificate carries), what it is
-/// called in the services' audit logs, its role (which decides masking), the methods it may call,
-/// and its limits.
+/// called in the services' audit logs, its role and how that role sees personal data, the methods
+/// it may call, and its limits.
 public struct CallerPolicy: Sendable, Hashable {
     /// The certificate's subject common name or one of its subject alternative names (DNS, URI or
     /// email) that identifies this caller.
     public var identity: String
     /// The caller system name the services record (`callerSystem` metadata).
     public var name: String
-    /// The role the services mask personal data by (`callerRole` metadata).
+    /// The caller's role (`callerRole` metadata), named in the services' logs.
     public var role: String
+    /// How the role sees each personal field (`masking` metadata): the gateway's `roles`
+    /// configuration, else ``MaskingPolicy/builtIn(role:)``.
+    public var masking: MaskingPolicy
     public var allow: [MethodPattern]
     /// Calls per second over all of the caller's connections, and the burst above that rate.
     public var ratePerSecond: Double
@@ -18,12 +21,13 @@ public struct CallerPolicy: Sendable, Hashable {
     public var maxConnections: Int
 
     public init(
-        identity: String, name: String, role: String, allow: [MethodPattern],
+        identity: String, name: String, role: String, allow: [MethodPattern], masking: MaskingPolicy? = nil,
         ratePerSecond: Double = 1_000, burst: Double = 2_000, maxConnections: Int = 64
     ) {
         self.identity = identity
         self.name = name
         self.role = role
+        self.masking = masking ?? .builtIn(role: role)
         self.allow = allow
         self.ratePerSecond = ratePerSecond
         self.burst = burst

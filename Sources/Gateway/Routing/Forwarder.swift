@@ -72,14 +72,15 @@ public struct Forwarder: Sendable {
         }
     }
 
-    /// Checks the caller's policy and rate, and returns the metadata to send on: the caller system
-    /// and role from the policy (whatever the client sent there is dropped); the end user as the
+    /// Checks the caller's policy and rate, and returns the metadata to send on: the caller system,
+    /// role and masking from the policy (whatever the client sent there is dropped); the end user as the
     /// calling system reported it.
     private func admitted(_ method: MethodInfo, _ context: ServerCallContext) throws(RPCError) -> Metadata {
         let policy = try callers.authorize(caller: context.peerIdentity, method: method)
         var metadata = context.metadata
         metadata.callerSystem = policy.name
         metadata.callerRole = policy.role
+        metadata.masking = policy.masking.encoded
         return metadata
     }
 

@@ -88,8 +88,12 @@ public struct ServerSettings: Sendable {
             }
             // Scalars go to the reader; a list of objects (the gateway's callers) is a key the
             // server that owns it reads from the file itself.
+            // A key written `section.*` is an object whose members the owning server reads and
+            // checks itself (the gateway's roles, by role name).
             let fileValues = JSONValue.object(object).flattened()
-            if let unknown = Set(fileValues.keys).subtracting(keys).sorted().first {
+            let openSections = keys.filter { $0.hasSuffix(".*") }.map { $0.dropLast() }
+            let unexpected = Set(fileValues.keys).subtracting(keys).filter { key in !openSections.contains { key.hasPrefix($0) } }
+            if let unknown = unexpected.sorted().first {
                 throw ConfigurationError(key: unknown, message: "unknown key in \(file)")
             }
             present.formUnion(fileValues.keys)

@@ -9,8 +9,13 @@ public enum FeedHandlers {
     /// Events read from the log per query while catching up.
     static let batchSize = 500
 
-    public static func register(into router: inout RPCRouter, store: Store) {
-        router.register(FeedMethods.subscribe, endsAtDrain: true) { request, writer, _ in
+    /// `presenting` is how a subscriber sees each event (the customer feed masks personal fields by
+    /// the caller's policy); the log itself is never changed by it.
+    public static func register(
+        into router: inout RPCRouter, store: Store,
+        presenting: (@Sendable (Crm_Feed_V1_ChangeEvent, ServerCallContext) -> Crm_Feed_V1_ChangeEvent)? = nil
+    ) {
+        router.register(FeedMethods.subscribe, endsAtDrain: true) { request, writer, context in
             let consumer = try consumerName(request.consumer)
             let start = request.afterSequence
             let epoch = try await store.write { db -> String in
@@ -28,7 +33,7 @@ public enum FeedHandlers {
                 let from = after
                 let batch = try await store.read { db in try ChangeLog.events(after: from, limit: batchSize, epoch: epoch, db) }
                 for event in batch {
-                    try await writer.write(event)
+                    try await writer.write(presenting.map { $0(event, context) } ?? event)
                     after = event.sequence
                 }
                 if batch.count < batchSize { try await store.feedSignal.wait(after: generation) }

@@ -1134,8 +1134,7 @@ public nonisolated struct Crm_Customer_V1_CustomerProfile: @unchecked Sendable {
   fileprivate var _storage = _StorageClass.defaultInstance
 }
 
-/// A customer as stored. Personal fields are masked for callers whose role does not need them (see
-/// `masked`).
+/// A customer as stored. Personal fields are masked by the caller's role (see `masked`).
 public nonisolated struct Crm_Customer_V1_Customer: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
@@ -1173,7 +1172,8 @@ public nonisolated struct Crm_Customer_V1_Customer: Sendable {
 
   public var updatedAtMs: Int64 = 0
 
-  /// True if identity numbers and phone numbers in this answer are masked for the caller's role.
+  /// True if some personal field in this answer is partly masked or withheld (empty) by the masking
+  /// policy of the caller's role: names, birth date, identity numbers, phones, e-mails, addresses.
   public var masked: Bool = false
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()

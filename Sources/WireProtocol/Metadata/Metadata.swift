@@ -50,6 +50,12 @@ public struct Metadata: Sendable, Hashable {
         get { textBox?.values.endUser }
         set { setText(\.endUser, newValue) }
     }
+    /// How the caller's role sees each kind of personal field (``MaskingPolicy/encoded``), set by
+    /// the gateway from its caller policy; the owning service masks its answers by it.
+    public var masking: String? {
+        get { textBox?.values.masking }
+        set { setText(\.masking, newValue) }
+    }
 
     /// The string fields, in one copy-on-write box, nil until one is set. A frame's metadata is
     /// copied several times on its way (frame, state machine action, call context): six optional
@@ -64,6 +70,7 @@ public struct Metadata: Sendable, Hashable {
         var callerSystem: String?
         var callerRole: String?
         var endUser: String?
+        var masking: String?
     }
 
     /// Mutated only while uniquely referenced (``setText(_:_:)``), so never while shared.
@@ -93,14 +100,15 @@ public struct Metadata: Sendable, Hashable {
         callerSystem: String? = nil,
         callerRole: String? = nil,
         endUser: String? = nil,
-        initialCredit: UInt32? = nil
+        initialCredit: UInt32? = nil,
+        masking: String? = nil
     ) {
         self.timeoutMilliseconds = timeoutMilliseconds
         self.attempt = attempt
         self.initialCredit = initialCredit
         let values = TextValues(
             traceparent: traceparent, tracestate: tracestate, idempotencyKey: idempotencyKey,
-            callerSystem: callerSystem, callerRole: callerRole, endUser: endUser)
+            callerSystem: callerSystem, callerRole: callerRole, endUser: endUser, masking: masking)
         if values != TextValues() { textBox = TextBox(values) }
     }
 
@@ -127,6 +135,7 @@ public struct Metadata: Sendable, Hashable {
         callerSystem = nil
         callerRole = nil
         endUser = nil
+        masking = nil
     }
 }
 
@@ -141,6 +150,7 @@ public enum MetadataTag {
     public static let callerRole: UInt16 = 0x0007
     public static let endUser: UInt16 = 0x0008
     public static let initialCredit: UInt16 = 0x0009
+    public static let masking: UInt16 = 0x000A
 
     /// Longest value, in bytes, of each string tag.
     static let maxStringLength: [UInt16: Int] = [
@@ -150,6 +160,7 @@ public enum MetadataTag {
         callerSystem: 128,
         callerRole: 64,
         endUser: 128,
+        masking: 256,
     ]
 }
 
@@ -167,6 +178,7 @@ extension Metadata {
         if let callerSystem { size += 4 + callerSystem.utf8.count }
         if let callerRole { size += 4 + callerRole.utf8.count }
         if let endUser { size += 4 + endUser.utf8.count }
+        if let masking { size += 4 + masking.utf8.count }
         return size
     }
 
@@ -192,6 +204,7 @@ extension Metadata {
             Self.writeEntryHeader(tag: MetadataTag.initialCredit, length: 4, into: &buffer)
             buffer.writeInteger(initialCredit)
         }
+        Self.writeString(masking, tag: MetadataTag.masking, into: &buffer)
         return buffer.writerIndex - start
     }
 
@@ -215,7 +228,7 @@ extension Metadata {
         let strings: [(UInt16, String?)] = [
             (MetadataTag.traceparent, traceparent), (MetadataTag.tracestate, tracestate),
             (MetadataTag.idempotencyKey, idempotencyKey), (MetadataTag.callerSystem, callerSystem),
-            (MetadataTag.callerRole, callerRole), (MetadataTag.endUser, endUser),
+            (MetadataTag.callerRole, callerRole), (MetadataTag.endUser, endUser), (MetadataTag.masking, masking),
         ]
         for (tag, value) in strings {
             guard let value else { continue }
@@ -236,7 +249,7 @@ extension Metadata {
     /// Parses a metadata block, consuming all of `bytes`. Unknown tags are skipped.
     public static func decode(from bytes: inout ByteBuffer) throws(FrameDecodingError) -> Metadata {
         var metadata = Metadata()
-        var seen: UInt32 = 0  // one bit per known tag (1...9): a repeat is malformed
+        var seen: UInt32 = 0  // one bit per known tag (1...10): a repeat is malformed
         while bytes.readableBytes > 0 {
             guard let tag = bytes.readInteger(as: UInt16.self), let length = bytes.readInteger(as: UInt16.self) else {
                 throw FrameDecodingError(.malformedMetadata(tag: 0, problem: "entry header cut short"))
@@ -245,7 +258,7 @@ extension Metadata {
                 throw FrameDecodingError(
                     .malformedMetadata(tag: tag, problem: "length \(length) runs past the metadata block"))
             }
-            guard (1...MetadataTag.initialCredit).contains(tag) else { continue }  // unknown: skip
+            guard (1...MetadataTag.masking).contains(tag) else { continue }  // unknown: skip
             let bit: UInt32 = 1 << tag
             guard seen & bit == 0 else { throw FrameDecodingError(.duplicateMetadataTag(tag)) }
             seen |= bit
@@ -267,8 +280,10 @@ extension Metadata {
                 metadata.callerSystem = try readString(&value, tag: tag)
             case MetadataTag.callerRole:
                 metadata.callerRole = try readString(&value, tag: tag)
-            default:  // MetadataTag.endUser, the last of 1...9
+            case MetadataTag.endUser:
                 metadata.endUser = try readString(&value, tag: tag)
+            default:  // MetadataTag.masking, the last of 1...10
+                metadata.masking = try readString(&value, tag: tag)
             }
         }
         return metadata
@@ -303,6 +318,7 @@ extension Metadata: CustomStringConvertible {
             ("timeoutMilliseconds", timeoutMilliseconds.map(String.init)), ("traceparent", traceparent), ("tracestate", tracestate),
             ("idempotencyKey", idempotencyKey), ("attempt", attempt.map(String.init)), ("callerSystem", callerSystem),
             ("callerRole", callerRole), ("endUser", endUser), ("initialCredit", initialCredit.map(String.init)),
+            ("masking", masking),
         ]
         return "Metadata(" + fields.compactMap { name, value in value.map { "\(name): \($0)" } }.joined(separator: ", ") + ")"
     }

@@ -184,7 +184,7 @@ struct CustomerDirectoryTests {
         ])
     }
 
-    @Test("masking: marketing sees starred numbers and is not audited; servicing and KYC see them, and the read is in the access log")
+    @Test("masking: a role the policy does not describe sees starred numbers and names, no birth date, a starred e-mail, and is not audited; servicing and KYC see them, and the read is in the access log")
     func maskingByRole() async throws {
         let fixture = try TemporaryCustomerStore()
         let created = try await fixture.create(Profiles.individual(email: "zs@example.com"), caller: .marketing).customer
@@ -197,7 +197,9 @@ struct CustomerDirectoryTests {
         #expect(marketing.masked)
         #expect(marketing.profile.documents[0].number == "110***********002X")
         #expect(marketing.profile.contacts[0].value == "+86138****5678")
-        #expect(marketing.profile.contacts[1].value == "zs@example.com")
+        #expect(marketing.profile.contacts[1].value == "z*@example.com")
+        #expect(marketing.profile.individual.nameZh == "张*" && marketing.profile.individual.nameLatin == "Z**** S**")
+        #expect(marketing.profile.individual.birthDate == "")
         let unknownRole = try await fixture.read { directory, db in
             try directory.get(request, caller: Caller(system: "direct"), db)
         }.customer
@@ -213,6 +215,27 @@ struct CustomerDirectoryTests {
         #expect(try await fixture.accessRows() == ["branch-teller read 1", "kyc-portal read 1"])
         let readsInChangeLog = try await fixture.read { _, db in try Int.fetchOne(db, sql: "SELECT count(*) FROM audit_log WHERE action = 'read'") }
         #expect(readsInChangeLog == 0)
+    }
+
+    @Test("a role with some fields in clear sees those, and its read is in the access log naming them; it may not read the audit trail")
+    func partlyClearRole() async throws {
+        let fixture = try TemporaryCustomerStore()
+        let created = try await fixture.create(Profiles.individual(email: "zs@example.com")).customer
+        let analyst = Caller(
+            system: "risk-models", role: "analyst",
+            masking: MaskingPolicy([.name: .clear, .birthDate: .partial, .document: .withheld, .phone: .clear, .email: .partial]))
+        let seen = try await fixture.get(created.id, caller: analyst)
+        #expect(seen.masked)
+        #expect(seen.profile.individual.nameZh == "张三" && seen.profile.individual.birthDate == "1949-**-**")
+        #expect(seen.profile.documents.map(\.number) == [""])
+        #expect(seen.profile.contacts.map(\.value) == ["+8613812345678", "z*@example.com"])
+        #expect(try await fixture.accessRows() == ["risk-models read 1"])
+        let field = try await fixture.accessLog.store.read { db in try String.fetchOne(db, sql: "SELECT field FROM access_log") }
+        #expect(field == "name,phone")
+        var audit = Crm_Customer_V1_ListAuditRequest()
+        audit.customerID = created.id
+        let request = audit
+        #expect(throws: RPCError.self) { try CustomerDirectory().auditQuery(request, caller: analyst) }
     }
 
     @Test("deactivate and reactivate move the status, bump the version, need a reason and the right starting status")

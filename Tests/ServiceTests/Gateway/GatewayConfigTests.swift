@@ -50,10 +50,28 @@ struct GatewayConfigTests {
         (#"{\#(tls), \#(backends), "callers": [{"identity": "client", "name": "a", "role": "r", "allow": ["Custmer.*"]}]}"#, "callers[0].allow"),
         (#"{\#(tls), \#(backends), "callers": [{"identity": "client", "name": "a", "role": "r", "allow": [], "rate": 5}]}"#, "callers[0].rate"),
         (#"{\#(tls), \#(backends), "callers": [{"identity": "x", "name": "a", "role": "r", "allow": []}, {"identity": "x", "name": "b", "role": "r", "allow": []}]}"#, "callers"),
+        (#"{\#(tls), \#(backends), \#(callers), "roles": ["r"]}"#, "roles"),
+        (#"{\#(tls), \#(backends), \#(callers), "roles": {"r": {"mail": "clear"}}}"#, "roles.r.mail"),
+        (#"{\#(tls), \#(backends), \#(callers), "roles": {"r": {"email": "hidden"}}}"#, "roles.r.email"),
+        (#"{\#(tls), \#(backends), \#(callers), "roles": {"r": "clear"}}"#, "roles.r"),
     ])
     func mistakes(json: String, key: String) async {
         let error = await Self.error(json)
         #expect(error?.key == key, "\(String(describing: error))")
+    }
+
+    @Test("roles give each caller its masking: a configured role as written (unnamed fields withheld), a built-in one in clear, any other restricted")
+    func roles() async throws {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("gw-\(UUID().uuidString).json").path
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let callers = #""callers": [{"identity": "a", "name": "a", "role": "reporting", "allow": []}, {"identity": "b", "name": "b", "role": "kyc", "allow": []}, {"identity": "c", "name": "c", "role": "marketing", "allow": []}]"#
+        try Data(#"{\#(Self.tls), \#(Self.backends), \#(callers), "roles": {"reporting": {"name": "partial", "phone": "clear"}}}"#.utf8)
+            .write(to: URL(fileURLWithPath: path))
+        let policies = try await GatewaySettings.load(file: path, environment: [:]).callers
+        let reporting = try #require(policies.policy(named: "a")).masking
+        #expect(reporting.encoded == "name=partial,birth_date=withheld,document=withheld,phone=clear,email=withheld,address=withheld")
+        #expect(policies.policy(named: "b")?.masking == .clear)
+        #expect(policies.policy(named: "c")?.masking == .restricted)
     }
 
     @Test("the backend connect timeout defaults to 3 s and is set by health.connect_timeout_ms")

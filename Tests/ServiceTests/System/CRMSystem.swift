@@ -24,7 +24,8 @@ final class CRMSystem: Sendable {
     enum Caller: String, Sendable {
         /// The call centre: role `servicing`, every method.
         case callCentre = "client"
-        /// Reporting, known by its DNS name: role `reporting` (masked), read methods only.
+        /// Reporting, known by its DNS name: role `reporting` (names, numbers and addresses partly
+        /// masked, e-mail and birth date withheld), read methods only.
         case reporting = "san-client"
     }
 
@@ -169,8 +170,17 @@ final class CRMSystem: Sendable {
                 ["identity": "client", "name": "call-centre", "role": "servicing", "allow": ["*"], "rate_per_second": 100_000, "burst": 100_000],
                 [
                     "identity": "reporting.bank.internal", "name": "reporting", "role": "reporting",
-                    "allow": ["Customer.Search", "Customer.Get", "Customer.GetView", "ServiceDesk.GetCase", "ServiceDesk.ListCases"],
+                    "allow": [
+                        "Customer.Search", "Customer.Get", "Customer.GetView", "Customer.GetHousehold", "Customer.ListAudit", "Feed.Subscribe",
+                        "ServiceDesk.GetCase", "ServiceDesk.ListCases",
+                    ],
                 ],
+            ]
+            // Each of the three treatments for some field; e-mail and birth date withheld.
+            configuration["roles"] = [
+                "reporting": [
+                    "name": "partial", "birth_date": "withheld", "document": "partial", "phone": "partial", "email": "withheld", "address": "partial",
+                ]
             ]
         }
         if server != .gateway {
