@@ -46,7 +46,7 @@ struct ServiceDeskBenchmark: AsyncParsableCommand {
         (policy.kind, policy.priority, policy.firstResponseMinutes, policy.resolutionMinutes, policy.warningPercent) = (.complaint, .high, 60, 480, 75)
         policies.policies = [policy]
         let finishedPolicies = policies
-        _ = try await store.pool.write { db in try desk.setPolicies(finishedPolicies, db) }
+        _ = try await store.pool.write { db in try desk.setPolicies(finishedPolicies, actor: "crm-bench", db) }
 
         // The customers, as the customer feed would bring them.
         let mirror = CustomerMirror(desk: desk)

@@ -170,7 +170,7 @@ struct StoreTests {
         }
         let reopened = try Store(configuration: .init(path: path), migrator: Self.counterMigrator, logger: testLogger)
         #expect(try reopened.pool.read { try Int.fetchOne($0, sql: "SELECT value FROM counter") } == 41)
-        #expect(try reopened.pool.read { try Self.counterMigrator.appliedIdentifiers($0) } == ["runtime-1-idempotency", "runtime-2-change-feeds", "test-1-counter"])
+        #expect(try reopened.pool.read { try Self.counterMigrator.appliedIdentifiers($0) } == ["runtime-1-idempotency", "runtime-2-change-feeds", "runtime-3-settings-versions", "test-1-counter"])
     }
 
     @Test("an idempotent retry returns the first answer and changes nothing more")

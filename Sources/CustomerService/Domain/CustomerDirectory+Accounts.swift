@@ -220,18 +220,43 @@ extension CustomerDirectory {
         }
         try problems.throwIfAny()
         let before = try Grading.rules(db)
-        try db.cachedStatement(sql: "DELETE FROM value_grade_rule").execute()
-        for rule in rules {
-            try db.cachedStatement(
-                sql: "INSERT INTO value_grade_rule (grade, min_assets_minor, min_annual_contribution_minor) VALUES (?, ?, ?)").execute(arguments: [rule.grade, rule.minAssetsMinor, rule.minAnnualContributionMinor])
-        }
-        // Rules are not one customer's data; the audit row is keyed to customer 0.
-        try AuditLog.append(
-            [.init(customerKey: 0, action: "grade-rules", field: "rules", before: before.map(ProfileDiff.json).joined(separator: ";"),
-                   after: rules.map(ProfileDiff.json).joined(separator: ";"))],
-            caller: caller, atMilliseconds: nowMilliseconds, db)
         var response = Crm_Customer_V1_SetValueGradeRulesResponse()
+        let setBy = caller.endUser.isEmpty ? caller.system : "\(caller.system)/\(caller.endUser)"
+        response.version = try SettingsHistory.replace(
+            Self.valueGradeRulesSettings, expectedVersion: request.expectedVersion, setBy: setBy, atMilliseconds: nowMilliseconds, db,
+            apply: {
+                try db.cachedStatement(sql: "DELETE FROM value_grade_rule").execute()
+                for rule in rules {
+                    try db.cachedStatement(
+                        sql: "INSERT INTO value_grade_rule (grade, min_assets_minor, min_annual_contribution_minor) VALUES (?, ?, ?)")
+                        .execute(arguments: [rule.grade, rule.minAssetsMinor, rule.minAnnualContributionMinor])
+                }
+                // Rules are not one customer's data; the audit row is keyed to customer 0.
+                try AuditLog.append(
+                    [.init(customerKey: 0, action: "grade-rules", field: "rules", before: before.map(ProfileDiff.json).joined(separator: ";"),
+                           after: rules.map(ProfileDiff.json).joined(separator: ";"))],
+                    caller: caller, atMilliseconds: nowMilliseconds, db)
+            },
+            inForce: { try valueGradeRulesInForce(db) })
         response.rules = try Grading.rules(db)
+        return response
+    }
+
+    /// Versioned in ``SettingsHistory`` under this name.
+    static let valueGradeRulesSettings = "value_grade_rules"
+
+    func valueGradeRulesInForce(_ db: Database) throws -> Crm_Customer_V1_GetValueGradeRulesResponse {
+        var response = Crm_Customer_V1_GetValueGradeRulesResponse()
+        response.rules = try Grading.rules(db)
+        return response
+    }
+
+    /// Customer.GetValueGradeRules: in force or as an earlier Set left them.
+    public func getValueGradeRules(_ request: Crm_Customer_V1_GetValueGradeRulesRequest, _ db: Database) throws -> Crm_Customer_V1_GetValueGradeRulesResponse {
+        var (response, entry) = try SettingsHistory.read(Self.valueGradeRulesSettings, version: request.version, db) {
+            try valueGradeRulesInForce(db)
+        }
+        if let entry { (response.version, response.setAtMs, response.setBy) = (entry.version, entry.setAtMilliseconds, entry.setBy) }
         return response
     }
 

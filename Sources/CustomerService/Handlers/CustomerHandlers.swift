@@ -51,6 +51,7 @@ public enum CustomerHandlers {
         change(CustomerMethods.assignRelationshipManager, &router, store, directory, directory.assignRelationshipManager)
         read(CustomerMethods.listAssignments, &router, store, directory.listAssignments)
         read(CustomerMethods.getOrgUnit, &router, store, directory.getOrgUnit)
+        read(CustomerMethods.getValueGradeRules, &router, store, directory.getValueGradeRules)
         // The search runs on a reader; only storing the pairs takes the write lock.
         router.register(CustomerMethods.findDuplicates) { request, _ in
             let slice = try await store.read { db in try directory.scanForDuplicates(request, db) }

@@ -65,8 +65,9 @@ public enum MarketingHandlers {
             try await store.read { db in try performance.contribution(request, db) }
         }
         router.register(MarketingMethods.setOfferRules) { request, context in
-            try await store.write(idempotentFor: context, request: request) { db in try offers.setRules(request, db) }
+            try await store.write(idempotentFor: context, request: request) { db in try offers.setRules(request, actor: context.actor, db) }
         }
+        router.register(MarketingMethods.getOfferRules) { request, _ in try await store.read { db in try offers.getRules(request, db) } }
         router.register(MarketingMethods.nextBestOffers) { request, _ in try await store.read { db in try offers.offers(request, db) } }
         // Batch by batch, each on a reader: a long export never holds one read transaction open.
         router.register(MarketingMethods.exportTargetList) { request, writer, _ in
@@ -80,7 +81,8 @@ public enum MarketingHandlers {
             }
         }
         router.register(MarketingMethods.setEventRules) { request, context in
-            try await store.write(idempotentFor: context, request: request) { db in try tasks.setRules(request, db) }
+            try await store.write(idempotentFor: context, request: request) { db in try tasks.setRules(request, actor: context.actor, db) }
         }
+        router.register(MarketingMethods.getEventRules) { request, _ in try await store.read { db in try tasks.getRules(request, db) } }
     }
 }

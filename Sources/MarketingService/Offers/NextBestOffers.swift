@@ -16,7 +16,10 @@ public struct NextBestOffers: Sendable {
 
     public static let maxRules = 200
 
-    public func setRules(_ request: Crm_Marketing_V1_SetOfferRulesRequest, _ db: Database) throws -> Crm_Marketing_V1_SetOfferRulesResponse {
+    /// Versioned in ``SettingsHistory`` under this name.
+    static let settingsName = "offer_rules"
+
+    public func setRules(_ request: Crm_Marketing_V1_SetOfferRulesRequest, actor: String, _ db: Database) throws -> Crm_Marketing_V1_SetOfferRulesResponse {
         var violations = FieldViolations()
         if request.rules.count > Self.maxRules { violations.add("rules", "must hold at most \(Self.maxRules)") }
         var seen = Set<String>()
@@ -34,11 +37,32 @@ public struct NextBestOffers: Sendable {
             }
         }
         try violations.throwIfAny()
-        try db.cachedStatement(sql: "INSERT OR REPLACE INTO offer_rules (id, rules) VALUES (1, ?)").execute(
-            arguments: [Data(try request.serializedBytes() as [UInt8])])
-        try ChangeLog.append(type: "offer_rules.set", entityKey: "offer_rules", payload: request, atMilliseconds: pipeline.nowMilliseconds, db)
         var response = Crm_Marketing_V1_SetOfferRulesResponse()
+        response.version = try SettingsHistory.replace(
+            Self.settingsName, expectedVersion: request.expectedVersion, setBy: actor, atMilliseconds: pipeline.nowMilliseconds, db,
+            apply: {
+                var rules = Crm_Marketing_V1_SetOfferRulesRequest()
+                rules.rules = request.rules
+                try db.cachedStatement(sql: "INSERT OR REPLACE INTO offer_rules (id, rules) VALUES (1, ?)").execute(
+                    arguments: [Data(try rules.serializedBytes() as [UInt8])])
+                try ChangeLog.append(type: "offer_rules.set", entityKey: "offer_rules", payload: rules, atMilliseconds: pipeline.nowMilliseconds, db)
+            },
+            inForce: { try rulesInForce(db) })
         response.rules = UInt32(request.rules.count)
+        return response
+    }
+
+    func rulesInForce(_ db: Database) throws -> Crm_Marketing_V1_GetOfferRulesResponse {
+        let stored = try Data.fetchOne(db.cachedStatement(sql: "SELECT rules FROM offer_rules WHERE id = 1"))
+        var response = Crm_Marketing_V1_GetOfferRulesResponse()
+        response.rules = try stored.map { try Crm_Marketing_V1_SetOfferRulesRequest(serializedBytes: [UInt8]($0)).rules } ?? []
+        return response
+    }
+
+    /// Marketing.GetOfferRules: in force or as an earlier Set left them.
+    public func getRules(_ request: Crm_Marketing_V1_GetOfferRulesRequest, _ db: Database) throws -> Crm_Marketing_V1_GetOfferRulesResponse {
+        var (response, entry) = try SettingsHistory.read(Self.settingsName, version: request.version, db) { try rulesInForce(db) }
+        if let entry { (response.version, response.setAtMs, response.setBy) = (entry.version, entry.setAtMilliseconds, entry.setBy) }
         return response
     }
 
@@ -47,8 +71,7 @@ public struct NextBestOffers: Sendable {
         let customerID = violations.code(request.customerID, "customerId", max: 20, required: true)
         try violations.throwIfAny()
         _ = try MarketingMirror.usableCustomer(customerID, thing: "offers", db)
-        let stored = try Data.fetchOne(db.cachedStatement(sql: "SELECT rules FROM offer_rules WHERE id = 1"))
-        let rules = try stored.map { try Crm_Marketing_V1_SetOfferRulesRequest(serializedBytes: [UInt8]($0)).rules } ?? []
+        let rules = try rulesInForce(db).rules
         var response = Crm_Marketing_V1_NextBestOffersResponse()
         var offered = Set<String>()
         for rule in rules.sorted(by: { ($0.priority, $0.ruleID) < ($1.priority, $1.ruleID) }) where !offered.contains(rule.product) {

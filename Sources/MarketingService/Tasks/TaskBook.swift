@@ -116,7 +116,22 @@ public struct TaskBook: Sendable {
         return rules
     }
 
-    public func setRules(_ request: Crm_Marketing_V1_SetEventRulesRequest, _ db: Database) throws -> Crm_Marketing_V1_SetEventRulesResponse {
+    /// Versioned in ``SettingsHistory`` under this name.
+    static let settingsName = "event_rules"
+
+    /// Marketing.GetEventRules: in force or as an earlier Set left them.
+    public func getRules(_ request: Crm_Marketing_V1_GetEventRulesRequest, _ db: Database) throws -> Crm_Marketing_V1_GetEventRulesResponse {
+        let (rules, entry) = try SettingsHistory.read(Self.settingsName, version: request.version, db) { try Self.rules(db) }
+        var response = Crm_Marketing_V1_GetEventRulesResponse()
+        (response.birthdayDaysAhead, response.balanceDropPercent, response.balanceWindowDays) =
+            (rules.birthdayDaysAhead, rules.balanceDropPercent, rules.balanceWindowDays)
+        (response.repeatComplaints, response.repeatComplaintDays, response.creditScale) = (rules.repeatComplaints, rules.repeatComplaintDays, rules.creditScale)
+        response.maturityDaysAhead = rules.maturityDaysAhead
+        if let entry { (response.version, response.setAtMs, response.setBy) = (entry.version, entry.setAtMilliseconds, entry.setBy) }
+        return response
+    }
+
+    public func setRules(_ request: Crm_Marketing_V1_SetEventRulesRequest, actor: String, _ db: Database) throws -> Crm_Marketing_V1_SetEventRulesResponse {
         var violations = FieldViolations()
         if request.birthdayDaysAhead > 60 { violations.add("birthdayDaysAhead", "must be 0 to 60") }
         if request.balanceDropPercent > 99 { violations.add("balanceDropPercent", "must be 1 to 99 (0: the default)") }
@@ -135,10 +150,18 @@ public struct TaskBook: Sendable {
             (request.birthdayDaysAhead, request.balanceDropPercent, request.balanceWindowDays)
         (rules.repeatComplaints, rules.repeatComplaintDays, rules.creditScale) = (request.repeatComplaints, request.repeatComplaintDays, request.creditScale)
         rules.maturityDaysAhead = request.maturityDaysAhead
-        try db.cachedStatement(sql: "INSERT OR REPLACE INTO event_rules (id, rules) VALUES (1, ?)").execute(
-            arguments: [Data(try rules.serializedBytes() as [UInt8])])
-        let inForce = try Self.rules(db)
-        try ChangeLog.append(type: "event_rules.set", entityKey: "event_rules", payload: inForce, atMilliseconds: pipeline.nowMilliseconds, db)
+        var inForce = Crm_Marketing_V1_SetEventRulesResponse()
+        let version = try SettingsHistory.replace(
+            Self.settingsName, expectedVersion: request.expectedVersion, setBy: actor, atMilliseconds: pipeline.nowMilliseconds, db,
+            apply: {
+                try db.cachedStatement(sql: "INSERT OR REPLACE INTO event_rules (id, rules) VALUES (1, ?)").execute(
+                    arguments: [Data(try rules.serializedBytes() as [UInt8])])
+                inForce = try Self.rules(db)
+                inForce.version = try SettingsHistory.currentVersion(of: Self.settingsName, db) + 1
+                try ChangeLog.append(type: "event_rules.set", entityKey: "event_rules", payload: inForce, atMilliseconds: pipeline.nowMilliseconds, db)
+            },
+            inForce: { inForce })
+        assert(version == inForce.version)
         return inForce
     }
 

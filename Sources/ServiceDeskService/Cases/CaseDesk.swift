@@ -22,11 +22,7 @@ public struct CaseDesk: Sendable {
     }
 
     /// Who made a change, for the history: the calling system and the end user it reported.
-    public static func actor(_ context: ServerCallContext) -> String {
-        let system = context.metadata.callerSystem ?? context.peerIdentity ?? "direct"
-        guard let user = context.metadata.endUser else { return system }
-        return "\(system)/\(user)"
-    }
+    public static func actor(_ context: ServerCallContext) -> String { context.actor }
 
     // MARK: Cases
 
@@ -194,7 +190,12 @@ public struct CaseDesk: Sendable {
 
     // MARK: Configuration
 
-    public func setPolicies(_ request: Crm_Servicedesk_V1_SetSlaPoliciesRequest, _ db: Database) throws -> Crm_Servicedesk_V1_SetSlaPoliciesResponse {
+    /// Versioned in ``SettingsHistory`` under this name.
+    static let slaPoliciesSettings = "sla_policies"
+
+    public func setPolicies(
+        _ request: Crm_Servicedesk_V1_SetSlaPoliciesRequest, actor: String, _ db: Database
+    ) throws -> Crm_Servicedesk_V1_SetSlaPoliciesResponse {
         var violations = FieldViolations()
         var seen = Set<[Int]>()
         for (index, policy) in request.policies.enumerated() {
@@ -210,13 +211,41 @@ public struct CaseDesk: Sendable {
             }
         }
         try violations.throwIfAny()
-        try db.cachedStatement(sql: "DELETE FROM sla_policy").execute()
-        for policy in request.policies {
-            try db.cachedStatement(sql: "INSERT INTO sla_policy VALUES (?, ?, ?, ?, ?, ?)").execute(arguments: [policy.kind.rawValue, policy.priority.rawValue, policy.valueGrade, policy.firstResponseMinutes, policy.resolutionMinutes,
-                            policy.warningPercent])
-        }
         var response = Crm_Servicedesk_V1_SetSlaPoliciesResponse()
+        response.version = try SettingsHistory.replace(
+            Self.slaPoliciesSettings, expectedVersion: request.expectedVersion, setBy: actor, atMilliseconds: now().milliseconds, db,
+            apply: {
+                try db.cachedStatement(sql: "DELETE FROM sla_policy").execute()
+                for policy in request.policies {
+                    try db.cachedStatement(sql: "INSERT INTO sla_policy VALUES (?, ?, ?, ?, ?, ?)").execute(arguments: [
+                        policy.kind.rawValue, policy.priority.rawValue, policy.valueGrade, policy.firstResponseMinutes, policy.resolutionMinutes,
+                        policy.warningPercent,
+                    ])
+                }
+            },
+            inForce: { try slaPolicies(db) })
         response.policies = UInt32(request.policies.count)
+        return response
+    }
+
+    /// The policies in force, in (kind, priority, value grade) order.
+    func slaPolicies(_ db: Database) throws -> Crm_Servicedesk_V1_GetSlaPoliciesResponse {
+        var response = Crm_Servicedesk_V1_GetSlaPoliciesResponse()
+        response.policies = try Row.fetchAll(db, sql: "SELECT * FROM sla_policy ORDER BY kind, priority, value_grade").map { row in
+            var policy = Crm_Servicedesk_V1_SlaPolicy()
+            policy.kind = .init(rawValue: row["kind"]) ?? .unspecified
+            policy.priority = .init(rawValue: row["priority"]) ?? .unspecified
+            (policy.valueGrade, policy.firstResponseMinutes) = (row["value_grade"], row["first_response_minutes"])
+            (policy.resolutionMinutes, policy.warningPercent) = (row["resolution_minutes"], row["warning_percent"])
+            return policy
+        }
+        return response
+    }
+
+    /// ServiceDesk.GetSlaPolicies: in force or as an earlier Set left them.
+    public func getPolicies(_ request: Crm_Servicedesk_V1_GetSlaPoliciesRequest, _ db: Database) throws -> Crm_Servicedesk_V1_GetSlaPoliciesResponse {
+        var (response, entry) = try SettingsHistory.read(Self.slaPoliciesSettings, version: request.version, db) { try slaPolicies(db) }
+        if let entry { (response.version, response.setAtMs, response.setBy) = (entry.version, entry.setAtMilliseconds, entry.setBy) }
         return response
     }
 

@@ -8,7 +8,12 @@ public import WireProtocol
 extension CaseDesk {
     public static let maxCategories = 2_000
 
-    public func setCategories(_ request: Crm_Servicedesk_V1_SetCategoriesRequest, _ db: Database) throws -> Crm_Servicedesk_V1_SetCategoriesResponse {
+    /// Versioned in ``SettingsHistory`` under this name.
+    static let categoriesSettings = "categories"
+
+    public func setCategories(
+        _ request: Crm_Servicedesk_V1_SetCategoriesRequest, actor: String, _ db: Database
+    ) throws -> Crm_Servicedesk_V1_SetCategoriesResponse {
         var violations = FieldViolations()
         if request.categories.count > Self.maxCategories { violations.add("categories", "must be at most \(Self.maxCategories)") }
         var paths = Set<String>()
@@ -30,17 +35,29 @@ extension CaseDesk {
         }
         try violations.throwIfAny()
 
-        try db.cachedStatement(sql: "DELETE FROM case_category").execute()
-        for category in request.categories {
-            try db.cachedStatement(sql: "INSERT INTO case_category (path, name, retired) VALUES (?, ?, ?)").execute(
-                arguments: [category.path.trimmingWhitespace(), category.name.trimmingWhitespace(), category.retired])
-        }
         var response = Crm_Servicedesk_V1_SetCategoriesResponse()
+        response.version = try SettingsHistory.replace(
+            Self.categoriesSettings, expectedVersion: request.expectedVersion, setBy: actor, atMilliseconds: now().milliseconds, db,
+            apply: {
+                try db.cachedStatement(sql: "DELETE FROM case_category").execute()
+                for category in request.categories {
+                    try db.cachedStatement(sql: "INSERT INTO case_category (path, name, retired) VALUES (?, ?, ?)").execute(
+                        arguments: [category.path.trimmingWhitespace(), category.name.trimmingWhitespace(), category.retired])
+                }
+            },
+            inForce: { try categoriesInForce(db) })
         response.categories = UInt32(request.categories.count)
         return response
     }
 
-    public func listCategories(_ db: Database) throws -> Crm_Servicedesk_V1_ListCategoriesResponse {
+    /// ServiceDesk.ListCategories: the tree in force or as an earlier Set left it.
+    public func listCategories(_ request: Crm_Servicedesk_V1_ListCategoriesRequest, _ db: Database) throws -> Crm_Servicedesk_V1_ListCategoriesResponse {
+        var (response, entry) = try SettingsHistory.read(Self.categoriesSettings, version: request.version, db) { try categoriesInForce(db) }
+        if let entry { (response.version, response.setAtMs, response.setBy) = (entry.version, entry.setAtMilliseconds, entry.setBy) }
+        return response
+    }
+
+    func categoriesInForce(_ db: Database) throws -> Crm_Servicedesk_V1_ListCategoriesResponse {
         var response = Crm_Servicedesk_V1_ListCategoriesResponse()
         // In path order a parent comes before its children (a string sorts before any it prefixes).
         response.categories = try StatementRow.readAll(db.cachedStatement(sql: "SELECT path, name, retired FROM case_category ORDER BY path")) { row in

@@ -21,8 +21,9 @@ public enum ServiceDeskHandlers {
         router.register(ServiceDeskMethods.getCase) { request, _ in try await store.read { db in try desk.get(request, db) } }
         router.register(ServiceDeskMethods.listCases) { request, _ in try await store.read { db in try desk.list(request, db) } }
         router.register(ServiceDeskMethods.setSlaPolicies) { request, context in
-            try await store.write(idempotentFor: context, request: request) { db in try desk.setPolicies(request, db) }
+            try await store.write(idempotentFor: context, request: request) { db in try desk.setPolicies(request, actor: context.actor, db) }
         }
+        router.register(ServiceDeskMethods.getSlaPolicies) { request, _ in try await store.read { db in try desk.getPolicies(request, db) } }
         router.register(ServiceDeskMethods.setBusinessCalendar) { request, context in
             try await store.write(idempotentFor: context, request: request) { db in try desk.setCalendar(request, db) }
         }
@@ -50,9 +51,9 @@ public enum ServiceDeskHandlers {
         router.register(ServiceDeskMethods.searchArticles) { request, _ in try await store.read { db in try knowledge.search(request, db) } }
         router.register(ServiceDeskMethods.getArticle) { request, _ in try await store.read { db in try knowledge.get(request, db) } }
         router.register(ServiceDeskMethods.setCategories) { request, context in
-            try await store.write(idempotentFor: context, request: request) { db in try desk.setCategories(request, db) }
+            try await store.write(idempotentFor: context, request: request) { db in try desk.setCategories(request, actor: context.actor, db) }
         }
-        router.register(ServiceDeskMethods.listCategories) { _, _ in try await store.read { db in try desk.listCategories(db) } }
+        router.register(ServiceDeskMethods.listCategories) { request, _ in try await store.read { db in try desk.listCategories(request, db) } }
         router.register(ServiceDeskMethods.linkArticle) { request, context in
             let actor = CaseDesk.actor(context)
             return try await store.write(idempotentFor: context, request: request) { db in try desk.linkArticle(request, actor: actor, db) }

@@ -195,6 +195,7 @@ public final class Store: Sendable {
             try db.create(index: "runtime_idempotency_created", on: "runtime_idempotency", columns: ["created_at"])
         }
         migrator.registerMigration("runtime-2-change-feeds") { db in try ChangeLog.createTables(db) }
+        migrator.registerMigration("runtime-3-settings-versions") { db in try SettingsHistory.createTable(db) }
         return migrator
     }
 

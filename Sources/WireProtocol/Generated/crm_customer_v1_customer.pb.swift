@@ -2358,12 +2358,16 @@ public nonisolated struct Crm_Customer_V1_ValueGradeRule: Sendable {
 
 /// Customer.SetValueGradeRules (2/20): replaces the rules (exactly grades 1 to 4, thresholds falling
 /// from grade 1 to 4). Run Customer.RecomputeGrades afterwards to apply them to everyone.
+/// expected_version names the version it replaces (0 before any Set; Customer.GetValueGradeRules
+/// tells); another is refused with ABORTED, reason STALE_VERSION, detail current_version.
 public nonisolated struct Crm_Customer_V1_SetValueGradeRulesRequest: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
   public var rules: [Crm_Customer_V1_ValueGradeRule] = []
+
+  public var expectedVersion: Int64 = 0
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -2376,6 +2380,44 @@ public nonisolated struct Crm_Customer_V1_SetValueGradeRulesResponse: Sendable {
   // methods supported on all messages.
 
   public var rules: [Crm_Customer_V1_ValueGradeRule] = []
+
+  /// The version this Set made.
+  public var version: Int64 = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+/// Customer.GetValueGradeRules (2/41): the rules in force, or those of an earlier version (every
+/// version is kept). NOT_FOUND (UNKNOWN_VERSION) for a version never set.
+public nonisolated struct Crm_Customer_V1_GetValueGradeRulesRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// 0: the version in force.
+  public var version: Int64 = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Crm_Customer_V1_GetValueGradeRulesResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var rules: [Crm_Customer_V1_ValueGradeRule] = []
+
+  /// 0 until the first Set (the built-in rules).
+  public var version: Int64 = 0
+
+  public var setAtMs: Int64 = 0
+
+  /// The calling system, with "/" and the end user when it reported one.
+  public var setBy: String = String()
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -6196,7 +6238,7 @@ nonisolated extension Crm_Customer_V1_ValueGradeRule: SwiftProtobuf.Message, Swi
 
 nonisolated extension Crm_Customer_V1_SetValueGradeRulesRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".SetValueGradeRulesRequest"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}rules\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}rules\0\u{3}expected_version\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -6205,6 +6247,7 @@ nonisolated extension Crm_Customer_V1_SetValueGradeRulesRequest: SwiftProtobuf.M
       // enabled. https://github.com/apple/swift-protobuf/issues/1034
       switch fieldNumber {
       case 1: try { try decoder.decodeRepeatedMessageField(value: &self.rules) }()
+      case 2: try { try decoder.decodeSingularInt64Field(value: &self.expectedVersion) }()
       default: break
       }
     }
@@ -6214,11 +6257,15 @@ nonisolated extension Crm_Customer_V1_SetValueGradeRulesRequest: SwiftProtobuf.M
     if !self.rules.isEmpty {
       try visitor.visitRepeatedMessageField(value: self.rules, fieldNumber: 1)
     }
+    if self.expectedVersion != 0 {
+      try visitor.visitSingularInt64Field(value: self.expectedVersion, fieldNumber: 2)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
   public static func ==(lhs: Crm_Customer_V1_SetValueGradeRulesRequest, rhs: Crm_Customer_V1_SetValueGradeRulesRequest) -> Bool {
     if lhs.rules != rhs.rules {return false}
+    if lhs.expectedVersion != rhs.expectedVersion {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -6226,7 +6273,7 @@ nonisolated extension Crm_Customer_V1_SetValueGradeRulesRequest: SwiftProtobuf.M
 
 nonisolated extension Crm_Customer_V1_SetValueGradeRulesResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".SetValueGradeRulesResponse"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}rules\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}rules\0\u{1}version\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -6235,6 +6282,7 @@ nonisolated extension Crm_Customer_V1_SetValueGradeRulesResponse: SwiftProtobuf.
       // enabled. https://github.com/apple/swift-protobuf/issues/1034
       switch fieldNumber {
       case 1: try { try decoder.decodeRepeatedMessageField(value: &self.rules) }()
+      case 2: try { try decoder.decodeSingularInt64Field(value: &self.version) }()
       default: break
       }
     }
@@ -6244,11 +6292,90 @@ nonisolated extension Crm_Customer_V1_SetValueGradeRulesResponse: SwiftProtobuf.
     if !self.rules.isEmpty {
       try visitor.visitRepeatedMessageField(value: self.rules, fieldNumber: 1)
     }
+    if self.version != 0 {
+      try visitor.visitSingularInt64Field(value: self.version, fieldNumber: 2)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
   public static func ==(lhs: Crm_Customer_V1_SetValueGradeRulesResponse, rhs: Crm_Customer_V1_SetValueGradeRulesResponse) -> Bool {
     if lhs.rules != rhs.rules {return false}
+    if lhs.version != rhs.version {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Crm_Customer_V1_GetValueGradeRulesRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".GetValueGradeRulesRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}version\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularInt64Field(value: &self.version) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if self.version != 0 {
+      try visitor.visitSingularInt64Field(value: self.version, fieldNumber: 1)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Crm_Customer_V1_GetValueGradeRulesRequest, rhs: Crm_Customer_V1_GetValueGradeRulesRequest) -> Bool {
+    if lhs.version != rhs.version {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Crm_Customer_V1_GetValueGradeRulesResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".GetValueGradeRulesResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}rules\0\u{1}version\0\u{3}set_at_ms\0\u{3}set_by\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeRepeatedMessageField(value: &self.rules) }()
+      case 2: try { try decoder.decodeSingularInt64Field(value: &self.version) }()
+      case 3: try { try decoder.decodeSingularInt64Field(value: &self.setAtMs) }()
+      case 4: try { try decoder.decodeSingularStringField(value: &self.setBy) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.rules.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.rules, fieldNumber: 1)
+    }
+    if self.version != 0 {
+      try visitor.visitSingularInt64Field(value: self.version, fieldNumber: 2)
+    }
+    if self.setAtMs != 0 {
+      try visitor.visitSingularInt64Field(value: self.setAtMs, fieldNumber: 3)
+    }
+    if !self.setBy.isEmpty {
+      try visitor.visitSingularStringField(value: self.setBy, fieldNumber: 4)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Crm_Customer_V1_GetValueGradeRulesResponse, rhs: Crm_Customer_V1_GetValueGradeRulesResponse) -> Bool {
+    if lhs.rules != rhs.rules {return false}
+    if lhs.version != rhs.version {return false}
+    if lhs.setAtMs != rhs.setAtMs {return false}
+    if lhs.setBy != rhs.setBy {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

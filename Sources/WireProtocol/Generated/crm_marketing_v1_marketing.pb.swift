@@ -1104,6 +1104,8 @@ public nonisolated struct Crm_Marketing_V1_GenerateRelationshipEventsResponse: S
 
 /// Marketing.SetEventRules (3/11): the relationship and early-warning rules, all replaced; the
 /// response holds the rules in force (a zero takes the field's default, except birthday_days_ahead).
+/// expected_version names the version it replaces (0 before any Set; Marketing.GetEventRules tells);
+/// another is refused with ABORTED, reason STALE_VERSION, detail current_version.
 public nonisolated struct Crm_Marketing_V1_SetEventRulesRequest: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
@@ -1130,6 +1132,8 @@ public nonisolated struct Crm_Marketing_V1_SetEventRulesRequest: Sendable {
 
   public var maturityDaysAhead: UInt32 = 0
 
+  public var expectedVersion: Int64 = 0
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -1153,6 +1157,56 @@ public nonisolated struct Crm_Marketing_V1_SetEventRulesResponse: Sendable {
   public var creditScale: [String] = []
 
   public var maturityDaysAhead: UInt32 = 0
+
+  /// The version this Set made.
+  public var version: Int64 = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+/// Marketing.GetEventRules (3/27): the rules in force, or those of an earlier version (every
+/// version is kept). NOT_FOUND (UNKNOWN_VERSION) for a version never set.
+public nonisolated struct Crm_Marketing_V1_GetEventRulesRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// 0: the version in force.
+  public var version: Int64 = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Crm_Marketing_V1_GetEventRulesResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var birthdayDaysAhead: UInt32 = 0
+
+  public var balanceDropPercent: UInt32 = 0
+
+  public var balanceWindowDays: UInt32 = 0
+
+  public var repeatComplaints: UInt32 = 0
+
+  public var repeatComplaintDays: UInt32 = 0
+
+  public var creditScale: [String] = []
+
+  public var maturityDaysAhead: UInt32 = 0
+
+  /// 0 until the first Set (the defaults).
+  public var version: Int64 = 0
+
+  public var setAtMs: Int64 = 0
+
+  /// The calling system, with "/" and the end user when it reported one.
+  public var setBy: String = String()
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -1894,12 +1948,16 @@ public nonisolated struct Crm_Marketing_V1_OfferRule: Sendable {
 }
 
 /// Marketing.SetOfferRules (3/22): replaces the next-best-offer rules (at most 200).
+/// expected_version names the version it replaces (0 before any Set; Marketing.GetOfferRules tells);
+/// another is refused with ABORTED, reason STALE_VERSION, detail current_version.
 public nonisolated struct Crm_Marketing_V1_SetOfferRulesRequest: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
   public var rules: [Crm_Marketing_V1_OfferRule] = []
+
+  public var expectedVersion: Int64 = 0
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -1912,6 +1970,44 @@ public nonisolated struct Crm_Marketing_V1_SetOfferRulesResponse: Sendable {
   // methods supported on all messages.
 
   public var rules: UInt32 = 0
+
+  /// The version this Set made.
+  public var version: Int64 = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+/// Marketing.GetOfferRules (3/28): the rules in force, or those of an earlier version (every
+/// version is kept). NOT_FOUND (UNKNOWN_VERSION) for a version never set.
+public nonisolated struct Crm_Marketing_V1_GetOfferRulesRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// 0: the version in force.
+  public var version: Int64 = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Crm_Marketing_V1_GetOfferRulesResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var rules: [Crm_Marketing_V1_OfferRule] = []
+
+  /// 0 until the first Set (no rules).
+  public var version: Int64 = 0
+
+  public var setAtMs: Int64 = 0
+
+  /// The calling system, with "/" and the end user when it reported one.
+  public var setBy: String = String()
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -3400,7 +3496,7 @@ nonisolated extension Crm_Marketing_V1_GenerateRelationshipEventsResponse: Swift
 
 nonisolated extension Crm_Marketing_V1_SetEventRulesRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".SetEventRulesRequest"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}birthday_days_ahead\0\u{3}balance_drop_percent\0\u{3}balance_window_days\0\u{3}repeat_complaints\0\u{3}repeat_complaint_days\0\u{3}credit_scale\0\u{3}maturity_days_ahead\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}birthday_days_ahead\0\u{3}balance_drop_percent\0\u{3}balance_window_days\0\u{3}repeat_complaints\0\u{3}repeat_complaint_days\0\u{3}credit_scale\0\u{3}maturity_days_ahead\0\u{3}expected_version\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -3415,6 +3511,7 @@ nonisolated extension Crm_Marketing_V1_SetEventRulesRequest: SwiftProtobuf.Messa
       case 5: try { try decoder.decodeSingularUInt32Field(value: &self.repeatComplaintDays) }()
       case 6: try { try decoder.decodeRepeatedStringField(value: &self.creditScale) }()
       case 7: try { try decoder.decodeSingularUInt32Field(value: &self.maturityDaysAhead) }()
+      case 8: try { try decoder.decodeSingularInt64Field(value: &self.expectedVersion) }()
       default: break
       }
     }
@@ -3441,6 +3538,9 @@ nonisolated extension Crm_Marketing_V1_SetEventRulesRequest: SwiftProtobuf.Messa
     }
     if self.maturityDaysAhead != 0 {
       try visitor.visitSingularUInt32Field(value: self.maturityDaysAhead, fieldNumber: 7)
+    }
+    if self.expectedVersion != 0 {
+      try visitor.visitSingularInt64Field(value: self.expectedVersion, fieldNumber: 8)
     }
     try unknownFields.traverse(visitor: &visitor)
   }
@@ -3453,6 +3553,7 @@ nonisolated extension Crm_Marketing_V1_SetEventRulesRequest: SwiftProtobuf.Messa
     if lhs.repeatComplaintDays != rhs.repeatComplaintDays {return false}
     if lhs.creditScale != rhs.creditScale {return false}
     if lhs.maturityDaysAhead != rhs.maturityDaysAhead {return false}
+    if lhs.expectedVersion != rhs.expectedVersion {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -3460,7 +3561,7 @@ nonisolated extension Crm_Marketing_V1_SetEventRulesRequest: SwiftProtobuf.Messa
 
 nonisolated extension Crm_Marketing_V1_SetEventRulesResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".SetEventRulesResponse"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}birthday_days_ahead\0\u{3}balance_drop_percent\0\u{3}balance_window_days\0\u{3}repeat_complaints\0\u{3}repeat_complaint_days\0\u{3}credit_scale\0\u{3}maturity_days_ahead\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}birthday_days_ahead\0\u{3}balance_drop_percent\0\u{3}balance_window_days\0\u{3}repeat_complaints\0\u{3}repeat_complaint_days\0\u{3}credit_scale\0\u{3}maturity_days_ahead\0\u{1}version\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -3475,6 +3576,7 @@ nonisolated extension Crm_Marketing_V1_SetEventRulesResponse: SwiftProtobuf.Mess
       case 5: try { try decoder.decodeSingularUInt32Field(value: &self.repeatComplaintDays) }()
       case 6: try { try decoder.decodeRepeatedStringField(value: &self.creditScale) }()
       case 7: try { try decoder.decodeSingularUInt32Field(value: &self.maturityDaysAhead) }()
+      case 8: try { try decoder.decodeSingularInt64Field(value: &self.version) }()
       default: break
       }
     }
@@ -3502,6 +3604,9 @@ nonisolated extension Crm_Marketing_V1_SetEventRulesResponse: SwiftProtobuf.Mess
     if self.maturityDaysAhead != 0 {
       try visitor.visitSingularUInt32Field(value: self.maturityDaysAhead, fieldNumber: 7)
     }
+    if self.version != 0 {
+      try visitor.visitSingularInt64Field(value: self.version, fieldNumber: 8)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -3513,6 +3618,112 @@ nonisolated extension Crm_Marketing_V1_SetEventRulesResponse: SwiftProtobuf.Mess
     if lhs.repeatComplaintDays != rhs.repeatComplaintDays {return false}
     if lhs.creditScale != rhs.creditScale {return false}
     if lhs.maturityDaysAhead != rhs.maturityDaysAhead {return false}
+    if lhs.version != rhs.version {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Crm_Marketing_V1_GetEventRulesRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".GetEventRulesRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}version\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularInt64Field(value: &self.version) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if self.version != 0 {
+      try visitor.visitSingularInt64Field(value: self.version, fieldNumber: 1)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Crm_Marketing_V1_GetEventRulesRequest, rhs: Crm_Marketing_V1_GetEventRulesRequest) -> Bool {
+    if lhs.version != rhs.version {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Crm_Marketing_V1_GetEventRulesResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".GetEventRulesResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}birthday_days_ahead\0\u{3}balance_drop_percent\0\u{3}balance_window_days\0\u{3}repeat_complaints\0\u{3}repeat_complaint_days\0\u{3}credit_scale\0\u{3}maturity_days_ahead\0\u{1}version\0\u{3}set_at_ms\0\u{3}set_by\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularUInt32Field(value: &self.birthdayDaysAhead) }()
+      case 2: try { try decoder.decodeSingularUInt32Field(value: &self.balanceDropPercent) }()
+      case 3: try { try decoder.decodeSingularUInt32Field(value: &self.balanceWindowDays) }()
+      case 4: try { try decoder.decodeSingularUInt32Field(value: &self.repeatComplaints) }()
+      case 5: try { try decoder.decodeSingularUInt32Field(value: &self.repeatComplaintDays) }()
+      case 6: try { try decoder.decodeRepeatedStringField(value: &self.creditScale) }()
+      case 7: try { try decoder.decodeSingularUInt32Field(value: &self.maturityDaysAhead) }()
+      case 8: try { try decoder.decodeSingularInt64Field(value: &self.version) }()
+      case 9: try { try decoder.decodeSingularInt64Field(value: &self.setAtMs) }()
+      case 10: try { try decoder.decodeSingularStringField(value: &self.setBy) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if self.birthdayDaysAhead != 0 {
+      try visitor.visitSingularUInt32Field(value: self.birthdayDaysAhead, fieldNumber: 1)
+    }
+    if self.balanceDropPercent != 0 {
+      try visitor.visitSingularUInt32Field(value: self.balanceDropPercent, fieldNumber: 2)
+    }
+    if self.balanceWindowDays != 0 {
+      try visitor.visitSingularUInt32Field(value: self.balanceWindowDays, fieldNumber: 3)
+    }
+    if self.repeatComplaints != 0 {
+      try visitor.visitSingularUInt32Field(value: self.repeatComplaints, fieldNumber: 4)
+    }
+    if self.repeatComplaintDays != 0 {
+      try visitor.visitSingularUInt32Field(value: self.repeatComplaintDays, fieldNumber: 5)
+    }
+    if !self.creditScale.isEmpty {
+      try visitor.visitRepeatedStringField(value: self.creditScale, fieldNumber: 6)
+    }
+    if self.maturityDaysAhead != 0 {
+      try visitor.visitSingularUInt32Field(value: self.maturityDaysAhead, fieldNumber: 7)
+    }
+    if self.version != 0 {
+      try visitor.visitSingularInt64Field(value: self.version, fieldNumber: 8)
+    }
+    if self.setAtMs != 0 {
+      try visitor.visitSingularInt64Field(value: self.setAtMs, fieldNumber: 9)
+    }
+    if !self.setBy.isEmpty {
+      try visitor.visitSingularStringField(value: self.setBy, fieldNumber: 10)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Crm_Marketing_V1_GetEventRulesResponse, rhs: Crm_Marketing_V1_GetEventRulesResponse) -> Bool {
+    if lhs.birthdayDaysAhead != rhs.birthdayDaysAhead {return false}
+    if lhs.balanceDropPercent != rhs.balanceDropPercent {return false}
+    if lhs.balanceWindowDays != rhs.balanceWindowDays {return false}
+    if lhs.repeatComplaints != rhs.repeatComplaints {return false}
+    if lhs.repeatComplaintDays != rhs.repeatComplaintDays {return false}
+    if lhs.creditScale != rhs.creditScale {return false}
+    if lhs.maturityDaysAhead != rhs.maturityDaysAhead {return false}
+    if lhs.version != rhs.version {return false}
+    if lhs.setAtMs != rhs.setAtMs {return false}
+    if lhs.setBy != rhs.setBy {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -4927,7 +5138,7 @@ nonisolated extension Crm_Marketing_V1_OfferRule: SwiftProtobuf.Message, SwiftPr
 
 nonisolated extension Crm_Marketing_V1_SetOfferRulesRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".SetOfferRulesRequest"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}rules\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}rules\0\u{3}expected_version\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -4936,6 +5147,7 @@ nonisolated extension Crm_Marketing_V1_SetOfferRulesRequest: SwiftProtobuf.Messa
       // enabled. https://github.com/apple/swift-protobuf/issues/1034
       switch fieldNumber {
       case 1: try { try decoder.decodeRepeatedMessageField(value: &self.rules) }()
+      case 2: try { try decoder.decodeSingularInt64Field(value: &self.expectedVersion) }()
       default: break
       }
     }
@@ -4945,11 +5157,15 @@ nonisolated extension Crm_Marketing_V1_SetOfferRulesRequest: SwiftProtobuf.Messa
     if !self.rules.isEmpty {
       try visitor.visitRepeatedMessageField(value: self.rules, fieldNumber: 1)
     }
+    if self.expectedVersion != 0 {
+      try visitor.visitSingularInt64Field(value: self.expectedVersion, fieldNumber: 2)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
   public static func ==(lhs: Crm_Marketing_V1_SetOfferRulesRequest, rhs: Crm_Marketing_V1_SetOfferRulesRequest) -> Bool {
     if lhs.rules != rhs.rules {return false}
+    if lhs.expectedVersion != rhs.expectedVersion {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -4957,7 +5173,7 @@ nonisolated extension Crm_Marketing_V1_SetOfferRulesRequest: SwiftProtobuf.Messa
 
 nonisolated extension Crm_Marketing_V1_SetOfferRulesResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".SetOfferRulesResponse"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}rules\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}rules\0\u{1}version\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -4966,6 +5182,7 @@ nonisolated extension Crm_Marketing_V1_SetOfferRulesResponse: SwiftProtobuf.Mess
       // enabled. https://github.com/apple/swift-protobuf/issues/1034
       switch fieldNumber {
       case 1: try { try decoder.decodeSingularUInt32Field(value: &self.rules) }()
+      case 2: try { try decoder.decodeSingularInt64Field(value: &self.version) }()
       default: break
       }
     }
@@ -4975,11 +5192,90 @@ nonisolated extension Crm_Marketing_V1_SetOfferRulesResponse: SwiftProtobuf.Mess
     if self.rules != 0 {
       try visitor.visitSingularUInt32Field(value: self.rules, fieldNumber: 1)
     }
+    if self.version != 0 {
+      try visitor.visitSingularInt64Field(value: self.version, fieldNumber: 2)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
   public static func ==(lhs: Crm_Marketing_V1_SetOfferRulesResponse, rhs: Crm_Marketing_V1_SetOfferRulesResponse) -> Bool {
     if lhs.rules != rhs.rules {return false}
+    if lhs.version != rhs.version {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Crm_Marketing_V1_GetOfferRulesRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".GetOfferRulesRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}version\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularInt64Field(value: &self.version) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if self.version != 0 {
+      try visitor.visitSingularInt64Field(value: self.version, fieldNumber: 1)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Crm_Marketing_V1_GetOfferRulesRequest, rhs: Crm_Marketing_V1_GetOfferRulesRequest) -> Bool {
+    if lhs.version != rhs.version {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Crm_Marketing_V1_GetOfferRulesResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".GetOfferRulesResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}rules\0\u{1}version\0\u{3}set_at_ms\0\u{3}set_by\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeRepeatedMessageField(value: &self.rules) }()
+      case 2: try { try decoder.decodeSingularInt64Field(value: &self.version) }()
+      case 3: try { try decoder.decodeSingularInt64Field(value: &self.setAtMs) }()
+      case 4: try { try decoder.decodeSingularStringField(value: &self.setBy) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.rules.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.rules, fieldNumber: 1)
+    }
+    if self.version != 0 {
+      try visitor.visitSingularInt64Field(value: self.version, fieldNumber: 2)
+    }
+    if self.setAtMs != 0 {
+      try visitor.visitSingularInt64Field(value: self.setAtMs, fieldNumber: 3)
+    }
+    if !self.setBy.isEmpty {
+      try visitor.visitSingularStringField(value: self.setBy, fieldNumber: 4)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Crm_Marketing_V1_GetOfferRulesResponse, rhs: Crm_Marketing_V1_GetOfferRulesResponse) -> Bool {
+    if lhs.rules != rhs.rules {return false}
+    if lhs.version != rhs.version {return false}
+    if lhs.setAtMs != rhs.setAtMs {return false}
+    if lhs.setBy != rhs.setBy {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

@@ -962,13 +962,17 @@ public nonisolated struct Crm_Servicedesk_V1_SlaPolicy: Sendable {
 }
 
 /// ServiceDesk.SetSlaPolicies (4/5): replaces every policy. Open cases keep their targets until
-/// their customer's value grade changes (a customer feed event).
+/// their customer's value grade changes (a customer feed event). expected_version names the version
+/// it replaces (0 before any Set; ServiceDesk.GetSlaPolicies tells); another is refused with
+/// ABORTED, reason STALE_VERSION, detail current_version.
 public nonisolated struct Crm_Servicedesk_V1_SetSlaPoliciesRequest: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
   public var policies: [Crm_Servicedesk_V1_SlaPolicy] = []
+
+  public var expectedVersion: Int64 = 0
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -981,6 +985,44 @@ public nonisolated struct Crm_Servicedesk_V1_SetSlaPoliciesResponse: Sendable {
   // methods supported on all messages.
 
   public var policies: UInt32 = 0
+
+  /// The version this Set made.
+  public var version: Int64 = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+/// ServiceDesk.GetSlaPolicies (4/19): the policies in force, or those of an earlier version (every
+/// version is kept). NOT_FOUND (UNKNOWN_VERSION) for a version never set.
+public nonisolated struct Crm_Servicedesk_V1_GetSlaPoliciesRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// 0: the version in force.
+  public var version: Int64 = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Crm_Servicedesk_V1_GetSlaPoliciesResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var policies: [Crm_Servicedesk_V1_SlaPolicy] = []
+
+  /// 0 until the first Set (no policies).
+  public var version: Int64 = 0
+
+  public var setAtMs: Int64 = 0
+
+  /// The calling system, with "/" and the end user when it reported one.
+  public var setBy: String = String()
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -1575,12 +1617,16 @@ public nonisolated struct Crm_Servicedesk_V1_Category: Sendable {
 /// ServiceDesk.SetCategories (4/17): replaces the category tree (at most 2,000 categories). With a
 /// tree set, OpenCase takes only a path in it that is not retired (INVALID_FIELD on category);
 /// without one, any well-formed path. A path some case uses cannot be left out: retire it instead.
+/// expected_version names the version it replaces (0 before any Set; ServiceDesk.ListCategories
+/// tells); another is refused with ABORTED, reason STALE_VERSION, detail current_version.
 public nonisolated struct Crm_Servicedesk_V1_SetCategoriesRequest: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
   public var categories: [Crm_Servicedesk_V1_Category] = []
+
+  public var expectedVersion: Int64 = 0
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -1594,16 +1640,24 @@ public nonisolated struct Crm_Servicedesk_V1_SetCategoriesResponse: Sendable {
 
   public var categories: UInt32 = 0
 
+  /// The version this Set made.
+  public var version: Int64 = 0
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
 }
 
-/// ServiceDesk.ListCategories (4/18): the tree, paths in order (a parent before its children).
+/// ServiceDesk.ListCategories (4/18): the tree, paths in order (a parent before its children), in
+/// force or of an earlier version (every version is kept). NOT_FOUND (UNKNOWN_VERSION) for a
+/// version never set.
 public nonisolated struct Crm_Servicedesk_V1_ListCategoriesRequest: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
+
+  /// 0: the version in force.
+  public var version: Int64 = 0
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -1616,6 +1670,14 @@ public nonisolated struct Crm_Servicedesk_V1_ListCategoriesResponse: Sendable {
   // methods supported on all messages.
 
   public var categories: [Crm_Servicedesk_V1_Category] = []
+
+  /// 0 until the first Set (no tree).
+  public var version: Int64 = 0
+
+  public var setAtMs: Int64 = 0
+
+  /// The calling system, with "/" and the end user when it reported one.
+  public var setBy: String = String()
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -2599,7 +2661,7 @@ nonisolated extension Crm_Servicedesk_V1_SlaPolicy: SwiftProtobuf.Message, Swift
 
 nonisolated extension Crm_Servicedesk_V1_SetSlaPoliciesRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".SetSlaPoliciesRequest"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}policies\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}policies\0\u{3}expected_version\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -2608,6 +2670,7 @@ nonisolated extension Crm_Servicedesk_V1_SetSlaPoliciesRequest: SwiftProtobuf.Me
       // enabled. https://github.com/apple/swift-protobuf/issues/1034
       switch fieldNumber {
       case 1: try { try decoder.decodeRepeatedMessageField(value: &self.policies) }()
+      case 2: try { try decoder.decodeSingularInt64Field(value: &self.expectedVersion) }()
       default: break
       }
     }
@@ -2617,11 +2680,15 @@ nonisolated extension Crm_Servicedesk_V1_SetSlaPoliciesRequest: SwiftProtobuf.Me
     if !self.policies.isEmpty {
       try visitor.visitRepeatedMessageField(value: self.policies, fieldNumber: 1)
     }
+    if self.expectedVersion != 0 {
+      try visitor.visitSingularInt64Field(value: self.expectedVersion, fieldNumber: 2)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
   public static func ==(lhs: Crm_Servicedesk_V1_SetSlaPoliciesRequest, rhs: Crm_Servicedesk_V1_SetSlaPoliciesRequest) -> Bool {
     if lhs.policies != rhs.policies {return false}
+    if lhs.expectedVersion != rhs.expectedVersion {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -2629,7 +2696,7 @@ nonisolated extension Crm_Servicedesk_V1_SetSlaPoliciesRequest: SwiftProtobuf.Me
 
 nonisolated extension Crm_Servicedesk_V1_SetSlaPoliciesResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".SetSlaPoliciesResponse"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}policies\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}policies\0\u{1}version\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -2638,6 +2705,7 @@ nonisolated extension Crm_Servicedesk_V1_SetSlaPoliciesResponse: SwiftProtobuf.M
       // enabled. https://github.com/apple/swift-protobuf/issues/1034
       switch fieldNumber {
       case 1: try { try decoder.decodeSingularUInt32Field(value: &self.policies) }()
+      case 2: try { try decoder.decodeSingularInt64Field(value: &self.version) }()
       default: break
       }
     }
@@ -2647,11 +2715,90 @@ nonisolated extension Crm_Servicedesk_V1_SetSlaPoliciesResponse: SwiftProtobuf.M
     if self.policies != 0 {
       try visitor.visitSingularUInt32Field(value: self.policies, fieldNumber: 1)
     }
+    if self.version != 0 {
+      try visitor.visitSingularInt64Field(value: self.version, fieldNumber: 2)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
   public static func ==(lhs: Crm_Servicedesk_V1_SetSlaPoliciesResponse, rhs: Crm_Servicedesk_V1_SetSlaPoliciesResponse) -> Bool {
     if lhs.policies != rhs.policies {return false}
+    if lhs.version != rhs.version {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Crm_Servicedesk_V1_GetSlaPoliciesRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".GetSlaPoliciesRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}version\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularInt64Field(value: &self.version) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if self.version != 0 {
+      try visitor.visitSingularInt64Field(value: self.version, fieldNumber: 1)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Crm_Servicedesk_V1_GetSlaPoliciesRequest, rhs: Crm_Servicedesk_V1_GetSlaPoliciesRequest) -> Bool {
+    if lhs.version != rhs.version {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Crm_Servicedesk_V1_GetSlaPoliciesResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".GetSlaPoliciesResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}policies\0\u{1}version\0\u{3}set_at_ms\0\u{3}set_by\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeRepeatedMessageField(value: &self.policies) }()
+      case 2: try { try decoder.decodeSingularInt64Field(value: &self.version) }()
+      case 3: try { try decoder.decodeSingularInt64Field(value: &self.setAtMs) }()
+      case 4: try { try decoder.decodeSingularStringField(value: &self.setBy) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.policies.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.policies, fieldNumber: 1)
+    }
+    if self.version != 0 {
+      try visitor.visitSingularInt64Field(value: self.version, fieldNumber: 2)
+    }
+    if self.setAtMs != 0 {
+      try visitor.visitSingularInt64Field(value: self.setAtMs, fieldNumber: 3)
+    }
+    if !self.setBy.isEmpty {
+      try visitor.visitSingularStringField(value: self.setBy, fieldNumber: 4)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Crm_Servicedesk_V1_GetSlaPoliciesResponse, rhs: Crm_Servicedesk_V1_GetSlaPoliciesResponse) -> Bool {
+    if lhs.policies != rhs.policies {return false}
+    if lhs.version != rhs.version {return false}
+    if lhs.setAtMs != rhs.setAtMs {return false}
+    if lhs.setBy != rhs.setBy {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -3839,7 +3986,7 @@ nonisolated extension Crm_Servicedesk_V1_Category: SwiftProtobuf.Message, SwiftP
 
 nonisolated extension Crm_Servicedesk_V1_SetCategoriesRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".SetCategoriesRequest"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}categories\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}categories\0\u{3}expected_version\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -3848,6 +3995,7 @@ nonisolated extension Crm_Servicedesk_V1_SetCategoriesRequest: SwiftProtobuf.Mes
       // enabled. https://github.com/apple/swift-protobuf/issues/1034
       switch fieldNumber {
       case 1: try { try decoder.decodeRepeatedMessageField(value: &self.categories) }()
+      case 2: try { try decoder.decodeSingularInt64Field(value: &self.expectedVersion) }()
       default: break
       }
     }
@@ -3857,11 +4005,15 @@ nonisolated extension Crm_Servicedesk_V1_SetCategoriesRequest: SwiftProtobuf.Mes
     if !self.categories.isEmpty {
       try visitor.visitRepeatedMessageField(value: self.categories, fieldNumber: 1)
     }
+    if self.expectedVersion != 0 {
+      try visitor.visitSingularInt64Field(value: self.expectedVersion, fieldNumber: 2)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
   public static func ==(lhs: Crm_Servicedesk_V1_SetCategoriesRequest, rhs: Crm_Servicedesk_V1_SetCategoriesRequest) -> Bool {
     if lhs.categories != rhs.categories {return false}
+    if lhs.expectedVersion != rhs.expectedVersion {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -3869,7 +4021,7 @@ nonisolated extension Crm_Servicedesk_V1_SetCategoriesRequest: SwiftProtobuf.Mes
 
 nonisolated extension Crm_Servicedesk_V1_SetCategoriesResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".SetCategoriesResponse"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}categories\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}categories\0\u{1}version\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -3878,6 +4030,7 @@ nonisolated extension Crm_Servicedesk_V1_SetCategoriesResponse: SwiftProtobuf.Me
       // enabled. https://github.com/apple/swift-protobuf/issues/1034
       switch fieldNumber {
       case 1: try { try decoder.decodeSingularUInt32Field(value: &self.categories) }()
+      case 2: try { try decoder.decodeSingularInt64Field(value: &self.version) }()
       default: break
       }
     }
@@ -3887,11 +4040,15 @@ nonisolated extension Crm_Servicedesk_V1_SetCategoriesResponse: SwiftProtobuf.Me
     if self.categories != 0 {
       try visitor.visitSingularUInt32Field(value: self.categories, fieldNumber: 1)
     }
+    if self.version != 0 {
+      try visitor.visitSingularInt64Field(value: self.version, fieldNumber: 2)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
   public static func ==(lhs: Crm_Servicedesk_V1_SetCategoriesResponse, rhs: Crm_Servicedesk_V1_SetCategoriesResponse) -> Bool {
     if lhs.categories != rhs.categories {return false}
+    if lhs.version != rhs.version {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -3899,18 +4056,29 @@ nonisolated extension Crm_Servicedesk_V1_SetCategoriesResponse: SwiftProtobuf.Me
 
 nonisolated extension Crm_Servicedesk_V1_ListCategoriesRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".ListCategoriesRequest"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap()
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}version\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
-    // Load everything into unknown fields
-    while try decoder.nextFieldNumber() != nil {}
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularInt64Field(value: &self.version) }()
+      default: break
+      }
+    }
   }
 
   public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if self.version != 0 {
+      try visitor.visitSingularInt64Field(value: self.version, fieldNumber: 1)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
   public static func ==(lhs: Crm_Servicedesk_V1_ListCategoriesRequest, rhs: Crm_Servicedesk_V1_ListCategoriesRequest) -> Bool {
+    if lhs.version != rhs.version {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -3918,7 +4086,7 @@ nonisolated extension Crm_Servicedesk_V1_ListCategoriesRequest: SwiftProtobuf.Me
 
 nonisolated extension Crm_Servicedesk_V1_ListCategoriesResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".ListCategoriesResponse"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}categories\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}categories\0\u{1}version\0\u{3}set_at_ms\0\u{3}set_by\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -3927,6 +4095,9 @@ nonisolated extension Crm_Servicedesk_V1_ListCategoriesResponse: SwiftProtobuf.M
       // enabled. https://github.com/apple/swift-protobuf/issues/1034
       switch fieldNumber {
       case 1: try { try decoder.decodeRepeatedMessageField(value: &self.categories) }()
+      case 2: try { try decoder.decodeSingularInt64Field(value: &self.version) }()
+      case 3: try { try decoder.decodeSingularInt64Field(value: &self.setAtMs) }()
+      case 4: try { try decoder.decodeSingularStringField(value: &self.setBy) }()
       default: break
       }
     }
@@ -3936,11 +4107,23 @@ nonisolated extension Crm_Servicedesk_V1_ListCategoriesResponse: SwiftProtobuf.M
     if !self.categories.isEmpty {
       try visitor.visitRepeatedMessageField(value: self.categories, fieldNumber: 1)
     }
+    if self.version != 0 {
+      try visitor.visitSingularInt64Field(value: self.version, fieldNumber: 2)
+    }
+    if self.setAtMs != 0 {
+      try visitor.visitSingularInt64Field(value: self.setAtMs, fieldNumber: 3)
+    }
+    if !self.setBy.isEmpty {
+      try visitor.visitSingularStringField(value: self.setBy, fieldNumber: 4)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
   public static func ==(lhs: Crm_Servicedesk_V1_ListCategoriesResponse, rhs: Crm_Servicedesk_V1_ListCategoriesResponse) -> Bool {
     if lhs.categories != rhs.categories {return false}
+    if lhs.version != rhs.version {return false}
+    if lhs.setAtMs != rhs.setAtMs {return false}
+    if lhs.setBy != rhs.setBy {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

@@ -127,6 +127,9 @@ public enum CustomerMethods {
     public static let getOrgUnit = MethodDescriptor<Crm_Customer_V1_GetOrgUnitRequest, Crm_Customer_V1_GetOrgUnitResponse>(
         service: ServiceID.customer, method: 40, name: "Customer.GetOrgUnit", isIdempotent: true)
 
+    public static let getValueGradeRules = MethodDescriptor<Crm_Customer_V1_GetValueGradeRulesRequest, Crm_Customer_V1_GetValueGradeRulesResponse>(
+        service: ServiceID.customer, method: 41, name: "Customer.GetValueGradeRules", isIdempotent: true)
+
     public static let all: [MethodInfo] = [
         create.info, get.info, update.info, search.info, deactivate.info, reactivate.info, verifyAudit.info, listAudit.info,
         merge.info, unmerge.info, placeLegalHold.info, releaseLegalHold.info, erase.info, upsertAccounts.info,
@@ -135,6 +138,6 @@ public enum CustomerMethods {
         linkSubsidiary.info, unlinkSubsidiary.info, setGroupCreditLimit.info, getCorporateGroup.info,
         recordConsent.info, getConsents.info, findDuplicates.info, listDuplicatePairs.info, dismissDuplicatePair.info,
         importCustomers.info, upsertAgreements.info, upsertOrgUnits.info, upsertRelationshipManagers.info,
-        assignRelationshipManager.info, listAssignments.info, getOrgUnit.info,
+        assignRelationshipManager.info, listAssignments.info, getOrgUnit.info, getValueGradeRules.info,
     ]
 }

@@ -92,11 +92,17 @@ public enum MarketingMethods {
     public static let setCustomerTags = MethodDescriptor<Crm_Marketing_V1_SetCustomerTagsRequest, Crm_Marketing_V1_SetCustomerTagsResponse>(
         service: ServiceID.marketing, method: 26, name: "Marketing.SetCustomerTags", isIdempotent: true)
 
+    public static let getEventRules = MethodDescriptor<Crm_Marketing_V1_GetEventRulesRequest, Crm_Marketing_V1_GetEventRulesResponse>(
+        service: ServiceID.marketing, method: 27, name: "Marketing.GetEventRules", isIdempotent: true)
+
+    public static let getOfferRules = MethodDescriptor<Crm_Marketing_V1_GetOfferRulesRequest, Crm_Marketing_V1_GetOfferRulesResponse>(
+        service: ServiceID.marketing, method: 28, name: "Marketing.GetOfferRules", isIdempotent: true)
+
     public static let all: [MethodInfo] = [
         createOpportunity.info, getOpportunity.info, moveOpportunity.info, listOpportunities.info, setStageProbabilities.info, pipelineReport.info,
         createTask.info, closeTask.info, listTasks.info, generateRelationshipEvents.info, setEventRules.info, saveSegment.info, countSegment.info,
         listSegmentMembers.info, createCampaign.info, buildTargetList.info, setCampaignStatus.info, recordCampaignResponse.info, campaignReport.info,
         setTargets.info, performanceReport.info, setOfferRules.info, nextBestOffers.info,
-        exportTargetList.info, contributionReport.info, setCustomerTags.info,
+        exportTargetList.info, contributionReport.info, setCustomerTags.info, getEventRules.info, getOfferRules.info,
     ]
 }

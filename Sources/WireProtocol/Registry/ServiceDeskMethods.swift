@@ -58,9 +58,12 @@ public enum ServiceDeskMethods {
     public static let listCategories = MethodDescriptor<Crm_Servicedesk_V1_ListCategoriesRequest, Crm_Servicedesk_V1_ListCategoriesResponse>(
         service: ServiceID.serviceDesk, method: 18, name: "ServiceDesk.ListCategories", isIdempotent: true)
 
+    public static let getSlaPolicies = MethodDescriptor<Crm_Servicedesk_V1_GetSlaPoliciesRequest, Crm_Servicedesk_V1_GetSlaPoliciesResponse>(
+        service: ServiceID.serviceDesk, method: 19, name: "ServiceDesk.GetSlaPolicies", isIdempotent: true)
+
     public static let all: [MethodInfo] = [
         openCase.info, getCase.info, transitionCase.info, listCases.info, setSlaPolicies.info, setBusinessCalendar.info, sweepSla.info,
         recordSatisfaction.info, caseReport.info, setQueue.info, saveArticle.info, setArticleStatus.info, searchArticles.info, getArticle.info,
-        linkArticle.info, setCategories.info, listCategories.info,
+        linkArticle.info, setCategories.info, listCategories.info, getSlaPolicies.info,
     ]
 }

@@ -145,10 +145,11 @@ enum Workload: String, CaseIterable, ExpressibleByArgument, Sendable {
 
     static func customerID(_ index: Int) -> String { "C" + String(format: "%010d", index + 1) }
 
-    /// One SLA policy for high-priority complaints (SetSlaPolicies replaces the set, so running it
-    /// again is harmless).
+    /// One SLA policy for high-priority complaints (SetSlaPolicies replaces the set, naming the
+    /// version in force, so running it again is harmless).
     private static func prepareCases(_ targets: Targets) async throws {
         var policies = Crm_Servicedesk_V1_SetSlaPoliciesRequest()
+        policies.expectedVersion = try await targets.servicedesk(0).unary(ServiceDeskMethods.getSlaPolicies, .init(), metadata: targets.metadata).version
         var policy = Crm_Servicedesk_V1_SlaPolicy()
         (policy.kind, policy.priority, policy.firstResponseMinutes, policy.resolutionMinutes, policy.warningPercent) = (.complaint, .high, 60, 480, 75)
         policies.policies = [policy]

@@ -155,13 +155,13 @@ struct RelationshipTaskTests {
         (rules.balanceDropPercent, rules.repeatComplaints) = (100, 1)
         let bad = rules
         let error = await #expect(throws: RPCError.self) {
-            _ = try await market.write { pipeline, db in try TaskBook(pipeline: pipeline).setRules(bad, db) }
+            _ = try await market.write { pipeline, db in try TaskBook(pipeline: pipeline).setRules(bad, actor: "test", db) }
         }
         #expect(error?.fieldViolations.map(\.field) == ["balanceDropPercent", "repeatComplaints"])
         rules = .init()
         rules.balanceDropPercent = 10
         let set = rules
-        let inForce = try await market.write { pipeline, db in try TaskBook(pipeline: pipeline).setRules(set, db) }
+        let inForce = try await market.write { pipeline, db in try TaskBook(pipeline: pipeline).setRules(set, actor: "test", db) }
         #expect(inForce.balanceDropPercent == 10 && inForce.balanceWindowDays == 30 && inForce.birthdayDaysAhead == 0)
         #expect(inForce.creditScale.first == "AAA" && inForce.repeatComplaints == 2)
         #expect(try await market.events("event_rules.set") == 1)

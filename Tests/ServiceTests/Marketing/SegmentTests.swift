@@ -224,7 +224,7 @@ struct NextBestOfferTests {
             Self.rule("loan-corporate", "loans/working-capital", priority: 3, SegmentTests.condition(.customerKind, .equals, "corporate")),
         ]
         let rules = request
-        #expect(try await market.store.pool.write { db in try offers.setRules(rules, db) }.rules == 4)
+        #expect(try await market.store.pool.write { db in try offers.setRules(rules, actor: "test", db) }.rules == 4)
         #expect(try await market.events("offer_rules.set") == 1)
 
         func offered(_ customer: String) async throws -> Crm_Marketing_V1_NextBestOffersResponse {
@@ -248,7 +248,7 @@ struct NextBestOfferTests {
         var bad = Crm_Marketing_V1_SetOfferRulesRequest()
         bad.rules = [Self.rule("x", "", priority: 1), Self.rule("x", "cards/gold", priority: 1, SegmentTests.condition(.age, .atLeast, "old"))]
         let refused = bad
-        let error = await #expect(throws: RPCError.self) { _ = try await market.store.pool.write { db in try offers.setRules(refused, db) } }
+        let error = await #expect(throws: RPCError.self) { _ = try await market.store.pool.write { db in try offers.setRules(refused, actor: "test", db) } }
         #expect(error?.fieldViolations.map(\.field) == ["rules[0].product", "rules[0].filter.all", "rules[1].ruleId", "rules[1].filter.all[0].values"])
     }
 }

@@ -132,7 +132,11 @@ struct CaseDeskTests {
                 return policy
             }
             let finished = request
-            _ = try await write { desk, db in try desk.setPolicies(finished, db) }
+            _ = try await write { desk, db in
+                var request = finished
+                request.expectedVersion = try SettingsHistory.currentVersion(of: "sla_policies", db)
+                return try desk.setPolicies(request, actor: "test", db)
+            }
         }
     }
 

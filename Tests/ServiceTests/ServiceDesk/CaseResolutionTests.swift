@@ -187,7 +187,11 @@ struct CaseResolutionTests {
                 return category
             }
             let finished = request
-            return try await desk.write { desk, db in try desk.setCategories(finished, db) }.categories
+            return try await desk.write { desk, db in
+                var request = finished
+                request.expectedVersion = try SettingsHistory.currentVersion(of: "categories", db)
+                return try desk.setCategories(request, actor: "test", db)
+            }.categories
         }
         let invalid = await #expect(throws: RPCError.self) {
             _ = try await set([("loans/mortgage", "房贷", false), ("cards", "", false), ("cards", "信用卡", false)])
@@ -197,7 +201,7 @@ struct CaseResolutionTests {
         ])
         #expect(invalid?.fieldViolations.last?.description == "must keep cards/fees: cases use it (retire it instead)")
         #expect(try await set([("cards", "信用卡", false), ("cards/fees", "年费", true), ("cards/fraud", "盗刷", false)]) == 3)
-        let listed = try await desk.write { desk, db in try desk.listCategories(db) }.categories
+        let listed = try await desk.write { desk, db in try desk.listCategories(.init(), db) }.categories
         #expect(listed.map(\.path) == ["cards", "cards/fees", "cards/fraud"])
         #expect(listed.map(\.retired) == [false, true, false])
 
