@@ -1,4 +1,5 @@
 internal import ArgumentParser
+internal import CustomerService
 internal import Foundation
 internal import NIOCore
 internal import ServiceRuntime
@@ -6,7 +7,9 @@ internal import WireProtocol
 
 /// `crm-bench customer`: the CustomerService reads a bank's other systems make most, against a
 /// running crm-customer loaded by `load-customers`: get by id, search by document number, search
-/// by phone, and the single customer view, each on random customers of the loaded range.
+/// by phone, the single customer view, and the name searches staff type (Chinese characters,
+/// pinyin, initials, a pinyin prefix, a typing slip, a same-sounding character), each on random
+/// customers of the loaded range.
 struct CustomerBenchmark: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "customer", abstract: "Measure CustomerService reads against a loaded crm-customer.")
@@ -23,7 +26,7 @@ struct CustomerBenchmark: AsyncParsableCommand {
     @Option(help: "Comma-separated calls in flight on the one connection.")
     var inFlight = "1,16"
 
-    @Option(help: "Comma-separated operations: get, search-document, search-phone, search-fuzzy, view (the durable update is `crm-bench run --workload update`).")
+    @Option(help: "Comma-separated operations: get, search-document, search-phone, search-fuzzy, view, \(nameOperations.joined(separator: ", ")) (the durable update is `crm-bench run --workload update`).")
     var operations = "get,search-document,search-phone,view"
 
     func run() async throws {
@@ -51,6 +54,38 @@ struct CustomerBenchmark: AsyncParsableCommand {
         }
         await connection.close()
         print(lines.joined(separator: "\n"))
+    }
+
+    /// Searches by name as staff type it (`SearchCustomersRequest.name`), each of an individual's
+    /// Chinese name 王秀英: `name-zh` 王秀英, `name-pinyin` wangxiuying, `name-initials` wxy,
+    /// `name-prefix` wangxiuyin, `name-pinyin-typo` one letter of the pinyin left out,
+    /// `name-homophone` the last character replaced by one read the same (王秀鹰).
+    static let nameOperations = ["name-zh", "name-pinyin", "name-initials", "name-prefix", "name-pinyin-typo", "name-homophone"]
+
+    /// A character read the same as each given-name character of the synthetic names.
+    static let homophones: [Character: Character] = [
+        "伟": "卫", "芳": "方", "娜": "那", "敏": "民", "静": "敬", "丽": "力", "强": "墙", "磊": "雷", "军": "君", "洋": "阳",
+        "勇": "永", "艳": "燕", "杰": "洁", "涛": "滔", "明": "鸣", "超": "潮", "英": "鹰", "华": "化", "东": "冬", "燕": "艳",
+        "涵": "寒", "桐": "同", "然": "燃", "远": "源",
+    ]
+
+    /// What `operation` types for a customer named `name`.
+    static func typed(_ operation: String, name: String, iteration: Int) -> String {
+        let pinyin = Pinyin(of: name)
+        switch operation {
+        case "name-zh": return name
+        case "name-pinyin": return pinyin.full
+        case "name-initials": return pinyin.initials
+        case "name-prefix": return String(pinyin.full.dropLast())
+        case "name-pinyin-typo":
+            var letters = Array(pinyin.full)
+            letters.remove(at: 1 + iteration % (letters.count - 2))
+            return String(letters)
+        default:  // name-homophone
+            var characters = Array(name)
+            characters[characters.count - 1] = homophones[characters[characters.count - 1]] ?? characters[characters.count - 1]
+            return String(characters)
+        }
     }
 
     /// The call for one operation, on customer `random(worker, iteration)`; it fails (and counts as
@@ -92,6 +127,17 @@ struct CustomerBenchmark: AsyncParsableCommand {
                 request.fuzzyName = String(name)
                 guard try await connection.unary(CustomerMethods.search, request).customers.first?.matchScore ?? 0 > 0 else { throw WrongAnswer() }
             }
+        case let name where nameOperations.contains(name):
+            // Synthetic names repeat (520 of them, each shared by about 1,900 customers): the answer
+            // is a page of the best-scored namesakes, which must carry the typed name's score.
+            let least: UInt32 = ["name-zh": 100, "name-pinyin": 95, "name-initials": 90, "name-prefix": 80, "name-homophone": 95][operation] ?? 1
+            return { worker, iteration in
+                var index = index(worker, iteration)
+                if SyntheticCustomers.isCorporate(index) { index = (index + 1) % count }
+                var request = Crm_Customer_V1_SearchCustomersRequest()
+                request.name = typed(operation, name: SyntheticCustomers.profile(index).individual.nameZh, iteration: iteration)
+                guard try await connection.unary(CustomerMethods.search, request).customers.first?.matchScore ?? 0 >= least else { throw WrongAnswer() }
+            }
         case "view":
             return { worker, iteration in
                 let index = index(worker, iteration)
@@ -100,7 +146,7 @@ struct CustomerBenchmark: AsyncParsableCommand {
                 guard try await connection.unary(CustomerMethods.getView, request).view.customer.id == request.id else { throw WrongAnswer() }
             }
         default:
-            throw ValidationError("unknown operation \(operation): get, search-document, search-phone, search-fuzzy, view")
+            throw ValidationError("unknown operation \(operation): get, search-document, search-phone, search-fuzzy, view, \(nameOperations.joined(separator: ", "))")
         }
     }
 }

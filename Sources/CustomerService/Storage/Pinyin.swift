@@ -8,14 +8,14 @@ internal import Foundation
 /// surname (单 shan, 曾 zeng, 解 xie, 仇 qiu, 区 ou, 欧阳 ou yang, 尉迟 yu chi), then "Latin-ASCII"
 /// and "Lower", through Foundation (which carries its own ICU). It comes out as syllables separated
 /// by spaces: "ou yang xiu".
-struct Pinyin: Equatable {
-    var full = ""
-    var initials = ""
+public struct Pinyin: Equatable, Sendable {
+    public var full = ""
+    public var initials = ""
 
     private static let transform = StringTransform("Han-Latin/Names; Latin-ASCII; Lower")
 
     /// The keys of `name`, or empty keys when it holds no Chinese character.
-    init(of name: String) {
+    public init(of name: String) {
         guard name.unicodeScalars.contains(where: \.properties.isIdeographic),
             let reading = name.applyingTransform(Self.transform, reverse: false)
         else { return }
