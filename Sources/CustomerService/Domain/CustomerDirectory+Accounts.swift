@@ -251,6 +251,36 @@ extension CustomerDirectory {
         return response
     }
 
+    /// Customer.SetLifecycleRules: replaces the lifecycle rules (audited like the grade rules).
+    public func setLifecycleRules(
+        _ request: Crm_Customer_V1_SetLifecycleRulesRequest, caller: Caller, _ db: Database
+    ) throws -> Crm_Customer_V1_SetLifecycleRulesResponse {
+        try Lifecycle.check(request.rules)
+        let rules = Lifecycle.withDefaults(request.rules)
+        let before = try Lifecycle.rules(db)
+        var response = Crm_Customer_V1_SetLifecycleRulesResponse()
+        let setBy = caller.endUser.isEmpty ? caller.system : "\(caller.system)/\(caller.endUser)"
+        response.version = try SettingsHistory.replace(
+            Lifecycle.settingsName, expectedVersion: request.expectedVersion, setBy: setBy, atMilliseconds: nowMilliseconds, db,
+            apply: {
+                try AuditLog.append(
+                    [.init(customerKey: 0, action: "lifecycle-rules", field: "rules", before: ProfileDiff.json(before), after: ProfileDiff.json(rules))],
+                    caller: caller, atMilliseconds: nowMilliseconds, db)
+            },
+            inForce: { rules })
+        response.rules = rules
+        return response
+    }
+
+    /// Customer.GetLifecycleRules: in force (defaults filled in) or as an earlier Set left them.
+    public func getLifecycleRules(_ request: Crm_Customer_V1_GetLifecycleRulesRequest, _ db: Database) throws -> Crm_Customer_V1_GetLifecycleRulesResponse {
+        let (rules, entry) = try SettingsHistory.read(Lifecycle.settingsName, version: request.version, db) { try Lifecycle.rules(db) }
+        var response = Crm_Customer_V1_GetLifecycleRulesResponse()
+        response.rules = rules
+        if let entry { (response.version, response.setAtMs, response.setBy) = (entry.version, entry.setAtMilliseconds, entry.setBy) }
+        return response
+    }
+
     /// Customer.GetValueGradeRules: in force or as an earlier Set left them.
     public func getValueGradeRules(_ request: Crm_Customer_V1_GetValueGradeRulesRequest, _ db: Database) throws -> Crm_Customer_V1_GetValueGradeRulesResponse {
         var (response, entry) = try SettingsHistory.read(Self.valueGradeRulesSettings, version: request.version, db) {

@@ -75,47 +75,48 @@ struct Grading {
         return 5
     }
 
-    static let dormantAfterDays = 180
-    static let newForDays = 90
-    static let matureAfterYears = 3
-    static let matureProductTypes = 3
-
-    func lifecycleStage(_ facts: Facts) -> Crm_Customer_V1_LifecycleStage {
-        guard facts.everHeld else { return .prospect }
-        guard facts.openAccounts > 0 else { return .churned }
-        let nowMs = Int64(now.timeIntervalSince1970 * 1000)
-        if facts.lastActivityMs < nowMs - Int64(Self.dormantAfterDays) * 86_400_000 { return .dormant }
-        let newSince = CalendarDate.today(now: now.addingTimeInterval(-Double(Self.newForDays) * 86_400)).description
-        if facts.firstOpened >= newSince { return .new }
-        let matureBefore = CalendarDate.today(now: now.addingTimeInterval(-Double(Self.matureAfterYears) * 365.25 * 86_400)).description
-        if facts.firstOpened <= matureBefore && facts.openProductTypes >= Self.matureProductTypes { return .mature }
-        return .growing
-    }
-
     /// Recomputes one customer's grade and stage; writes and audits any change. Returns what changed.
+    ///
+    /// Today's assets and contribution join the customer's daily highs first, so that the trend
+    /// window compares what they hold now with the most they held within it.
     @discardableResult
     func regrade(
         customerKey: Int64, rules: [Crm_Customer_V1_ValueGradeRule], caller: Caller, atMilliseconds time: Int64, _ db: Database
     ) throws -> (grade: Bool, stage: Bool) {
-        guard let row = try Row.fetchOne(db.cachedStatement( sql: "SELECT value_grade, lifecycle_stage FROM customer WHERE key = ?"), arguments: [customerKey])
+        guard let row = try Row.fetchOne(
+            db.cachedStatement(sql: "SELECT value_grade, lifecycle_stage, lifecycle_reason FROM customer WHERE key = ?"), arguments: [customerKey])
         else { return (false, false) }
         let facts = try Self.facts(customerKey: customerKey, db)
         let grade = Self.valueGrade(facts, rules: rules)
-        let stage = lifecycleStage(facts)
+        let lifecycle = Lifecycle(rules: try Lifecycle.rules(db), now: now)
+        try Lifecycle.recordHighs(
+            customerKey: customerKey, day: lifecycle.day(daysAgo: 0), assetsMinor: facts.assetsMinor,
+            contributionMinor: facts.monthlyContributionMinor, db)
+        try Lifecycle.pruneHighs(customerKey: customerKey, before: lifecycle.day(daysAgo: 366), db)
+        let highs = try Lifecycle.highs(customerKey: customerKey, since: lifecycle.day(daysAgo: Double(lifecycle.rules.churnRiskWindowDays)), db)
+        let judgement = lifecycle.judge(facts, highs: highs)
         let oldGrade: UInt32 = row["value_grade"]
         let oldStage = Crm_Customer_V1_LifecycleStage(rawValue: row["lifecycle_stage"]) ?? .unspecified
+        let oldReason: String = row["lifecycle_reason"]
         var entries: [AuditLog.Entry] = []
         if grade != oldGrade {
             entries.append(.init(customerKey: customerKey, action: "regrade", field: "valueGrade", before: String(oldGrade), after: String(grade)))
         }
-        if stage != oldStage {
-            entries.append(.init(customerKey: customerKey, action: "regrade", field: "lifecycleStage", before: "\(oldStage)", after: "\(stage)"))
+        if judgement.stage != oldStage {
+            entries.append(
+                .init(customerKey: customerKey, action: "regrade", field: "lifecycleStage", before: "\(oldStage)", after: "\(judgement.stage)"))
         }
-        if !entries.isEmpty {
+        // A changed reason is a change like any other (audited, published, a new version), except
+        // its first filling-in for a customer stored before reasons were kept.
+        if judgement.reason != oldReason && (judgement.stage != oldStage || !oldReason.isEmpty) {
+            entries.append(.init(customerKey: customerKey, action: "regrade", field: "lifecycleReason", before: oldReason, after: judgement.reason))
+        }
+        if !entries.isEmpty || judgement.reason != oldReason {
             try db.cachedStatement(
-                sql: "UPDATE customer SET value_grade = ?, lifecycle_stage = ? WHERE key = ?").execute(arguments: [grade, stage.rawValue, customerKey])
-            try AuditLog.append(entries, caller: caller, atMilliseconds: time, db)
+                sql: "UPDATE customer SET value_grade = ?, lifecycle_stage = ?, lifecycle_reason = ? WHERE key = ?")
+                .execute(arguments: [grade, judgement.stage.rawValue, judgement.reason, customerKey])
         }
-        return (grade != oldGrade, stage != oldStage)
+        if !entries.isEmpty { try AuditLog.append(entries, caller: caller, atMilliseconds: time, db) }
+        return (grade != oldGrade, judgement.stage != oldStage)
     }
 }

@@ -52,6 +52,8 @@ public enum CustomerHandlers {
         read(CustomerMethods.listAssignments, &router, store, directory.listAssignments)
         read(CustomerMethods.getOrgUnit, &router, store, directory.getOrgUnit)
         read(CustomerMethods.getValueGradeRules, &router, store, directory.getValueGradeRules)
+        change(CustomerMethods.setLifecycleRules, &router, store, directory, directory.setLifecycleRules)
+        read(CustomerMethods.getLifecycleRules, &router, store, directory.getLifecycleRules)
         // The search runs on a reader; only storing the pairs takes the write lock.
         router.register(CustomerMethods.findDuplicates) { request, _ in
             let slice = try await store.read { db in try directory.scanForDuplicates(request, db) }

@@ -225,6 +225,7 @@ enum CustomerRecords {
         customer.valueGrade = row["value_grade"]
         customer.creditGrade = row["credit_grade"]
         customer.lifecycleStage = .init(rawValue: row["lifecycle_stage"]) ?? .unspecified
+        customer.lifecycleReason = row["lifecycle_reason"]
         if let mergedInto: Int64 = row["merged_into"] { customer.mergedInto = customerID(mergedInto) }
         customer.createdAtMs = row["created_at_ms"]
         customer.updatedAtMs = row["updated_at_ms"]

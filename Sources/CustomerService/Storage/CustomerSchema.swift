@@ -445,6 +445,21 @@ public enum CustomerSchema {
                     CREATE INDEX customer_name_initials ON customer (name_initials_key);
                     """)
         }
+        migrator.registerMigration("customer-16-lifecycle-trends") { db in
+            // Why a customer is at their stage (Lifecycle), and the daily highs of what they hold,
+            // which the churn-risk rule compares today's with.
+            try db.execute(
+                sql: """
+                    ALTER TABLE customer ADD COLUMN lifecycle_reason TEXT NOT NULL DEFAULT '';
+                    CREATE TABLE customer_value_high (
+                        customer_key INTEGER NOT NULL,
+                        day TEXT NOT NULL,
+                        assets_minor INTEGER NOT NULL,
+                        contribution_minor INTEGER NOT NULL,
+                        PRIMARY KEY (customer_key, day)
+                    ) WITHOUT ROWID;
+                    """)
+        }
         return migrator
     }
 }

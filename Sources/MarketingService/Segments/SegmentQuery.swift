@@ -76,7 +76,7 @@ public struct SegmentQuery: Sendable, Equatable {
         case .relationshipManager: .text(column: "m.relationship_manager_id")
         case .creditGrade: .text(column: "m.credit_grade")
         case .lifecycleStage:
-            .named(column: "m.lifecycle_stage", names: ["prospect": 1, "new": 2, "growing": 3, "mature": 4, "dormant": 5, "churned": 6])
+            .named(column: "m.lifecycle_stage", names: ["prospect": 1, "new": 2, "growing": 3, "mature": 4, "dormant": 5, "churned": 6, "churn_risk": 7])
         case .customerKind: .named(column: "m.kind", names: ["individual": 1, "corporate": 2])
         case .marketingConsent: .consent
         case .openComplaint: .openComplaint

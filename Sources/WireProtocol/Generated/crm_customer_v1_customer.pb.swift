@@ -438,6 +438,9 @@ public nonisolated enum Crm_Customer_V1_LifecycleStage: SwiftProtobuf.Enum, Swif
   case mature // = 4
   case dormant // = 5
   case churned // = 6
+
+  /// Still active, but assets or contribution fell steeply within the trend window.
+  case churnRisk // = 7
   case UNRECOGNIZED(Int)
 
   public init() {
@@ -453,6 +456,7 @@ public nonisolated enum Crm_Customer_V1_LifecycleStage: SwiftProtobuf.Enum, Swif
     case 4: self = .mature
     case 5: self = .dormant
     case 6: self = .churned
+    case 7: self = .churnRisk
     default: self = .UNRECOGNIZED(rawValue)
     }
   }
@@ -466,6 +470,7 @@ public nonisolated enum Crm_Customer_V1_LifecycleStage: SwiftProtobuf.Enum, Swif
     case .mature: return 4
     case .dormant: return 5
     case .churned: return 6
+    case .churnRisk: return 7
     case .UNRECOGNIZED(let i): return i
     }
   }
@@ -479,6 +484,7 @@ public nonisolated enum Crm_Customer_V1_LifecycleStage: SwiftProtobuf.Enum, Swif
     .mature,
     .dormant,
     .churned,
+    .churnRisk,
   ]
 
 }
@@ -1175,6 +1181,10 @@ public nonisolated struct Crm_Customer_V1_Customer: Sendable {
   /// True if some personal field in this answer is partly masked or withheld (empty) by the masking
   /// policy of the caller's role: names, birth date, identity numbers, phones, e-mails, addresses.
   public var masked: Bool = false
+
+  /// Why the customer is at lifecycle_stage, by the rule that decided it (LifecycleRules), e.g.
+  /// "assets fell 100% within 90 days (from 1200.00 to 0.00 CNY)".
+  public var lifecycleReason: String = String()
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -2424,6 +2434,138 @@ public nonisolated struct Crm_Customer_V1_GetValueGradeRulesResponse: Sendable {
   public init() {}
 }
 
+/// The lifecycle rules, applied in this order: PROSPECT (never held an account), CHURNED (no open
+/// account), DORMANT (no account change or contact for dormant_after_days), CHURN_RISK (assets or
+/// monthly contribution now at most (100 - drop percent)% of their highest within
+/// churn_risk_window_days), NEW (first account within new_for_days), MATURE (a customer for
+/// mature_after_years with mature_product_types product types open), else GROWING. A zero takes
+/// the default.
+public nonisolated struct Crm_Customer_V1_LifecycleRules: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// 1 to 3650; default 180.
+  public var dormantAfterDays: UInt32 = 0
+
+  /// 1 to 3650; default 90.
+  public var newForDays: UInt32 = 0
+
+  /// 1 to 50; default 3.
+  public var matureAfterYears: UInt32 = 0
+
+  /// 1 to 7; default 3.
+  public var matureProductTypes: UInt32 = 0
+
+  /// 7 to 365; default 90.
+  public var churnRiskWindowDays: UInt32 = 0
+
+  /// 1 to 100; default 50.
+  public var churnRiskAssetDropPercent: UInt32 = 0
+
+  /// 1 to 100; default 50.
+  public var churnRiskContributionDropPercent: UInt32 = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+/// Customer.SetLifecycleRules (2/42): replaces the rules; they apply from each customer's next
+/// regrade (an account change, or Customer.RecomputeGrades for everyone). expected_version names
+/// the version it replaces (0 before any Set; Customer.GetLifecycleRules tells); another is refused
+/// with ABORTED, reason STALE_VERSION, detail current_version.
+public nonisolated struct Crm_Customer_V1_SetLifecycleRulesRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var rules: Crm_Customer_V1_LifecycleRules {
+    get {_rules ?? Crm_Customer_V1_LifecycleRules()}
+    set {_rules = newValue}
+  }
+  /// Returns true if `rules` has been explicitly set.
+  public var hasRules: Bool {self._rules != nil}
+  /// Clears the value of `rules`. Subsequent reads from it will return its default value.
+  public mutating func clearRules() {self._rules = nil}
+
+  public var expectedVersion: Int64 = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _rules: Crm_Customer_V1_LifecycleRules? = nil
+}
+
+public nonisolated struct Crm_Customer_V1_SetLifecycleRulesResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// The rules in force, defaults filled in.
+  public var rules: Crm_Customer_V1_LifecycleRules {
+    get {_rules ?? Crm_Customer_V1_LifecycleRules()}
+    set {_rules = newValue}
+  }
+  /// Returns true if `rules` has been explicitly set.
+  public var hasRules: Bool {self._rules != nil}
+  /// Clears the value of `rules`. Subsequent reads from it will return its default value.
+  public mutating func clearRules() {self._rules = nil}
+
+  public var version: Int64 = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _rules: Crm_Customer_V1_LifecycleRules? = nil
+}
+
+/// Customer.GetLifecycleRules (2/43): the rules in force, or those of an earlier version.
+/// NOT_FOUND (UNKNOWN_VERSION) for a version never set.
+public nonisolated struct Crm_Customer_V1_GetLifecycleRulesRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// 0: the version in force.
+  public var version: Int64 = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Crm_Customer_V1_GetLifecycleRulesResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var rules: Crm_Customer_V1_LifecycleRules {
+    get {_rules ?? Crm_Customer_V1_LifecycleRules()}
+    set {_rules = newValue}
+  }
+  /// Returns true if `rules` has been explicitly set.
+  public var hasRules: Bool {self._rules != nil}
+  /// Clears the value of `rules`. Subsequent reads from it will return its default value.
+  public mutating func clearRules() {self._rules = nil}
+
+  /// 0 until the first Set (the defaults).
+  public var version: Int64 = 0
+
+  public var setAtMs: Int64 = 0
+
+  /// The calling system, with "/" and the end user when it reported one.
+  public var setBy: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _rules: Crm_Customer_V1_LifecycleRules? = nil
+}
+
 public nonisolated struct Crm_Customer_V1_HouseholdMember: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
@@ -3546,7 +3688,7 @@ nonisolated extension Crm_Customer_V1_Channel: SwiftProtobuf._ProtoNameProviding
 }
 
 nonisolated extension Crm_Customer_V1_LifecycleStage: SwiftProtobuf._ProtoNameProviding {
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0LIFECYCLE_STAGE_UNSPECIFIED\0\u{1}LIFECYCLE_STAGE_PROSPECT\0\u{1}LIFECYCLE_STAGE_NEW\0\u{1}LIFECYCLE_STAGE_GROWING\0\u{1}LIFECYCLE_STAGE_MATURE\0\u{1}LIFECYCLE_STAGE_DORMANT\0\u{1}LIFECYCLE_STAGE_CHURNED\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0LIFECYCLE_STAGE_UNSPECIFIED\0\u{1}LIFECYCLE_STAGE_PROSPECT\0\u{1}LIFECYCLE_STAGE_NEW\0\u{1}LIFECYCLE_STAGE_GROWING\0\u{1}LIFECYCLE_STAGE_MATURE\0\u{1}LIFECYCLE_STAGE_DORMANT\0\u{1}LIFECYCLE_STAGE_CHURNED\0\u{1}LIFECYCLE_STAGE_CHURN_RISK\0")
 }
 
 nonisolated extension Crm_Customer_V1_ProductType: SwiftProtobuf._ProtoNameProviding {
@@ -3970,7 +4112,7 @@ nonisolated extension Crm_Customer_V1_CustomerProfile: SwiftProtobuf.Message, Sw
 
 nonisolated extension Crm_Customer_V1_Customer: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".Customer"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{1}status\0\u{1}version\0\u{1}profile\0\u{3}value_grade\0\u{3}credit_grade\0\u{3}lifecycle_stage\0\u{3}merged_into\0\u{3}created_at_ms\0\u{3}updated_at_ms\0\u{1}masked\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{1}status\0\u{1}version\0\u{1}profile\0\u{3}value_grade\0\u{3}credit_grade\0\u{3}lifecycle_stage\0\u{3}merged_into\0\u{3}created_at_ms\0\u{3}updated_at_ms\0\u{1}masked\0\u{3}lifecycle_reason\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -3989,6 +4131,7 @@ nonisolated extension Crm_Customer_V1_Customer: SwiftProtobuf.Message, SwiftProt
       case 9: try { try decoder.decodeSingularInt64Field(value: &self.createdAtMs) }()
       case 10: try { try decoder.decodeSingularInt64Field(value: &self.updatedAtMs) }()
       case 11: try { try decoder.decodeSingularBoolField(value: &self.masked) }()
+      case 12: try { try decoder.decodeSingularStringField(value: &self.lifecycleReason) }()
       default: break
       }
     }
@@ -4032,6 +4175,9 @@ nonisolated extension Crm_Customer_V1_Customer: SwiftProtobuf.Message, SwiftProt
     if self.masked != false {
       try visitor.visitSingularBoolField(value: self.masked, fieldNumber: 11)
     }
+    if !self.lifecycleReason.isEmpty {
+      try visitor.visitSingularStringField(value: self.lifecycleReason, fieldNumber: 12)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -4047,6 +4193,7 @@ nonisolated extension Crm_Customer_V1_Customer: SwiftProtobuf.Message, SwiftProt
     if lhs.createdAtMs != rhs.createdAtMs {return false}
     if lhs.updatedAtMs != rhs.updatedAtMs {return false}
     if lhs.masked != rhs.masked {return false}
+    if lhs.lifecycleReason != rhs.lifecycleReason {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -6373,6 +6520,223 @@ nonisolated extension Crm_Customer_V1_GetValueGradeRulesResponse: SwiftProtobuf.
 
   public static func ==(lhs: Crm_Customer_V1_GetValueGradeRulesResponse, rhs: Crm_Customer_V1_GetValueGradeRulesResponse) -> Bool {
     if lhs.rules != rhs.rules {return false}
+    if lhs.version != rhs.version {return false}
+    if lhs.setAtMs != rhs.setAtMs {return false}
+    if lhs.setBy != rhs.setBy {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Crm_Customer_V1_LifecycleRules: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".LifecycleRules"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}dormant_after_days\0\u{3}new_for_days\0\u{3}mature_after_years\0\u{3}mature_product_types\0\u{3}churn_risk_window_days\0\u{3}churn_risk_asset_drop_percent\0\u{3}churn_risk_contribution_drop_percent\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularUInt32Field(value: &self.dormantAfterDays) }()
+      case 2: try { try decoder.decodeSingularUInt32Field(value: &self.newForDays) }()
+      case 3: try { try decoder.decodeSingularUInt32Field(value: &self.matureAfterYears) }()
+      case 4: try { try decoder.decodeSingularUInt32Field(value: &self.matureProductTypes) }()
+      case 5: try { try decoder.decodeSingularUInt32Field(value: &self.churnRiskWindowDays) }()
+      case 6: try { try decoder.decodeSingularUInt32Field(value: &self.churnRiskAssetDropPercent) }()
+      case 7: try { try decoder.decodeSingularUInt32Field(value: &self.churnRiskContributionDropPercent) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if self.dormantAfterDays != 0 {
+      try visitor.visitSingularUInt32Field(value: self.dormantAfterDays, fieldNumber: 1)
+    }
+    if self.newForDays != 0 {
+      try visitor.visitSingularUInt32Field(value: self.newForDays, fieldNumber: 2)
+    }
+    if self.matureAfterYears != 0 {
+      try visitor.visitSingularUInt32Field(value: self.matureAfterYears, fieldNumber: 3)
+    }
+    if self.matureProductTypes != 0 {
+      try visitor.visitSingularUInt32Field(value: self.matureProductTypes, fieldNumber: 4)
+    }
+    if self.churnRiskWindowDays != 0 {
+      try visitor.visitSingularUInt32Field(value: self.churnRiskWindowDays, fieldNumber: 5)
+    }
+    if self.churnRiskAssetDropPercent != 0 {
+      try visitor.visitSingularUInt32Field(value: self.churnRiskAssetDropPercent, fieldNumber: 6)
+    }
+    if self.churnRiskContributionDropPercent != 0 {
+      try visitor.visitSingularUInt32Field(value: self.churnRiskContributionDropPercent, fieldNumber: 7)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Crm_Customer_V1_LifecycleRules, rhs: Crm_Customer_V1_LifecycleRules) -> Bool {
+    if lhs.dormantAfterDays != rhs.dormantAfterDays {return false}
+    if lhs.newForDays != rhs.newForDays {return false}
+    if lhs.matureAfterYears != rhs.matureAfterYears {return false}
+    if lhs.matureProductTypes != rhs.matureProductTypes {return false}
+    if lhs.churnRiskWindowDays != rhs.churnRiskWindowDays {return false}
+    if lhs.churnRiskAssetDropPercent != rhs.churnRiskAssetDropPercent {return false}
+    if lhs.churnRiskContributionDropPercent != rhs.churnRiskContributionDropPercent {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Crm_Customer_V1_SetLifecycleRulesRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".SetLifecycleRulesRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}rules\0\u{3}expected_version\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularMessageField(value: &self._rules) }()
+      case 2: try { try decoder.decodeSingularInt64Field(value: &self.expectedVersion) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    try { if let v = self._rules {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
+    } }()
+    if self.expectedVersion != 0 {
+      try visitor.visitSingularInt64Field(value: self.expectedVersion, fieldNumber: 2)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Crm_Customer_V1_SetLifecycleRulesRequest, rhs: Crm_Customer_V1_SetLifecycleRulesRequest) -> Bool {
+    if lhs._rules != rhs._rules {return false}
+    if lhs.expectedVersion != rhs.expectedVersion {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Crm_Customer_V1_SetLifecycleRulesResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".SetLifecycleRulesResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}rules\0\u{1}version\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularMessageField(value: &self._rules) }()
+      case 2: try { try decoder.decodeSingularInt64Field(value: &self.version) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    try { if let v = self._rules {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
+    } }()
+    if self.version != 0 {
+      try visitor.visitSingularInt64Field(value: self.version, fieldNumber: 2)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Crm_Customer_V1_SetLifecycleRulesResponse, rhs: Crm_Customer_V1_SetLifecycleRulesResponse) -> Bool {
+    if lhs._rules != rhs._rules {return false}
+    if lhs.version != rhs.version {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Crm_Customer_V1_GetLifecycleRulesRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".GetLifecycleRulesRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}version\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularInt64Field(value: &self.version) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if self.version != 0 {
+      try visitor.visitSingularInt64Field(value: self.version, fieldNumber: 1)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Crm_Customer_V1_GetLifecycleRulesRequest, rhs: Crm_Customer_V1_GetLifecycleRulesRequest) -> Bool {
+    if lhs.version != rhs.version {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Crm_Customer_V1_GetLifecycleRulesResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".GetLifecycleRulesResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}rules\0\u{1}version\0\u{3}set_at_ms\0\u{3}set_by\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularMessageField(value: &self._rules) }()
+      case 2: try { try decoder.decodeSingularInt64Field(value: &self.version) }()
+      case 3: try { try decoder.decodeSingularInt64Field(value: &self.setAtMs) }()
+      case 4: try { try decoder.decodeSingularStringField(value: &self.setBy) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    try { if let v = self._rules {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
+    } }()
+    if self.version != 0 {
+      try visitor.visitSingularInt64Field(value: self.version, fieldNumber: 2)
+    }
+    if self.setAtMs != 0 {
+      try visitor.visitSingularInt64Field(value: self.setAtMs, fieldNumber: 3)
+    }
+    if !self.setBy.isEmpty {
+      try visitor.visitSingularStringField(value: self.setBy, fieldNumber: 4)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Crm_Customer_V1_GetLifecycleRulesResponse, rhs: Crm_Customer_V1_GetLifecycleRulesResponse) -> Bool {
+    if lhs._rules != rhs._rules {return false}
     if lhs.version != rhs.version {return false}
     if lhs.setAtMs != rhs.setAtMs {return false}
     if lhs.setBy != rhs.setBy {return false}

@@ -130,6 +130,13 @@ public enum CustomerMethods {
     public static let getValueGradeRules = MethodDescriptor<Crm_Customer_V1_GetValueGradeRulesRequest, Crm_Customer_V1_GetValueGradeRulesResponse>(
         service: ServiceID.customer, method: 41, name: "Customer.GetValueGradeRules", isIdempotent: true)
 
+    /// Idempotent because it names the version it replaces: a repeat fails with ABORTED and changes nothing.
+    public static let setLifecycleRules = MethodDescriptor<Crm_Customer_V1_SetLifecycleRulesRequest, Crm_Customer_V1_SetLifecycleRulesResponse>(
+        service: ServiceID.customer, method: 42, name: "Customer.SetLifecycleRules", isIdempotent: true)
+
+    public static let getLifecycleRules = MethodDescriptor<Crm_Customer_V1_GetLifecycleRulesRequest, Crm_Customer_V1_GetLifecycleRulesResponse>(
+        service: ServiceID.customer, method: 43, name: "Customer.GetLifecycleRules", isIdempotent: true)
+
     public static let all: [MethodInfo] = [
         create.info, get.info, update.info, search.info, deactivate.info, reactivate.info, verifyAudit.info, listAudit.info,
         merge.info, unmerge.info, placeLegalHold.info, releaseLegalHold.info, erase.info, upsertAccounts.info,
@@ -138,6 +145,6 @@ public enum CustomerMethods {
         linkSubsidiary.info, unlinkSubsidiary.info, setGroupCreditLimit.info, getCorporateGroup.info,
         recordConsent.info, getConsents.info, findDuplicates.info, listDuplicatePairs.info, dismissDuplicatePair.info,
         importCustomers.info, upsertAgreements.info, upsertOrgUnits.info, upsertRelationshipManagers.info,
-        assignRelationshipManager.info, listAssignments.info, getOrgUnit.info, getValueGradeRules.info,
+        assignRelationshipManager.info, listAssignments.info, getOrgUnit.info, getValueGradeRules.info, setLifecycleRules.info, getLifecycleRules.info,
     ]
 }

@@ -142,6 +142,65 @@ struct AccountsTests {
         #expect(try await fixture.get(customer.id).lifecycleStage == .churned)
     }
 
+    @Test("lifecycle follows the trend: a mature customer whose balances and contribution all fall to 0 becomes CHURN_RISK with the reason; rules are configurable and versioned")
+    func churnRiskFromTrend() async throws {
+        let fixture = try TemporaryCustomerStore()
+        let customer = try await fixture.create(Profiles.individual()).customer
+        func holdings(balance: Int64, contribution: Int64) -> [Crm_Customer_V1_AccountHolding] {
+            [("CA0001", Crm_Customer_V1_ProductType.current), ("IN0001", .insurance), ("WM0001", .wealth)].map { number, type in
+                var holding = Holdings.make(number, customer: customer.id, type: type, openedOn: "2020-10-01")
+                (holding.balanceMinor, holding.reportingBalanceMinor, holding.monthlyContributionMinor) = (balance, balance, contribution)
+                return holding
+            }
+        }
+        _ = try await fixture.upsert(holdings(balance: 40_000_000, contribution: 150_000))
+        let mature = try await fixture.get(customer.id)
+        #expect(mature.lifecycleStage == .mature)
+        #expect(mature.lifecycleReason == "a customer since 2020-10-01 (3 years or more) with 3 product types open")
+
+        _ = try await fixture.upsert(holdings(balance: 0, contribution: 0))
+        let falling = try await fixture.get(customer.id)
+        #expect(falling.valueGrade == 5)
+        #expect(falling.lifecycleStage == .churnRisk)
+        #expect(falling.lifecycleReason == "assets fell 100% within 90 days (from 1200000.00 to 0.00 CNY)")
+        let audit = try await fixture.read { _, db in
+            try String.fetchAll(db, sql: "SELECT after FROM audit_log WHERE action = 'regrade' AND field LIKE 'lifecycle%' ORDER BY sequence")
+        }
+        #expect(audit.suffix(2) == ["churnRisk", "assets fell 100% within 90 days (from 1200000.00 to 0.00 CNY)"])
+
+        // The rules are explicit and configurable: a drop must now be total within 7 days, and
+        // contribution is judged from 100% only; the window's high is still today's.
+        var set = Crm_Customer_V1_SetLifecycleRulesRequest()
+        set.rules.churnRiskWindowDays = 7
+        set.rules.churnRiskAssetDropPercent = 100
+        let request = set
+        var again = request
+        again.expectedVersion = 3
+        let staleRequest = again
+        let stale = await #expect(throws: RPCError.self) {
+            _ = try await fixture.write { directory, db in try directory.setLifecycleRules(staleRequest, caller: .servicing, db) }
+        }
+        #expect(stale?.reason == "STALE_VERSION")
+        let response = try await fixture.write { directory, db in try directory.setLifecycleRules(request, caller: .servicing, db) }
+        #expect(response.version == 1 && response.rules.dormantAfterDays == 180 && response.rules.churnRiskWindowDays == 7)
+        let read = try await fixture.read { directory, db in try directory.getLifecycleRules(.init(), db) }
+        #expect(read.version == 1 && read.rules == response.rules && read.setBy == "branch-teller/u1001")
+        let invalid = await #expect(throws: RPCError.self) {
+            var bad = Crm_Customer_V1_SetLifecycleRulesRequest()
+            (bad.expectedVersion, bad.rules.churnRiskWindowDays) = (1, 400)
+            let finished = bad
+            _ = try await fixture.write { directory, db in try directory.setLifecycleRules(finished, caller: .servicing, db) }
+        }
+        #expect(invalid?.fieldViolations.map(\.field) == ["rules.churnRiskWindowDays"])
+
+        // Eight days on, the highs of the first day are outside the 7-day window: nothing fell, and
+        // the customer is judged on what they hold (mature).
+        let later = CustomerDirectory(now: { Date(timeIntervalSince1970: 1_795_000_000 + 8 * 86_400) })
+        _ = try await CustomerHandlers.recomputeAllGrades(store: fixture.store, directory: later, caller: .servicing)
+        let settled = try await fixture.get(customer.id)
+        #expect(settled.lifecycleStage == .mature, "\(settled.lifecycleReason)")
+    }
+
     @Test("contact history: newest first, in pages; future times and missing fields refused")
     func interactions() async throws {
         let fixture = try TemporaryCustomerStore()
