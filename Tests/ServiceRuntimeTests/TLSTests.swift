@@ -1,5 +1,6 @@
 import TestSupport
 import Foundation
+import Logging
 import NIOCore
 import ServiceRuntime
 import Testing
@@ -24,6 +25,17 @@ struct TLSTests {
             #expect(String(decoding: echo.payload, as: UTF8.self) == "client")
             await connection.close()
         }
+    }
+
+    @Test("a server whose certificate file is missing fails run() with the error and is released without trapping; so is one never run")
+    func startErrorIsAnError() async throws {
+        let tls = TLSSettings(certificateChainPath: "/nonexistent/server.pem", privateKeyPath: "/nonexistent/server.key", trustRootsPath: "/nonexistent/ca.pem")
+        var server: RPCServer? = RPCServer(configuration: .init(port: 0, tls: tls), router: RPCRouter(), logger: .init(label: "test"))
+        await #expect(throws: (any Error).self) { try await server!.run() }
+        await #expect(throws: (any Error).self) { _ = try await server!.boundAddress() }
+        server = nil
+        // Made and dropped, as when another service of the group fails to start first.
+        _ = RPCServer(configuration: .init(port: 0), router: RPCRouter(), logger: .init(label: "test"))
     }
 
     @Test("a client certificate from another CA is refused")

@@ -94,6 +94,17 @@ public final class RPCServer: Service, Sendable {
         self.bound = group.next().makePromise(of: SocketAddress.self)
     }
 
+    /// A server that never bound its listener (a start error before it, or ``run()`` never called
+    /// because another service failed first) still completes its promise: NIO traps on one left
+    /// unfulfilled, which turned a one-line start error into a crash. After a bind this does nothing.
+    deinit {
+        bound.fail(NeverBound())
+    }
+
+    private struct NeverBound: Error, CustomStringConvertible {
+        var description: String { "the server stopped before its listener was bound" }
+    }
+
     /// The address the listener is bound to, once ``run()`` has bound it.
     public func boundAddress() async throws -> SocketAddress {
         try await bound.futureResult.get()
@@ -113,10 +124,10 @@ public final class RPCServer: Service, Sendable {
     }
 
     public func run() async throws {
-        if let tls = configuration.tls, sslContext.withLockedValue({ $0 }) == nil { try reloadTLS(tls) }
-        let frameLimit = try FrameSizeLimit(Int(configuration.hello.maxFrameSize))
         let listener: any Channel
         do {
+            if let tls = configuration.tls, sslContext.withLockedValue({ $0 }) == nil { try reloadTLS(tls) }
+            let frameLimit = try FrameSizeLimit(Int(configuration.hello.maxFrameSize))
             listener = try await ServerBootstrap(group: group)
                 .serverChannelOption(.backlog, value: 1024)
                 .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
