@@ -221,9 +221,8 @@ extension CustomerDirectory {
         try problems.throwIfAny()
         let before = try Grading.rules(db)
         var response = Crm_Customer_V1_SetValueGradeRulesResponse()
-        let setBy = caller.endUser.isEmpty ? caller.system : "\(caller.system)/\(caller.endUser)"
         response.version = try SettingsHistory.replace(
-            Self.valueGradeRulesSettings, expectedVersion: request.expectedVersion, setBy: setBy, atMilliseconds: nowMilliseconds, db,
+            Self.valueGradeRulesSettings, expectedVersion: request.expectedVersion, setBy: caller.actor, atMilliseconds: nowMilliseconds, db,
             apply: {
                 try db.cachedStatement(sql: "DELETE FROM value_grade_rule").execute()
                 for rule in rules {
@@ -259,9 +258,8 @@ extension CustomerDirectory {
         let rules = Lifecycle.withDefaults(request.rules)
         let before = try Lifecycle.rules(db)
         var response = Crm_Customer_V1_SetLifecycleRulesResponse()
-        let setBy = caller.endUser.isEmpty ? caller.system : "\(caller.system)/\(caller.endUser)"
         response.version = try SettingsHistory.replace(
-            Lifecycle.settingsName, expectedVersion: request.expectedVersion, setBy: setBy, atMilliseconds: nowMilliseconds, db,
+            Lifecycle.settingsName, expectedVersion: request.expectedVersion, setBy: caller.actor, atMilliseconds: nowMilliseconds, db,
             apply: {
                 try AuditLog.append(
                     [.init(customerKey: 0, action: "lifecycle-rules", field: "rules", before: ProfileDiff.json(before), after: ProfileDiff.json(rules))],

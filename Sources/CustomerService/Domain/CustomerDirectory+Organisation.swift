@@ -156,7 +156,7 @@ extension CustomerDirectory {
         }
         try db.cachedStatement(
             sql: "INSERT INTO rm_assignment (customer_key, rm_id, branch_id, from_ms, reason, assigned_by) VALUES (?, ?, ?, ?, ?, ?)"
-        ).execute(arguments: [customerKey, relationshipManagerID, branchID, time, reason, caller.endUser.isEmpty ? caller.system : "\(caller.system)/\(caller.endUser)"])
+        ).execute(arguments: [customerKey, relationshipManagerID, branchID, time, reason, caller.actor])
     }
 
     public func assignRelationshipManager(

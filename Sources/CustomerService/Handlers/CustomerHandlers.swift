@@ -13,7 +13,11 @@ public enum CustomerHandlers {
         into router: inout RPCRouter, store: Store, accessLog: AccessLog, directory: CustomerDirectory = CustomerDirectory()
     ) {
         // CustomerService publishes a change feed: customer mirrors elsewhere subscribe to it.
-        FeedHandlers.register(into: &router, store: store) { event, context in maskedEvent(event, for: Caller(context: context)) }
+        FeedHandlers.register(into: &router, store: store) { context -> (@Sendable (Crm_Feed_V1_ChangeEvent) -> Crm_Feed_V1_ChangeEvent)? in
+            let caller = Caller(context: context)
+            guard caller.viaGateway, !caller.masking.isClear else { return nil }
+            return { event in maskedEvent(event, for: caller) }
+        }
         change(CustomerMethods.create, &router, store, directory, directory.create)
         change(CustomerMethods.update, &router, store, directory, directory.update)
         change(CustomerMethods.deactivate, &router, store, directory) { try directory.setActive(false, $0, caller: $1, $2) }
@@ -140,11 +144,10 @@ public enum CustomerHandlers {
         }
     }
 
-    /// A customer feed event as `caller` may see it: masked by its policy when the subscription came
-    /// through the gateway; in full to the services' own mirrors, which connect directly with
-    /// certificates of the internal CA.
+    /// A customer feed event masked by `caller`'s policy. Only subscriptions through the gateway are
+    /// masked (decided once per subscription, at registration); the services' own mirrors connect
+    /// directly with certificates of the internal CA and get the events in full.
     static func maskedEvent(_ event: Crm_Feed_V1_ChangeEvent, for caller: Caller) -> Crm_Feed_V1_ChangeEvent {
-        guard caller.viaGateway, !caller.masking.isClear else { return event }
         var event = event
         guard event.payloadType == Crm_Customer_V1_CustomerChanged.protoMessageName,
             let changed = try? Crm_Customer_V1_CustomerChanged(serializedBytes: event.payload),

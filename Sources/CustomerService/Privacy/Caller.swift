@@ -41,6 +41,9 @@ public struct Caller: Sendable, Hashable {
             viaGateway: metadata.callerSystem != nil)
     }
 
+    /// Who made a change, for histories: the system and, after a slash, the end user it reported.
+    public var actor: String { endUser.isEmpty ? system : "\(system)/\(endUser)" }
+
     /// Whether this caller sees every personal field in clear, and so may read the audit trail.
     public var seesPersonalData: Bool { masking.isClear }
 

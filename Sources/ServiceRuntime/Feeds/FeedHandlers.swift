@@ -9,13 +9,15 @@ public enum FeedHandlers {
     /// Events read from the log per query while catching up.
     static let batchSize = 500
 
-    /// `presenting` is how a subscriber sees each event (the customer feed masks personal fields by
-    /// the caller's policy); the log itself is never changed by it.
+    /// `presenter` gives, once per subscription, how that subscriber sees each event (the customer
+    /// feed masks personal fields by the caller's policy), or nil for the events as logged; the log
+    /// itself is never changed by it.
     public static func register(
         into router: inout RPCRouter, store: Store,
-        presenting: (@Sendable (Crm_Feed_V1_ChangeEvent, ServerCallContext) -> Crm_Feed_V1_ChangeEvent)? = nil
+        presenter: (@Sendable (ServerCallContext) -> (@Sendable (Crm_Feed_V1_ChangeEvent) -> Crm_Feed_V1_ChangeEvent)?)? = nil
     ) {
         router.register(FeedMethods.subscribe, endsAtDrain: true) { request, writer, context in
+            let present = presenter?(context)
             let consumer = try consumerName(request.consumer)
             let start = request.afterSequence
             let epoch = try await store.write { db -> String in
@@ -33,7 +35,7 @@ public enum FeedHandlers {
                 let from = after
                 let batch = try await store.read { db in try ChangeLog.events(after: from, limit: batchSize, epoch: epoch, db) }
                 for event in batch {
-                    try await writer.write(presenting.map { $0(event, context) } ?? event)
+                    try await writer.write(present?(event) ?? event)
                     after = event.sequence
                 }
                 if batch.count < batchSize { try await store.feedSignal.wait(after: generation) }
