@@ -65,7 +65,7 @@ let targets: [Target] = [
         name: "ServiceRuntime",
         dependencies: [
             "WireProtocol", "SQLiteProcessSettings", nioCore, nioPosix, nioSSL, nioTLS, nioHTTP1, nioConcurrencyHelpers, logging, serviceLifecycle, swiftProtobuf, grdb,
-            grdbSQLite, configuration, systemPackage, unixSignals, prometheus,
+            grdbSQLite, configuration, systemPackage, unixSignals, prometheus, argumentParser,
         ],
         swiftSettings: swiftSettings
     ),

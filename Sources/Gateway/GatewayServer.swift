@@ -19,9 +19,12 @@ public final class GatewayServer: Sendable {
     public let health: HealthChecker
     public let metrics: ServerMetrics
     private let logger: Logger
+    /// The settings read at start, against which a reload tells which changes wait for a restart.
+    private let started: GatewaySettings
 
     public init(settings: GatewaySettings, name: String = "crm-gateway", version: String, logger: Logger) throws {
         self.logger = logger
+        started = settings
         metrics = ServerMetrics(server: name, version: version)
         callers = CallerRegistry(policies: settings.callers, logger: logger)
         admission = GatewayAdmission(callers: callers, revocations: try Self.loadRevocations(settings), logger: logger)
@@ -55,7 +58,8 @@ public final class GatewayServer: Sendable {
     /// connections and calls, keeping open connections. All or nothing: if anything in the new
     /// file is wrong, it logs why and the configuration in force stays.
     ///
-    /// Listen address, limits, timeouts and backends are read at start only.
+    /// Listen address, limits, timeouts, backends, health checks and log level are read at start
+    /// only; a reload that changes them warns, naming the keys.
     @discardableResult
     public func reload(from file: String) async -> Bool {
         do {
@@ -67,11 +71,29 @@ public final class GatewayServer: Sendable {
             logger.notice(
                 "configuration reloaded",
                 metadata: ["callers": "\(settings.callers.callers.count)", "crls": "\(revocations.count)", "file": "\(file)"])
+            let waiting = Self.restartOnlyChanges(from: started, to: settings)
+            if !waiting.isEmpty {
+                logger.warning(
+                    "configuration changes that take effect only after a restart",
+                    metadata: ["keys": "\(waiting.joined(separator: ","))", "file": "\(file)"])
+            }
             return true
         } catch {
             logger.error("configuration reload refused; the previous one stays in force", metadata: ["error": "\(error)", "file": "\(file)"])
             return false
         }
+    }
+
+    /// The keys read only at start whose values differ between the two.
+    static func restartOnlyChanges(from old: GatewaySettings, to new: GatewaySettings) -> [String] {
+        var keys = ServerSettings.restartOnlyChanges(from: old.server, to: new.server)
+        if old.server.logLevel != new.server.logLevel { keys.append("log.level") }
+        if old.backends != new.backends { keys.append("backends") }
+        if old.backendTLS != new.backendTLS { keys.append("backend_tls") }
+        if (old.healthInterval, old.healthTimeout, old.backendConnectTimeout) != (new.healthInterval, new.healthTimeout, new.backendConnectTimeout) {
+            keys.append("health")
+        }
+        return keys
     }
 
     /// The exposition text, with each backend instance's health and calls in flight as of now.
@@ -98,11 +120,17 @@ public final class GatewayServer: Sendable {
         try await HealthChecks.eventLoopAnswers()
     }
 
-    static func loadRevocations(_ settings: GatewaySettings) throws -> [RevocationList] {
+    /// The CRLs of `tls.crl`, each checked against the client CA that issued it; a problem is a
+    /// configuration error naming `tls.crl`.
+    public static func loadRevocations(_ settings: GatewaySettings) throws(ConfigurationError) -> [RevocationList] {
         guard let path = settings.crlPath else { return [] }
         let caFile = settings.server.server.tls!.trustRootsPath
-        guard let text = try? String(contentsOfFile: caFile, encoding: .utf8) else { throw CRLError("cannot read client CA \(caFile)") }
-        let authorities = try PEMDocument.parseMultiple(pemString: text).map { try Certificate(derEncoded: $0.derBytes) }
-        return try RevocationList.load(file: path, authorities: authorities)
+        do {
+            guard let text = try? String(contentsOfFile: caFile, encoding: .utf8) else { throw CRLError("cannot read client CA \(caFile)") }
+            let authorities = try PEMDocument.parseMultiple(pemString: text).map { try Certificate(derEncoded: $0.derBytes) }
+            return try RevocationList.load(file: path, authorities: authorities)
+        } catch {
+            throw ConfigurationError(key: "tls.crl", message: "\(error)")
+        }
     }
 }

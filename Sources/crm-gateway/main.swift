@@ -8,30 +8,31 @@ import ServiceLifecycle
 import ServiceRuntime
 import UnixSignals
 
-#if canImport(Glibc)
-import Glibc
-#endif
-
-let arguments = CommandLine.arguments
-guard let index = arguments.firstIndex(of: "--config"), index + 1 < arguments.count else {
-    print("usage: crm-gateway --config FILE")
-    exit(arguments.contains("--help") || arguments.contains("-h") ? 0 : 64)
+let name = "crm-gateway"
+let start = ServerStart.parse(name: name)
+guard let configFile = start.configFile else {
+    FileHandle.standardError.write(Data("\(name): --config FILE is required (the caller policies live there)\n".utf8))
+    exit(64)
 }
-let configFile = arguments[index + 1]
 
 let settings: GatewaySettings
 do {
     settings = try await GatewaySettings.load(file: configFile, environment: ProcessInfo.processInfo.environment)
+    // Everything the listener and the forwarding will load, checked before anything starts.
+    if let tls = settings.server.server.tls { try StartChecks.tls(tls, keys: "tls", server: true) }
+    if let tls = settings.backendTLS { try StartChecks.tls(tls, keys: "backend_tls", server: false) }
+    _ = try GatewayServer.loadRevocations(settings)
+    try await ServerLauncher.checkPorts(settings.server)
 } catch {
-    FileHandle.standardError.write(Data("\(error)\n".utf8))
-    exit(ServerLauncher.configurationErrorExitCode)
+    ServerLauncher.exit(name: name, for: error)
 }
+if start.checkOnly { ServerLauncher.configurationChecked(name: name, file: configFile) }
 
 ServerLauncher.bootstrapLogging()
-var logger = Logger(label: "crm-gateway")
+var logger = Logger(label: name)
 logger.logLevel = settings.server.logLevel
 do {
-    let gateway = try GatewayServer(settings: settings, version: "0.3.0", logger: logger)
+    let gateway = try GatewayServer(settings: settings, version: BuildVersion.current, logger: logger)
     // The admin listener first: the service group stops in reverse order, so it goes last.
     var services: [ServiceGroupConfiguration.ServiceConfiguration] = []
     if let admin = settings.server.admin {
@@ -53,6 +54,5 @@ do {
     try await group.run()
     logger.info("stopped")
 } catch {
-    print("crm-gateway: cannot run: \(error)")
-    exit(1)
+    ServerLauncher.exit(name: name, for: error)
 }

@@ -138,6 +138,47 @@ struct ServerSettingsTests {
     func badFile() async throws {
         #expect(await error(file: "/nonexistent/crm.json")?.description.contains("cannot read configuration file") == true)
         #expect(await error(file: try file("[1, 2]"))?.description.contains("is not a JSON object") == true)
-        #expect(await error(file: try file("{not json"))?.description.contains("is not a JSON object") == true)
+        #expect(await error(file: "/nonexistent/crm.json")?.description.contains("No such file or directory") == true)
+        #expect(await error(file: try file("{not json"))?.description.contains("is not valid JSON at line 1, column 2") == true)
+        let multiline = await error(file: try file("{\n  \"listen\": {\n    \"port\": 7101 x\n  }\n}"))
+        #expect(multiline?.description.contains("at line 3, column 18") == true, "\(String(describing: multiline))")
+    }
+
+    @Test("a section written as a value is a wrong type, naming the keys it holds")
+    func sectionAsValue() async throws {
+        let found = await error(file: try file(#"{"listen": 27101}"#))
+        #expect(found?.key == "listen")
+        #expect(found?.description.contains("must be an object (with listen.host, listen.port), not 27101") == true, "\(String(describing: found))")
+        #expect(await error(file: try file(#"{"database": "x.sqlite"}"#))?.description.contains(#"not "x.sqlite""#) == true)
+    }
+
+    @Test("a wrong type names where the value came from and the value")
+    func wrongTypeSourceAndValue() async throws {
+        let path = try file(#"{"listen": {"port": "seven"}, "admin": {"enabled": 1}}"#)
+        #expect(await error(file: path)?.description == #"configuration error: listen.port (file \#(path)): "seven" is not an integer"#)
+        #expect(
+            await error(file: path, environment: ["CRM_LISTEN_PORT": "7201"])?.description
+                == "configuration error: admin.enabled (file \(path)): 1 is not true or false")
+        let fromEnvironment = await error(file: path, environment: ["CRM_LISTEN_PORT": "eight", "CRM_ADMIN_ENABLED": "false"])
+        #expect(fromEnvironment?.description == #"configuration error: listen.port (environment CRM_LISTEN_PORT): "eight" is not an integer"#)
+    }
+
+    @Test("the keys read only at start that a reload would change")
+    func restartOnlyChanges() {
+        var started = Self.defaults
+        started.server.tls = TLSSettings(certificateChainPath: "old.pem", privateKeyPath: "old.key", trustRootsPath: "ca.pem")
+        var changed = started
+        #expect(ServerSettings.restartOnlyChanges(from: started, to: changed).isEmpty)
+        // What a reload does put in force: new files and the log level.
+        changed.logLevel = .debug
+        changed.server.tls = TLSSettings(certificateChainPath: "new.pem", privateKeyPath: "new.key", trustRootsPath: "ca.pem")
+        #expect(ServerSettings.restartOnlyChanges(from: started, to: changed).isEmpty)
+        changed.server.tls?.requireClientCertificate = false
+        changed.server.port = 7201
+        changed.database.path = "/elsewhere.sqlite"
+        changed.feedSources["customer"] = HostPort(host: "h", port: 1)
+        #expect(
+            ServerSettings.restartOnlyChanges(from: started, to: changed)
+                == ["listen.port", "tls.require_client_certificate", "database.path", "feeds.*.address"])
     }
 }

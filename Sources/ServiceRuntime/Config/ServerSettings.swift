@@ -76,25 +76,25 @@ public struct ServerSettings: Sendable {
         for key in keys where scoped[environmentName(key)] != nil { present.insert(key) }
         providers.append(EnvironmentVariablesProvider(environmentVariables: scoped))
 
+        var fileValues: [String: ConfigContent?] = [:]
         if let file {
-            let data: Data
-            do {
-                data = try Data(contentsOf: URL(fileURLWithPath: file))
-            } catch {
-                throw ConfigurationError(key: nil, message: "cannot read configuration file \(file)")
-            }
-            guard case .object(let object)? = try? JSONDecoder().decode(JSONValue.self, from: data) else {
-                throw ConfigurationError(key: nil, message: "configuration file \(file) is not a JSON object")
-            }
+            let object = try readObject(file)
             // Scalars go to the reader; a list of objects (the gateway's callers) is a key the
             // server that owns it reads from the file itself.
             // A key written `section.*` is an object whose members the owning server reads and
             // checks itself (the gateway's roles, by role name).
-            let fileValues = JSONValue.object(object).flattened()
+            fileValues = JSONValue.object(object).flattened()
             let openSections = keys.filter { $0.hasSuffix(".*") }.map { $0.dropLast() }
             let unexpected = Set(fileValues.keys).subtracting(keys).filter { key in !openSections.contains { key.hasPrefix($0) } }
             if let unknown = unexpected.sorted().first {
-                throw ConfigurationError(key: unknown, message: "unknown key in \(file)")
+                // `"listen": 27101` is a section written as a value, not a key nobody knows.
+                if keys.contains(where: { $0.hasPrefix(unknown + ".") }) {
+                    let members = keys.filter { $0.hasPrefix(unknown + ".") }.sorted().joined(separator: ", ")
+                    throw ConfigurationError(
+                        key: unknown, source: "file \(file)",
+                        message: "must be an object (with \(members)), not \(render(fileValues[unknown] ?? nil))")
+                }
+                throw ConfigurationError(key: unknown, source: "file \(file)", message: "unknown key")
             }
             present.formUnion(fileValues.keys)
             var values: [AbsoluteConfigKey: ConfigValue] = [:]
@@ -103,8 +103,34 @@ public struct ServerSettings: Sendable {
             }
             providers.append(InMemoryProvider(name: file, values: values))
         }
-        let reader = Reader(config: ConfigReader(providers: providers), present: present)
+        let reader = Reader(
+            config: ConfigReader(providers: providers), present: present, environment: scoped, file: file, fileObject: fileValues)
         return try reader.settings(over: defaults)
+    }
+
+    /// The keys read only at start (everything but TLS files and `log.level`) whose values differ
+    /// from `old` to `new`: a reload that changes them warns that they wait for a restart.
+    public static func restartOnlyChanges(from old: ServerSettings, to new: ServerSettings) -> [String] {
+        let readAtStart: [(String, (ServerSettings) -> String)] = [
+            ("listen.host", { $0.server.host }), ("listen.port", { "\($0.server.port)" }),
+            ("limits.max_connections", { "\($0.server.maxConnections)" }),
+            ("limits.max_concurrent_calls", { "\($0.server.hello.maxConcurrentStreams)" }),
+            ("limits.max_frame_size", { "\($0.server.hello.maxFrameSize)" }),
+            ("timeouts.handshake_ms", { "\($0.server.handshakeTimeout)" }), ("timeouts.idle_ms", { "\($0.server.idleTimeout)" }),
+            ("timeouts.drain_ms", { "\($0.server.drainTimeout)" }), ("timeouts.max_call_ms", { "\($0.server.maxCallDuration)" }),
+            ("callers.trust_identity", { "\($0.server.trustsCallerIdentity)" }),
+            ("handlers.on_event_loop", { "\($0.server.unaryHandlersOnEventLoop)" }),
+            ("tls.require_client_certificate", { "\($0.server.tls?.requireClientCertificate ?? false)" }),
+            ("database.path", { $0.database.path }), ("database.durability", { "\($0.database.durability)" }),
+            ("database.busy_timeout_ms", { "\($0.database.busyTimeoutSeconds)" }), ("database.cache_mib", { "\($0.database.cacheMiB)" }),
+            ("database.group_commit_limit", { "\($0.database.groupCommitLimit)" }),
+            ("database.readers", { "\($0.database.maximumReaderCount)" }),
+            ("feeds.retention_hours", { "\($0.feedRetentionHours)" }),
+            ("feeds.*.address", { $0.feedSources.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value.host):\($0.value.port)" }.joined() }),
+            ("feeds.consumer_name", { $0.feedConsumerName ?? "" }), ("feeds.tls", { "\(String(describing: $0.feedTLS))" }),
+            ("admin", { $0.admin.map { "\($0.host):\($0.port)" } ?? "off" }),
+        ]
+        return readAtStart.filter { $0.1(old) != $0.1(new) }.map(\.0)
     }
 
     /// `listen.port` -> `LISTEN_PORT` (after the `CRM_` prefix).
@@ -112,10 +138,74 @@ public struct ServerSettings: Sendable {
         key.uppercased().replacingOccurrences(of: ".", with: "_")
     }
 
-    /// Reads typed values, turning every failure into an error that names its key.
+    /// The file's top-level object; a syntax error names its line and column.
+    static func readObject(_ file: String) throws(ConfigurationError) -> [String: JSONValue] {
+        guard access(file, R_OK) == 0, let data = FileManager.default.contents(atPath: file) else {
+            throw ConfigurationError(key: nil, message: "cannot read configuration file \(file): \(String(cString: strerror(errno)))")
+        }
+        do {
+            _ = try JSONSerialization.jsonObject(with: data, options: [.fragmentsAllowed])
+        } catch {
+            throw ConfigurationError(key: nil, message: "configuration file \(file) is not valid JSON\(Self.position(of: error, in: data))")
+        }
+        guard case .object(let object)? = try? JSONDecoder().decode(JSONValue.self, from: data) else {
+            throw ConfigurationError(key: nil, message: "configuration file \(file) is not a JSON object")
+        }
+        return object
+    }
+
+    /// ` at line L, column C` from Foundation's "around character N" (a byte offset), or nothing.
+    static func position(of error: any Error, in data: Data) -> String {
+        let text = "\(error)"
+        guard let range = text.range(of: "character "),
+            let offset = Int(text[range.upperBound...].prefix { $0.isNumber }), offset <= data.count
+        else { return "" }
+        let before = data.prefix(offset)
+        let line = before.reduce(1) { $1 == UInt8(ascii: "\n") ? $0 + 1 : $0 }
+        let lineStart = before.lastIndex(of: UInt8(ascii: "\n")).map { $0 + 1 } ?? before.startIndex
+        let column = String(decoding: data[lineStart..<before.endIndex], as: UTF8.self).count + 1
+        return " at line \(line), column \(column)"
+    }
+
+    /// A file's value as JSON writes it.
+    static func render(_ content: ConfigContent?) -> String {
+        switch content {
+        case .string(let value)?: "\"\(value)\""
+        case .int(let value)?: "\(value)"
+        case .double(let value)?: "\(value)"
+        case .bool(let value)?: "\(value)"
+        case .stringArray(let values)?: "[" + values.map { "\"\($0)\"" }.joined(separator: ", ") + "]"
+        case .intArray(let values)?: "[" + values.map(String.init).joined(separator: ", ") + "]"
+        case let other?: "\(other)"
+        case nil: "a list of objects or null"
+        }
+    }
+
+    /// Reads typed values, turning every failure into an error that names its key, where its
+    /// value came from (the file or the environment variable) and the value.
     private struct Reader {
         let config: ConfigReader
         let present: Set<String>
+        /// `CRM_` variables without the prefix.
+        let environment: [String: String]
+        let file: String?
+        let fileObject: [String: ConfigContent?]
+
+        /// `environment CRM_LISTEN_PORT` or `file /etc/crm/customer.json`.
+        func source(_ key: String) -> String? {
+            if environment[ServerSettings.environmentName(key)] != nil { return "environment CRM_\(ServerSettings.environmentName(key))" }
+            return file.map { "file \($0)" }
+        }
+
+        /// The value as written: the variable's text, or the file's JSON value.
+        func written(_ key: String) -> String {
+            if let value = environment[ServerSettings.environmentName(key)] { return "\"\(value)\"" }
+            return ServerSettings.render(fileObject[key] ?? nil)
+        }
+
+        func failure(_ key: String, _ message: String) -> ConfigurationError {
+            ConfigurationError(key: key, source: source(key), message: message)
+        }
 
         func int(_ key: String, _ range: ClosedRange<Int>) throws(ConfigurationError) -> Int? {
             guard present.contains(key) else { return nil }
@@ -123,10 +213,10 @@ public struct ServerSettings: Sendable {
             do {
                 value = try config.requiredInt(forKey: ConfigKey(key))
             } catch {
-                throw ConfigurationError(key: key, message: "must be an integer")
+                throw failure(key, "\(written(key)) is not an integer")
             }
             guard range.contains(value) else {
-                throw ConfigurationError(key: key, message: "\(value) is outside \(range.lowerBound)...\(range.upperBound)")
+                throw failure(key, "\(value) is outside \(range.lowerBound)...\(range.upperBound)")
             }
             return value
         }
@@ -135,12 +225,12 @@ public struct ServerSettings: Sendable {
             guard present.contains(key) else { return nil }
             do {
                 let value = try config.requiredString(forKey: ConfigKey(key))
-                guard !value.isEmpty else { throw ConfigurationError(key: key, message: "must not be empty") }
+                guard !value.isEmpty else { throw failure(key, "must not be empty") }
                 return value
             } catch let error as ConfigurationError {
                 throw error
             } catch {
-                throw ConfigurationError(key: key, message: "must be a string")
+                throw failure(key, "\(written(key)) is not a string")
             }
         }
 
@@ -149,7 +239,7 @@ public struct ServerSettings: Sendable {
             do {
                 return try config.requiredBool(forKey: ConfigKey(key))
             } catch {
-                throw ConfigurationError(key: key, message: "must be true or false")
+                throw failure(key, "\(written(key)) is not true or false")
             }
         }
 
@@ -200,7 +290,7 @@ public struct ServerSettings: Sendable {
             if let path = try string("database.path") { settings.database.path = path }
             if let durability = try string("database.durability") {
                 guard let value = Store.Durability(rawValue: durability) else {
-                    throw ConfigurationError(key: "database.durability", message: "\"\(durability)\" is not one of full, normal")
+                    throw failure("database.durability", "\"\(durability)\" is not one of full, normal")
                 }
                 settings.database.durability = value
             }
@@ -212,7 +302,7 @@ public struct ServerSettings: Sendable {
             for producer in ServerSettings.feedProducers {
                 let key = "feeds.\(producer).address"
                 guard let address = try string(key) else { continue }
-                guard let source = HostPort(parsing: address) else { throw ConfigurationError(key: key, message: "\"\(address)\" is not host:port") }
+                guard let source = HostPort(parsing: address) else { throw failure(key, "\"\(address)\" is not host:port") }
                 settings.feedSources[producer] = source
             }
             if let name = try string("feeds.consumer_name") { settings.feedConsumerName = name }
@@ -227,8 +317,8 @@ public struct ServerSettings: Sendable {
             }
             if let level = try string("log.level") {
                 guard let value = Logger.Level(rawValue: level) else {
-                    throw ConfigurationError(
-                        key: "log.level", message: "\"\(level)\" is not one of trace, debug, info, notice, warning, error, critical")
+                    throw failure(
+                        "log.level", "\"\(level)\" is not one of trace, debug, info, notice, warning, error, critical")
                 }
                 settings.logLevel = value
             }
@@ -241,15 +331,20 @@ public struct ServerSettings: Sendable {
 public struct ConfigurationError: Error, CustomStringConvertible, Sendable, Equatable {
     /// The key at fault (`listen.port`), or nil for a problem with the file itself.
     public var key: String?
+    /// Where the value came from (`file /etc/crm/customer.json`, `environment CRM_LISTEN_PORT`),
+    /// when it was read from somewhere.
+    public var source: String?
     public var message: String
 
-    public init(key: String?, message: String) {
+    public init(key: String?, source: String? = nil, message: String) {
         self.key = key
+        self.source = source
         self.message = message
     }
 
     public var description: String {
         guard let key else { return "configuration error: \(message)" }
-        return "configuration error: \(key) (env CRM_\(ServerSettings.environmentName(key))): \(message)"
+        let origin = source ?? "env CRM_\(ServerSettings.environmentName(key))"
+        return "configuration error: \(key) (\(origin)): \(message)"
     }
 }

@@ -138,6 +138,12 @@ public final class RPCServer: Service, Sendable {
                 }
                 .bind(host: configuration.host, port: configuration.port)
                 .get()
+        } catch let error as IOError {
+            // The listen address named, not only the errno (another process took the port).
+            let failure = StartChecks.Failure(
+                "listen.port: cannot listen on \(configuration.host):\(configuration.port): \(StartChecks.describe(error))")
+            bound.fail(failure)
+            throw failure
         } catch {
             bound.fail(error)
             throw error

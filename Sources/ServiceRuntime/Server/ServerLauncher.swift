@@ -8,42 +8,73 @@ public import ServiceLifecycle
 internal import UnixSignals
 internal import WireProtocol
 
-/// What every server executable's main does, in this order: read the configuration (one line and
-/// exit status 78 on a bad one), set up logging to stdout, open the database and run its migrations,
-/// then open the listener, and run until SIGTERM or SIGINT, which drain it.
+/// What every server executable's main does, in this order: read the command line and the
+/// configuration and check what it names (``prepare(name:defaults:consumes:environment:)``: one line
+/// and exit status 78 on a bad configuration, 1 on another start error), set up logging to stdout,
+/// open the database and run its migrations, then open the listener, and run until SIGTERM or
+/// SIGINT, which drain it.
 public enum ServerLauncher {
     /// EX_CONFIG from sysexits.h: the configuration is wrong.
     public static let configurationErrorExitCode: Int32 = 78
 
-    /// A server's command line: `--config FILE` or nothing. Anything else prints the usage and
-    /// exits (0 for `--help` or `-h`, 64 otherwise).
-    public static func configFileArgument(name: String, _ arguments: [String] = CommandLine.arguments) -> String? {
-        if let index = arguments.firstIndex(of: "--config"), index + 1 < arguments.count, arguments.count == 3 {
-            return arguments[index + 1]
+    /// Reads the command line (``ServerStart``) and the configuration over `defaults`, then runs
+    /// the start checks (``checkBeforeStart(_:name:consumes:)``), all before a database is opened.
+    /// Any problem is one line on stderr and the exit (``exit(name:for:)``); with `--check-config`
+    /// it prints the outcome and exits 0 when the server would start.
+    ///
+    /// - Parameter consumes: the producers whose feeds the server must be given (`customer`).
+    public static func prepare(
+        name: String, defaults: ServerSettings, consumes: [String] = [], environment: [String: String]? = nil
+    ) async -> (settings: ServerSettings, configFile: String?) {
+        let start = ServerStart.parse(name: name)
+        do {
+            let settings = try await ServerSettings.load(
+                file: start.configFile, environment: environment ?? ProcessInfo.processInfo.environment, defaults: defaults)
+            try await checkBeforeStart(settings, name: name, consumes: consumes)
+            if start.checkOnly { configurationChecked(name: name, file: start.configFile) }
+            return (settings, start.configFile)
+        } catch {
+            exit(name: name, for: error)
         }
-        guard arguments.count > 1 else { return nil }
-        print("usage: \(name) [--config FILE]")
-        exit(arguments.contains("--help") || arguments.contains("-h") ? 0 : 64)
     }
 
-    /// Loads the settings, or prints the error as one line on stderr and exits 78.
-    public static func loadSettingsOrExit(
-        file: String?, environment: [String: String]? = nil, defaults: ServerSettings
-    ) async -> ServerSettings {
-        do {
-            return try await ServerSettings.load(
-                file: file, environment: environment ?? ProcessInfo.processInfo.environment, defaults: defaults)
-        } catch {
-            FileHandle.standardError.write(Data("\(error)\n".utf8))
-            exit(configurationErrorExitCode)
+    /// What must hold before a service opens its database: a database path whose folder this user
+    /// can write, each consumed producer's address, TLS files that load, and free listen and
+    /// admin ports.
+    public static func checkBeforeStart(_ settings: ServerSettings, name: String, consumes: [String]) async throws {
+        try StartChecks.databaseFolder(settings.database.path)
+        for producer in consumes.sorted() where settings.feedSources[producer] == nil {
+            throw ConfigurationError(key: "feeds.\(producer).address", message: "missing: \(name) applies the \(producer) feed")
         }
+        if let tls = settings.server.tls { try StartChecks.tls(tls, keys: "tls", server: true) }
+        if let tls = settings.feedTLS { try StartChecks.tls(tls, keys: "feeds.tls", server: false) }
+        try await checkPorts(settings)
+    }
+
+    /// The listen and admin ports are free.
+    public static func checkPorts(_ settings: ServerSettings) async throws {
+        try await StartChecks.portFree(host: settings.server.host, port: settings.server.port, key: "listen.port")
+        if let admin = settings.admin { try await StartChecks.portFree(host: admin.host, port: admin.port, key: "admin.port") }
+    }
+
+    /// `--check-config` passed: says so and exits 0.
+    public static func configurationChecked(name: String, file: String?) -> Never {
+        print("\(name): configuration OK (\(file ?? "no file, defaults and environment"))")
+        Foundation.exit(0)
+    }
+
+    /// Prints `error` as one line on stderr, `crm-customer: ...`, and exits: 78 (EX_CONFIG) for a
+    /// configuration error, 1 for anything else (a port in use, a database that cannot be opened).
+    public static func exit(name: String, for error: any Error) -> Never {
+        FileHandle.standardError.write(Data("\(name): \(error)\n".utf8))
+        Foundation.exit(error is ConfigurationError ? configurationErrorExitCode : 1)
     }
 
     /// Runs a server until SIGTERM or SIGINT.
     ///
     /// - Parameters:
     ///   - name: the executable's name, e.g. `crm-customer`; the logger's label and what health reports.
-    ///   - version: the build version reported by health.
+    ///   - version: the version health reports (the build's).
     ///   - migrator: the service's schema migrations, run before the listener opens.
     ///   - registerHandlers: adds the service's methods to the router, given the open store.
     ///   - backgroundServices: the service's own background work (a sweep), run beside the listener;
@@ -57,7 +88,7 @@ public enum ServerLauncher {
     ///   - configFile: the file the settings came from; SIGHUP reads it again (``reload(_:from:server:logger:)``).
     ///   - databaseGauges: the service's own metrics, read from its database at each scrape.
     public static func run(
-        name: String, version: String, settings: ServerSettings, configFile: String? = nil, migrator: DatabaseMigrator,
+        name: String, version: String = BuildVersion.current, settings: ServerSettings, configFile: String? = nil, migrator: DatabaseMigrator,
         databaseGauges: [DatabaseGauge] = [],
         backgroundServices: (Store, Logger) -> [any Service] = { _, _ in [] },
         consumes: [String: FeedConsumer.Apply] = [:],
@@ -125,7 +156,8 @@ public enum ServerLauncher {
 
     /// What SIGHUP changes without a restart: the listener's certificate, key and CA (for connections
     /// that open from now on) and `log.level`. The file is read again over the settings in force;
-    /// if anything in it is wrong the reload is refused, logged, and nothing changes.
+    /// if anything in it is wrong the reload is refused, logged, and nothing changes. A changed key
+    /// that is read only at start is logged as a warning naming it.
     @discardableResult
     public static func reload(_ current: ServerSettings, from file: String?, server: RPCServer, logger: Logger) async -> Bool {
         do {
@@ -140,6 +172,12 @@ public enum ServerLauncher {
             }
             setProcessLogLevel(settings.logLevel)
             logger.notice("configuration reloaded", metadata: ["file": "\(file ?? "(none)")", "log_level": "\(settings.logLevel)"])
+            let waiting = ServerSettings.restartOnlyChanges(from: current, to: settings)
+            if !waiting.isEmpty {
+                logger.warning(
+                    "configuration changes that take effect only after a restart",
+                    metadata: ["keys": "\(waiting.joined(separator: ","))", "file": "\(file ?? "(none)")"])
+            }
             return true
         } catch {
             logger.error("configuration reload refused; the previous one stays in force", metadata: ["error": "\(error)"])
