@@ -461,10 +461,13 @@ final class RPCServerConnectionHandler: ChannelDuplexHandler, FlushCoalescing {
         }
     }
 
+    /// One line per call at info; an answered health probe (the gateway's, every second per
+    /// backend, once most of a quiet server's log) at debug.
     private func logCompletion(_ context: ServerCallContext, startedAt: NIODeadline, code: String) {
-        guard logger.logLevel <= .info else { return }
+        let level: Logger.Level = code == "OK" && context.method.id == SystemMethods.health.id ? .debug : .info
+        guard logger.logLevel <= level else { return }
         let micros = (NIODeadline.now() - startedAt).nanoseconds / 1000
-        context.logger.info("call", metadata: ["code": "\(code)", "duration_us": "\(micros)"])
+        context.logger.log(level: level, "call", metadata: ["code": "\(code)", "duration_us": "\(micros)"])
     }
 
     // MARK: Server streams
