@@ -14,10 +14,30 @@ struct CRMCtl: AsyncParsableCommand {
         abstract: "Call the CRM over its wire protocol and print JSON.",
         discussion: """
             The target and TLS files come from flags or CRM_ADDRESS, CRM_TLS_CERT, CRM_TLS_KEY, CRM_TLS_CA. \
-            On an error crmctl prints the error as JSON on stdout, its code and message on stderr, \
-            and exits with status 1.
+            On an error crmctl prints the error as JSON on stdout, its code and message on stderr. \
+            Exit status: 0 done; 10 plus the error's code for an RPC error (13 INVALID_ARGUMENT, \
+            14 DEADLINE_EXCEEDED, 15 NOT_FOUND, 16 ALREADY_EXISTS, 17 PERMISSION_DENIED, \
+            18 RESOURCE_EXHAUSTED, 19 FAILED_PRECONDITION, 20 ABORTED, 23 INTERNAL, 24 UNAVAILABLE, \
+            26 UNAUTHENTICATED, and so on); 3 an import with rejected rows; 64 a bad command line \
+            (a TLS file that cannot be read included); 1 anything else.
             """,
         subcommands: [Call.self, List.self, Describe.self, Health.self, Audit.self, Duplicates.self, Import.self, Feeds.self, Marketing.self, Admin.self])
+
+    /// ArgumentParser's entry, once SIGPIPE is ignored: a reader that stops early ends crmctl
+    /// quietly (``Output``) instead of by a signal.
+    static func main() async {
+        Output.ignoreBrokenPipes()
+        do {
+            var command = try parseAsRoot()
+            if var asynchronous = command as? any AsyncParsableCommand {
+                try await asynchronous.run()
+            } else {
+                try command.run()
+            }
+        } catch {
+            exit(withError: error)
+        }
+    }
 }
 
 struct ConnectionOptions: ParsableArguments {
@@ -33,13 +53,25 @@ struct ConnectionOptions: ParsableArguments {
     @Option(name: .customLong("tls-ca"), help: "CA certificate PEM the server must chain to (env CRM_TLS_CA).")
     var tlsCA: String?
 
-    @Option(help: "Seconds to wait for the answer.")
-    var timeout: Double = 10
+    @Option(help: "Seconds to wait for the answer (default 10); for a stream, how long to read it (default: until it ends).")
+    var timeout: Double?
 
+    @Option(name: [.customShort("H"), .customLong("header")], help: ArgumentHelp(
+        "Metadata to send, NAME=VALUE: traceparent, tracestate, end-user, idempotency-key, initial-credit (repeatable).",
+        valueName: "name=value"))
+    var headers: [String] = []
+
+    @Flag(help: "Indent each JSON answer over several lines (keys sorted).")
+    var pretty = false
+
+    /// The target, with its TLS files checked: a file that cannot be read or loaded is named,
+    /// not reported as a connection that failed.
     func target() throws -> ClientTarget {
+        Output.pretty = pretty
         let environment = ProcessInfo.processInfo.environment
+        let target: ClientTarget
         do {
-            return try ClientTarget(
+            target = try ClientTarget(
                 address: address ?? environment["CRM_ADDRESS"] ?? ClientTarget.defaultAddress,
                 certificate: tlsCertificate ?? environment["CRM_TLS_CERT"],
                 key: tlsKey ?? environment["CRM_TLS_KEY"],
@@ -47,26 +79,57 @@ struct ConnectionOptions: ParsableArguments {
         } catch {
             throw ValidationError(error.message)
         }
+        if let tls = target.tls {
+            do {
+                try StartChecks.tls(tls, keys: "tls", server: false)
+            } catch {
+                let flags = ["tls.certificate": "--tls-cert", "tls.key": "--tls-key", "tls.ca": "--tls-ca"]
+                throw ValidationError("\(error.key.flatMap { flags[$0] } ?? "TLS"): \(error.message)")
+            }
+        }
+        return target
     }
 
-    var timeoutAmount: TimeAmount { .nanoseconds(Int64(timeout * 1e9)) }
+    var timeoutAmount: TimeAmount { .nanoseconds(Int64((timeout ?? 10) * 1e9)) }
+
+    /// The `-H` metadata, over `base`.
+    func metadata(over base: Metadata = Metadata()) throws -> Metadata {
+        var metadata = base
+        for header in headers {
+            guard let equals = header.firstIndex(of: "=") else { throw ValidationError("-H \(header): write NAME=VALUE") }
+            let name = header[..<equals].lowercased()
+            let value = String(header[header.index(after: equals)...])
+            switch name {
+            case "traceparent": metadata.traceparent = value
+            case "tracestate": metadata.tracestate = value
+            case "end-user", "end_user": metadata.endUser = value
+            case "idempotency-key", "idempotency_key": metadata.idempotencyKey = value
+            case "initial-credit", "initial_credit":
+                guard let credit = UInt32(value), credit > 0 else { throw ValidationError("-H initial-credit: \(value) is not a positive integer") }
+                metadata.initialCredit = credit
+            default:
+                throw ValidationError("-H \(name): not metadata a caller may send (traceparent, tracestate, end-user, idempotency-key, initial-credit)")
+            }
+        }
+        return metadata
+    }
 }
 
-/// Prints `error` the documented way and exits 1.
+/// Prints `error` the documented way and exits with its status (``ExitStatus``).
 func failAndExit(_ error: any Error) -> Never {
     let rpcError = (error as? RPCError)
         ?? RPCError(code: .unavailable, message: "\(error)", reason: "CLIENT_ERROR", processing: .notProcessed)
     var options = JSONEncodingOptions()
     options.alwaysPrintEnumsAsInts = false
     let json = (try? rpcError.status.jsonString(options: options)) ?? "{}"
-    print("{\"error\": \(json)}")
+    Output.line("{\"error\": \(json)}")
     FileHandle.standardError.write(Data("crmctl: \(rpcError)\n".utf8))
-    Foundation.exit(1)
+    Foundation.exit(error is RPCError ? ExitStatus.forError(rpcError.code) : 1)
 }
 
-/// One JSON line, flushed at once so that progress shows when stdout is a pipe or a file.
+/// One JSON answer, written at once so that progress shows when stdout is a pipe or a file.
 func printJSON(_ message: any SwiftProtobuf.Message) throws {
-    FileHandle.standardOutput.write(Data((try message.jsonString() + "\n").utf8))
+    try Output.message(message)
 }
 
 struct Call: AsyncParsableCommand {
@@ -75,10 +138,10 @@ struct Call: AsyncParsableCommand {
 
     @OptionGroup var connection: ConnectionOptions
 
-    @Argument(help: "The method, e.g. System.Echo (see crmctl list).")
+    @Argument(help: "The method, e.g. System.Echo (see crmctl list).", completion: .list(MethodRegistry.all.map(\.name)))
     var method: String
 
-    @Argument(help: "The request in protobuf's JSON mapping; default {}.")
+    @Argument(help: "The request in protobuf's JSON mapping (default {}); - reads it from stdin, @FILE from a file.")
     var request: String = "{}"
 
     @Option(name: .customLong("idempotency-key"), help: "Idempotency key for a safe retry of a mutating call.")
@@ -89,8 +152,9 @@ struct Call: AsyncParsableCommand {
             throw ValidationError("no method \(method); crmctl list shows them all")
         }
         let message: any SwiftProtobuf.Message
+        let json = try Self.requestText(request)
         do {
-            message = try info.requestType.init(jsonString: request)
+            message = try info.requestType.init(jsonString: json)
         } catch {
             failAndExit(RPCError(
                 code: .invalidArgument, message: "the request is not a valid \(info.requestType.protoMessageName) in JSON: \(error)",
@@ -98,7 +162,7 @@ struct Call: AsyncParsableCommand {
         }
         let target = try connection.target()
         let client = RPCClient(configuration: target.rpcConfiguration)
-        let metadata = Metadata(idempotencyKey: idempotencyKey)
+        var metadata = try connection.metadata(over: Metadata(idempotencyKey: idempotencyKey))
         do {
             let payload = try message.encodedPayload()
             switch info.kind {
@@ -106,13 +170,47 @@ struct Call: AsyncParsableCommand {
                 let answer = try await client.call(method: info.id, payload: payload, metadata: metadata, timeout: connection.timeoutAmount)
                 try printJSON(try info.responseType.init(payload: answer))
             case .serverStream:
+                // A stream is read until it ends, or for --timeout seconds: the server is told the
+                // deadline too, and ends the stream with DEADLINE_EXCEEDED when it passes.
+                if let seconds = connection.timeout { metadata.timeoutMilliseconds = UInt32(min(max(seconds * 1000, 1), Double(UInt32.max))) }
                 let connectionToServer = try await client.connection()
-                try await streamItems(connectionToServer, info: info, payload: payload, metadata: metadata, itemType: info.responseType)
+                try await Self.withDeadline(connection.timeout) { [metadata] in
+                    try await streamItems(connectionToServer, info: info, payload: payload, metadata: metadata, itemType: info.responseType)
+                }
             }
         } catch {
             failAndExit(error)
         }
         await client.close()
+    }
+
+    /// The request's JSON: the argument itself, stdin for `-`, a file's content for `@FILE`.
+    static func requestText(_ argument: String) throws -> String {
+        if argument == "-" {
+            return String(decoding: FileHandle.standardInput.readDataToEndOfFile(), as: UTF8.self)
+        }
+        if argument.hasPrefix("@") {
+            let path = String(argument.dropFirst())
+            guard let data = FileManager.default.contents(atPath: path) else {
+                throw ValidationError("cannot read the request file \(path)")
+            }
+            return String(decoding: data, as: UTF8.self)
+        }
+        return argument
+    }
+
+    /// Runs `body`, and fails it with DEADLINE_EXCEEDED once `seconds` have passed (nil: no limit).
+    static func withDeadline(_ seconds: Double?, _ body: @escaping @Sendable () async throws -> Void) async throws {
+        guard let seconds else { return try await body() }
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await body() }
+            group.addTask {
+                try await Task.sleep(for: .seconds(seconds))
+                throw RPCError(code: .deadlineExceeded, message: "--timeout \(seconds) s passed", reason: "DEADLINE_EXCEEDED", processing: .maybeProcessed)
+            }
+            try await group.next()
+            group.cancelAll()
+        }
     }
 
     private func streamItems<Item: SwiftProtobuf.Message>(
@@ -178,33 +276,68 @@ struct Describe: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Describe a method: its ids, kind, idempotency, and every field of its request and response.")
 
-    @Argument(help: "The method, e.g. System.Echo.")
-    var method: String
+    @Argument(
+        help: "A method (System.Echo), or a message or enum by its full name (crm.customer.v1.CustomerProfile).",
+        completion: .list(MethodRegistry.all.map(\.name)))
+    var name: String
+
+    @Option(help: "How many levels of nested messages to expand (0 names their types only).")
+    var depth: Int = 3
 
     func run() async throws {
-        guard let info = MethodRegistry.method(named: method) else {
-            throw ValidationError("no method \(method); crmctl list shows them all")
+        guard (0...16).contains(depth) else { throw ValidationError("--depth must be 0 to 16") }
+        let object: [String: Any]
+        if let info = MethodRegistry.method(named: name) {
+            object = [
+                "method": info.name, "service": Int(info.id.service), "id": Int(info.id.method), "kind": info.kind.rawValue,
+                "idempotent": info.isIdempotent,
+                "request": Self.describe(info.requestType.protoMessageName, depth: depth),
+                "response": Self.describe(info.responseType.protoMessageName, depth: depth),
+            ]
+        } else if ProtoDescriptors.message(named: name) != nil {
+            object = Self.describe(name, depth: depth)
+        } else if let values = Self.enumValues(name) {
+            object = ["enum": name, "values": values]
+        } else {
+            throw ValidationError("no method, message or enum \(name); crmctl list shows the methods")
         }
-        let object: [String: Any] = [
-            "method": info.name, "service": Int(info.id.service), "id": Int(info.id.method), "kind": info.kind.rawValue,
-            "idempotent": info.isIdempotent,
-            "request": Self.describe(info.requestType.protoMessageName),
-            "response": Self.describe(info.responseType.protoMessageName),
-        ]
-        let data = try JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys])
-        print(String(decoding: data, as: UTF8.self))
+        let data = try JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])
+        Output.line(String(decoding: data, as: UTF8.self))
     }
 
-    static func describe(_ fullName: String) -> [String: Any] {
+    /// A message's fields; message fields expanded `depth` levels down (a message already being
+    /// expanded above is only named, so a recursive type ends), enum fields with their values.
+    static func describe(_ fullName: String, depth: Int, expanding: Set<String> = []) -> [String: Any] {
         guard let (message, comment) = ProtoDescriptors.message(named: fullName) else { return ["type": fullName] }
         let fields: [[String: Any]] = message.field.map { field in
-            [
+            let typeName = String(field.typeName.drop { $0 == "." })
+            var described: [String: Any] = [
                 "name": field.jsonName, "number": Int(field.number),
-                "type": field.typeName.isEmpty ? Self.typeName(field.type) : String(field.typeName.drop { $0 == "." }),
+                "type": field.typeName.isEmpty ? Self.typeName(field.type) : typeName,
                 "repeated": field.label == .repeated,
             ]
+            if field.type == .enum, let values = enumValues(typeName) {
+                described["values"] = values
+            } else if field.type == .message, depth > 0, !expanding.contains(typeName), ProtoDescriptors.message(named: typeName) != nil {
+                described["message"] = describe(typeName, depth: depth - 1, expanding: expanding.union([fullName]))
+            }
+            return described
         }
         return ["type": fullName, "comment": comment, "fields": fields]
+    }
+
+    /// An enum's value names, in number order, or nil if `fullName` is no enum of Protos/.
+    static func enumValues(_ fullName: String) -> [String]? {
+        for file in ProtoDescriptors.files {
+            let prefix = file.package.isEmpty ? "" : file.package + "."
+            if let found = file.enumType.first(where: { prefix + $0.name == fullName }) { return found.value.map(\.name) }
+            for message in file.messageType {
+                if let found = message.enumType.first(where: { prefix + message.name + "." + $0.name == fullName }) {
+                    return found.value.map(\.name)
+                }
+            }
+        }
+        return nil
     }
 
     static func typeName(_ type: Google_Protobuf_FieldDescriptorProto.TypeEnum) -> String {
@@ -418,11 +551,11 @@ struct Marketing: AsyncParsableCommand {
                 var request = Crm_Marketing_V1_ExportTargetListRequest()
                 request.campaignID = campaign
                 let stream = try await client.connection().serverStream(MarketingMethods.exportTargetList, request)
-                if format == "csv" { FileHandle.standardOutput.write(Data("campaign_id,customer_id,channel,relationship_manager_id,branch_id\n".utf8)) }
+                if format == "csv" { Output.line("campaign_id,customer_id,channel,relationship_manager_id,branch_id") }
                 for try await entry in stream {
                     if format == "csv" {
                         let fields = [entry.campaignID, entry.customerID, entry.channel, entry.relationshipManagerID, entry.branchID].map(Self.csvField)
-                        FileHandle.standardOutput.write(Data((fields.joined(separator: ",") + "\n").utf8))
+                        Output.line(fields.joined(separator: ","))
                     } else {
                         try printJSON(entry)
                     }

@@ -93,7 +93,7 @@ struct CrmctlTests {
             #expect(try await Self.crmctl(["feeds", "dead-letters", "--address", address]).stdout.isEmpty)
             #expect(try await Self.crmctl(["feeds", "dead-letters", "--all", "--address", address]).stdout.contains(#""resolvedAtMs""#))
             let unknown = try await Self.crmctl(["feeds", "retry", "--producer", "nobody", "--address", address])
-            #expect(unknown.status == 1)
+            #expect(unknown.status == 15, "NOT_FOUND")
         }
     }
 
@@ -124,22 +124,22 @@ struct CrmctlTests {
             #expect(lines.stdout.split(separator: "\n").count == 3)
             #expect(lines.stdout.contains(#""customerId":"C0000000003""#))
             let refused = try await Self.crmctl(["marketing", "export", "--campaign", draft.id, "--address", address])
-            #expect(refused.status == 1)
+            #expect(refused.status == 19, "FAILED_PRECONDITION")
             #expect(refused.stderr.contains("CAMPAIGN_NOT_EXPORTABLE"))
         }
     }
 
-    @Test("errors: the code and message, JSON on stdout, status 1")
+    @Test("errors: the code and message, JSON on stdout, the exit status 10 + the code")
     func errors() async throws {
         try await withServer { port in
             let address = "127.0.0.1:\(port)"
             let badJSON = try await Self.crmctl(["call", "System.Echo", #"{"payload": 42}"#, "--address", address])
-            #expect(badJSON.status == 1)
+            #expect(badJSON.status == 13)
             #expect(badJSON.stdout.contains("INVALID_ARGUMENT"))
             #expect(badJSON.stderr.contains("INVALID_ARGUMENT"))
 
             let tooMany = try await Self.crmctl(["call", "System.EchoStream", #"{"count": 100001}"#, "--address", address])
-            #expect(tooMany.status == 1)
+            #expect(tooMany.status == 13)
             #expect(tooMany.stdout.contains("count"))
         }
         let unknown = try await Self.crmctl(["call", "Nope.Nothing", "{}"])
@@ -147,7 +147,7 @@ struct CrmctlTests {
         #expect(unknown.stderr.contains("no method Nope.Nothing"))
 
         let noServer = try await Self.crmctl(["health", "--address", "127.0.0.1:1"])
-        #expect(noServer.status == 1)
+        #expect(noServer.status == 24, "UNAVAILABLE")
         #expect(noServer.stdout.contains("UNAVAILABLE"))
 
         let badAddress = try await Self.crmctl(["health", "--address", "nowhere"])
@@ -164,5 +164,104 @@ struct CrmctlTests {
         #expect(describe.status == 0)
         #expect(describe.stdout.contains("\"count\""))
         #expect(describe.stdout.contains("server-stream"))
+    }
+
+    /// `crmctl ARGUMENTS | head -N` in bash: crmctl's status and stderr, and what head printed.
+    static func piped(_ arguments: [String], head lines: Int) async throws -> (status: Int32, stdout: String, stderr: String) {
+        let quoted = arguments.map { "'" + $0.replacingOccurrences(of: "'", with: "'\\''") + "'" }.joined(separator: " ")
+        let crmctl = Executables.folder.appendingPathComponent("crmctl").path
+        let script = "\(crmctl) \(quoted) 2>crmctl.err | head -\(lines); status=${PIPESTATUS[0]}; cat crmctl.err >&2; exit $status"
+        let folder = try TemporaryFolder("crmctl-pipe")
+        let result = try await Executables.run("/bin/bash", ["-c", script], directory: folder.url)
+        return (result.status, result.stdout, result.stderr)
+    }
+
+    @Test("a reader that stops early (| head) ends crmctl quietly with status 0, not by a signal or a crash")
+    func brokenPipe() async throws {
+        try await withServer { port in
+            let result = try await Self.piped(
+                ["call", "System.EchoStream", #"{"payload": "aGk=", "count": 100000}"#, "--address", "127.0.0.1:\(port)"], head: 2)
+            #expect(result.stdout.split(separator: "\n").count == 2)
+            #expect(result.status == 0, "\(result.stderr)")
+            #expect(result.stderr.isEmpty, "\(result.stderr)")
+        }
+    }
+
+    @Test("--timeout ends a stream that does not end: DEADLINE_EXCEEDED, status 14; -H sends metadata; requests from stdin and @file; --pretty")
+    func streamsMetadataAndInput() async throws {
+        let seen = Recorder<[Metadata]>([])
+        try await withServer({ router in
+            router.register(FeedMethods.subscribe) { _, _, _ in try await Task.sleep(for: .seconds(60)) }
+            router.register(CustomerMethods.get) { request, context in
+                seen.update { $0.append(context.metadata) }
+                var answer = Crm_Customer_V1_GetCustomerResponse()
+                answer.customer.id = request.id
+                return answer
+            }
+        }) { port in
+            let address = "127.0.0.1:\(port)"
+            let started = ContinuousClock.now
+            let endless = try await Self.crmctl(["call", "Feed.Subscribe", #"{"consumer": "probe"}"#, "--address", address, "--timeout", "1"])
+            #expect(endless.status == 14, "\(endless.stderr)")
+            #expect(endless.stdout.contains("DEADLINE_EXCEEDED"))
+            #expect(ContinuousClock.now - started < .seconds(20))
+
+            let traceparent = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
+            let withHeaders = try await Executables.run(
+                "crmctl", ["call", "Customer.Get", "-", "--address", address, "-H", "traceparent=\(traceparent)", "-H", "tracestate=bank=1", "-H", "end-user=u42", "--pretty"],
+                input: #"{"id": "C0000000007"}"#)
+            #expect(withHeaders.status == 0, "\(withHeaders.stderr)")
+            #expect(withHeaders.stdout.contains("\n"), "indented")
+            #expect(withHeaders.stdout.split(separator: "\n").count > 2, "\(withHeaders.stdout)")
+            #expect(withHeaders.stdout.contains("C0000000007"))
+            #expect(seen.value.first?.traceparent == traceparent)
+            #expect(seen.value.first?.tracestate == "bank=1")
+
+            let folder = try TemporaryFolder("crmctl-request")
+            try Data(#"{"id": "C0000000008"}"#.utf8).write(to: folder.url.appendingPathComponent("get.json"))
+            let fromFile = try await Executables.run("crmctl", ["call", "Customer.Get", "@get.json", "--address", address], directory: folder.url)
+            #expect(fromFile.stdout == #"{"customer":{"id":"C0000000008"}}"# + "\n", "\(fromFile.stderr)")
+            let missingFile = try await Executables.run("crmctl", ["call", "Customer.Get", "@nothing.json", "--address", address], directory: folder.url)
+            #expect(missingFile.status == 64)
+            #expect(missingFile.stderr.contains("cannot read the request file nothing.json"))
+            let badHeader = try await Self.crmctl(["call", "System.Echo", "{}", "--address", address, "-H", "caller-system=forged"])
+            #expect(badHeader.status == 64)
+            #expect(badHeader.stderr.contains("not metadata a caller may send"))
+        }
+    }
+
+    @Test("a TLS file that cannot be read is named, status 64, not a failed connection")
+    func missingTLSFile() async throws {
+        let pki = GatewayHarness.pki
+        let result = try await Self.crmctl([
+            "health", "--address", "127.0.0.1:1", "--tls-cert", pki.path("client.pem"), "--tls-key", pki.path("client.key"),
+            "--tls-ca", "/nonexistent/ca.pem",
+        ])
+        #expect(result.status == 64)
+        #expect(result.stderr.contains("--tls-ca: cannot read /nonexistent/ca.pem: No such file or directory"), "\(result.stderr)")
+        #expect(!result.stdout.contains("UNAVAILABLE"))
+    }
+
+    @Test("describe expands nested messages to a depth, lists enum values, and describes a message or an enum by name; completion knows the methods")
+    func describeRecursively() async throws {
+        let method = try await Self.crmctl(["describe", "Customer.Create", "--depth", "2"])
+        #expect(method.status == 0)
+        #expect(method.stdout.contains("CUSTOMER_KIND_INDIVIDUAL"), "enum values of a field")
+        #expect(method.stdout.contains("\"nameZh\""), "a field of a nested message (profile.individual)")
+        let shallow = try await Self.crmctl(["describe", "Customer.Create", "--depth", "0"])
+        #expect(!shallow.stdout.contains("\"nameZh\""))
+        let message = try await Self.crmctl(["describe", "crm.customer.v1.CustomerProfile", "--depth", "1"])
+        #expect(message.status == 0)
+        #expect(message.stdout.contains("\"birthDate\""))
+        let enumeration = try await Self.crmctl(["describe", "crm.customer.v1.CustomerStatus"])
+        #expect(enumeration.stdout.contains("CUSTOMER_STATUS_MERGED"))
+        let unknown = try await Self.crmctl(["describe", "crm.nothing.v1.Nothing"])
+        #expect(unknown.status == 64)
+        let deep = try await Self.crmctl(["describe", "Customer.GetView", "--depth", "16"])
+        #expect(deep.status == 0, "a deep expansion ends (a type is not expanded inside itself)")
+        #expect(try await Self.crmctl(["describe", "Customer.Get", "--depth", "17"]).status == 64)
+
+        let completion = try await Self.crmctl(["--generate-completion-script", "bash"])
+        #expect(completion.stdout.contains("Customer.Create"))
     }
 }

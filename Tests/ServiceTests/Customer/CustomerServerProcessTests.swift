@@ -59,7 +59,7 @@ struct CustomerServerProcessTests {
                     + #""documents": [{"type": "DOCUMENT_TYPE_PRC_RESIDENT_ID", "number": "11010519491231002X"}]}}"#,
                 "--address", address,
             ])
-        #expect(duplicate.status == 1)
+        #expect(duplicate.status == 16, "ALREADY_EXISTS")
         #expect(duplicate.stdout.contains("ALREADY_EXISTS"))
         #expect(duplicate.stdout.contains("DUPLICATE_DOCUMENT"))
 

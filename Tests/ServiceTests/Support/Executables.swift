@@ -31,7 +31,7 @@ enum Executables {
         return environment
     }
 
-    /// Runs an executable to completion.
+    /// Runs an executable of the package (or, named by an absolute path, any other) to completion.
     static func run(
         _ name: String, _ arguments: [String], environment: [String: String] = [:], directory: URL? = nil, input: String? = nil
     ) async throws -> Output {
@@ -45,7 +45,7 @@ enum Executables {
                     do {
                         defer { [out.write, err.write, stdin?.read].compactMap { $0 }.forEach { close($0) } }
                         process = try ChildProcess(
-                            executable: folder.appendingPathComponent(name).path, arguments: arguments,
+                            executable: name.hasPrefix("/") ? name : folder.appendingPathComponent(name).path, arguments: arguments,
                             environment: cleanEnvironment(environment), directory: directory?.path,
                             stdin: stdin?.read, stdout: out.write, stderr: err.write)
                     } catch {
