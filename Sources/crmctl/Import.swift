@@ -12,10 +12,13 @@ struct Import: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Import a customer file (CSV with a header row, or JSON lines) through Customer.ImportCustomers.",
             discussion: """
-                Every row is validated and checked for duplicates by CustomerService; rejected rows, with their line and \
-                reasons, go to the report file as JSON lines. Importing the same file again changes nothing. \
-                Prints a JSON summary; exits 0 when every row was imported or unchanged, 3 when some were rejected, \
-                1 on an error. CSV columns: \(CustomerImportFile.columns.joined(separator: ", ")) (docs/OPERATIONS.md).
+                Every row is validated and checked for duplicates by CustomerService; a bad row rejects only itself. \
+                Rejected rows, with their line and reasons (by the CSV file's columns), go to the report file as JSON \
+                lines; rows created with a possible duplicate go to the duplicates report. Importing the same file \
+                again changes nothing; --dry-run says what the import would do and changes nothing. On a terminal it \
+                shows its progress on stderr. It always prints a JSON summary; exits 0 when every row was imported or \
+                unchanged, 3 when some were rejected, 10 plus the code on an RPC error (docs/OPERATIONS.md). CSV \
+                columns: \(CustomerImportFile.columns.joined(separator: ", ")).
                 """)
 
         @OptionGroup var connection: ConnectionOptions
@@ -35,8 +38,14 @@ struct Import: AsyncParsableCommand {
         @Option(help: "Where to write the rejected rows (JSON lines); default FILE.rejected.jsonl.")
         var report: String?
 
+        @Option(help: "Where to write the rows created with a possible duplicate (JSON lines); default FILE.duplicates.jsonl.")
+        var duplicatesReport: String?
+
         @Option(help: "Reject rows with a likely duplicate scoring at least this much (1 to 100); default: import and report them.")
         var rejectDuplicatesFromScore: UInt32 = 0
+
+        @Flag(help: "Check every row as the import would and report the outcome, changing nothing.")
+        var dryRun = false
 
         func validate() throws {
             guard (1...500).contains(batch) else { throw ValidationError("--batch must be 1 to 500") }
@@ -58,16 +67,16 @@ struct Import: AsyncParsableCommand {
             } catch {
                 throw ValidationError("\(file): \(error.description)")
             }
-            let reportPath = report ?? file + ".rejected.jsonl"
-            guard FileManager.default.createFile(atPath: reportPath, contents: nil), let reportFile = FileHandle(forWritingAtPath: reportPath) else {
-                throw ValidationError("cannot write the report \(reportPath)")
-            }
-            defer { try? reportFile.close() }
-            func reject(_ result: Crm_Customer_V1_ImportRowResult) throws {
-                reportFile.write(Data((try result.jsonString() + "\n").utf8))
+            let rejectedReport = try ReportFile(report ?? file + ".rejected.jsonl")
+            let duplicateReport = try ReportFile(duplicatesReport ?? file + ".duplicates.jsonl")
+            let inColumns = fileFormat == .csv
+            func rejected(_ result: Crm_Customer_V1_ImportRowResult, _ row: Crm_Customer_V1_ImportRow?) throws {
+                var result = result
+                if inColumns, let row { result.problems = result.problems.map { CustomerImportFile.inColumns($0, row: row) } }
+                try rejectedReport.write(result)
             }
 
-            var totals = (rows: entries.count, created: 0, unchanged: 0, rejected: 0, possibleDuplicates: 0)
+            var summary = Summary(rows: entries.count, dryRun: dryRun, report: rejectedReport.path, duplicatesReport: duplicateReport.path)
             var rows: [Crm_Customer_V1_ImportRow] = []
             for entry in entries {
                 switch entry {
@@ -79,36 +88,112 @@ struct Import: AsyncParsableCommand {
                     result.outcome = .rejected
                     result.reason = "UNREADABLE"
                     result.problems = [problem]
-                    try reject(result)
-                    totals.rejected += 1
+                    try rejected(result, nil)
+                    summary.rejected += 1
                 }
             }
+            let progress = Progress(total: entries.count, done: summary.rejected)
             let client = CRMClient(configuration: try connection.target().rpcConfiguration)
             do {
                 for start in stride(from: 0, to: rows.count, by: batch) {
                     var request = Crm_Customer_V1_ImportCustomersRequest()
                     request.sourceSystem = source
-                    request.rows = Array(rows[start..<min(rows.count, start + batch)])
+                    let batchRows = Array(rows[start..<min(rows.count, start + batch)])
+                    request.rows = batchRows
                     request.rejectDuplicatesFromScore = rejectDuplicatesFromScore
+                    request.dryRun = dryRun
                     let response = try await client.call(CustomerMethods.importCustomers, request, timeout: connection.timeoutAmount)
-                    totals.created += Int(response.created)
-                    totals.unchanged += Int(response.unchanged)
-                    totals.rejected += Int(response.rejected)
-                    for result in response.results {
-                        if result.outcome == .rejected { try reject(result) }
-                        if result.outcome == .created && !result.possibleDuplicates.isEmpty { totals.possibleDuplicates += 1 }
+                    summary.created += Int(response.created)
+                    summary.unchanged += Int(response.unchanged)
+                    summary.rejected += Int(response.rejected)
+                    for (result, row) in zip(response.results, batchRows) {
+                        if result.outcome == .rejected { try rejected(result, row) }
+                        if result.outcome == .created && !result.possibleDuplicates.isEmpty {
+                            summary.possibleDuplicates += 1
+                            try duplicateReport.write(result)
+                        }
                     }
+                    progress.advance(by: batchRows.count)
                 }
+                progress.finish()
                 await client.close()
             } catch {
+                // What was done before the error still counts: the summary first, then the error.
+                progress.finish()
+                summary.print()
                 failAndExit(error)
             }
-            let summary: [String: Any] = [
-                "rows": totals.rows, "created": totals.created, "unchanged": totals.unchanged, "rejected": totals.rejected,
-                "createdWithPossibleDuplicates": totals.possibleDuplicates, "report": reportPath,
+            summary.print()
+            if summary.rejected > 0 { throw ExitCode(ExitStatus.rejectedRows) }
+        }
+    }
+
+    /// What an import did (or, in a dry run, would do), printed as one JSON line.
+    struct Summary {
+        var rows: Int
+        var dryRun: Bool
+        var report: String
+        var duplicatesReport: String
+        var created = 0
+        var unchanged = 0
+        var rejected = 0
+        var possibleDuplicates = 0
+
+        func print() {
+            let object: [String: Any] = [
+                "rows": rows, "created": created, "unchanged": unchanged, "rejected": rejected, "dryRun": dryRun,
+                "createdWithPossibleDuplicates": possibleDuplicates, "report": report, "duplicatesReport": duplicatesReport,
             ]
-            print(String(decoding: try JSONSerialization.data(withJSONObject: summary, options: [.sortedKeys]), as: UTF8.self))
-            if totals.rejected > 0 { throw ExitCode(3) }
+            let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])) ?? Data()
+            Output.line(String(decoding: data, as: UTF8.self))
+        }
+    }
+
+    /// A report of rows as JSON lines, made empty when the import starts.
+    final class ReportFile {
+        let path: String
+        private let handle: FileHandle
+
+        init(_ path: String) throws {
+            guard FileManager.default.createFile(atPath: path, contents: nil), let handle = FileHandle(forWritingAtPath: path) else {
+                throw ValidationError("cannot write the report \(path)")
+            }
+            self.path = path
+            self.handle = handle
+        }
+
+        deinit { try? handle.close() }
+
+        func write(_ result: Crm_Customer_V1_ImportRowResult) throws {
+            try handle.write(contentsOf: Data((try result.jsonString() + "\n").utf8))
+        }
+    }
+
+    /// Rows done of the total and rows a second, redrawn on stderr when it is a terminal (at most
+    /// every 200 ms), nothing otherwise.
+    final class Progress {
+        private let total: Int
+        private var done: Int
+        private let started = ContinuousClock.now
+        private var drawn = ContinuousClock.now - .seconds(1)
+        private let onTerminal = isatty(STDERR_FILENO) == 1
+
+        init(total: Int, done: Int) {
+            self.total = total
+            self.done = done
+        }
+
+        func advance(by rows: Int) {
+            done += rows
+            guard onTerminal, ContinuousClock.now - drawn >= .milliseconds(200) || done == total else { return }
+            drawn = ContinuousClock.now
+            let elapsed = Double((ContinuousClock.now - started).components.attoseconds) / 1e18 + Double((ContinuousClock.now - started).components.seconds)
+            let rate = elapsed > 0 ? Int(Double(done) / elapsed) : 0
+            FileHandle.standardError.write(Data("\r\(done)/\(total) rows, \(rate) rows/s   ".utf8))
+        }
+
+        func finish() {
+            if onTerminal { FileHandle.standardError.write(Data("\n".utf8)) }
         }
     }
 }

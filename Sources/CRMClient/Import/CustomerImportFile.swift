@@ -146,6 +146,57 @@ public enum CustomerImportFile {
         return .row(row)
     }
 
+    // MARK: Problems by column
+
+    /// A problem the service reported for a row made from a CSV file (`profile.individual.birthDate:
+    /// must be ...`), with the file's column in place of the protobuf path (`birth_date: must be ...`).
+    /// A path no column makes stays as it is.
+    public static func inColumns(_ problem: String, row: Crm_Customer_V1_ImportRow) -> String {
+        guard let colon = problem.range(of: ": ") else { return problem }
+        let path = String(problem[..<colon.lowerBound])
+        guard let column = column(of: path, row: row) else { return problem }
+        return column + problem[colon.lowerBound...]
+    }
+
+    /// The CSV column a field path of ``entry(line:_:)``'s profile came from.
+    static func column(of path: String, row: Crm_Customer_V1_ImportRow) -> String? {
+        let fixed: [String: String] = [
+            "sourceId": "source_id", "profile.kind": "kind", "profile.individual.nameZh": "name_zh",
+            "profile.individual.nameLatin": "name_latin", "profile.individual.gender": "gender",
+            "profile.individual.birthDate": "birth_date", "profile.individual.nationality": "nationality",
+            "profile.individual.occupation": "occupation", "profile.individual.incomeBand": "income_band",
+            "profile.individual": "name_zh", "profile.corporate": "legal_name",
+            "profile.corporate.legalName": "legal_name", "profile.corporate.registrationNumber": "registration_number",
+            "profile.corporate.industry": "industry", "profile.corporate.size": "company_size",
+            "profile.corporate.legalRepresentative": "legal_representative", "profile.preferredChannel": "preferred_channel",
+            "profile.relationshipManagerId": "relationship_manager_id", "profile.branchId": "branch_id",
+            "profile.documents": "document_number", "profile.contacts": "phone",
+        ]
+        if let column = fixed[path] { return column }
+        // The one document: profile.documents[0].number -> document_number.
+        if path.hasPrefix("profile.documents[0]") {
+            let documentColumns = ["type": "document_type", "number": "document_number", "issuingCountry": "document_country", "expiryDate": "document_expiry"]
+            return documentColumns[String(path.dropFirst("profile.documents[0].".count))] ?? "document_number"
+        }
+        // Contacts in the order the row made them: phone, e-mail, address (those present).
+        guard path.hasPrefix("profile.contacts["), let close = path.firstIndex(of: "]"),
+            let index = Int(path[path.index(path.startIndex, offsetBy: "profile.contacts[".count)..<close]),
+            index < row.profile.contacts.count
+        else { return nil }
+        let rest = path[path.index(after: close)...]
+        switch row.profile.contacts[index].kind {
+        case .phone: return "phone"
+        case .email: return "email"
+        case .address:
+            let addressColumns = [
+                ".address.line1": "address_line1", ".address.line2": "address_line2", ".address.city": "city",
+                ".address.province": "province", ".address.postalCode": "postal_code", ".address.country": "country",
+            ]
+            return addressColumns[String(rest)] ?? "address_line1"
+        default: return nil
+        }
+    }
+
     // MARK: JSON lines
 
     /// One ImportRow per line in protobuf's JSON mapping (`{"sourceId": "...", "profile": {...}}`);

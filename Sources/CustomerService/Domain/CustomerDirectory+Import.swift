@@ -21,19 +21,48 @@ extension CustomerDirectory {
             problems.add("rows", "must hold 1 to \(Self.maxImportRows) rows")
         }
         if request.rejectDuplicatesFromScore > 100 { problems.add("rejectDuplicatesFromScore", "must be 0 to 100") }
-        var sourceIDs: [String] = []
-        var seen: Set<String> = []
-        for (index, row) in request.rows.enumerated() {
-            let sourceID = problems.text(row.sourceID, "rows[\(index)].sourceId", max: 64, required: true)
-            if !seen.insert(sourceID).inserted { problems.add("rows[\(index)].sourceId", "repeats an earlier row of this batch") }
-            sourceIDs.append(sourceID)
-        }
         try problems.throwIfAny()
 
+        // A dry run makes every change inside one savepoint and rolls it back: the answers are
+        // what the import would give, and nothing stays.
         var response = Crm_Customer_V1_ImportCustomersResponse()
-        for (row, sourceID) in zip(request.rows, sourceIDs) {
-            let result = try importRow(
-                row, source: source, sourceID: sourceID, rejectFromScore: request.rejectDuplicatesFromScore, caller: caller, db)
+        if request.dryRun {
+            try db.inSavepoint {
+                response = try importRows(request, source: source, caller: caller, db)
+                return .rollback
+            }
+            for index in response.results.indices where response.results[index].outcome == .created {
+                response.results[index].customerID = ""
+            }
+        } else {
+            response = try importRows(request, source: source, caller: caller, db)
+        }
+        return response
+    }
+
+    private func importRows(
+        _ request: Crm_Customer_V1_ImportCustomersRequest, source: String, caller: Caller, _ db: Database
+    ) throws -> Crm_Customer_V1_ImportCustomersResponse {
+        var response = Crm_Customer_V1_ImportCustomersResponse()
+        var seen: Set<String> = []
+        for row in request.rows {
+            // A row without its source id, or with one an earlier row has, rejects only itself.
+            var rowProblems = FieldViolations()
+            let sourceID = rowProblems.text(row.sourceID, "sourceId", max: 64, required: true)
+            if rowProblems.isEmpty, !seen.insert(sourceID).inserted { rowProblems.add("sourceId", "repeats an earlier row of this batch") }
+            let result: Crm_Customer_V1_ImportRowResult
+            if rowProblems.isEmpty {
+                result = try importRow(
+                    row, source: source, sourceID: sourceID, rejectFromScore: request.rejectDuplicatesFromScore, caller: caller, db)
+            } else {
+                var rejected = Crm_Customer_V1_ImportRowResult()
+                rejected.line = row.line
+                rejected.sourceID = row.sourceID
+                rejected.outcome = .rejected
+                rejected.reason = "INVALID_FIELD"
+                rejected.problems = rowProblems.all.map { "\($0.field): \($0.description)" }
+                result = rejected
+            }
             switch result.outcome {
             case .created: response.created += 1
             case .unchanged: response.unchanged += 1

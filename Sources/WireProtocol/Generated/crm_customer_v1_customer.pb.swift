@@ -3077,7 +3077,8 @@ public nonisolated struct Crm_Customer_V1_ImportRow: Sendable {
   public var line: UInt64 = 0
 
   /// The record's id in the system the file comes from, required, at most 64 characters: with the
-  /// request's source_system it identifies the record across imports.
+  /// request's source_system it identifies the record across imports. A row without one, or with
+  /// one an earlier row of the batch has, is rejected on its own (INVALID_FIELD).
   public var sourceID: String = String()
 
   public var profile: Crm_Customer_V1_CustomerProfile {
@@ -3113,6 +3114,11 @@ public nonisolated struct Crm_Customer_V1_ImportCustomersRequest: Sendable {
   /// 0: likely duplicates are imported and reported. 1 to 100: rows with a likely duplicate scoring
   /// at least this much are rejected instead.
   public var rejectDuplicatesFromScore: UInt32 = 0
+
+  /// Check every row as the import would (validation, duplicates, rows imported before) and answer
+  /// what would happen, changing nothing: no customer, event or audit row is kept, and a row that
+  /// would be created has no customer_id.
+  public var dryRun: Bool = false
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -7814,7 +7820,7 @@ nonisolated extension Crm_Customer_V1_ImportRow: SwiftProtobuf.Message, SwiftPro
 
 nonisolated extension Crm_Customer_V1_ImportCustomersRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".ImportCustomersRequest"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}source_system\0\u{1}rows\0\u{3}reject_duplicates_from_score\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}source_system\0\u{1}rows\0\u{3}reject_duplicates_from_score\0\u{3}dry_run\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -7825,6 +7831,7 @@ nonisolated extension Crm_Customer_V1_ImportCustomersRequest: SwiftProtobuf.Mess
       case 1: try { try decoder.decodeSingularStringField(value: &self.sourceSystem) }()
       case 2: try { try decoder.decodeRepeatedMessageField(value: &self.rows) }()
       case 3: try { try decoder.decodeSingularUInt32Field(value: &self.rejectDuplicatesFromScore) }()
+      case 4: try { try decoder.decodeSingularBoolField(value: &self.dryRun) }()
       default: break
       }
     }
@@ -7840,6 +7847,9 @@ nonisolated extension Crm_Customer_V1_ImportCustomersRequest: SwiftProtobuf.Mess
     if self.rejectDuplicatesFromScore != 0 {
       try visitor.visitSingularUInt32Field(value: self.rejectDuplicatesFromScore, fieldNumber: 3)
     }
+    if self.dryRun != false {
+      try visitor.visitSingularBoolField(value: self.dryRun, fieldNumber: 4)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -7847,6 +7857,7 @@ nonisolated extension Crm_Customer_V1_ImportCustomersRequest: SwiftProtobuf.Mess
     if lhs.sourceSystem != rhs.sourceSystem {return false}
     if lhs.rows != rhs.rows {return false}
     if lhs.rejectDuplicatesFromScore != rhs.rejectDuplicatesFromScore {return false}
+    if lhs.dryRun != rhs.dryRun {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

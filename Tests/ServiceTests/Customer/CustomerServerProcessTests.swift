@@ -136,7 +136,7 @@ struct CustomerServerProcessTests {
         let lines = report.split(separator: "\n")
         #expect(lines.count == 2, "\(report)")
         #expect(lines.contains { $0.contains(#""line":"4""#) && $0.contains("UNREADABLE") && $0.contains("robot") }, "\(report)")
-        #expect(lines.contains { $0.contains(#""line":"3""#) && $0.contains("INVALID_FIELD") && $0.contains("documents[0].number") }, "\(report)")
+        #expect(lines.contains { $0.contains(#""line":"3""#) && $0.contains("INVALID_FIELD") && $0.contains(#""document_number: "#) }, "by its column: \(report)")
 
         let second = try await Executables.run("crmctl", arguments, directory: folder)
         #expect(second.status == 3)
@@ -147,6 +147,48 @@ struct CustomerServerProcessTests {
         let feeds = try await Executables.run("crmctl", ["feeds", "status", "--address", "127.0.0.1:\(port)"])
         #expect(feeds.status == 0, "\(feeds.stderr)")
         #expect(feeds.stdout.contains(#""lastSequence":"2""#) && !feeds.stdout.contains("consumers"), "\(feeds.stdout)")
+        #expect(await server.stop() == 0)
+    }
+
+    @Test("crmctl import: a row without source_id rejects only itself, problems by column, possible duplicates in their own report, --dry-run changes nothing")
+    func importRowsOnTheirOwn() async throws {
+        let folder = try temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let environment = ["CRM_LISTEN_PORT": "0", "CRM_DATABASE_PATH": folder.appendingPathComponent("data/customer.sqlite").path]
+        let (server, port) = try await ServerProcess.start("crm-customer", environment: environment, directory: folder)
+        let csv = """
+            source_id,name_zh,name_latin,birth_date,phone
+            L-1,王芳,Wang Fang,1949-12-31,13812345678
+            ,李四,Li Si,1950-01-01,
+            L-3,王芳,,1949-12-31,13812345678
+            L-4,赵六,Zhao Liu,1970-13-01,
+
+            """
+        try Data(csv.utf8).write(to: folder.appendingPathComponent("legacy.csv"))
+        let arguments = ["import", "customers", "legacy.csv", "--source", "legacy-cards", "--address", "127.0.0.1:\(port)"]
+        func file(_ name: String) throws -> [Substring] {
+            try String(contentsOf: folder.appendingPathComponent(name), encoding: .utf8).split(separator: "\n")
+        }
+
+        let dry = try await Executables.run("crmctl", arguments + ["--dry-run"], directory: folder)
+        #expect(dry.status == 3, "\(dry.stderr)")
+        #expect(dry.stdout.contains(#""dryRun":true"#) && dry.stdout.contains(#""created":2"#) && dry.stdout.contains(#""rejected":2"#), "\(dry.stdout)")
+        #expect(try file("legacy.csv.duplicates.jsonl").count == 1)
+        let feeds = try await Executables.run("crmctl", ["feeds", "status", "--address", "127.0.0.1:\(port)"])
+        #expect(!feeds.stdout.contains("lastSequence"), "no change event, so no customer: \(feeds.stdout)")
+
+        let real = try await Executables.run("crmctl", arguments, directory: folder)
+        #expect(real.status == 3, "\(real.stderr)")
+        #expect(real.stdout.contains(#""created":2"#) && real.stdout.contains(#""rejected":2"#) && real.stdout.contains(#""dryRun":false"#))
+        #expect(real.stdout.contains(#""createdWithPossibleDuplicates":1"#), "\(real.stdout)")
+        let rejected = try file("legacy.csv.rejected.jsonl")
+        #expect(rejected.count == 2, "\(rejected)")
+        #expect(rejected.contains { $0.contains(#""line":"3""#) && $0.contains("source_id: is required") }, "\(rejected)")
+        #expect(rejected.contains { $0.contains(#""line":"5""#) && $0.contains(#""birth_date: "#) }, "\(rejected)")
+        #expect(!rejected.contains { $0.contains("profile.") }, "no protobuf paths: \(rejected)")
+        let duplicates = try file("legacy.csv.duplicates.jsonl")
+        #expect(duplicates.count == 1 && duplicates[0].contains(#""line":"4""#) && duplicates[0].contains("C0000000001"), "\(duplicates)")
+        #expect(real.stderr.isEmpty, "no progress when stderr is not a terminal: \(real.stderr)")
         #expect(await server.stop() == 0)
     }
 }

@@ -83,7 +83,7 @@ struct ImportTests {
         #expect(source == "legacy-cards/A-1")
     }
 
-    @Test("a bad batch is refused as a whole, naming the field")
+    @Test("a bad batch (its source system, size or duplicate score) is refused as a whole, naming the field")
     func badBatch() async throws {
         let fixture = try TemporaryCustomerStore()
         var request = Crm_Customer_V1_ImportCustomersRequest()
@@ -94,7 +94,7 @@ struct ImportTests {
         let error = await #expect(throws: RPCError.self) {
             try await fixture.write { directory, db in try directory.importCustomers(finished, caller: .servicing, db) }
         }
-        #expect(Set(error?.fieldViolations.map(\.field) ?? []) == ["sourceSystem", "rows[1].sourceId", "rejectDuplicatesFromScore"])
+        #expect(Set(error?.fieldViolations.map(\.field) ?? []) == ["sourceSystem", "rejectDuplicatesFromScore"])
         var tooMany = Crm_Customer_V1_ImportCustomersRequest()
         tooMany.sourceSystem = "x"
         tooMany.rows = (0..<501).map { row(UInt64($0), "R\($0)", Profiles.individual(residentID: nil, phone: nil)) }
@@ -103,5 +103,45 @@ struct ImportTests {
             try await fixture.write { directory, db in try directory.importCustomers(big, caller: .servicing, db) }
         }
         #expect(refused?.fieldViolations.map(\.field) == ["rows"])
+    }
+
+    @Test("a row without a source id, or repeating one, rejects only itself")
+    func rowWithoutSourceID() async throws {
+        let fixture = try TemporaryCustomerStore()
+        var noSourceID = rows[3]
+        noSourceID.sourceID = "  "
+        let result = try await importRows(fixture, [rows[0], noSourceID, rows[0]])
+        #expect(result.results.map(\.outcome) == [.created, .rejected, .rejected])
+        #expect((result.created, result.rejected) == (1, 2))
+        #expect(result.results[1].reason == "INVALID_FIELD")
+        #expect(result.results[1].problems == ["sourceId: is required"])
+        #expect(result.results[1].line == 5)
+        #expect(result.results[2].problems == ["sourceId: repeats an earlier row of this batch"])
+        #expect(try await fixture.read { _, db in try Int.fetchOne(db, sql: "SELECT count(*) FROM customer") } == 1)
+    }
+
+    @Test("a dry run answers what the import would do and changes nothing: no customer, event, audit row or import record")
+    func dryRun() async throws {
+        let fixture = try TemporaryCustomerStore()
+        func counts() async throws -> [Int] {
+            try await fixture.read { _, db in
+                try ["customer", "audit_log", "import_source", "change_log"].map { try Int.fetchOne(db, sql: "SELECT count(*) FROM \($0)") ?? -1 }
+            }
+        }
+        let before = try await counts()
+        var request = Crm_Customer_V1_ImportCustomersRequest()
+        request.sourceSystem = "legacy-cards"
+        request.rows = rows
+        request.dryRun = true
+        let finished = request
+        let dry = try await fixture.write { directory, db in try directory.importCustomers(finished, caller: .servicing, db) }
+        #expect(dry.results.map(\.outcome) == [.created, .rejected, .rejected, .created])
+        #expect(dry.results[3].possibleDuplicates.count == 1, "the duplicate check sees the rows before it in the batch")
+        #expect(dry.results.allSatisfy { $0.outcome != .created || $0.customerID.isEmpty })
+        #expect(try await counts() == before)
+        // The real import afterwards gives the same answers, with the first customer ids.
+        let real = try await importRows(fixture, rows)
+        #expect(real.results.map(\.outcome) == dry.results.map(\.outcome))
+        #expect(real.results[0].customerID == "C0000000001")
     }
 }
