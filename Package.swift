@@ -60,6 +60,7 @@ let targets: [Target] = [
     ),
     // SQLite settings of the whole process, made before SQLite is first used (C: sqlite3_config is variadic).
     .target(name: "SQLiteProcessSettings", linkerSettings: [.linkedLibrary("sqlite3")]),
+    .target(name: "BoringSSLRevocation"),
     // What every server shares. Built out by the runtime issue.
     .target(
         name: "ServiceRuntime",
@@ -88,8 +89,8 @@ let targets: [Target] = [
     .target(
         name: "Gateway",
         dependencies: [
-            "ServiceRuntime", "WireProtocol", nioCore, nioConcurrencyHelpers, nioPosix, nioSSL, logging, serviceLifecycle, unixSignals,
-            x509, swiftASN1,
+            "ServiceRuntime", "WireProtocol", "BoringSSLRevocation", nioCore, nioConcurrencyHelpers, nioPosix, nioSSL, logging, serviceLifecycle,
+            unixSignals, x509, swiftASN1,
         ],
         swiftSettings: swiftSettings
     ),

@@ -65,9 +65,21 @@ public final class GatewayServer: Sendable {
         do {
             let settings = try await GatewaySettings.load(file: file, environment: ProcessInfo.processInfo.environment)
             let revocations = try Self.loadRevocations(settings)
-            try server.reloadTLS(settings.server.server.tls!)  // the last step that can fail
-            admission.replaceRevocations(revocations)
+            let previous = admission.replaceRevocations(revocations)
+            do {
+                try server.reloadTLS(settings.server.server.tls!)  // the last step that can fail
+            } catch {
+                admission.replaceRevocations(previous)
+                throw error
+            }
             callers.replace(settings.callers)
+            // Connections opened before a certificate was revoked end now, with the reason.
+            let closed = await server.closeConnections(
+                error: RPCError(
+                    code: .unauthenticated, message: "the client certificate was revoked", reason: "CERTIFICATE_REVOKED",
+                    processing: .notProcessed),
+                where: { [admission] in admission.isRevoked($0) })
+            if closed > 0 { logger.warning("closed connections of revoked certificates", metadata: ["connections": "\(closed)"]) }
             logger.notice(
                 "configuration reloaded",
                 metadata: ["callers": "\(settings.callers.callers.count)", "crls": "\(revocations.count)", "file": "\(file)"])

@@ -5,9 +5,10 @@ public import ServiceRuntime
 public import WireProtocol
 internal import X509
 internal import SwiftASN1
+internal import BoringSSLRevocation
 
 /// Who may connect to the gateway: during the TLS handshake, a certificate the configured CRLs
-/// revoke is refused; at HELLO, the certificate must name a caller policy (common name or a
+/// revoke is refused (certificate_revoked); at HELLO, the certificate must name a caller policy (common name or a
 /// subject alternative name) with a free connection slot.
 public final class GatewayAdmission: ConnectionAdmission {
     public let callers: CallerRegistry
@@ -20,23 +21,39 @@ public final class GatewayAdmission: ConnectionAdmission {
         self.logger = logger
     }
 
-    /// Puts new CRLs in force for the handshakes that start from now on.
-    public func replaceRevocations(_ lists: [RevocationList]) {
-        revocations.withLockedValue { $0 = lists }
+    /// Puts new CRLs in force for the TLS contexts made from now on; returns the ones before.
+    @discardableResult
+    public func replaceRevocations(_ lists: [RevocationList]) -> [RevocationList] {
+        revocations.withLockedValue { current in
+            defer { current = lists }
+            return current
+        }
     }
 
-    public func verifyDuringHandshake(_ leaf: NIOSSLCertificate) throws {
+    /// Puts the CRLs into the context's trust store and turns CRL checking on, so that BoringSSL's
+    /// own verification refuses a revoked certificate inside the handshake with the
+    /// certificate_revoked alert (on TLS 1.3 the client reads it on its first read). NIOSSL gives no
+    /// API for this, so the SSL_CTX is read from the context's stored property; if that fails the
+    /// context is refused (fail closed) rather than used without revocation.
+    public func prepare(_ context: NIOSSLContext) throws {
         let lists = revocations.withLockedValue { $0 }
         guard !lists.isEmpty else { return }
-        let certificate = try Certificate(derEncoded: leaf.toDERBytes())
-        for list in lists where list.issuer == certificate.issuer {
-            if list.isRevoked(serialNumber: certificate.serialNumber.bytes) {
-                logger.warning(
-                    "refusing revoked client certificate",
-                    metadata: ["subject": "\(certificate.subject)", "serial": "\(certificate.serialNumber)"])
-                throw RevokedCertificate()
-            }
+        guard let pointer = Mirror(reflecting: context).children.first(where: { $0.label == "sslContext" })?.value as? OpaquePointer else {
+            throw CRLError("cannot reach the TLS context's trust store to put the CRLs in it")
         }
+        let raw = UnsafeMutableRawPointer(pointer)
+        for list in lists {
+            let added = list.der.withUnsafeBufferPointer { crm_ssl_ctx_add_crl(raw, $0.baseAddress, $0.count) }
+            guard added == 1 else { throw CRLError("the TLS library refused the CRL of \(list.issuer)") }
+        }
+        guard crm_ssl_ctx_check_crls(raw) == 1 else { throw CRLError("cannot turn CRL checking on") }
+    }
+
+    /// Whether a CRL in force revokes `certificate` (for connections opened before it came in force).
+    public func isRevoked(_ certificate: NIOSSLCertificate) -> Bool {
+        let lists = revocations.withLockedValue { $0 }
+        guard let parsed = try? Certificate(derEncoded: certificate.toDERBytes()) else { return false }
+        return lists.contains { $0.issuer == parsed.issuer && $0.isRevoked(serialNumber: parsed.serialNumber.bytes) }
     }
 
     public func admit(peerCertificate: NIOSSLCertificate?) throws(RPCError) -> AdmittedPeer {
@@ -65,5 +82,3 @@ public final class GatewayAdmission: ConnectionAdmission {
     }
 }
 
-/// The handshake failure for a certificate a CRL lists.
-struct RevokedCertificate: Error {}

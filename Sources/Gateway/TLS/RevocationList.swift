@@ -9,6 +9,8 @@ public struct RevocationList: Sendable {
     /// The CA that issued the list (and the revoked certificates).
     public let issuer: DistinguishedName
     public let nextUpdate: Date?
+    /// The list as the CA signed it (what the TLS library is given).
+    public let der: [UInt8]
     private let revoked: Set<[UInt8]>
 
     public var revokedCount: Int { revoked.count }
@@ -49,6 +51,7 @@ public struct RevocationList: Sendable {
         }
         issuer = parsed.issuer
         nextUpdate = parsed.nextUpdate
+        self.der = der
         revoked = Set(parsed.serialNumbers.map(Self.normalized))
     }
 

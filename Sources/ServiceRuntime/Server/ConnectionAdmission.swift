@@ -4,9 +4,10 @@ public import WireProtocol
 /// Decides which peers a server lets in, for a server that authenticates its callers itself (the
 /// gateway). Without one, a server accepts every peer its TLS configuration accepts.
 public protocol ConnectionAdmission: Sendable {
-    /// Runs inside the TLS handshake, after the peer's chain verified against the configured CA:
-    /// a check the CA alone cannot make (revocation). Throwing fails the handshake.
-    func verifyDuringHandshake(_ leaf: NIOSSLCertificate) throws
+    /// Runs on each TLS context the server makes (at start and at each reload), before any
+    /// connection uses it: what the handshake must check beyond the CA (the gateway's CRLs, so
+    /// that a revoked certificate fails inside the handshake). Throwing keeps the context out of use.
+    func prepare(_ context: NIOSSLContext) throws
 
     /// Runs when the peer's HELLO arrives. The returned peer's name is the ``ServerCallContext``'s
     /// `peerIdentity` for every call on the connection, and `release` runs when it closes. An

@@ -2,7 +2,7 @@ public import Logging
 public import NIOCore
 internal import NIOConcurrencyHelpers
 public import NIOPosix
-internal import NIOSSL
+public import NIOSSL
 public import ServiceLifecycle
 public import WireProtocol
 
@@ -120,7 +120,29 @@ public final class RPCServer: Service, Sendable {
     /// keeping the current ones, if the files do not make a valid TLS configuration.
     public func reloadTLS(_ settings: TLSSettings) throws {
         let context = try NIOSSLContext(configuration: settings.makeServerConfiguration())
+        try configuration.admission?.prepare(context)
         sslContext.withLockedValue { $0 = context }
+    }
+
+    /// Ends every open connection whose peer certificate `refused` picks, with `error` as the
+    /// connection's ERROR on stream 0 (calls in flight end with it); returns how many it ended.
+    /// For a certificate that a reloaded CRL revoked while its connection was open.
+    public func closeConnections(
+        error: RPCError, where refused: @escaping @Sendable (NIOSSLCertificate) -> Bool
+    ) async -> Int {
+        let open = connections.withLockedValue { Array($0.values) }
+        var closed = 0
+        for channel in open {
+            let ended = try? await channel.eventLoop.submit { () -> Bool in
+                guard let certificate = try? channel.pipeline.syncOperations.nioSSL_peerCertificate(), refused(certificate) else {
+                    return false
+                }
+                channel.pipeline.fireUserInboundEventTriggered(PeerRefusedEvent(error: error))
+                return true
+            }.get()
+            if ended == true { closed += 1 }
+        }
+        return closed
     }
 
     public func run() async throws {
@@ -180,14 +202,7 @@ public final class RPCServer: Service, Sendable {
         }
         let sync = channel.pipeline.syncOperations
         if let context = sslContext.withLockedValue({ $0 }) {
-            if let admission = configuration.admission {
-                try sync.addHandler(
-                    NIOSSLServerHandler._makeSSLServerHandler(context: context) { leaf, channel in
-                        channel.eventLoop.makeCompletedFuture { try admission.verifyDuringHandshake(leaf) }
-                    })
-            } else {
-                try sync.addHandler(NIOSSLServerHandler(context: context))
-            }
+            try sync.addHandler(NIOSSLServerHandler(context: context))
         }
         try sync.addHandler(
             RPCServerConnectionHandler(router: router, configuration: configuration, frameLimit: frameLimit, logger: logger, metrics: metrics))

@@ -11,6 +11,11 @@ internal import WireProtocol
 /// Frames are decoded and encoded here, on the event loop; only whole requests go to async code.
 /// Writes made while handling a read burst are flushed once in `channelReadComplete`; answers that
 /// complete in tasks are flushed once per event-loop tick.
+/// Sent down the pipeline by ``RPCServer/closeConnections(error:where:)``: the peer may no longer be served.
+struct PeerRefusedEvent: Sendable {
+    var error: RPCError
+}
+
 final class RPCServerConnectionHandler: ChannelDuplexHandler, FlushCoalescing {
     typealias InboundIn = ByteBuffer
     typealias OutboundIn = ByteBuffer
@@ -149,6 +154,9 @@ final class RPCServerConnectionHandler: ChannelDuplexHandler, FlushCoalescing {
         } else if event as? ChannelEvent == .some(.inputClosed) {
             if let truncated = reader.endOfInput() { refuse(truncated) }
             context.fireUserInboundEventTriggered(event)
+        } else if let refused = event as? PeerRefusedEvent {
+            perform(machine.peerRefused(refused.error))
+            flushNow()
         } else if event is DrainEvent {
             perform(machine.beginGracefulShutdown())
             flushNow()

@@ -258,6 +258,13 @@ public struct ServerConnectionStateMachine: Sendable {
         return Set(openStreams.keys)
     }
 
+    /// The peer may no longer be served (its certificate was revoked while it was connected):
+    /// the error on stream 0, then close.
+    public mutating func peerRefused(_ error: RPCError) -> Action {
+        guard state != .closed else { return .none }
+        return closeWithError(error)
+    }
+
     private mutating func closeWithError(_ error: RPCError) -> Action {
         state = .closed
         return .sendErrorAndClose(error)

@@ -30,6 +30,22 @@ struct GatewayAdmissionTests {
         }
     }
 
+    @Test("a revoked certificate is refused inside the TLS handshake with the certificate_revoked alert, on TLS 1.2 and 1.3", arguments: ["-tls1_2", "-tls1_3"])
+    func revokedAlert(version: String) async throws {
+        try await GatewayHarness.withGateway { gateway in
+            let pki = gateway.pki
+            // s_client sends its input after the handshake and, with -ign_eof, reads until the gateway
+            // closes: over TLS 1.3 the alert comes after the client finished its side of the handshake.
+            let result = try await Executables.run(
+                "/usr/bin/openssl",
+                ["s_client", "-connect", "127.0.0.1:\(gateway.port)", version, "-cert", pki.path("revoked.pem"), "-key", pki.path("revoked.key"),
+                 "-CAfile", pki.path("ca.pem"), "-servername", "localhost", "-ign_eof"],
+                input: "x\n")
+            let output = result.stdout + result.stderr
+            #expect(output.contains("alert certificate revoked") || output.contains("alert number 44"), "\(output)")
+        }
+    }
+
     @Test("a peer without a client certificate never gets a HELLO_ACK")
     func noCertificate() async throws {
         try await GatewayHarness.withGateway { gateway in

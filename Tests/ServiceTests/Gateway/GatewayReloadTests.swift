@@ -109,7 +109,7 @@ struct GatewayReloadTests {
         }
     }
 
-    @Test("a CRL put in force by reload refuses the revoked certificate's next connection")
+    @Test("a CRL put in force by reload refuses the revoked certificate's next connection and ends its open one")
     func revocationByReload() async throws {
         try await GatewayHarness.withGateway(tweak: { config in
             var tls = config["tls"] as! [String: Any]
@@ -128,8 +128,14 @@ struct GatewayReloadTests {
                 let connection = try await gateway.connect(as: "revoked")
                 _ = try await connection.unary(CustomerMethods.get, GatewayHarness.getRequest(), timeout: .seconds(5))
             }
-            // Reload keeps open connections; the operator closes a revoked caller's by restarting.
-            _ = try await before.unary(CustomerMethods.get, GatewayHarness.getRequest())
+            // The connection it opened before the reload is ended too: its next call fails.
+            await #expect(throws: (any Error).self) {
+                _ = try await before.unary(CustomerMethods.get, GatewayHarness.getRequest(), timeout: .seconds(5))
+            }
+            // A valid caller's connection stays.
+            let valid = try await gateway.connect()
+            _ = try await valid.unary(CustomerMethods.get, GatewayHarness.getRequest())
+            await valid.closeNow()
             await before.closeNow()
         }
     }

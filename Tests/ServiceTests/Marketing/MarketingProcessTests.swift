@@ -18,7 +18,8 @@ struct MarketingProcessTests {
     func needsFeeds() async throws {
         let folder = try Self.folder()
         defer { try? FileManager.default.removeItem(at: folder) }
-        let output = try await Executables.run("crm-marketing", [], environment: ["CRM_LISTEN_PORT": "0"], directory: folder)
+        let output = try await Executables.run(
+            "crm-marketing", [], environment: ["CRM_LISTEN_PORT": "0", "CRM_DATABASE_PATH": folder.appendingPathComponent("m.sqlite").path], directory: folder)
         #expect(output.status == 78)
         #expect(output.stderr.contains("feeds.customer.address"), "\(output.stderr)")
         #expect(output.stderr.split(separator: "\n").count == 1)

@@ -15,7 +15,8 @@ struct ServiceDeskProcessTests {
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("crm-servicedesk-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: folder) }
-        let output = try await Executables.run("crm-servicedesk", [], environment: ["CRM_LISTEN_PORT": "0"], directory: folder)
+        let output = try await Executables.run(
+            "crm-servicedesk", [], environment: ["CRM_LISTEN_PORT": "0", "CRM_DATABASE_PATH": folder.appendingPathComponent("s.sqlite").path], directory: folder)
         #expect(output.status == 78)
         #expect(output.stderr.contains("feeds.customer.address"), "\(output.stderr)")
         #expect(output.stderr.split(separator: "\n").count == 1)
