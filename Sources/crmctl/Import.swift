@@ -187,8 +187,9 @@ struct Import: AsyncParsableCommand {
             done += rows
             guard onTerminal, ContinuousClock.now - drawn >= .milliseconds(200) || done == total else { return }
             drawn = ContinuousClock.now
-            let elapsed = Double((ContinuousClock.now - started).components.attoseconds) / 1e18 + Double((ContinuousClock.now - started).components.seconds)
-            let rate = elapsed > 0 ? Int(Double(done) / elapsed) : 0
+            let elapsed = (ContinuousClock.now - started).components
+            let seconds = Double(elapsed.seconds) + Double(elapsed.attoseconds) / 1e18
+            let rate = seconds > 0 ? Int(Double(done) / seconds) : 0
             FileHandle.standardError.write(Data("\r\(done)/\(total) rows, \(rate) rows/s   ".utf8))
         }
 

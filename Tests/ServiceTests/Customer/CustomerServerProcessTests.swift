@@ -7,6 +7,12 @@ import WireProtocol
 /// over loopback, stopped by SIGTERM, restarted on the same database.
 @Suite("crm-customer process", .serialized)
 struct CustomerServerProcessTests {
+    /// crm-customer on a free port with its database under `folder`/data.
+    func startServer(in folder: URL) async throws -> (ServerProcess, Int) {
+        let environment = ["CRM_LISTEN_PORT": "0", "CRM_DATABASE_PATH": folder.appendingPathComponent("data/customer.sqlite").path]
+        return try await ServerProcess.start("crm-customer", environment: environment, directory: folder)
+    }
+
     func temporaryFolder() throws -> URL {
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("crm-customer-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
@@ -116,8 +122,7 @@ struct CustomerServerProcessTests {
     func importFile() async throws {
         let folder = try temporaryFolder()
         defer { try? FileManager.default.removeItem(at: folder) }
-        let environment = ["CRM_LISTEN_PORT": "0", "CRM_DATABASE_PATH": folder.appendingPathComponent("data/customer.sqlite").path]
-        let (server, port) = try await ServerProcess.start("crm-customer", environment: environment, directory: folder)
+        let (server, port) = try await startServer(in: folder)
         let csv = """
             source_id,name_zh,name_latin,gender,birth_date,document_type,document_number,phone
             L-1,王芳,Wang Fang,female,1949-12-31,prc_resident_id,11010519491231002X,13812345678
@@ -154,8 +159,7 @@ struct CustomerServerProcessTests {
     func importRowsOnTheirOwn() async throws {
         let folder = try temporaryFolder()
         defer { try? FileManager.default.removeItem(at: folder) }
-        let environment = ["CRM_LISTEN_PORT": "0", "CRM_DATABASE_PATH": folder.appendingPathComponent("data/customer.sqlite").path]
-        let (server, port) = try await ServerProcess.start("crm-customer", environment: environment, directory: folder)
+        let (server, port) = try await startServer(in: folder)
         let csv = """
             source_id,name_zh,name_latin,birth_date,phone
             L-1,王芳,Wang Fang,1949-12-31,13812345678
