@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Scans the gateway's TLS with sslyze (from PyPI) while presenting a client certificate, and fails
 # unless: no SSL 2/3, TLS 1.0 or 1.1 is accepted; every accepted suite has forward secrecy (ECDHE
-# or TLS 1.3) and is AEAD (no CBC); no compression; no insecure renegotiation. Then Mozilla's
-# "intermediate" profile must pass too.
+# or TLS 1.3) and is AEAD (no CBC); no compression; no insecure renegotiation; and Mozilla's
+# "intermediate" profile passes, with the private CA given to sslyze so that the chain is validated
+# against it. A control scan that trusts another CA must then fail that profile on path validation,
+# which shows the profile check is live.
 #
 #   scripts/tls-scan.sh          (builds crm-gateway if needed; sslyze goes to .build/sslyze-venv)
 set -euo pipefail
@@ -44,7 +46,9 @@ done
 
 "$venv/bin/sslyze" --quiet --cert "$work/pki/client.pem" --key "$work/pki/client.key" \
   --certinfo --certinfo_ca_file "$work/pki/ca.pem" --sslv2 --sslv3 --tlsv1 --tlsv1_1 --tlsv1_2 --tlsv1_3 --compression --reneg \
-  --elliptic_curves --mozilla_config=disable --json_out "$work/scan.json" "127.0.0.1:$port"
+  --elliptic_curves --mozilla_config=intermediate --json_out "$work/scan.json" "127.0.0.1:$port" \
+  >"$work/scan.txt" 2>&1 && mozilla=0 || mozilla=$?
+sed -n '/COMPLIANCE AGAINST/,$p' "$work/scan.txt"
 
 python3 - "$work/scan.json" <<'PY'
 import json, sys
@@ -80,5 +84,15 @@ if problems:
 print("TLS scan passed: TLS 1.2+ only, ECDHE + AEAD suites only, no compression, no client renegotiation")
 PY
 
-"$venv/bin/sslyze" --quiet --cert "$work/pki/client.pem" --key "$work/pki/client.key" \
-  --certinfo_ca_file "$work/pki/ca.pem" --mozilla_config=intermediate "127.0.0.1:$port" | tail -5
+[ "$mozilla" = 0 ] || { echo "TLS scan FAILED: not compliant with Mozilla's intermediate profile"; exit 1; }
+
+# The control: the same gateway judged against a CA that did not sign its certificate.
+if "$venv/bin/sslyze" --quiet --cert "$work/pki/client.pem" --key "$work/pki/client.key" \
+  --certinfo_ca_file "$work/pki/other-ca.pem" --mozilla_config=intermediate "127.0.0.1:$port" >"$work/control.txt" 2>&1 \
+  || ! grep -q "certificate_path_validation" "$work/control.txt"; then
+  cat "$work/control.txt"
+  echo "TLS scan FAILED: the control scan against another CA did not fail path validation"
+  exit 1
+fi
+grep -A1 "certificate_path_validation" "$work/control.txt" | sed "s/^/control: /"
+echo "Mozilla intermediate: compliant with the private CA; the control scan against another CA fails path validation"

@@ -121,6 +121,13 @@ public final class GatewayServer: Sendable {
                     labels: labels, to: Double(instance.inFlight))
             }
         }
+        for list in admission.revocationsInForce {
+            guard let nextUpdate = list.nextUpdate else { continue }
+            metrics.setGauge(
+                "gateway_crl_next_update", unit: "timestamp_seconds",
+                help: "When the CRL in force for the client CA is due to be replaced (Unix time); past it, every certificate of that CA is refused.",
+                labels: [("issuer", "\(list.issuer)")], to: nextUpdate.timeIntervalSince1970)
+        }
         return await metrics.scrape(nil)
     }
 
@@ -132,15 +139,17 @@ public final class GatewayServer: Sendable {
         try await HealthChecks.eventLoopAnswers()
     }
 
-    /// The CRLs of `tls.crl`, each checked against the client CA that issued it; a problem is a
-    /// configuration error naming `tls.crl`.
+    /// The CRLs of `tls.crl`, each checked against the client CA that issued it, one in force for
+    /// every client CA; a problem is a configuration error naming `tls.crl`.
     public static func loadRevocations(_ settings: GatewaySettings) throws(ConfigurationError) -> [RevocationList] {
         guard let path = settings.crlPath else { return [] }
         let caFile = settings.server.server.tls!.trustRootsPath
         do {
             guard let text = try? String(contentsOfFile: caFile, encoding: .utf8) else { throw CRLError("cannot read client CA \(caFile)") }
             let authorities = try PEMDocument.parseMultiple(pemString: text).map { try Certificate(derEncoded: $0.derBytes) }
-            return try RevocationList.load(file: path, authorities: authorities)
+            let lists = try RevocationList.load(file: path, authorities: authorities)
+            try RevocationList.checkCoverage(lists, authorities: authorities)
+            return lists
         } catch {
             throw ConfigurationError(key: "tls.crl", message: "\(error)")
         }

@@ -105,6 +105,21 @@ struct StartErrorTests {
         #expect(gateway.stderr.contains("crm-gateway: configuration error: tls.key"), "\(gateway.stderr)")
         #expect(gateway.stderr.contains("missing.key"))
         #expect(gateway.stderr.split(separator: "\n").count == 1)
+
+        // Two client CAs and a CRL for one only: the other CA's callers would all be refused.
+        let bundle = folder.path("two-cas.pem")
+        try (String(contentsOfFile: GatewayHarness.pki.path("ca.pem"), encoding: .utf8)
+            + String(contentsOfFile: GatewayHarness.pki.path("other-ca.pem"), encoding: .utf8)).write(toFile: bundle, atomically: true, encoding: .utf8)
+        tls = GatewayProcessTests.gatewayConfig(customerPort: 1, reportingAllows: ["Customer.Get"])["tls"] as! [String: Any]
+        tls["ca"] = bundle
+        config["tls"] = tls
+        try JSONSerialization.data(withJSONObject: config).write(to: folder.url.appendingPathComponent("gateway.json"))
+        // (--check-config runs the same checks, and cannot hang in serving if they miss this.)
+        let uncovered = try await Executables.run("crm-gateway", ["--config", "gateway.json", "--check-config"], directory: folder.url)
+        #expect(uncovered.status == 78)
+        #expect(uncovered.stderr.hasPrefix("crm-gateway: configuration error: tls.crl"), "\(uncovered.stderr)")
+        #expect(uncovered.stderr.contains("no CRL for the client CA CN=other-ca"))
+        #expect(uncovered.stderr.split(separator: "\n").count == 1)
     }
 
     @Test("every server prints the build's one version and its usage; an unknown argument is exit status 64")

@@ -21,6 +21,9 @@ public final class GatewayAdmission: ConnectionAdmission {
         self.logger = logger
     }
 
+    /// The CRLs for the TLS contexts made now.
+    public var revocationsInForce: [RevocationList] { revocations.withLockedValue { $0 } }
+
     /// Puts new CRLs in force for the TLS contexts made from now on; returns the ones before.
     @discardableResult
     public func replaceRevocations(_ lists: [RevocationList]) -> [RevocationList] {

@@ -55,6 +55,22 @@ public struct RevocationList: Sendable {
         revoked = Set(parsed.serialNumbers.map(Self.normalized))
     }
 
+    /// With CRL checking on, BoringSSL refuses every certificate of a client CA that has no CRL in
+    /// force, or whose CRL is past its next update: both would refuse all of that CA's callers, so
+    /// the configuration is refused instead, naming the CA.
+    public static func checkCoverage(_ lists: [RevocationList], authorities: [Certificate], now: Date = Date()) throws(CRLError) {
+        for authority in authorities where !lists.contains(where: { $0.issuer == authority.subject }) {
+            throw CRLError("no CRL for the client CA \(authority.subject): with CRL checking on, every certificate it signed would be refused")
+        }
+        for list in lists {
+            if let nextUpdate = list.nextUpdate, nextUpdate <= now {
+                throw CRLError(
+                    "the CRL of \(list.issuer) is past its next update (\(nextUpdate.formatted(.iso8601))): every certificate of that CA "
+                        + "would be refused until a fresh CRL is in place")
+            }
+        }
+    }
+
     /// DER integers carry a leading zero when the high bit is set; compare without it.
     private static func normalized(_ bytes: some Collection<UInt8>) -> [UInt8] {
         let trimmed = Array(bytes.drop { $0 == 0 })

@@ -135,6 +135,22 @@ struct GatewayConfigTests {
         #expect(throws: CRLError.self) { try RevocationList(der: der, authorities: [try Self.certificate(pki.path("ca.pem"))]) }
     }
 
+    @Test("CRL checking needs a CRL in force for every client CA: one missing or past its next update is refused, naming the CA")
+    func revocationCoverage() throws {
+        let pki = GatewayHarness.pki
+        let ca = try Self.certificate(pki.path("ca.pem"))
+        let other = try Self.certificate(pki.path("other-ca.pem"))
+        let lists = try RevocationList.load(file: pki.path("ca.crl"), authorities: [ca])
+        try RevocationList.checkCoverage(lists, authorities: [ca])
+        #expect {
+            try RevocationList.checkCoverage(lists, authorities: [ca, other])
+        } throws: { "\($0)".contains("no CRL for the client CA CN=other-ca") }
+        let nextUpdate = try #require(lists[0].nextUpdate)
+        #expect {
+            try RevocationList.checkCoverage(lists, authorities: [ca], now: nextUpdate.addingTimeInterval(1))
+        } throws: { "\($0)".contains("the CRL of CN=ca is past its next update") }
+    }
+
     static func der(_ pemPath: String) throws -> [UInt8] {
         let text = try String(contentsOfFile: pemPath, encoding: .utf8)
         let body = text.split(separator: "\n").filter { !$0.hasPrefix("-----") }.joined()

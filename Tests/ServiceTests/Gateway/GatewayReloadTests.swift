@@ -119,11 +119,18 @@ struct GatewayReloadTests {
             // Without the CRL the certificate is valid: it is the CRL, not something else, that refuses it.
             let before = try await gateway.connect(as: "revoked")
             _ = try await before.unary(CustomerMethods.get, GatewayHarness.getRequest())
+            let metric = "crm_gateway_crl_next_update_timestamp_seconds"
+            #expect(!String(decoding: await gateway.gateway.scrapeMetrics(), as: UTF8.self).contains(metric))
             #expect(try await gateway.reload { config in
                 var tls = config["tls"] as! [String: Any]
                 tls["crl"] = gateway.pki.path("ca.crl")
                 config["tls"] = tls
             })
+            // The CRL's next update is exposed, so that an alert can fire before it passes.
+            let nextUpdate = try #require(gateway.gateway.admission.revocationsInForce.first?.nextUpdate)
+            let exposed = String(decoding: await gateway.gateway.scrapeMetrics(), as: UTF8.self)
+                .split(separator: "\n").first { $0.hasPrefix("\(metric){issuer=\"CN=ca\"}") }
+            #expect(exposed.flatMap { $0.split(separator: " ").last.flatMap { Double($0) } } == nextUpdate.timeIntervalSince1970, "\(exposed ?? "none")")
             await #expect(throws: (any Error).self) {
                 let connection = try await gateway.connect(as: "revoked")
                 _ = try await connection.unary(CustomerMethods.get, GatewayHarness.getRequest(), timeout: .seconds(5))
