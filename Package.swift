@@ -50,6 +50,13 @@ let nioHTTP1 = Target.Dependency.product(name: "NIOHTTP1", package: "swift-nio")
 let prometheus = Target.Dependency.product(name: "Prometheus", package: "swift-prometheus")
 
 let targets: [Target] = [
+    // The protoc plugin that generates the method descriptors, the registry and PROTOCOL.md's method
+    // table from the services in Protos/ (scripts/generate-protos.sh runs it).
+    .executableTarget(
+        name: "protoc-gen-crm",
+        dependencies: [swiftProtobuf, .product(name: "SwiftProtobufPluginLibrary", package: "swift-protobuf")],
+        swiftSettings: swiftSettings
+    ),
     // The protocol: framing, handshake, metadata, errors, method registry, generated messages.
     // Knows nothing of sockets, TLS or SQLite.
     .target(

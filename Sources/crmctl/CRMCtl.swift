@@ -217,7 +217,7 @@ struct Call: AsyncParsableCommand {
         _ connection: RPCConnection, info: MethodInfo, payload: ByteBuffer, metadata: Metadata, itemType: Item.Type
     ) async throws {
         let descriptor = MethodDescriptor<RawMessage, Item>(
-            service: info.id.service, method: info.id.method, name: info.name, kind: .serverStream, isIdempotent: info.isIdempotent)
+            service: info.id.service, method: info.id.method, name: info.name, kind: .serverStream, isIdempotent: info.isIdempotent, access: info.access)
         for try await item in try connection.serverStream(descriptor, RawMessage(bytes: payload), metadata: metadata) {
             try printJSON(item)
         }

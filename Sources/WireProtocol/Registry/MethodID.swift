@@ -18,14 +18,3 @@ public struct MethodID: Hashable, Sendable, Comparable, CustomStringConvertible 
 
     public var description: String { "\(service)/\(method)" }
 }
-
-/// Stable service ids. A number, once given, is never reused.
-public enum ServiceID {
-    /// Methods every server answers (health, echo).
-    public static let system: UInt16 = 1
-    public static let customer: UInt16 = 2
-    public static let marketing: UInt16 = 3
-    public static let serviceDesk: UInt16 = 4
-    /// Change feeds, answered by every server that publishes one (internal).
-    public static let feed: UInt16 = 5
-}
