@@ -1,4 +1,4 @@
-internal import ServiceRuntime
+public import ServiceRuntime
 internal import Foundation
 public import GRDB
 public import WireProtocol

@@ -1,4 +1,4 @@
-internal import ServiceRuntime
+public import ServiceRuntime
 internal import Crypto
 internal import Foundation
 public import GRDB

@@ -29,13 +29,6 @@ public struct Pipeline: Sendable {
 
     var nowMilliseconds: Int64 { Int64((now().timeIntervalSince1970 * 1000).rounded()) }
 
-    /// Who made a change, for the history: the calling system and the end user it reported.
-    public static func actor(_ context: ServerCallContext) -> String {
-        let system = context.metadata.callerSystem ?? context.peerIdentity ?? "direct"
-        guard let user = context.metadata.endUser else { return system }
-        return "\(system)/\(user)"
-    }
-
     public func create(
         _ request: Crm_Marketing_V1_CreateOpportunityRequest, actor: String, _ db: Database
     ) throws -> Crm_Marketing_V1_CreateOpportunityResponse {

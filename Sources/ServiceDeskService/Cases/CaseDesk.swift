@@ -21,9 +21,6 @@ public struct CaseDesk: Sendable {
         self.satisfactionTokenLifetime = satisfactionTokenLifetime
     }
 
-    /// Who made a change, for the history: the calling system and the end user it reported.
-    public static func actor(_ context: ServerCallContext) -> String { context.actor }
-
     // MARK: Cases
 
     public func open(_ request: Crm_Servicedesk_V1_OpenCaseRequest, actor: String, _ db: Database) throws -> Crm_Servicedesk_V1_OpenCaseResponse {

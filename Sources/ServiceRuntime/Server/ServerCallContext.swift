@@ -14,14 +14,6 @@ public struct ServerCallContext: Sendable {
     /// The peer's TLS certificate identity (subject common name), if the connection uses mutual TLS.
     public let peerIdentity: String?
 
-    /// Who made a change, for histories: the calling system (as the gateway authenticated it, else
-    /// the peer's certificate name) and, after a slash, the end user it reported.
-    public var actor: String {
-        let system = metadata.callerSystem ?? peerIdentity ?? "direct"
-        guard let user = metadata.endUser else { return system }
-        return "\(system)/\(user)"
-    }
-
     /// A logger with the request's method, stream, trace id and caller attached.
     ///
     /// Made when asked for, not per call: most calls never log, and attaching the four keys was a

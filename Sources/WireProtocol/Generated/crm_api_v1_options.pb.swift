@@ -10,7 +10,8 @@
 
 /// The options that make a `service` block in these files the whole definition of a method: its wire
 /// ids, whether a retry is safe, and how its handler touches the data. protoc-gen-crm reads them to
-/// generate the method descriptors, the registry and the method table of docs/PROTOCOL.md; other
+/// generate the method descriptors, the registry, a handler protocol per service (whose register(into:)
+/// opens the transaction the access kind names) and the method table of docs/PROTOCOL.md; other
 /// languages' code generators ignore them. A service `NameService` is `Name` on the wire: its methods
 /// are called `Name.Method` (for example `CustomerService.Get` is `Customer.Get`).
 
@@ -135,6 +136,41 @@ nonisolated extension SwiftProtobuf.Google_Protobuf_MethodOptions {
   public mutating func clearCrm_Api_V1_access() {
     clearExtensionValue(ext: Crm_Api_V1_Extensions_access)
   }
+
+  /// The handler runs its own transactions (batches, a read followed by a write, several stores)
+  /// instead of one that the access kind opens for it: it gets the call, not a transaction. Every
+  /// server stream does.
+  public var Crm_Api_V1_ownTransactions: Bool {
+    get {return getExtensionValue(ext: Crm_Api_V1_Extensions_own_transactions) ?? false}
+    set {setExtensionValue(ext: Crm_Api_V1_Extensions_own_transactions, value: newValue)}
+  }
+  /// Returns true if extension `Crm_Api_V1_Extensions_own_transactions`
+  /// has been explicitly set.
+  public var hasCrm_Api_V1_ownTransactions: Bool {
+    return hasExtensionValue(ext: Crm_Api_V1_Extensions_own_transactions)
+  }
+  /// Clears the value of extension `Crm_Api_V1_Extensions_own_transactions`.
+  /// Subsequent reads from it will return its default value.
+  public mutating func clearCrm_Api_V1_ownTransactions() {
+    clearExtensionValue(ext: Crm_Api_V1_Extensions_own_transactions)
+  }
+
+  /// For ACCESS_PERSONAL_READ: the request's string field that names the customer whose data is
+  /// read, for the access log.
+  public var Crm_Api_V1_subjectField: String {
+    get {return getExtensionValue(ext: Crm_Api_V1_Extensions_subject_field) ?? String()}
+    set {setExtensionValue(ext: Crm_Api_V1_Extensions_subject_field, value: newValue)}
+  }
+  /// Returns true if extension `Crm_Api_V1_Extensions_subject_field`
+  /// has been explicitly set.
+  public var hasCrm_Api_V1_subjectField: Bool {
+    return hasExtensionValue(ext: Crm_Api_V1_Extensions_subject_field)
+  }
+  /// Clears the value of extension `Crm_Api_V1_Extensions_subject_field`.
+  /// Subsequent reads from it will return its default value.
+  public mutating func clearCrm_Api_V1_subjectField() {
+    clearExtensionValue(ext: Crm_Api_V1_Extensions_subject_field)
+  }
 }
 
 nonisolated extension SwiftProtobuf.Google_Protobuf_ServiceOptions {
@@ -156,6 +192,22 @@ nonisolated extension SwiftProtobuf.Google_Protobuf_ServiceOptions {
     clearExtensionValue(ext: Crm_Api_V1_Extensions_service_id)
   }
 
+  /// Served by the runtime of every server itself (System, Feed): no handler protocol is generated.
+  public var Crm_Api_V1_servedByRuntime: Bool {
+    get {return getExtensionValue(ext: Crm_Api_V1_Extensions_served_by_runtime) ?? false}
+    set {setExtensionValue(ext: Crm_Api_V1_Extensions_served_by_runtime, value: newValue)}
+  }
+  /// Returns true if extension `Crm_Api_V1_Extensions_served_by_runtime`
+  /// has been explicitly set.
+  public var hasCrm_Api_V1_servedByRuntime: Bool {
+    return hasExtensionValue(ext: Crm_Api_V1_Extensions_served_by_runtime)
+  }
+  /// Clears the value of extension `Crm_Api_V1_Extensions_served_by_runtime`.
+  /// Subsequent reads from it will return its default value.
+  public mutating func clearCrm_Api_V1_servedByRuntime() {
+    clearExtensionValue(ext: Crm_Api_V1_Extensions_served_by_runtime)
+  }
+
 }
 
 // MARK: - File's ExtensionMap: Crm_Api_V1_Options_Extensions
@@ -166,9 +218,12 @@ nonisolated extension SwiftProtobuf.Google_Protobuf_ServiceOptions {
 /// a larger `SwiftProtobuf.SimpleExtensionMap`.
 public nonisolated let Crm_Api_V1_Options_Extensions: SwiftProtobuf.SimpleExtensionMap = [
   Crm_Api_V1_Extensions_service_id,
+  Crm_Api_V1_Extensions_served_by_runtime,
   Crm_Api_V1_Extensions_method_id,
   Crm_Api_V1_Extensions_idempotent,
-  Crm_Api_V1_Extensions_access
+  Crm_Api_V1_Extensions_access,
+  Crm_Api_V1_Extensions_own_transactions,
+  Crm_Api_V1_Extensions_subject_field
 ]
 
 // Extension Objects - The only reason these might be needed is when manually
@@ -180,6 +235,12 @@ public nonisolated let Crm_Api_V1_Options_Extensions: SwiftProtobuf.SimpleExtens
 public nonisolated let Crm_Api_V1_Extensions_service_id = SwiftProtobuf.MessageExtension<SwiftProtobuf.OptionalExtensionField<SwiftProtobuf.ProtobufUInt32>, SwiftProtobuf.Google_Protobuf_ServiceOptions>(
   _protobuf_fieldNumber: 50001,
   fieldName: "crm.api.v1.service_id"
+)
+
+/// Served by the runtime of every server itself (System, Feed): no handler protocol is generated.
+public nonisolated let Crm_Api_V1_Extensions_served_by_runtime = SwiftProtobuf.MessageExtension<SwiftProtobuf.OptionalExtensionField<SwiftProtobuf.ProtobufBool>, SwiftProtobuf.Google_Protobuf_ServiceOptions>(
+  _protobuf_fieldNumber: 50002,
+  fieldName: "crm.api.v1.served_by_runtime"
 )
 
 /// The method id within its service. Never reused, also after the method is retired.
@@ -198,6 +259,21 @@ public nonisolated let Crm_Api_V1_Extensions_idempotent = SwiftProtobuf.MessageE
 public nonisolated let Crm_Api_V1_Extensions_access = SwiftProtobuf.MessageExtension<SwiftProtobuf.OptionalEnumExtensionField<Crm_Api_V1_Access>, SwiftProtobuf.Google_Protobuf_MethodOptions>(
   _protobuf_fieldNumber: 50003,
   fieldName: "crm.api.v1.access"
+)
+
+/// The handler runs its own transactions (batches, a read followed by a write, several stores)
+/// instead of one that the access kind opens for it: it gets the call, not a transaction. Every
+/// server stream does.
+public nonisolated let Crm_Api_V1_Extensions_own_transactions = SwiftProtobuf.MessageExtension<SwiftProtobuf.OptionalExtensionField<SwiftProtobuf.ProtobufBool>, SwiftProtobuf.Google_Protobuf_MethodOptions>(
+  _protobuf_fieldNumber: 50004,
+  fieldName: "crm.api.v1.own_transactions"
+)
+
+/// For ACCESS_PERSONAL_READ: the request's string field that names the customer whose data is
+/// read, for the access log.
+public nonisolated let Crm_Api_V1_Extensions_subject_field = SwiftProtobuf.MessageExtension<SwiftProtobuf.OptionalExtensionField<SwiftProtobuf.ProtobufString>, SwiftProtobuf.Google_Protobuf_MethodOptions>(
+  _protobuf_fieldNumber: 50005,
+  fieldName: "crm.api.v1.subject_field"
 )
 
 // MARK: - Code below here is support for the SwiftProtobuf runtime.

@@ -1,4 +1,4 @@
-public import ServiceRuntime
+
 public import WireProtocol
 
 /// Who is calling, as the audit log records it, and how it sees personal data.
