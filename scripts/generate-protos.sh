@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Regenerates the Swift code for every .proto file under Protos/ into Sources/WireProtocol/Generated:
-# the messages (protoc-gen-swift), the method descriptors and registry from the `service` blocks
-# (protoc-gen-crm, this package's plugin), the descriptor set; and the method table of
-# docs/PROTOCOL.md section 12, between its "methods" markers.
+# the messages (protoc-gen-swift), the method descriptors, registry and handler protocols from the
+# `service` blocks (protoc-gen-crm, this package's plugin), the descriptor set; the typed clients
+# into Sources/CRMClient/Generated; and the method table of docs/PROTOCOL.md section 12, between its
+# "methods" markers.
 #
 # protoc comes from Debian's protobuf-compiler; protoc-gen-swift is built from the swift-protobuf
 # version the package depends on, in a throw-away package under .build-protoc/ (ignored by git), so
@@ -16,6 +17,7 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 protobuf_version=1.39.0
 tool_dir="$root/.build-protoc/tool"
 out="$root/Sources/WireProtocol/Generated"
+client_out="$root/Sources/CRMClient/Generated"
 
 if ! command -v protoc >/dev/null 2>&1; then
   echo "protoc not found: apt-get install -y protobuf-compiler" >&2
@@ -43,12 +45,15 @@ crm_plugin="$root/.build/debug/protoc-gen-crm"
 swift build --package-path "$root" --product protoc-gen-crm >&2
 
 target="$out"
+client_target="$client_out"
 tables=$(mktemp -d)
 trap 'rm -rf "$tables"' EXIT
 if [ "${1:-}" = "--check" ]; then
   target=$(mktemp -d)
-  trap 'rm -rf "$target" "$tables"' EXIT
+  client_target=$(mktemp -d)
+  trap 'rm -rf "$target" "$client_target" "$tables"' EXIT
 fi
+mkdir -p "$client_target"
 
 cd "$root/Protos"
 mapfile -t protos < <(find . -name '*.proto' | sed 's|^\./||' | LC_ALL=C sort)
@@ -59,6 +64,7 @@ protoc --plugin=protoc-gen-swift="$plugin" \
   --swift_out="$target" \
   "${protos[@]}"
 protoc --plugin=protoc-gen-crm="$crm_plugin" --crm_out="$target" "${protos[@]}"
+protoc --plugin=protoc-gen-crm="$crm_plugin" --crm_out=client:"$client_target" "${protos[@]}"
 mv "$target/methods.md" "$tables/methods.md"
 
 # PROTOCOL.md with the method table between its markers replaced by the generated one.
@@ -83,7 +89,8 @@ protoc --include_source_info --include_imports --descriptor_set_out="$descriptor
 rm -f "$descriptors"
 
 if [ "${1:-}" = "--check" ]; then
-  if diff -r -x README.md "$out" "$target" && diff "$root/docs/PROTOCOL.md" "$tables/PROTOCOL.md"; then
+  if diff -r -x README.md "$out" "$target" && diff -r "$client_out" "$client_target" \
+    && diff "$root/docs/PROTOCOL.md" "$tables/PROTOCOL.md"; then
     echo "generated code and the method table match Protos/"
   else
     echo "generated code is out of date: run scripts/generate-protos.sh and commit" >&2

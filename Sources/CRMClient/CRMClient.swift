@@ -4,8 +4,9 @@ public import ServiceRuntime
 public import WireProtocol
 
 /// The typed Swift client of the CRM, used by crmctl, crm-bench, tests and Swift callers. Calls go
-/// through one reconnecting, multiplexed connection (``RPCClient``). It has the System methods
-/// every server answers; other methods are called through ``RPCClient`` with their descriptors.
+/// through one reconnecting, multiplexed connection (``RPCClient``). Every method of Protos/ is a
+/// typed call of the service's generated client (`client.customer.getView(request)`, in
+/// Generated/); ``call(_:_:timeout:)`` takes any unary descriptor.
 public final class CRMClient: Sendable {
     public let rpc: RPCClient
 
@@ -30,34 +31,6 @@ public final class CRMClient: Sendable {
         _ method: MethodDescriptor<Request, Response>, _ request: Request, timeout: TimeAmount? = nil
     ) async throws -> Response {
         try await rpc.unary(method, request, timeout: timeout)
-    }
-
-    // MARK: CustomerService
-
-    public func createCustomer(_ profile: Crm_Customer_V1_CustomerProfile, timeout: TimeAmount? = nil) async throws -> Crm_Customer_V1_CreateCustomerResponse {
-        var request = Crm_Customer_V1_CreateCustomerRequest()
-        request.profile = profile
-        return try await call(CustomerMethods.create, request, timeout: timeout)
-    }
-
-    public func customer(id: String, timeout: TimeAmount? = nil) async throws -> Crm_Customer_V1_Customer {
-        var request = Crm_Customer_V1_GetCustomerRequest()
-        request.id = id
-        return try await call(CustomerMethods.get, request, timeout: timeout).customer
-    }
-
-    public func customerView(id: String, timeout: TimeAmount? = nil) async throws -> Crm_Customer_V1_CustomerView {
-        var request = Crm_Customer_V1_GetCustomerViewRequest()
-        request.id = id
-        return try await call(CustomerMethods.getView, request, timeout: timeout).view
-    }
-
-    public func searchCustomers(_ request: Crm_Customer_V1_SearchCustomersRequest, timeout: TimeAmount? = nil) async throws -> Crm_Customer_V1_SearchCustomersResponse {
-        try await call(CustomerMethods.search, request, timeout: timeout)
-    }
-
-    public func verifyCustomerAudit(timeout: TimeAmount? = nil) async throws -> Crm_Customer_V1_VerifyAuditResponse {
-        try await call(CustomerMethods.verifyAudit, Crm_Customer_V1_VerifyAuditRequest(), timeout: timeout)
     }
 }
 

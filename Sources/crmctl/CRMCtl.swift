@@ -393,7 +393,7 @@ struct Audit: AsyncParsableCommand {
         func run() async throws {
             let client = CRMClient(configuration: try connection.target().rpcConfiguration)
             do {
-                let result = try await client.verifyCustomerAudit(timeout: connection.timeoutAmount)
+                let result = try await client.customer.verifyAudit(timeout: connection.timeoutAmount)
                 try printJSON(result)
                 await client.close()
                 if !result.intact {

@@ -1,3 +1,4 @@
+import CRMClient
 import Foundation
 import NIOCore
 import ServiceRuntime
@@ -36,6 +37,37 @@ struct MethodCoverageTests {
         #expect(answered == MethodRegistry.all.count)
         #expect(MethodRegistry.all.count > 90, "the registry holds the generated services")
         await connection.close()
+        await system.expectCleanShutdown()
+    }
+
+    @Test("the generated typed clients call each service through the gateway: unary with its descriptor, a server stream, and a refusal as an RPCError")
+    func typedClients() async throws {
+        let system = try await CRMSystem.start()
+        let client = CRMClient(
+            configuration: RPCClient.Configuration(
+                host: "127.0.0.1", port: system.ports[.gateway]!,
+                options: .init(tls: system.pki.clientCertificate("client"), serverHostname: "localhost", connectTimeout: TestTimeouts.connect)))
+        var create = Crm_Customer_V1_CreateCustomerRequest()
+        create.profile = Profiles.individual()
+        let created = try await client.customer.create(create, timeout: TestTimeouts.call)
+        var get = Crm_Customer_V1_GetCustomerRequest()
+        get.id = created.customer.id
+        #expect(try await client.customer.get(get, timeout: TestTimeouts.call).customer.id == created.customer.id)
+        #expect(try await client.system.health(timeout: TestTimeouts.call).status == .serving)
+        _ = try await client.feed.status(timeout: TestTimeouts.call)
+        var queue = Crm_Servicedesk_V1_ListCasesRequest()
+        queue.queue = "complaints"
+        #expect(try await client.serviceDesk.listCases(queue, timeout: TestTimeouts.call).cases.isEmpty)
+        var pipeline = Crm_Marketing_V1_ListOpportunitiesRequest()
+        pipeline.ownerRmID = "nobody"
+        #expect(try await client.marketing.listOpportunities(pipeline, timeout: TestTimeouts.call).opportunities.isEmpty)
+        var echo = Crm_System_V1_EchoStreamRequest()
+        echo.count = 3
+        var items = 0
+        for try await _ in try await client.system.echoStream(echo, timeout: TestTimeouts.call) { items += 1 }
+        #expect(items == 3)
+        await #expect(throws: RPCError.self) { try await client.customer.getView(timeout: TestTimeouts.call) }
+        await client.close()
         await system.expectCleanShutdown()
     }
 }
