@@ -116,8 +116,8 @@ struct ServiceDeskBenchmark: AsyncParsableCommand {
 
         // CaseReport over every case loaded (one day's window), best of three.
         var report = Crm_Servicedesk_V1_CaseReportRequest()
-        report.fromMs = Int64(monday.timeIntervalSince1970 * 1000) - 3_600_000
-        report.toMs = report.fromMs + 86_400_000
+        report.fromTime.milliseconds = Int64(monday.timeIntervalSince1970 * 1000) - 3_600_000
+        report.toTime.milliseconds = report.fromTime.milliseconds + 86_400_000
         let finishedReport = report
         var best = Double.infinity
         var cases: UInt32 = 0

@@ -59,7 +59,7 @@ extension Feeds {
                 try db.execute(
                     sql: "INSERT INTO copied_event (epoch, sequence, type, entity_key, at_ms, payload_type, payload) VALUES (?, ?, ?, ?, ?, ?, ?)",
                     arguments: [
-                        event.producerEpoch, Int64(event.sequence), event.type, event.entityKey, event.atMs, event.payloadType, event.payload,
+                        event.producerEpoch, Int64(event.sequence), event.type, event.entityKey, event.at.milliseconds, event.payloadType, event.payload,
                     ])
             }
             let group = ServiceGroup(

@@ -91,7 +91,7 @@ struct CrmctlTests {
             #expect(retried.stdout.contains(#""applied":1"#))
             #expect(applied.value == 1)
             #expect(try await Self.crmctl(["feeds", "dead-letters", "--address", address]).stdout.isEmpty)
-            #expect(try await Self.crmctl(["feeds", "dead-letters", "--all", "--address", address]).stdout.contains(#""resolvedAtMs""#))
+            #expect(try await Self.crmctl(["feeds", "dead-letters", "--all", "--address", address]).stdout.contains(#""resolvedAt""#))
             let unknown = try await Self.crmctl(["feeds", "retry", "--producer", "nobody", "--address", address])
             #expect(unknown.status == 15, "NOT_FOUND")
         }

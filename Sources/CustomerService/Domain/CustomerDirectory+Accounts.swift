@@ -112,8 +112,8 @@ extension CustomerDirectory {
         let outcome = problems.text(input.outcome, "interaction.outcome", max: 1000)
         let handledBy = problems.code(input.handledBy, "interaction.handledBy", max: 20, required: true)
         let time = nowMilliseconds
-        let at = input.atMs == 0 ? time : input.atMs
-        if input.atMs < 0 || at > time + 300_000 { problems.add("interaction.atMs", "must not be in the future") }
+        let at = input.at.milliseconds == 0 ? time : input.at.milliseconds
+        if input.at.milliseconds < 0 || at > time + 300_000 { problems.add("interaction.at.milliseconds", "must not be in the future") }
         try problems.throwIfAny()
         let current = try CustomerRecords.load(key: key!, db)
         guard let current else { throw CustomerErrors.notFound(input.customerID) }
@@ -275,7 +275,7 @@ extension CustomerDirectory {
         let (rules, entry) = try SettingsHistory.read(Lifecycle.settingsName, version: request.version, db) { try Lifecycle.rules(db) }
         var response = Crm_Customer_V1_GetLifecycleRulesResponse()
         response.rules = rules
-        if let entry { (response.version, response.setAtMs, response.setBy) = (entry.version, entry.setAtMilliseconds, entry.setBy) }
+        if let entry { (response.version, response.setAt.milliseconds, response.setBy) = (entry.version, entry.setAtMilliseconds, entry.setBy) }
         return response
     }
 
@@ -284,7 +284,7 @@ extension CustomerDirectory {
         var (response, entry) = try SettingsHistory.read(Self.valueGradeRulesSettings, version: request.version, db) {
             try valueGradeRulesInForce(db)
         }
-        if let entry { (response.version, response.setAtMs, response.setBy) = (entry.version, entry.setAtMilliseconds, entry.setBy) }
+        if let entry { (response.version, response.setAt.milliseconds, response.setBy) = (entry.version, entry.setAtMilliseconds, entry.setBy) }
         return response
     }
 

@@ -16,8 +16,8 @@ extension CustomerDirectory {
             "consent.purpose", required: true)
         let source = problems.text(consent.source, "consent.source", max: 100, required: true)
         let time = nowMilliseconds
-        let at = consent.atMs == 0 ? time : consent.atMs
-        if consent.atMs < 0 || at > time + 300_000 { problems.add("consent.atMs", "must not be in the future") }
+        let at = consent.at.milliseconds == 0 ? time : consent.at.milliseconds
+        if consent.at.milliseconds < 0 || at > time + 300_000 { problems.add("consent.at.milliseconds", "must not be in the future") }
         try problems.throwIfAny()
         guard let customer = try CustomerRecords.load(key: key, db) else { throw CustomerErrors.notFound(request.customerID) }
         guard customer.status == .active || customer.status == .inactive else {
@@ -57,7 +57,7 @@ extension CustomerDirectory {
             consent.purpose = .init(rawValue: row["purpose"]) ?? .unspecified
             consent.granted = row["granted"]
             consent.source = row["source"]
-            consent.atMs = row["at_ms"]
+            consent.at.milliseconds = row["at_ms"]
             return (row["event_id"], consent)
         }
         var response = Crm_Customer_V1_ConsentsResponse()
@@ -68,7 +68,7 @@ extension CustomerDirectory {
             if lastOfItsKind { response.current.append(event.consent) }
         }
         if includeHistory {
-            response.history = events.sorted { ($0.consent.atMs, $0.eventID) < ($1.consent.atMs, $1.eventID) }.map(\.consent)
+            response.history = events.sorted { ($0.consent.at.milliseconds, $0.eventID) < ($1.consent.at.milliseconds, $1.eventID) }.map(\.consent)
         }
         return response
     }

@@ -149,7 +149,7 @@ extension CustomerDirectory {
         pair.score = row["score"]
         pair.reasons = (row["reasons"] as String).split(separator: "\n").map(String.init)
         pair.status = .init(rawValue: row["status"]) ?? .unspecified
-        pair.foundAtMs = row["found_at_ms"]
+        pair.foundAt.milliseconds = row["found_at_ms"]
         pair.dismissedReason = row["dismissed_reason"]
         return pair
     }

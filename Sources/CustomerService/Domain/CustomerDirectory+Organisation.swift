@@ -214,8 +214,8 @@ extension CustomerDirectory {
             var assignment = Crm_Customer_V1_Assignment()
             assignment.relationshipManagerID = row["rm_id"]
             assignment.branchID = row["branch_id"]
-            assignment.fromMs = row["from_ms"]
-            assignment.untilMs = row["until_ms"] ?? 0
+            assignment.fromTime.milliseconds = row["from_ms"]
+            if let until: Int64 = row["until_ms"] { assignment.untilTime.milliseconds = until }
             assignment.reason = row["reason"]
             assignment.assignedBy = row["assigned_by"]
             return assignment

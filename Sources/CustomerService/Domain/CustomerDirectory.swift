@@ -194,7 +194,7 @@ public struct CustomerDirectory: Sendable {
         for row in rows.prefix(query.pageSize) {
             var entry = Crm_Customer_V1_AuditEntry()
             entry.sequence = row["sequence"]
-            entry.atMs = row["at_ms"]
+            entry.at.milliseconds = row["at_ms"]
             entry.callerSystem = row["caller_system"]
             entry.endUser = row["end_user"]
             entry.requestID = row["request_id"]

@@ -25,8 +25,8 @@ public enum CaseSummaries {
                 """
         ).execute(
             arguments: [
-                found.id, customerKey, name(found.kind), found.category, name(found.status), found.subject, found.openedAtMs,
-                found.resolvedAtMs, found.escalationLevel, found.slas.contains { $0.state == .breached }, finished, event.atMs,
+                found.id, customerKey, name(found.kind), found.category, name(found.status), found.subject, found.openedAt.milliseconds,
+                found.resolvedAt.milliseconds, found.escalationLevel, found.slas.contains { $0.state == .breached }, finished, event.at.milliseconds,
             ])
         // The contact history: the case opened, and its resolution.
         let channel: Crm_Customer_V1_InteractionChannel =
@@ -39,12 +39,12 @@ public enum CaseSummaries {
         if event.type == "case.opened" {
             try ContactHistory.record(
                 customerKey: customerKey, channel: channel, subject: "\(name(found.kind)) \(found.id): \(found.subject)",
-                outcome: "opened (\(found.category))", handledBy: "servicedesk", atMs: found.openedAtMs, source: "servicedesk:\(found.id):opened", db)
+                outcome: "opened (\(found.category))", handledBy: "servicedesk", atMs: found.openedAt.milliseconds, source: "servicedesk:\(found.id):opened", db)
         } else if event.type == "case.transitioned", changed.event == .resolve {
             try ContactHistory.record(
                 customerKey: customerKey, channel: channel, subject: "\(name(found.kind)) \(found.id): \(found.subject)",
                 outcome: "resolved (\(found.resolution.resolutionCode)): \(found.resolution.rootCause)", handledBy: "servicedesk",
-                atMs: found.resolvedAtMs, source: "servicedesk:\(found.id):resolved:\(found.resolvedAtMs)", db)
+                atMs: found.resolvedAt.milliseconds, source: "servicedesk:\(found.id):resolved:\(found.resolvedAt.milliseconds)", db)
         }
     }
 
@@ -62,8 +62,10 @@ public enum CaseSummaries {
         ) { row -> (summary: Crm_Customer_V1_CaseSummary, finished: Bool) in
             var summary = Crm_Customer_V1_CaseSummary()
             (summary.caseID, summary.kind, summary.category, summary.status, summary.subject) = (row[0], row[1], row[2], row[3], row[4])
-            (summary.openedAtMs, summary.resolvedAtMs, summary.escalationLevel) = (row[5], row[6], row[7])
-            (summary.slaBreached, summary.updatedAtMs) = (row[8], row[9])
+            (summary.openedAt.milliseconds, summary.escalationLevel) = (row[5], row[7])
+            let resolvedAt: Int64 = row[6]
+            if resolvedAt != 0 { summary.resolvedAt.milliseconds = resolvedAt }  // 0 while open
+            (summary.slaBreached, summary.updatedAt.milliseconds) = (row[8], row[9])
             return (summary, row[10])
         }
         let open = try SummaryCount.unfinished(listed.map(\.finished), limit: limit) {

@@ -20,6 +20,6 @@ enum ErasureReports {
         }
         // One row says the service applied the erasure also when it held nothing of the customer.
         let rows = entries.isEmpty ? [AuditLog.Entry(customerKey: key, action: "erase-applied", field: service, before: "", after: "nothing held")] : entries
-        try AuditLog.append(rows, caller: Caller(system: "crm-\(service)"), atMilliseconds: event.atMs, db)
+        try AuditLog.append(rows, caller: Caller(system: "crm-\(service)"), atMilliseconds: event.at.milliseconds, db)
     }
 }

@@ -37,7 +37,7 @@ public enum OpportunitySummaries {
                 """
         ).execute(arguments: [
             opportunity.id, customerKey, opportunity.product, stage, opportunity.amountMinor, opportunity.currency, opportunity.ownerRmID,
-            opportunity.expectedCloseDate, stage == "won" || stage == "lost", event.atMs,
+            opportunity.expectedCloseDate, stage == "won" || stage == "lost", event.at.milliseconds,
         ])
     }
 
@@ -56,8 +56,8 @@ public enum OpportunitySummaries {
         let response = "\(changed.response)"
         try ContactHistory.record(
             customerKey: customerKey, channel: channel, subject: "campaign \(changed.campaign.id): \(changed.campaign.name)",
-            outcome: "\(response) (\(changed.campaign.product))", handledBy: "marketing", atMs: event.atMs,
-            source: "marketing:\(changed.campaign.id):\(changed.customerID):\(event.atMs):\(response)", db)
+            outcome: "\(response) (\(changed.campaign.product))", handledBy: "marketing", atMs: event.at.milliseconds,
+            source: "marketing:\(changed.campaign.id):\(changed.customerID):\(event.at.milliseconds):\(response)", db)
     }
 
     /// The customer's opportunities for the view: open ones latest first, then closed ones; and how many are open.
@@ -72,7 +72,7 @@ public enum OpportunitySummaries {
         ) { row -> (summary: Crm_Customer_V1_OpportunitySummary, closed: Bool) in
             var summary = Crm_Customer_V1_OpportunitySummary()
             (summary.opportunityID, summary.product, summary.stage, summary.amountMinor) = (row[0], row[1], row[2], row[3])
-            (summary.currency, summary.ownerRmID, summary.expectedCloseDate, summary.updatedAtMs) = (row[4], row[5], row[6], row[7])
+            (summary.currency, summary.ownerRmID, summary.expectedCloseDate, summary.updatedAt.milliseconds) = (row[4], row[5], row[6], row[7])
             return (summary, row[8])
         }
         let open = try SummaryCount.unfinished(listed.map(\.closed), limit: limit) {

@@ -78,7 +78,7 @@ enum AccountRecords {
             interaction.subject = row["subject"]
             interaction.outcome = row["outcome"]
             interaction.handledBy = row["handled_by"]
-            interaction.atMs = row["at_ms"]
+            interaction.at.milliseconds = row["at_ms"]
             return interaction
         }
     }

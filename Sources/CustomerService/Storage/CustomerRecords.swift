@@ -227,8 +227,8 @@ enum CustomerRecords {
         customer.lifecycleStage = .init(rawValue: row["lifecycle_stage"]) ?? .unspecified
         customer.lifecycleReason = row["lifecycle_reason"]
         if let mergedInto: Int64 = row["merged_into"] { customer.mergedInto = customerID(mergedInto) }
-        customer.createdAtMs = row["created_at_ms"]
-        customer.updatedAtMs = row["updated_at_ms"]
+        customer.createdAt.milliseconds = row["created_at_ms"]
+        customer.updatedAt.milliseconds = row["updated_at_ms"]
 
         var profile = Crm_Customer_V1_CustomerProfile()
         profile.kind = .init(rawValue: row["kind"]) ?? .unspecified

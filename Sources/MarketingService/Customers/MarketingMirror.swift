@@ -40,7 +40,7 @@ public struct MarketingMirror: Sendable {
         // Dormant since the first event that showed it, for as long as it lasts.
         let wasDormantSince: String? = previous?["dormant_since"]
         let dormantSince: String? =
-            customer.lifecycleStage == .dormant ? wasDormantSince ?? pipeline.today(atMilliseconds: event.atMs).description : nil
+            customer.lifecycleStage == .dormant ? wasDormantSince ?? pipeline.today(atMilliseconds: event.at.milliseconds).description : nil
         let birthMD = LocalDate(customer.birthDate).map { String($0.description.dropFirst(5)) } ?? ""
         let consented = customer.consents.filter { $0.purpose == .marketing && $0.granted }.compactMap { SegmentQuery.channelName($0.channel) }
         let marketingConsents = consented.isEmpty ? "" : "," + Set(consented).sorted().joined(separator: ",") + ","
@@ -52,14 +52,14 @@ public struct MarketingMirror: Sendable {
                 "birth_md": birthMD, "relationship_manager_id": customer.relationshipManagerID, "branch_id": customer.branchID,
                 "merged_into_id": customer.mergedIntoID, "assets_minor": customer.reportingAssetsMinor,
                 "monthly_contribution_minor": customer.monthlyContributionMinor, "dormant_since": dormantSince,
-                "marketing_consents": marketingConsents, "payload": Data(event.payload), "updated_at_ms": event.atMs,
+                "marketing_consents": marketingConsents, "payload": Data(event.payload), "updated_at_ms": event.at.milliseconds,
             ],
             previous: previous, db)
         try replaceHeldAccounts(of: customer, db)
         if customer.status == .active {
             try TaskBook(pipeline: pipeline).customerChanged(
                 customer.id, rm: customer.relationshipManagerID, assets: customer.reportingAssetsMinor, previousCredit: previous?["credit_grade"],
-                credit: customer.creditGrade, atMs: event.atMs, db)
+                credit: customer.creditGrade, atMs: event.at.milliseconds, db)
         }
         switch event.type {
         case "customer.merged" where !customer.mergedIntoID.isEmpty:
@@ -118,9 +118,9 @@ public struct MarketingMirror: Sendable {
                 INSERT OR REPLACE INTO case_mirror (case_id, customer_id, kind, status, finished, opened_at_ms, updated_at_ms)
                 VALUES (?, ?, ?, ?, ?, ?, ?)
                 """
-        ).execute(arguments: [found.id, found.customerID, found.kind.rawValue, found.status.rawValue, finished, found.openedAtMs, event.atMs])
+        ).execute(arguments: [found.id, found.customerID, found.kind.rawValue, found.status.rawValue, finished, found.openedAt.milliseconds, event.at.milliseconds])
         if event.type == "case.opened", found.kind == .complaint {
-            try TaskBook(pipeline: pipeline).complaintOpened(found.customerID, atMs: found.openedAtMs, db)
+            try TaskBook(pipeline: pipeline).complaintOpened(found.customerID, atMs: found.openedAt.milliseconds, db)
         }
     }
 

@@ -62,7 +62,7 @@ public struct NextBestOffers: Sendable {
     /// Marketing.GetOfferRules: in force or as an earlier Set left them.
     public func getRules(_ request: Crm_Marketing_V1_GetOfferRulesRequest, _ db: Database) throws -> Crm_Marketing_V1_GetOfferRulesResponse {
         var (response, entry) = try SettingsHistory.read(Self.settingsName, version: request.version, db) { try rulesInForce(db) }
-        if let entry { (response.version, response.setAtMs, response.setBy) = (entry.version, entry.setAtMilliseconds, entry.setBy) }
+        if let entry { (response.version, response.setAt.milliseconds, response.setBy) = (entry.version, entry.setAtMilliseconds, entry.setBy) }
         return response
     }
 

@@ -76,7 +76,7 @@ public struct Pipeline: Sendable {
             var change = Crm_Marketing_V1_StageChange()
             change.from = (OpportunityStage(rawValue: row[0]) ?? .lead).proto
             change.to = (OpportunityStage(rawValue: row[1]) ?? .lead).proto
-            (change.probabilityPercent, change.actor, change.reason, change.atMs) = (row[2], row[3], row[4], row[5])
+            (change.probabilityPercent, change.actor, change.reason, change.at.milliseconds) = (row[2], row[3], row[4], row[5])
             return change
         }
         return response
@@ -218,7 +218,7 @@ public struct Pipeline: Sendable {
         opportunity.probabilityPercent = UInt32(percent)
         opportunity.weightedAmountMinor = OpportunityStage.weighted(opportunity.amountMinor, percent: percent)
         (opportunity.ownerRmID, opportunity.branchID, opportunity.expectedCloseDate, opportunity.referredByRmID) = (row[5], row[6], row[7], row[8])
-        (opportunity.version, opportunity.createdAtMs, opportunity.updatedAtMs, opportunity.lostReason) = (row[9], row[10], row[11], row[12])
+        (opportunity.version, opportunity.createdAt.milliseconds, opportunity.updatedAt.milliseconds, opportunity.lostReason) = (row[9], row[10], row[11], row[12])
         return opportunity
     }
 

@@ -14,7 +14,7 @@ extension Pipeline {
             case .unspecified, .UNRECOGNIZED: nil
             }
         if column == nil { violations.add("groupBy", "is required (STAGE, OWNER_RM or BRANCH)") }
-        if request.closedFromMs < 0 { violations.add("closedFromMs", "must not be negative") }
+        if request.closedFrom.milliseconds < 0 { violations.add("closedFrom", "must not be negative") }
         try violations.throwIfAny()
         guard let column else { return .init() }
 
@@ -26,7 +26,7 @@ extension Pipeline {
                     SELECT \(column), currency, stage, amount_minor FROM opportunity
                     WHERE closed_at_ms IS NULL OR (? > 0 AND closed_at_ms >= ?)
                     """),
-            arguments: [request.closedFromMs, request.closedFromMs])
+            arguments: [request.closedFrom.milliseconds, request.closedFrom.milliseconds])
         while let row = try cursor.next() {
             let stage = OpportunityStage(rawValue: row[2]) ?? .lead
             let key = request.groupBy == .stage ? stage.name : row[0] as String

@@ -108,7 +108,7 @@ public struct Segments: Sendable {
         segment.id = Self.segmentIDs.id(key)
         segment.name = row[0]
         segment.filter = try Crm_Marketing_V1_SegmentFilter(serializedBytes: [UInt8](row[1] as Data))
-        (segment.version, segment.updatedAtMs) = (row[2], row[3])
+        (segment.version, segment.updatedAt.milliseconds) = (row[2], row[3])
         return segment
     }
 }

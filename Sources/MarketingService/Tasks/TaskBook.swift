@@ -127,7 +127,7 @@ public struct TaskBook: Sendable {
             (rules.birthdayDaysAhead, rules.balanceDropPercent, rules.balanceWindowDays)
         (response.repeatComplaints, response.repeatComplaintDays, response.creditScale) = (rules.repeatComplaints, rules.repeatComplaintDays, rules.creditScale)
         response.maturityDaysAhead = rules.maturityDaysAhead
-        if let entry { (response.version, response.setAtMs, response.setBy) = (entry.version, entry.setAtMilliseconds, entry.setBy) }
+        if let entry { (response.version, response.setAt.milliseconds, response.setBy) = (entry.version, entry.setAtMilliseconds, entry.setBy) }
         return response
     }
 
@@ -325,7 +325,7 @@ public struct TaskBook: Sendable {
         (task.customerID, task.ownerRmID, task.title, task.dueDate) = (row[2], row[3], row[4], row[5])
         task.occurrence = row[6] ?? ""
         if let opportunity = row[7] as Int64? { task.opportunityID = Pipeline.opportunityIDs.id(opportunity) }
-        (task.outcome, task.version, task.createdAtMs, task.closedAtMs, task.reason) = (row[8], row[9], row[10], row[11] ?? 0, row[12])
+        (task.outcome, task.version, task.createdAt.milliseconds, task.closedAt.milliseconds, task.reason) = (row[8], row[9], row[10], row[11] ?? 0, row[12])
         task.overdue = task.status == .open && task.dueDate < pipeline.today.description
         return task
     }

@@ -78,12 +78,12 @@ extension CaseDesk {
         found.assignee = row[10]
         found.status = (CaseStatus(rawValue: row[11]) ?? .new).proto
         found.version = row[12]
-        found.openedAtMs = row[13]
-        found.closedAtMs = row[14] ?? 0
+        found.openedAt.milliseconds = row[13]
+        if let closedAt: Int64 = row[14] { found.closedAt.milliseconds = closedAt }
         found.branchID = row[15]
         found.escalationLevel = row[16]
         if let resolvedAt = row[17] as Int64? {
-            found.resolvedAtMs = resolvedAt
+            found.resolvedAt.milliseconds = resolvedAt
             found.resolution.rootCause = row[18]
             found.resolution.resolutionCode = row[19]
             found.resolution.compensationMinor = row[20]
@@ -92,7 +92,7 @@ extension CaseDesk {
         if let score = row[22] as UInt32?, score > 0 {
             found.satisfaction.score = score
             found.satisfaction.comment = row[23]
-            found.satisfaction.recordedAtMs = row[24] ?? 0
+            if let recordedAt: Int64 = row[24] { found.satisfaction.recordedAt.milliseconds = recordedAt }
             found.satisfaction.via = row[25]
         }
         if let parent = row[26] as Int64? { found.parentCaseID = Self.caseID(parent) }
@@ -108,11 +108,11 @@ extension CaseDesk {
             sla.metric = clock.metric.proto
             sla.state = clock.state.proto
             sla.targetMinutes = UInt32(clock.targetMinutes)
-            sla.startedAtMs = clock.startedAt.milliseconds
-            sla.dueAtMs = clock.dueAt(in: calendar)?.milliseconds ?? 0
-            sla.warningAtMs = clock.warningFired ? 0 : clock.warningAt(in: calendar)?.milliseconds ?? 0
+            sla.startedAt.milliseconds = clock.startedAt.milliseconds
+            if let dueAt = clock.dueAt(in: calendar) { sla.dueAt.milliseconds = dueAt.milliseconds }
+            if !clock.warningFired, let warningAt = clock.warningAt(in: calendar) { sla.warningAt.milliseconds = warningAt.milliseconds }
             sla.elapsedMinutes = UInt32(clock.elapsedSeconds(at: at, in: calendar) / 60)
-            sla.stoppedAtMs = clock.stoppedAt?.milliseconds ?? 0
+            if let stoppedAt = clock.stoppedAt { sla.stoppedAt.milliseconds = stoppedAt.milliseconds }
             sla.pauseCount = UInt32(clock.pauses.count)
             return sla
         }

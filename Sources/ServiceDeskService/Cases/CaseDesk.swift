@@ -89,7 +89,7 @@ public struct CaseDesk: Sendable {
             transition.actor = row["actor"]
             transition.reason = row["reason"]
             transition.assignee = row["assignee"]
-            transition.atMs = row["at_ms"]
+            transition.at.milliseconds = row["at_ms"]
             return transition
         }
         return response
@@ -161,7 +161,7 @@ public struct CaseDesk: Sendable {
         if event == .close {
             let token = try issueSatisfactionToken(caseKey: key, at: at, db)
             response.satisfactionToken = token.token
-            response.satisfactionTokenExpiresAtMs = token.expiresAt.milliseconds
+            response.satisfactionTokenExpiresAt.milliseconds = token.expiresAt.milliseconds
         }
         return response
     }
@@ -242,7 +242,7 @@ public struct CaseDesk: Sendable {
     /// ServiceDesk.GetSlaPolicies: in force or as an earlier Set left them.
     public func getPolicies(_ request: Crm_Servicedesk_V1_GetSlaPoliciesRequest, _ db: Database) throws -> Crm_Servicedesk_V1_GetSlaPoliciesResponse {
         var (response, entry) = try SettingsHistory.read(Self.slaPoliciesSettings, version: request.version, db) { try slaPolicies(db) }
-        if let entry { (response.version, response.setAtMs, response.setBy) = (entry.version, entry.setAtMilliseconds, entry.setBy) }
+        if let entry { (response.version, response.setAt.milliseconds, response.setBy) = (entry.version, entry.setAtMilliseconds, entry.setBy) }
         return response
     }
 

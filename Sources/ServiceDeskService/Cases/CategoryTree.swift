@@ -53,7 +53,7 @@ extension CaseDesk {
     /// ServiceDesk.ListCategories: the tree in force or as an earlier Set left it.
     public func listCategories(_ request: Crm_Servicedesk_V1_ListCategoriesRequest, _ db: Database) throws -> Crm_Servicedesk_V1_ListCategoriesResponse {
         var (response, entry) = try SettingsHistory.read(Self.categoriesSettings, version: request.version, db) { try categoriesInForce(db) }
-        if let entry { (response.version, response.setAtMs, response.setBy) = (entry.version, entry.setAtMilliseconds, entry.setBy) }
+        if let entry { (response.version, response.setAt.milliseconds, response.setBy) = (entry.version, entry.setAtMilliseconds, entry.setBy) }
         return response
     }
 

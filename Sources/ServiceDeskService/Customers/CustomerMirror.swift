@@ -34,7 +34,7 @@ public struct CustomerMirror: Sendable {
                 """
         ).execute(arguments: [
             customer.id, customer.status.rawValue, customer.valueGrade, customer.branchID, customer.mergedIntoID,
-            Data(event.payload), event.atMs,
+            Data(event.payload), event.at.milliseconds,
         ])
         switch event.type {
         case "customer.merged" where !customer.mergedIntoID.isEmpty:

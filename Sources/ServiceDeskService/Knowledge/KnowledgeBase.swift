@@ -145,7 +145,7 @@ public struct KnowledgeBase: Sendable {
         article.category = row["category"]
         article.status = (Status(rawValue: row["status"]) ?? .draft).proto
         article.version = row["version"]
-        article.updatedAtMs = row["updated_at_ms"]
+        article.updatedAt.milliseconds = row["updated_at_ms"]
         article.caseLinks = UInt32(try Int.fetchOne(db.cachedStatement(sql: "SELECT count(*) FROM case_article WHERE article_key = ?"), arguments: [key]) ?? 0)
         return article
     }

@@ -33,8 +33,8 @@ public enum CaseReport {
         _ request: Crm_Servicedesk_V1_CaseReportRequest, _ db: Database
     ) throws -> Crm_Servicedesk_V1_CaseReportResponse {
         var violations = FieldViolations()
-        if request.toMs <= request.fromMs { violations.add("toMs", "must be after fromMs") }
-        if Double(request.toMs - request.fromMs) / 1000 > maxWindow { violations.add("toMs", "must be at most 366 days after fromMs") }
+        if request.toTime.milliseconds <= request.fromTime.milliseconds { violations.add("toTime", "must be after fromTime") }
+        if Double(request.toTime.milliseconds - request.fromTime.milliseconds) / 1000 > maxWindow { violations.add("toTime", "must be at most 366 days after fromTime") }
         violations.enumeration(known: request.kind.rawValue <= 3, isUnspecified: request.kind == .unspecified, "kind", required: false)
         if request.repeatThreshold > 1_000 { violations.add("repeatThreshold", "must be at most 1000") }
         try violations.throwIfAny()
@@ -59,7 +59,7 @@ public enum CaseReport {
                     WHERE s.opened_at_ms >= ? AND s.opened_at_ms < ?\(kindFilter)
                     GROUP BY c.case_key, c.metric
                     """),
-            arguments: [request.fromMs, request.toMs])
+            arguments: [request.fromTime.milliseconds, request.toTime.milliseconds])
         let firstResponse = SLAMetric.firstResponse.rawValue
         while let row = try clockRows.next() {
             let (breached, met, running): (Bool, Bool, Bool) = (row[2], row[3], row[4])
@@ -77,7 +77,7 @@ public enum CaseReport {
                         s.satisfaction_score
                     FROM service_case s WHERE s.opened_at_ms >= ? AND s.opened_at_ms < ?\(kindFilter)
                     """),
-            arguments: [request.fromMs, request.toMs])
+            arguments: [request.fromTime.milliseconds, request.toTime.milliseconds])
         while let row = try caseRows.next() {
             let branch: String = row[4]
             let status = CaseStatus(rawValue: row[6]) ?? .new

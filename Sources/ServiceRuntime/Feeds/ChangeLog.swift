@@ -97,7 +97,7 @@ public enum ChangeLog {
             event.sequence = UInt64(row["sequence"] as Int64)
             event.type = row["type"]
             event.entityKey = row["entity_key"]
-            event.atMs = row["at_ms"]
+            event.at.milliseconds = row["at_ms"]
             event.producerEpoch = epoch
             event.payloadType = row["payload_type"]
             event.payload = row["payload"]

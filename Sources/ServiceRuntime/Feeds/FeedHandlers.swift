@@ -105,8 +105,8 @@ public enum FeedHandlers {
                     letter.event = (try? Crm_Feed_V1_ChangeEvent(serializedBytes: row["event"] as Data)) ?? Crm_Feed_V1_ChangeEvent()
                     letter.error = row["error"]
                     letter.attempts = row["attempts"]
-                    letter.failedAtMs = row["failed_at_ms"]
-                    letter.resolvedAtMs = row["resolved_at_ms"] ?? 0
+                    letter.failedAt.milliseconds = row["failed_at_ms"]
+                    if let resolvedAt: Int64 = row["resolved_at_ms"] { letter.resolvedAt.milliseconds = resolvedAt }
                     return letter
                 }
                 return response
@@ -138,7 +138,7 @@ public enum FeedHandlers {
             consumer.consumer = row["consumer"]
             let acknowledged: Int64 = row["acknowledged_sequence"]
             consumer.acknowledgedSequence = UInt64(max(0, acknowledged))
-            consumer.acknowledgedAtMs = row["acknowledged_at_ms"]
+            consumer.acknowledgedAt.milliseconds = row["acknowledged_at_ms"]
             consumer.lagEvents = response.lastSequence - min(response.lastSequence, consumer.acknowledgedSequence)
             if let oldest = try Int64.fetchOne(db, sql: "SELECT at_ms FROM change_log WHERE sequence > ? ORDER BY sequence LIMIT 1", arguments: [acknowledged]) {
                 consumer.lagMs = max(0, now - oldest)

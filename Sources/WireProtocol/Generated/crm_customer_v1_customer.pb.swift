@@ -1174,9 +1174,23 @@ public nonisolated struct Crm_Customer_V1_Customer: Sendable {
   /// Set when status is MERGED: the surviving customer.
   public var mergedInto: String = String()
 
-  public var createdAtMs: Int64 = 0
+  public var createdAt: SwiftProtobuf.Google_Protobuf_Timestamp {
+    get {_createdAt ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
+    set {_createdAt = newValue}
+  }
+  /// Returns true if `createdAt` has been explicitly set.
+  public var hasCreatedAt: Bool {self._createdAt != nil}
+  /// Clears the value of `createdAt`. Subsequent reads from it will return its default value.
+  public mutating func clearCreatedAt() {self._createdAt = nil}
 
-  public var updatedAtMs: Int64 = 0
+  public var updatedAt: SwiftProtobuf.Google_Protobuf_Timestamp {
+    get {_updatedAt ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
+    set {_updatedAt = newValue}
+  }
+  /// Returns true if `updatedAt` has been explicitly set.
+  public var hasUpdatedAt: Bool {self._updatedAt != nil}
+  /// Clears the value of `updatedAt`. Subsequent reads from it will return its default value.
+  public mutating func clearUpdatedAt() {self._updatedAt = nil}
 
   /// True if some personal field in this answer is partly masked or withheld (empty) by the masking
   /// policy of the caller's role: names, birth date, identity numbers, phones, e-mails, addresses.
@@ -1191,6 +1205,8 @@ public nonisolated struct Crm_Customer_V1_Customer: Sendable {
   public init() {}
 
   fileprivate var _profile: Crm_Customer_V1_CustomerProfile? = nil
+  fileprivate var _createdAt: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
+  fileprivate var _updatedAt: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
 }
 
 /// A possible duplicate found for a customer.
@@ -1531,7 +1547,14 @@ public nonisolated struct Crm_Customer_V1_AuditEntry: Sendable {
 
   public var sequence: UInt64 = 0
 
-  public var atMs: Int64 = 0
+  public var at: SwiftProtobuf.Google_Protobuf_Timestamp {
+    get {_at ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
+    set {_at = newValue}
+  }
+  /// Returns true if `at` has been explicitly set.
+  public var hasAt: Bool {self._at != nil}
+  /// Clears the value of `at`. Subsequent reads from it will return its default value.
+  public mutating func clearAt() {self._at = nil}
 
   public var callerSystem: String = String()
 
@@ -1553,6 +1576,8 @@ public nonisolated struct Crm_Customer_V1_AuditEntry: Sendable {
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
+
+  fileprivate var _at: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
 }
 
 /// Customer.ListAudit (2/8): a customer's audit entries, oldest first, a page at a time: its change
@@ -1769,32 +1794,41 @@ public nonisolated struct Crm_Customer_V1_EraseCustomerRequest: Sendable {
   public init() {}
 }
 
-public nonisolated struct Crm_Customer_V1_EraseCustomerResponse: Sendable {
+public nonisolated struct Crm_Customer_V1_EraseCustomerResponse: @unchecked Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
-  public var erased: Bool = false
+  public var erased: Bool {
+    get {_storage._erased}
+    set {_uniqueStorage()._erased = newValue}
+  }
 
   public var customer: Crm_Customer_V1_Customer {
-    get {_customer ?? Crm_Customer_V1_Customer()}
-    set {_customer = newValue}
+    get {_storage._customer ?? Crm_Customer_V1_Customer()}
+    set {_uniqueStorage()._customer = newValue}
   }
   /// Returns true if `customer` has been explicitly set.
-  public var hasCustomer: Bool {self._customer != nil}
+  public var hasCustomer: Bool {_storage._customer != nil}
   /// Clears the value of `customer`. Subsequent reads from it will return its default value.
-  public mutating func clearCustomer() {self._customer = nil}
+  public mutating func clearCustomer() {_uniqueStorage()._customer = nil}
 
   /// When not erased: the hold that prevents it.
-  public var heldByBasis: String = String()
+  public var heldByBasis: String {
+    get {_storage._heldByBasis}
+    set {_uniqueStorage()._heldByBasis = newValue}
+  }
 
-  public var heldUntil: String = String()
+  public var heldUntil: String {
+    get {_storage._heldUntil}
+    set {_uniqueStorage()._heldUntil = newValue}
+  }
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
 
-  fileprivate var _customer: Crm_Customer_V1_Customer? = nil
+  fileprivate var _storage = _StorageClass.defaultInstance
 }
 
 /// One customer's holding of one account, as core banking reports it. An account held by several
@@ -1963,12 +1997,21 @@ public nonisolated struct Crm_Customer_V1_Interaction: Sendable {
   /// Who handled it (RM or employee id), required, at most 20.
   public var handledBy: String = String()
 
-  /// When it happened; not in the future. 0 means now.
-  public var atMs: Int64 = 0
+  /// When it happened; not in the future. Absent means now.
+  public var at: SwiftProtobuf.Google_Protobuf_Timestamp {
+    get {_at ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
+    set {_at = newValue}
+  }
+  /// Returns true if `at` has been explicitly set.
+  public var hasAt: Bool {self._at != nil}
+  /// Clears the value of `at`. Subsequent reads from it will return its default value.
+  public mutating func clearAt() {self._at = nil}
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
+
+  fileprivate var _at: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
 }
 
 /// Customer.RecordInteraction (2/15): adds to a customer's contact history.
@@ -2283,11 +2326,20 @@ public nonisolated struct Crm_Customer_V1_OpportunitySummary: Sendable {
 
   public var expectedCloseDate: String = String()
 
-  public var updatedAtMs: Int64 = 0
+  public var updatedAt: SwiftProtobuf.Google_Protobuf_Timestamp {
+    get {_updatedAt ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
+    set {_updatedAt = newValue}
+  }
+  /// Returns true if `updatedAt` has been explicitly set.
+  public var hasUpdatedAt: Bool {self._updatedAt != nil}
+  /// Clears the value of `updatedAt`. Subsequent reads from it will return its default value.
+  public mutating func clearUpdatedAt() {self._updatedAt = nil}
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
+
+  fileprivate var _updatedAt: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
 }
 
 /// A ServiceDesk case as the customer view shows it.
@@ -2308,9 +2360,23 @@ public nonisolated struct Crm_Customer_V1_CaseSummary: Sendable {
 
   public var subject: String = String()
 
-  public var openedAtMs: Int64 = 0
+  public var openedAt: SwiftProtobuf.Google_Protobuf_Timestamp {
+    get {_openedAt ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
+    set {_openedAt = newValue}
+  }
+  /// Returns true if `openedAt` has been explicitly set.
+  public var hasOpenedAt: Bool {self._openedAt != nil}
+  /// Clears the value of `openedAt`. Subsequent reads from it will return its default value.
+  public mutating func clearOpenedAt() {self._openedAt = nil}
 
-  public var resolvedAtMs: Int64 = 0
+  public var resolvedAt: SwiftProtobuf.Google_Protobuf_Timestamp {
+    get {_resolvedAt ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
+    set {_resolvedAt = newValue}
+  }
+  /// Returns true if `resolvedAt` has been explicitly set.
+  public var hasResolvedAt: Bool {self._resolvedAt != nil}
+  /// Clears the value of `resolvedAt`. Subsequent reads from it will return its default value.
+  public mutating func clearResolvedAt() {self._resolvedAt = nil}
 
   public var escalationLevel: UInt32 = 0
 
@@ -2318,11 +2384,22 @@ public nonisolated struct Crm_Customer_V1_CaseSummary: Sendable {
   public var slaBreached: Bool = false
 
   /// When ServiceDesk last changed it.
-  public var updatedAtMs: Int64 = 0
+  public var updatedAt: SwiftProtobuf.Google_Protobuf_Timestamp {
+    get {_updatedAt ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
+    set {_updatedAt = newValue}
+  }
+  /// Returns true if `updatedAt` has been explicitly set.
+  public var hasUpdatedAt: Bool {self._updatedAt != nil}
+  /// Clears the value of `updatedAt`. Subsequent reads from it will return its default value.
+  public mutating func clearUpdatedAt() {self._updatedAt = nil}
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
+
+  fileprivate var _openedAt: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
+  fileprivate var _resolvedAt: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
+  fileprivate var _updatedAt: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
 }
 
 public nonisolated struct Crm_Customer_V1_GetCustomerViewResponse: Sendable {
@@ -2421,10 +2498,17 @@ public nonisolated struct Crm_Customer_V1_GetValueGradeRulesResponse: Sendable {
 
   public var rules: [Crm_Customer_V1_ValueGradeRule] = []
 
-  /// 0 until the first Set (the built-in rules).
+  /// Absent until the first Set (the built-in rules).
   public var version: Int64 = 0
 
-  public var setAtMs: Int64 = 0
+  public var setAt: SwiftProtobuf.Google_Protobuf_Timestamp {
+    get {_setAt ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
+    set {_setAt = newValue}
+  }
+  /// Returns true if `setAt` has been explicitly set.
+  public var hasSetAt: Bool {self._setAt != nil}
+  /// Clears the value of `setAt`. Subsequent reads from it will return its default value.
+  public mutating func clearSetAt() {self._setAt = nil}
 
   /// The calling system, with "/" and the end user when it reported one.
   public var setBy: String = String()
@@ -2432,6 +2516,8 @@ public nonisolated struct Crm_Customer_V1_GetValueGradeRulesResponse: Sendable {
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
+
+  fileprivate var _setAt: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
 }
 
 /// The lifecycle rules, applied in this order: PROSPECT (never held an account), CHURNED (no open
@@ -2551,10 +2637,17 @@ public nonisolated struct Crm_Customer_V1_GetLifecycleRulesResponse: Sendable {
   /// Clears the value of `rules`. Subsequent reads from it will return its default value.
   public mutating func clearRules() {self._rules = nil}
 
-  /// 0 until the first Set (the defaults).
+  /// Absent until the first Set (the defaults).
   public var version: Int64 = 0
 
-  public var setAtMs: Int64 = 0
+  public var setAt: SwiftProtobuf.Google_Protobuf_Timestamp {
+    get {_setAt ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
+    set {_setAt = newValue}
+  }
+  /// Returns true if `setAt` has been explicitly set.
+  public var hasSetAt: Bool {self._setAt != nil}
+  /// Clears the value of `setAt`. Subsequent reads from it will return its default value.
+  public mutating func clearSetAt() {self._setAt = nil}
 
   /// The calling system, with "/" and the end user when it reported one.
   public var setBy: String = String()
@@ -2564,6 +2657,7 @@ public nonisolated struct Crm_Customer_V1_GetLifecycleRulesResponse: Sendable {
   public init() {}
 
   fileprivate var _rules: Crm_Customer_V1_LifecycleRules? = nil
+  fileprivate var _setAt: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
 }
 
 public nonisolated struct Crm_Customer_V1_HouseholdMember: Sendable {
@@ -2840,7 +2934,7 @@ public nonisolated struct Crm_Customer_V1_GetCorporateGroupResponse: Sendable {
 }
 
 /// A customer's yes or no to being contacted on a channel for a purpose. Consents are never
-/// overwritten: each is a new entry, and the latest (by at_ms, then by recording order) for a channel
+/// overwritten: each is a new entry, and the latest (by at, then by recording order) for a channel
 /// and purpose is the one in force. No entry means no consent.
 public nonisolated struct Crm_Customer_V1_Consent: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
@@ -2856,12 +2950,21 @@ public nonisolated struct Crm_Customer_V1_Consent: Sendable {
   /// Where it was given, required, at most 100, e.g. "mobile app 5.2, consent screen".
   public var source: String = String()
 
-  /// When the customer gave it; not in the future. 0 means now.
-  public var atMs: Int64 = 0
+  /// When the customer gave it; not in the future. Absent means now.
+  public var at: SwiftProtobuf.Google_Protobuf_Timestamp {
+    get {_at ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
+    set {_at = newValue}
+  }
+  /// Returns true if `at` has been explicitly set.
+  public var hasAt: Bool {self._at != nil}
+  /// Clears the value of `at`. Subsequent reads from it will return its default value.
+  public mutating func clearAt() {self._at = nil}
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
+
+  fileprivate var _at: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
 }
 
 /// Customer.RecordConsent (2/29).
@@ -2984,13 +3087,22 @@ public nonisolated struct Crm_Customer_V1_DuplicatePair: Sendable {
 
   public var status: Crm_Customer_V1_DuplicatePairStatus = .unspecified
 
-  public var foundAtMs: Int64 = 0
+  public var foundAt: SwiftProtobuf.Google_Protobuf_Timestamp {
+    get {_foundAt ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
+    set {_foundAt = newValue}
+  }
+  /// Returns true if `foundAt` has been explicitly set.
+  public var hasFoundAt: Bool {self._foundAt != nil}
+  /// Clears the value of `foundAt`. Subsequent reads from it will return its default value.
+  public mutating func clearFoundAt() {self._foundAt = nil}
 
   public var dismissedReason: String = String()
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
+
+  fileprivate var _foundAt: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
 }
 
 /// Customer.ListDuplicatePairs (2/32): open pairs whose customers are both still live, highest
@@ -3400,10 +3512,24 @@ public nonisolated struct Crm_Customer_V1_Assignment: Sendable {
 
   public var branchID: String = String()
 
-  public var fromMs: Int64 = 0
+  public var fromTime: SwiftProtobuf.Google_Protobuf_Timestamp {
+    get {_fromTime ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
+    set {_fromTime = newValue}
+  }
+  /// Returns true if `fromTime` has been explicitly set.
+  public var hasFromTime: Bool {self._fromTime != nil}
+  /// Clears the value of `fromTime`. Subsequent reads from it will return its default value.
+  public mutating func clearFromTime() {self._fromTime = nil}
 
-  /// 0 while current.
-  public var untilMs: Int64 = 0
+  /// Absent while current.
+  public var untilTime: SwiftProtobuf.Google_Protobuf_Timestamp {
+    get {_untilTime ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
+    set {_untilTime = newValue}
+  }
+  /// Returns true if `untilTime` has been explicitly set.
+  public var hasUntilTime: Bool {self._untilTime != nil}
+  /// Clears the value of `untilTime`. Subsequent reads from it will return its default value.
+  public mutating func clearUntilTime() {self._untilTime = nil}
 
   public var reason: String = String()
 
@@ -3413,6 +3539,9 @@ public nonisolated struct Crm_Customer_V1_Assignment: Sendable {
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
+
+  fileprivate var _fromTime: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
+  fileprivate var _untilTime: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
 }
 
 /// Customer.ListAssignments (2/39): a customer's managers and branches over time, newest first.
@@ -4118,7 +4247,7 @@ nonisolated extension Crm_Customer_V1_CustomerProfile: SwiftProtobuf.Message, Sw
 
 nonisolated extension Crm_Customer_V1_Customer: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".Customer"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{1}status\0\u{1}version\0\u{1}profile\0\u{3}value_grade\0\u{3}credit_grade\0\u{3}lifecycle_stage\0\u{3}merged_into\0\u{3}created_at_ms\0\u{3}updated_at_ms\0\u{1}masked\0\u{3}lifecycle_reason\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{1}status\0\u{1}version\0\u{1}profile\0\u{3}value_grade\0\u{3}credit_grade\0\u{3}lifecycle_stage\0\u{3}merged_into\0\u{3}created_at\0\u{3}updated_at\0\u{1}masked\0\u{3}lifecycle_reason\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -4134,8 +4263,8 @@ nonisolated extension Crm_Customer_V1_Customer: SwiftProtobuf.Message, SwiftProt
       case 6: try { try decoder.decodeSingularStringField(value: &self.creditGrade) }()
       case 7: try { try decoder.decodeSingularEnumField(value: &self.lifecycleStage) }()
       case 8: try { try decoder.decodeSingularStringField(value: &self.mergedInto) }()
-      case 9: try { try decoder.decodeSingularInt64Field(value: &self.createdAtMs) }()
-      case 10: try { try decoder.decodeSingularInt64Field(value: &self.updatedAtMs) }()
+      case 9: try { try decoder.decodeSingularMessageField(value: &self._createdAt) }()
+      case 10: try { try decoder.decodeSingularMessageField(value: &self._updatedAt) }()
       case 11: try { try decoder.decodeSingularBoolField(value: &self.masked) }()
       case 12: try { try decoder.decodeSingularStringField(value: &self.lifecycleReason) }()
       default: break
@@ -4172,12 +4301,12 @@ nonisolated extension Crm_Customer_V1_Customer: SwiftProtobuf.Message, SwiftProt
     if !self.mergedInto.isEmpty {
       try visitor.visitSingularStringField(value: self.mergedInto, fieldNumber: 8)
     }
-    if self.createdAtMs != 0 {
-      try visitor.visitSingularInt64Field(value: self.createdAtMs, fieldNumber: 9)
-    }
-    if self.updatedAtMs != 0 {
-      try visitor.visitSingularInt64Field(value: self.updatedAtMs, fieldNumber: 10)
-    }
+    try { if let v = self._createdAt {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 9)
+    } }()
+    try { if let v = self._updatedAt {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 10)
+    } }()
     if self.masked != false {
       try visitor.visitSingularBoolField(value: self.masked, fieldNumber: 11)
     }
@@ -4196,8 +4325,8 @@ nonisolated extension Crm_Customer_V1_Customer: SwiftProtobuf.Message, SwiftProt
     if lhs.creditGrade != rhs.creditGrade {return false}
     if lhs.lifecycleStage != rhs.lifecycleStage {return false}
     if lhs.mergedInto != rhs.mergedInto {return false}
-    if lhs.createdAtMs != rhs.createdAtMs {return false}
-    if lhs.updatedAtMs != rhs.updatedAtMs {return false}
+    if lhs._createdAt != rhs._createdAt {return false}
+    if lhs._updatedAt != rhs._updatedAt {return false}
     if lhs.masked != rhs.masked {return false}
     if lhs.lifecycleReason != rhs.lifecycleReason {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
@@ -4805,7 +4934,7 @@ nonisolated extension Crm_Customer_V1_VerifyAuditResponse: SwiftProtobuf.Message
 
 nonisolated extension Crm_Customer_V1_AuditEntry: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".AuditEntry"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}sequence\0\u{3}at_ms\0\u{3}caller_system\0\u{3}end_user\0\u{3}request_id\0\u{3}customer_id\0\u{1}action\0\u{1}field\0\u{1}before\0\u{1}after\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}sequence\0\u{1}at\0\u{3}caller_system\0\u{3}end_user\0\u{3}request_id\0\u{3}customer_id\0\u{1}action\0\u{1}field\0\u{1}before\0\u{1}after\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -4814,7 +4943,7 @@ nonisolated extension Crm_Customer_V1_AuditEntry: SwiftProtobuf.Message, SwiftPr
       // enabled. https://github.com/apple/swift-protobuf/issues/1034
       switch fieldNumber {
       case 1: try { try decoder.decodeSingularUInt64Field(value: &self.sequence) }()
-      case 2: try { try decoder.decodeSingularInt64Field(value: &self.atMs) }()
+      case 2: try { try decoder.decodeSingularMessageField(value: &self._at) }()
       case 3: try { try decoder.decodeSingularStringField(value: &self.callerSystem) }()
       case 4: try { try decoder.decodeSingularStringField(value: &self.endUser) }()
       case 5: try { try decoder.decodeSingularStringField(value: &self.requestID) }()
@@ -4829,12 +4958,16 @@ nonisolated extension Crm_Customer_V1_AuditEntry: SwiftProtobuf.Message, SwiftPr
   }
 
   public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
     if self.sequence != 0 {
       try visitor.visitSingularUInt64Field(value: self.sequence, fieldNumber: 1)
     }
-    if self.atMs != 0 {
-      try visitor.visitSingularInt64Field(value: self.atMs, fieldNumber: 2)
-    }
+    try { if let v = self._at {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 2)
+    } }()
     if !self.callerSystem.isEmpty {
       try visitor.visitSingularStringField(value: self.callerSystem, fieldNumber: 3)
     }
@@ -4864,7 +4997,7 @@ nonisolated extension Crm_Customer_V1_AuditEntry: SwiftProtobuf.Message, SwiftPr
 
   public static func ==(lhs: Crm_Customer_V1_AuditEntry, rhs: Crm_Customer_V1_AuditEntry) -> Bool {
     if lhs.sequence != rhs.sequence {return false}
-    if lhs.atMs != rhs.atMs {return false}
+    if lhs._at != rhs._at {return false}
     if lhs.callerSystem != rhs.callerSystem {return false}
     if lhs.endUser != rhs.endUser {return false}
     if lhs.requestID != rhs.requestID {return false}
@@ -5327,46 +5460,88 @@ nonisolated extension Crm_Customer_V1_EraseCustomerResponse: SwiftProtobuf.Messa
   public static let protoMessageName: String = _protobuf_package + ".EraseCustomerResponse"
   public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}erased\0\u{1}customer\0\u{3}held_by_basis\0\u{3}held_until\0")
 
+  fileprivate class _StorageClass {
+    var _erased: Bool = false
+    var _customer: Crm_Customer_V1_Customer? = nil
+    var _heldByBasis: String = String()
+    var _heldUntil: String = String()
+
+      // This property is used as the initial default value for new instances of the type.
+      // The type itself is protecting the reference to its storage via CoW semantics.
+      // This will force a copy to be made of this reference when the first mutation occurs;
+      // hence, it is safe to mark this as `nonisolated(unsafe)`.
+      static nonisolated(unsafe) let defaultInstance = _StorageClass()
+
+    private init() {}
+
+    init(copying source: _StorageClass) {
+      _erased = source._erased
+      _customer = source._customer
+      _heldByBasis = source._heldByBasis
+      _heldUntil = source._heldUntil
+    }
+  }
+
+  fileprivate mutating func _uniqueStorage() -> _StorageClass {
+    if !isKnownUniquelyReferenced(&_storage) {
+      _storage = _StorageClass(copying: _storage)
+    }
+    return _storage
+  }
+
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
-    while let fieldNumber = try decoder.nextFieldNumber() {
-      // The use of inline closures is to circumvent an issue where the compiler
-      // allocates stack space for every case branch when no optimizations are
-      // enabled. https://github.com/apple/swift-protobuf/issues/1034
-      switch fieldNumber {
-      case 1: try { try decoder.decodeSingularBoolField(value: &self.erased) }()
-      case 2: try { try decoder.decodeSingularMessageField(value: &self._customer) }()
-      case 3: try { try decoder.decodeSingularStringField(value: &self.heldByBasis) }()
-      case 4: try { try decoder.decodeSingularStringField(value: &self.heldUntil) }()
-      default: break
+    _ = _uniqueStorage()
+    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
+      while let fieldNumber = try decoder.nextFieldNumber() {
+        // The use of inline closures is to circumvent an issue where the compiler
+        // allocates stack space for every case branch when no optimizations are
+        // enabled. https://github.com/apple/swift-protobuf/issues/1034
+        switch fieldNumber {
+        case 1: try { try decoder.decodeSingularBoolField(value: &_storage._erased) }()
+        case 2: try { try decoder.decodeSingularMessageField(value: &_storage._customer) }()
+        case 3: try { try decoder.decodeSingularStringField(value: &_storage._heldByBasis) }()
+        case 4: try { try decoder.decodeSingularStringField(value: &_storage._heldUntil) }()
+        default: break
+        }
       }
     }
   }
 
   public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
-    // The use of inline closures is to circumvent an issue where the compiler
-    // allocates stack space for every if/case branch local when no optimizations
-    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
-    // https://github.com/apple/swift-protobuf/issues/1182
-    if self.erased != false {
-      try visitor.visitSingularBoolField(value: self.erased, fieldNumber: 1)
-    }
-    try { if let v = self._customer {
-      try visitor.visitSingularMessageField(value: v, fieldNumber: 2)
-    } }()
-    if !self.heldByBasis.isEmpty {
-      try visitor.visitSingularStringField(value: self.heldByBasis, fieldNumber: 3)
-    }
-    if !self.heldUntil.isEmpty {
-      try visitor.visitSingularStringField(value: self.heldUntil, fieldNumber: 4)
+    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every if/case branch local when no optimizations
+      // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+      // https://github.com/apple/swift-protobuf/issues/1182
+      if _storage._erased != false {
+        try visitor.visitSingularBoolField(value: _storage._erased, fieldNumber: 1)
+      }
+      try { if let v = _storage._customer {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 2)
+      } }()
+      if !_storage._heldByBasis.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._heldByBasis, fieldNumber: 3)
+      }
+      if !_storage._heldUntil.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._heldUntil, fieldNumber: 4)
+      }
     }
     try unknownFields.traverse(visitor: &visitor)
   }
 
   public static func ==(lhs: Crm_Customer_V1_EraseCustomerResponse, rhs: Crm_Customer_V1_EraseCustomerResponse) -> Bool {
-    if lhs.erased != rhs.erased {return false}
-    if lhs._customer != rhs._customer {return false}
-    if lhs.heldByBasis != rhs.heldByBasis {return false}
-    if lhs.heldUntil != rhs.heldUntil {return false}
+    if lhs._storage !== rhs._storage {
+      let storagesAreEqual: Bool = withExtendedLifetime((lhs._storage, rhs._storage)) { (_args: (_StorageClass, _StorageClass)) in
+        let _storage = _args.0
+        let rhs_storage = _args.1
+        if _storage._erased != rhs_storage._erased {return false}
+        if _storage._customer != rhs_storage._customer {return false}
+        if _storage._heldByBasis != rhs_storage._heldByBasis {return false}
+        if _storage._heldUntil != rhs_storage._heldUntil {return false}
+        return true
+      }
+      if !storagesAreEqual {return false}
+    }
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -5588,7 +5763,7 @@ nonisolated extension Crm_Customer_V1_UpsertAccountsResponse: SwiftProtobuf.Mess
 
 nonisolated extension Crm_Customer_V1_Interaction: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".Interaction"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}interaction_id\0\u{3}customer_id\0\u{1}channel\0\u{1}subject\0\u{1}outcome\0\u{3}handled_by\0\u{3}at_ms\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}interaction_id\0\u{3}customer_id\0\u{1}channel\0\u{1}subject\0\u{1}outcome\0\u{3}handled_by\0\u{1}at\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -5602,13 +5777,17 @@ nonisolated extension Crm_Customer_V1_Interaction: SwiftProtobuf.Message, SwiftP
       case 4: try { try decoder.decodeSingularStringField(value: &self.subject) }()
       case 5: try { try decoder.decodeSingularStringField(value: &self.outcome) }()
       case 6: try { try decoder.decodeSingularStringField(value: &self.handledBy) }()
-      case 7: try { try decoder.decodeSingularInt64Field(value: &self.atMs) }()
+      case 7: try { try decoder.decodeSingularMessageField(value: &self._at) }()
       default: break
       }
     }
   }
 
   public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
     if self.interactionID != 0 {
       try visitor.visitSingularUInt64Field(value: self.interactionID, fieldNumber: 1)
     }
@@ -5627,9 +5806,9 @@ nonisolated extension Crm_Customer_V1_Interaction: SwiftProtobuf.Message, SwiftP
     if !self.handledBy.isEmpty {
       try visitor.visitSingularStringField(value: self.handledBy, fieldNumber: 6)
     }
-    if self.atMs != 0 {
-      try visitor.visitSingularInt64Field(value: self.atMs, fieldNumber: 7)
-    }
+    try { if let v = self._at {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 7)
+    } }()
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -5640,7 +5819,7 @@ nonisolated extension Crm_Customer_V1_Interaction: SwiftProtobuf.Message, SwiftP
     if lhs.subject != rhs.subject {return false}
     if lhs.outcome != rhs.outcome {return false}
     if lhs.handledBy != rhs.handledBy {return false}
-    if lhs.atMs != rhs.atMs {return false}
+    if lhs._at != rhs._at {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -6177,7 +6356,7 @@ nonisolated extension Crm_Customer_V1_CustomerView: SwiftProtobuf.Message, Swift
 
 nonisolated extension Crm_Customer_V1_OpportunitySummary: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".OpportunitySummary"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}opportunity_id\0\u{1}product\0\u{1}stage\0\u{3}amount_minor\0\u{1}currency\0\u{3}owner_rm_id\0\u{3}expected_close_date\0\u{3}updated_at_ms\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}opportunity_id\0\u{1}product\0\u{1}stage\0\u{3}amount_minor\0\u{1}currency\0\u{3}owner_rm_id\0\u{3}expected_close_date\0\u{3}updated_at\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -6192,13 +6371,17 @@ nonisolated extension Crm_Customer_V1_OpportunitySummary: SwiftProtobuf.Message,
       case 5: try { try decoder.decodeSingularStringField(value: &self.currency) }()
       case 6: try { try decoder.decodeSingularStringField(value: &self.ownerRmID) }()
       case 7: try { try decoder.decodeSingularStringField(value: &self.expectedCloseDate) }()
-      case 8: try { try decoder.decodeSingularInt64Field(value: &self.updatedAtMs) }()
+      case 8: try { try decoder.decodeSingularMessageField(value: &self._updatedAt) }()
       default: break
       }
     }
   }
 
   public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
     if !self.opportunityID.isEmpty {
       try visitor.visitSingularStringField(value: self.opportunityID, fieldNumber: 1)
     }
@@ -6220,9 +6403,9 @@ nonisolated extension Crm_Customer_V1_OpportunitySummary: SwiftProtobuf.Message,
     if !self.expectedCloseDate.isEmpty {
       try visitor.visitSingularStringField(value: self.expectedCloseDate, fieldNumber: 7)
     }
-    if self.updatedAtMs != 0 {
-      try visitor.visitSingularInt64Field(value: self.updatedAtMs, fieldNumber: 8)
-    }
+    try { if let v = self._updatedAt {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 8)
+    } }()
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -6234,7 +6417,7 @@ nonisolated extension Crm_Customer_V1_OpportunitySummary: SwiftProtobuf.Message,
     if lhs.currency != rhs.currency {return false}
     if lhs.ownerRmID != rhs.ownerRmID {return false}
     if lhs.expectedCloseDate != rhs.expectedCloseDate {return false}
-    if lhs.updatedAtMs != rhs.updatedAtMs {return false}
+    if lhs._updatedAt != rhs._updatedAt {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -6242,7 +6425,7 @@ nonisolated extension Crm_Customer_V1_OpportunitySummary: SwiftProtobuf.Message,
 
 nonisolated extension Crm_Customer_V1_CaseSummary: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".CaseSummary"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}case_id\0\u{1}kind\0\u{1}category\0\u{1}status\0\u{1}subject\0\u{3}opened_at_ms\0\u{3}resolved_at_ms\0\u{3}escalation_level\0\u{3}sla_breached\0\u{3}updated_at_ms\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}case_id\0\u{1}kind\0\u{1}category\0\u{1}status\0\u{1}subject\0\u{3}opened_at\0\u{3}resolved_at\0\u{3}escalation_level\0\u{3}sla_breached\0\u{3}updated_at\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -6255,17 +6438,21 @@ nonisolated extension Crm_Customer_V1_CaseSummary: SwiftProtobuf.Message, SwiftP
       case 3: try { try decoder.decodeSingularStringField(value: &self.category) }()
       case 4: try { try decoder.decodeSingularStringField(value: &self.status) }()
       case 5: try { try decoder.decodeSingularStringField(value: &self.subject) }()
-      case 6: try { try decoder.decodeSingularInt64Field(value: &self.openedAtMs) }()
-      case 7: try { try decoder.decodeSingularInt64Field(value: &self.resolvedAtMs) }()
+      case 6: try { try decoder.decodeSingularMessageField(value: &self._openedAt) }()
+      case 7: try { try decoder.decodeSingularMessageField(value: &self._resolvedAt) }()
       case 8: try { try decoder.decodeSingularUInt32Field(value: &self.escalationLevel) }()
       case 9: try { try decoder.decodeSingularBoolField(value: &self.slaBreached) }()
-      case 10: try { try decoder.decodeSingularInt64Field(value: &self.updatedAtMs) }()
+      case 10: try { try decoder.decodeSingularMessageField(value: &self._updatedAt) }()
       default: break
       }
     }
   }
 
   public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
     if !self.caseID.isEmpty {
       try visitor.visitSingularStringField(value: self.caseID, fieldNumber: 1)
     }
@@ -6281,21 +6468,21 @@ nonisolated extension Crm_Customer_V1_CaseSummary: SwiftProtobuf.Message, SwiftP
     if !self.subject.isEmpty {
       try visitor.visitSingularStringField(value: self.subject, fieldNumber: 5)
     }
-    if self.openedAtMs != 0 {
-      try visitor.visitSingularInt64Field(value: self.openedAtMs, fieldNumber: 6)
-    }
-    if self.resolvedAtMs != 0 {
-      try visitor.visitSingularInt64Field(value: self.resolvedAtMs, fieldNumber: 7)
-    }
+    try { if let v = self._openedAt {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 6)
+    } }()
+    try { if let v = self._resolvedAt {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 7)
+    } }()
     if self.escalationLevel != 0 {
       try visitor.visitSingularUInt32Field(value: self.escalationLevel, fieldNumber: 8)
     }
     if self.slaBreached != false {
       try visitor.visitSingularBoolField(value: self.slaBreached, fieldNumber: 9)
     }
-    if self.updatedAtMs != 0 {
-      try visitor.visitSingularInt64Field(value: self.updatedAtMs, fieldNumber: 10)
-    }
+    try { if let v = self._updatedAt {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 10)
+    } }()
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -6305,11 +6492,11 @@ nonisolated extension Crm_Customer_V1_CaseSummary: SwiftProtobuf.Message, SwiftP
     if lhs.category != rhs.category {return false}
     if lhs.status != rhs.status {return false}
     if lhs.subject != rhs.subject {return false}
-    if lhs.openedAtMs != rhs.openedAtMs {return false}
-    if lhs.resolvedAtMs != rhs.resolvedAtMs {return false}
+    if lhs._openedAt != rhs._openedAt {return false}
+    if lhs._resolvedAt != rhs._resolvedAt {return false}
     if lhs.escalationLevel != rhs.escalationLevel {return false}
     if lhs.slaBreached != rhs.slaBreached {return false}
-    if lhs.updatedAtMs != rhs.updatedAtMs {return false}
+    if lhs._updatedAt != rhs._updatedAt {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -6491,7 +6678,7 @@ nonisolated extension Crm_Customer_V1_GetValueGradeRulesRequest: SwiftProtobuf.M
 
 nonisolated extension Crm_Customer_V1_GetValueGradeRulesResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".GetValueGradeRulesResponse"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}rules\0\u{1}version\0\u{3}set_at_ms\0\u{3}set_by\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}rules\0\u{1}version\0\u{3}set_at\0\u{3}set_by\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -6501,7 +6688,7 @@ nonisolated extension Crm_Customer_V1_GetValueGradeRulesResponse: SwiftProtobuf.
       switch fieldNumber {
       case 1: try { try decoder.decodeRepeatedMessageField(value: &self.rules) }()
       case 2: try { try decoder.decodeSingularInt64Field(value: &self.version) }()
-      case 3: try { try decoder.decodeSingularInt64Field(value: &self.setAtMs) }()
+      case 3: try { try decoder.decodeSingularMessageField(value: &self._setAt) }()
       case 4: try { try decoder.decodeSingularStringField(value: &self.setBy) }()
       default: break
       }
@@ -6509,15 +6696,19 @@ nonisolated extension Crm_Customer_V1_GetValueGradeRulesResponse: SwiftProtobuf.
   }
 
   public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
     if !self.rules.isEmpty {
       try visitor.visitRepeatedMessageField(value: self.rules, fieldNumber: 1)
     }
     if self.version != 0 {
       try visitor.visitSingularInt64Field(value: self.version, fieldNumber: 2)
     }
-    if self.setAtMs != 0 {
-      try visitor.visitSingularInt64Field(value: self.setAtMs, fieldNumber: 3)
-    }
+    try { if let v = self._setAt {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 3)
+    } }()
     if !self.setBy.isEmpty {
       try visitor.visitSingularStringField(value: self.setBy, fieldNumber: 4)
     }
@@ -6527,7 +6718,7 @@ nonisolated extension Crm_Customer_V1_GetValueGradeRulesResponse: SwiftProtobuf.
   public static func ==(lhs: Crm_Customer_V1_GetValueGradeRulesResponse, rhs: Crm_Customer_V1_GetValueGradeRulesResponse) -> Bool {
     if lhs.rules != rhs.rules {return false}
     if lhs.version != rhs.version {return false}
-    if lhs.setAtMs != rhs.setAtMs {return false}
+    if lhs._setAt != rhs._setAt {return false}
     if lhs.setBy != rhs.setBy {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
@@ -6704,7 +6895,7 @@ nonisolated extension Crm_Customer_V1_GetLifecycleRulesRequest: SwiftProtobuf.Me
 
 nonisolated extension Crm_Customer_V1_GetLifecycleRulesResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".GetLifecycleRulesResponse"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}rules\0\u{1}version\0\u{3}set_at_ms\0\u{3}set_by\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}rules\0\u{1}version\0\u{3}set_at\0\u{3}set_by\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -6714,7 +6905,7 @@ nonisolated extension Crm_Customer_V1_GetLifecycleRulesResponse: SwiftProtobuf.M
       switch fieldNumber {
       case 1: try { try decoder.decodeSingularMessageField(value: &self._rules) }()
       case 2: try { try decoder.decodeSingularInt64Field(value: &self.version) }()
-      case 3: try { try decoder.decodeSingularInt64Field(value: &self.setAtMs) }()
+      case 3: try { try decoder.decodeSingularMessageField(value: &self._setAt) }()
       case 4: try { try decoder.decodeSingularStringField(value: &self.setBy) }()
       default: break
       }
@@ -6732,9 +6923,9 @@ nonisolated extension Crm_Customer_V1_GetLifecycleRulesResponse: SwiftProtobuf.M
     if self.version != 0 {
       try visitor.visitSingularInt64Field(value: self.version, fieldNumber: 2)
     }
-    if self.setAtMs != 0 {
-      try visitor.visitSingularInt64Field(value: self.setAtMs, fieldNumber: 3)
-    }
+    try { if let v = self._setAt {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 3)
+    } }()
     if !self.setBy.isEmpty {
       try visitor.visitSingularStringField(value: self.setBy, fieldNumber: 4)
     }
@@ -6744,7 +6935,7 @@ nonisolated extension Crm_Customer_V1_GetLifecycleRulesResponse: SwiftProtobuf.M
   public static func ==(lhs: Crm_Customer_V1_GetLifecycleRulesResponse, rhs: Crm_Customer_V1_GetLifecycleRulesResponse) -> Bool {
     if lhs._rules != rhs._rules {return false}
     if lhs.version != rhs.version {return false}
-    if lhs.setAtMs != rhs.setAtMs {return false}
+    if lhs._setAt != rhs._setAt {return false}
     if lhs.setBy != rhs.setBy {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
@@ -7318,7 +7509,7 @@ nonisolated extension Crm_Customer_V1_GetCorporateGroupResponse: SwiftProtobuf.M
 
 nonisolated extension Crm_Customer_V1_Consent: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".Consent"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}channel\0\u{1}purpose\0\u{1}granted\0\u{1}source\0\u{3}at_ms\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}channel\0\u{1}purpose\0\u{1}granted\0\u{1}source\0\u{1}at\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -7330,13 +7521,17 @@ nonisolated extension Crm_Customer_V1_Consent: SwiftProtobuf.Message, SwiftProto
       case 2: try { try decoder.decodeSingularEnumField(value: &self.purpose) }()
       case 3: try { try decoder.decodeSingularBoolField(value: &self.granted) }()
       case 4: try { try decoder.decodeSingularStringField(value: &self.source) }()
-      case 5: try { try decoder.decodeSingularInt64Field(value: &self.atMs) }()
+      case 5: try { try decoder.decodeSingularMessageField(value: &self._at) }()
       default: break
       }
     }
   }
 
   public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
     if self.channel != .unspecified {
       try visitor.visitSingularEnumField(value: self.channel, fieldNumber: 1)
     }
@@ -7349,9 +7544,9 @@ nonisolated extension Crm_Customer_V1_Consent: SwiftProtobuf.Message, SwiftProto
     if !self.source.isEmpty {
       try visitor.visitSingularStringField(value: self.source, fieldNumber: 4)
     }
-    if self.atMs != 0 {
-      try visitor.visitSingularInt64Field(value: self.atMs, fieldNumber: 5)
-    }
+    try { if let v = self._at {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 5)
+    } }()
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -7360,7 +7555,7 @@ nonisolated extension Crm_Customer_V1_Consent: SwiftProtobuf.Message, SwiftProto
     if lhs.purpose != rhs.purpose {return false}
     if lhs.granted != rhs.granted {return false}
     if lhs.source != rhs.source {return false}
-    if lhs.atMs != rhs.atMs {return false}
+    if lhs._at != rhs._at {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -7562,7 +7757,7 @@ nonisolated extension Crm_Customer_V1_FindDuplicatesResponse: SwiftProtobuf.Mess
 
 nonisolated extension Crm_Customer_V1_DuplicatePair: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".DuplicatePair"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}pair_id\0\u{3}first_id\0\u{3}second_id\0\u{1}score\0\u{1}reasons\0\u{1}status\0\u{3}found_at_ms\0\u{3}dismissed_reason\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}pair_id\0\u{3}first_id\0\u{3}second_id\0\u{1}score\0\u{1}reasons\0\u{1}status\0\u{3}found_at\0\u{3}dismissed_reason\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -7576,7 +7771,7 @@ nonisolated extension Crm_Customer_V1_DuplicatePair: SwiftProtobuf.Message, Swif
       case 4: try { try decoder.decodeSingularUInt32Field(value: &self.score) }()
       case 5: try { try decoder.decodeRepeatedStringField(value: &self.reasons) }()
       case 6: try { try decoder.decodeSingularEnumField(value: &self.status) }()
-      case 7: try { try decoder.decodeSingularInt64Field(value: &self.foundAtMs) }()
+      case 7: try { try decoder.decodeSingularMessageField(value: &self._foundAt) }()
       case 8: try { try decoder.decodeSingularStringField(value: &self.dismissedReason) }()
       default: break
       }
@@ -7584,6 +7779,10 @@ nonisolated extension Crm_Customer_V1_DuplicatePair: SwiftProtobuf.Message, Swif
   }
 
   public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
     if self.pairID != 0 {
       try visitor.visitSingularUInt64Field(value: self.pairID, fieldNumber: 1)
     }
@@ -7602,9 +7801,9 @@ nonisolated extension Crm_Customer_V1_DuplicatePair: SwiftProtobuf.Message, Swif
     if self.status != .unspecified {
       try visitor.visitSingularEnumField(value: self.status, fieldNumber: 6)
     }
-    if self.foundAtMs != 0 {
-      try visitor.visitSingularInt64Field(value: self.foundAtMs, fieldNumber: 7)
-    }
+    try { if let v = self._foundAt {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 7)
+    } }()
     if !self.dismissedReason.isEmpty {
       try visitor.visitSingularStringField(value: self.dismissedReason, fieldNumber: 8)
     }
@@ -7618,7 +7817,7 @@ nonisolated extension Crm_Customer_V1_DuplicatePair: SwiftProtobuf.Message, Swif
     if lhs.score != rhs.score {return false}
     if lhs.reasons != rhs.reasons {return false}
     if lhs.status != rhs.status {return false}
-    if lhs.foundAtMs != rhs.foundAtMs {return false}
+    if lhs._foundAt != rhs._foundAt {return false}
     if lhs.dismissedReason != rhs.dismissedReason {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
@@ -8434,7 +8633,7 @@ nonisolated extension Crm_Customer_V1_AssignRelationshipManagerResponse: SwiftPr
 
 nonisolated extension Crm_Customer_V1_Assignment: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".Assignment"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}relationship_manager_id\0\u{3}branch_id\0\u{3}from_ms\0\u{3}until_ms\0\u{1}reason\0\u{3}assigned_by\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}relationship_manager_id\0\u{3}branch_id\0\u{3}from_time\0\u{3}until_time\0\u{1}reason\0\u{3}assigned_by\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -8444,8 +8643,8 @@ nonisolated extension Crm_Customer_V1_Assignment: SwiftProtobuf.Message, SwiftPr
       switch fieldNumber {
       case 1: try { try decoder.decodeSingularStringField(value: &self.relationshipManagerID) }()
       case 2: try { try decoder.decodeSingularStringField(value: &self.branchID) }()
-      case 3: try { try decoder.decodeSingularInt64Field(value: &self.fromMs) }()
-      case 4: try { try decoder.decodeSingularInt64Field(value: &self.untilMs) }()
+      case 3: try { try decoder.decodeSingularMessageField(value: &self._fromTime) }()
+      case 4: try { try decoder.decodeSingularMessageField(value: &self._untilTime) }()
       case 5: try { try decoder.decodeSingularStringField(value: &self.reason) }()
       case 6: try { try decoder.decodeSingularStringField(value: &self.assignedBy) }()
       default: break
@@ -8454,18 +8653,22 @@ nonisolated extension Crm_Customer_V1_Assignment: SwiftProtobuf.Message, SwiftPr
   }
 
   public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
     if !self.relationshipManagerID.isEmpty {
       try visitor.visitSingularStringField(value: self.relationshipManagerID, fieldNumber: 1)
     }
     if !self.branchID.isEmpty {
       try visitor.visitSingularStringField(value: self.branchID, fieldNumber: 2)
     }
-    if self.fromMs != 0 {
-      try visitor.visitSingularInt64Field(value: self.fromMs, fieldNumber: 3)
-    }
-    if self.untilMs != 0 {
-      try visitor.visitSingularInt64Field(value: self.untilMs, fieldNumber: 4)
-    }
+    try { if let v = self._fromTime {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 3)
+    } }()
+    try { if let v = self._untilTime {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 4)
+    } }()
     if !self.reason.isEmpty {
       try visitor.visitSingularStringField(value: self.reason, fieldNumber: 5)
     }
@@ -8478,8 +8681,8 @@ nonisolated extension Crm_Customer_V1_Assignment: SwiftProtobuf.Message, SwiftPr
   public static func ==(lhs: Crm_Customer_V1_Assignment, rhs: Crm_Customer_V1_Assignment) -> Bool {
     if lhs.relationshipManagerID != rhs.relationshipManagerID {return false}
     if lhs.branchID != rhs.branchID {return false}
-    if lhs.fromMs != rhs.fromMs {return false}
-    if lhs.untilMs != rhs.untilMs {return false}
+    if lhs._fromTime != rhs._fromTime {return false}
+    if lhs._untilTime != rhs._untilTime {return false}
     if lhs.reason != rhs.reason {return false}
     if lhs.assignedBy != rhs.assignedBy {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}

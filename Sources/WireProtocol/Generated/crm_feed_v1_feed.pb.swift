@@ -44,8 +44,15 @@ public nonisolated struct Crm_Feed_V1_ChangeEvent: Sendable {
   /// The entity the event is about, e.g. "C0000000042". Events of one entity are applied in order.
   public var entityKey: String = String()
 
-  /// Commit time, milliseconds since 1970.
-  public var atMs: Int64 = 0
+  /// Commit time (to the millisecond).
+  public var at: SwiftProtobuf.Google_Protobuf_Timestamp {
+    get {_at ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
+    set {_at = newValue}
+  }
+  /// Returns true if `at` has been explicitly set.
+  public var hasAt: Bool {self._at != nil}
+  /// Clears the value of `at`. Subsequent reads from it will return its default value.
+  public mutating func clearAt() {self._at = nil}
 
   /// Identifies this change log's life: it changes when the log is replaced (a database restored
   /// from a backup, a fresh installation), and then sequences start again.
@@ -59,6 +66,8 @@ public nonisolated struct Crm_Feed_V1_ChangeEvent: Sendable {
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
+
+  fileprivate var _at: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
 }
 
 /// Feed.Subscribe (5/1), a server stream: every retained event after after_sequence, in sequence
@@ -121,7 +130,14 @@ public nonisolated struct Crm_Feed_V1_ConsumerStatus: Sendable {
 
   public var acknowledgedSequence: UInt64 = 0
 
-  public var acknowledgedAtMs: Int64 = 0
+  public var acknowledgedAt: SwiftProtobuf.Google_Protobuf_Timestamp {
+    get {_acknowledgedAt ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
+    set {_acknowledgedAt = newValue}
+  }
+  /// Returns true if `acknowledgedAt` has been explicitly set.
+  public var hasAcknowledgedAt: Bool {self._acknowledgedAt != nil}
+  /// Clears the value of `acknowledgedAt`. Subsequent reads from it will return its default value.
+  public mutating func clearAcknowledgedAt() {self._acknowledgedAt = nil}
 
   /// Events after the acknowledged one, and how old the oldest of them is.
   public var lagEvents: UInt64 = 0
@@ -131,6 +147,8 @@ public nonisolated struct Crm_Feed_V1_ConsumerStatus: Sendable {
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
+
+  fileprivate var _acknowledgedAt: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
 }
 
 /// Feed.Status (5/3): the log and its consumers.
@@ -212,16 +230,32 @@ public nonisolated struct Crm_Feed_V1_DeadLetter: Sendable {
 
   public var attempts: UInt32 = 0
 
-  public var failedAtMs: Int64 = 0
+  public var failedAt: SwiftProtobuf.Google_Protobuf_Timestamp {
+    get {_failedAt ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
+    set {_failedAt = newValue}
+  }
+  /// Returns true if `failedAt` has been explicitly set.
+  public var hasFailedAt: Bool {self._failedAt != nil}
+  /// Clears the value of `failedAt`. Subsequent reads from it will return its default value.
+  public mutating func clearFailedAt() {self._failedAt = nil}
 
-  /// 0 while open.
-  public var resolvedAtMs: Int64 = 0
+  /// Absent while open.
+  public var resolvedAt: SwiftProtobuf.Google_Protobuf_Timestamp {
+    get {_resolvedAt ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
+    set {_resolvedAt = newValue}
+  }
+  /// Returns true if `resolvedAt` has been explicitly set.
+  public var hasResolvedAt: Bool {self._resolvedAt != nil}
+  /// Clears the value of `resolvedAt`. Subsequent reads from it will return its default value.
+  public mutating func clearResolvedAt() {self._resolvedAt = nil}
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
 
   fileprivate var _event: Crm_Feed_V1_ChangeEvent? = nil
+  fileprivate var _failedAt: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
+  fileprivate var _resolvedAt: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
 }
 
 public nonisolated struct Crm_Feed_V1_ListDeadLettersResponse: Sendable {
@@ -335,7 +369,7 @@ fileprivate nonisolated let _protobuf_package = "crm.feed.v1"
 
 nonisolated extension Crm_Feed_V1_ChangeEvent: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".ChangeEvent"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}sequence\0\u{1}type\0\u{3}entity_key\0\u{3}at_ms\0\u{3}producer_epoch\0\u{3}payload_type\0\u{1}payload\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}sequence\0\u{1}type\0\u{3}entity_key\0\u{1}at\0\u{3}producer_epoch\0\u{3}payload_type\0\u{1}payload\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -346,7 +380,7 @@ nonisolated extension Crm_Feed_V1_ChangeEvent: SwiftProtobuf.Message, SwiftProto
       case 1: try { try decoder.decodeSingularUInt64Field(value: &self.sequence) }()
       case 2: try { try decoder.decodeSingularStringField(value: &self.type) }()
       case 3: try { try decoder.decodeSingularStringField(value: &self.entityKey) }()
-      case 4: try { try decoder.decodeSingularInt64Field(value: &self.atMs) }()
+      case 4: try { try decoder.decodeSingularMessageField(value: &self._at) }()
       case 5: try { try decoder.decodeSingularStringField(value: &self.producerEpoch) }()
       case 6: try { try decoder.decodeSingularStringField(value: &self.payloadType) }()
       case 7: try { try decoder.decodeSingularBytesField(value: &self.payload) }()
@@ -356,6 +390,10 @@ nonisolated extension Crm_Feed_V1_ChangeEvent: SwiftProtobuf.Message, SwiftProto
   }
 
   public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
     if self.sequence != 0 {
       try visitor.visitSingularUInt64Field(value: self.sequence, fieldNumber: 1)
     }
@@ -365,9 +403,9 @@ nonisolated extension Crm_Feed_V1_ChangeEvent: SwiftProtobuf.Message, SwiftProto
     if !self.entityKey.isEmpty {
       try visitor.visitSingularStringField(value: self.entityKey, fieldNumber: 3)
     }
-    if self.atMs != 0 {
-      try visitor.visitSingularInt64Field(value: self.atMs, fieldNumber: 4)
-    }
+    try { if let v = self._at {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 4)
+    } }()
     if !self.producerEpoch.isEmpty {
       try visitor.visitSingularStringField(value: self.producerEpoch, fieldNumber: 5)
     }
@@ -384,7 +422,7 @@ nonisolated extension Crm_Feed_V1_ChangeEvent: SwiftProtobuf.Message, SwiftProto
     if lhs.sequence != rhs.sequence {return false}
     if lhs.type != rhs.type {return false}
     if lhs.entityKey != rhs.entityKey {return false}
-    if lhs.atMs != rhs.atMs {return false}
+    if lhs._at != rhs._at {return false}
     if lhs.producerEpoch != rhs.producerEpoch {return false}
     if lhs.payloadType != rhs.payloadType {return false}
     if lhs.payload != rhs.payload {return false}
@@ -494,7 +532,7 @@ nonisolated extension Crm_Feed_V1_AcknowledgeResponse: SwiftProtobuf.Message, Sw
 
 nonisolated extension Crm_Feed_V1_ConsumerStatus: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".ConsumerStatus"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}consumer\0\u{3}acknowledged_sequence\0\u{3}acknowledged_at_ms\0\u{3}lag_events\0\u{3}lag_ms\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}consumer\0\u{3}acknowledged_sequence\0\u{3}acknowledged_at\0\u{3}lag_events\0\u{3}lag_ms\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -504,7 +542,7 @@ nonisolated extension Crm_Feed_V1_ConsumerStatus: SwiftProtobuf.Message, SwiftPr
       switch fieldNumber {
       case 1: try { try decoder.decodeSingularStringField(value: &self.consumer) }()
       case 2: try { try decoder.decodeSingularUInt64Field(value: &self.acknowledgedSequence) }()
-      case 3: try { try decoder.decodeSingularInt64Field(value: &self.acknowledgedAtMs) }()
+      case 3: try { try decoder.decodeSingularMessageField(value: &self._acknowledgedAt) }()
       case 4: try { try decoder.decodeSingularUInt64Field(value: &self.lagEvents) }()
       case 5: try { try decoder.decodeSingularInt64Field(value: &self.lagMs) }()
       default: break
@@ -513,15 +551,19 @@ nonisolated extension Crm_Feed_V1_ConsumerStatus: SwiftProtobuf.Message, SwiftPr
   }
 
   public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
     if !self.consumer.isEmpty {
       try visitor.visitSingularStringField(value: self.consumer, fieldNumber: 1)
     }
     if self.acknowledgedSequence != 0 {
       try visitor.visitSingularUInt64Field(value: self.acknowledgedSequence, fieldNumber: 2)
     }
-    if self.acknowledgedAtMs != 0 {
-      try visitor.visitSingularInt64Field(value: self.acknowledgedAtMs, fieldNumber: 3)
-    }
+    try { if let v = self._acknowledgedAt {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 3)
+    } }()
     if self.lagEvents != 0 {
       try visitor.visitSingularUInt64Field(value: self.lagEvents, fieldNumber: 4)
     }
@@ -534,7 +576,7 @@ nonisolated extension Crm_Feed_V1_ConsumerStatus: SwiftProtobuf.Message, SwiftPr
   public static func ==(lhs: Crm_Feed_V1_ConsumerStatus, rhs: Crm_Feed_V1_ConsumerStatus) -> Bool {
     if lhs.consumer != rhs.consumer {return false}
     if lhs.acknowledgedSequence != rhs.acknowledgedSequence {return false}
-    if lhs.acknowledgedAtMs != rhs.acknowledgedAtMs {return false}
+    if lhs._acknowledgedAt != rhs._acknowledgedAt {return false}
     if lhs.lagEvents != rhs.lagEvents {return false}
     if lhs.lagMs != rhs.lagMs {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
@@ -658,7 +700,7 @@ nonisolated extension Crm_Feed_V1_ListDeadLettersRequest: SwiftProtobuf.Message,
 
 nonisolated extension Crm_Feed_V1_DeadLetter: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".DeadLetter"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}letter_id\0\u{1}producer\0\u{1}event\0\u{1}error\0\u{1}attempts\0\u{3}failed_at_ms\0\u{3}resolved_at_ms\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}letter_id\0\u{1}producer\0\u{1}event\0\u{1}error\0\u{1}attempts\0\u{3}failed_at\0\u{3}resolved_at\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -671,8 +713,8 @@ nonisolated extension Crm_Feed_V1_DeadLetter: SwiftProtobuf.Message, SwiftProtob
       case 3: try { try decoder.decodeSingularMessageField(value: &self._event) }()
       case 4: try { try decoder.decodeSingularStringField(value: &self.error) }()
       case 5: try { try decoder.decodeSingularUInt32Field(value: &self.attempts) }()
-      case 6: try { try decoder.decodeSingularInt64Field(value: &self.failedAtMs) }()
-      case 7: try { try decoder.decodeSingularInt64Field(value: &self.resolvedAtMs) }()
+      case 6: try { try decoder.decodeSingularMessageField(value: &self._failedAt) }()
+      case 7: try { try decoder.decodeSingularMessageField(value: &self._resolvedAt) }()
       default: break
       }
     }
@@ -698,12 +740,12 @@ nonisolated extension Crm_Feed_V1_DeadLetter: SwiftProtobuf.Message, SwiftProtob
     if self.attempts != 0 {
       try visitor.visitSingularUInt32Field(value: self.attempts, fieldNumber: 5)
     }
-    if self.failedAtMs != 0 {
-      try visitor.visitSingularInt64Field(value: self.failedAtMs, fieldNumber: 6)
-    }
-    if self.resolvedAtMs != 0 {
-      try visitor.visitSingularInt64Field(value: self.resolvedAtMs, fieldNumber: 7)
-    }
+    try { if let v = self._failedAt {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 6)
+    } }()
+    try { if let v = self._resolvedAt {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 7)
+    } }()
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -713,8 +755,8 @@ nonisolated extension Crm_Feed_V1_DeadLetter: SwiftProtobuf.Message, SwiftProtob
     if lhs._event != rhs._event {return false}
     if lhs.error != rhs.error {return false}
     if lhs.attempts != rhs.attempts {return false}
-    if lhs.failedAtMs != rhs.failedAtMs {return false}
-    if lhs.resolvedAtMs != rhs.resolvedAtMs {return false}
+    if lhs._failedAt != rhs._failedAt {return false}
+    if lhs._resolvedAt != rhs._resolvedAt {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

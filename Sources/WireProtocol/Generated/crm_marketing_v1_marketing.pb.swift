@@ -543,7 +543,14 @@ public nonisolated struct Crm_Marketing_V1_StageChange: Sendable {
 
   public var reason: String = String()
 
-  public var atMs: Int64 = 0
+  public var at: SwiftProtobuf.Google_Protobuf_Timestamp {
+    get {_at ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
+    set {_at = newValue}
+  }
+  /// Returns true if `at` has been explicitly set.
+  public var hasAt: Bool {self._at != nil}
+  /// Clears the value of `at`. Subsequent reads from it will return its default value.
+  public mutating func clearAt() {self._at = nil}
 
   /// The probability in force at that stage, in percent.
   public var probabilityPercent: UInt32 = 0
@@ -551,60 +558,120 @@ public nonisolated struct Crm_Marketing_V1_StageChange: Sendable {
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
+
+  fileprivate var _at: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
 }
 
-public nonisolated struct Crm_Marketing_V1_Opportunity: Sendable {
+public nonisolated struct Crm_Marketing_V1_Opportunity: @unchecked Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
   /// "O" and 10 digits.
-  public var id: String = String()
+  public var id: String {
+    get {_storage._id}
+    set {_uniqueStorage()._id = newValue}
+  }
 
   /// A customer Marketing knows from the customer feed.
-  public var customerID: String = String()
+  public var customerID: String {
+    get {_storage._customerID}
+    set {_uniqueStorage()._customerID = newValue}
+  }
 
   /// The product offered, e.g. "wealth/fund-a": 1 to 60 characters.
-  public var product: String = String()
+  public var product: String {
+    get {_storage._product}
+    set {_uniqueStorage()._product = newValue}
+  }
 
   /// In the currency's minor unit, 1 to 10^13.
-  public var amountMinor: Int64 = 0
+  public var amountMinor: Int64 {
+    get {_storage._amountMinor}
+    set {_uniqueStorage()._amountMinor = newValue}
+  }
 
   /// ISO 4217, e.g. "CNY".
-  public var currency: String = String()
+  public var currency: String {
+    get {_storage._currency}
+    set {_uniqueStorage()._currency = newValue}
+  }
 
-  public var stage: Crm_Marketing_V1_OpportunityStage = .unspecified
+  public var stage: Crm_Marketing_V1_OpportunityStage {
+    get {_storage._stage}
+    set {_uniqueStorage()._stage = newValue}
+  }
 
   /// The stage's probability (SetStageProbabilities), in percent.
-  public var probabilityPercent: UInt32 = 0
+  public var probabilityPercent: UInt32 {
+    get {_storage._probabilityPercent}
+    set {_uniqueStorage()._probabilityPercent = newValue}
+  }
 
   /// amount_minor * probability_percent / 100, rounded half up.
-  public var weightedAmountMinor: Int64 = 0
+  public var weightedAmountMinor: Int64 {
+    get {_storage._weightedAmountMinor}
+    set {_uniqueStorage()._weightedAmountMinor = newValue}
+  }
 
   /// The RM who owns it, 1 to 20 characters.
-  public var ownerRmID: String = String()
+  public var ownerRmID: String {
+    get {_storage._ownerRmID}
+    set {_uniqueStorage()._ownerRmID = newValue}
+  }
 
   /// The customer's branch (from the mirror) when it was created.
-  public var branchID: String = String()
+  public var branchID: String {
+    get {_storage._branchID}
+    set {_uniqueStorage()._branchID = newValue}
+  }
 
   /// YYYY-MM-DD.
-  public var expectedCloseDate: String = String()
+  public var expectedCloseDate: String {
+    get {_storage._expectedCloseDate}
+    set {_uniqueStorage()._expectedCloseDate = newValue}
+  }
 
   /// The RM who referred it to the owner; empty if none.
-  public var referredByRmID: String = String()
+  public var referredByRmID: String {
+    get {_storage._referredByRmID}
+    set {_uniqueStorage()._referredByRmID = newValue}
+  }
 
-  public var version: Int64 = 0
+  public var version: Int64 {
+    get {_storage._version}
+    set {_uniqueStorage()._version = newValue}
+  }
 
-  public var createdAtMs: Int64 = 0
+  public var createdAt: SwiftProtobuf.Google_Protobuf_Timestamp {
+    get {_storage._createdAt ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
+    set {_uniqueStorage()._createdAt = newValue}
+  }
+  /// Returns true if `createdAt` has been explicitly set.
+  public var hasCreatedAt: Bool {_storage._createdAt != nil}
+  /// Clears the value of `createdAt`. Subsequent reads from it will return its default value.
+  public mutating func clearCreatedAt() {_uniqueStorage()._createdAt = nil}
 
-  public var updatedAtMs: Int64 = 0
+  public var updatedAt: SwiftProtobuf.Google_Protobuf_Timestamp {
+    get {_storage._updatedAt ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
+    set {_uniqueStorage()._updatedAt = newValue}
+  }
+  /// Returns true if `updatedAt` has been explicitly set.
+  public var hasUpdatedAt: Bool {_storage._updatedAt != nil}
+  /// Clears the value of `updatedAt`. Subsequent reads from it will return its default value.
+  public mutating func clearUpdatedAt() {_uniqueStorage()._updatedAt = nil}
 
   /// Set when lost.
-  public var lostReason: String = String()
+  public var lostReason: String {
+    get {_storage._lostReason}
+    set {_uniqueStorage()._lostReason = newValue}
+  }
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
+
+  fileprivate var _storage = _StorageClass.defaultInstance
 }
 
 /// Marketing.CreateOpportunity (3/1): a new opportunity at LEAD (or the stage given, if it is open).
@@ -671,30 +738,27 @@ public nonisolated struct Crm_Marketing_V1_GetOpportunityRequest: Sendable {
   public init() {}
 }
 
-public nonisolated struct Crm_Marketing_V1_GetOpportunityResponse: @unchecked Sendable {
+public nonisolated struct Crm_Marketing_V1_GetOpportunityResponse: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
   public var opportunity: Crm_Marketing_V1_Opportunity {
-    get {_storage._opportunity ?? Crm_Marketing_V1_Opportunity()}
-    set {_uniqueStorage()._opportunity = newValue}
+    get {_opportunity ?? Crm_Marketing_V1_Opportunity()}
+    set {_opportunity = newValue}
   }
   /// Returns true if `opportunity` has been explicitly set.
-  public var hasOpportunity: Bool {_storage._opportunity != nil}
+  public var hasOpportunity: Bool {self._opportunity != nil}
   /// Clears the value of `opportunity`. Subsequent reads from it will return its default value.
-  public mutating func clearOpportunity() {_uniqueStorage()._opportunity = nil}
+  public mutating func clearOpportunity() {self._opportunity = nil}
 
-  public var history: [Crm_Marketing_V1_StageChange] {
-    get {_storage._history}
-    set {_uniqueStorage()._history = newValue}
-  }
+  public var history: [Crm_Marketing_V1_StageChange] = []
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
 
-  fileprivate var _storage = _StorageClass.defaultInstance
+  fileprivate var _opportunity: Crm_Marketing_V1_Opportunity? = nil
 }
 
 /// Marketing.MoveOpportunity (3/3): to another stage. Allowed: LEAD -> QUALIFIED; QUALIFIED ->
@@ -843,7 +907,7 @@ public nonisolated struct Crm_Marketing_V1_SetStageProbabilitiesResponse: Sendab
   public init() {}
 }
 
-/// Marketing.PipelineReport (3/6): open opportunities (and, with closed_from_ms, those won or lost
+/// Marketing.PipelineReport (3/6): open opportunities (and, with closed_from, those won or lost
 /// since then) grouped by stage, RM or branch, per currency.
 public nonisolated struct Crm_Marketing_V1_PipelineReportRequest: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
@@ -852,12 +916,21 @@ public nonisolated struct Crm_Marketing_V1_PipelineReportRequest: Sendable {
 
   public var groupBy: Crm_Marketing_V1_PipelineGrouping = .unspecified
 
-  /// Also count opportunities won or lost at or after this instant; 0: open ones only.
-  public var closedFromMs: Int64 = 0
+  /// Also count opportunities won or lost at or after this instant; absent: open ones only.
+  public var closedFrom: SwiftProtobuf.Google_Protobuf_Timestamp {
+    get {_closedFrom ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
+    set {_closedFrom = newValue}
+  }
+  /// Returns true if `closedFrom` has been explicitly set.
+  public var hasClosedFrom: Bool {self._closedFrom != nil}
+  /// Clears the value of `closedFrom`. Subsequent reads from it will return its default value.
+  public mutating func clearClosedFrom() {self._closedFrom = nil}
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
+
+  fileprivate var _closedFrom: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
 }
 
 public nonisolated struct Crm_Marketing_V1_PipelineRow: Sendable {
@@ -895,54 +968,109 @@ public nonisolated struct Crm_Marketing_V1_PipelineReportResponse: Sendable {
   public init() {}
 }
 
-public nonisolated struct Crm_Marketing_V1_RmTask: Sendable {
+public nonisolated struct Crm_Marketing_V1_RmTask: @unchecked Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
   /// "T" and 10 digits.
-  public var id: String = String()
+  public var id: String {
+    get {_storage._id}
+    set {_uniqueStorage()._id = newValue}
+  }
 
-  public var kind: Crm_Marketing_V1_TaskKind = .unspecified
+  public var kind: Crm_Marketing_V1_TaskKind {
+    get {_storage._kind}
+    set {_uniqueStorage()._kind = newValue}
+  }
 
-  public var status: Crm_Marketing_V1_TaskStatus = .unspecified
+  public var status: Crm_Marketing_V1_TaskStatus {
+    get {_storage._status}
+    set {_uniqueStorage()._status = newValue}
+  }
 
-  public var customerID: String = String()
+  public var customerID: String {
+    get {_storage._customerID}
+    set {_uniqueStorage()._customerID = newValue}
+  }
 
   /// The RM who should do it: for generated tasks the customer's RM in the mirror.
-  public var ownerRmID: String = String()
+  public var ownerRmID: String {
+    get {_storage._ownerRmID}
+    set {_uniqueStorage()._ownerRmID = newValue}
+  }
 
   /// 1 to 200 characters.
-  public var title: String = String()
+  public var title: String {
+    get {_storage._title}
+    set {_uniqueStorage()._title = newValue}
+  }
 
   /// YYYY-MM-DD.
-  public var dueDate: String = String()
+  public var dueDate: String {
+    get {_storage._dueDate}
+    set {_uniqueStorage()._dueDate = newValue}
+  }
 
   /// Generated tasks: the occurrence they are for (the birthday's date that year, the day the
   /// customer was first seen dormant); each (customer, kind, occurrence) is generated once.
-  public var occurrence: String = String()
+  public var occurrence: String {
+    get {_storage._occurrence}
+    set {_uniqueStorage()._occurrence = newValue}
+  }
 
   /// An opportunity it follows up; empty if none.
-  public var opportunityID: String = String()
+  public var opportunityID: String {
+    get {_storage._opportunityID}
+    set {_uniqueStorage()._opportunityID = newValue}
+  }
 
   /// Open and due before today (in the service's time zone).
-  public var overdue: Bool = false
+  public var overdue: Bool {
+    get {_storage._overdue}
+    set {_uniqueStorage()._overdue = newValue}
+  }
 
   /// What came of it (DONE) or why it was dropped (CANCELLED).
-  public var outcome: String = String()
+  public var outcome: String {
+    get {_storage._outcome}
+    set {_uniqueStorage()._outcome = newValue}
+  }
 
-  public var version: Int64 = 0
+  public var version: Int64 {
+    get {_storage._version}
+    set {_uniqueStorage()._version = newValue}
+  }
 
-  public var createdAtMs: Int64 = 0
+  public var createdAt: SwiftProtobuf.Google_Protobuf_Timestamp {
+    get {_storage._createdAt ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
+    set {_uniqueStorage()._createdAt = newValue}
+  }
+  /// Returns true if `createdAt` has been explicitly set.
+  public var hasCreatedAt: Bool {_storage._createdAt != nil}
+  /// Clears the value of `createdAt`. Subsequent reads from it will return its default value.
+  public mutating func clearCreatedAt() {_uniqueStorage()._createdAt = nil}
 
-  public var closedAtMs: Int64 = 0
+  public var closedAt: SwiftProtobuf.Google_Protobuf_Timestamp {
+    get {_storage._closedAt ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
+    set {_uniqueStorage()._closedAt = newValue}
+  }
+  /// Returns true if `closedAt` has been explicitly set.
+  public var hasClosedAt: Bool {_storage._closedAt != nil}
+  /// Clears the value of `closedAt`. Subsequent reads from it will return its default value.
+  public mutating func clearClosedAt() {_uniqueStorage()._closedAt = nil}
 
   /// Why a generated task was made, e.g. "assets down 45% in 30 days: 1000000 -> 550000 fen".
-  public var reason: String = String()
+  public var reason: String {
+    get {_storage._reason}
+    set {_uniqueStorage()._reason = newValue}
+  }
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
+
+  fileprivate var _storage = _StorageClass.defaultInstance
 }
 
 /// Marketing.CreateTask (3/7): a follow-up for a mirrored customer. The owner defaults to the
@@ -1200,10 +1328,17 @@ public nonisolated struct Crm_Marketing_V1_GetEventRulesResponse: Sendable {
 
   public var maturityDaysAhead: UInt32 = 0
 
-  /// 0 until the first Set (the defaults).
+  /// Absent until the first Set (the defaults).
   public var version: Int64 = 0
 
-  public var setAtMs: Int64 = 0
+  public var setAt: SwiftProtobuf.Google_Protobuf_Timestamp {
+    get {_setAt ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
+    set {_setAt = newValue}
+  }
+  /// Returns true if `setAt` has been explicitly set.
+  public var hasSetAt: Bool {self._setAt != nil}
+  /// Clears the value of `setAt`. Subsequent reads from it will return its default value.
+  public mutating func clearSetAt() {self._setAt = nil}
 
   /// The calling system, with "/" and the end user when it reported one.
   public var setBy: String = String()
@@ -1211,6 +1346,8 @@ public nonisolated struct Crm_Marketing_V1_GetEventRulesResponse: Sendable {
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
+
+  fileprivate var _setAt: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
 }
 
 /// The payload of task events: "task.created", "task.closed".
@@ -1286,13 +1423,21 @@ public nonisolated struct Crm_Marketing_V1_Segment: Sendable {
 
   public var version: Int64 = 0
 
-  public var updatedAtMs: Int64 = 0
+  public var updatedAt: SwiftProtobuf.Google_Protobuf_Timestamp {
+    get {_updatedAt ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
+    set {_updatedAt = newValue}
+  }
+  /// Returns true if `updatedAt` has been explicitly set.
+  public var hasUpdatedAt: Bool {self._updatedAt != nil}
+  /// Clears the value of `updatedAt`. Subsequent reads from it will return its default value.
+  public mutating func clearUpdatedAt() {self._updatedAt = nil}
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
 
   fileprivate var _filter: Crm_Marketing_V1_SegmentFilter? = nil
+  fileprivate var _updatedAt: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
 }
 
 /// Marketing.SaveSegment (3/12): creates (id empty) or replaces a saved segment (expected_version).
@@ -2001,10 +2146,17 @@ public nonisolated struct Crm_Marketing_V1_GetOfferRulesResponse: Sendable {
 
   public var rules: [Crm_Marketing_V1_OfferRule] = []
 
-  /// 0 until the first Set (no rules).
+  /// Absent until the first Set (no rules).
   public var version: Int64 = 0
 
-  public var setAtMs: Int64 = 0
+  public var setAt: SwiftProtobuf.Google_Protobuf_Timestamp {
+    get {_setAt ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
+    set {_setAt = newValue}
+  }
+  /// Returns true if `setAt` has been explicitly set.
+  public var hasSetAt: Bool {self._setAt != nil}
+  /// Clears the value of `setAt`. Subsequent reads from it will return its default value.
+  public mutating func clearSetAt() {self._setAt = nil}
 
   /// The calling system, with "/" and the end user when it reported one.
   public var setBy: String = String()
@@ -2012,6 +2164,8 @@ public nonisolated struct Crm_Marketing_V1_GetOfferRulesResponse: Sendable {
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
+
+  fileprivate var _setAt: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
 }
 
 public nonisolated struct Crm_Marketing_V1_Offer: Sendable {
@@ -2317,7 +2471,7 @@ nonisolated extension Crm_Marketing_V1_ContributionGrouping: SwiftProtobuf._Prot
 
 nonisolated extension Crm_Marketing_V1_StageChange: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".StageChange"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}from\0\u{1}to\0\u{1}actor\0\u{1}reason\0\u{3}at_ms\0\u{3}probability_percent\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}from\0\u{1}to\0\u{1}actor\0\u{1}reason\0\u{1}at\0\u{3}probability_percent\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -2329,7 +2483,7 @@ nonisolated extension Crm_Marketing_V1_StageChange: SwiftProtobuf.Message, Swift
       case 2: try { try decoder.decodeSingularEnumField(value: &self.to) }()
       case 3: try { try decoder.decodeSingularStringField(value: &self.actor) }()
       case 4: try { try decoder.decodeSingularStringField(value: &self.reason) }()
-      case 5: try { try decoder.decodeSingularInt64Field(value: &self.atMs) }()
+      case 5: try { try decoder.decodeSingularMessageField(value: &self._at) }()
       case 6: try { try decoder.decodeSingularUInt32Field(value: &self.probabilityPercent) }()
       default: break
       }
@@ -2337,6 +2491,10 @@ nonisolated extension Crm_Marketing_V1_StageChange: SwiftProtobuf.Message, Swift
   }
 
   public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
     if self.from != .unspecified {
       try visitor.visitSingularEnumField(value: self.from, fieldNumber: 1)
     }
@@ -2349,9 +2507,9 @@ nonisolated extension Crm_Marketing_V1_StageChange: SwiftProtobuf.Message, Swift
     if !self.reason.isEmpty {
       try visitor.visitSingularStringField(value: self.reason, fieldNumber: 4)
     }
-    if self.atMs != 0 {
-      try visitor.visitSingularInt64Field(value: self.atMs, fieldNumber: 5)
-    }
+    try { if let v = self._at {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 5)
+    } }()
     if self.probabilityPercent != 0 {
       try visitor.visitSingularUInt32Field(value: self.probabilityPercent, fieldNumber: 6)
     }
@@ -2363,7 +2521,7 @@ nonisolated extension Crm_Marketing_V1_StageChange: SwiftProtobuf.Message, Swift
     if lhs.to != rhs.to {return false}
     if lhs.actor != rhs.actor {return false}
     if lhs.reason != rhs.reason {return false}
-    if lhs.atMs != rhs.atMs {return false}
+    if lhs._at != rhs._at {return false}
     if lhs.probabilityPercent != rhs.probabilityPercent {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
@@ -2372,104 +2530,174 @@ nonisolated extension Crm_Marketing_V1_StageChange: SwiftProtobuf.Message, Swift
 
 nonisolated extension Crm_Marketing_V1_Opportunity: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".Opportunity"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{3}customer_id\0\u{1}product\0\u{3}amount_minor\0\u{1}currency\0\u{1}stage\0\u{3}probability_percent\0\u{3}weighted_amount_minor\0\u{3}owner_rm_id\0\u{3}branch_id\0\u{3}expected_close_date\0\u{3}referred_by_rm_id\0\u{1}version\0\u{3}created_at_ms\0\u{3}updated_at_ms\0\u{3}lost_reason\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{3}customer_id\0\u{1}product\0\u{3}amount_minor\0\u{1}currency\0\u{1}stage\0\u{3}probability_percent\0\u{3}weighted_amount_minor\0\u{3}owner_rm_id\0\u{3}branch_id\0\u{3}expected_close_date\0\u{3}referred_by_rm_id\0\u{1}version\0\u{3}created_at\0\u{3}updated_at\0\u{3}lost_reason\0")
+
+  fileprivate class _StorageClass {
+    var _id: String = String()
+    var _customerID: String = String()
+    var _product: String = String()
+    var _amountMinor: Int64 = 0
+    var _currency: String = String()
+    var _stage: Crm_Marketing_V1_OpportunityStage = .unspecified
+    var _probabilityPercent: UInt32 = 0
+    var _weightedAmountMinor: Int64 = 0
+    var _ownerRmID: String = String()
+    var _branchID: String = String()
+    var _expectedCloseDate: String = String()
+    var _referredByRmID: String = String()
+    var _version: Int64 = 0
+    var _createdAt: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
+    var _updatedAt: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
+    var _lostReason: String = String()
+
+      // This property is used as the initial default value for new instances of the type.
+      // The type itself is protecting the reference to its storage via CoW semantics.
+      // This will force a copy to be made of this reference when the first mutation occurs;
+      // hence, it is safe to mark this as `nonisolated(unsafe)`.
+      static nonisolated(unsafe) let defaultInstance = _StorageClass()
+
+    private init() {}
+
+    init(copying source: _StorageClass) {
+      _id = source._id
+      _customerID = source._customerID
+      _product = source._product
+      _amountMinor = source._amountMinor
+      _currency = source._currency
+      _stage = source._stage
+      _probabilityPercent = source._probabilityPercent
+      _weightedAmountMinor = source._weightedAmountMinor
+      _ownerRmID = source._ownerRmID
+      _branchID = source._branchID
+      _expectedCloseDate = source._expectedCloseDate
+      _referredByRmID = source._referredByRmID
+      _version = source._version
+      _createdAt = source._createdAt
+      _updatedAt = source._updatedAt
+      _lostReason = source._lostReason
+    }
+  }
+
+  fileprivate mutating func _uniqueStorage() -> _StorageClass {
+    if !isKnownUniquelyReferenced(&_storage) {
+      _storage = _StorageClass(copying: _storage)
+    }
+    return _storage
+  }
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
-    while let fieldNumber = try decoder.nextFieldNumber() {
-      // The use of inline closures is to circumvent an issue where the compiler
-      // allocates stack space for every case branch when no optimizations are
-      // enabled. https://github.com/apple/swift-protobuf/issues/1034
-      switch fieldNumber {
-      case 1: try { try decoder.decodeSingularStringField(value: &self.id) }()
-      case 2: try { try decoder.decodeSingularStringField(value: &self.customerID) }()
-      case 3: try { try decoder.decodeSingularStringField(value: &self.product) }()
-      case 4: try { try decoder.decodeSingularInt64Field(value: &self.amountMinor) }()
-      case 5: try { try decoder.decodeSingularStringField(value: &self.currency) }()
-      case 6: try { try decoder.decodeSingularEnumField(value: &self.stage) }()
-      case 7: try { try decoder.decodeSingularUInt32Field(value: &self.probabilityPercent) }()
-      case 8: try { try decoder.decodeSingularInt64Field(value: &self.weightedAmountMinor) }()
-      case 9: try { try decoder.decodeSingularStringField(value: &self.ownerRmID) }()
-      case 10: try { try decoder.decodeSingularStringField(value: &self.branchID) }()
-      case 11: try { try decoder.decodeSingularStringField(value: &self.expectedCloseDate) }()
-      case 12: try { try decoder.decodeSingularStringField(value: &self.referredByRmID) }()
-      case 13: try { try decoder.decodeSingularInt64Field(value: &self.version) }()
-      case 14: try { try decoder.decodeSingularInt64Field(value: &self.createdAtMs) }()
-      case 15: try { try decoder.decodeSingularInt64Field(value: &self.updatedAtMs) }()
-      case 16: try { try decoder.decodeSingularStringField(value: &self.lostReason) }()
-      default: break
+    _ = _uniqueStorage()
+    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
+      while let fieldNumber = try decoder.nextFieldNumber() {
+        // The use of inline closures is to circumvent an issue where the compiler
+        // allocates stack space for every case branch when no optimizations are
+        // enabled. https://github.com/apple/swift-protobuf/issues/1034
+        switch fieldNumber {
+        case 1: try { try decoder.decodeSingularStringField(value: &_storage._id) }()
+        case 2: try { try decoder.decodeSingularStringField(value: &_storage._customerID) }()
+        case 3: try { try decoder.decodeSingularStringField(value: &_storage._product) }()
+        case 4: try { try decoder.decodeSingularInt64Field(value: &_storage._amountMinor) }()
+        case 5: try { try decoder.decodeSingularStringField(value: &_storage._currency) }()
+        case 6: try { try decoder.decodeSingularEnumField(value: &_storage._stage) }()
+        case 7: try { try decoder.decodeSingularUInt32Field(value: &_storage._probabilityPercent) }()
+        case 8: try { try decoder.decodeSingularInt64Field(value: &_storage._weightedAmountMinor) }()
+        case 9: try { try decoder.decodeSingularStringField(value: &_storage._ownerRmID) }()
+        case 10: try { try decoder.decodeSingularStringField(value: &_storage._branchID) }()
+        case 11: try { try decoder.decodeSingularStringField(value: &_storage._expectedCloseDate) }()
+        case 12: try { try decoder.decodeSingularStringField(value: &_storage._referredByRmID) }()
+        case 13: try { try decoder.decodeSingularInt64Field(value: &_storage._version) }()
+        case 14: try { try decoder.decodeSingularMessageField(value: &_storage._createdAt) }()
+        case 15: try { try decoder.decodeSingularMessageField(value: &_storage._updatedAt) }()
+        case 16: try { try decoder.decodeSingularStringField(value: &_storage._lostReason) }()
+        default: break
+        }
       }
     }
   }
 
   public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
-    if !self.id.isEmpty {
-      try visitor.visitSingularStringField(value: self.id, fieldNumber: 1)
-    }
-    if !self.customerID.isEmpty {
-      try visitor.visitSingularStringField(value: self.customerID, fieldNumber: 2)
-    }
-    if !self.product.isEmpty {
-      try visitor.visitSingularStringField(value: self.product, fieldNumber: 3)
-    }
-    if self.amountMinor != 0 {
-      try visitor.visitSingularInt64Field(value: self.amountMinor, fieldNumber: 4)
-    }
-    if !self.currency.isEmpty {
-      try visitor.visitSingularStringField(value: self.currency, fieldNumber: 5)
-    }
-    if self.stage != .unspecified {
-      try visitor.visitSingularEnumField(value: self.stage, fieldNumber: 6)
-    }
-    if self.probabilityPercent != 0 {
-      try visitor.visitSingularUInt32Field(value: self.probabilityPercent, fieldNumber: 7)
-    }
-    if self.weightedAmountMinor != 0 {
-      try visitor.visitSingularInt64Field(value: self.weightedAmountMinor, fieldNumber: 8)
-    }
-    if !self.ownerRmID.isEmpty {
-      try visitor.visitSingularStringField(value: self.ownerRmID, fieldNumber: 9)
-    }
-    if !self.branchID.isEmpty {
-      try visitor.visitSingularStringField(value: self.branchID, fieldNumber: 10)
-    }
-    if !self.expectedCloseDate.isEmpty {
-      try visitor.visitSingularStringField(value: self.expectedCloseDate, fieldNumber: 11)
-    }
-    if !self.referredByRmID.isEmpty {
-      try visitor.visitSingularStringField(value: self.referredByRmID, fieldNumber: 12)
-    }
-    if self.version != 0 {
-      try visitor.visitSingularInt64Field(value: self.version, fieldNumber: 13)
-    }
-    if self.createdAtMs != 0 {
-      try visitor.visitSingularInt64Field(value: self.createdAtMs, fieldNumber: 14)
-    }
-    if self.updatedAtMs != 0 {
-      try visitor.visitSingularInt64Field(value: self.updatedAtMs, fieldNumber: 15)
-    }
-    if !self.lostReason.isEmpty {
-      try visitor.visitSingularStringField(value: self.lostReason, fieldNumber: 16)
+    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every if/case branch local when no optimizations
+      // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+      // https://github.com/apple/swift-protobuf/issues/1182
+      if !_storage._id.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._id, fieldNumber: 1)
+      }
+      if !_storage._customerID.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._customerID, fieldNumber: 2)
+      }
+      if !_storage._product.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._product, fieldNumber: 3)
+      }
+      if _storage._amountMinor != 0 {
+        try visitor.visitSingularInt64Field(value: _storage._amountMinor, fieldNumber: 4)
+      }
+      if !_storage._currency.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._currency, fieldNumber: 5)
+      }
+      if _storage._stage != .unspecified {
+        try visitor.visitSingularEnumField(value: _storage._stage, fieldNumber: 6)
+      }
+      if _storage._probabilityPercent != 0 {
+        try visitor.visitSingularUInt32Field(value: _storage._probabilityPercent, fieldNumber: 7)
+      }
+      if _storage._weightedAmountMinor != 0 {
+        try visitor.visitSingularInt64Field(value: _storage._weightedAmountMinor, fieldNumber: 8)
+      }
+      if !_storage._ownerRmID.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._ownerRmID, fieldNumber: 9)
+      }
+      if !_storage._branchID.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._branchID, fieldNumber: 10)
+      }
+      if !_storage._expectedCloseDate.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._expectedCloseDate, fieldNumber: 11)
+      }
+      if !_storage._referredByRmID.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._referredByRmID, fieldNumber: 12)
+      }
+      if _storage._version != 0 {
+        try visitor.visitSingularInt64Field(value: _storage._version, fieldNumber: 13)
+      }
+      try { if let v = _storage._createdAt {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 14)
+      } }()
+      try { if let v = _storage._updatedAt {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 15)
+      } }()
+      if !_storage._lostReason.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._lostReason, fieldNumber: 16)
+      }
     }
     try unknownFields.traverse(visitor: &visitor)
   }
 
   public static func ==(lhs: Crm_Marketing_V1_Opportunity, rhs: Crm_Marketing_V1_Opportunity) -> Bool {
-    if lhs.id != rhs.id {return false}
-    if lhs.customerID != rhs.customerID {return false}
-    if lhs.product != rhs.product {return false}
-    if lhs.amountMinor != rhs.amountMinor {return false}
-    if lhs.currency != rhs.currency {return false}
-    if lhs.stage != rhs.stage {return false}
-    if lhs.probabilityPercent != rhs.probabilityPercent {return false}
-    if lhs.weightedAmountMinor != rhs.weightedAmountMinor {return false}
-    if lhs.ownerRmID != rhs.ownerRmID {return false}
-    if lhs.branchID != rhs.branchID {return false}
-    if lhs.expectedCloseDate != rhs.expectedCloseDate {return false}
-    if lhs.referredByRmID != rhs.referredByRmID {return false}
-    if lhs.version != rhs.version {return false}
-    if lhs.createdAtMs != rhs.createdAtMs {return false}
-    if lhs.updatedAtMs != rhs.updatedAtMs {return false}
-    if lhs.lostReason != rhs.lostReason {return false}
+    if lhs._storage !== rhs._storage {
+      let storagesAreEqual: Bool = withExtendedLifetime((lhs._storage, rhs._storage)) { (_args: (_StorageClass, _StorageClass)) in
+        let _storage = _args.0
+        let rhs_storage = _args.1
+        if _storage._id != rhs_storage._id {return false}
+        if _storage._customerID != rhs_storage._customerID {return false}
+        if _storage._product != rhs_storage._product {return false}
+        if _storage._amountMinor != rhs_storage._amountMinor {return false}
+        if _storage._currency != rhs_storage._currency {return false}
+        if _storage._stage != rhs_storage._stage {return false}
+        if _storage._probabilityPercent != rhs_storage._probabilityPercent {return false}
+        if _storage._weightedAmountMinor != rhs_storage._weightedAmountMinor {return false}
+        if _storage._ownerRmID != rhs_storage._ownerRmID {return false}
+        if _storage._branchID != rhs_storage._branchID {return false}
+        if _storage._expectedCloseDate != rhs_storage._expectedCloseDate {return false}
+        if _storage._referredByRmID != rhs_storage._referredByRmID {return false}
+        if _storage._version != rhs_storage._version {return false}
+        if _storage._createdAt != rhs_storage._createdAt {return false}
+        if _storage._updatedAt != rhs_storage._updatedAt {return false}
+        if _storage._lostReason != rhs_storage._lostReason {return false}
+        return true
+      }
+      if !storagesAreEqual {return false}
+    }
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -2608,74 +2836,36 @@ nonisolated extension Crm_Marketing_V1_GetOpportunityResponse: SwiftProtobuf.Mes
   public static let protoMessageName: String = _protobuf_package + ".GetOpportunityResponse"
   public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}opportunity\0\u{1}history\0")
 
-  fileprivate class _StorageClass {
-    var _opportunity: Crm_Marketing_V1_Opportunity? = nil
-    var _history: [Crm_Marketing_V1_StageChange] = []
-
-      // This property is used as the initial default value for new instances of the type.
-      // The type itself is protecting the reference to its storage via CoW semantics.
-      // This will force a copy to be made of this reference when the first mutation occurs;
-      // hence, it is safe to mark this as `nonisolated(unsafe)`.
-      static nonisolated(unsafe) let defaultInstance = _StorageClass()
-
-    private init() {}
-
-    init(copying source: _StorageClass) {
-      _opportunity = source._opportunity
-      _history = source._history
-    }
-  }
-
-  fileprivate mutating func _uniqueStorage() -> _StorageClass {
-    if !isKnownUniquelyReferenced(&_storage) {
-      _storage = _StorageClass(copying: _storage)
-    }
-    return _storage
-  }
-
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
-    _ = _uniqueStorage()
-    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
-      while let fieldNumber = try decoder.nextFieldNumber() {
-        // The use of inline closures is to circumvent an issue where the compiler
-        // allocates stack space for every case branch when no optimizations are
-        // enabled. https://github.com/apple/swift-protobuf/issues/1034
-        switch fieldNumber {
-        case 1: try { try decoder.decodeSingularMessageField(value: &_storage._opportunity) }()
-        case 2: try { try decoder.decodeRepeatedMessageField(value: &_storage._history) }()
-        default: break
-        }
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularMessageField(value: &self._opportunity) }()
+      case 2: try { try decoder.decodeRepeatedMessageField(value: &self.history) }()
+      default: break
       }
     }
   }
 
   public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
-    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
-      // The use of inline closures is to circumvent an issue where the compiler
-      // allocates stack space for every if/case branch local when no optimizations
-      // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
-      // https://github.com/apple/swift-protobuf/issues/1182
-      try { if let v = _storage._opportunity {
-        try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
-      } }()
-      if !_storage._history.isEmpty {
-        try visitor.visitRepeatedMessageField(value: _storage._history, fieldNumber: 2)
-      }
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    try { if let v = self._opportunity {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
+    } }()
+    if !self.history.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.history, fieldNumber: 2)
     }
     try unknownFields.traverse(visitor: &visitor)
   }
 
   public static func ==(lhs: Crm_Marketing_V1_GetOpportunityResponse, rhs: Crm_Marketing_V1_GetOpportunityResponse) -> Bool {
-    if lhs._storage !== rhs._storage {
-      let storagesAreEqual: Bool = withExtendedLifetime((lhs._storage, rhs._storage)) { (_args: (_StorageClass, _StorageClass)) in
-        let _storage = _args.0
-        let rhs_storage = _args.1
-        if _storage._opportunity != rhs_storage._opportunity {return false}
-        if _storage._history != rhs_storage._history {return false}
-        return true
-      }
-      if !storagesAreEqual {return false}
-    }
+    if lhs._opportunity != rhs._opportunity {return false}
+    if lhs.history != rhs.history {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -2969,7 +3159,7 @@ nonisolated extension Crm_Marketing_V1_SetStageProbabilitiesResponse: SwiftProto
 
 nonisolated extension Crm_Marketing_V1_PipelineReportRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".PipelineReportRequest"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}group_by\0\u{3}closed_from_ms\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}group_by\0\u{3}closed_from\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -2978,25 +3168,29 @@ nonisolated extension Crm_Marketing_V1_PipelineReportRequest: SwiftProtobuf.Mess
       // enabled. https://github.com/apple/swift-protobuf/issues/1034
       switch fieldNumber {
       case 1: try { try decoder.decodeSingularEnumField(value: &self.groupBy) }()
-      case 2: try { try decoder.decodeSingularInt64Field(value: &self.closedFromMs) }()
+      case 2: try { try decoder.decodeSingularMessageField(value: &self._closedFrom) }()
       default: break
       }
     }
   }
 
   public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
     if self.groupBy != .unspecified {
       try visitor.visitSingularEnumField(value: self.groupBy, fieldNumber: 1)
     }
-    if self.closedFromMs != 0 {
-      try visitor.visitSingularInt64Field(value: self.closedFromMs, fieldNumber: 2)
-    }
+    try { if let v = self._closedFrom {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 2)
+    } }()
     try unknownFields.traverse(visitor: &visitor)
   }
 
   public static func ==(lhs: Crm_Marketing_V1_PipelineReportRequest, rhs: Crm_Marketing_V1_PipelineReportRequest) -> Bool {
     if lhs.groupBy != rhs.groupBy {return false}
-    if lhs.closedFromMs != rhs.closedFromMs {return false}
+    if lhs._closedFrom != rhs._closedFrom {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -3084,99 +3278,167 @@ nonisolated extension Crm_Marketing_V1_PipelineReportResponse: SwiftProtobuf.Mes
 
 nonisolated extension Crm_Marketing_V1_RmTask: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".RmTask"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{1}kind\0\u{1}status\0\u{3}customer_id\0\u{3}owner_rm_id\0\u{1}title\0\u{3}due_date\0\u{1}occurrence\0\u{3}opportunity_id\0\u{1}overdue\0\u{1}outcome\0\u{1}version\0\u{3}created_at_ms\0\u{3}closed_at_ms\0\u{1}reason\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{1}kind\0\u{1}status\0\u{3}customer_id\0\u{3}owner_rm_id\0\u{1}title\0\u{3}due_date\0\u{1}occurrence\0\u{3}opportunity_id\0\u{1}overdue\0\u{1}outcome\0\u{1}version\0\u{3}created_at\0\u{3}closed_at\0\u{1}reason\0")
+
+  fileprivate class _StorageClass {
+    var _id: String = String()
+    var _kind: Crm_Marketing_V1_TaskKind = .unspecified
+    var _status: Crm_Marketing_V1_TaskStatus = .unspecified
+    var _customerID: String = String()
+    var _ownerRmID: String = String()
+    var _title: String = String()
+    var _dueDate: String = String()
+    var _occurrence: String = String()
+    var _opportunityID: String = String()
+    var _overdue: Bool = false
+    var _outcome: String = String()
+    var _version: Int64 = 0
+    var _createdAt: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
+    var _closedAt: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
+    var _reason: String = String()
+
+      // This property is used as the initial default value for new instances of the type.
+      // The type itself is protecting the reference to its storage via CoW semantics.
+      // This will force a copy to be made of this reference when the first mutation occurs;
+      // hence, it is safe to mark this as `nonisolated(unsafe)`.
+      static nonisolated(unsafe) let defaultInstance = _StorageClass()
+
+    private init() {}
+
+    init(copying source: _StorageClass) {
+      _id = source._id
+      _kind = source._kind
+      _status = source._status
+      _customerID = source._customerID
+      _ownerRmID = source._ownerRmID
+      _title = source._title
+      _dueDate = source._dueDate
+      _occurrence = source._occurrence
+      _opportunityID = source._opportunityID
+      _overdue = source._overdue
+      _outcome = source._outcome
+      _version = source._version
+      _createdAt = source._createdAt
+      _closedAt = source._closedAt
+      _reason = source._reason
+    }
+  }
+
+  fileprivate mutating func _uniqueStorage() -> _StorageClass {
+    if !isKnownUniquelyReferenced(&_storage) {
+      _storage = _StorageClass(copying: _storage)
+    }
+    return _storage
+  }
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
-    while let fieldNumber = try decoder.nextFieldNumber() {
-      // The use of inline closures is to circumvent an issue where the compiler
-      // allocates stack space for every case branch when no optimizations are
-      // enabled. https://github.com/apple/swift-protobuf/issues/1034
-      switch fieldNumber {
-      case 1: try { try decoder.decodeSingularStringField(value: &self.id) }()
-      case 2: try { try decoder.decodeSingularEnumField(value: &self.kind) }()
-      case 3: try { try decoder.decodeSingularEnumField(value: &self.status) }()
-      case 4: try { try decoder.decodeSingularStringField(value: &self.customerID) }()
-      case 5: try { try decoder.decodeSingularStringField(value: &self.ownerRmID) }()
-      case 6: try { try decoder.decodeSingularStringField(value: &self.title) }()
-      case 7: try { try decoder.decodeSingularStringField(value: &self.dueDate) }()
-      case 8: try { try decoder.decodeSingularStringField(value: &self.occurrence) }()
-      case 9: try { try decoder.decodeSingularStringField(value: &self.opportunityID) }()
-      case 10: try { try decoder.decodeSingularBoolField(value: &self.overdue) }()
-      case 11: try { try decoder.decodeSingularStringField(value: &self.outcome) }()
-      case 12: try { try decoder.decodeSingularInt64Field(value: &self.version) }()
-      case 13: try { try decoder.decodeSingularInt64Field(value: &self.createdAtMs) }()
-      case 14: try { try decoder.decodeSingularInt64Field(value: &self.closedAtMs) }()
-      case 15: try { try decoder.decodeSingularStringField(value: &self.reason) }()
-      default: break
+    _ = _uniqueStorage()
+    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
+      while let fieldNumber = try decoder.nextFieldNumber() {
+        // The use of inline closures is to circumvent an issue where the compiler
+        // allocates stack space for every case branch when no optimizations are
+        // enabled. https://github.com/apple/swift-protobuf/issues/1034
+        switch fieldNumber {
+        case 1: try { try decoder.decodeSingularStringField(value: &_storage._id) }()
+        case 2: try { try decoder.decodeSingularEnumField(value: &_storage._kind) }()
+        case 3: try { try decoder.decodeSingularEnumField(value: &_storage._status) }()
+        case 4: try { try decoder.decodeSingularStringField(value: &_storage._customerID) }()
+        case 5: try { try decoder.decodeSingularStringField(value: &_storage._ownerRmID) }()
+        case 6: try { try decoder.decodeSingularStringField(value: &_storage._title) }()
+        case 7: try { try decoder.decodeSingularStringField(value: &_storage._dueDate) }()
+        case 8: try { try decoder.decodeSingularStringField(value: &_storage._occurrence) }()
+        case 9: try { try decoder.decodeSingularStringField(value: &_storage._opportunityID) }()
+        case 10: try { try decoder.decodeSingularBoolField(value: &_storage._overdue) }()
+        case 11: try { try decoder.decodeSingularStringField(value: &_storage._outcome) }()
+        case 12: try { try decoder.decodeSingularInt64Field(value: &_storage._version) }()
+        case 13: try { try decoder.decodeSingularMessageField(value: &_storage._createdAt) }()
+        case 14: try { try decoder.decodeSingularMessageField(value: &_storage._closedAt) }()
+        case 15: try { try decoder.decodeSingularStringField(value: &_storage._reason) }()
+        default: break
+        }
       }
     }
   }
 
   public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
-    if !self.id.isEmpty {
-      try visitor.visitSingularStringField(value: self.id, fieldNumber: 1)
-    }
-    if self.kind != .unspecified {
-      try visitor.visitSingularEnumField(value: self.kind, fieldNumber: 2)
-    }
-    if self.status != .unspecified {
-      try visitor.visitSingularEnumField(value: self.status, fieldNumber: 3)
-    }
-    if !self.customerID.isEmpty {
-      try visitor.visitSingularStringField(value: self.customerID, fieldNumber: 4)
-    }
-    if !self.ownerRmID.isEmpty {
-      try visitor.visitSingularStringField(value: self.ownerRmID, fieldNumber: 5)
-    }
-    if !self.title.isEmpty {
-      try visitor.visitSingularStringField(value: self.title, fieldNumber: 6)
-    }
-    if !self.dueDate.isEmpty {
-      try visitor.visitSingularStringField(value: self.dueDate, fieldNumber: 7)
-    }
-    if !self.occurrence.isEmpty {
-      try visitor.visitSingularStringField(value: self.occurrence, fieldNumber: 8)
-    }
-    if !self.opportunityID.isEmpty {
-      try visitor.visitSingularStringField(value: self.opportunityID, fieldNumber: 9)
-    }
-    if self.overdue != false {
-      try visitor.visitSingularBoolField(value: self.overdue, fieldNumber: 10)
-    }
-    if !self.outcome.isEmpty {
-      try visitor.visitSingularStringField(value: self.outcome, fieldNumber: 11)
-    }
-    if self.version != 0 {
-      try visitor.visitSingularInt64Field(value: self.version, fieldNumber: 12)
-    }
-    if self.createdAtMs != 0 {
-      try visitor.visitSingularInt64Field(value: self.createdAtMs, fieldNumber: 13)
-    }
-    if self.closedAtMs != 0 {
-      try visitor.visitSingularInt64Field(value: self.closedAtMs, fieldNumber: 14)
-    }
-    if !self.reason.isEmpty {
-      try visitor.visitSingularStringField(value: self.reason, fieldNumber: 15)
+    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every if/case branch local when no optimizations
+      // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+      // https://github.com/apple/swift-protobuf/issues/1182
+      if !_storage._id.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._id, fieldNumber: 1)
+      }
+      if _storage._kind != .unspecified {
+        try visitor.visitSingularEnumField(value: _storage._kind, fieldNumber: 2)
+      }
+      if _storage._status != .unspecified {
+        try visitor.visitSingularEnumField(value: _storage._status, fieldNumber: 3)
+      }
+      if !_storage._customerID.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._customerID, fieldNumber: 4)
+      }
+      if !_storage._ownerRmID.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._ownerRmID, fieldNumber: 5)
+      }
+      if !_storage._title.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._title, fieldNumber: 6)
+      }
+      if !_storage._dueDate.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._dueDate, fieldNumber: 7)
+      }
+      if !_storage._occurrence.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._occurrence, fieldNumber: 8)
+      }
+      if !_storage._opportunityID.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._opportunityID, fieldNumber: 9)
+      }
+      if _storage._overdue != false {
+        try visitor.visitSingularBoolField(value: _storage._overdue, fieldNumber: 10)
+      }
+      if !_storage._outcome.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._outcome, fieldNumber: 11)
+      }
+      if _storage._version != 0 {
+        try visitor.visitSingularInt64Field(value: _storage._version, fieldNumber: 12)
+      }
+      try { if let v = _storage._createdAt {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 13)
+      } }()
+      try { if let v = _storage._closedAt {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 14)
+      } }()
+      if !_storage._reason.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._reason, fieldNumber: 15)
+      }
     }
     try unknownFields.traverse(visitor: &visitor)
   }
 
   public static func ==(lhs: Crm_Marketing_V1_RmTask, rhs: Crm_Marketing_V1_RmTask) -> Bool {
-    if lhs.id != rhs.id {return false}
-    if lhs.kind != rhs.kind {return false}
-    if lhs.status != rhs.status {return false}
-    if lhs.customerID != rhs.customerID {return false}
-    if lhs.ownerRmID != rhs.ownerRmID {return false}
-    if lhs.title != rhs.title {return false}
-    if lhs.dueDate != rhs.dueDate {return false}
-    if lhs.occurrence != rhs.occurrence {return false}
-    if lhs.opportunityID != rhs.opportunityID {return false}
-    if lhs.overdue != rhs.overdue {return false}
-    if lhs.outcome != rhs.outcome {return false}
-    if lhs.version != rhs.version {return false}
-    if lhs.createdAtMs != rhs.createdAtMs {return false}
-    if lhs.closedAtMs != rhs.closedAtMs {return false}
-    if lhs.reason != rhs.reason {return false}
+    if lhs._storage !== rhs._storage {
+      let storagesAreEqual: Bool = withExtendedLifetime((lhs._storage, rhs._storage)) { (_args: (_StorageClass, _StorageClass)) in
+        let _storage = _args.0
+        let rhs_storage = _args.1
+        if _storage._id != rhs_storage._id {return false}
+        if _storage._kind != rhs_storage._kind {return false}
+        if _storage._status != rhs_storage._status {return false}
+        if _storage._customerID != rhs_storage._customerID {return false}
+        if _storage._ownerRmID != rhs_storage._ownerRmID {return false}
+        if _storage._title != rhs_storage._title {return false}
+        if _storage._dueDate != rhs_storage._dueDate {return false}
+        if _storage._occurrence != rhs_storage._occurrence {return false}
+        if _storage._opportunityID != rhs_storage._opportunityID {return false}
+        if _storage._overdue != rhs_storage._overdue {return false}
+        if _storage._outcome != rhs_storage._outcome {return false}
+        if _storage._version != rhs_storage._version {return false}
+        if _storage._createdAt != rhs_storage._createdAt {return false}
+        if _storage._closedAt != rhs_storage._closedAt {return false}
+        if _storage._reason != rhs_storage._reason {return false}
+        return true
+      }
+      if !storagesAreEqual {return false}
+    }
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -3656,7 +3918,7 @@ nonisolated extension Crm_Marketing_V1_GetEventRulesRequest: SwiftProtobuf.Messa
 
 nonisolated extension Crm_Marketing_V1_GetEventRulesResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".GetEventRulesResponse"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}birthday_days_ahead\0\u{3}balance_drop_percent\0\u{3}balance_window_days\0\u{3}repeat_complaints\0\u{3}repeat_complaint_days\0\u{3}credit_scale\0\u{3}maturity_days_ahead\0\u{1}version\0\u{3}set_at_ms\0\u{3}set_by\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}birthday_days_ahead\0\u{3}balance_drop_percent\0\u{3}balance_window_days\0\u{3}repeat_complaints\0\u{3}repeat_complaint_days\0\u{3}credit_scale\0\u{3}maturity_days_ahead\0\u{1}version\0\u{3}set_at\0\u{3}set_by\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -3672,7 +3934,7 @@ nonisolated extension Crm_Marketing_V1_GetEventRulesResponse: SwiftProtobuf.Mess
       case 6: try { try decoder.decodeRepeatedStringField(value: &self.creditScale) }()
       case 7: try { try decoder.decodeSingularUInt32Field(value: &self.maturityDaysAhead) }()
       case 8: try { try decoder.decodeSingularInt64Field(value: &self.version) }()
-      case 9: try { try decoder.decodeSingularInt64Field(value: &self.setAtMs) }()
+      case 9: try { try decoder.decodeSingularMessageField(value: &self._setAt) }()
       case 10: try { try decoder.decodeSingularStringField(value: &self.setBy) }()
       default: break
       }
@@ -3680,6 +3942,10 @@ nonisolated extension Crm_Marketing_V1_GetEventRulesResponse: SwiftProtobuf.Mess
   }
 
   public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
     if self.birthdayDaysAhead != 0 {
       try visitor.visitSingularUInt32Field(value: self.birthdayDaysAhead, fieldNumber: 1)
     }
@@ -3704,9 +3970,9 @@ nonisolated extension Crm_Marketing_V1_GetEventRulesResponse: SwiftProtobuf.Mess
     if self.version != 0 {
       try visitor.visitSingularInt64Field(value: self.version, fieldNumber: 8)
     }
-    if self.setAtMs != 0 {
-      try visitor.visitSingularInt64Field(value: self.setAtMs, fieldNumber: 9)
-    }
+    try { if let v = self._setAt {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 9)
+    } }()
     if !self.setBy.isEmpty {
       try visitor.visitSingularStringField(value: self.setBy, fieldNumber: 10)
     }
@@ -3722,7 +3988,7 @@ nonisolated extension Crm_Marketing_V1_GetEventRulesResponse: SwiftProtobuf.Mess
     if lhs.creditScale != rhs.creditScale {return false}
     if lhs.maturityDaysAhead != rhs.maturityDaysAhead {return false}
     if lhs.version != rhs.version {return false}
-    if lhs.setAtMs != rhs.setAtMs {return false}
+    if lhs._setAt != rhs._setAt {return false}
     if lhs.setBy != rhs.setBy {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
@@ -3835,7 +4101,7 @@ nonisolated extension Crm_Marketing_V1_SegmentFilter: SwiftProtobuf.Message, Swi
 
 nonisolated extension Crm_Marketing_V1_Segment: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".Segment"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{1}name\0\u{1}filter\0\u{1}version\0\u{3}updated_at_ms\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{1}name\0\u{1}filter\0\u{1}version\0\u{3}updated_at\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -3847,7 +4113,7 @@ nonisolated extension Crm_Marketing_V1_Segment: SwiftProtobuf.Message, SwiftProt
       case 2: try { try decoder.decodeSingularStringField(value: &self.name) }()
       case 3: try { try decoder.decodeSingularMessageField(value: &self._filter) }()
       case 4: try { try decoder.decodeSingularInt64Field(value: &self.version) }()
-      case 5: try { try decoder.decodeSingularInt64Field(value: &self.updatedAtMs) }()
+      case 5: try { try decoder.decodeSingularMessageField(value: &self._updatedAt) }()
       default: break
       }
     }
@@ -3870,9 +4136,9 @@ nonisolated extension Crm_Marketing_V1_Segment: SwiftProtobuf.Message, SwiftProt
     if self.version != 0 {
       try visitor.visitSingularInt64Field(value: self.version, fieldNumber: 4)
     }
-    if self.updatedAtMs != 0 {
-      try visitor.visitSingularInt64Field(value: self.updatedAtMs, fieldNumber: 5)
-    }
+    try { if let v = self._updatedAt {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 5)
+    } }()
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -3881,7 +4147,7 @@ nonisolated extension Crm_Marketing_V1_Segment: SwiftProtobuf.Message, SwiftProt
     if lhs.name != rhs.name {return false}
     if lhs._filter != rhs._filter {return false}
     if lhs.version != rhs.version {return false}
-    if lhs.updatedAtMs != rhs.updatedAtMs {return false}
+    if lhs._updatedAt != rhs._updatedAt {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -5238,7 +5504,7 @@ nonisolated extension Crm_Marketing_V1_GetOfferRulesRequest: SwiftProtobuf.Messa
 
 nonisolated extension Crm_Marketing_V1_GetOfferRulesResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".GetOfferRulesResponse"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}rules\0\u{1}version\0\u{3}set_at_ms\0\u{3}set_by\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}rules\0\u{1}version\0\u{3}set_at\0\u{3}set_by\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -5248,7 +5514,7 @@ nonisolated extension Crm_Marketing_V1_GetOfferRulesResponse: SwiftProtobuf.Mess
       switch fieldNumber {
       case 1: try { try decoder.decodeRepeatedMessageField(value: &self.rules) }()
       case 2: try { try decoder.decodeSingularInt64Field(value: &self.version) }()
-      case 3: try { try decoder.decodeSingularInt64Field(value: &self.setAtMs) }()
+      case 3: try { try decoder.decodeSingularMessageField(value: &self._setAt) }()
       case 4: try { try decoder.decodeSingularStringField(value: &self.setBy) }()
       default: break
       }
@@ -5256,15 +5522,19 @@ nonisolated extension Crm_Marketing_V1_GetOfferRulesResponse: SwiftProtobuf.Mess
   }
 
   public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
     if !self.rules.isEmpty {
       try visitor.visitRepeatedMessageField(value: self.rules, fieldNumber: 1)
     }
     if self.version != 0 {
       try visitor.visitSingularInt64Field(value: self.version, fieldNumber: 2)
     }
-    if self.setAtMs != 0 {
-      try visitor.visitSingularInt64Field(value: self.setAtMs, fieldNumber: 3)
-    }
+    try { if let v = self._setAt {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 3)
+    } }()
     if !self.setBy.isEmpty {
       try visitor.visitSingularStringField(value: self.setBy, fieldNumber: 4)
     }
@@ -5274,7 +5544,7 @@ nonisolated extension Crm_Marketing_V1_GetOfferRulesResponse: SwiftProtobuf.Mess
   public static func ==(lhs: Crm_Marketing_V1_GetOfferRulesResponse, rhs: Crm_Marketing_V1_GetOfferRulesResponse) -> Bool {
     if lhs.rules != rhs.rules {return false}
     if lhs.version != rhs.version {return false}
-    if lhs.setAtMs != rhs.setAtMs {return false}
+    if lhs._setAt != rhs._setAt {return false}
     if lhs.setBy != rhs.setBy {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true

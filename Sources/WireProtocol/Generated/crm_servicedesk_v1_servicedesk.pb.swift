@@ -484,17 +484,45 @@ public nonisolated struct Crm_Servicedesk_V1_SlaClock: Sendable {
   /// The target in business minutes, as the policy in force gives it.
   public var targetMinutes: UInt32 = 0
 
-  public var startedAtMs: Int64 = 0
+  public var startedAt: SwiftProtobuf.Google_Protobuf_Timestamp {
+    get {_startedAt ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
+    set {_startedAt = newValue}
+  }
+  /// Returns true if `startedAt` has been explicitly set.
+  public var hasStartedAt: Bool {self._startedAt != nil}
+  /// Clears the value of `startedAt`. Subsequent reads from it will return its default value.
+  public mutating func clearStartedAt() {self._startedAt = nil}
 
-  /// When the target falls due if the clock keeps running; 0 while paused or once stopped.
-  public var dueAtMs: Int64 = 0
+  /// When the target falls due if the clock keeps running; absent while paused or once stopped.
+  public var dueAt: SwiftProtobuf.Google_Protobuf_Timestamp {
+    get {_dueAt ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
+    set {_dueAt = newValue}
+  }
+  /// Returns true if `dueAt` has been explicitly set.
+  public var hasDueAt: Bool {self._dueAt != nil}
+  /// Clears the value of `dueAt`. Subsequent reads from it will return its default value.
+  public mutating func clearDueAt() {self._dueAt = nil}
 
-  public var warningAtMs: Int64 = 0
+  public var warningAt: SwiftProtobuf.Google_Protobuf_Timestamp {
+    get {_warningAt ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
+    set {_warningAt = newValue}
+  }
+  /// Returns true if `warningAt` has been explicitly set.
+  public var hasWarningAt: Bool {self._warningAt != nil}
+  /// Clears the value of `warningAt`. Subsequent reads from it will return its default value.
+  public mutating func clearWarningAt() {self._warningAt = nil}
 
   /// Business minutes counted so far (pauses excluded).
   public var elapsedMinutes: UInt32 = 0
 
-  public var stoppedAtMs: Int64 = 0
+  public var stoppedAt: SwiftProtobuf.Google_Protobuf_Timestamp {
+    get {_stoppedAt ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
+    set {_stoppedAt = newValue}
+  }
+  /// Returns true if `stoppedAt` has been explicitly set.
+  public var hasStoppedAt: Bool {self._stoppedAt != nil}
+  /// Clears the value of `stoppedAt`. Subsequent reads from it will return its default value.
+  public mutating func clearStoppedAt() {self._stoppedAt = nil}
 
   /// How many times the clock was paused (the intervals are kept).
   public var pauseCount: UInt32 = 0
@@ -502,6 +530,11 @@ public nonisolated struct Crm_Servicedesk_V1_SlaClock: Sendable {
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
+
+  fileprivate var _startedAt: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
+  fileprivate var _dueAt: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
+  fileprivate var _warningAt: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
+  fileprivate var _stoppedAt: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
 }
 
 public nonisolated struct Crm_Servicedesk_V1_Case: @unchecked Sendable {
@@ -589,15 +622,23 @@ public nonisolated struct Crm_Servicedesk_V1_Case: @unchecked Sendable {
     set {_uniqueStorage()._version = newValue}
   }
 
-  public var openedAtMs: Int64 {
-    get {_storage._openedAtMs}
-    set {_uniqueStorage()._openedAtMs = newValue}
+  public var openedAt: SwiftProtobuf.Google_Protobuf_Timestamp {
+    get {_storage._openedAt ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
+    set {_uniqueStorage()._openedAt = newValue}
   }
+  /// Returns true if `openedAt` has been explicitly set.
+  public var hasOpenedAt: Bool {_storage._openedAt != nil}
+  /// Clears the value of `openedAt`. Subsequent reads from it will return its default value.
+  public mutating func clearOpenedAt() {_uniqueStorage()._openedAt = nil}
 
-  public var closedAtMs: Int64 {
-    get {_storage._closedAtMs}
-    set {_uniqueStorage()._closedAtMs = newValue}
+  public var closedAt: SwiftProtobuf.Google_Protobuf_Timestamp {
+    get {_storage._closedAt ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
+    set {_uniqueStorage()._closedAt = newValue}
   }
+  /// Returns true if `closedAt` has been explicitly set.
+  public var hasClosedAt: Bool {_storage._closedAt != nil}
+  /// Clears the value of `closedAt`. Subsequent reads from it will return its default value.
+  public mutating func clearClosedAt() {_uniqueStorage()._closedAt = nil}
 
   public var slas: [Crm_Servicedesk_V1_SlaClock] {
     get {_storage._slas}
@@ -627,10 +668,14 @@ public nonisolated struct Crm_Servicedesk_V1_Case: @unchecked Sendable {
   /// Clears the value of `resolution`. Subsequent reads from it will return its default value.
   public mutating func clearResolution() {_uniqueStorage()._resolution = nil}
 
-  public var resolvedAtMs: Int64 {
-    get {_storage._resolvedAtMs}
-    set {_uniqueStorage()._resolvedAtMs = newValue}
+  public var resolvedAt: SwiftProtobuf.Google_Protobuf_Timestamp {
+    get {_storage._resolvedAt ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
+    set {_uniqueStorage()._resolvedAt = newValue}
   }
+  /// Returns true if `resolvedAt` has been explicitly set.
+  public var hasResolvedAt: Bool {_storage._resolvedAt != nil}
+  /// Clears the value of `resolvedAt`. Subsequent reads from it will return its default value.
+  public mutating func clearResolvedAt() {_uniqueStorage()._resolvedAt = nil}
 
   /// Recorded at most once, after resolution (RecordSatisfaction).
   public var satisfaction: Crm_Servicedesk_V1_Satisfaction {
@@ -700,7 +745,14 @@ public nonisolated struct Crm_Servicedesk_V1_Satisfaction: Sendable {
 
   public var comment: String = String()
 
-  public var recordedAtMs: Int64 = 0
+  public var recordedAt: SwiftProtobuf.Google_Protobuf_Timestamp {
+    get {_recordedAt ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
+    set {_recordedAt = newValue}
+  }
+  /// Returns true if `recordedAt` has been explicitly set.
+  public var hasRecordedAt: Bool {self._recordedAt != nil}
+  /// Clears the value of `recordedAt`. Subsequent reads from it will return its default value.
+  public mutating func clearRecordedAt() {self._recordedAt = nil}
 
   /// "case" (recorded by case id) or "token" (a one-time token redeemed by a channel system).
   public var via: String = String()
@@ -708,6 +760,8 @@ public nonisolated struct Crm_Servicedesk_V1_Satisfaction: Sendable {
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
+
+  fileprivate var _recordedAt: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
 }
 
 /// One step of a case's history, append-only.
@@ -727,13 +781,22 @@ public nonisolated struct Crm_Servicedesk_V1_CaseTransition: Sendable {
 
   public var reason: String = String()
 
-  public var atMs: Int64 = 0
+  public var at: SwiftProtobuf.Google_Protobuf_Timestamp {
+    get {_at ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
+    set {_at = newValue}
+  }
+  /// Returns true if `at` has been explicitly set.
+  public var hasAt: Bool {self._at != nil}
+  /// Clears the value of `at`. Subsequent reads from it will return its default value.
+  public mutating func clearAt() {self._at = nil}
 
   public var assignee: String = String()
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
+
+  fileprivate var _at: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
 }
 
 /// ServiceDesk.OpenCase (4/1).
@@ -892,13 +955,21 @@ public nonisolated struct Crm_Servicedesk_V1_TransitionCaseResponse: Sendable {
   /// (RecordSatisfaction). Returned here once; only its SHA-256 is stored.
   public var satisfactionToken: String = String()
 
-  public var satisfactionTokenExpiresAtMs: Int64 = 0
+  public var satisfactionTokenExpiresAt: SwiftProtobuf.Google_Protobuf_Timestamp {
+    get {_satisfactionTokenExpiresAt ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
+    set {_satisfactionTokenExpiresAt = newValue}
+  }
+  /// Returns true if `satisfactionTokenExpiresAt` has been explicitly set.
+  public var hasSatisfactionTokenExpiresAt: Bool {self._satisfactionTokenExpiresAt != nil}
+  /// Clears the value of `satisfactionTokenExpiresAt`. Subsequent reads from it will return its default value.
+  public mutating func clearSatisfactionTokenExpiresAt() {self._satisfactionTokenExpiresAt = nil}
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
 
   fileprivate var _case: Crm_Servicedesk_V1_Case? = nil
+  fileprivate var _satisfactionTokenExpiresAt: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
 }
 
 /// ServiceDesk.ListCases (4/4): a queue's cases, oldest first.
@@ -1016,10 +1087,17 @@ public nonisolated struct Crm_Servicedesk_V1_GetSlaPoliciesResponse: Sendable {
 
   public var policies: [Crm_Servicedesk_V1_SlaPolicy] = []
 
-  /// 0 until the first Set (no policies).
+  /// Absent until the first Set (no policies).
   public var version: Int64 = 0
 
-  public var setAtMs: Int64 = 0
+  public var setAt: SwiftProtobuf.Google_Protobuf_Timestamp {
+    get {_setAt ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
+    set {_setAt = newValue}
+  }
+  /// Returns true if `setAt` has been explicitly set.
+  public var hasSetAt: Bool {self._setAt != nil}
+  /// Clears the value of `setAt`. Subsequent reads from it will return its default value.
+  public mutating func clearSetAt() {self._setAt = nil}
 
   /// The calling system, with "/" and the end user when it reported one.
   public var setBy: String = String()
@@ -1027,6 +1105,8 @@ public nonisolated struct Crm_Servicedesk_V1_GetSlaPoliciesResponse: Sendable {
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
+
+  fileprivate var _setAt: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
 }
 
 public nonisolated struct Crm_Servicedesk_V1_WorkingShift: Sendable {
@@ -1192,16 +1272,30 @@ public nonisolated struct Crm_Servicedesk_V1_RecordSatisfactionResponse: Sendabl
   fileprivate var _case: Crm_Servicedesk_V1_Case? = nil
 }
 
-/// ServiceDesk.CaseReport (4/10): figures over the cases opened in [from_ms, to_ms).
+/// ServiceDesk.CaseReport (4/10): figures over the cases opened in [from_time, to_time).
 public nonisolated struct Crm_Servicedesk_V1_CaseReportRequest: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
-  public var fromMs: Int64 = 0
+  public var fromTime: SwiftProtobuf.Google_Protobuf_Timestamp {
+    get {_fromTime ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
+    set {_fromTime = newValue}
+  }
+  /// Returns true if `fromTime` has been explicitly set.
+  public var hasFromTime: Bool {self._fromTime != nil}
+  /// Clears the value of `fromTime`. Subsequent reads from it will return its default value.
+  public mutating func clearFromTime() {self._fromTime = nil}
 
-  /// After from_ms, at most 366 days later.
-  public var toMs: Int64 = 0
+  /// After from_time, at most 366 days later.
+  public var toTime: SwiftProtobuf.Google_Protobuf_Timestamp {
+    get {_toTime ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
+    set {_toTime = newValue}
+  }
+  /// Returns true if `toTime` has been explicitly set.
+  public var hasToTime: Bool {self._toTime != nil}
+  /// Clears the value of `toTime`. Subsequent reads from it will return its default value.
+  public mutating func clearToTime() {self._toTime = nil}
 
   /// Only this kind; unspecified: every kind.
   public var kind: Crm_Servicedesk_V1_CaseKind = .unspecified
@@ -1212,6 +1306,9 @@ public nonisolated struct Crm_Servicedesk_V1_CaseReportRequest: Sendable {
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
+
+  fileprivate var _fromTime: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
+  fileprivate var _toTime: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
 }
 
 public nonisolated struct Crm_Servicedesk_V1_CountBy: Sendable {
@@ -1395,7 +1492,14 @@ public nonisolated struct Crm_Servicedesk_V1_Article: Sendable {
 
   public var version: Int64 = 0
 
-  public var updatedAtMs: Int64 = 0
+  public var updatedAt: SwiftProtobuf.Google_Protobuf_Timestamp {
+    get {_updatedAt ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
+    set {_updatedAt = newValue}
+  }
+  /// Returns true if `updatedAt` has been explicitly set.
+  public var hasUpdatedAt: Bool {self._updatedAt != nil}
+  /// Clears the value of `updatedAt`. Subsequent reads from it will return its default value.
+  public mutating func clearUpdatedAt() {self._updatedAt = nil}
 
   /// How many cases link to it.
   public var caseLinks: UInt32 = 0
@@ -1403,6 +1507,8 @@ public nonisolated struct Crm_Servicedesk_V1_Article: Sendable {
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
+
+  fileprivate var _updatedAt: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
 }
 
 /// ServiceDesk.SaveArticle (4/12): creates a draft (id empty) or edits an article that is not
@@ -1671,10 +1777,17 @@ public nonisolated struct Crm_Servicedesk_V1_ListCategoriesResponse: Sendable {
 
   public var categories: [Crm_Servicedesk_V1_Category] = []
 
-  /// 0 until the first Set (no tree).
+  /// Absent until the first Set (no tree).
   public var version: Int64 = 0
 
-  public var setAtMs: Int64 = 0
+  public var setAt: SwiftProtobuf.Google_Protobuf_Timestamp {
+    get {_setAt ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
+    set {_setAt = newValue}
+  }
+  /// Returns true if `setAt` has been explicitly set.
+  public var hasSetAt: Bool {self._setAt != nil}
+  /// Clears the value of `setAt`. Subsequent reads from it will return its default value.
+  public mutating func clearSetAt() {self._setAt = nil}
 
   /// The calling system, with "/" and the end user when it reported one.
   public var setBy: String = String()
@@ -1682,6 +1795,8 @@ public nonisolated struct Crm_Servicedesk_V1_ListCategoriesResponse: Sendable {
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
+
+  fileprivate var _setAt: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
 }
 
 /// The payload of every ServiceDesk change event: "case.opened", "case.transitioned", "sla.warning",
@@ -1777,7 +1892,7 @@ nonisolated extension Crm_Servicedesk_V1_ArticleStatus: SwiftProtobuf._ProtoName
 
 nonisolated extension Crm_Servicedesk_V1_SlaClock: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".SlaClock"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}metric\0\u{1}state\0\u{3}target_minutes\0\u{3}started_at_ms\0\u{3}due_at_ms\0\u{3}warning_at_ms\0\u{3}elapsed_minutes\0\u{3}stopped_at_ms\0\u{3}pause_count\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}metric\0\u{1}state\0\u{3}target_minutes\0\u{3}started_at\0\u{3}due_at\0\u{3}warning_at\0\u{3}elapsed_minutes\0\u{3}stopped_at\0\u{3}pause_count\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -1788,11 +1903,11 @@ nonisolated extension Crm_Servicedesk_V1_SlaClock: SwiftProtobuf.Message, SwiftP
       case 1: try { try decoder.decodeSingularEnumField(value: &self.metric) }()
       case 2: try { try decoder.decodeSingularEnumField(value: &self.state) }()
       case 3: try { try decoder.decodeSingularUInt32Field(value: &self.targetMinutes) }()
-      case 4: try { try decoder.decodeSingularInt64Field(value: &self.startedAtMs) }()
-      case 5: try { try decoder.decodeSingularInt64Field(value: &self.dueAtMs) }()
-      case 6: try { try decoder.decodeSingularInt64Field(value: &self.warningAtMs) }()
+      case 4: try { try decoder.decodeSingularMessageField(value: &self._startedAt) }()
+      case 5: try { try decoder.decodeSingularMessageField(value: &self._dueAt) }()
+      case 6: try { try decoder.decodeSingularMessageField(value: &self._warningAt) }()
       case 7: try { try decoder.decodeSingularUInt32Field(value: &self.elapsedMinutes) }()
-      case 8: try { try decoder.decodeSingularInt64Field(value: &self.stoppedAtMs) }()
+      case 8: try { try decoder.decodeSingularMessageField(value: &self._stoppedAt) }()
       case 9: try { try decoder.decodeSingularUInt32Field(value: &self.pauseCount) }()
       default: break
       }
@@ -1800,6 +1915,10 @@ nonisolated extension Crm_Servicedesk_V1_SlaClock: SwiftProtobuf.Message, SwiftP
   }
 
   public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
     if self.metric != .unspecified {
       try visitor.visitSingularEnumField(value: self.metric, fieldNumber: 1)
     }
@@ -1809,21 +1928,21 @@ nonisolated extension Crm_Servicedesk_V1_SlaClock: SwiftProtobuf.Message, SwiftP
     if self.targetMinutes != 0 {
       try visitor.visitSingularUInt32Field(value: self.targetMinutes, fieldNumber: 3)
     }
-    if self.startedAtMs != 0 {
-      try visitor.visitSingularInt64Field(value: self.startedAtMs, fieldNumber: 4)
-    }
-    if self.dueAtMs != 0 {
-      try visitor.visitSingularInt64Field(value: self.dueAtMs, fieldNumber: 5)
-    }
-    if self.warningAtMs != 0 {
-      try visitor.visitSingularInt64Field(value: self.warningAtMs, fieldNumber: 6)
-    }
+    try { if let v = self._startedAt {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 4)
+    } }()
+    try { if let v = self._dueAt {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 5)
+    } }()
+    try { if let v = self._warningAt {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 6)
+    } }()
     if self.elapsedMinutes != 0 {
       try visitor.visitSingularUInt32Field(value: self.elapsedMinutes, fieldNumber: 7)
     }
-    if self.stoppedAtMs != 0 {
-      try visitor.visitSingularInt64Field(value: self.stoppedAtMs, fieldNumber: 8)
-    }
+    try { if let v = self._stoppedAt {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 8)
+    } }()
     if self.pauseCount != 0 {
       try visitor.visitSingularUInt32Field(value: self.pauseCount, fieldNumber: 9)
     }
@@ -1834,11 +1953,11 @@ nonisolated extension Crm_Servicedesk_V1_SlaClock: SwiftProtobuf.Message, SwiftP
     if lhs.metric != rhs.metric {return false}
     if lhs.state != rhs.state {return false}
     if lhs.targetMinutes != rhs.targetMinutes {return false}
-    if lhs.startedAtMs != rhs.startedAtMs {return false}
-    if lhs.dueAtMs != rhs.dueAtMs {return false}
-    if lhs.warningAtMs != rhs.warningAtMs {return false}
+    if lhs._startedAt != rhs._startedAt {return false}
+    if lhs._dueAt != rhs._dueAt {return false}
+    if lhs._warningAt != rhs._warningAt {return false}
     if lhs.elapsedMinutes != rhs.elapsedMinutes {return false}
-    if lhs.stoppedAtMs != rhs.stoppedAtMs {return false}
+    if lhs._stoppedAt != rhs._stoppedAt {return false}
     if lhs.pauseCount != rhs.pauseCount {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
@@ -1847,7 +1966,7 @@ nonisolated extension Crm_Servicedesk_V1_SlaClock: SwiftProtobuf.Message, SwiftP
 
 nonisolated extension Crm_Servicedesk_V1_Case: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".Case"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{1}kind\0\u{1}category\0\u{1}channel\0\u{1}priority\0\u{3}customer_id\0\u{3}customer_value_grade\0\u{3}account_ref\0\u{1}subject\0\u{1}description\0\u{1}queue\0\u{1}assignee\0\u{1}status\0\u{1}version\0\u{3}opened_at_ms\0\u{3}closed_at_ms\0\u{1}slas\0\u{3}branch_id\0\u{3}escalation_level\0\u{1}resolution\0\u{3}resolved_at_ms\0\u{1}satisfaction\0\u{3}parent_case_id\0\u{3}duplicate_of_id\0\u{3}article_ids\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{1}kind\0\u{1}category\0\u{1}channel\0\u{1}priority\0\u{3}customer_id\0\u{3}customer_value_grade\0\u{3}account_ref\0\u{1}subject\0\u{1}description\0\u{1}queue\0\u{1}assignee\0\u{1}status\0\u{1}version\0\u{3}opened_at\0\u{3}closed_at\0\u{1}slas\0\u{3}branch_id\0\u{3}escalation_level\0\u{1}resolution\0\u{3}resolved_at\0\u{1}satisfaction\0\u{3}parent_case_id\0\u{3}duplicate_of_id\0\u{3}article_ids\0")
 
   fileprivate class _StorageClass {
     var _id: String = String()
@@ -1864,13 +1983,13 @@ nonisolated extension Crm_Servicedesk_V1_Case: SwiftProtobuf.Message, SwiftProto
     var _assignee: String = String()
     var _status: Crm_Servicedesk_V1_CaseStatus = .unspecified
     var _version: Int64 = 0
-    var _openedAtMs: Int64 = 0
-    var _closedAtMs: Int64 = 0
+    var _openedAt: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
+    var _closedAt: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
     var _slas: [Crm_Servicedesk_V1_SlaClock] = []
     var _branchID: String = String()
     var _escalationLevel: UInt32 = 0
     var _resolution: Crm_Servicedesk_V1_Resolution? = nil
-    var _resolvedAtMs: Int64 = 0
+    var _resolvedAt: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
     var _satisfaction: Crm_Servicedesk_V1_Satisfaction? = nil
     var _parentCaseID: String = String()
     var _duplicateOfID: String = String()
@@ -1899,13 +2018,13 @@ nonisolated extension Crm_Servicedesk_V1_Case: SwiftProtobuf.Message, SwiftProto
       _assignee = source._assignee
       _status = source._status
       _version = source._version
-      _openedAtMs = source._openedAtMs
-      _closedAtMs = source._closedAtMs
+      _openedAt = source._openedAt
+      _closedAt = source._closedAt
       _slas = source._slas
       _branchID = source._branchID
       _escalationLevel = source._escalationLevel
       _resolution = source._resolution
-      _resolvedAtMs = source._resolvedAtMs
+      _resolvedAt = source._resolvedAt
       _satisfaction = source._satisfaction
       _parentCaseID = source._parentCaseID
       _duplicateOfID = source._duplicateOfID
@@ -1942,13 +2061,13 @@ nonisolated extension Crm_Servicedesk_V1_Case: SwiftProtobuf.Message, SwiftProto
         case 12: try { try decoder.decodeSingularStringField(value: &_storage._assignee) }()
         case 13: try { try decoder.decodeSingularEnumField(value: &_storage._status) }()
         case 14: try { try decoder.decodeSingularInt64Field(value: &_storage._version) }()
-        case 15: try { try decoder.decodeSingularInt64Field(value: &_storage._openedAtMs) }()
-        case 16: try { try decoder.decodeSingularInt64Field(value: &_storage._closedAtMs) }()
+        case 15: try { try decoder.decodeSingularMessageField(value: &_storage._openedAt) }()
+        case 16: try { try decoder.decodeSingularMessageField(value: &_storage._closedAt) }()
         case 17: try { try decoder.decodeRepeatedMessageField(value: &_storage._slas) }()
         case 18: try { try decoder.decodeSingularStringField(value: &_storage._branchID) }()
         case 19: try { try decoder.decodeSingularUInt32Field(value: &_storage._escalationLevel) }()
         case 20: try { try decoder.decodeSingularMessageField(value: &_storage._resolution) }()
-        case 21: try { try decoder.decodeSingularInt64Field(value: &_storage._resolvedAtMs) }()
+        case 21: try { try decoder.decodeSingularMessageField(value: &_storage._resolvedAt) }()
         case 22: try { try decoder.decodeSingularMessageField(value: &_storage._satisfaction) }()
         case 23: try { try decoder.decodeSingularStringField(value: &_storage._parentCaseID) }()
         case 24: try { try decoder.decodeSingularStringField(value: &_storage._duplicateOfID) }()
@@ -2007,12 +2126,12 @@ nonisolated extension Crm_Servicedesk_V1_Case: SwiftProtobuf.Message, SwiftProto
       if _storage._version != 0 {
         try visitor.visitSingularInt64Field(value: _storage._version, fieldNumber: 14)
       }
-      if _storage._openedAtMs != 0 {
-        try visitor.visitSingularInt64Field(value: _storage._openedAtMs, fieldNumber: 15)
-      }
-      if _storage._closedAtMs != 0 {
-        try visitor.visitSingularInt64Field(value: _storage._closedAtMs, fieldNumber: 16)
-      }
+      try { if let v = _storage._openedAt {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 15)
+      } }()
+      try { if let v = _storage._closedAt {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 16)
+      } }()
       if !_storage._slas.isEmpty {
         try visitor.visitRepeatedMessageField(value: _storage._slas, fieldNumber: 17)
       }
@@ -2025,9 +2144,9 @@ nonisolated extension Crm_Servicedesk_V1_Case: SwiftProtobuf.Message, SwiftProto
       try { if let v = _storage._resolution {
         try visitor.visitSingularMessageField(value: v, fieldNumber: 20)
       } }()
-      if _storage._resolvedAtMs != 0 {
-        try visitor.visitSingularInt64Field(value: _storage._resolvedAtMs, fieldNumber: 21)
-      }
+      try { if let v = _storage._resolvedAt {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 21)
+      } }()
       try { if let v = _storage._satisfaction {
         try visitor.visitSingularMessageField(value: v, fieldNumber: 22)
       } }()
@@ -2063,13 +2182,13 @@ nonisolated extension Crm_Servicedesk_V1_Case: SwiftProtobuf.Message, SwiftProto
         if _storage._assignee != rhs_storage._assignee {return false}
         if _storage._status != rhs_storage._status {return false}
         if _storage._version != rhs_storage._version {return false}
-        if _storage._openedAtMs != rhs_storage._openedAtMs {return false}
-        if _storage._closedAtMs != rhs_storage._closedAtMs {return false}
+        if _storage._openedAt != rhs_storage._openedAt {return false}
+        if _storage._closedAt != rhs_storage._closedAt {return false}
         if _storage._slas != rhs_storage._slas {return false}
         if _storage._branchID != rhs_storage._branchID {return false}
         if _storage._escalationLevel != rhs_storage._escalationLevel {return false}
         if _storage._resolution != rhs_storage._resolution {return false}
-        if _storage._resolvedAtMs != rhs_storage._resolvedAtMs {return false}
+        if _storage._resolvedAt != rhs_storage._resolvedAt {return false}
         if _storage._satisfaction != rhs_storage._satisfaction {return false}
         if _storage._parentCaseID != rhs_storage._parentCaseID {return false}
         if _storage._duplicateOfID != rhs_storage._duplicateOfID {return false}
@@ -2130,7 +2249,7 @@ nonisolated extension Crm_Servicedesk_V1_Resolution: SwiftProtobuf.Message, Swif
 
 nonisolated extension Crm_Servicedesk_V1_Satisfaction: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".Satisfaction"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}score\0\u{1}comment\0\u{3}recorded_at_ms\0\u{1}via\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}score\0\u{1}comment\0\u{3}recorded_at\0\u{1}via\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -2140,7 +2259,7 @@ nonisolated extension Crm_Servicedesk_V1_Satisfaction: SwiftProtobuf.Message, Sw
       switch fieldNumber {
       case 1: try { try decoder.decodeSingularUInt32Field(value: &self.score) }()
       case 2: try { try decoder.decodeSingularStringField(value: &self.comment) }()
-      case 3: try { try decoder.decodeSingularInt64Field(value: &self.recordedAtMs) }()
+      case 3: try { try decoder.decodeSingularMessageField(value: &self._recordedAt) }()
       case 4: try { try decoder.decodeSingularStringField(value: &self.via) }()
       default: break
       }
@@ -2148,15 +2267,19 @@ nonisolated extension Crm_Servicedesk_V1_Satisfaction: SwiftProtobuf.Message, Sw
   }
 
   public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
     if self.score != 0 {
       try visitor.visitSingularUInt32Field(value: self.score, fieldNumber: 1)
     }
     if !self.comment.isEmpty {
       try visitor.visitSingularStringField(value: self.comment, fieldNumber: 2)
     }
-    if self.recordedAtMs != 0 {
-      try visitor.visitSingularInt64Field(value: self.recordedAtMs, fieldNumber: 3)
-    }
+    try { if let v = self._recordedAt {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 3)
+    } }()
     if !self.via.isEmpty {
       try visitor.visitSingularStringField(value: self.via, fieldNumber: 4)
     }
@@ -2166,7 +2289,7 @@ nonisolated extension Crm_Servicedesk_V1_Satisfaction: SwiftProtobuf.Message, Sw
   public static func ==(lhs: Crm_Servicedesk_V1_Satisfaction, rhs: Crm_Servicedesk_V1_Satisfaction) -> Bool {
     if lhs.score != rhs.score {return false}
     if lhs.comment != rhs.comment {return false}
-    if lhs.recordedAtMs != rhs.recordedAtMs {return false}
+    if lhs._recordedAt != rhs._recordedAt {return false}
     if lhs.via != rhs.via {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
@@ -2175,7 +2298,7 @@ nonisolated extension Crm_Servicedesk_V1_Satisfaction: SwiftProtobuf.Message, Sw
 
 nonisolated extension Crm_Servicedesk_V1_CaseTransition: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".CaseTransition"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}from\0\u{1}to\0\u{1}event\0\u{1}actor\0\u{1}reason\0\u{3}at_ms\0\u{1}assignee\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}from\0\u{1}to\0\u{1}event\0\u{1}actor\0\u{1}reason\0\u{1}at\0\u{1}assignee\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -2188,7 +2311,7 @@ nonisolated extension Crm_Servicedesk_V1_CaseTransition: SwiftProtobuf.Message, 
       case 3: try { try decoder.decodeSingularEnumField(value: &self.event) }()
       case 4: try { try decoder.decodeSingularStringField(value: &self.actor) }()
       case 5: try { try decoder.decodeSingularStringField(value: &self.reason) }()
-      case 6: try { try decoder.decodeSingularInt64Field(value: &self.atMs) }()
+      case 6: try { try decoder.decodeSingularMessageField(value: &self._at) }()
       case 7: try { try decoder.decodeSingularStringField(value: &self.assignee) }()
       default: break
       }
@@ -2196,6 +2319,10 @@ nonisolated extension Crm_Servicedesk_V1_CaseTransition: SwiftProtobuf.Message, 
   }
 
   public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
     if self.from != .unspecified {
       try visitor.visitSingularEnumField(value: self.from, fieldNumber: 1)
     }
@@ -2211,9 +2338,9 @@ nonisolated extension Crm_Servicedesk_V1_CaseTransition: SwiftProtobuf.Message, 
     if !self.reason.isEmpty {
       try visitor.visitSingularStringField(value: self.reason, fieldNumber: 5)
     }
-    if self.atMs != 0 {
-      try visitor.visitSingularInt64Field(value: self.atMs, fieldNumber: 6)
-    }
+    try { if let v = self._at {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 6)
+    } }()
     if !self.assignee.isEmpty {
       try visitor.visitSingularStringField(value: self.assignee, fieldNumber: 7)
     }
@@ -2226,7 +2353,7 @@ nonisolated extension Crm_Servicedesk_V1_CaseTransition: SwiftProtobuf.Message, 
     if lhs.event != rhs.event {return false}
     if lhs.actor != rhs.actor {return false}
     if lhs.reason != rhs.reason {return false}
-    if lhs.atMs != rhs.atMs {return false}
+    if lhs._at != rhs._at {return false}
     if lhs.assignee != rhs.assignee {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
@@ -2482,7 +2609,7 @@ nonisolated extension Crm_Servicedesk_V1_TransitionCaseRequest: SwiftProtobuf.Me
 
 nonisolated extension Crm_Servicedesk_V1_TransitionCaseResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".TransitionCaseResponse"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}case\0\u{3}satisfaction_token\0\u{3}satisfaction_token_expires_at_ms\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}case\0\u{3}satisfaction_token\0\u{3}satisfaction_token_expires_at\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -2492,7 +2619,7 @@ nonisolated extension Crm_Servicedesk_V1_TransitionCaseResponse: SwiftProtobuf.M
       switch fieldNumber {
       case 1: try { try decoder.decodeSingularMessageField(value: &self._case) }()
       case 2: try { try decoder.decodeSingularStringField(value: &self.satisfactionToken) }()
-      case 3: try { try decoder.decodeSingularInt64Field(value: &self.satisfactionTokenExpiresAtMs) }()
+      case 3: try { try decoder.decodeSingularMessageField(value: &self._satisfactionTokenExpiresAt) }()
       default: break
       }
     }
@@ -2509,16 +2636,16 @@ nonisolated extension Crm_Servicedesk_V1_TransitionCaseResponse: SwiftProtobuf.M
     if !self.satisfactionToken.isEmpty {
       try visitor.visitSingularStringField(value: self.satisfactionToken, fieldNumber: 2)
     }
-    if self.satisfactionTokenExpiresAtMs != 0 {
-      try visitor.visitSingularInt64Field(value: self.satisfactionTokenExpiresAtMs, fieldNumber: 3)
-    }
+    try { if let v = self._satisfactionTokenExpiresAt {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 3)
+    } }()
     try unknownFields.traverse(visitor: &visitor)
   }
 
   public static func ==(lhs: Crm_Servicedesk_V1_TransitionCaseResponse, rhs: Crm_Servicedesk_V1_TransitionCaseResponse) -> Bool {
     if lhs._case != rhs._case {return false}
     if lhs.satisfactionToken != rhs.satisfactionToken {return false}
-    if lhs.satisfactionTokenExpiresAtMs != rhs.satisfactionTokenExpiresAtMs {return false}
+    if lhs._satisfactionTokenExpiresAt != rhs._satisfactionTokenExpiresAt {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -2761,7 +2888,7 @@ nonisolated extension Crm_Servicedesk_V1_GetSlaPoliciesRequest: SwiftProtobuf.Me
 
 nonisolated extension Crm_Servicedesk_V1_GetSlaPoliciesResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".GetSlaPoliciesResponse"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}policies\0\u{1}version\0\u{3}set_at_ms\0\u{3}set_by\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}policies\0\u{1}version\0\u{3}set_at\0\u{3}set_by\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -2771,7 +2898,7 @@ nonisolated extension Crm_Servicedesk_V1_GetSlaPoliciesResponse: SwiftProtobuf.M
       switch fieldNumber {
       case 1: try { try decoder.decodeRepeatedMessageField(value: &self.policies) }()
       case 2: try { try decoder.decodeSingularInt64Field(value: &self.version) }()
-      case 3: try { try decoder.decodeSingularInt64Field(value: &self.setAtMs) }()
+      case 3: try { try decoder.decodeSingularMessageField(value: &self._setAt) }()
       case 4: try { try decoder.decodeSingularStringField(value: &self.setBy) }()
       default: break
       }
@@ -2779,15 +2906,19 @@ nonisolated extension Crm_Servicedesk_V1_GetSlaPoliciesResponse: SwiftProtobuf.M
   }
 
   public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
     if !self.policies.isEmpty {
       try visitor.visitRepeatedMessageField(value: self.policies, fieldNumber: 1)
     }
     if self.version != 0 {
       try visitor.visitSingularInt64Field(value: self.version, fieldNumber: 2)
     }
-    if self.setAtMs != 0 {
-      try visitor.visitSingularInt64Field(value: self.setAtMs, fieldNumber: 3)
-    }
+    try { if let v = self._setAt {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 3)
+    } }()
     if !self.setBy.isEmpty {
       try visitor.visitSingularStringField(value: self.setBy, fieldNumber: 4)
     }
@@ -2797,7 +2928,7 @@ nonisolated extension Crm_Servicedesk_V1_GetSlaPoliciesResponse: SwiftProtobuf.M
   public static func ==(lhs: Crm_Servicedesk_V1_GetSlaPoliciesResponse, rhs: Crm_Servicedesk_V1_GetSlaPoliciesResponse) -> Bool {
     if lhs.policies != rhs.policies {return false}
     if lhs.version != rhs.version {return false}
-    if lhs.setAtMs != rhs.setAtMs {return false}
+    if lhs._setAt != rhs._setAt {return false}
     if lhs.setBy != rhs.setBy {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
@@ -3110,7 +3241,7 @@ nonisolated extension Crm_Servicedesk_V1_RecordSatisfactionResponse: SwiftProtob
 
 nonisolated extension Crm_Servicedesk_V1_CaseReportRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".CaseReportRequest"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}from_ms\0\u{3}to_ms\0\u{1}kind\0\u{3}repeat_threshold\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}from_time\0\u{3}to_time\0\u{1}kind\0\u{3}repeat_threshold\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -3118,8 +3249,8 @@ nonisolated extension Crm_Servicedesk_V1_CaseReportRequest: SwiftProtobuf.Messag
       // allocates stack space for every case branch when no optimizations are
       // enabled. https://github.com/apple/swift-protobuf/issues/1034
       switch fieldNumber {
-      case 1: try { try decoder.decodeSingularInt64Field(value: &self.fromMs) }()
-      case 2: try { try decoder.decodeSingularInt64Field(value: &self.toMs) }()
+      case 1: try { try decoder.decodeSingularMessageField(value: &self._fromTime) }()
+      case 2: try { try decoder.decodeSingularMessageField(value: &self._toTime) }()
       case 3: try { try decoder.decodeSingularEnumField(value: &self.kind) }()
       case 4: try { try decoder.decodeSingularUInt32Field(value: &self.repeatThreshold) }()
       default: break
@@ -3128,12 +3259,16 @@ nonisolated extension Crm_Servicedesk_V1_CaseReportRequest: SwiftProtobuf.Messag
   }
 
   public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
-    if self.fromMs != 0 {
-      try visitor.visitSingularInt64Field(value: self.fromMs, fieldNumber: 1)
-    }
-    if self.toMs != 0 {
-      try visitor.visitSingularInt64Field(value: self.toMs, fieldNumber: 2)
-    }
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    try { if let v = self._fromTime {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
+    } }()
+    try { if let v = self._toTime {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 2)
+    } }()
     if self.kind != .unspecified {
       try visitor.visitSingularEnumField(value: self.kind, fieldNumber: 3)
     }
@@ -3144,8 +3279,8 @@ nonisolated extension Crm_Servicedesk_V1_CaseReportRequest: SwiftProtobuf.Messag
   }
 
   public static func ==(lhs: Crm_Servicedesk_V1_CaseReportRequest, rhs: Crm_Servicedesk_V1_CaseReportRequest) -> Bool {
-    if lhs.fromMs != rhs.fromMs {return false}
-    if lhs.toMs != rhs.toMs {return false}
+    if lhs._fromTime != rhs._fromTime {return false}
+    if lhs._toTime != rhs._toTime {return false}
     if lhs.kind != rhs.kind {return false}
     if lhs.repeatThreshold != rhs.repeatThreshold {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
@@ -3515,7 +3650,7 @@ nonisolated extension Crm_Servicedesk_V1_SetQueueResponse: SwiftProtobuf.Message
 
 nonisolated extension Crm_Servicedesk_V1_Article: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".Article"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{1}title\0\u{1}body\0\u{1}category\0\u{1}status\0\u{1}version\0\u{3}updated_at_ms\0\u{3}case_links\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{1}title\0\u{1}body\0\u{1}category\0\u{1}status\0\u{1}version\0\u{3}updated_at\0\u{3}case_links\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -3529,7 +3664,7 @@ nonisolated extension Crm_Servicedesk_V1_Article: SwiftProtobuf.Message, SwiftPr
       case 4: try { try decoder.decodeSingularStringField(value: &self.category) }()
       case 5: try { try decoder.decodeSingularEnumField(value: &self.status) }()
       case 6: try { try decoder.decodeSingularInt64Field(value: &self.version) }()
-      case 7: try { try decoder.decodeSingularInt64Field(value: &self.updatedAtMs) }()
+      case 7: try { try decoder.decodeSingularMessageField(value: &self._updatedAt) }()
       case 8: try { try decoder.decodeSingularUInt32Field(value: &self.caseLinks) }()
       default: break
       }
@@ -3537,6 +3672,10 @@ nonisolated extension Crm_Servicedesk_V1_Article: SwiftProtobuf.Message, SwiftPr
   }
 
   public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
     if !self.id.isEmpty {
       try visitor.visitSingularStringField(value: self.id, fieldNumber: 1)
     }
@@ -3555,9 +3694,9 @@ nonisolated extension Crm_Servicedesk_V1_Article: SwiftProtobuf.Message, SwiftPr
     if self.version != 0 {
       try visitor.visitSingularInt64Field(value: self.version, fieldNumber: 6)
     }
-    if self.updatedAtMs != 0 {
-      try visitor.visitSingularInt64Field(value: self.updatedAtMs, fieldNumber: 7)
-    }
+    try { if let v = self._updatedAt {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 7)
+    } }()
     if self.caseLinks != 0 {
       try visitor.visitSingularUInt32Field(value: self.caseLinks, fieldNumber: 8)
     }
@@ -3571,7 +3710,7 @@ nonisolated extension Crm_Servicedesk_V1_Article: SwiftProtobuf.Message, SwiftPr
     if lhs.category != rhs.category {return false}
     if lhs.status != rhs.status {return false}
     if lhs.version != rhs.version {return false}
-    if lhs.updatedAtMs != rhs.updatedAtMs {return false}
+    if lhs._updatedAt != rhs._updatedAt {return false}
     if lhs.caseLinks != rhs.caseLinks {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
@@ -4086,7 +4225,7 @@ nonisolated extension Crm_Servicedesk_V1_ListCategoriesRequest: SwiftProtobuf.Me
 
 nonisolated extension Crm_Servicedesk_V1_ListCategoriesResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".ListCategoriesResponse"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}categories\0\u{1}version\0\u{3}set_at_ms\0\u{3}set_by\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}categories\0\u{1}version\0\u{3}set_at\0\u{3}set_by\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -4096,7 +4235,7 @@ nonisolated extension Crm_Servicedesk_V1_ListCategoriesResponse: SwiftProtobuf.M
       switch fieldNumber {
       case 1: try { try decoder.decodeRepeatedMessageField(value: &self.categories) }()
       case 2: try { try decoder.decodeSingularInt64Field(value: &self.version) }()
-      case 3: try { try decoder.decodeSingularInt64Field(value: &self.setAtMs) }()
+      case 3: try { try decoder.decodeSingularMessageField(value: &self._setAt) }()
       case 4: try { try decoder.decodeSingularStringField(value: &self.setBy) }()
       default: break
       }
@@ -4104,15 +4243,19 @@ nonisolated extension Crm_Servicedesk_V1_ListCategoriesResponse: SwiftProtobuf.M
   }
 
   public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
     if !self.categories.isEmpty {
       try visitor.visitRepeatedMessageField(value: self.categories, fieldNumber: 1)
     }
     if self.version != 0 {
       try visitor.visitSingularInt64Field(value: self.version, fieldNumber: 2)
     }
-    if self.setAtMs != 0 {
-      try visitor.visitSingularInt64Field(value: self.setAtMs, fieldNumber: 3)
-    }
+    try { if let v = self._setAt {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 3)
+    } }()
     if !self.setBy.isEmpty {
       try visitor.visitSingularStringField(value: self.setBy, fieldNumber: 4)
     }
@@ -4122,7 +4265,7 @@ nonisolated extension Crm_Servicedesk_V1_ListCategoriesResponse: SwiftProtobuf.M
   public static func ==(lhs: Crm_Servicedesk_V1_ListCategoriesResponse, rhs: Crm_Servicedesk_V1_ListCategoriesResponse) -> Bool {
     if lhs.categories != rhs.categories {return false}
     if lhs.version != rhs.version {return false}
-    if lhs.setAtMs != rhs.setAtMs {return false}
+    if lhs._setAt != rhs._setAt {return false}
     if lhs.setBy != rhs.setBy {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true

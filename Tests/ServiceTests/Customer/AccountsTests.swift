@@ -221,7 +221,7 @@ struct AccountsTests {
         let future = await #expect(throws: RPCError.self) {
             try await fixture.recordInteraction(customer.id, atMs: 1_795_000_000_000 + 3_600_000)
         }
-        #expect(future?.fieldViolations.map(\.field) == ["interaction.atMs"])
+        #expect(future?.fieldViolations.map(\.field) == ["interaction.at.milliseconds"])
         let empty = await #expect(throws: RPCError.self) { try await fixture.recordInteraction(customer.id, subject: " ") }
         #expect(empty?.fieldViolations.map(\.field) == ["interaction.subject"])
     }

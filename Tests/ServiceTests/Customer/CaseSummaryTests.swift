@@ -15,14 +15,14 @@ struct CaseSummaryTests {
     ) throws -> Crm_Feed_V1_ChangeEvent {
         var found = Crm_Servicedesk_V1_Case()
         (found.id, found.customerID, found.kind, found.category, found.status) = (id, customer, .complaint, "cards/fees", status)
-        (found.subject, found.openedAtMs) = ("annual fee charged twice", 1_000)
+        (found.subject, found.openedAt.milliseconds) = ("annual fee charged twice", 1_000)
         var sla = Crm_Servicedesk_V1_SlaClock()
         (sla.metric, sla.state) = (.resolution, breached ? .breached : .inProgress)
         found.slas = [sla]
         var payload = Crm_Servicedesk_V1_CaseChanged()
         payload.case = found
         var event = Crm_Feed_V1_ChangeEvent()
-        (event.type, event.entityKey, event.atMs, event.payload) = (type, id, at, try payload.serializedBytes())
+        (event.type, event.entityKey, event.at.milliseconds, event.payload) = (type, id, at, try payload.serializedBytes())
         return event
     }
 
@@ -53,7 +53,7 @@ struct CaseSummaryTests {
         #expect(view.cases.map(\.status) == ["new", "closed"])
         #expect(view.cases[0].slaBreached && !view.cases[1].slaBreached)
         #expect(view.cases[0].kind == "complaint" && view.cases[0].subject == "annual fee charged twice")
-        #expect(view.cases[0].updatedAtMs == 5_000)
+        #expect(view.cases[0].updatedAt.milliseconds == 5_000)
         // The contact history has the openings, once each however often they are applied.
         try await Self.apply(fixture, try Self.event("case.opened", id: "K0000000002", customer: customer.id, status: .new, at: 3_000))
         let history = view.recentInteractions.filter { $0.handledBy == "servicedesk" }
@@ -110,7 +110,7 @@ struct CaseSummaryTests {
             var payload = Crm_Marketing_V1_OpportunityChanged()
             payload.opportunity = opportunity
             var event = Crm_Feed_V1_ChangeEvent()
-            (event.type, event.entityKey, event.atMs, event.payload) = (type, id, at, try payload.serializedBytes())
+            (event.type, event.entityKey, event.at.milliseconds, event.payload) = (type, id, at, try payload.serializedBytes())
             return event
         }
         let events = [
@@ -130,7 +130,7 @@ struct CaseSummaryTests {
         (campaign.campaign.id, campaign.campaign.name, campaign.campaign.channel, campaign.campaign.product) = ("M0000000001", "Spring fund", "sms", "wealth/fund-a")
         (campaign.customerID, campaign.response) = (first.id, .contacted)
         var contact = Crm_Feed_V1_ChangeEvent()
-        (contact.type, contact.entityKey, contact.atMs, contact.payload) = ("campaign.response", "M0000000001", 5_000, try campaign.serializedBytes())
+        (contact.type, contact.entityKey, contact.at.milliseconds, contact.payload) = ("campaign.response", "M0000000001", 5_000, try campaign.serializedBytes())
         let contactEvent = contact
         try await fixture.write { _, db in
             try OpportunitySummaries.apply(contactEvent, db)

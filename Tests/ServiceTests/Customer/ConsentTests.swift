@@ -16,7 +16,7 @@ struct ConsentTests {
         request.consent.purpose = purpose
         request.consent.granted = granted
         request.consent.source = source
-        request.consent.atMs = atMs
+        request.consent.at.milliseconds = atMs
         let finished = request
         return try await fixture.write { directory, db in try directory.recordConsent(finished, caller: .servicing, db) }
     }
@@ -39,10 +39,10 @@ struct ConsentTests {
         let request = get
         let all = try await fixture.read { directory, db in try directory.getConsents(request, db) }
         #expect(all.history.count == 4)
-        #expect(all.history.first?.atMs == 1_600_000_000_000)
+        #expect(all.history.first?.at.milliseconds == 1_600_000_000_000)
         // In time order across channels and purposes, ties in the order recorded.
         #expect(all.history.map { "\($0.channel)/\($0.granted)" } == ["sms/true", "sms/true", "email/true", "sms/false"])
-        #expect(all.history.map(\.atMs) == all.history.map(\.atMs).sorted())
+        #expect(all.history.map(\.at.milliseconds) == all.history.map(\.at.milliseconds).sorted())
         #expect(try await fixture.view(customer.id).consents == all.current, "the single customer view shows the consents in force")
     }
 
@@ -53,6 +53,6 @@ struct ConsentTests {
         let error = await #expect(throws: RPCError.self) {
             try await record(fixture, customer.id, .unspecified, .UNRECOGNIZED(9), granted: true, atMs: 1_900_000_000_000, source: "")
         }
-        #expect(error?.fieldViolations.map(\.field) == ["consent.channel", "consent.purpose", "consent.source", "consent.atMs"])
+        #expect(error?.fieldViolations.map(\.field) == ["consent.channel", "consent.purpose", "consent.source", "consent.at.milliseconds"])
     }
 }

@@ -22,7 +22,7 @@ struct CustomerDirectoryTests {
         #expect(created.profile.documents[0].number == "11010519491231002X")
         #expect(created.profile.documents[0].issuingCountry == "CHN")
         #expect(created.profile.contacts.map(\.value) == ["+8613812345678", "zhang.san@example.com"])
-        #expect(created.createdAtMs == 1_795_000_000_000)
+        #expect(created.createdAt.milliseconds == 1_795_000_000_000)
     }
 
     @Test("an identity document held by a live customer is refused, and stays refused while that customer is inactive")

@@ -54,7 +54,7 @@ struct MergeTests {
     /// The customer as it reads apart from its version and update time.
     func content(_ customer: Crm_Customer_V1_Customer) -> Crm_Customer_V1_Customer {
         var customer = customer
-        (customer.version, customer.updatedAtMs) = (0, 0)
+        (customer.version, customer.updatedAt.milliseconds) = (0, 0)
         return customer
     }
 

@@ -132,8 +132,8 @@ struct OrganisationTests {
         let finished = request
         let history = try await fixture.read { directory, db in try directory.listAssignments(finished, db) }.assignments
         #expect(history.map(\.relationshipManagerID) == ["RM002", "RM001"])
-        #expect(history[0].untilMs == 0 && history[0].reason == "portfolio rebalanced")
-        #expect(history[1].untilMs == history[0].fromMs && history[1].reason == "customer created")
+        #expect(history[0].untilTime.milliseconds == 0 && history[0].reason == "portfolio rebalanced")
+        #expect(history[1].untilTime.milliseconds == history[0].fromTime.milliseconds && history[1].reason == "customer created")
         #expect(history[0].assignedBy == "branch-teller/u1001")
         let audited = try await fixture.read { _, db in
             try String.fetchAll(db, sql: "SELECT field || '=' || after FROM audit_log WHERE action = 'assign' ORDER BY sequence")
@@ -157,7 +157,7 @@ struct OrganisationTests {
         let history = try await fixture.read { directory, db in try directory.listAssignments(finished, db) }.assignments
         #expect(history.map(\.relationshipManagerID) == ["RM002", "RM001"])
         #expect(history.map(\.reason) == ["profile updated", "customer created"])
-        #expect(history[1].untilMs == history[0].fromMs)
+        #expect(history[1].untilTime.milliseconds == history[0].fromTime.milliseconds)
     }
 
     @Test("a unit rolls up the customers and accounts of its whole subtree; the view shows manager and branch path")

@@ -58,7 +58,7 @@ struct PipelineTests {
             configure(&customer)
             var event = Crm_Feed_V1_ChangeEvent()
             (event.type, event.entityKey, event.payload) = (type, id, try customer.serializedBytes())
-            event.atMs = Int64(clock.value.timeIntervalSince1970 * 1000)
+            event.at.milliseconds = Int64(clock.value.timeIntervalSince1970 * 1000)
             let finished = event
             try await write { pipeline, db in try MarketingMirror(pipeline: pipeline).applyCustomer(finished, db) }
         }
@@ -86,7 +86,7 @@ struct PipelineTests {
 
         func report(_ grouping: Crm_Marketing_V1_PipelineGrouping, closedFrom: Int64 = 0) async throws -> [String] {
             var request = Crm_Marketing_V1_PipelineReportRequest()
-            (request.groupBy, request.closedFromMs) = (grouping, closedFrom)
+            (request.groupBy, request.closedFrom.milliseconds) = (grouping, closedFrom)
             let finished = request
             return try await write { pipeline, db in try pipeline.report(finished, db) }.rows.map {
                 "\($0.key) \($0.currency) \($0.opportunities) \($0.amountMinor) \($0.weightedAmountMinor)"

@@ -129,7 +129,7 @@ struct RelationshipTaskTests {
         func complaint(_ id: String, kind: Crm_Servicedesk_V1_CaseKind = .complaint) async throws {
             var found = Crm_Servicedesk_V1_Case()
             (found.id, found.customerID, found.kind, found.status) = (id, "C0000000001", kind, .new)
-            found.openedAtMs = Int64(market.clock.value.timeIntervalSince1970 * 1000)
+            found.openedAt.milliseconds = Int64(market.clock.value.timeIntervalSince1970 * 1000)
             var payload = Crm_Servicedesk_V1_CaseChanged()
             payload.case = found
             var event = Crm_Feed_V1_ChangeEvent()

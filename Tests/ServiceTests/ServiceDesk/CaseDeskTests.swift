@@ -153,9 +153,9 @@ struct CaseDeskTests {
         #expect(found.status == .new)
         #expect(found.slas.map(\.metric) == [.firstResponse, .resolution])
         // First response in 1 business hour from Monday 09:00; resolution 8 h: Monday 18:00.
-        #expect(found.slas[0].dueAtMs == Self.ms(23, 10))
-        #expect(found.slas[1].dueAtMs == Self.ms(23, 18))
-        #expect(found.slas[1].warningAtMs == Self.ms(23, 16))  // 75% of 8 h = 6 h: 09-12, 13-16
+        #expect(found.slas[0].dueAt.milliseconds == Self.ms(23, 10))
+        #expect(found.slas[1].dueAt.milliseconds == Self.ms(23, 18))
+        #expect(found.slas[1].warningAt.milliseconds == Self.ms(23, 16))  // 75% of 8 h = 6 h: 09-12, 13-16
         #expect(try await desk.events("case.opened") == 1)
     }
 
@@ -262,13 +262,13 @@ struct CaseDeskTests {
         desk.at(23, 11)  // 2 h of resolution counted
         found = try await desk.transition(found, .waitOnCustomer, reason: "asked for the statement")
         #expect(found.slas[1].state == .paused)
-        #expect(found.slas[1].dueAtMs == 0)
+        #expect(found.slas[1].dueAt.milliseconds == 0)
         desk.at(25, 9)
         #expect(try await desk.sweep().checked == 0, "a paused clock is not even looked at")
         desk.at(24, 14)
         found = try await desk.transition(found, .customerResponded)
         // 6 h left from Tuesday 14:00: 14-18, then Wednesday 09-11.
-        #expect(found.slas[1].dueAtMs == Self.ms(25, 11))
+        #expect(found.slas[1].dueAt.milliseconds == Self.ms(25, 11))
         #expect(found.slas[1].pauseCount == 1)
     }
 
@@ -278,7 +278,7 @@ struct CaseDeskTests {
         // Grade 1 customers: resolution in 4 h; everyone else 16 h.
         try await desk.setPolicies([(.high, 0, 120, 960), (.high, 1, 60, 240)])
         var found = try await desk.open(grade: 3)
-        #expect(found.slas[1].dueAtMs == Self.ms(24, 18))
+        #expect(found.slas[1].dueAt.milliseconds == Self.ms(24, 18))
         desk.at(23, 11)
         try await desk.customerChanged("C0000000001", grade: 1)
         found = try await desk.write { desk, db in
@@ -288,7 +288,7 @@ struct CaseDeskTests {
         }
         #expect(found.customerValueGrade == 1)
         #expect(found.slas[1].targetMinutes == 240)
-        #expect(found.slas[1].dueAtMs == Self.ms(23, 14))  // 09-12 (3 h) and 13-14
+        #expect(found.slas[1].dueAt.milliseconds == Self.ms(23, 14))  // 09-12 (3 h) and 13-14
         #expect(try await desk.events("case.retargeted") == 1)
         expectIncreasing(try await feedVersions(desk.store.value!, as: Crm_Servicedesk_V1_CaseChanged.self) { $0.case.version })
     }
@@ -299,7 +299,7 @@ struct CaseDeskTests {
         try await desk.setPolicies([(.high, 0, 60, 480)])
         desk.at(27, 17)  // Friday 17:00: 1 h today, 7 h Monday (09-12, 13-17)
         let found = try await desk.open()
-        #expect(found.slas[1].dueAtMs == Self.ms(30, 17))
+        #expect(found.slas[1].dueAt.milliseconds == Self.ms(30, 17))
         var calendar = Crm_Servicedesk_V1_SetBusinessCalendarRequest()
         calendar.timeZone = "Asia/Shanghai"
         calendar.days = (2...6).map { weekday in
@@ -321,7 +321,7 @@ struct CaseDeskTests {
             request.id = found.id
             return try desk.get(request, db).case
         }
-        #expect(moved.slas[1].dueAtMs == Self.ms(1, 17, month: 12))
+        #expect(moved.slas[1].dueAt.milliseconds == Self.ms(1, 17, month: 12))
         // A bad calendar is refused naming the field.
         calendar.holidays = ["2026-13-01"]
         let bad = calendar
@@ -350,11 +350,11 @@ struct CaseDeskTests {
 
         // Monday 09:00 in Shanghai is 01:00 in London: the London clock starts at 09:00 London, 17:00 Shanghai.
         let inLondon = try await desk.open { $0.branchID = "LDN-01" }
-        #expect(inLondon.slas[0].dueAtMs == Self.ms(23, 18))  // 10:00 London
-        #expect(inLondon.slas[1].dueAtMs == Self.ms(24, 1))  // 17:00 London: 8 h
+        #expect(inLondon.slas[0].dueAt.milliseconds == Self.ms(23, 18))  // 10:00 London
+        #expect(inLondon.slas[1].dueAt.milliseconds == Self.ms(24, 1))  // 17:00 London: 8 h
         let inBeijing = try await desk.open()
         #expect(inBeijing.branchID == "BJ-01")
-        #expect(inBeijing.slas[0].dueAtMs == Self.ms(23, 10))
+        #expect(inBeijing.slas[0].dueAt.milliseconds == Self.ms(23, 10))
 
         // A new default calendar (Monday a holiday) moves Beijing's clocks, not London's.
         var standard = london
@@ -368,8 +368,8 @@ struct CaseDeskTests {
                 return try desk.get(request, db).case
             }
         }
-        #expect(cases[0].slas[0].dueAtMs == Self.ms(23, 18))
-        #expect(cases[1].slas[0].dueAtMs == Self.ms(24, 10))  // Tuesday 09:00-10:00 in Shanghai
+        #expect(cases[0].slas[0].dueAt.milliseconds == Self.ms(23, 18))
+        #expect(cases[1].slas[0].dueAt.milliseconds == Self.ms(24, 10))  // Tuesday 09:00-10:00 in Shanghai
     }
 
     @Test("a queue lists its open cases oldest first, page by page")

@@ -15,8 +15,8 @@ struct CaseReportTests {
 
     static func report(_ desk: Desk, kind: Crm_Servicedesk_V1_CaseKind = .unspecified) async throws -> Crm_Servicedesk_V1_CaseReportResponse {
         var request = Crm_Servicedesk_V1_CaseReportRequest()
-        request.fromMs = CaseDeskTests.ms(23, 0)
-        request.toMs = CaseDeskTests.ms(25, 0)
+        request.fromTime.milliseconds = CaseDeskTests.ms(23, 0)
+        request.toTime.milliseconds = CaseDeskTests.ms(25, 0)
         request.kind = kind
         let finished = request
         return try await desk.write { desk, db in try CaseReport.run(finished, db) }
@@ -126,16 +126,16 @@ struct CaseReportTests {
     func window() async throws {
         let desk = try Desk()
         var request = Crm_Servicedesk_V1_CaseReportRequest()
-        request.fromMs = 1_000
-        request.toMs = 1_000
+        request.fromTime.milliseconds = 1_000
+        request.toTime.milliseconds = 1_000
         let backwards = request
         let refused = await #expect(throws: RPCError.self) { _ = try await desk.write { desk, db in try CaseReport.run(backwards, db) } }
-        #expect(refused?.fieldViolations.map(\.field) == ["toMs"])
-        request.toMs = request.fromMs + 367 * 86_400_000
+        #expect(refused?.fieldViolations.map(\.field) == ["toTime"])
+        request.toTime.milliseconds = request.fromTime.milliseconds + 367 * 86_400_000
         let long = request
         let tooLong = await #expect(throws: RPCError.self) { _ = try await desk.write { desk, db in try CaseReport.run(long, db) } }
-        #expect(tooLong?.fieldViolations.map(\.field) == ["toMs"])
-        request.toMs = request.fromMs + 86_400_000
+        #expect(tooLong?.fieldViolations.map(\.field) == ["toTime"])
+        request.toTime.milliseconds = request.fromTime.milliseconds + 86_400_000
         let empty = request
         let report = try await desk.write { desk, db in try CaseReport.run(empty, db) }
         #expect(report.cases == 0 && report.sla.map(\.complianceBasisPoints) == [0, 0] && report.resolved == 0)

@@ -50,7 +50,7 @@ struct CaseResolutionTests {
             $0.resolution.compensationCurrency = "CNY"
         }
         #expect(resolved.status == .resolved)
-        #expect(resolved.resolvedAtMs == CaseDeskTests.ms(23, 11))
+        #expect(resolved.resolvedAt.milliseconds == CaseDeskTests.ms(23, 11))
         #expect(resolved.resolution.rootCause == "annual fee charged twice by the card system")
         #expect(resolved.resolution.resolutionCode == "fee-refunded")
         #expect(resolved.resolution.compensationMinor == 20_000)
@@ -67,7 +67,7 @@ struct CaseResolutionTests {
         let closed = try await desk.transitionResponse(found, .close)
         let token = closed.satisfactionToken
         #expect(token.count == 43)
-        #expect(closed.satisfactionTokenExpiresAtMs == CaseDeskTests.ms(23, 9) + 30 * 86_400_000)
+        #expect(closed.satisfactionTokenExpiresAt.milliseconds == CaseDeskTests.ms(23, 9) + 30 * 86_400_000)
         let stored = try await desk.store.value!.pool.read { db in try Data.fetchAll(db, sql: "SELECT token_sha256 FROM satisfaction_token") }
         #expect(stored.count == 1 && stored[0].count == 32 && !stored[0].contains(Data(token.utf8)))
 

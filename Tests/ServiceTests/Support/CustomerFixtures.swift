@@ -234,7 +234,7 @@ extension TemporaryCustomerStore {
         request.interaction.subject = subject
         request.interaction.outcome = "discussed a time deposit"
         request.interaction.handledBy = "RM001"
-        request.interaction.atMs = atMs
+        request.interaction.at.milliseconds = atMs
         let finished = request
         return try await write { directory, db in try directory.recordInteraction(finished, caller: .servicing, db) }.interactionID
     }

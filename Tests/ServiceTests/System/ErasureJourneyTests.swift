@@ -78,7 +78,7 @@ extension JourneyTests {
         let viewRequest: Crm_Customer_V1_GetCustomerViewRequest = try Self.json(#"{"id": "\#(person.id)"}"#)
         _ = try await Self.retrying("the case and the opportunity in the view") {
             let view = try await client.unary(CustomerMethods.getView, viewRequest).view
-            guard view.cases.contains(where: { $0.resolvedAtMs > 0 }), !view.opportunities.isEmpty else { throw NotYet(description: "\(view.cases)") }
+            guard view.cases.contains(where: { $0.resolvedAt.milliseconds > 0 }), !view.opportunities.isEmpty else { throw NotYet(description: "\(view.cases)") }
         }
         let planted = try await files(of: system, holding: secrets)
         #expect(planted.contains { $0.hasPrefix("servicedesk") } && planted.contains { $0.hasPrefix("marketing") }, "\(planted)")

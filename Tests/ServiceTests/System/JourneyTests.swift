@@ -148,7 +148,7 @@ extension JourneyTests {
         let viewRequest: Crm_Customer_V1_GetCustomerViewRequest = try Self.json(#"{"id": "\#(customer.id)"}"#)
         let summary = try await Self.retrying("the case in the customer view") {
             let view = try await client.unary(CustomerMethods.getView, viewRequest).view
-            guard let summary = view.cases.first(where: { $0.caseID == opened.id }), summary.resolvedAtMs > 0 else {
+            guard let summary = view.cases.first(where: { $0.caseID == opened.id }), summary.resolvedAt.milliseconds > 0 else {
                 throw NotYet(description: "view cases: \(view.cases)")
             }
             return summary

@@ -23,7 +23,7 @@ extension JourneyTests {
         second.expectedVersion = 1
         #expect(try await client.unary(CustomerMethods.setValueGradeRules, second).version == 2)
         let grades = try await client.unary(CustomerMethods.getValueGradeRules, .init())
-        #expect(grades.version == 2 && grades.rules.first?.minAssetsMinor == 999 && grades.setBy == "call-centre" && grades.setAtMs > 0)
+        #expect(grades.version == 2 && grades.rules.first?.minAssetsMinor == 999 && grades.setBy == "call-centre" && grades.setAt.milliseconds > 0)
         let gradesV1 = try await client.unary(CustomerMethods.getValueGradeRules, try Self.json(#"{"version": "1"}"#))
         #expect(gradesV1.version == 1 && gradesV1.rules.first?.minAssetsMinor == 400 && gradesV1.setBy == "call-centre/analyst-7")
         let unknown = await #expect(throws: RPCError.self) {
