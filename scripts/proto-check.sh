@@ -23,7 +23,7 @@ work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
 venv=.build/proto-venv
-protobuf_python=$(protoc --version | awk '{ split($2, v, "."); print "4." v[1] "." v[2] }')
+protobuf_python=$(protoc --version | awk '{ split($2, v, "."); print "4." v[2] "." v[3] }')
 if ! "$venv/bin/python" -c "import google.protobuf" 2>/dev/null; then
   python3 -m venv "$venv"
   "$venv/bin/pip" install -q "protobuf==$protobuf_python"
