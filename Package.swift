@@ -57,65 +57,81 @@ let targets: [Target] = [
         dependencies: [swiftProtobuf, .product(name: "SwiftProtobufPluginLibrary", package: "swift-protobuf")],
         swiftSettings: swiftSettings
     ),
-    // The protocol: framing, handshake, metadata, errors, method registry, generated messages.
-    // Knows nothing of sockets, TLS or SQLite.
+    // The protocol: framing, handshake, metadata, errors, method descriptors and the connection state
+    // machines. Knows nothing of sockets, TLS, SQLite or any service's messages.
+    .target(name: "WireProtocol", dependencies: [nioCore, swiftProtobuf], swiftSettings: swiftSettings),
+    // The API: the messages, method descriptors, registry and handler protocols generated from Protos/.
+    .target(name: "CRMAPI", dependencies: ["WireProtocol", swiftProtobuf], exclude: ["Generated/README.md"], swiftSettings: swiftSettings),
+    // The transport: the RPC server and client on NIO, with TLS. No store, no configuration files.
     .target(
-        name: "WireProtocol",
-        dependencies: [nioCore, swiftProtobuf],
-        exclude: ["Generated/README.md"],
+        name: "RPCTransport",
+        dependencies: ["WireProtocol", nioCore, nioPosix, nioSSL, nioTLS, nioConcurrencyHelpers, logging, serviceLifecycle, swiftProtobuf],
         swiftSettings: swiftSettings
     ),
     // SQLite settings of the whole process, made before SQLite is first used (C: sqlite3_config is variadic).
     .target(name: "SQLiteProcessSettings", linkerSettings: [.linkedLibrary("sqlite3")]),
     .target(name: "BoringSSLRevocation"),
-    // What every server shares. Built out by the runtime issue.
+    // What every server shares beyond the transport: the SQLite store, change feeds, configuration,
+    // the launcher and the admin endpoint.
     .target(
         name: "ServiceRuntime",
         dependencies: [
-            "WireProtocol", "SQLiteProcessSettings", nioCore, nioPosix, nioSSL, nioTLS, nioHTTP1, nioConcurrencyHelpers, logging, serviceLifecycle, swiftProtobuf, grdb,
-            grdbSQLite, configuration, systemPackage, unixSignals, prometheus, argumentParser,
+            "RPCTransport", "CRMAPI", "WireProtocol", "SQLiteProcessSettings", nioCore, nioPosix, nioSSL, nioHTTP1, nioConcurrencyHelpers, logging,
+            serviceLifecycle, swiftProtobuf, grdb, grdbSQLite, configuration, systemPackage, unixSignals, prometheus, argumentParser,
         ],
         swiftSettings: swiftSettings
     ),
+    // What a service with a copy of the customer feed checks before it attaches something to a customer.
+    .target(name: "CustomerMirror", dependencies: ["CRMAPI", "WireProtocol"], swiftSettings: swiftSettings),
     .target(
         name: "CustomerService",
-        dependencies: ["ServiceRuntime", "WireProtocol", grdb, logging, nioCore, swiftProtobuf, crypto],
+        dependencies: ["ServiceRuntime", "RPCTransport", "CRMAPI", "WireProtocol", grdb, logging, nioCore, swiftProtobuf, crypto],
         swiftSettings: swiftSettings
     ),
     .target(
         name: "MarketingService",
-        dependencies: ["ServiceRuntime", "WireProtocol", grdb, logging, swiftProtobuf, serviceLifecycle],
+        dependencies: ["ServiceRuntime", "RPCTransport", "CRMAPI", "CustomerMirror", "WireProtocol", grdb, logging, swiftProtobuf, serviceLifecycle],
         swiftSettings: swiftSettings
     ),
     .target(
         name: "ServiceDeskService",
-        dependencies: ["ServiceRuntime", "WireProtocol", grdb, logging, nioCore, swiftProtobuf, serviceLifecycle, crypto],
+        dependencies: [
+            "ServiceRuntime", "RPCTransport", "CRMAPI", "CustomerMirror", "WireProtocol", grdb, logging, nioCore, swiftProtobuf, serviceLifecycle, crypto,
+        ],
         swiftSettings: swiftSettings
     ),
     // The one door for other bank systems: mutual TLS, caller policies, limits, routing.
     .target(
         name: "Gateway",
         dependencies: [
-            "ServiceRuntime", "WireProtocol", "BoringSSLRevocation", nioCore, nioConcurrencyHelpers, nioPosix, nioSSL, logging, serviceLifecycle,
+            "ServiceRuntime", "RPCTransport", "CRMAPI", "WireProtocol", "BoringSSLRevocation", nioCore, nioConcurrencyHelpers, nioPosix, nioSSL, logging, serviceLifecycle,
             unixSignals, x509, swiftASN1,
         ],
         swiftSettings: swiftSettings
     ),
-    .target(name: "CRMClient", dependencies: ["ServiceRuntime", "WireProtocol", nioCore, swiftProtobuf], swiftSettings: swiftSettings),
+    // The Swift client: the typed calls generated from Protos/ over the transport's RPCClient. Links no store.
+    .target(name: "CRMClient", dependencies: ["RPCTransport", "CRMAPI", "WireProtocol", nioCore, swiftProtobuf], swiftSettings: swiftSettings),
 
     .executableTarget(
         name: "crm-customer",
-        dependencies: ["CustomerService", "ServiceRuntime"],
+        dependencies: ["CustomerService", "ServiceRuntime", "RPCTransport"],
         swiftSettings: swiftSettings
     ),
-    .executableTarget(name: "crm-marketing", dependencies: ["MarketingService", "ServiceRuntime"], swiftSettings: swiftSettings),
-    .executableTarget(name: "crm-servicedesk", dependencies: ["ServiceDeskService", "ServiceRuntime"], swiftSettings: swiftSettings),
+    .executableTarget(name: "crm-marketing", dependencies: ["MarketingService", "ServiceRuntime", "RPCTransport"], swiftSettings: swiftSettings),
+    .executableTarget(name: "crm-servicedesk", dependencies: ["ServiceDeskService", "ServiceRuntime", "RPCTransport"], swiftSettings: swiftSettings),
     .executableTarget(
-        name: "crm-gateway", dependencies: ["Gateway", "ServiceRuntime", logging, serviceLifecycle, unixSignals], swiftSettings: swiftSettings),
+        name: "crm-gateway", dependencies: ["Gateway", "ServiceRuntime", "RPCTransport", logging, serviceLifecycle, unixSignals], swiftSettings: swiftSettings),
+    // Calls the CRM from the shell; links the client only, no store and no service.
     .executableTarget(
         name: "crmctl",
+        dependencies: ["CRMClient", "CRMAPI", "RPCTransport", "WireProtocol", nioCore, swiftProtobuf, argumentParser],
+        swiftSettings: swiftSettings
+    ),
+    // Works on a service's database file on its host (backup, restore, check, migrations) and copies a feed.
+    .executableTarget(
+        name: "crm-admin",
         dependencies: [
-            "CRMClient", "ServiceRuntime", "WireProtocol", "CustomerService", "MarketingService", "ServiceDeskService", nioCore, swiftProtobuf,
+            "CRMClient", "ServiceRuntime", "RPCTransport", "CRMAPI", "WireProtocol", "CustomerService", "MarketingService", "ServiceDeskService",
             argumentParser, grdb, logging, serviceLifecycle, unixSignals,
         ],
         swiftSettings: swiftSettings
@@ -123,7 +139,8 @@ let targets: [Target] = [
     .executableTarget(
         name: "crm-bench",
         dependencies: [
-            "ServiceRuntime", "WireProtocol", "CustomerService", "Gateway", "MarketingService", "ServiceDeskService", grdb, nioCore, nioPosix, nioConcurrencyHelpers,
+            "ServiceRuntime", "RPCTransport", "CRMAPI", "WireProtocol", "CustomerService", "Gateway", "MarketingService", "ServiceDeskService", grdb, nioCore,
+            nioPosix, nioConcurrencyHelpers,
             logging, serviceLifecycle,
             argumentParser, histogram, swiftProtobuf,
         ],
@@ -132,23 +149,23 @@ let targets: [Target] = [
 
     // Helpers shared by the test targets (the throw-away PKI).
     .target(
-        name: "TestSupport", dependencies: ["ServiceRuntime", "WireProtocol", nioCore, nioPosix, nioSSL, nioTLS], path: "Tests/TestSupport",
+        name: "TestSupport", dependencies: ["ServiceRuntime", "RPCTransport", "CRMAPI", "WireProtocol", nioCore, nioPosix, nioSSL, nioTLS], path: "Tests/TestSupport",
         swiftSettings: swiftSettings),
     .testTarget(
         name: "WireProtocolTests",
-        dependencies: ["WireProtocol", nioCore, nioTestUtils, swiftProtobuf],
+        dependencies: ["WireProtocol", "CRMAPI", nioCore, nioTestUtils, swiftProtobuf],
         swiftSettings: swiftSettings
     ),
     .testTarget(
         name: "ServiceRuntimeTests",
-        dependencies: ["ServiceRuntime", "WireProtocol", "TestSupport", nioCore, nioPosix, nioEmbedded, nioSSL, nioTLS, logging, serviceLifecycle, grdb, grdbSQLite, swiftProtobuf],
+        dependencies: ["ServiceRuntime", "RPCTransport", "CRMAPI", "WireProtocol", "TestSupport", nioCore, nioPosix, nioEmbedded, nioSSL, nioTLS, logging, serviceLifecycle, grdb, grdbSQLite, swiftProtobuf],
         swiftSettings: swiftSettings
     ),
     .testTarget(
         name: "ServiceTests",
         dependencies: [
-            "ServiceRuntime", "CustomerService", "MarketingService", "ServiceDeskService", "Gateway", "CRMClient", "WireProtocol",
-            "TestSupport", nioCore, nioPosix, nioSSL, nioTLS, logging, serviceLifecycle, grdb, swiftProtobuf, x509, swiftASN1,
+            "ServiceRuntime", "RPCTransport", "CRMAPI", "CustomerMirror", "CustomerService", "MarketingService", "ServiceDeskService", "Gateway", "CRMClient",
+            "WireProtocol", "TestSupport", nioCore, nioPosix, nioSSL, nioTLS, logging, serviceLifecycle, grdb, swiftProtobuf, x509, swiftASN1,
         ],
         swiftSettings: swiftSettings
     ),
@@ -159,6 +176,8 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .library(name: "WireProtocol", targets: ["WireProtocol"]),
+        .library(name: "CRMAPI", targets: ["CRMAPI"]),
+        .library(name: "RPCTransport", targets: ["RPCTransport"]),
         .library(name: "CRMClient", targets: ["CRMClient"]),
         // For Benchmarks/grpc-baseline, which serves the same customer view over gRPC.
         .library(name: "ServiceRuntime", targets: ["ServiceRuntime"]),
@@ -168,6 +187,7 @@ let package = Package(
         .executable(name: "crm-servicedesk", targets: ["crm-servicedesk"]),
         .executable(name: "crm-gateway", targets: ["crm-gateway"]),
         .executable(name: "crmctl", targets: ["crmctl"]),
+        .executable(name: "crm-admin", targets: ["crm-admin"]),
         .executable(name: "crm-bench", targets: ["crm-bench"]),
     ],
     dependencies: dependencies,

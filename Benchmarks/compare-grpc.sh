@@ -32,7 +32,7 @@ scripts/bench-system.sh --count "$count" -- --workload floor,echo,echo-loop,view
 
 echo "== grpc-swift-2: the same view, one hop" >&2
 rm -f "$out"/grpc.sqlite*
-.build-release/release/crmctl admin backup --database var/bench/system/customer.sqlite --to "$out/grpc.sqlite" >/dev/null
+.build-release/release/crm-admin backup --database var/bench/system/customer.sqlite --to "$out/grpc.sqlite" >/dev/null
 "$baseline" serve --database "$out/grpc.sqlite" --pki var/pki --port 7601 --role servicing 2>"$out/grpc-serve.log" &
 server=$!
 trap 'kill $server 2>/dev/null || true' EXIT

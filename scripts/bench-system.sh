@@ -35,7 +35,7 @@ done
 
 bin=${BENCH_BIN:-.build-release/release}
 if [ -z "${BENCH_BIN:-}" ]; then
-  for product in crm-customer crm-servicedesk crm-marketing crm-gateway crm-bench crmctl; do
+  for product in crm-customer crm-servicedesk crm-marketing crm-gateway crm-bench crmctl crm-admin; do
     swift build -c release --scratch-path .build-release --product "$product" >/dev/null
   done
 fi
@@ -52,7 +52,7 @@ if [ "$keep" = no ] || [ ! -f "$data/customer.sqlite" ]; then
   rm -rf "$data"
   mkdir -p "$data"
   # The source may be open elsewhere in WAL mode: copy it through SQLite's backup, consistent.
-  "$bin/crmctl" admin backup --database "$source_db" --to "$data/customer.sqlite" >/dev/null
+  "$bin/crm-admin" backup --database "$source_db" --to "$data/customer.sqlite" >/dev/null
 fi
 
 pids=()

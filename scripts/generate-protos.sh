@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
-# Regenerates the Swift code for every .proto file under Protos/ into Sources/WireProtocol/Generated:
-# the messages (protoc-gen-swift), the method descriptors, registry and handler protocols from the
-# `service` blocks (protoc-gen-crm, this package's plugin), the descriptor set; the typed clients
-# into Sources/CRMClient/Generated; and the method table of docs/PROTOCOL.md section 12, between its
-# "methods" markers.
+# Regenerates the Swift code for every .proto file under Protos/: the wire's own messages
+# (crm/wire, the Status of an error) into Sources/WireProtocol/Generated; the API's messages
+# (protoc-gen-swift), the method descriptors, registry and handler protocols from the `service`
+# blocks (protoc-gen-crm, this package's plugin) and the descriptor set into Sources/CRMAPI/Generated;
+# the typed clients into Sources/CRMClient/Generated; and the method table of docs/PROTOCOL.md
+# section 12, between its "methods" markers.
 #
 # protoc comes from Debian's protobuf-compiler; protoc-gen-swift is built from the swift-protobuf
 # version the package depends on, in a throw-away package under .build-protoc/ (ignored by git), so
@@ -16,7 +17,8 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 protobuf_version=1.39.0
 tool_dir="$root/.build-protoc/tool"
-out="$root/Sources/WireProtocol/Generated"
+wire_out="$root/Sources/WireProtocol/Generated"
+out="$root/Sources/CRMAPI/Generated"
 client_out="$root/Sources/CRMClient/Generated"
 
 if ! command -v protoc >/dev/null 2>&1; then
@@ -45,24 +47,34 @@ crm_plugin="$root/.build/debug/protoc-gen-crm"
 swift build --package-path "$root" --product protoc-gen-crm >&2
 
 target="$out"
+wire_target="$wire_out"
 client_target="$client_out"
 tables=$(mktemp -d)
 trap 'rm -rf "$tables"' EXIT
 if [ "${1:-}" = "--check" ]; then
   target=$(mktemp -d)
+  wire_target=$(mktemp -d)
   client_target=$(mktemp -d)
-  trap 'rm -rf "$target" "$client_target" "$tables"' EXIT
+  trap 'rm -rf "$target" "$wire_target" "$client_target" "$tables"' EXIT
 fi
 mkdir -p "$client_target"
 
 cd "$root/Protos"
 mapfile -t protos < <(find . -name '*.proto' | sed 's|^\./||' | LC_ALL=C sort)
-protoc --plugin=protoc-gen-swift="$plugin" \
-  --swift_opt=Visibility=Public \
-  --swift_opt=FileNaming=PathToUnderscores \
-  --swift_opt=UseAccessLevelOnImports=true \
-  --swift_out="$target" \
-  "${protos[@]}"
+mapfile -t wire_protos < <(printf '%s\n' "${protos[@]}" | grep '^crm/wire/')
+mapfile -t api_protos < <(printf '%s\n' "${protos[@]}" | grep -v '^crm/wire/')
+swift_messages() {
+  local into=$1
+  shift
+  protoc --plugin=protoc-gen-swift="$plugin" \
+    --swift_opt=Visibility=Public \
+    --swift_opt=FileNaming=PathToUnderscores \
+    --swift_opt=UseAccessLevelOnImports=true \
+    --swift_out="$into" \
+    "$@"
+}
+swift_messages "$wire_target" "${wire_protos[@]}"
+swift_messages "$target" "${api_protos[@]}"
 protoc --plugin=protoc-gen-crm="$crm_plugin" --crm_out="$target" "${protos[@]}"
 protoc --plugin=protoc-gen-crm="$crm_plugin" --crm_out=client:"$client_target" "${protos[@]}"
 mv "$target/methods.md" "$tables/methods.md"
@@ -89,7 +101,7 @@ protoc --include_source_info --include_imports --descriptor_set_out="$descriptor
 rm -f "$descriptors"
 
 if [ "${1:-}" = "--check" ]; then
-  if diff -r -x README.md "$out" "$target" && diff -r "$client_out" "$client_target" \
+  if diff -r -x README.md "$out" "$target" && diff -r "$wire_out" "$wire_target" && diff -r "$client_out" "$client_target" \
     && diff "$root/docs/PROTOCOL.md" "$tables/PROTOCOL.md"; then
     echo "generated code and the method table match Protos/"
   else
@@ -98,5 +110,5 @@ if [ "${1:-}" = "--check" ]; then
   fi
 else
   cp "$tables/PROTOCOL.md" "$root/docs/PROTOCOL.md"
-  echo "generated ${#protos[@]} files into ${out#$root/}, and the method table of docs/PROTOCOL.md"
+  echo "generated ${#protos[@]} files into ${wire_out#$root/}, ${out#$root/} and ${client_out#$root/}, and the method table of docs/PROTOCOL.md"
 fi

@@ -30,12 +30,12 @@ if [ -z "$root" ] && [ "$(id -u)" -ne 0 ]; then
 fi
 
 servers="crm-customer crm-marketing crm-servicedesk crm-gateway"
-for binary in $servers crmctl; do
+for binary in $servers crmctl crm-admin; do
   [ -x "$from/$binary" ] || { echo "install.sh: $from/$binary is missing: run swift build -c release first" >&2; exit 1; }
 done
 
 install -d -m 0755 "$root/usr/local/bin" "$root/etc/systemd/system" "$root/usr/local/share/doc/crm"
-for binary in $servers crmctl; do
+for binary in $servers crmctl crm-admin; do
   install -m 0755 "$from/$binary" "$root/usr/local/bin/$binary"
 done
 for unit in "$source_root"/deploy/systemd/*.service; do

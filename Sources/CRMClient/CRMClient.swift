@@ -1,6 +1,7 @@
 public import NIOCore
 internal import Foundation
-public import ServiceRuntime
+public import RPCTransport
+public import CRMAPI
 public import WireProtocol
 
 /// The typed Swift client of the CRM, used by crmctl, crm-bench, tests and Swift callers. Calls go

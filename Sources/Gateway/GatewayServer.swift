@@ -7,6 +7,7 @@ public import ServiceRuntime
 internal import SwiftASN1
 internal import WireProtocol
 internal import X509
+public import RPCTransport
 
 /// The gateway assembled from its settings: the TLS listener with caller admission, the local
 /// System methods, a forwarding handler per routed method, the backend pools and their health

@@ -4,6 +4,8 @@ internal import Foundation
 internal import NIOCore
 internal import ServiceRuntime
 internal import WireProtocol
+internal import CRMAPI
+internal import RPCTransport
 
 /// `crm-bench customer`: the CustomerService reads a bank's other systems make most, against a
 /// running crm-customer loaded by `load-customers`: get by id, search by document number, search

@@ -6,6 +6,8 @@ internal import NIOPosix
 internal import ServiceLifecycle
 internal import ServiceRuntime
 internal import WireProtocol
+internal import RPCTransport
+internal import CRMAPI
 
 /// `crm-bench echo`: System.Echo through our runtime (plain and mutual TLS) beside the raw NIO
 /// floor, one connection, closed loop, at several in-flight counts, all in one run.

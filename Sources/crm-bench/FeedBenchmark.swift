@@ -7,6 +7,8 @@ internal import NIOCore
 internal import ServiceLifecycle
 internal import ServiceRuntime
 internal import WireProtocol
+internal import CRMAPI
+internal import RPCTransport
 
 /// `crm-bench feed`: commit-to-applied latency of a change feed. A producer commits events at a
 /// fixed rate (open loop, one transaction each) into its SQLite change log, served over loopback;

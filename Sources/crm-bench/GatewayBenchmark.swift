@@ -8,6 +8,7 @@ internal import NIOPosix
 internal import ServiceLifecycle
 internal import ServiceRuntime
 internal import WireProtocol
+internal import RPCTransport
 
 /// `crm-bench gateway`: what the gateway costs. One process runs CustomerService (on a database
 /// loaded by `load-customers`) behind internal mutual TLS and the gateway in front of it, then

@@ -5,6 +5,7 @@ internal import GRDB
 internal import Logging
 internal import ServiceRuntime
 internal import WireProtocol
+internal import CRMAPI
 
 /// `crm-bench load-customers`: fills a fresh CustomerService database with synthetic customers
 /// through the service's own rules (validation, duplicate checks, audit rows, grading), 1,000 per

@@ -6,6 +6,7 @@ internal import MarketingService
 internal import ServiceRuntime
 internal import SwiftProtobuf
 internal import WireProtocol
+internal import CRMAPI
 
 /// `crm-bench segment`: Marketing segments over N mirrored customers. Loads the mirror through
 /// `MarketingMirror.applyCustomer` (as the customer feed would, 5,000 per transaction; kept between

@@ -8,6 +8,7 @@ internal import ServiceDeskService
 internal import ServiceRuntime
 internal import SwiftProtobuf
 internal import WireProtocol
+internal import CRMAPI
 
 /// `crm-bench servicedesk`: ServiceDesk at volume. Loads N cases into a new database (through
 /// CaseDesk's own rules, 1,000 per transaction, on a clock that starts on a Monday morning), then

@@ -1,6 +1,7 @@
 internal import Foundation
 internal import CustomerService
 internal import WireProtocol
+internal import CRMAPI
 
 /// Realistic, deterministic customers for loading and benchmarking: customer `index` is always the
 /// same person (so a benchmark can look up what the loader wrote without reading it back), with a

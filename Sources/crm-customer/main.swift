@@ -4,15 +4,17 @@
 // customer-access.sqlite), listens on 7101 and drains on SIGTERM.
 import CustomerService
 import ServiceRuntime
+internal import RPCTransport
 
 let (settings, configFile) = await ServerLauncher.prepare(
     name: "crm-customer",
     defaults: ServerSettings(
         // Handlers on the event loop: a view's answer no longer hops to a pool thread and back,
         // 1.4 to 3.7 context switches and 80 to 280 us of CPU fewer a view at one in flight, and
-        // no more CPU a view at 256 (docs/BENCHMARKS.md "Handlers on the loop in crm-customer").
+        // no more CPU a view at 256 (the history of docs/BENCHMARKS.md, "Handlers on the loop in crm-customer").
         server: .init(port: 7101, unaryHandlersOnEventLoop: true),
-        database: .init(path: "")))
+        database: .init(path: "")),
+    consumesIfConfigured: ["servicedesk", "marketing"])
 /// Runs the server until it drains. A function rather than top-level code: the access log is
 /// opened with the handlers (once logging is set up) and its checkpoint job then runs beside them,
 /// and a variable of top-level code would belong to the main actor, which the launcher's closures

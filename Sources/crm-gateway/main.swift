@@ -7,6 +7,7 @@ import Logging
 import ServiceLifecycle
 import ServiceRuntime
 import UnixSignals
+internal import RPCTransport
 
 let name = "crm-gateway"
 let start = ServerStart.parse(name: name)

@@ -3,6 +3,7 @@
 // are required (exit status 78 without them).
 import MarketingService
 import ServiceRuntime
+internal import RPCTransport
 
 let (settings, configFile) = await ServerLauncher.prepare(
     name: "crm-marketing",

@@ -5,6 +5,7 @@
 // customer mirror, and drains on SIGTERM.
 import ServiceDeskService
 import ServiceRuntime
+internal import RPCTransport
 
 let (settings, configFile) = await ServerLauncher.prepare(
     name: "crm-servicedesk",

@@ -2,7 +2,8 @@ internal import ArgumentParser
 internal import CRMClient
 internal import Foundation
 internal import NIOCore
-internal import ServiceRuntime
+internal import RPCTransport
+internal import CRMAPI
 internal import SwiftProtobuf
 internal import WireProtocol
 
@@ -21,7 +22,7 @@ struct CRMCtl: AsyncParsableCommand {
             26 UNAUTHENTICATED, and so on); 3 an import with rejected rows; 64 a bad command line \
             (a TLS file that cannot be read included); 1 anything else.
             """,
-        subcommands: [Call.self, List.self, Describe.self, Health.self, Audit.self, Duplicates.self, Import.self, Feeds.self, Marketing.self, Admin.self])
+        subcommands: [Call.self, List.self, Describe.self, Health.self, Audit.self, Duplicates.self, Import.self, Feeds.self, Marketing.self])
 
     /// ArgumentParser's entry, once SIGPIPE is ignored: a reader that stops early ends crmctl
     /// quietly (``Output``) instead of by a signal.
@@ -450,7 +451,7 @@ struct Duplicates: AsyncParsableCommand {
 
 struct Feeds: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Change feeds.", subcommands: [Status.self, DeadLetters.self, Retry.self, Copy.self])
+        abstract: "Change feeds (a copy into a local file: crm-admin feed-copy).", subcommands: [Status.self, DeadLetters.self, Retry.self])
 
     struct DeadLetters: AsyncParsableCommand {
         static let configuration = CommandConfiguration(

@@ -3,6 +3,7 @@ internal import CRMClient
 internal import Foundation
 internal import SwiftProtobuf
 internal import WireProtocol
+internal import CRMAPI
 
 struct Import: AsyncParsableCommand {
     static let configuration = CommandConfiguration(

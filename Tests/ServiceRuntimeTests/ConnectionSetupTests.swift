@@ -2,9 +2,11 @@ import Dispatch
 import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix
+@testable import RPCTransport
 @testable import ServiceRuntime
 import Testing
 import WireProtocol
+internal import RPCTransport
 
 /// `RPCConnection.connect` against a fake server that answers the HELLO when the test says. Every
 /// step that has a time runs on an event loop of the test's own group, so a busy task pool (the

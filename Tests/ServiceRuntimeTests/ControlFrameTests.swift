@@ -4,6 +4,8 @@ import NIOCore
 import ServiceRuntime
 import Testing
 import WireProtocol
+internal import CRMAPI
+internal import RPCTransport
 
 /// Connection-level frames over a real loopback socket: the server answers pings and refuses calls
 /// beyond the negotiated concurrency limit (the state machine tests check the same transitions

@@ -2,6 +2,7 @@ import Testing
 import WireProtocol
 
 @testable import ServiceRuntime
+internal import CRMAPI
 
 /// The hand-off between a subscription's reader and its applier.
 @Suite("Feed buffer")

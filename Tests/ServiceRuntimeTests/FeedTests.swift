@@ -9,6 +9,8 @@ import Synchronization
 @testable import ServiceRuntime
 import Testing
 import WireProtocol
+internal import CRMAPI
+internal import RPCTransport
 
 /// Change feeds between two real SQLite files over loopback: a producer store with its change log
 /// behind an RPCServer, and a consumer store fed by FeedConsumer.

@@ -1,8 +1,10 @@
 import NIOCore
 import NIOEmbedded
+@testable import RPCTransport
 @testable import ServiceRuntime
 import Testing
 import WireProtocol
+internal import RPCTransport
 
 /// When the connection handlers' frames are written and flushed (`FlushCoalescing`), seen by a
 /// handler in front of them that notes how many frames each flush carries and in how many writes.

@@ -1,7 +1,9 @@
 import NIOCore
+@testable import RPCTransport
 @testable import ServiceRuntime
 import Testing
 import WireProtocol
+internal import RPCTransport
 
 /// `FrameReader` cuts the connection's bytes into frames, however the bytes arrive.
 @Suite("Frame reader")

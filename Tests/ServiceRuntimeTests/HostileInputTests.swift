@@ -5,6 +5,8 @@ import NIOPosix
 import ServiceRuntime
 import Testing
 import WireProtocol
+internal import CRMAPI
+internal import RPCTransport
 
 @Suite("Hostile peers")
 struct HostileInputTests {

@@ -6,6 +6,8 @@ import ServiceRuntime
 import Synchronization
 import Testing
 import WireProtocol
+internal import CRMAPI
+internal import RPCTransport
 
 @Suite("RPC calls over loopback")
 struct RPCCallTests {

@@ -3,9 +3,12 @@ import Foundation
 import NIOCore
 import NIOPosix
 import ServiceLifecycle
+@testable import RPCTransport
 @testable import ServiceRuntime
 import Testing
 import WireProtocol
+internal import CRMAPI
+internal import RPCTransport
 
 @Suite("Reconnecting client")
 struct RPCClientTests {

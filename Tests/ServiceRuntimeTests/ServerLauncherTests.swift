@@ -6,6 +6,8 @@ import ServiceLifecycle
 import ServiceRuntime
 import Testing
 import WireProtocol
+internal import CRMAPI
+internal import RPCTransport
 
 @Suite("Server launcher")
 struct ServerLauncherTests {

@@ -6,6 +6,8 @@ import ServiceRuntime
 import TestSupport
 import Testing
 import WireProtocol
+internal import CRMAPI
+internal import RPCTransport
 
 /// What the protocol layer and the database gauges put on the admin listener.
 @Suite("Server metrics")

@@ -3,6 +3,8 @@ import Logging
 import NIOCore
 import ServiceRuntime
 import Testing
+internal import RPCTransport
+internal import WireProtocol
 
 @Suite("Server configuration")
 struct ServerSettingsTests {
@@ -15,9 +17,12 @@ struct ServerSettingsTests {
         return path
     }
 
-    func error(file: String?, environment: [String: String] = [:]) async -> ConfigurationError? {
+    /// The keys of a server that consumes the customer feed.
+    static let keys = ServerSettings.keys(feeds: ["customer"])
+
+    func error(file: String?, environment: [String: String] = [:], keys: Set<String> = keys) async -> ConfigurationError? {
         do {
-            _ = try await ServerSettings.load(file: file, environment: environment, defaults: Self.defaults)
+            _ = try await ServerSettings.load(file: file, environment: environment, defaults: Self.defaults, keys: keys)
             return nil
         } catch {
             return error
@@ -62,7 +67,9 @@ struct ServerSettingsTests {
         let files = try FileManager.default.contentsOfDirectory(atPath: folder.path).filter { $0.hasSuffix(".json") && !$0.hasPrefix("gateway") }
         #expect(!files.isEmpty)
         for file in files {
-            let settings = try await ServerSettings.load(file: folder.appendingPathComponent(file).path, environment: [:], defaults: Self.defaults)
+            let settings = try await ServerSettings.load(
+                file: folder.appendingPathComponent(file).path, environment: [:], defaults: Self.defaults,
+                keys: ServerSettings.keys(feeds: ["customer", "servicedesk", "marketing"]))
             #expect(settings.server.tls != nil, "\(file): production examples use TLS")
         }
     }
@@ -72,7 +79,7 @@ struct ServerSettingsTests {
         let settings = try await ServerSettings.load(
             file: try file(
                 #"{"feeds": {"customer": {"address": "crm-customer.internal:7101"}, "tls": {"certificate": "c.pem", "key": "c.key", "ca": "ca.pem"}}}"#),
-            environment: ["CRM_FEEDS_CONSUMER_NAME": "servicedesk-2"], defaults: Self.defaults)
+            environment: ["CRM_FEEDS_CONSUMER_NAME": "servicedesk-2"], defaults: Self.defaults, keys: Self.keys)
         #expect(settings.feedSources == ["customer": HostPort(host: "crm-customer.internal", port: 7101)])
         #expect(settings.feedTLS?.certificateChainPath == "c.pem")
         #expect(settings.feedConsumerName == "servicedesk-2")
@@ -80,6 +87,10 @@ struct ServerSettingsTests {
         #expect(await error(file: nil, environment: ["CRM_FEEDS_CUSTOMER_ADDRESS": "host:0"])?.key == "feeds.customer.address")
         #expect(await error(file: nil, environment: ["CRM_FEEDS_TLS_CERTIFICATE": "c.pem", "CRM_FEEDS_TLS_CA": "ca.pem"])?.key == "feeds.tls.key")
         #expect(await error(file: try file(#"{"feeds": {"billing": {"address": "h:1"}}}"#))?.key == "feeds.billing.address")
+        // A server that consumes no feed refuses a feed address as an unknown key.
+        let unconsumed = await error(file: try file(#"{"feeds": {"customer": {"address": "h:1"}}}"#), keys: ServerSettings.commonKeys)
+        #expect(unconsumed?.key == "feeds.customer.address")
+        #expect(unconsumed?.message.contains("unknown") == true, "\(String(describing: unconsumed))")
     }
 
     @Test("no file and no environment: the defaults")

@@ -3,6 +3,8 @@ import GRDB
 public import ServiceRuntime
 import Testing
 public import WireProtocol
+public import CRMAPI
+public import RPCTransport
 
 /// The transactions the generated `register(into:)` of a handler protocol opens through
 /// ``StoreBinder``, one per access kind.

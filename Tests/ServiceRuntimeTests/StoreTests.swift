@@ -5,6 +5,8 @@ import NIOCore
 import ServiceRuntime
 import Testing
 import WireProtocol
+internal import CRMAPI
+internal import RPCTransport
 
 @Suite("SQLite store")
 struct StoreTests {

@@ -5,6 +5,8 @@ import ServiceLifecycle
 import ServiceRuntime
 import Testing
 import WireProtocol
+internal import CRMAPI
+internal import RPCTransport
 
 @Suite("Server streams and graceful drain")
 struct StreamAndDrainTests {

@@ -7,6 +7,8 @@ import ServiceRuntime
 import TestSupport
 import Testing
 import WireProtocol
+internal import CRMAPI
+internal import RPCTransport
 
 /// The admin listener of a real server process: Prometheus metrics that count what callers did,
 /// liveness, and readiness that turns false while the database cannot be written.

@@ -5,8 +5,10 @@ import Synchronization
 import TestSupport
 import Testing
 import WireProtocol
+internal import CRMAPI
+internal import RPCTransport
 
-/// `crmctl admin backup` and `restore` against a real crm-customer under load.
+/// `crm-admin backup` and `restore` against a real crm-customer under load.
 @Suite("Backup and restore", .serialized)
 struct BackupRestoreTests {
     /// Customers whose creation was acknowledged, with when the acknowledgement arrived.
@@ -52,7 +54,7 @@ struct BackupRestoreTests {
         // Writes flowing first (on a loaded machine the first ones take a while).
         #expect(await eventually(seconds: 60) { acknowledged.before(.now).count >= 20 })
         let began = ContinuousClock.now
-        let taken = try await Executables.run("crmctl", ["admin", "backup", "--database", database, "--to", backup], directory: folder)
+        let taken = try await Executables.run("crm-admin", ["backup", "--database", database, "--to", backup], directory: folder)
         let ended = ContinuousClock.now
         try await Task.sleep(for: .milliseconds(300))
         acknowledged.stopped.store(true, ordering: .relaxed)
@@ -65,20 +67,20 @@ struct BackupRestoreTests {
 
         // The copy: a single file that passes integrity_check and holds every acknowledged write.
         #expect(!FileManager.default.fileExists(atPath: backup + "-wal"))
-        let check = try await Executables.run("crmctl", ["admin", "check", "--database", backup], directory: folder)
+        let check = try await Executables.run("crm-admin", ["check", "--database", backup], directory: folder)
         #expect(check.status == 0 && check.stdout.contains(#""ok":true"#), "\(check.stdout)")
         let keys = try await DatabaseQueue(path: backup).read { db in Set(try Int64.fetchAll(db, sql: "SELECT key FROM customer")) }
         let missing = ackedBefore.filter { !keys.contains(Int64($0.dropFirst())!) }
         #expect(missing.isEmpty, "acknowledged before the backup began but not in it: \(missing.prefix(5))")
 
         // Restore is refused while the server has the file open.
-        let refused = try await Executables.run("crmctl", ["admin", "restore", "--from", backup, "--database", database], directory: folder)
+        let refused = try await Executables.run("crm-admin", ["restore", "--from", backup, "--database", database], directory: folder)
         #expect(refused.status == 1 && refused.stderr.contains("open in another process"), "\(refused.stderr)")
 
         let epochBefore = try await client.unary(FeedMethods.status, Crm_Feed_V1_StatusRequest()).producerEpoch
         await client.close()
         #expect(await server.stop() == 0)
-        let restored = try await Executables.run("crmctl", ["admin", "restore", "--from", backup, "--database", database], directory: folder)
+        let restored = try await Executables.run("crm-admin", ["restore", "--from", backup, "--database", database], directory: folder)
         #expect(restored.status == 0, "\(restored.stdout) \(restored.stderr)")
         #expect(restored.stdout.contains("previousFileKeptAt"))
 

@@ -10,6 +10,8 @@ import SwiftProtobuf
 import Testing
 import TestSupport
 import WireProtocol
+internal import RPCTransport
+internal import CRMAPI
 
 /// crmctl, the real executable, against a real server on loopback.
 @Suite("crmctl", .serialized)

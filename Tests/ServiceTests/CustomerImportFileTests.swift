@@ -2,6 +2,7 @@ import CRMClient
 import Foundation
 import Testing
 import WireProtocol
+internal import CRMAPI
 
 @Suite("Customer import files")
 struct CustomerImportFileTests {

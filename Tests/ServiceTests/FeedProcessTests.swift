@@ -5,9 +5,11 @@ import NIOCore
 import ServiceRuntime
 import Testing
 import WireProtocol
+internal import CRMAPI
+internal import RPCTransport
 
 /// The change feed with real processes: crm-customer produces (customers created by a load of
-/// concurrent calls), `crmctl feeds copy` consumes into its own SQLite file, and both are SIGKILLed
+/// concurrent calls), `crm-admin feed-copy` consumes into its own SQLite file, and both are SIGKILLed
 /// at random points while the load runs. Afterwards every event is in the copy exactly once and in
 /// order: 10,000 events, 50 consumer kills and 10 producer kills (about 25 s here).
 /// CRM_FEED_KILL_EVENTS raises the event count for a longer soak.
@@ -25,9 +27,9 @@ struct FeedProcessTests {
         let port = try await FeedProcessTests.freePort()
         let environment = ["CRM_LISTEN_PORT": "\(port)", "CRM_DATABASE_PATH": folder.appendingPathComponent("customer.sqlite").path]
         let address = "127.0.0.1:\(port)"
-        let copyArguments = ["feeds", "copy", "--address", address, "--into", folder.appendingPathComponent("copy.sqlite").path, "--consumer", "kill-test"]
+        let copyArguments = ["feed-copy", "--address", address, "--into", folder.appendingPathComponent("copy.sqlite").path, "--consumer", "kill-test"]
         let producer = Slot(try await ServerProcess.start("crm-customer", environment: environment, directory: folder).0)
-        let consumer = Slot(try ServerProcess.launch("crmctl", copyArguments, directory: folder))
+        let consumer = Slot(try ServerProcess.launch("crm-admin", copyArguments, directory: folder))
 
         let client = RPCClient(
             configuration: .init(host: "127.0.0.1", port: port, initialBackoff: .milliseconds(20), maximumBackoff: .milliseconds(300), maximumAttempts: 100))
@@ -56,7 +58,7 @@ struct FeedProcessTests {
         for kill in 1...consumerKills {
             try await Task.sleep(for: .milliseconds(Int.random(in: 50...400, using: &rng)))
             await consumer.value.kill()
-            consumer.value = try ServerProcess.launch("crmctl", copyArguments, directory: folder)
+            consumer.value = try ServerProcess.launch("crm-admin", copyArguments, directory: folder)
             if kill % (consumerKills / producerKills) == 0 {
                 await producer.value.kill()
                 producer.value = try await ServerProcess.start("crm-customer", environment: environment, directory: folder).0

@@ -28,6 +28,7 @@ struct InstallScriptTests {
             #expect(files.fileExists(atPath: "\(root)/etc/systemd/system/\(server).service"))
         }
         #expect(files.isExecutableFile(atPath: "\(root)/usr/local/bin/crmctl"))
+        #expect(files.isExecutableFile(atPath: "\(root)/usr/local/bin/crm-admin"))
         #expect(files.fileExists(atPath: "\(root)/usr/local/share/doc/crm/OPERATIONS.md"))
         let tls = try files.attributesOfItem(atPath: "\(root)/etc/crm/tls")[.posixPermissions] as? Int
         #expect(tls == 0o750)

@@ -4,6 +4,8 @@ import SwiftProtobuf
 import TestSupport
 import Testing
 import WireProtocol
+internal import CRMAPI
+internal import RPCTransport
 
 /// Logs go to the journal, which far more people read than the customer master: no identity
 /// number, phone, e-mail or full name may reach it, at any log level, on any path (success,

@@ -4,6 +4,7 @@ internal import NIOSSL
 internal import NIOTLS
 public import ServiceRuntime
 public import WireProtocol
+public import RPCTransport
 
 /// A raw TCP peer for hostile-input tests: writes whatever bytes it is told and records what comes back.
 public struct RawClient: Sendable {

@@ -1,5 +1,6 @@
 public import Foundation
 public import ServiceRuntime
+public import RPCTransport
 
 /// A throw-away PKI made by scripts/dev-pki.sh in a temporary folder (the script lists what it
 /// holds): a CA, a server certificate for 127.0.0.1/localhost, client certificates good and bad,

@@ -1,6 +1,7 @@
 import NIOCore
 import Testing
 @testable import WireProtocol
+internal import CRMAPI
 
 @Suite("Client connection state machine")
 struct ClientConnectionStateMachineTests {

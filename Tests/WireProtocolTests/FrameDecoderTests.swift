@@ -2,6 +2,7 @@ import NIOCore
 import NIOTestUtils
 import Testing
 @testable import WireProtocol
+internal import CRMAPI
 
 @Suite("Frame decoder")
 struct FrameDecoderTests {

@@ -1,6 +1,7 @@
 import NIOCore
 import Testing
 @testable import WireProtocol
+internal import CRMAPI
 
 @Suite("Handshake")
 struct HandshakeTests {

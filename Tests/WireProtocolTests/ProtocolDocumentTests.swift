@@ -2,6 +2,7 @@ import Foundation
 import NIOCore
 import Testing
 @testable import WireProtocol
+internal import CRMAPI
 
 /// Keeps docs/PROTOCOL.md honest: every ```hexdump block is decoded with the real decoder and
 /// compared field by field with the frames below, and those frames are encoded back to exactly the

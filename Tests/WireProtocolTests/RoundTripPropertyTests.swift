@@ -2,6 +2,7 @@ import Foundation
 import NIOCore
 import Testing
 @testable import WireProtocol
+internal import CRMAPI
 
 /// Property: for every frame type, any valid frame with any metadata encodes to bytes that decode
 /// to the same frame, also when many frames share one buffer. Seeds make failures reproducible.

@@ -3,6 +3,7 @@ import NIOCore
 import SwiftProtobuf
 import Testing
 @testable import WireProtocol
+internal import CRMAPI
 
 /// `encodedPayload()` sizes each nested message once (`SizeCachingEncoder`) instead of once per
 /// level above it; SwiftProtobuf's own encoding is the reference, byte for byte.

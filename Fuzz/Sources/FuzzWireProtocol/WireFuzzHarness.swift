@@ -1,5 +1,6 @@
 import NIOCore
 import WireProtocol
+internal import CRMAPI
 
 /// Runs one input through everything that reads a peer's bytes: the frame decoder (with and
 /// without the preface), every control payload parser, the error and message decoders, and both

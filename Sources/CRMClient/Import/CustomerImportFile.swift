@@ -1,6 +1,7 @@
 internal import Foundation
 internal import SwiftProtobuf
 public import WireProtocol
+public import CRMAPI
 
 /// Turns a customer file (CSV with a header row, or JSON lines) into ``Crm_Customer_V1_ImportRow``s
 /// for Customer.ImportCustomers. Rows that cannot even be read (an unknown enum word, a malformed

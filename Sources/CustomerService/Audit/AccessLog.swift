@@ -9,7 +9,7 @@ internal import Synchronization
 /// Why a file of its own: an unmasked read must leave a durable row before its answer goes out. In
 /// the customer database that row made every such read a write, serialised on the one writer, and
 /// every commit there makes SQLite drop the page cache of each reader connection
-/// (docs/BENCHMARKS.md, "Column tables and connections per reader thread"). Here the read runs on a
+/// (the history of docs/BENCHMARKS.md, "Column tables and connections per reader thread"). Here the read runs on a
 /// reader thread of the customer store, whose file then changes only when customer data does, and
 /// only the row is written, group-committed on this file's writer.
 public final class AccessLog: Sendable {
@@ -26,7 +26,7 @@ public final class AccessLog: Sendable {
         // Read only by ListAudit (access) and VerifyAudit. Each row goes into the per-customer
         // index at a random page, and a page missing from the cache is a read on the one writer
         // every audited read waits for: the customer store's cache size, up to 64 MiB (8 MiB
-        // missed on about every row; docs/BENCHMARKS.md "The mirrors' share of an update").
+        // missed on about every row; the history of docs/BENCHMARKS.md, "The mirrors' share of an update").
         configuration.maximumReaderCount = 1
         configuration.cacheMiB = min(database.cacheMiB, 64)
         // Every unmasked read commits here, so the automatic checkpoint (run inside the commit

@@ -1,6 +1,7 @@
 internal import Foundation
 internal import SwiftProtobuf
 internal import WireProtocol
+internal import CRMAPI
 
 /// Field-by-field differences between two versions of a message, keyed by protobuf JSON path
 /// (`individual.nameZh`, `documents[0].number`), for the audit log.
@@ -26,7 +27,7 @@ enum ProfileDiff {
     /// fields of a profile whose JSON round trip is most of the diff's cost. The four top-level
     /// scalars are compared directly (their JSON value is the string itself or the enum's name), so
     /// an update of those alone (a channel, a branch, a relationship manager) needs no JSON at all:
-    /// the round trip was 5% of crm-customer's CPU in an update (docs/BENCHMARKS.md, "The update's
+    /// the round trip was 5% of crm-customer's CPU in an update (the history of docs/BENCHMARKS.md, "The update's
     /// audit diff without JSON").
     static func profileChanges(from old: Crm_Customer_V1_CustomerProfile, to new: Crm_Customer_V1_CustomerProfile) -> [Change] {
         // A value outside the enum (the validator refuses those) has no name to look up: the JSON path.

@@ -2,6 +2,7 @@ public import ServiceRuntime
 internal import Foundation
 public import GRDB
 public import WireProtocol
+public import CRMAPI
 
 /// Service agreements (e-banking, payroll agency ...) fed by the core and channel systems in bulk,
 /// each accepted or rejected on its own like account holdings.

@@ -2,6 +2,7 @@ public import ServiceRuntime
 internal import Foundation
 public import GRDB
 public import WireProtocol
+public import CRMAPI
 
 /// The batch duplicate job: every live customer checked against every other with the same signals as
 /// on create, in resumable slices; the pairs found wait in `duplicate_pair` for a data steward, who

@@ -2,6 +2,7 @@ public import ServiceRuntime
 internal import Foundation
 public import GRDB
 public import WireProtocol
+public import CRMAPI
 
 extension CustomerDirectory {
     public func placeLegalHold(_ request: Crm_Customer_V1_PlaceLegalHoldRequest, caller: Caller, _ db: Database) throws -> Crm_Customer_V1_PlaceLegalHoldResponse {

@@ -2,6 +2,7 @@ internal import Foundation
 public import GRDB
 internal import ServiceRuntime
 internal import WireProtocol
+internal import CRMAPI
 
 /// Change events: every change to a customer writes audit rows, so at the end of each change
 /// transaction the audit rows it wrote say which customers changed and how. One event per changed

@@ -4,6 +4,7 @@ internal import Foundation
 public import GRDB
 internal import SwiftProtobuf
 public import WireProtocol
+public import CRMAPI
 
 /// Bulk import of customer files from the systems being migrated: each row is validated and checked
 /// for duplicates like a Create, in a savepoint of its own so that a bad row rejects only itself.

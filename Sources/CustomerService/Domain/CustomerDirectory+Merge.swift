@@ -2,6 +2,7 @@ public import ServiceRuntime
 internal import Foundation
 public import GRDB
 public import WireProtocol
+public import CRMAPI
 
 extension CustomerDirectory {
     /// Merges one customer into another: everything the merged customer holds moves to the

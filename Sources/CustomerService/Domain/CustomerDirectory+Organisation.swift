@@ -2,6 +2,7 @@ public import ServiceRuntime
 internal import Foundation
 public import GRDB
 public import WireProtocol
+public import CRMAPI
 
 /// The bank's organisation as reference data: units (head office, regions, branches, sub-branches)
 /// in a tree, relationship managers in units, and each customer's manager and branch with their

@@ -2,6 +2,7 @@ public import ServiceRuntime
 public import Foundation
 public import GRDB
 public import WireProtocol
+public import CRMAPI
 
 /// The rules of customer master data, as plain functions over one database transaction: the
 /// handlers decide which transaction (and idempotency) a call runs in, these decide what it does.

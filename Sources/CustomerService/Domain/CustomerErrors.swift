@@ -1,4 +1,5 @@
 internal import WireProtocol
+internal import CRMAPI
 
 /// The errors CustomerService answers with. Codes and reasons are stable; callers may switch on them.
 enum CustomerErrors {

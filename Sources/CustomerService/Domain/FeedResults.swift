@@ -1,4 +1,5 @@
 internal import WireProtocol
+internal import CRMAPI
 
 /// The answer of a bulk feed from another system (holdings, agreements): one result per item in
 /// request order, each item accepted or rejected on its own, and the counts.

@@ -2,6 +2,7 @@ internal import Foundation
 internal import GRDB
 internal import ServiceRuntime
 internal import WireProtocol
+internal import CRMAPI
 
 /// Value grades and lifecycle stages, derived from what a customer holds and does.
 ///

@@ -3,6 +3,7 @@ internal import GRDB
 internal import ServiceRuntime
 internal import SwiftProtobuf
 internal import WireProtocol
+internal import CRMAPI
 
 /// A customer's lifecycle stage and the reason for it, from what they hold, how that moved within
 /// the trend window, and when they last did something; by explicit rules a bank sets

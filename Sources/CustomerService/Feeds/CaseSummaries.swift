@@ -2,6 +2,7 @@ public import GRDB
 internal import ServiceRuntime
 internal import SwiftProtobuf
 public import WireProtocol
+public import CRMAPI
 
 /// Keeps `case_summary` from ServiceDesk's change feed, for the single customer view. Every
 /// `case.*` and `sla.*` event carries the whole case, so applying one is an upsert of its latest

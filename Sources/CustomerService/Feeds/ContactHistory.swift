@@ -1,6 +1,7 @@
 internal import GRDB
 internal import ServiceRuntime
 internal import WireProtocol
+internal import CRMAPI
 
 /// Contact history entries written from other services' events (a case opened or resolved, a
 /// campaign's contact). Each names its source event, under a unique index, so that applying the

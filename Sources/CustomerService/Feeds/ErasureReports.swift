@@ -2,6 +2,7 @@ internal import GRDB
 internal import ServiceRuntime
 internal import SwiftProtobuf
 internal import WireProtocol
+internal import CRMAPI
 
 /// ServiceDesk's and Marketing's `erasure.applied` events: each place where a service erased an
 /// erased customer's data goes into the customer's audit log (action `erase-applied`, field

@@ -2,6 +2,7 @@ public import GRDB
 internal import ServiceRuntime
 internal import SwiftProtobuf
 public import WireProtocol
+public import CRMAPI
 
 /// Keeps `opportunity_summary` from Marketing's change feed, for the single customer view, and
 /// writes a campaign's contacts into the contact history. Opportunity events carry the whole

@@ -3,6 +3,8 @@ internal import GRDB
 public import ServiceRuntime
 internal import SwiftProtobuf
 public import WireProtocol
+public import CRMAPI
+public import RPCTransport
 
 /// CustomerService's handlers: each forwards to its rule in ``CustomerDirectory``; the generated
 /// `register(into:)` of ``CustomerServiceHandler`` opens the transaction each rpc's access kind

@@ -1,4 +1,5 @@
 internal import WireProtocol
+internal import CRMAPI
 
 /// Masks the personal fields of an answer by the caller's ``MaskingPolicy``: each kind of field in
 /// clear, partly masked (enough for a person to tell two customers apart), or withheld (empty).

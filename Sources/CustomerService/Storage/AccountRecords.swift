@@ -1,6 +1,7 @@
 internal import GRDB
 internal import ServiceRuntime
 internal import WireProtocol
+internal import CRMAPI
 
 /// Reads and writes accounts, holders and interactions inside the caller's transaction.
 enum AccountRecords {

@@ -2,6 +2,7 @@ internal import Foundation
 internal import GRDB
 internal import ServiceRuntime
 internal import WireProtocol
+internal import CRMAPI
 
 /// Reads and writes customers' rows. Every function runs inside the caller's transaction; the
 /// rules (validation, versions, audit) live in ``CustomerDirectory``.

@@ -1,5 +1,6 @@
 public import GRDB
 internal import WireProtocol
+internal import CRMAPI
 
 /// CustomerService's schema. Migrations never change once shipped; a change is a new migration.
 ///
@@ -400,7 +401,7 @@ public enum CustomerSchema {
         }
         migrator.registerMigration("customer-13-view-order-indexes") { db in
             // Indexes in the order the single customer view lists rows, so that its queries read
-            // them in order instead of sorting them in a temporary B-tree (docs/BENCHMARKS.md, "The
+            // them in order instead of sorting them in a temporary B-tree (the history of docs/BENCHMARKS.md, "The
             // view's reads without sorts or re-prepared transactions"); each keeps the columns of
             // the index it replaces as its prefix.
             try db.execute(

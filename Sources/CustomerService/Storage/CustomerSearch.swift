@@ -2,6 +2,7 @@ internal import ServiceRuntime
 internal import Foundation
 internal import GRDB
 internal import WireProtocol
+internal import CRMAPI
 
 /// Customer.Search: every criterion given must match; results come in key order, a page at a time,
 /// continuing after the last key of the previous page (keyset pagination: stable while rows are

@@ -1,5 +1,6 @@
 internal import GRDB
 internal import WireProtocol
+internal import CRMAPI
 
 /// Finds live customers that are probably the same person or company as a profile: same phone,
 /// same email, same name and birth date, same corporate registration number. Each signal adds to a

@@ -1,5 +1,6 @@
 internal import Foundation
 internal import WireProtocol
+internal import CRMAPI
 
 /// Format and check-digit rules for identity document numbers.
 enum DocumentNumbers {

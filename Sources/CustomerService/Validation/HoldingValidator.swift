@@ -1,4 +1,5 @@
 internal import WireProtocol
+internal import CRMAPI
 
 /// Checks one account holding from the core banking feed. A bad holding is rejected on its own
 /// (the rest of the batch goes on), so problems come back as (field, problem), not as a thrown error.

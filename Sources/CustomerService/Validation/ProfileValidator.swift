@@ -1,6 +1,7 @@
 internal import ServiceRuntime
 internal import Foundation
 internal import WireProtocol
+internal import CRMAPI
 
 /// The limits of a customer profile (also written in customer.proto's comments).
 enum ProfileLimits {

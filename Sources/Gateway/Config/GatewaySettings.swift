@@ -2,6 +2,7 @@ internal import Foundation
 public import NIOCore
 public import ServiceRuntime
 internal import WireProtocol
+public import RPCTransport
 
 /// The gateway's configuration: the keys every server has (listen, tls, limits, timeouts, log)
 /// plus its own: `tls.crl`, `backend_tls.*`, `health.*`, `backends`, `callers` and `roles`. Read from one
@@ -30,7 +31,7 @@ public struct GatewaySettings: Sendable {
     /// Every key the gateway understands: the common server keys without the database and feed
     /// ones (the gateway holds no data) and without `handlers.on_event_loop` (its forwarding
     /// always runs on the event loop), and its own.
-    public static let keys: Set<String> = ServerSettings.keys
+    public static let keys: Set<String> = ServerSettings.commonKeys
         .filter { !$0.hasPrefix("database.") && !$0.hasPrefix("feeds.") && $0 != "callers.trust_identity" && $0 != "handlers.on_event_loop" }
         .union([
             "tls.crl", "backend_tls.certificate", "backend_tls.key", "backend_tls.ca", "health.interval_ms", "health.timeout_ms",
@@ -82,7 +83,7 @@ public struct GatewaySettings: Sendable {
     }
 
     private static func optionalString(_ value: Any?, key: String, environment: [String: String]) throws(ConfigurationError) -> String? {
-        if let override = environment["CRM_" + ServerSettings.environmentName(key)] { return override }
+        if let override = environment["CRM_" + ConfigurationError.environmentName(key)] { return override }
         guard let value else { return nil }
         guard let text = value as? String, !text.isEmpty else { throw ConfigurationError(key: key, message: "must be a non-empty string") }
         return text

@@ -1,4 +1,5 @@
 public import WireProtocol
+public import CRMAPI
 
 /// Which methods a caller may call: `*` (every method), `Customer.*` (every method of a service),
 /// or `Customer.Get` (one method). Names are those of ``MethodRegistry``; a pattern that names no

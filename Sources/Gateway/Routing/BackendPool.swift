@@ -3,6 +3,7 @@ internal import NIOConcurrencyHelpers
 internal import NIOCore
 public import ServiceRuntime
 internal import WireProtocol
+public import RPCTransport
 
 /// One instance of a service behind the gateway: a multiplexed connection (reconnected as needed),
 /// whether it is up, and how many calls it has in flight.

@@ -2,6 +2,8 @@ public import Logging
 internal import NIOCore
 public import ServiceRuntime
 internal import WireProtocol
+public import CRMAPI
+public import RPCTransport
 
 /// Passes each call to the pool that serves its service id, after the caller's policy allowed it:
 /// the body is not decoded, the caller identity metadata is replaced by the policy's, and the

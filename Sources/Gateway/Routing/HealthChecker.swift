@@ -3,6 +3,8 @@ public import NIOCore
 public import ServiceLifecycle
 internal import ServiceRuntime
 internal import WireProtocol
+internal import CRMAPI
+internal import RPCTransport
 
 /// Asks every backend instance for System.Health on a fixed interval: an instance that answers
 /// SERVING is up; one that fails two checks in a row (no answer in time, DRAINING, an error) is

@@ -6,6 +6,7 @@ public import WireProtocol
 internal import X509
 internal import SwiftASN1
 internal import BoringSSLRevocation
+public import RPCTransport
 
 /// Who may connect to the gateway: during the TLS handshake, a certificate the configured CRLs
 /// revoke is refused (certificate_revoked); at HELLO, the certificate must name a caller policy (common name or a

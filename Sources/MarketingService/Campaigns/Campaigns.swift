@@ -3,6 +3,7 @@ public import GRDB
 internal import ServiceRuntime
 internal import SwiftProtobuf
 public import WireProtocol
+public import CRMAPI
 
 /// Campaigns: a segment's customers turned into a target list with suppressions and a control
 /// group, their responses, and the funnel against the control group. Every function runs inside

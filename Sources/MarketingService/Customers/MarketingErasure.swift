@@ -1,6 +1,7 @@
 internal import GRDB
 internal import ServiceRuntime
 internal import WireProtocol
+internal import CRMAPI
 
 /// What Marketing erases when its customer is erased at CustomerService (MarketingMirror calls it
 /// inside the transaction that applies the `customer.erased` event). Opportunities and tasks keep

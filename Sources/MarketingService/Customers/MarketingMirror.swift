@@ -3,6 +3,8 @@ public import GRDB
 internal import ServiceRuntime
 internal import SwiftProtobuf
 public import WireProtocol
+public import CRMAPI
+public import CustomerMirror
 
 /// Marketing's copy of what it needs of other services, kept from their feeds: each customer's
 /// latest state (the customer feed) and each case's (the servicedesk feed). Every event carries the

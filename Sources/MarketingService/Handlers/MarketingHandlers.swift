@@ -2,6 +2,8 @@ internal import GRDB
 public import ServiceRuntime
 internal import SwiftProtobuf
 public import WireProtocol
+public import CRMAPI
+public import RPCTransport
 
 /// MarketingService's handlers: each forwards to its rule (``Pipeline``, ``TaskBook``, ``Segments``,
 /// ``Campaigns``, ``Performance``, ``NextBestOffers``); the generated `register(into:)` of

@@ -3,6 +3,7 @@ public import GRDB
 internal import ServiceRuntime
 internal import SwiftProtobuf
 public import WireProtocol
+public import CRMAPI
 
 /// Next-best-offer: explainable rules, each a product and a segment filter. A customer gets, per
 /// product, the highest-priority rule whose every condition holds for them, with the conditions

@@ -2,6 +2,7 @@ internal import Foundation
 public import GRDB
 internal import ServiceRuntime
 public import WireProtocol
+public import CRMAPI
 
 /// RM targets and their achievement, rolled up the organisation: an RM's figures count for their
 /// unit and for every unit above it. The tree and the RMs come from the customer feed.

@@ -1,4 +1,5 @@
 public import WireProtocol
+public import CRMAPI
 
 /// The sales pipeline as a value: lead -> qualified -> proposal -> negotiation -> won, lost from any
 /// open stage (a proposal may be won without negotiating). Given a stage and a target it answers

@@ -3,6 +3,7 @@ public import GRDB
 public import ServiceRuntime
 internal import SwiftProtobuf
 public import WireProtocol
+public import CRMAPI
 
 /// The sales pipeline's rules over Marketing's database: every function runs inside the caller's
 /// transaction, so an opportunity, its stage history and its change event commit together.

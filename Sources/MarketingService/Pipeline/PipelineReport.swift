@@ -1,6 +1,7 @@
 public import GRDB
 internal import ServiceRuntime
 public import WireProtocol
+public import CRMAPI
 
 /// Marketing.PipelineReport: amounts and weighted amounts by stage, RM or branch, per currency.
 extension Pipeline {

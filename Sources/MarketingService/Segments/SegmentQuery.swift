@@ -1,5 +1,6 @@
 public import ServiceRuntime
 public import WireProtocol
+public import CRMAPI
 
 /// A segment filter compiled to SQL over `customer_mirror` (alias `m`): a WHERE clause with `?`
 /// placeholders and its arguments, never values spliced into the text. A value: the compilation is

@@ -3,6 +3,7 @@ public import GRDB
 internal import ServiceRuntime
 internal import SwiftProtobuf
 public import WireProtocol
+public import CRMAPI
 
 /// Saved segments and their evaluation over the customer mirror (``SegmentQuery``).
 public struct Segments: Sendable {

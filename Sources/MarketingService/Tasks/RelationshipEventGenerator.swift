@@ -1,6 +1,7 @@
 internal import GRDB
 public import Logging
 public import ServiceRuntime
+public import CRMAPI
 
 /// Runs the relationship event generator (``TaskBook/generate(_:)``) at start and then every hour,
 /// in one write transaction each: tasks are unique per occurrence, so a run repeated after a crash or

@@ -3,6 +3,7 @@ public import GRDB
 internal import ServiceRuntime
 internal import SwiftProtobuf
 public import WireProtocol
+public import CRMAPI
 
 /// RM tasks: follow-ups made by hand, and the relationship tasks the generator makes from the
 /// customer mirror (``generate(_:)``). Every function runs inside the caller's transaction; a task

@@ -8,7 +8,7 @@
 ///
 /// The one setting: memory statistics off (`SQLITE_CONFIG_MEMSTATUS`). The system's SQLite counts
 /// every allocation under one process-wide mutex, so the store's reader threads and writers waited
-/// on each other in every `sqlite3_malloc` and `sqlite3_free` (docs/BENCHMARKS.md, "A fresh one-run
+/// on each other in every `sqlite3_malloc` and `sqlite3_free` (the history of docs/BENCHMARKS.md, "A fresh one-run
 /// comparison"). Nothing here reads those statistics (`sqlite3_memory_used`, the heap limits).
 ///
 /// Returns SQLite's result code of turning them off: 0 (SQLITE_OK) when done.

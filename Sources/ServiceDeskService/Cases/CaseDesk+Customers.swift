@@ -1,5 +1,6 @@
 public import GRDB
 internal import ServiceRuntime
+internal import CRMAPI
 
 /// What happens to cases when their customer changes at CustomerService (CustomerMirror calls
 /// these inside the transaction that applies the feed event): a new value grade re-targets the

@@ -2,6 +2,7 @@ internal import Foundation
 internal import GRDB
 internal import ServiceRuntime
 internal import WireProtocol
+internal import CRMAPI
 
 /// Reading cases and clocks back. These run for every case a list or a sweep touches, so they name
 /// their columns and read them by position in place (``StatementRow``), use cached statements, and

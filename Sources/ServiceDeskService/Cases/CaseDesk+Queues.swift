@@ -2,6 +2,7 @@ internal import Foundation
 public import GRDB
 internal import ServiceRuntime
 public import WireProtocol
+public import CRMAPI
 
 /// Queues: who works each one, and how ASSIGN without an assignee picks among them.
 extension CaseDesk {

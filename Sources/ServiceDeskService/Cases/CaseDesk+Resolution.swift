@@ -3,6 +3,7 @@ internal import Foundation
 public import GRDB
 internal import ServiceRuntime
 public import WireProtocol
+public import CRMAPI
 
 /// Resolution, satisfaction and the links between cases (parent, duplicate).
 extension CaseDesk {

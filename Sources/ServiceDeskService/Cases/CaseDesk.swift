@@ -3,6 +3,7 @@ public import GRDB
 public import ServiceRuntime
 internal import SwiftProtobuf
 public import WireProtocol
+public import CRMAPI
 
 /// ServiceDeskService's rules over its database: every function runs inside the caller's
 /// transaction, so a case, its SLA clocks, its history and its change event commit together.

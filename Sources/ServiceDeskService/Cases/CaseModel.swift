@@ -1,5 +1,6 @@
 internal import Foundation
 internal import WireProtocol
+internal import CRMAPI
 
 /// Mapping between the domain's value types and the protocol's enums, in one place.
 extension CaseStatus {

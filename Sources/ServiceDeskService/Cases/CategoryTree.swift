@@ -1,6 +1,7 @@
 public import GRDB
 internal import ServiceRuntime
 public import WireProtocol
+public import CRMAPI
 
 /// The managed category tree: paths with the names agents see. Once a tree is set, new cases must
 /// use one of its live paths; a path cases use can be retired but not removed, so that old cases

@@ -3,6 +3,8 @@ public import GRDB
 internal import ServiceRuntime
 internal import SwiftProtobuf
 public import WireProtocol
+public import CRMAPI
+public import CustomerMirror
 
 /// ServiceDesk's copy of what it needs of each customer, kept from the customer feed: a case can
 /// only be opened for a customer it knows, its SLA policy is picked by the customer's value grade,

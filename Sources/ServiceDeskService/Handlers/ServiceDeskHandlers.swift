@@ -2,6 +2,8 @@ internal import GRDB
 public import ServiceRuntime
 internal import SwiftProtobuf
 public import WireProtocol
+public import CRMAPI
+public import RPCTransport
 
 /// ServiceDeskService's handlers: each forwards to the rule in ``CaseDesk`` or ``KnowledgeBase``;
 /// the generated `register(into:)` of ``ServiceDeskServiceHandler`` opens the transaction each

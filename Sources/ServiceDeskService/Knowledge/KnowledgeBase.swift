@@ -2,6 +2,7 @@ public import Foundation
 public import GRDB
 internal import ServiceRuntime
 public import WireProtocol
+public import CRMAPI
 
 /// The knowledge base: articles agents use to answer cases, draft -> published -> archived, searched
 /// with FTS5 (``SearchText``). Every function runs inside the caller's transaction; the search index

@@ -2,6 +2,7 @@ public import Foundation
 public import GRDB
 internal import ServiceRuntime
 public import WireProtocol
+public import CRMAPI
 
 /// CaseReport's figures. ``facts(_:_:)`` reads what each case in the window contributes; ``make(_:repeatThreshold:)``
 /// does the arithmetic on plain values, so that it can be checked against numbers worked out by hand.

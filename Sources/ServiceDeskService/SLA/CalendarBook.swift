@@ -2,6 +2,7 @@ internal import Foundation
 internal import GRDB
 internal import SwiftProtobuf
 internal import WireProtocol
+internal import CRMAPI
 
 /// The business calendars one transaction works with: each branch's own (SetBusinessCalendar with a
 /// branch id), else the default one, each read and built at most once per transaction. Not shared

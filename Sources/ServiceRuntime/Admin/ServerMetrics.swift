@@ -3,6 +3,7 @@ internal import Synchronization
 public import GRDB
 public import Prometheus
 internal import WireProtocol
+public import RPCTransport
 
 /// A server's Prometheus metrics (docs/OPERATIONS.md, "Metrics"): what the protocol layer counts as
 /// calls happen (calls by method and code, their latency, calls in flight, connections, TLS
@@ -11,7 +12,7 @@ internal import WireProtocol
 ///
 /// One registry per server, not swift-metrics' process-wide factory: tests run several servers in
 /// one process and each must report only its own.
-public final class ServerMetrics: Sendable {
+public final class ServerMetrics: RPCServerObserver {
     public let registry = PrometheusCollectorRegistry()
     private let inFlight: Gauge
     private let connections: Gauge
@@ -68,11 +69,11 @@ public final class ServerMetrics: Sendable {
 
     // MARK: Recorded as it happens
 
-    func callStarted() { inFlight.increment() }
+    public func callStarted() { inFlight.increment() }
 
     /// A call ended: counted under its method's name (unknown ids under "unknown", so that a
     /// hostile caller cannot grow the label set) and its code.
-    func callFinished(method: String?, code: String, duration: Duration) {
+    public func callFinished(method: String?, code: String, duration: Duration) {
         inFlight.decrement()
         let key = CallKey(method: method ?? "unknown", code: code)
         let metrics = perCall.withLock { known in
@@ -92,10 +93,10 @@ public final class ServerMetrics: Sendable {
         metrics.latency.record(duration)
     }
 
-    func connectionOpened() { connections.increment() }
-    func connectionClosed() { connections.decrement() }
-    func connectionRefused() { refusedConnections.increment() }
-    func handshakeFailed() { handshakeFailures.increment() }
+    public func connectionOpened() { connections.increment() }
+    public func connectionClosed() { connections.decrement() }
+    public func connectionRefused() { refusedConnections.increment() }
+    public func handshakeFailed() { handshakeFailures.increment() }
     func waitedForWriter(_ duration: Duration) { writeWaits.record(duration) }
 
     // MARK: Read at scrape time

@@ -3,7 +3,8 @@ internal import Foundation
 internal import SystemPackage
 public import Logging
 internal import NIOCore
-internal import WireProtocol
+public import WireProtocol
+public import RPCTransport
 
 /// Everything a server reads from its configuration: a JSON file plus `CRM_`-prefixed environment
 /// variables, the environment winning (`listen.port` <- `CRM_LISTEN_PORT`). Every key is listed in
@@ -40,8 +41,14 @@ public struct ServerSettings: Sendable {
         return HostPort(host: "127.0.0.1", port: listenPort == 0 ? 0 : listenPort + 2000)
     }
 
-    /// Every key a server understands.
-    public static let keys = Set([
+    /// Every key a server understands, with `feeds.<producer>.address` for each feed it may consume
+    /// (`customer`): a feed address for a producer the server does not consume is an unknown key.
+    public static func keys(feeds producers: [String]) -> Set<String> {
+        commonKeys.union(producers.map { "feeds.\($0).address" })
+    }
+
+    /// The keys of every server, whatever feeds it consumes.
+    public static let commonKeys: Set<String> = [
         "listen.host", "listen.port",
         "tls.certificate", "tls.key", "tls.ca", "tls.require_client_certificate",
         "limits.max_connections", "limits.max_concurrent_calls", "limits.max_frame_size",
@@ -52,20 +59,17 @@ public struct ServerSettings: Sendable {
         "feeds.retention_hours", "feeds.consumer_name", "feeds.tls.certificate", "feeds.tls.key", "feeds.tls.ca",
         "log.level",
         "admin.enabled", "admin.host", "admin.port",
-    ] + feedProducers.map { "feeds.\($0).address" })
-
-    /// The services whose feeds another may consume (`feeds.customer.address`).
-    public static let feedProducers = ["customer", "servicedesk", "marketing"]
+    ]
 
     /// Reads the settings over `defaults`.
     ///
     /// - Parameters:
     ///   - file: a JSON file with nested objects (`{"listen": {"port": 7101}}`), or nil.
     ///   - environment: the process environment; only `CRM_` variables are read.
-    ///   - keys: the keys this server accepts; a server with settings of its own (the gateway)
-    ///     passes its own set and reads its own keys from the file.
+    ///   - keys: the keys this server accepts (``keys(feeds:)``); a server with settings of its own
+    ///     (the gateway) passes its own set and reads its own keys from the file.
     public static func load(
-        file: String?, environment: [String: String], defaults: ServerSettings, keys: Set<String> = keys
+        file: String?, environment: [String: String], defaults: ServerSettings, keys: Set<String> = commonKeys
     ) async throws(ConfigurationError) -> ServerSettings {
         var present = Set<String>()
         var providers: [any ConfigProvider] = []
@@ -73,7 +77,7 @@ public struct ServerSettings: Sendable {
         for (name, value) in environment where name.hasPrefix("CRM_") {
             scoped[String(name.dropFirst(4))] = value
         }
-        for key in keys where scoped[environmentName(key)] != nil { present.insert(key) }
+        for key in keys where scoped[ConfigurationError.environmentName(key)] != nil { present.insert(key) }
         providers.append(EnvironmentVariablesProvider(environmentVariables: scoped))
 
         var fileValues: [String: ConfigContent?] = [:]
@@ -134,10 +138,6 @@ public struct ServerSettings: Sendable {
     }
 
     /// `listen.port` -> `LISTEN_PORT` (after the `CRM_` prefix).
-    public static func environmentName(_ key: String) -> String {
-        key.uppercased().replacingOccurrences(of: ".", with: "_")
-    }
-
     /// The file's top-level object; a syntax error names its line and column.
     static func readObject(_ file: String) throws(ConfigurationError) -> [String: JSONValue] {
         guard access(file, R_OK) == 0, let data = FileManager.default.contents(atPath: file) else {
@@ -193,13 +193,13 @@ public struct ServerSettings: Sendable {
 
         /// `environment CRM_LISTEN_PORT` or `file /etc/crm/customer.json`.
         func source(_ key: String) -> String? {
-            if environment[ServerSettings.environmentName(key)] != nil { return "environment CRM_\(ServerSettings.environmentName(key))" }
+            if environment[ConfigurationError.environmentName(key)] != nil { return "environment CRM_\(ConfigurationError.environmentName(key))" }
             return file.map { "file \($0)" }
         }
 
         /// The value as written: the variable's text, or the file's JSON value.
         func written(_ key: String) -> String {
-            if let value = environment[ServerSettings.environmentName(key)] { return "\"\(value)\"" }
+            if let value = environment[ConfigurationError.environmentName(key)] { return "\"\(value)\"" }
             return ServerSettings.render(fileObject[key] ?? nil)
         }
 
@@ -299,8 +299,8 @@ public struct ServerSettings: Sendable {
             if let value = try int("database.group_commit_limit", 1...4_096) { settings.database.groupCommitLimit = value }
             if let value = try int("database.readers", 1...64) { settings.database.maximumReaderCount = value }
             if let value = try int("feeds.retention_hours", 0...8_760) { settings.feedRetentionHours = value }
-            for producer in ServerSettings.feedProducers {
-                let key = "feeds.\(producer).address"
+            for key in present.sorted() where key.hasPrefix("feeds.") && key.hasSuffix(".address") {
+                let producer = String(key.dropFirst("feeds.".count).dropLast(".address".count))
                 guard let address = try string(key) else { continue }
                 guard let source = HostPort(parsing: address) else { throw failure(key, "\"\(address)\" is not host:port") }
                 settings.feedSources[producer] = source
@@ -327,24 +327,3 @@ public struct ServerSettings: Sendable {
     }
 }
 
-/// A configuration problem, printed as one line naming the key.
-public struct ConfigurationError: Error, CustomStringConvertible, Sendable, Equatable {
-    /// The key at fault (`listen.port`), or nil for a problem with the file itself.
-    public var key: String?
-    /// Where the value came from (`file /etc/crm/customer.json`, `environment CRM_LISTEN_PORT`),
-    /// when it was read from somewhere.
-    public var source: String?
-    public var message: String
-
-    public init(key: String?, source: String? = nil, message: String) {
-        self.key = key
-        self.source = source
-        self.message = message
-    }
-
-    public var description: String {
-        guard let key else { return "configuration error: \(message)" }
-        let origin = source ?? "env CRM_\(ServerSettings.environmentName(key))"
-        return "configuration error: \(key) (\(origin)): \(message)"
-    }
-}

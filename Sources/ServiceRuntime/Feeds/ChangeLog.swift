@@ -3,6 +3,7 @@ internal import NIOCore
 public import GRDB
 public import SwiftProtobuf
 public import WireProtocol
+public import CRMAPI
 
 /// A service's transactional outbox: every state change appends its event in
 /// the same transaction as the change, so an event exists exactly when its change committed.

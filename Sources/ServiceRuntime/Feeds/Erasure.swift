@@ -2,6 +2,7 @@ public import GRDB
 internal import Foundation
 public import SwiftProtobuf
 public import WireProtocol
+public import CRMAPI
 
 /// What a service erases of a customer besides its own tables, and the record of where it erased:
 /// the places of a ``Crm_Feed_V1_ErasureApplied``, published on the service's feed so that the

@@ -1,5 +1,6 @@
 internal import Synchronization
 internal import WireProtocol
+internal import CRMAPI
 
 /// The events of one subscription that have arrived and are not yet applied. The stream's reader
 /// puts them in as they come; the applier takes all there are (up to a batch) so that one

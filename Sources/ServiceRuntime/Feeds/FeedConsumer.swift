@@ -5,6 +5,8 @@ public import Logging
 public import ServiceLifecycle
 internal import SwiftProtobuf
 public import WireProtocol
+public import CRMAPI
+public import RPCTransport
 
 /// The consumer side of a change feed: one per (consumer, producer) pair, run in the service's
 /// ServiceGroup. It subscribes after the offset it stored, applies the events that have arrived in

@@ -1,7 +1,9 @@
 internal import Foundation
 internal import GRDB
 internal import SwiftProtobuf
-internal import WireProtocol
+public import WireProtocol
+public import CRMAPI
+public import RPCTransport
 
 /// The producer side of a change feed: Feed.Subscribe, Feed.Acknowledge and Feed.Status over the
 /// service's own change log. A service that publishes registers these; nothing else is needed.

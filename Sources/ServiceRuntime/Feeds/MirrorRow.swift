@@ -5,7 +5,7 @@ public import GRDB
 /// `INSERT OR REPLACE`, or an upsert that sets every column, makes SQLite rewrite the row and every
 /// index on the table even when no indexed value changed: on Marketing's customer mirror (five
 /// indexes) that was 9 pages written to the WAL an event against 1 with only the changed columns
-/// set (64 events a transaction, docs/BENCHMARKS.md "The mirrors' share of an update").
+/// set (64 events a transaction, the history of docs/BENCHMARKS.md, "The mirrors' share of an update").
 public enum MirrorRow {
     /// The whole row of `table` whose `keyColumn` is `key` (nil if there is none): every column a
     /// ``write(_:keyColumn:key:values:previous:_:)`` may compare, without a second list of them.

@@ -1,5 +1,6 @@
 
 public import WireProtocol
+public import RPCTransport
 
 /// Who is calling, as the audit log records it, and how it sees personal data.
 ///

@@ -6,7 +6,9 @@ internal import NIOCore
 internal import NIOPosix
 public import ServiceLifecycle
 internal import UnixSignals
-internal import WireProtocol
+public import WireProtocol
+public import RPCTransport
+public import CRMAPI
 
 /// What every server executable's main does, in this order: read the command line and the
 /// configuration and check what it names (``prepare(name:defaults:consumes:environment:)``: one line
@@ -22,14 +24,18 @@ public enum ServerLauncher {
     /// Any problem is one line on stderr and the exit (``exit(name:for:)``); with `--check-config`
     /// it prints the outcome and exits 0 when the server would start.
     ///
-    /// - Parameter consumes: the producers whose feeds the server must be given (`customer`).
+    /// - Parameters:
+    ///   - consumes: the producers whose feeds the server must be given (`customer`).
+    ///   - consumesIfConfigured: the producers whose feeds it applies when their address is set.
     public static func prepare(
-        name: String, defaults: ServerSettings, consumes: [String] = [], environment: [String: String]? = nil
+        name: String, defaults: ServerSettings, consumes: [String] = [], consumesIfConfigured: [String] = [],
+        environment: [String: String]? = nil
     ) async -> (settings: ServerSettings, configFile: String?) {
         let start = ServerStart.parse(name: name)
         do {
             let settings = try await ServerSettings.load(
-                file: start.configFile, environment: environment ?? ProcessInfo.processInfo.environment, defaults: defaults)
+                file: start.configFile, environment: environment ?? ProcessInfo.processInfo.environment, defaults: defaults,
+                keys: ServerSettings.keys(feeds: consumes + consumesIfConfigured))
             try await checkBeforeStart(settings, name: name, consumes: consumes)
             if start.checkOnly { configurationChecked(name: name, file: start.configFile) }
             return (settings, start.configFile)

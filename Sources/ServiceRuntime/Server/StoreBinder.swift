@@ -1,6 +1,8 @@
 public import GRDB
 internal import SwiftProtobuf
 public import WireProtocol
+public import CRMAPI
+public import RPCTransport
 
 /// What a handler gets inside the transaction its access kind opened: the transaction's database
 /// connection and who is calling.

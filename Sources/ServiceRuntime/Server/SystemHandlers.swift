@@ -1,5 +1,7 @@
 internal import NIOCore
 public import WireProtocol
+public import CRMAPI
+public import RPCTransport
 
 /// The System service (id 1) that every server answers: echo, a streamed echo and health.
 public enum SystemHandlers {
@@ -35,7 +37,7 @@ public enum SystemHandlers {
                 try await writer.write(item)
             }
         }
-        router.registerImmediate(SystemMethods.health) { _, _ in
+        router.registerImmediate(SystemMethods.health, logsQuietly: true) { _, _ in
             var response = Crm_System_V1_HealthResponse()
             response.status = status()
             response.server = serverName

@@ -1,7 +1,7 @@
 internal import Foundation
 public import GRDB
 
-/// What operators do to a service's database file from the host (`crmctl admin`): an online backup
+/// What operators do to a service's database file from the host (`crm-admin`): an online backup
 /// while the server keeps writing, an integrity check, a restore, the migration status. Each works
 /// on the file itself, so it needs the server's file permissions, not the server.
 public enum DatabaseMaintenance {

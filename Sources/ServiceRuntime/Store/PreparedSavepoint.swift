@@ -1,7 +1,7 @@
 internal import GRDB
 
 /// A named savepoint whose statements are prepared once per connection. GRDB's `inSavepoint`
-/// prepares them again on every call: 7% of the access log's writer (docs/BENCHMARKS.md, "The
+/// prepares them again on every call: 7% of the access log's writer (the history of docs/BENCHMARKS.md, "The
 /// view's reads without sorts or re-prepared transactions") and a tenth of a mirror's feed consumer
 /// ("The update workload measured updates and reads").
 struct PreparedSavepoint: Sendable {

@@ -118,7 +118,7 @@ public final class ColumnIndex: Sendable {
     /// One table per thread, not one behind a lock: the store's reader threads look up a dozen
     /// statements per customer view each, and with one shared lock they queued on it (4% of all the
     /// machine's samples with customer views on the readers at 2,400 a second, most of it threads
-    /// waking each other: docs/BENCHMARKS.md, "Column tables and connections per reader thread"). A
+    /// waking each other: the history of docs/BENCHMARKS.md, "Column tables and connections per reader thread"). A
     /// connection is used by one thread at a time, and a statement that several threads meet has an
     /// entry in each.
     private static let cache = ThreadSpecificVariable<Cache>()

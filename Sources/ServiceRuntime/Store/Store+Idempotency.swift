@@ -2,7 +2,8 @@ internal import Foundation
 public import GRDB
 internal import NIOCore
 public import SwiftProtobuf
-internal import WireProtocol
+public import WireProtocol
+public import RPCTransport
 
 extension Store {
     /// How long an idempotency key's first answer is kept and replayed.

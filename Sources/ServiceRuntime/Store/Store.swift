@@ -30,7 +30,7 @@ public final class Store: Sendable {
         public var checkpointsInBackground: Bool
 
         /// One reader thread a core, 2 to 16: reads of cached pages are CPU work, and more threads
-        /// than cores only switch more (2 against 4 on 2 cores: docs/BENCHMARKS.md "The mirrors'
+        /// than cores only switch more (2 against 4 on 2 cores: the history of docs/BENCHMARKS.md, "The mirrors'
         /// share of an update").
         public static var defaultReaderCount: Int { max(2, min(System.coreCount, 16)) }
 
@@ -84,7 +84,7 @@ public final class Store: Sendable {
     private let readers: NIOThreadPool
     /// Each reader thread's own read-only connection, opened on its first read. Checking a reader
     /// out of GRDB's pool takes three dispatch-queue locks and a semaphore per read, on which the
-    /// reader threads queued (docs/BENCHMARKS.md, "Column tables and connections per reader
+    /// reader threads queued (the history of docs/BENCHMARKS.md, "Column tables and connections per reader
     /// thread"); a thread with a connection of its own takes none. GRDB does not watch these
     /// connections for schema changes made elsewhere: the schema changes only in migrations, which
     /// run before the threads start.
@@ -300,7 +300,7 @@ private final class ReaderConnection: @unchecked Sendable {
 
     /// Runs `body` in a deferred (snapshot) transaction, as `DatabaseQueue.read` does, but with
     /// BEGIN, COMMIT and ROLLBACK prepared once: GRDB prepares them again on every read, which was
-    /// 8% of the reader threads' time in the single customer view (docs/BENCHMARKS.md, "The view's
+    /// 8% of the reader threads' time in the single customer view (the history of docs/BENCHMARKS.md, "The view's
     /// reads without sorts or re-prepared transactions").
     func read<T>(_ body: (Database) throws -> T) throws -> T {
         try queue.inDatabase { db in

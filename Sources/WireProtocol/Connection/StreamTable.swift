@@ -2,7 +2,7 @@
 ///
 /// Why: `Set` and `Dictionary` hash every key with SipHash. An echo call touches the tables of open
 /// streams five or six times (each side's state machine, the client's table of waiting calls). With
-/// the method lookup, hashing was about 8% of an echo's samples (docs/BENCHMARKS.md "Handlers on
+/// the method lookup, hashing was about 8% of an echo's samples (the history of docs/BENCHMARKS.md, "Handlers on
 /// the loop in crm-customer"). Stream ids are 32 bits and rise with every call, so this table
 /// hashes by one multiplication and probes linearly.
 ///

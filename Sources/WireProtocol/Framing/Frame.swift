@@ -62,7 +62,7 @@ extension Frame {
             throw FrameDecodingError(.frameTooShort(length: UInt32(truncatingIfNeeded: length)))
         }
         // The fixed header in one read of the buffer: a readInteger per field paid NIO's storage
-        // access checks eight times a frame (docs/BENCHMARKS.md, "Fewer steps per frame").
+        // access checks eight times a frame (the history of docs/BENCHMARKS.md, "Fewer steps per frame").
         let (versionByte, typeByte, flags, streamID, service, methodNumber, metadataLength) = bytes.withUnsafeReadableBytes { raw in
             (
                 raw[0], raw[1],

@@ -25,7 +25,7 @@ public struct FrameEncoder: Sendable {
         }
         buffer.reserveCapacity(minimumWritableBytes: WireFormat.lengthPrefixSize + length)
         // The length prefix and fixed header in one write to the buffer: a writeInteger per field
-        // paid NIO's storage access checks eight times a frame (docs/BENCHMARKS.md, "Fewer steps
+        // paid NIO's storage access checks eight times a frame (the history of docs/BENCHMARKS.md, "Fewer steps
         // per frame").
         let headerSize = WireFormat.lengthPrefixSize + WireFormat.fixedHeaderSize
         buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: headerSize) { out in

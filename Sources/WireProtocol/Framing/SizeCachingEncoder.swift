@@ -7,7 +7,7 @@ internal import SwiftProtobuf
 /// SwiftProtobuf's encoder asks every nested message for its size when it writes the message's
 /// length prefix, and that size walks the whole subtree again: a message at depth d is sized d + 1
 /// times. A customer view (response, view, customer, profile, its parts) spent about three quarters
-/// of its encoding time on sizes (docs/BENCHMARKS.md, "Nested messages sized once"). Here a first
+/// of its encoding time on sizes (the history of docs/BENCHMARKS.md, "Nested messages sized once"). Here a first
 /// walk records the sizes of all nested messages in the order it meets them, and a second walk
 /// writes the bytes, taking each length from that list: two walks whatever the depth.
 ///

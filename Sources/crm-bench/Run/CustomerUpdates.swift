@@ -1,6 +1,8 @@
 internal import ServiceRuntime
 internal import Synchronization
 internal import WireProtocol
+internal import CRMAPI
+internal import RPCTransport
 
 /// The `update` workload: Customer.Update of the preferred channel, a read-modify-write. Each worker
 /// owns a block of ``blockSize`` customers and updates them in turn from the version its last update

@@ -2,6 +2,8 @@ internal import Foundation
 internal import NIOCore
 internal import ServiceRuntime
 internal import WireProtocol
+internal import RPCTransport
+internal import CRMAPI
 
 /// The `echo-loop` workload: System.Echo in a closed loop issued from each connection's event loop
 /// through `RPCConnection.callOnEventLoop`, the way the raw floor's client works: each answer,

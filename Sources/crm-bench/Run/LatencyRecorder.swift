@@ -38,7 +38,7 @@ struct LatencyRecorder: Sendable {
     var maximum: UInt64 { histogram.max }
 
     /// `| label | in flight | req/s | p50 us | p99 us | p99.9 us | max us | errors |`, the row the
-    /// older tables in docs/BENCHMARKS.md use.
+    /// older tables in the history of docs/BENCHMARKS.md use.
     func markdownRow(_ label: String, inFlight: Int) -> String {
         String(
             format: "| %@ | %d | %.0f | %d | %d | %d | %d | %d |", label as NSString, inFlight, throughput,

@@ -4,6 +4,7 @@ internal import NIOCore
 internal import NIOPosix
 internal import ServiceRuntime
 internal import WireProtocol
+internal import RPCTransport
 
 /// `crm-bench run`: the workloads against a running system (scripts/bench-system.sh starts one on
 /// the bench data), through the gateway with mutual TLS and/or direct to each service, closed loop

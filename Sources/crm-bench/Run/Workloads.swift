@@ -4,6 +4,8 @@ internal import ServiceRuntime
 internal import SwiftProtobuf
 internal import Synchronization
 internal import WireProtocol
+internal import CRMAPI
+internal import RPCTransport
 
 /// Where `crm-bench run` sends its calls: the gateway for every service (with the caller
 /// certificate; the gateway's policy gives the role), or each service directly (with an internal

@@ -7,6 +7,8 @@ import ServiceLifecycle
 import ServiceRuntime
 import Testing
 import WireProtocol
+internal import CRMAPI
+internal import RPCTransport
 
 /// A server on a free loopback port for the duration of `body`, then shut down gracefully.
 func withTestServer<T: Sendable>(

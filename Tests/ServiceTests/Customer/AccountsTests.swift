@@ -5,6 +5,7 @@ import ServiceRuntime
 import SwiftProtobuf
 import Testing
 import WireProtocol
+internal import CRMAPI
 
 /// The fixtures' clock stands at 2026-11-18 (1_795_000_000 s).
 @Suite("Accounts, grades, contact history and the single customer view")

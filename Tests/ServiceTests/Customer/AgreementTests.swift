@@ -4,6 +4,7 @@ import GRDB
 import ServiceRuntime
 import Testing
 import WireProtocol
+internal import CRMAPI
 
 @Suite("Service agreements")
 struct AgreementTests {

@@ -4,6 +4,7 @@ import GRDB
 import ServiceRuntime
 import Testing
 import WireProtocol
+internal import CRMAPI
 
 /// The audit log is append-only and hash-chained: whoever edits the file behind the service's back
 /// (dropping the triggers first) is caught at the first row they touched.

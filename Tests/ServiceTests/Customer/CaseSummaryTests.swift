@@ -5,6 +5,7 @@ import ServiceRuntime
 import SwiftProtobuf
 import Testing
 import WireProtocol
+internal import CRMAPI
 
 /// The customer view's cases, kept from ServiceDesk's change feed (`CaseSummaries.apply`, as the
 /// feed consumer calls it inside its transaction).

@@ -3,6 +3,7 @@ import Foundation
 import ServiceRuntime
 import Testing
 import WireProtocol
+internal import CRMAPI
 
 @Suite("Consents")
 struct ConsentTests {

@@ -4,6 +4,7 @@ import GRDB
 import ServiceRuntime
 import Testing
 import WireProtocol
+internal import CRMAPI
 
 /// CustomerService's rules against a real SQLite file.
 @Suite("Customer master data")

@@ -6,6 +6,8 @@ import ServiceRuntime
 import SwiftProtobuf
 import Testing
 import WireProtocol
+internal import CRMAPI
+internal import RPCTransport
 
 @Suite("Customer change events")
 struct CustomerEventTests {

@@ -2,6 +2,7 @@
 import Foundation
 import Testing
 import WireProtocol
+internal import CRMAPI
 
 @Suite("Identity document numbers")
 struct DocumentNumberTests {

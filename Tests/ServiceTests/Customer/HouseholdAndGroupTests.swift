@@ -5,6 +5,7 @@ import ServiceRuntime
 import SwiftProtobuf
 import Testing
 import WireProtocol
+internal import CRMAPI
 
 @Suite("Households and corporate groups")
 struct HouseholdAndGroupTests {

@@ -5,6 +5,7 @@ import ServiceRuntime
 import SwiftProtobuf
 import Testing
 import WireProtocol
+internal import CRMAPI
 
 @Suite("Merge and unmerge")
 struct MergeTests {

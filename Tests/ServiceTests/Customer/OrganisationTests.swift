@@ -4,6 +4,7 @@ import GRDB
 import ServiceRuntime
 import Testing
 import WireProtocol
+internal import CRMAPI
 
 @Suite("Organisation, relationship managers and assignment history")
 struct OrganisationTests {

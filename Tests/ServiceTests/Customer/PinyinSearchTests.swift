@@ -3,6 +3,7 @@ import Foundation
 import GRDB
 import Testing
 import WireProtocol
+internal import CRMAPI
 
 @Suite("Pinyin and ranked name search")
 struct PinyinSearchTests {

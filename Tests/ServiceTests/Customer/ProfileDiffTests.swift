@@ -1,6 +1,7 @@
 @testable import CustomerService
 import Testing
 import WireProtocol
+internal import CRMAPI
 
 /// The update's audit rows come from `ProfileDiff.profileChanges`, which compares the top-level
 /// scalars directly and walks only the parts that differ; the reference is the plain JSON diff of

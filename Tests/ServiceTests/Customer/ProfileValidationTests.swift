@@ -3,6 +3,7 @@ import Foundation
 import ServiceRuntime
 import Testing
 import WireProtocol
+internal import CRMAPI
 
 /// Every field has a format and a limit; a bad one is refused with INVALID_ARGUMENT naming it.
 @Suite("Customer profile validation")

@@ -2,9 +2,10 @@
 import GRDB
 import Testing
 import WireProtocol
+internal import CRMAPI
 
 /// The single customer view is the hottest read: its queries must read rows in the order they are
-/// listed, from indexes, and never sort in a temporary B-tree (docs/BENCHMARKS.md, "The view's
+/// listed, from indexes, and never sort in a temporary B-tree (the history of docs/BENCHMARKS.md, "The view's
 /// reads without sorts or re-prepared transactions").
 @Suite("Single customer view query plans")
 struct ViewQueryPlanTests {

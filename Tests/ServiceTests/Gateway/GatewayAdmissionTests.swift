@@ -7,6 +7,8 @@ import ServiceRuntime
 import Testing
 import TestSupport
 import WireProtocol
+internal import CRMAPI
+internal import RPCTransport
 
 /// Who gets in: the certificate matrix (refused in the TLS handshake or at HELLO), the caller
 /// policy matrix, identity spoofing, the rate limit and the per-caller connection limit.

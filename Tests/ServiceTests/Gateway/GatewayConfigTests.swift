@@ -7,6 +7,8 @@ import TestSupport
 import WireProtocol
 import SwiftASN1
 import X509
+internal import RPCTransport
+internal import CRMAPI
 
 /// The gateway's configuration, policies, rate buckets and CRLs as values, without sockets.
 @Suite("Gateway configuration")

@@ -6,6 +6,8 @@ import ServiceRuntime
 import Testing
 import TestSupport
 import WireProtocol
+internal import CRMAPI
+internal import RPCTransport
 
 /// The slow-handshake attack: many connections that never finish their TLS handshake, each
 /// sending one byte now and then so that no idle timer would catch them.

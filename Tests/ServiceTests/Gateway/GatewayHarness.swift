@@ -6,6 +6,8 @@ import ServiceLifecycle
 import ServiceRuntime
 import TestSupport
 import WireProtocol
+internal import CRMAPI
+internal import RPCTransport
 
 /// A gateway on a free loopback port in front of in-process backends, all over real mutual TLS:
 /// callers present certificates of the test PKI (scripts/dev-pki.sh); the gateway reaches the

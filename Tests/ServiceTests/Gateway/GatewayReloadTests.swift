@@ -5,6 +5,8 @@ import ServiceRuntime
 import Testing
 import TestSupport
 import WireProtocol
+internal import CRMAPI
+internal import RPCTransport
 
 /// SIGHUP's reload: certificates, CRLs and caller policies change for new connections and calls
 /// while open connections stay; a bad new file changes nothing.

@@ -5,6 +5,8 @@ import ServiceRuntime
 import Testing
 import TestSupport
 import WireProtocol
+internal import CRMAPI
+internal import RPCTransport
 
 /// Where calls go: pools chosen by least in flight, failover, the retry rules, streams passed
 /// through, and a prompt UNAVAILABLE when nothing is up.

@@ -6,6 +6,7 @@ import SwiftProtobuf
 import Testing
 import TestSupport
 import WireProtocol
+internal import CRMAPI
 
 /// Campaigns against a fixture with one customer for each suppression reason; the funnel and the
 /// control group's conversion are worked out by hand.

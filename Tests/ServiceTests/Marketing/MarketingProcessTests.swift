@@ -4,6 +4,8 @@ import ServiceRuntime
 import Testing
 import TestSupport
 import WireProtocol
+internal import CRMAPI
+internal import RPCTransport
 
 /// crm-marketing as operators start it, with crm-customer producing the customer feed.
 @Suite("crm-marketing process")

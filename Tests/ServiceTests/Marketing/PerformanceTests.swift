@@ -6,6 +6,7 @@ import SwiftProtobuf
 import Testing
 import TestSupport
 import WireProtocol
+internal import CRMAPI
 
 /// RM targets rolled up through three levels of the organisation (branch -> region -> head office),
 /// with every figure worked out by hand. The organisation arrives as the customer feed's events.

@@ -7,6 +7,7 @@ import SwiftProtobuf
 import Testing
 import TestSupport
 import WireProtocol
+internal import CRMAPI
 
 /// The sales pipeline against a real SQLite file, with an injected clock; customers and cases arrive
 /// as the feed consumers would apply them.

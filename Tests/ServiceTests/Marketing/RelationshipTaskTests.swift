@@ -6,6 +6,7 @@ import SwiftProtobuf
 import Testing
 import TestSupport
 import WireProtocol
+internal import CRMAPI
 
 /// RM tasks and the relationship event generator, with an injected clock (10:00 in Shanghai on the
 /// days named) and customers as the customer feed brings them.

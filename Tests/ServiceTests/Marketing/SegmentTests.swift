@@ -6,6 +6,7 @@ import SwiftProtobuf
 import Testing
 import TestSupport
 import WireProtocol
+internal import CRMAPI
 
 /// Segments over Marketing's customer mirror, counted against a fixture whose members are worked
 /// out by hand. Today is Monday 1 March 2027 (10:00 in Shanghai).

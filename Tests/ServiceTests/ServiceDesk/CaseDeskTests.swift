@@ -7,6 +7,7 @@ import SwiftProtobuf
 import Testing
 import TestSupport
 import WireProtocol
+internal import CRMAPI
 
 /// ServiceDesk's rules against a real SQLite file, with an injected clock. Calendar: the default
 /// (Monday to Friday 09:00-12:00 and 13:00-18:00, Asia/Shanghai); Monday 23 November 2026 onwards.

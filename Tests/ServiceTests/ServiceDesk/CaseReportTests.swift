@@ -5,6 +5,7 @@ import ServiceRuntime
 import Testing
 import TestSupport
 import WireProtocol
+internal import CRMAPI
 
 /// CaseReport against a fixture whose every figure is worked out by hand below. Calendar: the
 /// default, Monday to Friday 09:00-12:00 and 13:00-18:00 (Asia/Shanghai); complaints (high) have

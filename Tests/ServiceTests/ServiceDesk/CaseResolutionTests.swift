@@ -5,6 +5,7 @@ import ServiceRuntime
 import Testing
 import TestSupport
 import WireProtocol
+internal import CRMAPI
 
 /// Resolution, satisfaction (also by one-time token), queue assignment and links between cases,
 /// against a real SQLite file with an injected clock.

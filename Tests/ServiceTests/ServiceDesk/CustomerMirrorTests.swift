@@ -5,6 +5,7 @@ import ServiceRuntime
 import Testing
 import TestSupport
 import WireProtocol
+internal import CRMAPI
 
 /// ServiceDesk's customer mirror, fed the events CustomerService publishes: who a case may be
 /// opened for, what its targets come from, and cases following their customer through a merge

@@ -5,6 +5,7 @@ import ServiceRuntime
 import Testing
 import TestSupport
 import WireProtocol
+internal import CRMAPI
 
 /// The knowledge base against a real SQLite file: article life cycle, full-text search in Chinese and
 /// English, and links from cases.

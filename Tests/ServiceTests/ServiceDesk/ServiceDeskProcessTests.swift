@@ -5,6 +5,8 @@ import ServiceRuntime
 import Testing
 import TestSupport
 import WireProtocol
+internal import CRMAPI
+internal import RPCTransport
 
 /// crm-servicedesk as operators start it (the full path with crm-customer and the gateway is in
 /// GatewayProcessTests).

@@ -6,6 +6,8 @@ import NIOCore
 import ServiceLifecycle
 import ServiceRuntime
 import WireProtocol
+internal import CRMAPI
+internal import RPCTransport
 
 /// A CustomerService database in a fresh temporary folder, removed when the value is released.
 final class TemporaryCustomerStore: Sendable {
@@ -15,7 +17,7 @@ final class TemporaryCustomerStore: Sendable {
     let accessLog: AccessLog
     let directory: CustomerDirectory
 
-    /// A new database, or with `restoredFrom` one restored from that backup as `crmctl admin restore` does.
+    /// A new database, or with `restoredFrom` one restored from that backup as `crm-admin restore` does.
     init(now: Date = Date(timeIntervalSince1970: 1_795_000_000), restoredFrom backup: String? = nil) throws {
         folder = FileManager.default.temporaryDirectory.appendingPathComponent("customer-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)

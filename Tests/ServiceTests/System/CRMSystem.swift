@@ -6,6 +6,7 @@ import Synchronization
 import Testing
 import TestSupport
 import WireProtocol
+internal import RPCTransport
 
 /// The whole system as operators run it: the four real executables on free loopback ports, each with
 /// its own data folder and configuration file, internal mutual TLS between them and the gateway's

@@ -4,6 +4,8 @@ import ServiceRuntime
 import TestSupport
 import Testing
 import WireProtocol
+internal import CRMAPI
+internal import RPCTransport
 
 extension JourneyTests {
     @Test("erasure reaches every copy: the person's name, phone, identity number and e-mail, written into every free text of every service, are in no database or WAL file afterwards, and the audit says what was erased where")

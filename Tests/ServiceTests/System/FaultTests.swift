@@ -9,6 +9,8 @@ import WireProtocol
 
 #if canImport(Glibc)
 import Glibc
+internal import CRMAPI
+internal import RPCTransport
 #endif
 
 /// The whole system under faults: servers killed in the middle of traffic, a backend gone, a backend

@@ -5,6 +5,8 @@ import SwiftProtobuf
 import TestSupport
 import Testing
 import WireProtocol
+internal import CRMAPI
+internal import RPCTransport
 
 /// Hostile input through the gateway, from a caller holding a valid certificate: each gets a clear
 /// error, every process stays up, and nothing is written.

@@ -4,6 +4,8 @@ import SwiftProtobuf
 import TestSupport
 import Testing
 import WireProtocol
+internal import CRMAPI
+internal import RPCTransport
 
 /// Journeys through the gateway over the whole system (``CRMSystem``): what a bank's channels do,
 /// end to end, across all three services and their change feeds.

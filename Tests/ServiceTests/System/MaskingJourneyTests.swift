@@ -5,6 +5,8 @@ import SwiftProtobuf
 import TestSupport
 import Testing
 import WireProtocol
+internal import CRMAPI
+internal import RPCTransport
 
 extension JourneyTests {
     /// The reporting role of the gateway's policy (``CRMSystem``): names, identity numbers, phones and

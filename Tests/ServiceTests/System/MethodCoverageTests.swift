@@ -5,6 +5,8 @@ import ServiceRuntime
 import TestSupport
 import Testing
 import WireProtocol
+internal import CRMAPI
+internal import RPCTransport
 
 /// Every rpc in Protos/ is answered by the server of its service: a method in the registry without a
 /// handler would be UNIMPLEMENTED, and nothing else notices.

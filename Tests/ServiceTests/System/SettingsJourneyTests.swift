@@ -4,6 +4,8 @@ import SwiftProtobuf
 import TestSupport
 import Testing
 import WireProtocol
+internal import CRMAPI
+internal import RPCTransport
 
 extension JourneyTests {
     @Test("shared settings are versioned: each Get reads back what is in force and any earlier version; a Set naming a stale version is ABORTED and wipes nothing; every version is kept with who set it")

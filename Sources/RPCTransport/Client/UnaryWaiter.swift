@@ -4,7 +4,7 @@ internal import NIOCore
 /// on the event loop. Used instead of an `EventLoopPromise` because a promise per call costs a
 /// future, its callback list and a callback, and NIO's generic future looks its type metadata up
 /// at run time when it is made and freed (3% of an echo's CPU at 256 in flight,
-/// docs/BENCHMARKS.md "The view's reads without sorts or re-prepared transactions").
+/// the history of docs/BENCHMARKS.md, "The view's reads without sorts or re-prepared transactions").
 ///
 /// Unchecked Sendable: `destination` is set before the waiter is handed to the connection's event loop
 /// (through `EventLoop.execute`, which orders the two) and only that loop calls ``finish(_:)``.

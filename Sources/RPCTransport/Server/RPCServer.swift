@@ -72,7 +72,7 @@ public final class RPCServer: Service, Sendable {
     private let configuration: Configuration
     private let router: RPCRouter
     private let logger: Logger
-    private let metrics: ServerMetrics?
+    private let metrics: (any RPCServerObserver)?
     private let group: any EventLoopGroup
     private let draining = NIOLockedValueBox(false)
     private let bound: EventLoopPromise<SocketAddress>
@@ -83,7 +83,7 @@ public final class RPCServer: Service, Sendable {
 
     /// - Parameter metrics: where calls, connections and failed handshakes are counted.
     public init(
-        configuration: Configuration, router: RPCRouter, logger: Logger, metrics: ServerMetrics? = nil,
+        configuration: Configuration, router: RPCRouter, logger: Logger, metrics: (any RPCServerObserver)? = nil,
         group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton
     ) {
         self.configuration = configuration

@@ -5,7 +5,7 @@ internal import WireProtocol
 /// that reads them: each read's bytes are appended, then ``next()`` is called until it returns nil.
 ///
 /// It replaced NIO's `ByteToMessageHandler` (generic over its decoder and not specialised across
-/// modules: about 15% of a loaded echo's samples, docs/BENCHMARKS.md "The mirrors' share of an
+/// modules: about 15% of a loaded echo's samples, the history of docs/BENCHMARKS.md, "The mirrors' share of an
 /// update") and then its own channel handler, whose hand-over of each frame boxed it in an `NIOAny`
 /// (about 4% more, "Fewer steps per frame"). Being a value the handler calls, not a handler of its
 /// own, it never re-enters: a close set off by one frame cannot reach it while it decodes the next.

@@ -1,4 +1,5 @@
 public import WireProtocol
+public import CRMAPI
 
 /// The rule every service with a customer mirror applies before it attaches something new (a case,
 /// an opportunity) to a customer: the customer must have arrived through the customer feed, and

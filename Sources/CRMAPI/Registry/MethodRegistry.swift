@@ -1,3 +1,5 @@
+public import WireProtocol
+
 /// Every method of every service, by id and by name. ``MethodRegistry/all`` is generated from the
 /// services in Protos/ (protoc-gen-crm); ids and names are unique (the plugin refuses a repeat).
 public enum MethodRegistry {

@@ -14,7 +14,7 @@ internal import WireProtocol
 /// A long burst also flushes part-way, after its 4th write and then at doubling intervals (12, 28,
 /// 60, then every 64): otherwise the peer waits for the whole burst's answers before it starts on
 /// any, and the two sides of a busy connection take turns instead of working at once (echo at 256
-/// in flight +84%, at 16 +120%; docs/BENCHMARKS.md, "The read and its access row at the same time").
+/// in flight +84%, at 16 +120%; the history of docs/BENCHMARKS.md, "The read and its access row at the same time").
 protocol FlushCoalescing: AnyObject, SendableMetatype {
     var context: ChannelHandlerContext? { get }
     var flushes: FlushState { get set }

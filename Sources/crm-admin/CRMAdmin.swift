@@ -6,14 +6,18 @@ internal import MarketingService
 internal import ServiceDeskService
 internal import ServiceRuntime
 
-/// `crmctl admin`: work on a service's database file from its host (docs/OPERATIONS.md, "Back up
-/// and restore"). Runs as a user that may read the file (the service's, or root); each verb prints
-/// one JSON object and exits 1 when something is wrong.
-struct Admin: AsyncParsableCommand {
+/// `crm-admin`: work on a service's database file from its host (docs/OPERATIONS.md, "Back up
+/// and restore"), and copy a change feed into a local file. Runs as a user that may read the file
+/// (the service's, or root); each database verb prints one JSON object and exits 1 when something
+/// is wrong. It links the services (for their migrations); crmctl, which only calls, links none.
+@main
+struct CRMAdmin: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Database administration on the host: backup, restore, check, migrations.",
+        commandName: "crm-admin",
+        abstract: "Database administration on the host: backup, restore, check, migrations, and a feed's copy.",
         discussion: "Feed status and audit verification go through the servers: crmctl feeds status, crmctl audit verify.",
-        subcommands: [Backup.self, Restore.self, Check.self, Migrations.self])
+        version: BuildVersion.current,
+        subcommands: [Backup.self, Restore.self, Check.self, Migrations.self, FeedCopy.self])
 
     struct Backup: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
@@ -110,7 +114,7 @@ private func report<T: Encodable>(_ body: () throws -> (T, Bool)) throws {
         throw exit
     } catch {
         FileHandle.standardOutput.write(Data("{\"error\": \(String(decoding: try encoder.encode(["message": "\(error)"]), as: UTF8.self))}\n".utf8))
-        FileHandle.standardError.write(Data("crmctl: \(error)\n".utf8))
+        FileHandle.standardError.write(Data("crm-admin: \(error)\n".utf8))
         throw ExitCode(1)
     }
 }

@@ -42,7 +42,7 @@ final class RPCServerConnectionHandler: ChannelDuplexHandler, FlushCoalescing {
     private let router: RPCRouter
     private let configuration: RPCServer.Configuration
     private let logger: Logger
-    private let metrics: ServerMetrics?
+    private let metrics: (any RPCServerObserver)?
     private var machine: ServerConnectionStateMachine
     private var reader: FrameReader
     private var encoder = FrameEncoder()
@@ -70,7 +70,7 @@ final class RPCServerConnectionHandler: ChannelDuplexHandler, FlushCoalescing {
     /// Set once a ``ConnectionAdmission`` let the peer in; released when the connection closes.
     private var admitted: AdmittedPeer?
 
-    init(router: RPCRouter, configuration: RPCServer.Configuration, frameLimit: FrameSizeLimit, logger: Logger, metrics: ServerMetrics?) {
+    init(router: RPCRouter, configuration: RPCServer.Configuration, frameLimit: FrameSizeLimit, logger: Logger, metrics: (any RPCServerObserver)?) {
         self.router = router
         self.configuration = configuration
         self.logger = logger
@@ -446,7 +446,7 @@ final class RPCServerConnectionHandler: ChannelDuplexHandler, FlushCoalescing {
         if let metrics { record(call.methodName, startedAt: call.startedAt, code: "\(ErrorCode.cancelled)", in: metrics) }
     }
 
-    private func record(_ methodName: String, startedAt: NIODeadline, code: String, in metrics: ServerMetrics) {
+    private func record(_ methodName: String, startedAt: NIODeadline, code: String, in metrics: any RPCServerObserver) {
         let elapsed = NIODeadline.now() - startedAt
         metrics.callFinished(method: methodName, code: code, duration: .nanoseconds(elapsed.nanoseconds))
     }
@@ -469,10 +469,9 @@ final class RPCServerConnectionHandler: ChannelDuplexHandler, FlushCoalescing {
         }
     }
 
-    /// One line per call at info; an answered health probe (the gateway's, every second per
-    /// backend, once most of a quiet server's log) at debug.
+    /// One line per call at info; an answered call of a quiet method (a health probe) at debug.
     private func logCompletion(_ context: ServerCallContext, startedAt: NIODeadline, code: String) {
-        let level: Logger.Level = code == "OK" && context.method.id == SystemMethods.health.id ? .debug : .info
+        let level: Logger.Level = code == "OK" && router.quietMethods.contains(context.method.id) ? .debug : .info
         guard logger.logLevel <= level else { return }
         let micros = (NIODeadline.now() - startedAt).nanoseconds / 1000
         context.logger.log(level: level, "call", metadata: ["code": "\(code)", "duration_us": "\(micros)"])

@@ -1,4 +1,5 @@
 public import SwiftProtobuf
+public import WireProtocol
 
 /// How a stream handler sends one item: it waits for the caller's credit.
 public typealias StreamSend<Item> = @Sendable (Item) async throws -> Void

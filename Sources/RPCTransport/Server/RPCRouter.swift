@@ -27,6 +27,9 @@ public struct RPCRouter: Sendable {
     }
 
     private(set) var entries: [MethodID: Entry] = [:]
+    /// Methods whose answered calls log at debug rather than info (a health probe, every second
+    /// per backend, would be most of a quiet server's log). A list: it holds one or two ids.
+    private(set) var quietMethods: [MethodID] = []
 
     public init() {}
 
@@ -55,11 +58,14 @@ public struct RPCRouter: Sendable {
     /// more than the call itself (docs/BENCHMARKS.md). It must not block, wait or compute for long:
     /// the event loop's other connections wait while it runs. It has no deadline to miss and cannot
     /// be cancelled.
+    ///
+    /// - Parameter logsQuietly: an answered call logs at debug, not info (a health probe).
     public mutating func registerImmediate<Request, Response>(
-        _ method: MethodDescriptor<Request, Response>,
+        _ method: MethodDescriptor<Request, Response>, logsQuietly: Bool = false,
         handler: @escaping @Sendable (Request, ServerCallContext) throws -> Response
     ) {
         precondition(method.kind == .unary, "\(method.name) is a server stream")
+        if logsQuietly { quietMethods.append(method.id) }
         entries[method.id] = Entry(
             info: method.info,
             route: .immediate { payload, context in

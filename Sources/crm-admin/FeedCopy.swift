@@ -7,13 +7,16 @@ internal import ServiceLifecycle
 internal import ServiceRuntime
 internal import UnixSignals
 internal import WireProtocol
+internal import CRMAPI
+internal import RPCTransport
 
-extension Feeds {
-    /// `crmctl feeds copy`: a FeedConsumer whose effect is a local copy of every event. For
+extension CRMAdmin {
+    /// `crm-admin feed-copy`: a FeedConsumer whose effect is a local copy of every event. For
     /// operators who want a server's events in a file (to audit, to replay elsewhere), and for the
     /// tests that kill producers and consumers at random.
-    struct Copy: AsyncParsableCommand {
+    struct FeedCopy: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "feed-copy",
             abstract: "Copy a server's change feed into a local SQLite file, each event exactly once, until SIGTERM or SIGINT.",
             discussion: """
                 The file's copied_event table gets every event in sequence order (unique per epoch and sequence); \
@@ -21,7 +24,17 @@ extension Feeds {
                 event. The server registers the consumer name and keeps events until it acknowledged them.
                 """)
 
-        @OptionGroup var connection: ConnectionOptions
+        @Option(help: "host:port of the server whose feed to copy (env CRM_ADDRESS).")
+        var address: String?
+
+        @Option(name: .customLong("tls-cert"), help: "Client certificate PEM (env CRM_TLS_CERT).")
+        var tlsCertificate: String?
+
+        @Option(name: .customLong("tls-key"), help: "Client private key PEM (env CRM_TLS_KEY).")
+        var tlsKey: String?
+
+        @Option(name: .customLong("tls-ca"), help: "CA certificate PEM the server must chain to (env CRM_TLS_CA).")
+        var tlsCA: String?
 
         @Option(help: "The SQLite file to copy into (created if missing).")
         var into: String
@@ -31,7 +44,7 @@ extension Feeds {
 
         func run() async throws {
             ServerLauncher.bootstrapLogging()
-            var logger = Logger(label: "crmctl")
+            var logger = Logger(label: "crm-admin")
             logger.logLevel = .warning
             var schema = DatabaseMigrator()
             schema.registerMigration("copy-1") { db in
@@ -51,7 +64,17 @@ extension Feeds {
                         """)
             }
             let store = try Store(configuration: .init(path: into), migrator: schema, logger: logger)
-            var client = try connection.target().rpcConfiguration
+            let environment = ProcessInfo.processInfo.environment
+            let target: ClientTarget
+            do {
+                target = try ClientTarget(
+                    address: address ?? environment["CRM_ADDRESS"] ?? ClientTarget.defaultAddress,
+                    certificate: tlsCertificate ?? environment["CRM_TLS_CERT"], key: tlsKey ?? environment["CRM_TLS_KEY"],
+                    ca: tlsCA ?? environment["CRM_TLS_CA"])
+            } catch {
+                throw ValidationError(error.message)
+            }
+            var client = target.rpcConfiguration
             client.maximumAttempts = 5
             let copier = FeedConsumer(
                 configuration: .init(producer: "copy", consumer: consumer, client: client), store: store, logger: logger
