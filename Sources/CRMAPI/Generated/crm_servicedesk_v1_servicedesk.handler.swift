@@ -85,6 +85,10 @@ public protocol ServiceDeskServiceHandler: Sendable {
     /// In force, or an earlier version.
     /// Runs in a read transaction.
     func getSlaPolicies(_ request: Crm_Servicedesk_V1_GetSlaPoliciesRequest, _ transaction: Transaction) throws -> Crm_Servicedesk_V1_GetSlaPoliciesResponse
+
+    /// How many cases of a queue are open (not resolved, closed or cancelled).
+    /// Runs in a read transaction.
+    func countOpenCases(_ request: Crm_Servicedesk_V1_CountOpenCasesRequest, _ transaction: Transaction) throws -> Crm_Servicedesk_V1_CountOpenCasesResponse
 }
 
 extension ServiceDeskServiceHandler {
@@ -109,5 +113,6 @@ extension ServiceDeskServiceHandler {
         binder.bindChange(ServiceDeskMethods.setCategories) { request, transaction in try self.setCategories(request, transaction) }
         binder.bindRead(ServiceDeskMethods.listCategories) { request, transaction in try self.listCategories(request, transaction) }
         binder.bindRead(ServiceDeskMethods.getSlaPolicies) { request, transaction in try self.getSlaPolicies(request, transaction) }
+        binder.bindRead(ServiceDeskMethods.countOpenCases) { request, transaction in try self.countOpenCases(request, transaction) }
     }
 }

@@ -77,6 +77,10 @@ public enum ServiceDeskMethods {
     public static let getSlaPolicies = MethodDescriptor<Crm_Servicedesk_V1_GetSlaPoliciesRequest, Crm_Servicedesk_V1_GetSlaPoliciesResponse>(
         service: 4, method: 19, name: "ServiceDesk.GetSlaPolicies", isIdempotent: true, access: .read)
 
+    /// How many cases of a queue are open (not resolved, closed or cancelled).
+    public static let countOpenCases = MethodDescriptor<Crm_Servicedesk_V1_CountOpenCasesRequest, Crm_Servicedesk_V1_CountOpenCasesResponse>(
+        service: 4, method: 20, name: "ServiceDesk.CountOpenCases", isIdempotent: true, access: .read)
+
     public static let all: [MethodInfo] = [
         openCase.info,
         getCase.info,
@@ -96,5 +100,6 @@ public enum ServiceDeskMethods {
         setCategories.info,
         listCategories.info,
         getSlaPolicies.info,
+        countOpenCases.info,
     ]
 }

@@ -160,4 +160,12 @@ public struct ServiceDeskServiceClient: Sendable {
     ) async throws -> Crm_Servicedesk_V1_GetSlaPoliciesResponse {
         try await rpc.unary(ServiceDeskMethods.getSlaPolicies, request, metadata: metadata, timeout: timeout)
     }
+
+    /// How many cases of a queue are open (not resolved, closed or cancelled).
+    /// ServiceDesk.CountOpenCases: idempotent.
+    public func countOpenCases(
+        _ request: Crm_Servicedesk_V1_CountOpenCasesRequest = Crm_Servicedesk_V1_CountOpenCasesRequest(), metadata: Metadata = Metadata(), timeout: TimeAmount? = nil
+    ) async throws -> Crm_Servicedesk_V1_CountOpenCasesResponse {
+        try await rpc.unary(ServiceDeskMethods.countOpenCases, request, metadata: metadata, timeout: timeout)
+    }
 }
