@@ -2315,8 +2315,7 @@ public nonisolated struct Crm_Customer_V1_OpportunitySummary: Sendable {
 
   public var product: String = String()
 
-  /// "lead", "qualified", "proposal", "negotiation", "won" or "lost".
-  public var stage: String = String()
+  public var opportunityStage: Crm_Marketing_V1_OpportunityStage = .unspecified
 
   public var amountMinor: Int64 = 0
 
@@ -2350,13 +2349,11 @@ public nonisolated struct Crm_Customer_V1_CaseSummary: Sendable {
 
   public var caseID: String = String()
 
-  /// "complaint", "service_request" or "inquiry".
-  public var kind: String = String()
+  public var caseKind: Crm_Servicedesk_V1_CaseKind = .unspecified
 
   public var category: String = String()
 
-  /// "new", "assigned", "in_progress", "waiting_on_customer", "resolved", "closed", "cancelled".
-  public var status: String = String()
+  public var caseStatus: Crm_Servicedesk_V1_CaseStatus = .unspecified
 
   public var subject: String = String()
 
@@ -6356,7 +6353,7 @@ nonisolated extension Crm_Customer_V1_CustomerView: SwiftProtobuf.Message, Swift
 
 nonisolated extension Crm_Customer_V1_OpportunitySummary: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".OpportunitySummary"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}opportunity_id\0\u{1}product\0\u{1}stage\0\u{3}amount_minor\0\u{1}currency\0\u{3}owner_rm_id\0\u{3}expected_close_date\0\u{3}updated_at\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}opportunity_id\0\u{1}product\0\u{4}\u{2}amount_minor\0\u{1}currency\0\u{3}owner_rm_id\0\u{3}expected_close_date\0\u{3}updated_at\0\u{3}opportunity_stage\0\u{b}stage\0\u{c}\u{3}\u{1}")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -6366,12 +6363,12 @@ nonisolated extension Crm_Customer_V1_OpportunitySummary: SwiftProtobuf.Message,
       switch fieldNumber {
       case 1: try { try decoder.decodeSingularStringField(value: &self.opportunityID) }()
       case 2: try { try decoder.decodeSingularStringField(value: &self.product) }()
-      case 3: try { try decoder.decodeSingularStringField(value: &self.stage) }()
       case 4: try { try decoder.decodeSingularInt64Field(value: &self.amountMinor) }()
       case 5: try { try decoder.decodeSingularStringField(value: &self.currency) }()
       case 6: try { try decoder.decodeSingularStringField(value: &self.ownerRmID) }()
       case 7: try { try decoder.decodeSingularStringField(value: &self.expectedCloseDate) }()
       case 8: try { try decoder.decodeSingularMessageField(value: &self._updatedAt) }()
+      case 9: try { try decoder.decodeSingularEnumField(value: &self.opportunityStage) }()
       default: break
       }
     }
@@ -6388,9 +6385,6 @@ nonisolated extension Crm_Customer_V1_OpportunitySummary: SwiftProtobuf.Message,
     if !self.product.isEmpty {
       try visitor.visitSingularStringField(value: self.product, fieldNumber: 2)
     }
-    if !self.stage.isEmpty {
-      try visitor.visitSingularStringField(value: self.stage, fieldNumber: 3)
-    }
     if self.amountMinor != 0 {
       try visitor.visitSingularInt64Field(value: self.amountMinor, fieldNumber: 4)
     }
@@ -6406,13 +6400,16 @@ nonisolated extension Crm_Customer_V1_OpportunitySummary: SwiftProtobuf.Message,
     try { if let v = self._updatedAt {
       try visitor.visitSingularMessageField(value: v, fieldNumber: 8)
     } }()
+    if self.opportunityStage != .unspecified {
+      try visitor.visitSingularEnumField(value: self.opportunityStage, fieldNumber: 9)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
   public static func ==(lhs: Crm_Customer_V1_OpportunitySummary, rhs: Crm_Customer_V1_OpportunitySummary) -> Bool {
     if lhs.opportunityID != rhs.opportunityID {return false}
     if lhs.product != rhs.product {return false}
-    if lhs.stage != rhs.stage {return false}
+    if lhs.opportunityStage != rhs.opportunityStage {return false}
     if lhs.amountMinor != rhs.amountMinor {return false}
     if lhs.currency != rhs.currency {return false}
     if lhs.ownerRmID != rhs.ownerRmID {return false}
@@ -6425,7 +6422,7 @@ nonisolated extension Crm_Customer_V1_OpportunitySummary: SwiftProtobuf.Message,
 
 nonisolated extension Crm_Customer_V1_CaseSummary: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".CaseSummary"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}case_id\0\u{1}kind\0\u{1}category\0\u{1}status\0\u{1}subject\0\u{3}opened_at\0\u{3}resolved_at\0\u{3}escalation_level\0\u{3}sla_breached\0\u{3}updated_at\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}case_id\0\u{2}\u{2}category\0\u{2}\u{2}subject\0\u{3}opened_at\0\u{3}resolved_at\0\u{3}escalation_level\0\u{3}sla_breached\0\u{3}updated_at\0\u{3}case_kind\0\u{3}case_status\0\u{b}kind\0\u{b}status\0\u{c}\u{2}\u{1}\u{c}\u{4}\u{1}")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -6434,15 +6431,15 @@ nonisolated extension Crm_Customer_V1_CaseSummary: SwiftProtobuf.Message, SwiftP
       // enabled. https://github.com/apple/swift-protobuf/issues/1034
       switch fieldNumber {
       case 1: try { try decoder.decodeSingularStringField(value: &self.caseID) }()
-      case 2: try { try decoder.decodeSingularStringField(value: &self.kind) }()
       case 3: try { try decoder.decodeSingularStringField(value: &self.category) }()
-      case 4: try { try decoder.decodeSingularStringField(value: &self.status) }()
       case 5: try { try decoder.decodeSingularStringField(value: &self.subject) }()
       case 6: try { try decoder.decodeSingularMessageField(value: &self._openedAt) }()
       case 7: try { try decoder.decodeSingularMessageField(value: &self._resolvedAt) }()
       case 8: try { try decoder.decodeSingularUInt32Field(value: &self.escalationLevel) }()
       case 9: try { try decoder.decodeSingularBoolField(value: &self.slaBreached) }()
       case 10: try { try decoder.decodeSingularMessageField(value: &self._updatedAt) }()
+      case 11: try { try decoder.decodeSingularEnumField(value: &self.caseKind) }()
+      case 12: try { try decoder.decodeSingularEnumField(value: &self.caseStatus) }()
       default: break
       }
     }
@@ -6456,14 +6453,8 @@ nonisolated extension Crm_Customer_V1_CaseSummary: SwiftProtobuf.Message, SwiftP
     if !self.caseID.isEmpty {
       try visitor.visitSingularStringField(value: self.caseID, fieldNumber: 1)
     }
-    if !self.kind.isEmpty {
-      try visitor.visitSingularStringField(value: self.kind, fieldNumber: 2)
-    }
     if !self.category.isEmpty {
       try visitor.visitSingularStringField(value: self.category, fieldNumber: 3)
-    }
-    if !self.status.isEmpty {
-      try visitor.visitSingularStringField(value: self.status, fieldNumber: 4)
     }
     if !self.subject.isEmpty {
       try visitor.visitSingularStringField(value: self.subject, fieldNumber: 5)
@@ -6483,14 +6474,20 @@ nonisolated extension Crm_Customer_V1_CaseSummary: SwiftProtobuf.Message, SwiftP
     try { if let v = self._updatedAt {
       try visitor.visitSingularMessageField(value: v, fieldNumber: 10)
     } }()
+    if self.caseKind != .unspecified {
+      try visitor.visitSingularEnumField(value: self.caseKind, fieldNumber: 11)
+    }
+    if self.caseStatus != .unspecified {
+      try visitor.visitSingularEnumField(value: self.caseStatus, fieldNumber: 12)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
   public static func ==(lhs: Crm_Customer_V1_CaseSummary, rhs: Crm_Customer_V1_CaseSummary) -> Bool {
     if lhs.caseID != rhs.caseID {return false}
-    if lhs.kind != rhs.kind {return false}
+    if lhs.caseKind != rhs.caseKind {return false}
     if lhs.category != rhs.category {return false}
-    if lhs.status != rhs.status {return false}
+    if lhs.caseStatus != rhs.caseStatus {return false}
     if lhs.subject != rhs.subject {return false}
     if lhs._openedAt != rhs._openedAt {return false}
     if lhs._resolvedAt != rhs._resolvedAt {return false}

@@ -62,7 +62,8 @@ public enum CaseSummaries {
             arguments: [customerKey, limit]
         ) { row -> (summary: Crm_Customer_V1_CaseSummary, finished: Bool) in
             var summary = Crm_Customer_V1_CaseSummary()
-            (summary.caseID, summary.kind, summary.category, summary.status, summary.subject) = (row[0], row[1], row[2], row[3], row[4])
+            (summary.caseID, summary.category, summary.subject) = (row[0], row[2], row[4])
+            (summary.caseKind, summary.caseStatus) = (kinds[row[1]] ?? .unspecified, statuses[row[3]] ?? .unspecified)
             (summary.openedAt.milliseconds, summary.escalationLevel) = (row[5], row[7])
             let resolvedAt: Int64 = row[6]
             if resolvedAt != 0 { summary.resolvedAt.milliseconds = resolvedAt }  // 0 while open
@@ -76,6 +77,11 @@ public enum CaseSummaries {
         return (listed.map(\.summary), open)
     }
 
+    /// The names case_summary stores, back to the enums the view answers with.
+    static let kinds = Dictionary(uniqueKeysWithValues: Crm_Servicedesk_V1_CaseKind.allCases.map { (name($0), $0) })
+    static let statuses = Dictionary(uniqueKeysWithValues: Crm_Servicedesk_V1_CaseStatus.allCases.map { (name($0), $0) })
+
+    /// The name case_summary stores for a kind (stable text, also in the contact history).
     static func name(_ kind: Crm_Servicedesk_V1_CaseKind) -> String {
         switch kind {
         case .complaint: "complaint"
@@ -85,6 +91,7 @@ public enum CaseSummaries {
         }
     }
 
+    /// The name case_summary stores for a status.
     static func name(_ status: Crm_Servicedesk_V1_CaseStatus) -> String {
         switch status {
         case .new: "new"

@@ -21,16 +21,7 @@ public enum OpportunitySummaries {
             try db.cachedStatement(sql: "DELETE FROM opportunity_summary WHERE opportunity_id = ?").execute(arguments: [opportunity.id])
             return
         }
-        let stage =
-            switch opportunity.stage {
-            case .lead: "lead"
-            case .qualified: "qualified"
-            case .proposal: "proposal"
-            case .negotiation: "negotiation"
-            case .won: "won"
-            case .lost: "lost"
-            case .unspecified, .UNRECOGNIZED: "unspecified"
-            }
+        let stage = name(opportunity.stage)
         try db.cachedStatement(
             sql: """
                 INSERT OR REPLACE INTO opportunity_summary (opportunity_id, customer_key, product, stage, amount_minor, currency, owner_rm_id,
@@ -61,6 +52,22 @@ public enum OpportunitySummaries {
             source: "marketing:\(changed.campaign.id):\(changed.customerID):\(event.at.milliseconds):\(response)", db)
     }
 
+    /// The name opportunity_summary stores for a stage (stable text).
+    static func name(_ stage: Crm_Marketing_V1_OpportunityStage) -> String {
+        switch stage {
+        case .lead: "lead"
+        case .qualified: "qualified"
+        case .proposal: "proposal"
+        case .negotiation: "negotiation"
+        case .won: "won"
+        case .lost: "lost"
+        case .unspecified, .UNRECOGNIZED: "unspecified"
+        }
+    }
+
+    /// The names opportunity_summary stores, back to the enum the view answers with.
+    static let stages = Dictionary(uniqueKeysWithValues: Crm_Marketing_V1_OpportunityStage.allCases.map { (name($0), $0) })
+
     /// The customer's opportunities for the view: open ones latest first, then closed ones; and how many are open.
     static func forView(customerKey: Int64, limit: Int = 20, _ db: Database) throws -> (opportunities: [Crm_Customer_V1_OpportunitySummary], open: Int) {
         let listed = try StatementRow.readAll(
@@ -72,7 +79,8 @@ public enum OpportunitySummaries {
             arguments: [customerKey, limit]
         ) { row -> (summary: Crm_Customer_V1_OpportunitySummary, closed: Bool) in
             var summary = Crm_Customer_V1_OpportunitySummary()
-            (summary.opportunityID, summary.product, summary.stage, summary.amountMinor) = (row[0], row[1], row[2], row[3])
+            (summary.opportunityID, summary.product, summary.amountMinor) = (row[0], row[1], row[3])
+            summary.opportunityStage = stages[row[2]] ?? .unspecified
             (summary.currency, summary.ownerRmID, summary.expectedCloseDate, summary.updatedAt.milliseconds) = (row[4], row[5], row[6], row[7])
             return (summary, row[8])
         }

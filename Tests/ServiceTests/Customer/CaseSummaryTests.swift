@@ -51,9 +51,9 @@ struct CaseSummaryTests {
         let view = try await Self.view(fixture, customer.id)
         #expect(view.openCases == 1)
         #expect(view.cases.map(\.caseID) == ["K0000000002", "K0000000001"])
-        #expect(view.cases.map(\.status) == ["new", "closed"])
+        #expect(view.cases.map(\.caseStatus) == [.new, .closed])
         #expect(view.cases[0].slaBreached && !view.cases[1].slaBreached)
-        #expect(view.cases[0].kind == "complaint" && view.cases[0].subject == "annual fee charged twice")
+        #expect(view.cases[0].caseKind == .complaint && view.cases[0].subject == "annual fee charged twice")
         #expect(view.cases[0].updatedAt.milliseconds == 5_000)
         // The contact history has the openings, once each however often they are applied.
         try await Self.apply(fixture, try Self.event("case.opened", id: "K0000000002", customer: customer.id, status: .new, at: 3_000))
@@ -122,7 +122,7 @@ struct CaseSummaryTests {
         ]
         try await fixture.write { _, db in for event in events { try OpportunitySummaries.apply(event, db) } }
         let view = try await Self.view(fixture, first.id)
-        #expect(view.opportunities.map { "\($0.opportunityID) \($0.stage)" } == ["O0000000001 won"])
+        #expect(view.opportunities.map { "\($0.opportunityID) \($0.opportunityStage)" } == ["O0000000001 won"])
         #expect(view.openOpportunities == 0)
         let survivor = try await Self.view(fixture, second.id)
         #expect(survivor.opportunities.map(\.opportunityID) == ["O0000000002"] && survivor.openOpportunities == 1)

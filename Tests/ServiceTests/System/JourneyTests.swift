@@ -156,7 +156,7 @@ extension JourneyTests {
             return summary
         }
         #expect(summary.subject == "annual fee charged twice")
-        #expect(summary.kind.lowercased().contains("complaint"))
+        #expect(summary.caseKind == .complaint)
         await client.close()
         await system.expectCleanShutdown()
     }
@@ -343,7 +343,7 @@ extension JourneyTests {
         let won = opportunity
         let summary = try await Self.retrying("the won opportunity in the customer view") {
             let view = try await client.unary(CustomerMethods.getView, viewRequest).view
-            guard let summary = view.opportunities.first(where: { $0.opportunityID == won.id }), summary.stage.lowercased().contains("won") else {
+            guard let summary = view.opportunities.first(where: { $0.opportunityID == won.id }), summary.opportunityStage == .won else {
                 throw NotYet(description: "\(view.opportunities)")
             }
             return summary
