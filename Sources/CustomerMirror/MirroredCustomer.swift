@@ -18,15 +18,15 @@ public enum MirroredCustomer {
         guard let mirrored else {
             throw RPCError(
                 code: .notFound, message: "no customer \(id) in \(service)'s copy of the customer feed (a new customer arrives within seconds)",
-                reason: "CUSTOMER_NOT_FOUND", processing: .notProcessed)
+                reason: .customerNotFound, processing: .notProcessed)
         }
         switch mirrored.status {
         case .merged:
             throw RPCError(
                 code: .failedPrecondition, message: "customer \(id) was merged into \(mirrored.mergedIntoID); use \(mirrored.mergedIntoID) for \(thing)",
-                reason: "CUSTOMER_MERGED", processing: .notProcessed, details: ["merged_into_id": mirrored.mergedIntoID])
+                reason: .customerMerged, processing: .notProcessed, details: ["merged_into_id": mirrored.mergedIntoID])
         case .erased:
-            throw RPCError(code: .failedPrecondition, message: "customer \(id) was erased", reason: "CUSTOMER_ERASED", processing: .notProcessed)
+            throw RPCError(code: .failedPrecondition, message: "customer \(id) was erased", reason: .customerErased, processing: .notProcessed)
         default:
             return
         }

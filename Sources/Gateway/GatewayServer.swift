@@ -77,7 +77,7 @@ public final class GatewayServer: Sendable {
             // Connections opened before a certificate was revoked end now, with the reason.
             let closed = await server.closeConnections(
                 error: RPCError(
-                    code: .unauthenticated, message: "the client certificate was revoked", reason: "CERTIFICATE_REVOKED",
+                    code: .unauthenticated, message: "the client certificate was revoked", reason: .certificateRevoked,
                     processing: .notProcessed),
                 where: { [admission] in admission.isRevoked($0) })
             if closed > 0 { logger.warning("closed connections of revoked certificates", metadata: ["connections": "\(closed)"]) }

@@ -119,7 +119,7 @@ struct ConnectionOptions: ParsableArguments {
 /// Prints `error` the documented way and exits with its status (``ExitStatus``).
 func failAndExit(_ error: any Error) -> Never {
     let rpcError = (error as? RPCError)
-        ?? RPCError(code: .unavailable, message: "\(error)", reason: "CLIENT_ERROR", processing: .notProcessed)
+        ?? RPCError(code: .unavailable, message: "\(error)", reason: .clientError, processing: .notProcessed)
     var options = JSONEncodingOptions()
     options.alwaysPrintEnumsAsInts = false
     let json = (try? rpcError.status.jsonString(options: options)) ?? "{}"
@@ -159,7 +159,7 @@ struct Call: AsyncParsableCommand {
         } catch {
             failAndExit(RPCError(
                 code: .invalidArgument, message: "the request is not a valid \(info.requestType.protoMessageName) in JSON: \(error)",
-                reason: "INVALID_JSON", processing: .notProcessed))
+                reason: .invalidJson, processing: .notProcessed))
         }
         let target = try connection.target()
         let client = RPCClient(configuration: target.rpcConfiguration)
@@ -207,7 +207,7 @@ struct Call: AsyncParsableCommand {
             group.addTask { try await body() }
             group.addTask {
                 try await Task.sleep(for: .seconds(seconds))
-                throw RPCError(code: .deadlineExceeded, message: "--timeout \(seconds) s passed", reason: "DEADLINE_EXCEEDED", processing: .maybeProcessed)
+                throw RPCError(code: .deadlineExceeded, message: "--timeout \(seconds) s passed", reason: .deadlineExceeded, processing: .maybeProcessed)
             }
             try await group.next()
             group.cancelAll()

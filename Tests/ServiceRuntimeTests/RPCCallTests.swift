@@ -38,7 +38,7 @@ struct RPCCallTests {
         router.registerImmediate(SystemMethods.echo) { request, _ in
             onEventLoop.update { $0.append(MultiThreadedEventLoopGroup.currentEventLoop != nil) }
             if request.payload == Data("refuse".utf8) {
-                throw RPCError(code: .failedPrecondition, message: "refused", reason: "REFUSED", processing: .notProcessed)
+                throw RPCError(code: .failedPrecondition, message: "refused", reason: ErrorReason("REFUSED"), processing: .notProcessed)
             }
             var response = Crm_System_V1_EchoResponse()
             response.payload = request.payload

@@ -57,7 +57,7 @@ struct ClientConnectionStateMachineTests {
     func serverRefusesHandshake() {
         var machine = ClientConnectionStateMachine()
         _ = machine.start()
-        var refusal = RPCError(code: .failedPrecondition, message: "no common version", reason: "UNSUPPORTED_VERSION")
+        var refusal = RPCError(code: .failedPrecondition, message: "no common version", reason: ErrorReason("UNSUPPORTED_VERSION"))
         refusal.supportedVersions = 2...3
         let action = machine.receivedFrame(.error(streamID: 0, refusal))
         #expect(action == .failConnection(refusal, notifyPeer: false))

@@ -88,7 +88,7 @@ struct ErrorModelTests {
     @Test("a status with every field round-trips; an unknown code is kept")
     func statusRoundTrip() throws {
         var error = RPCError(
-            code: ErrorCode(rawValue: 77), message: "customer 42 was changed by someone else", reason: "STALE_VERSION",
+            code: ErrorCode(rawValue: 77), message: "customer 42 was changed by someone else", reason: ErrorReason("STALE_VERSION"),
             processing: .notProcessed, fieldViolations: [.init(field: "name.family", description: "must not be empty")],
             retryAfterMilliseconds: 250, details: ["current_version": "8"])
         error.supportedVersions = 1...2

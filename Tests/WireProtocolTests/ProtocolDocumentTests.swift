@@ -62,7 +62,7 @@ struct ProtocolDocumentTests {
         streamRequest.payload = Data("hi".utf8)
         streamRequest.count = 3
         var unsupported = RPCError(
-            code: .failedPrecondition, message: "no common protocol version", reason: "UNSUPPORTED_VERSION",
+            code: .failedPrecondition, message: "no common protocol version", reason: ErrorReason("UNSUPPORTED_VERSION"),
             processing: .notProcessed)
         unsupported.supportedVersions = 1...1
         return [
@@ -87,7 +87,7 @@ struct ProtocolDocumentTests {
                 [.error(
                     streamID: 3, method: MethodID(service: 2, method: 1),
                     RPCError(
-                        code: .invalidArgument, message: "email is not valid", reason: "INVALID_FIELD", processing: .notProcessed,
+                        code: .invalidArgument, message: "email is not valid", reason: ErrorReason("INVALID_FIELD"), processing: .notProcessed,
                         fieldViolations: [.init(field: "email", description: "must be an address like name@bank.example")]))]
             ),
             "unsupported-version": (false, [.error(streamID: 0, unsupported)]),

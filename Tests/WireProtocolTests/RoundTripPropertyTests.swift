@@ -62,7 +62,7 @@ struct RoundTripPropertyTests {
         case .error:
             var error = RPCError(
                 code: ErrorCode(rawValue: .random(in: 0...20, using: &rng)), message: randomString(&rng, maxBytes: 200),
-                reason: randomString(&rng, maxBytes: 40),
+                reason: ErrorReason(randomString(&rng, maxBytes: 40)),
                 processing: Bool.random(using: &rng) ? .notProcessed : .maybeProcessed,
                 fieldViolations: (0..<Int.random(in: 0...3, using: &rng)).map { _ in
                     .init(field: randomString(&rng, maxBytes: 30), description: randomString(&rng, maxBytes: 60))

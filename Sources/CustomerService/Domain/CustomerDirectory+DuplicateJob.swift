@@ -118,7 +118,7 @@ extension CustomerDirectory {
         if request.pairID == 0 || request.pairID > UInt64(Int64.max) { problems.add("pairId", "is required") }
         try problems.throwIfAny()
         guard let row = try Row.fetchOne(db, sql: "SELECT * FROM duplicate_pair WHERE pair_id = ?", arguments: [Int64(request.pairID)]) else {
-            throw RPCError(code: .notFound, message: "no duplicate pair \(request.pairID)", reason: "PAIR_NOT_FOUND", processing: .notProcessed)
+            throw RPCError(code: .notFound, message: "no duplicate pair \(request.pairID)", reason: .pairNotFound, processing: .notProcessed)
         }
         var response = Crm_Customer_V1_DismissDuplicatePairResponse()
         if row["status"] == Crm_Customer_V1_DuplicatePairStatus.dismissed.rawValue {

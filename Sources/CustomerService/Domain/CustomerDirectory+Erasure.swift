@@ -36,7 +36,7 @@ extension CustomerDirectory {
         if request.holdID == 0 || request.holdID > UInt64(Int64.max) { problems.add("holdId", "is required") }
         try problems.throwIfAny()
         guard let row = try Row.fetchOne(db, sql: "SELECT * FROM legal_hold WHERE hold_id = ?", arguments: [Int64(request.holdID)]) else {
-            throw RPCError(code: .notFound, message: "no legal hold \(request.holdID)", reason: "HOLD_NOT_FOUND", processing: .notProcessed)
+            throw RPCError(code: .notFound, message: "no legal hold \(request.holdID)", reason: .holdNotFound, processing: .notProcessed)
         }
         if (row["released_at_ms"] as Int64?) == nil {
             let time = nowMilliseconds
@@ -63,7 +63,7 @@ extension CustomerDirectory {
         }
         guard current.profile.kind == .individual else {
             throw RPCError(
-                code: .failedPrecondition, message: "only an individual's personal data can be erased", reason: "NOT_A_PERSON",
+                code: .failedPrecondition, message: "only an individual's personal data can be erased", reason: .notAPerson,
                 processing: .notProcessed)
         }
         let time = nowMilliseconds

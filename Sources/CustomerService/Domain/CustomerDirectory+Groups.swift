@@ -15,7 +15,7 @@ extension CustomerDirectory {
         guard parentKey != childKey, !ancestors.contains(childKey) else {
             throw RPCError(
                 code: .failedPrecondition, message: "\(request.subsidiaryID) is above \(request.parentID) in its group: the link would make a cycle",
-                reason: "GROUP_CYCLE", processing: .notProcessed)
+                reason: .groupCycle, processing: .notProcessed)
         }
         let current = try Int64.fetchOne(db, sql: "SELECT parent_key FROM corporate_link WHERE customer_key = ?", arguments: [childKey])
         guard current != parentKey else { return .init() }
@@ -53,7 +53,7 @@ extension CustomerDirectory {
             throw RPCError(
                 code: .failedPrecondition,
                 message: "\(request.groupRootID) is a subsidiary of \(CustomerRecords.customerID(parent)); set the limit on the group's top parent",
-                reason: "NOT_GROUP_ROOT", processing: .notProcessed)
+                reason: .notGroupRoot, processing: .notProcessed)
         }
         let before = try Int64.fetchOne(db, sql: "SELECT limit_minor FROM group_credit_limit WHERE customer_key = ?", arguments: [rootKey])
         guard before != request.limitMinor, !(before == nil && request.limitMinor == 0) else { return .init() }
@@ -164,7 +164,7 @@ extension CustomerDirectory {
             throw CustomerErrors.wrongStatus(id, status: customer.status, action: "in a corporate group")
         }
         guard customer.profile.kind == .corporate else {
-            throw RPCError(code: .failedPrecondition, message: "\(id) is not a corporate", reason: "NOT_A_CORPORATE", processing: .notProcessed)
+            throw RPCError(code: .failedPrecondition, message: "\(id) is not a corporate", reason: .notACorporate, processing: .notProcessed)
         }
     }
 }

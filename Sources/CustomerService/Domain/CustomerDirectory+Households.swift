@@ -13,7 +13,7 @@ extension CustomerDirectory {
     static func householdKey(_ id: String, field: String) throws -> Int64 {
         guard id.hasPrefix("H"), let key = CustomerRecords.key(fromID: "C" + id.dropFirst()) else {
             throw RPCError(
-                code: .invalidArgument, message: "\(field) must be H followed by 10 digits", reason: "INVALID_FIELD",
+                code: .invalidArgument, message: "\(field) must be H followed by 10 digits", reason: .invalidField,
                 processing: .notProcessed, fieldViolations: [.init(field: field, description: "must be H followed by 10 digits")])
         }
         return key
@@ -33,7 +33,7 @@ extension CustomerDirectory {
         for (index, member) in request.members.enumerated() {
             guard seen.insert(member.customerID).inserted else {
                 throw RPCError(
-                    code: .invalidArgument, message: "members[\(index)].customerId repeats an earlier member", reason: "INVALID_FIELD",
+                    code: .invalidArgument, message: "members[\(index)].customerId repeats an earlier member", reason: .invalidField,
                     processing: .notProcessed, fieldViolations: [.init(field: "members[\(index)].customerId", description: "repeats an earlier member")])
             }
             try addMember(member, householdKey: householdKey, field: "members[\(index)]", caller: caller, time: time, db)
@@ -72,7 +72,7 @@ extension CustomerDirectory {
     }
 
     private func householdNotFound(_ id: String) -> RPCError {
-        RPCError(code: .notFound, message: "no household \(id)", reason: "HOUSEHOLD_NOT_FOUND", processing: .notProcessed)
+        RPCError(code: .notFound, message: "no household \(id)", reason: .householdNotFound, processing: .notProcessed)
     }
 
     private func addMember(
@@ -90,7 +90,7 @@ extension CustomerDirectory {
         }
         guard customer.profile.kind == .individual else {
             throw RPCError(
-                code: .failedPrecondition, message: "\(member.customerID) is not an individual", reason: "NOT_A_PERSON",
+                code: .failedPrecondition, message: "\(member.customerID) is not an individual", reason: .notAPerson,
                 processing: .notProcessed)
         }
         let current = try Row.fetchOne(db.cachedStatement( sql: "SELECT household_key, role FROM household_member WHERE customer_key = ?"), arguments: [customerKey])
@@ -98,7 +98,7 @@ extension CustomerDirectory {
             throw RPCError(
                 code: .failedPrecondition,
                 message: "\(member.customerID) already belongs to household \(Self.householdID(current["household_key"]))",
-                reason: "IN_ANOTHER_HOUSEHOLD", processing: .notProcessed)
+                reason: .inAnotherHousehold, processing: .notProcessed)
         }
         if member.role == .head,
             let head = try Int64.fetchOne(
@@ -108,7 +108,7 @@ extension CustomerDirectory {
         {
             throw RPCError(
                 code: .failedPrecondition, message: "the household already has a head, \(CustomerRecords.customerID(head))",
-                reason: "HOUSEHOLD_HAS_HEAD", processing: .notProcessed)
+                reason: .householdHasHead, processing: .notProcessed)
         }
         let oldRole = current.map { Crm_Customer_V1_HouseholdRole(rawValue: $0["role"]) ?? .unspecified }
         guard oldRole != member.role else { return }

@@ -22,7 +22,7 @@ extension CustomerDirectory {
         }
         guard survivor.profile.kind == merged.profile.kind else {
             throw RPCError(
-                code: .failedPrecondition, message: "an individual and a corporate cannot be merged", reason: "KIND_MISMATCH",
+                code: .failedPrecondition, message: "an individual and a corporate cannot be merged", reason: .kindMismatch,
                 processing: .notProcessed)
         }
 
@@ -30,7 +30,7 @@ extension CustomerDirectory {
             throw RPCError(
                 code: .failedPrecondition,
                 message: "\(request.mergedID) is part of a corporate group; unlink it (and its subsidiaries) first",
-                reason: "IN_CORPORATE_GROUP", processing: .notProcessed)
+                reason: .inCorporateGroup, processing: .notProcessed)
         }
         let before = try CustomerImage.capture(keys: [survivorKey, mergedKey], db)
         let time = nowMilliseconds
@@ -70,11 +70,11 @@ extension CustomerDirectory {
         if request.mergeID == 0 || request.mergeID > UInt64(Int64.max) { problems.add("mergeId", "is required") }
         try problems.throwIfAny()
         guard let row = try Row.fetchOne(db, sql: "SELECT * FROM customer_merge WHERE merge_id = ?", arguments: [Int64(request.mergeID)]) else {
-            throw RPCError(code: .notFound, message: "no merge \(request.mergeID)", reason: "MERGE_NOT_FOUND", processing: .notProcessed)
+            throw RPCError(code: .notFound, message: "no merge \(request.mergeID)", reason: .mergeNotFound, processing: .notProcessed)
         }
         guard (row["unmerged_at_ms"] as Int64?) == nil else {
             throw RPCError(
-                code: .failedPrecondition, message: "merge \(request.mergeID) was already undone", reason: "ALREADY_UNMERGED",
+                code: .failedPrecondition, message: "merge \(request.mergeID) was already undone", reason: .alreadyUnmerged,
                 processing: .notProcessed)
         }
         let survivorKey: Int64 = row["survivor_key"]
@@ -84,7 +84,7 @@ extension CustomerDirectory {
             throw RPCError(
                 code: .failedPrecondition,
                 message: "\(CustomerRecords.customerID(survivorKey)) or \(CustomerRecords.customerID(mergedKey)) changed after merge \(request.mergeID); undo those changes or edit the customers by hand",
-                reason: "CHANGED_SINCE_MERGE", processing: .notProcessed)
+                reason: .changedSinceMerge, processing: .notProcessed)
         }
         let before = try CustomerImage.decode(row["before_image"])
         // The content goes back exactly; the versions go forward. A version seen while merged must

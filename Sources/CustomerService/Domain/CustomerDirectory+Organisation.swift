@@ -231,7 +231,7 @@ extension CustomerDirectory {
         let unitID = problems.code(request.unitID, "unitId", max: 20, required: true)
         try problems.throwIfAny()
         guard let unit = try Self.orgUnit(unitID, db) else {
-            throw RPCError(code: .notFound, message: "no unit \(unitID)", reason: "UNIT_NOT_FOUND", processing: .notProcessed)
+            throw RPCError(code: .notFound, message: "no unit \(unitID)", reason: .unitNotFound, processing: .notProcessed)
         }
         var response = Crm_Customer_V1_GetOrgUnitResponse()
         response.unit = unit

@@ -66,7 +66,7 @@ public struct CustomerDirectory: Sendable {
         }
         guard profile.kind == current.profile.kind else {
             throw RPCError(
-                code: .invalidArgument, message: "profile.kind cannot change", reason: "INVALID_FIELD", processing: .notProcessed,
+                code: .invalidArgument, message: "profile.kind cannot change", reason: .invalidField, processing: .notProcessed,
                 fieldViolations: [.init(field: "profile.kind", description: "cannot change")])
         }
         // Documents kept as they were cannot take another customer's; placement kept as it was

@@ -12,7 +12,7 @@ enum ContactHistory {
     /// kept). An id that is no customer id is an error: the consumer retries it, then dead-letters it.
     static func customerKey(_ customerID: String, what: String, _ db: Database) throws -> Int64? {
         guard let key = CustomerRecords.key(fromID: customerID) else {
-            throw RPCError(code: .invalidArgument, message: "\(what) names no customer id: \"\(customerID)\"", reason: "BAD_EVENT")
+            throw RPCError(code: .invalidArgument, message: "\(what) names no customer id: \"\(customerID)\"", reason: .badEvent)
         }
         let status = try Int.fetchOne(db.cachedStatement(sql: "SELECT status FROM customer WHERE key = ?"), arguments: [key])
         return status == Crm_Customer_V1_CustomerStatus.erased.rawValue ? nil : key

@@ -13,7 +13,7 @@ enum ErasureReports {
     static func apply(_ event: Crm_Feed_V1_ChangeEvent, _ db: Database) throws {
         let applied = try Crm_Feed_V1_ErasureApplied(serializedBytes: event.payload)
         guard let key = CustomerRecords.key(fromID: applied.customerID) else {
-            throw RPCError(code: .invalidArgument, message: "erasure.applied names no customer id: \"\(applied.customerID)\"", reason: "BAD_EVENT")
+            throw RPCError(code: .invalidArgument, message: "erasure.applied names no customer id: \"\(applied.customerID)\"", reason: .badEvent)
         }
         let service = applied.service.isEmpty ? "unknown" : applied.service
         let entries = applied.places.map { place in

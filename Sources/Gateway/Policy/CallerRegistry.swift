@@ -49,14 +49,14 @@ public final class CallerRegistry: Sendable {
         let result: Result<CallerPolicy, RPCError> = state.withLockedValue { state in
             guard let policy = state.policies.policy(forIdentities: identities) else {
                 return .failure(
-                    RPCError(code: .unauthenticated, message: "no caller policy names this certificate", reason: "UNKNOWN_CALLER",
+                    RPCError(code: .unauthenticated, message: "no caller policy names this certificate", reason: .unknownCaller,
                              processing: .notProcessed))
             }
             let open = state.connections[policy.name, default: 0]
             guard open < policy.maxConnections else {
                 return .failure(
                     RPCError(code: .resourceExhausted, message: "caller \(policy.name) has \(open) connections open, its limit",
-                             reason: "CALLER_CONNECTION_LIMIT", processing: .notProcessed, retryAfterMilliseconds: 1_000))
+                             reason: .callerConnectionLimit, processing: .notProcessed, retryAfterMilliseconds: 1_000))
             }
             state.connections[policy.name] = open + 1
             return .success(policy)
@@ -87,12 +87,12 @@ public final class CallerRegistry: Sendable {
         let result: Result<CallerPolicy, RPCError> = state.withLockedValue { state in
             guard let name, let policy = state.policies.policy(named: name) else {
                 return .failure(
-                    RPCError(code: .unauthenticated, message: "the caller's policy is no longer in force", reason: "UNKNOWN_CALLER",
+                    RPCError(code: .unauthenticated, message: "the caller's policy is no longer in force", reason: .unknownCaller,
                              processing: .notProcessed))
             }
             guard policy.allows(method) else {
                 return .failure(
-                    RPCError(code: .permissionDenied, message: "caller \(name) may not call \(method.name)", reason: "METHOD_NOT_ALLOWED",
+                    RPCError(code: .permissionDenied, message: "caller \(name) may not call \(method.name)", reason: .methodNotAllowed,
                              processing: .notProcessed))
             }
             var bucket = state.buckets[name] ?? TokenBucket(ratePerSecond: policy.ratePerSecond, burst: policy.burst, now: now)
@@ -101,7 +101,7 @@ public final class CallerRegistry: Sendable {
             if case .refused(let wait) = decision {
                 return .failure(
                     RPCError(code: .resourceExhausted, message: "caller \(name) is over its rate of \(policy.ratePerSecond)/s",
-                             reason: "RATE_LIMITED", processing: .notProcessed, retryAfterMilliseconds: wait))
+                             reason: .rateLimited, processing: .notProcessed, retryAfterMilliseconds: wait))
             }
             return .success(policy)
         }

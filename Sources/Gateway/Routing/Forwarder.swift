@@ -91,7 +91,7 @@ public struct Forwarder: Sendable {
         guard let deadline = context.deadline else { return nil }
         let left = deadline - .now()
         guard left > .zero else {
-            throw RPCError(code: .deadlineExceeded, message: "the call's deadline passed", reason: "DEADLINE_EXCEEDED")
+            throw RPCError(code: .deadlineExceeded, message: "the call's deadline passed", reason: .deadlineExceeded)
         }
         return left
     }
@@ -100,6 +100,6 @@ public struct Forwarder: Sendable {
         RPCError(
             code: .unavailable,
             message: tried.isEmpty ? "no \(pool.name) instance is up" : "no other \(pool.name) instance is up (tried \(tried.sorted().joined(separator: ", ")))",
-            reason: "NO_BACKEND", processing: .notProcessed, retryAfterMilliseconds: 1_000)
+            reason: .noBackend, processing: .notProcessed, retryAfterMilliseconds: 1_000)
     }
 }

@@ -62,7 +62,7 @@ public final class GatewayAdmission: ConnectionAdmission {
 
     public func admit(peerCertificate: NIOSSLCertificate?) throws(RPCError) -> AdmittedPeer {
         guard let peerCertificate else {
-            throw RPCError(code: .unauthenticated, message: "a client certificate is required", reason: "NO_CLIENT_CERTIFICATE",
+            throw RPCError(code: .unauthenticated, message: "a client certificate is required", reason: .noClientCertificate,
                            processing: .notProcessed)
         }
         let (policy, release) = try callers.admit(identities: Self.identities(of: peerCertificate))

@@ -15,7 +15,7 @@ public struct Campaigns: Sendable {
         self.pipeline = pipeline
     }
 
-    static let campaignIDs = PrefixedID(prefix: "M", table: "campaign", noun: "campaign", notFoundReason: "CAMPAIGN_NOT_FOUND")
+    static let campaignIDs = PrefixedID(prefix: "M", table: "campaign", noun: "campaign", notFoundReason: .campaignNotFound)
 
     enum Status: Int {
         case draft = 1, scheduled, active, completed, cancelled
@@ -66,7 +66,7 @@ public struct Campaigns: Sendable {
         try check(campaign, version: request.expectedVersion)
         guard campaign.status == .draft else {
             throw RPCError(
-                code: .failedPrecondition, message: "campaign \(request.id) is no longer a draft; its list is fixed", reason: "CAMPAIGN_NOT_DRAFT",
+                code: .failedPrecondition, message: "campaign \(request.id) is no longer a draft; its list is fixed", reason: .campaignNotDraft,
                 processing: .notProcessed)
         }
         // The candidates: the segment's customers, active or not, so that the reasons they are left out can be counted.
@@ -147,13 +147,13 @@ public struct Campaigns: Sendable {
         guard let target = Status(rawValue: request.status.rawValue), current.next.contains(target) else {
             throw RPCError(
                 code: .failedPrecondition, message: "campaign \(request.id) cannot go from \(campaign.status) to \(request.status)",
-                reason: "INVALID_TRANSITION", processing: .notProcessed,
+                reason: .invalidTransition, processing: .notProcessed,
                 details: ["allowed": current.next.map { String(describing: Crm_Marketing_V1_CampaignStatus(rawValue: $0.rawValue) ?? .unspecified) }
                     .joined(separator: ",")])
         }
         if target == .scheduled, try Bool.fetchOne(db.cachedStatement(sql: "SELECT list_built FROM campaign WHERE key = ?"), arguments: [key]) != true {
             throw RPCError(
-                code: .failedPrecondition, message: "campaign \(request.id) has no target list yet (BuildTargetList)", reason: "NO_TARGET_LIST",
+                code: .failedPrecondition, message: "campaign \(request.id) has no target list yet (BuildTargetList)", reason: .noTargetList,
                 processing: .notProcessed)
         }
         try db.cachedStatement(sql: "UPDATE campaign SET status = ?, version = version + 1 WHERE key = ?").execute(arguments: [target.rawValue, key])
@@ -172,14 +172,14 @@ public struct Campaigns: Sendable {
         let key = try Self.campaignIDs.key(request.campaignID, db)
         guard try Int.fetchOne(db.cachedStatement(sql: "SELECT status FROM campaign WHERE key = ?"), arguments: [key]) == Status.active.rawValue else {
             throw RPCError(
-                code: .failedPrecondition, message: "campaign \(request.campaignID) is not active", reason: "CAMPAIGN_NOT_ACTIVE", processing: .notProcessed)
+                code: .failedPrecondition, message: "campaign \(request.campaignID) is not active", reason: .campaignNotActive, processing: .notProcessed)
         }
         guard let member = try Row.fetchOne(
             db.cachedStatement(sql: "SELECT control, response FROM campaign_member WHERE campaign_key = ? AND customer_id = ?"),
             arguments: [key, request.customerID])
         else {
             throw RPCError(
-                code: .notFound, message: "customer \(request.customerID) is not on campaign \(request.campaignID)'s list", reason: "NOT_ON_LIST",
+                code: .notFound, message: "customer \(request.customerID) is not on campaign \(request.campaignID)'s list", reason: .notOnList,
                 processing: .notProcessed)
         }
         let control: Bool = member[0]
@@ -187,7 +187,7 @@ public struct Campaigns: Sendable {
         if control && request.response != .converted {
             throw RPCError(
                 code: .failedPrecondition, message: "customer \(request.customerID) is in the control group: only a conversion is recorded",
-                reason: "CONTROL_MEMBER", processing: .notProcessed)
+                reason: .controlMember, processing: .notProcessed)
         }
         let at = pipeline.nowMilliseconds
         if !control {
@@ -270,7 +270,7 @@ public struct Campaigns: Sendable {
         guard campaign.status == .scheduled || campaign.status == .active else {
             throw RPCError(
                 code: .failedPrecondition, message: "campaign \(campaignID) is \(campaign.status); only a scheduled or active campaign's list is exported",
-                reason: "CAMPAIGN_NOT_EXPORTABLE", processing: .notProcessed)
+                reason: .campaignNotExportable, processing: .notProcessed)
         }
         return try StatementRow.readAll(
             db.cachedStatement(

@@ -53,7 +53,7 @@ public struct Performance: Sendable {
             units[row[0]] = (row[1], row[2], row[3])
         }
         guard units[root] != nil else {
-            throw RPCError(code: .notFound, message: "no unit \(root) in Marketing's copy of the organisation", reason: "UNIT_NOT_FOUND", processing: .notProcessed)
+            throw RPCError(code: .notFound, message: "no unit \(root) in Marketing's copy of the organisation", reason: .unitNotFound, processing: .notProcessed)
         }
         var children: [String: [String]] = [:]
         for (id, unit) in units where !unit.parent.isEmpty { children[unit.parent, default: []].append(id) }

@@ -26,7 +26,7 @@ public struct Pipeline: Sendable {
 
     public var today: LocalDate { today(atMilliseconds: nowMilliseconds) }
 
-    static let opportunityIDs = PrefixedID(prefix: "O", table: "opportunity", noun: "opportunity", notFoundReason: "OPPORTUNITY_NOT_FOUND")
+    static let opportunityIDs = PrefixedID(prefix: "O", table: "opportunity", noun: "opportunity", notFoundReason: .opportunityNotFound)
 
     var nowMilliseconds: Int64 { Int64((now().timeIntervalSince1970 * 1000).rounded()) }
 
@@ -101,7 +101,7 @@ public struct Pipeline: Sendable {
             throw RPCError(
                 code: .failedPrecondition,
                 message: "an opportunity at \(current.name) cannot move to \(target.name); allowed: \(allowed.isEmpty ? "nothing (final)" : allowed)",
-                reason: "INVALID_TRANSITION", processing: .notProcessed,
+                reason: .invalidTransition, processing: .notProcessed,
                 details: ["stage": current.name, "allowed": current.next.map(\.name).joined(separator: ",")])
         }
         let at = nowMilliseconds

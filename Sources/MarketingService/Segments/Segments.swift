@@ -13,7 +13,7 @@ public struct Segments: Sendable {
         self.pipeline = pipeline
     }
 
-    static let segmentIDs = PrefixedID(prefix: "S", table: "segment", noun: "segment", notFoundReason: "SEGMENT_NOT_FOUND")
+    static let segmentIDs = PrefixedID(prefix: "S", table: "segment", noun: "segment", notFoundReason: .segmentNotFound)
 
     public func save(_ request: Crm_Marketing_V1_SaveSegmentRequest, _ db: Database) throws -> Crm_Marketing_V1_SaveSegmentResponse {
         var violations = FieldViolations()

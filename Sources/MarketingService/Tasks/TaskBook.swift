@@ -15,7 +15,7 @@ public struct TaskBook: Sendable {
         self.pipeline = pipeline
     }
 
-    static let taskIDs = PrefixedID(prefix: "T", table: "rm_task", noun: "task", notFoundReason: "TASK_NOT_FOUND")
+    static let taskIDs = PrefixedID(prefix: "T", table: "rm_task", noun: "task", notFoundReason: .taskNotFound)
 
     enum Kind: Int {
         case followUp = 1, birthday = 2, dormantReactivation = 3, earlyWarning = 4, maturityReminder = 5
@@ -58,7 +58,7 @@ public struct TaskBook: Sendable {
         let row = try Row.fetchOne(db.cachedStatement(sql: "SELECT status, version FROM rm_task WHERE key = ?"), arguments: [key])!
         try Self.taskIDs.checkVersion(request.id, current: row[1], expected: request.expectedVersion)
         guard (row[0] as Int) == Status.open.rawValue else {
-            throw RPCError(code: .failedPrecondition, message: "task \(request.id) is already closed", reason: "TASK_CLOSED", processing: .notProcessed)
+            throw RPCError(code: .failedPrecondition, message: "task \(request.id) is already closed", reason: .taskClosed, processing: .notProcessed)
         }
         try db.cachedStatement(sql: "UPDATE rm_task SET status = ?, outcome = ?, closed_at_ms = ?, version = version + 1 WHERE key = ?").execute(
             arguments: [status.rawValue, outcome, pipeline.nowMilliseconds, key])

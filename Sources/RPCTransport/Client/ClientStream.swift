@@ -23,9 +23,9 @@ public struct ClientStream<Item: SwiftProtobuf.Message>: AsyncSequence, Sendable
             do {
                 return try Item(payload: payload)
             } catch {
-                inner.source.cancel(RPCError(code: .internal, message: "unreadable stream item", reason: "MALFORMED_PAYLOAD"))
+                inner.source.cancel(RPCError(code: .internal, message: "unreadable stream item", reason: .malformedPayload))
                 throw RPCError(code: .internal, message: "the server sent an item that is not a \(Item.protoMessageName)",
-                               reason: "MALFORMED_PAYLOAD")
+                               reason: .malformedPayload, cause: error)
             }
         }
     }
@@ -71,7 +71,7 @@ final class ClientStreamSource: Sendable {
         let source: NIOLockedValueBox<ClientStreamSource?>
         func produceMore() {}  // credit, not this signal, paces the server
         func didTerminate() {
-            source.withLockedValue { $0 }?.cancel(RPCError(code: .cancelled, message: "the consumer stopped", reason: "CANCELLED"))
+            source.withLockedValue { $0 }?.cancel(RPCError(code: .cancelled, message: "the consumer stopped", reason: .cancelled))
         }
     }
 

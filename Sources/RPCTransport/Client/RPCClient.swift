@@ -76,7 +76,7 @@ public final class RPCClient: Sendable {
         }
         throw (lastError as? RPCError)
             ?? RPCError(code: .unavailable, message: "cannot connect to \(configuration.host):\(configuration.port)",
-                        reason: "CONNECT_FAILED", processing: .notProcessed)
+                        reason: .connectFailed, processing: .notProcessed)
     }
 
     /// The event loop of `group` this code runs on, if any.

@@ -73,14 +73,14 @@ final class RPCClientConnectionHandler: ChannelInboundHandler, FlushCoalescing {
         isUsable = false
         keepaliveTask?.cancel()
         _ = machine.connectionClosed()
-        failAll(RPCError(code: .unavailable, message: "the connection closed", reason: "CONNECTION_CLOSED"))
+        failAll(RPCError(code: .unavailable, message: "the connection closed", reason: .connectionClosed))
         handshake.fail(RPCError(code: .unavailable, message: "the connection closed during the handshake",
-                                reason: "CONNECTION_CLOSED", processing: .notProcessed))
+                                reason: .connectionClosed, processing: .notProcessed))
         context.fireChannelInactive()
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
-        let failure = RPCError(code: .unavailable, message: "connection failed: \(error)", reason: "CONNECTION_FAILED")
+        let failure = RPCError(code: .unavailable, message: "connection failed: \(error)", reason: .connectionFailed)
         failAll(failure)
         handshake.fail(failure)
         context.close(promise: nil)
@@ -160,7 +160,7 @@ final class RPCClientConnectionHandler: ChannelInboundHandler, FlushCoalescing {
             if case .unary(let other) = $0.value.pending { return other === waiter }
             return false
         })?.key else { return }
-        cancelCall(streamID: streamID, error: RPCError(code: .cancelled, message: "the call was cancelled", reason: "CANCELLED"))
+        cancelCall(streamID: streamID, error: RPCError(code: .cancelled, message: "the call was cancelled", reason: .cancelled))
     }
 
     func grantCredit(streamID: UInt32, items: UInt32) {
@@ -182,7 +182,7 @@ final class RPCClientConnectionHandler: ChannelInboundHandler, FlushCoalescing {
     private func deadlinePassed(_ streamID: UInt32) {
         cancelCall(
             streamID: streamID,
-            error: RPCError(code: .deadlineExceeded, message: "the deadline passed before the answer arrived", reason: "DEADLINE_EXCEEDED"))
+            error: RPCError(code: .deadlineExceeded, message: "the deadline passed before the answer arrived", reason: .deadlineExceeded))
     }
 
     // MARK: Actions
@@ -210,7 +210,7 @@ final class RPCClientConnectionHandler: ChannelInboundHandler, FlushCoalescing {
                 guard let call = calls.removeValue(forKey: streamID) else { continue }
                 call.deadlineTimer?.cancel()
                 fail(call.pending, RPCError(code: .unavailable, message: "the server is draining: \(goAway.message)",
-                                            reason: "DRAINING", processing: .notProcessed))
+                                            reason: .draining, processing: .notProcessed))
             }
             if thenClose { context.close(promise: nil) }
         case .sendGoAway(let goAway, let thenClose):
@@ -240,14 +240,14 @@ final class RPCClientConnectionHandler: ChannelInboundHandler, FlushCoalescing {
             waiter.finish(.success(frame.payload))
         case (.error, _):
             let error = (try? RPCError(payload: frame.payload))
-                ?? RPCError(code: .internal, message: "unreadable error from the server", reason: "MALFORMED_PAYLOAD")
+                ?? RPCError(code: .internal, message: "unreadable error from the server", reason: .malformedPayload)
             fail(call.pending, error)
         case (.streamItem, .stream(let source)):
             source.yield(frame.payload)
         case (.streamEnd, .stream(let source)):
             source.finish()
         default:
-            fail(call.pending, RPCError(code: .internal, message: "\(frame.type) does not fit this call", reason: "UNEXPECTED_FRAME"))
+            fail(call.pending, RPCError(code: .internal, message: "\(frame.type) does not fit this call", reason: .unexpectedFrame))
         }
     }
 
@@ -275,7 +275,7 @@ final class RPCClientConnectionHandler: ChannelInboundHandler, FlushCoalescing {
             let handler = loopBound.value
             if handler.unansweredPing != nil {
                 handler.perform(.failConnection(
-                    RPCError(code: .unavailable, message: "no PONG within \(every)", reason: "KEEPALIVE_TIMEOUT"), notifyPeer: true))
+                    RPCError(code: .unavailable, message: "no PONG within \(every)", reason: .keepaliveTimeout), notifyPeer: true))
                 return
             }
             handler.unansweredPing = handler.nextPing

@@ -81,12 +81,12 @@ public final class RPCConnection: Sendable {
                 .get()
         } catch {
             handshake.fail(error)
-            throw RPCError(code: .unavailable, message: "cannot connect to \(host):\(port): \(error)", reason: "CONNECT_FAILED",
-                           processing: .notProcessed)
+            throw RPCError(code: .unavailable, message: "cannot connect to \(host):\(port): \(error)", reason: .connectFailed,
+                           processing: .notProcessed, cause: error)
         }
         let timeout = eventLoop.scheduleTask(in: options.connectTimeout) {
             handshake.fail(RPCError(code: .unavailable, message: "no HELLO_ACK within \(options.connectTimeout)",
-                                    reason: "HANDSHAKE_TIMEOUT", processing: .notProcessed))
+                                    reason: .handshakeTimeout, processing: .notProcessed))
             channel.close(promise: nil)
         }
         // Cancelled on the loop the moment the handshake ends, not when the awaiting task next runs:
@@ -95,7 +95,7 @@ public final class RPCConnection: Sendable {
         handshake.futureResult.whenComplete { _ in timeout.cancel() }
         let parameters = try await handshake.futureResult.get()
         guard let handler = installed.withLockedValue({ $0 }) else {
-            throw RPCError(code: .unavailable, message: "connection to \(host):\(port) closed during setup", reason: "CLOSED",
+            throw RPCError(code: .unavailable, message: "connection to \(host):\(port) closed during setup", reason: .closed,
                            processing: .notProcessed)
         }
         return RPCConnection(channel: channel, parameters: parameters, handler: handler, usable: usable)
@@ -116,7 +116,7 @@ public final class RPCConnection: Sendable {
         do {
             return try Response(payload: payload)
         } catch {
-            throw RPCError(code: .internal, message: "the server's answer is not a \(Response.protoMessageName)", reason: "MALFORMED_PAYLOAD")
+            throw RPCError(code: .internal, message: "the server's answer is not a \(Response.protoMessageName)", reason: .malformedPayload, cause: error)
         }
     }
 

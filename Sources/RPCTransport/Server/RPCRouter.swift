@@ -117,7 +117,7 @@ public struct RPCRouter: Sendable {
         } catch {
             throw RPCError(
                 code: .invalidArgument, message: "the request body is not a valid \(M.protoMessageName)",
-                reason: "MALFORMED_REQUEST", processing: .notProcessed)
+                reason: .malformedRequest, processing: .notProcessed, cause: error)
         }
     }
 }

@@ -261,7 +261,7 @@ final class RPCServerConnectionHandler: ChannelDuplexHandler, FlushCoalescing {
                 frame.streamID, method: frame.method,
                 with: .error(
                     streamID: frame.streamID, method: frame.method,
-                    RPCError(code: .unimplemented, message: "no method \(frame.method) on this server", reason: "UNKNOWN_METHOD",
+                    RPCError(code: .unimplemented, message: "no method \(frame.method) on this server", reason: .unknownMethod,
                              processing: .notProcessed)))
             return
         }
@@ -288,7 +288,7 @@ final class RPCServerConnectionHandler: ChannelDuplexHandler, FlushCoalescing {
             let answer = Frame.error(
                 streamID: frame.streamID, method: frame.method,
                 RPCError(code: .deadlineExceeded, message: "timeout_ms is 0: the deadline passed before the call started",
-                         reason: "DEADLINE_EXCEEDED", processing: .notProcessed))
+                         reason: .deadlineExceeded, processing: .notProcessed))
             report(methodName: entry.info.name, startedAt: now, context: callContext, answer: answer)
             writeFinalFrame(answer)
             return
@@ -397,7 +397,7 @@ final class RPCServerConnectionHandler: ChannelDuplexHandler, FlushCoalescing {
             streamID, method: call.method,
             with: .error(
                 streamID: streamID, method: call.method,
-                RPCError(code: .deadlineExceeded, message: "the call's deadline passed", reason: "DEADLINE_EXCEEDED")))
+                RPCError(code: .deadlineExceeded, message: "the call's deadline passed", reason: .deadlineExceeded)))
     }
 
     private func released(_ call: ActiveCall) {
@@ -460,12 +460,17 @@ final class RPCServerConnectionHandler: ChannelDuplexHandler, FlushCoalescing {
     private func rpcError(from error: any Error) -> RPCError {
         switch error {
         case let error as RPCError:
+            // The cause stays here: the caller gets the code, reason and message only.
+            if let cause = error.cause {
+                logger.warning(
+                    "call failed", metadata: ["code": "\(error.code)", "reason": "\(error.reason)", "cause": "\(String(reflecting: cause))"])
+            }
             return error
         case is CancellationError:
-            return RPCError(code: .cancelled, message: "the call was cancelled", reason: "CANCELLED")
+            return RPCError(code: .cancelled, message: "the call was cancelled", reason: .cancelled)
         default:
             logger.error("handler failed", metadata: ["error": "\(String(reflecting: error))"])
-            return RPCError(code: .internal, message: "internal error", reason: "INTERNAL")
+            return RPCError(code: .internal, message: "internal error", reason: .`internal`)
         }
     }
 
@@ -488,7 +493,7 @@ final class RPCServerConnectionHandler: ChannelDuplexHandler, FlushCoalescing {
         }
         guard calls[streamID]?.pendingItem == nil else {
             continuation.resume(
-                throwing: RPCError(code: .internal, message: "concurrent writes to one stream", reason: "INTERNAL"))
+                throwing: RPCError(code: .internal, message: "concurrent writes to one stream", reason: .`internal`))
             return
         }
         calls[streamID]?.pendingItem = (payload, continuation)
@@ -519,7 +524,7 @@ final class RPCServerConnectionHandler: ChannelDuplexHandler, FlushCoalescing {
             perform(
                 .sendErrorAndClose(
                     RPCError(code: .invalidArgument, message: "credit on stream \(streamID) passed 2^31-1",
-                             reason: "FLOW_CONTROL_OVERFLOW", processing: .notProcessed)))
+                             reason: .flowControlOverflow, processing: .notProcessed)))
             return
         }
         calls[streamID]?.credit = UInt32(total)

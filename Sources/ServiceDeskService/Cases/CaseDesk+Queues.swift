@@ -60,7 +60,7 @@ extension CaseDesk {
         else {
             throw RPCError(
                 code: .failedPrecondition, message: "queue \(queue) has no agents to assign to; name the assignee or set the queue (SetQueue)",
-                reason: "QUEUE_HAS_NO_AGENTS", processing: .notProcessed)
+                reason: .queueHasNoAgents, processing: .notProcessed)
         }
         switch strategy {
         case .roundRobin:

@@ -70,13 +70,13 @@ extension CaseDesk {
             guard token.utf8.count <= 100,
                 let row = try Row.fetchOne(db.cachedStatement(sql: "SELECT case_key, expires_at_ms, used_at_ms FROM satisfaction_token WHERE token_sha256 = ?"), arguments: [Self.digest(token)])
             else {
-                throw RPCError(code: .notFound, message: "no such satisfaction token", reason: "TOKEN_NOT_FOUND", processing: .notProcessed)
+                throw RPCError(code: .notFound, message: "no such satisfaction token", reason: .tokenNotFound, processing: .notProcessed)
             }
             if (row["used_at_ms"] as Int64?) != nil {
-                throw RPCError(code: .failedPrecondition, message: "the satisfaction token was already used", reason: "TOKEN_USED", processing: .notProcessed)
+                throw RPCError(code: .failedPrecondition, message: "the satisfaction token was already used", reason: .tokenUsed, processing: .notProcessed)
             }
             if at.milliseconds >= row["expires_at_ms"] as Int64 {
-                throw RPCError(code: .failedPrecondition, message: "the satisfaction token expired", reason: "TOKEN_EXPIRED", processing: .notProcessed)
+                throw RPCError(code: .failedPrecondition, message: "the satisfaction token expired", reason: .tokenExpired, processing: .notProcessed)
             }
             key = row["case_key"]
             via = "token"
@@ -89,11 +89,11 @@ extension CaseDesk {
         guard status == .resolved || status == .closed else {
             throw RPCError(
                 code: .failedPrecondition, message: "case \(Self.caseID(key)) is \(status.rawValue); satisfaction is recorded once it is resolved or closed",
-                reason: "CASE_NOT_RESOLVED", processing: .notProcessed)
+                reason: .caseNotResolved, processing: .notProcessed)
         }
         guard (row["satisfaction_score"] as Int) == 0 else {
             throw RPCError(
-                code: .alreadyExists, message: "case \(Self.caseID(key)) already has a satisfaction score", reason: "SATISFACTION_RECORDED",
+                code: .alreadyExists, message: "case \(Self.caseID(key)) already has a satisfaction score", reason: .satisfactionRecorded,
                 processing: .notProcessed)
         }
         try db.cachedStatement(sql: """
@@ -115,7 +115,7 @@ extension CaseDesk {
         if try Int64.fetchOne(db.cachedStatement(sql: "SELECT parent_key FROM service_case WHERE key = ?"), arguments: [key]) != nil {
             throw RPCError(
                 code: .failedPrecondition, message: "case \(id) is itself a child case; open the new case under its parent",
-                reason: "PARENT_IS_CHILD", processing: .notProcessed)
+                reason: .parentIsChild, processing: .notProcessed)
         }
         return key
     }
@@ -124,12 +124,12 @@ extension CaseDesk {
     func duplicateTarget(_ id: String, of key: Int64, _ db: Database) throws -> Int64 {
         let target = try caseKey(id, db)
         guard target != key else {
-            throw RPCError(code: .failedPrecondition, message: "a case cannot duplicate itself", reason: "DUPLICATE_OF_SELF", processing: .notProcessed)
+            throw RPCError(code: .failedPrecondition, message: "a case cannot duplicate itself", reason: .duplicateOfSelf, processing: .notProcessed)
         }
         if let original = try Int64.fetchOne(db.cachedStatement(sql: "SELECT duplicate_of_key FROM service_case WHERE key = ?"), arguments: [target]) {
             throw RPCError(
                 code: .failedPrecondition, message: "case \(id) is itself a duplicate of \(Self.caseID(original)); name that one",
-                reason: "DUPLICATE_OF_DUPLICATE", processing: .notProcessed, details: ["original_id": Self.caseID(original)])
+                reason: .duplicateOfDuplicate, processing: .notProcessed, details: ["original_id": Self.caseID(original)])
         }
         return target
     }

@@ -127,7 +127,7 @@ public struct CaseDesk: Sendable {
             let allowed: [CaseEvent]
             if case .notAllowed(_, _, let list) = error { allowed = list } else { allowed = [] }
             throw RPCError(
-                code: .failedPrecondition, message: error.description, reason: "INVALID_TRANSITION", processing: .notProcessed,
+                code: .failedPrecondition, message: error.description, reason: .invalidTransition, processing: .notProcessed,
                 details: ["status": status.rawValue, "allowed": allowed.map(\.rawValue).joined(separator: ",")])
         }
         let duplicateOf = duplicateOfID.isEmpty ? nil : try duplicateTarget(duplicateOfID, of: key, db)
@@ -441,7 +441,7 @@ public struct CaseDesk: Sendable {
 
     // MARK: Cases as messages
 
-    static let caseIDs = PrefixedID(prefix: "K", table: "service_case", noun: "case", notFoundReason: "CASE_NOT_FOUND")
+    static let caseIDs = PrefixedID(prefix: "K", table: "service_case", noun: "case", notFoundReason: .caseNotFound)
 
     static func caseID(_ key: Int64) -> String { caseIDs.id(key) }
 

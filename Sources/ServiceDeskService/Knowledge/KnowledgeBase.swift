@@ -35,7 +35,7 @@ public struct KnowledgeBase: Sendable {
         }
     }
 
-    static let articleIDs = PrefixedID(prefix: "A", table: "kb_article", noun: "article", notFoundReason: "ARTICLE_NOT_FOUND")
+    static let articleIDs = PrefixedID(prefix: "A", table: "kb_article", noun: "article", notFoundReason: .articleNotFound)
 
     static func articleID(_ key: Int64) -> String { articleIDs.id(key) }
 
@@ -63,7 +63,7 @@ public struct KnowledgeBase: Sendable {
             let row = try Row.fetchOne(db.cachedStatement(sql: "SELECT status, version FROM kb_article WHERE key = ?"), arguments: [key])!
             try Self.articleIDs.checkVersion(request.id, current: row["version"], expected: request.expectedVersion)
             if Status(rawValue: row["status"]) == .archived {
-                throw RPCError(code: .failedPrecondition, message: "article \(request.id) is archived", reason: "ARTICLE_ARCHIVED", processing: .notProcessed)
+                throw RPCError(code: .failedPrecondition, message: "article \(request.id) is archived", reason: .articleArchived, processing: .notProcessed)
             }
             try db.cachedStatement(sql: "UPDATE kb_article SET title = ?, body = ?, category = ?, version = version + 1, updated_at_ms = ? WHERE key = ?").execute(arguments: [title, body, category, at, key])
             try db.cachedStatement(sql: "DELETE FROM kb_search WHERE rowid = ?").execute(arguments: [key])
@@ -98,7 +98,7 @@ public struct KnowledgeBase: Sendable {
                 code: .failedPrecondition,
                 message: "an article that is \(current.rawValue) cannot become \(target.rawValue); allowed: "
                     + (current.next.isEmpty ? "nothing (final)" : current.next.map(\.rawValue).joined(separator: ", ")),
-                reason: "INVALID_TRANSITION", processing: .notProcessed,
+                reason: .invalidTransition, processing: .notProcessed,
                 details: ["status": current.rawValue, "allowed": current.next.map(\.rawValue).joined(separator: ",")])
         }
         try db.cachedStatement(sql: "UPDATE kb_article SET status = ?, version = version + 1, updated_at_ms = ? WHERE key = ?").execute(arguments: [target.rawValue, now().milliseconds, key])
@@ -170,7 +170,7 @@ extension CaseDesk {
         guard status == KnowledgeBase.Status.published.rawValue else {
             throw RPCError(
                 code: .failedPrecondition, message: "article \(request.articleID) is \(status ?? "unknown"); only published articles are linked",
-                reason: "ARTICLE_NOT_PUBLISHED", processing: .notProcessed)
+                reason: .articleNotPublished, processing: .notProcessed)
         }
         let at = now()
         try db.cachedStatement(sql: "INSERT OR IGNORE INTO case_article (case_key, article_key, linked_at_ms, actor) VALUES (?, ?, ?, ?)").execute(arguments: [key, articleKey, at.milliseconds, actor])

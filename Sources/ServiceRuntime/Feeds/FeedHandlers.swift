@@ -50,7 +50,7 @@ public enum FeedHandlers {
                 guard request.epoch == epoch else { throw epochChanged(epoch: epoch, first: try ChangeLog.firstSequence(db)) }
                 guard request.sequence <= (try ChangeLog.lastSequence(db)) else {
                     throw RPCError(
-                        code: .invalidArgument, message: "sequence \(request.sequence) was never produced", reason: "INVALID_FIELD",
+                        code: .invalidArgument, message: "sequence \(request.sequence) was never produced", reason: .invalidField,
                         processing: .notProcessed, fieldViolations: [.init(field: "sequence", description: "beyond the last event")])
                 }
                 try db.execute(
@@ -86,7 +86,7 @@ public enum FeedHandlers {
         router.register(FeedMethods.listDeadLetters) { request, _ in
             guard request.pageSize <= 500 else {
                 throw RPCError(
-                    code: .invalidArgument, message: "pageSize must be at most 500", reason: "INVALID_FIELD", processing: .notProcessed,
+                    code: .invalidArgument, message: "pageSize must be at most 500", reason: .invalidField, processing: .notProcessed,
                     fieldViolations: [.init(field: "pageSize", description: "at most 500")])
             }
             let limit = request.pageSize == 0 ? 100 : Int(request.pageSize)
@@ -118,7 +118,7 @@ public enum FeedHandlers {
             guard let consumer = byProducer[request.producer] else {
                 throw RPCError(
                     code: .notFound, message: "no feed consumer of producer \"\(request.producer)\"; known: \(byProducer.keys.sorted().joined(separator: ", "))",
-                    reason: "PRODUCER_NOT_FOUND", processing: .notProcessed)
+                    reason: .producerNotFound, processing: .notProcessed)
             }
             let outcome = try await consumer.retryDeadLetters(entityKey: request.entityKey.isEmpty ? nil : request.entityKey)
             var response = Crm_Feed_V1_RetryDeadLettersResponse()
@@ -155,20 +155,20 @@ public enum FeedHandlers {
         if !requested.isEmpty && requested != current { throw epochChanged(epoch: current, first: first) }
         if after > (try ChangeLog.lastSequence(db)) {
             throw RPCError(
-                code: .invalidArgument, message: "afterSequence \(after) was never produced (epoch \(current))", reason: "INVALID_FIELD",
+                code: .invalidArgument, message: "afterSequence \(after) was never produced (epoch \(current))", reason: .invalidField,
                 processing: .notProcessed, fieldViolations: [.init(field: "afterSequence", description: "beyond the last event")])
         }
         if after + 1 < first {
             throw RPCError(
                 code: .failedPrecondition, message: "events after \(after) were pruned; the oldest retained is \(first)",
-                reason: "EVENTS_PRUNED", processing: .notProcessed, details: ["first_sequence": String(first)])
+                reason: .eventsPruned, processing: .notProcessed, details: ["first_sequence": String(first)])
         }
     }
 
     static func epochChanged(epoch: String, first: UInt64) -> RPCError {
         RPCError(
             code: .failedPrecondition, message: "the producer's change log is a different one now (epoch \(epoch)); start again from its beginning",
-            reason: "EPOCH_CHANGED", processing: .notProcessed, details: ["epoch": epoch, "first_sequence": String(first)])
+            reason: .epochChanged, processing: .notProcessed, details: ["epoch": epoch, "first_sequence": String(first)])
     }
 
     private static func consumerName(_ name: String) throws -> String {
@@ -177,7 +177,7 @@ public enum FeedHandlers {
             scalars.allSatisfy({ $0.isASCII && ($0.properties.isAlphabetic || ("0"..."9").contains($0) || $0 == "-" || $0 == "_") })
         else {
             throw RPCError(
-                code: .invalidArgument, message: "consumer must be 1 to 40 letters, digits, - and _", reason: "INVALID_FIELD",
+                code: .invalidArgument, message: "consumer must be 1 to 40 letters, digits, - and _", reason: .invalidField,
                 processing: .notProcessed, fieldViolations: [.init(field: "consumer", description: "1 to 40 letters, digits, - and _")])
         }
         return name

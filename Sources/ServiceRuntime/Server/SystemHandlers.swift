@@ -27,7 +27,7 @@ public enum SystemHandlers {
             guard request.count <= SystemMethods.maxEchoStreamCount else {
                 throw RPCError(
                     code: .invalidArgument, message: "count must be at most \(SystemMethods.maxEchoStreamCount)",
-                    reason: "INVALID_FIELD", processing: .notProcessed,
+                    reason: .invalidField, processing: .notProcessed,
                     fieldViolations: [.init(field: "count", description: "at most \(SystemMethods.maxEchoStreamCount)")])
             }
             for index in 0..<request.count {

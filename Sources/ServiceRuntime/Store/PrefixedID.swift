@@ -7,12 +7,12 @@ public struct PrefixedID: Sendable {
     public let prefix: Character
     public let table: String
     public let noun: String
-    public let notFoundReason: String
+    public let notFoundReason: ErrorReason
 
     /// - Parameters:
     ///   - table: the table whose `key` column the ids name (a constant of the service's schema).
     ///   - notFoundReason: the reason of the NOT_FOUND error for an id with no row.
-    public init(prefix: Character, table: String, noun: String, notFoundReason: String) {
+    public init(prefix: Character, table: String, noun: String, notFoundReason: ErrorReason) {
         self.prefix = prefix
         self.table = table
         self.noun = noun
@@ -33,7 +33,7 @@ public struct PrefixedID: Sendable {
         guard current == expected else {
             throw RPCError(
                 code: .aborted, message: "\(noun) \(id) is at version \(current), not \(expected); read it again and retry",
-                reason: "VERSION_MISMATCH", processing: .notProcessed)
+                reason: .versionMismatch, processing: .notProcessed)
         }
     }
 

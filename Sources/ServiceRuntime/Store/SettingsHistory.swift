@@ -43,7 +43,7 @@ public enum SettingsHistory {
         guard expected == current else {
             throw RPCError(
                 code: .aborted, message: "\(name) is at version \(current), not \(expected); read them again and retry",
-                reason: "STALE_VERSION", processing: .notProcessed,
+                reason: .staleVersion, processing: .notProcessed,
                 fieldViolations: [.init(field: "expectedVersion", description: "the version in force is \(current)")],
                 details: ["current_version": String(current)])
         }
@@ -70,7 +70,7 @@ public enum SettingsHistory {
             arguments: [name, wanted])
         else {
             throw RPCError(
-                code: .notFound, message: "\(name) have no version \(version)", reason: "UNKNOWN_VERSION", processing: .notProcessed,
+                code: .notFound, message: "\(name) have no version \(version)", reason: .unknownVersion, processing: .notProcessed,
                 fieldViolations: [.init(field: "version", description: "never set")])
         }
         return Entry(version: row[0], setAtMilliseconds: row[1], setBy: row[2], settings: row[3])
@@ -96,7 +96,7 @@ public enum SettingsHistory {
     ) throws -> (settings: Settings, entry: Entry?) {
         guard version >= 0 else {
             throw RPCError(
-                code: .invalidArgument, message: "version must not be negative", reason: "INVALID_FIELD", processing: .notProcessed,
+                code: .invalidArgument, message: "version must not be negative", reason: .invalidField, processing: .notProcessed,
                 fieldViolations: [.init(field: "version", description: "must be 0 (in force) or a version set")])
         }
         let entry = try self.entry(name, version: version, db)

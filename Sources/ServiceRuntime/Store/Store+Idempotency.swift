@@ -42,7 +42,7 @@ extension Store {
                         throw RPCError(
                             code: .failedPrecondition,
                             message: "idempotency key \"\(key)\" was already used for a different request",
-                            reason: "IDEMPOTENCY_KEY_REUSED", processing: .notProcessed)
+                            reason: .idempotencyKeyReused, processing: .notProcessed)
                     }
                     let stored: Data = row["response"]
                     return Array(stored)

@@ -82,7 +82,7 @@ public struct FieldViolations: Sendable {
         let summary = all.prefix(3).map { "\($0.field) \($0.description)" }.joined(separator: "; ")
         throw RPCError(
             code: .invalidArgument, message: all.count > 3 ? summary + "; and \(all.count - 3) more" : summary,
-            reason: "INVALID_FIELD", processing: .notProcessed, fieldViolations: all)
+            reason: .invalidField, processing: .notProcessed, fieldViolations: all)
     }
 }
 

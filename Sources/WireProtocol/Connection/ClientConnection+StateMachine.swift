@@ -60,22 +60,22 @@ public struct ClientConnectionStateMachine: Sendable {
     public mutating func openCall() -> Result<UInt32, RPCError> {
         switch state {
         case .idle, .awaitingHelloAck:
-            return .failure(notProcessed(.unavailable, "the handshake has not completed", reason: "NOT_READY"))
+            return .failure(notProcessed(.unavailable, "the handshake has not completed", reason: .notReady))
         case .draining:
-            return .failure(notProcessed(.unavailable, "the connection is draining; use a new one", reason: "DRAINING"))
+            return .failure(notProcessed(.unavailable, "the connection is draining; use a new one", reason: .draining))
         case .closed:
-            return .failure(notProcessed(.unavailable, "the connection is closed", reason: "CLOSED"))
+            return .failure(notProcessed(.unavailable, "the connection is closed", reason: .closed))
         case .open:
             break
         }
         let limit = parameters?.maxConcurrentStreams ?? 1
         guard openStreams.count < Int(limit) else {
             return .failure(
-                notProcessed(.resourceExhausted, "the server allows \(limit) calls at once", reason: "TOO_MANY_STREAMS"))
+                notProcessed(.resourceExhausted, "the server allows \(limit) calls at once", reason: .tooManyStreams))
         }
         guard nextStreamID < .max else {
             state = .draining
-            return .failure(notProcessed(.unavailable, "stream ids exhausted; use a new connection", reason: "STREAM_IDS_EXHAUSTED"))
+            return .failure(notProcessed(.unavailable, "stream ids exhausted; use a new connection", reason: .streamIdsExhausted))
         }
         let id = nextStreamID
         nextStreamID += 1
@@ -130,7 +130,7 @@ public struct ClientConnectionStateMachine: Sendable {
                 RPCError(
                     code: .invalidArgument,
                     message: "frame version \(frame.version) differs from the negotiated version \(parameters.version)",
-                    reason: "VERSION_MISMATCH", processing: .maybeProcessed),
+                    reason: .versionMismatch, processing: .maybeProcessed),
                 notifyPeer: true)
         }
         switch frame.type {
@@ -176,7 +176,7 @@ public struct ClientConnectionStateMachine: Sendable {
         switch state {
         case .idle, .awaitingHelloAck:
             state = .closed
-            return .failConnection(notProcessed(.unavailable, "client closed before the handshake", reason: "CLOSED"), notifyPeer: false)
+            return .failConnection(notProcessed(.unavailable, "client closed before the handshake", reason: .closed), notifyPeer: false)
         case .open, .draining:
             state = openStreams.isEmpty ? .closed : .draining
             return .sendGoAway(GoAway(lastStreamID: 0, code: .ok, message: "client closing"), thenClose: state == .closed)
@@ -206,10 +206,10 @@ public struct ClientConnectionStateMachine: Sendable {
     private static func connectionError(from frame: Frame) -> RPCError {
         (try? RPCError(payload: frame.payload))
             ?? RPCError(code: .internal, message: "the server closed the connection with an unreadable error",
-                        reason: "MALFORMED_PAYLOAD")
+                        reason: .malformedPayload)
     }
 
-    private func notProcessed(_ code: ErrorCode, _ message: String, reason: String) -> RPCError {
+    private func notProcessed(_ code: ErrorCode, _ message: String, reason: ErrorReason) -> RPCError {
         RPCError(code: code, message: message, reason: reason, processing: .notProcessed)
     }
 
@@ -217,6 +217,6 @@ public struct ClientConnectionStateMachine: Sendable {
         RPCError(
             code: .internal,
             message: "unexpected \(frame.type) on stream \(frame.streamID) in state \(state); expected \(expected)",
-            reason: "UNEXPECTED_FRAME")
+            reason: .unexpectedFrame)
     }
 }

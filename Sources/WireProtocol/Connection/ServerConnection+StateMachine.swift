@@ -105,7 +105,7 @@ public struct ServerConnectionStateMachine: Sendable {
                 RPCError(
                     code: .invalidArgument,
                     message: "frame version \(frame.version) differs from the negotiated version \(parameters.version)",
-                    reason: "VERSION_MISMATCH", processing: .notProcessed))
+                    reason: .versionMismatch, processing: .notProcessed))
         }
         switch frame.type {
         case .request:
@@ -154,7 +154,7 @@ public struct ServerConnectionStateMachine: Sendable {
                 RPCError(
                     code: .invalidArgument,
                     message: "stream id \(frame.streamID) is not above the last one used (\(highestStreamID))",
-                    reason: "STREAM_ID_REUSED", processing: .notProcessed))
+                    reason: .streamIdReused, processing: .notProcessed))
         }
         highestStreamID = frame.streamID
         if state == .draining, frame.streamID > lastAcceptedStreamID {
@@ -162,7 +162,7 @@ public struct ServerConnectionStateMachine: Sendable {
                 streamID: frame.streamID, method: frame.method,
                 RPCError(
                     code: .unavailable, message: "the server is draining this connection; call again on a new one",
-                    reason: "DRAINING", processing: .notProcessed))
+                    reason: .draining, processing: .notProcessed))
         }
         let limit = parameters?.maxConcurrentStreams ?? localHello.maxConcurrentStreams
         guard openStreams.count < Int(limit) else {
@@ -170,7 +170,7 @@ public struct ServerConnectionStateMachine: Sendable {
                 streamID: frame.streamID, method: frame.method,
                 RPCError(
                     code: .resourceExhausted, message: "more than \(limit) calls open on this connection",
-                    reason: "TOO_MANY_STREAMS", processing: .notProcessed))
+                    reason: .tooManyStreams, processing: .notProcessed))
         }
         openStreams.insert(frame.streamID)
         return .startCall(frame)
@@ -186,7 +186,7 @@ public struct ServerConnectionStateMachine: Sendable {
                     RPCError(
                         code: .resourceExhausted,
                         message: "pings more often than every \(localHello.minPingIntervalMilliseconds) ms",
-                        reason: "PING_ABUSE", processing: .notProcessed))
+                        reason: .pingAbuse, processing: .notProcessed))
             }
         } else {
             pingStrikes = 0
@@ -234,7 +234,7 @@ public struct ServerConnectionStateMachine: Sendable {
     public mutating func handshakeTimedOut() -> Action {
         guard state == .awaitingHello else { return .none }
         return closeWithError(
-            RPCError(code: .deadlineExceeded, message: "no HELLO within the handshake timeout", reason: "HANDSHAKE_TIMEOUT",
+            RPCError(code: .deadlineExceeded, message: "no HELLO within the handshake timeout", reason: .handshakeTimeout,
                      processing: .notProcessed))
     }
 
@@ -274,6 +274,6 @@ public struct ServerConnectionStateMachine: Sendable {
         RPCError(
             code: .invalidArgument,
             message: "unexpected \(frame.type) on stream \(frame.streamID) in state \(state); expected \(expected)",
-            reason: "UNEXPECTED_FRAME", processing: .notProcessed)
+            reason: .unexpectedFrame, processing: .notProcessed)
     }
 }

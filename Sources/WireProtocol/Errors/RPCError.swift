@@ -10,6 +10,8 @@ public struct RPCError: Error, Hashable, Sendable, CustomStringConvertible {
     public var code: ErrorCode
     public var message: String
     /// Stable machine-readable reason in UPPER_SNAKE_CASE, e.g. `FRAME_TOO_LARGE`; empty if none.
+    /// Set from an ``ErrorReason`` constant; a string here because a peer may send one this build
+    /// does not know.
     public var reason: String
     public var fieldViolations: [FieldViolation]
     public var processing: Processing
@@ -18,24 +20,49 @@ public struct RPCError: Error, Hashable, Sendable, CustomStringConvertible {
     /// Set with reason `UNSUPPORTED_VERSION`: the versions the sender supports.
     public var supportedVersions: ClosedRange<UInt16>?
     public var details: [String: String]
+    /// What led to this error on this side (a SQLite error, a file that could not be read), for
+    /// the server's log. Never sent, and not part of the error's equality.
+    public var cause: (any Error & Sendable)?
 
+    /// - Parameter cause: the error that led to this one, logged by the server, never sent.
     public init(
         code: ErrorCode,
         message: String,
-        reason: String = "",
+        reason: ErrorReason = .none,
         processing: Processing = .maybeProcessed,
         fieldViolations: [FieldViolation] = [],
         retryAfterMilliseconds: UInt32? = nil,
-        details: [String: String] = [:]
+        details: [String: String] = [:],
+        cause: (any Error)? = nil
     ) {
         self.code = code
         self.message = message
-        self.reason = reason
+        self.reason = reason.rawValue
         self.processing = processing
         self.fieldViolations = fieldViolations
         self.retryAfterMilliseconds = retryAfterMilliseconds
         self.supportedVersions = nil
         self.details = details
+        self.cause = cause.map { $0 as? any Error & Sendable ?? DescribedCause(text: String(reflecting: $0)) }
+    }
+
+    /// A cause that is not Sendable, kept as its description.
+    struct DescribedCause: Error, Sendable, CustomStringConvertible {
+        var text: String
+        var description: String { text }
+    }
+
+    public static func == (lhs: RPCError, rhs: RPCError) -> Bool {
+        (lhs.code, lhs.message, lhs.reason, lhs.processing) == (rhs.code, rhs.message, rhs.reason, rhs.processing)
+            && (lhs.retryAfterMilliseconds, lhs.supportedVersions) == (rhs.retryAfterMilliseconds, rhs.supportedVersions)
+            && lhs.details == rhs.details && lhs.fieldViolations == rhs.fieldViolations
+    }
+
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(code)
+        hasher.combine(message)
+        hasher.combine(reason)
+        hasher.combine(fieldViolations)
     }
 
     /// Whether the failed request had, or may have had, an effect. A request that was not processed
@@ -93,7 +120,7 @@ extension RPCError {
         self.init(
             code: ErrorCode(rawValue: rawCode),
             message: status.message,
-            reason: status.reason,
+            reason: ErrorReason(status.reason),
             processing: status.processing == .notProcessed ? .notProcessed : .maybeProcessed,
             fieldViolations: status.fieldViolations.map { FieldViolation(field: $0.field, description: $0.description_p) },
             retryAfterMilliseconds: status.retryAfterMs == 0 ? nil : status.retryAfterMs,

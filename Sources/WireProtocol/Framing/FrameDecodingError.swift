@@ -36,19 +36,19 @@ public struct FrameDecodingError: Error, Hashable, Sendable, CustomStringConvert
 
     public init(_ kind: Kind) { self.kind = kind }
 
-    /// The stable reason string sent to the peer in `Status.reason`.
-    public var reason: String {
+    /// The stable reason sent to the peer in `Status.reason`.
+    public var reason: ErrorReason {
         switch kind {
-        case .badPreface: "BAD_PREFACE"
-        case .frameTooShort: "FRAME_TOO_SHORT"
-        case .frameTooLarge: "FRAME_TOO_LARGE"
-        case .truncatedFrame: "TRUNCATED_FRAME"
-        case .unsupportedVersion: "UNSUPPORTED_VERSION"
-        case .unknownFrameType: "UNKNOWN_FRAME_TYPE"
-        case .streamIDNotAllowed, .streamIDRequired: "BAD_STREAM_ID"
-        case .methodRequired: "METHOD_REQUIRED"
-        case .metadataOverrun, .metadataTooLarge, .malformedMetadata, .duplicateMetadataTag: "MALFORMED_METADATA"
-        case .invalidPayloadSize, .invalidPayload: "MALFORMED_PAYLOAD"
+        case .badPreface: .badPreface
+        case .frameTooShort: .frameTooShort
+        case .frameTooLarge: .frameTooLarge
+        case .truncatedFrame: .truncatedFrame
+        case .unsupportedVersion: .unsupportedVersion
+        case .unknownFrameType: .unknownFrameType
+        case .streamIDNotAllowed, .streamIDRequired: .badStreamId
+        case .methodRequired: .methodRequired
+        case .metadataOverrun, .metadataTooLarge, .malformedMetadata, .duplicateMetadataTag: .malformedMetadata
+        case .invalidPayloadSize, .invalidPayload: .malformedPayload
         }
     }
 

@@ -62,7 +62,7 @@ public struct FrameEncodingError: Error, Hashable, Sendable, CustomStringConvert
     }
 
     public var rpcError: RPCError {
-        RPCError(code: .resourceExhausted, message: description, reason: "FRAME_TOO_LARGE", processing: .maybeProcessed)
+        RPCError(code: .resourceExhausted, message: description, reason: .frameTooLarge, processing: .maybeProcessed)
     }
 }
 

@@ -136,7 +136,7 @@ extension Hello {
             var error = RPCError(
                 code: .failedPrecondition,
                 message: "no common protocol version: client supports \(client.minVersion)...\(client.maxVersion), server supports \(server.minVersion)...\(server.maxVersion)",
-                reason: "UNSUPPORTED_VERSION",
+                reason: .unsupportedVersion,
                 processing: .notProcessed)
             error.supportedVersions = server.minVersion...server.maxVersion
             return .failure(error)
@@ -161,7 +161,7 @@ extension Hello {
                 RPCError(
                     code: .failedPrecondition,
                     message: "server chose version \(ack.minVersion)...\(ack.maxVersion), outside \(hello.minVersion)...\(hello.maxVersion)",
-                    reason: "UNSUPPORTED_VERSION", processing: .notProcessed))
+                    reason: .unsupportedVersion, processing: .notProcessed))
         }
         return .success(
             NegotiatedParameters(

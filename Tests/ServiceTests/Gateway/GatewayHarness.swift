@@ -79,10 +79,10 @@ enum GatewayHarness {
             calls?.update { $0 += 1 }
             // The first backend fails "flaky-" requests, saying whether it acted on them.
             if name == "b1", request.id == "flaky-not" {
-                throw RPCError(code: .unavailable, message: "shedding", reason: "OVERLOADED", processing: .notProcessed)
+                throw RPCError(code: .unavailable, message: "shedding", reason: ErrorReason("OVERLOADED"), processing: .notProcessed)
             }
             if name == "b1", request.id == "flaky-maybe" {
-                throw RPCError(code: .unavailable, message: "lost the write", reason: "STORAGE_LOST")
+                throw RPCError(code: .unavailable, message: "lost the write", reason: ErrorReason("STORAGE_LOST"))
             }
             if request.id == "hold", let gate {
                 while !gate.value { try await Task.sleep(for: .milliseconds(5)) }
@@ -98,7 +98,7 @@ enum GatewayHarness {
         }
         router.register(CustomerMethods.create) { _, _ in
             calls?.update { $0 += 1 }
-            guard name != "b1" else { throw RPCError(code: .unavailable, message: "lost the write", reason: "STORAGE_LOST") }
+            guard name != "b1" else { throw RPCError(code: .unavailable, message: "lost the write", reason: ErrorReason("STORAGE_LOST")) }
             return Crm_Customer_V1_CreateCustomerResponse()
         }
         router.register(FeedMethods.subscribe) { request, writer, _ in
