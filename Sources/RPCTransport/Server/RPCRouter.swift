@@ -1,5 +1,5 @@
 public import NIOCore
-internal import SwiftProtobuf
+public import SwiftProtobuf
 public import WireProtocol
 
 /// The handlers a server answers, by method id. Built before the server starts; immutable after.
@@ -7,29 +7,33 @@ public import WireProtocol
 /// Handlers are plain async functions over the generated message types. A handler reports a
 /// failure by throwing an ``RPCError``; any other error becomes INTERNAL (logged, never sent).
 public struct RPCRouter: Sendable {
-    typealias UnaryBody = @Sendable (ByteBuffer, ServerCallContext) async throws -> ByteBuffer
-    typealias ImmediateBody = @Sendable (ByteBuffer, ServerCallContext) throws -> ByteBuffer
-    typealias StreamBody = @Sendable (ByteBuffer, ServerCallContext, any ServerStreamSink) async throws -> Void
+    @usableFromInline typealias UnaryBody = @Sendable (ByteBuffer, ServerCallContext) async throws -> ByteBuffer
+    @usableFromInline typealias ImmediateBody = @Sendable (ByteBuffer, ServerCallContext) throws -> ByteBuffer
+    @usableFromInline typealias StreamBody = @Sendable (ByteBuffer, ServerCallContext, any ServerStreamSink) async throws -> Void
 
-    enum Route: Sendable {
+    @usableFromInline enum Route: Sendable {
         case unary(UnaryBody)
         /// Answered on the event loop inside the read that delivered the request.
         case immediate(ImmediateBody)
         case serverStream(StreamBody)
     }
 
-    struct Entry: Sendable {
-        var info: MethodInfo
-        var route: Route
+    @usableFromInline struct Entry: Sendable {
+        @usableFromInline var info: MethodInfo
+        @usableFromInline var route: Route
         /// A stream that never ends on its own (a change feed subscription): a graceful drain
         /// cancels it at once instead of waiting out the drain timeout for it.
-        var endsAtDrain = false
+        @usableFromInline var endsAtDrain = false
+
+        @usableFromInline init(info: MethodInfo, route: Route, endsAtDrain: Bool = false) {
+            (self.info, self.route, self.endsAtDrain) = (info, route, endsAtDrain)
+        }
     }
 
-    private(set) var entries: [MethodID: Entry] = [:]
+    @usableFromInline internal(set) var entries: [MethodID: Entry] = [:]
     /// Methods whose answered calls log at debug rather than info (a health probe, every second
     /// per backend, would be most of a quiet server's log). A list: it holds one or two ids.
-    private(set) var quietMethods: [MethodID] = []
+    @usableFromInline internal(set) var quietMethods: [MethodID] = []
 
     public init() {}
 
@@ -38,6 +42,9 @@ public struct RPCRouter: Sendable {
     func entry(for id: MethodID) -> Entry? { entries[id] }
 
     /// Registers the handler of a unary method. Registering a method twice replaces the first.
+    /// Inlinable, like the other typed registrations: the body it wraps then decodes and encodes
+    /// the caller's concrete types, not generic ones (the router is in another module than its callers).
+    @inlinable
     public mutating func register<Request, Response>(
         _ method: MethodDescriptor<Request, Response>,
         handler: @escaping @Sendable (Request, ServerCallContext) async throws -> Response
@@ -60,6 +67,7 @@ public struct RPCRouter: Sendable {
     /// be cancelled.
     ///
     /// - Parameter logsQuietly: an answered call logs at debug, not info (a health probe).
+    @inlinable
     public mutating func registerImmediate<Request, Response>(
         _ method: MethodDescriptor<Request, Response>, logsQuietly: Bool = false,
         handler: @escaping @Sendable (Request, ServerCallContext) throws -> Response
@@ -79,6 +87,7 @@ public struct RPCRouter: Sendable {
     ///
     /// - Parameter endsAtDrain: the stream runs until the caller leaves (a subscription); a graceful
     ///   drain cancels it (the caller gets CANCELLED and reconnects elsewhere) rather than waiting.
+    @inlinable
     public mutating func register<Request, Item>(
         _ method: MethodDescriptor<Request, Item>, endsAtDrain: Bool = false,
         streamHandler: @escaping @Sendable (Request, ServerStreamWriter<Item>, ServerCallContext) async throws -> Void
@@ -111,7 +120,8 @@ public struct RPCRouter: Sendable {
         }
     }
 
-    private static func decode<M: SwiftProtobuf.Message>(_ type: M.Type, _ payload: ByteBuffer, method: String) throws -> M {
+    @usableFromInline
+    static func decode<M: SwiftProtobuf.Message>(_ type: M.Type, _ payload: ByteBuffer, method: String) throws -> M {
         do {
             return try M(payload: payload)
         } catch {

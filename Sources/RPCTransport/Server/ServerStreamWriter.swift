@@ -8,6 +8,8 @@ internal import WireProtocol
 public struct ServerStreamWriter<Item: SwiftProtobuf.Message>: Sendable {
     let sink: any ServerStreamSink
 
+    @usableFromInline init(sink: any ServerStreamSink) { self.sink = sink }
+
     public func write(_ item: Item) async throws {
         try await sink.write(try item.encodedPayload())
     }
@@ -24,6 +26,6 @@ public struct RawStreamWriter: Sendable {
 }
 
 /// The byte-level side of a stream writer, implemented by the connection.
-protocol ServerStreamSink: Sendable {
+@usableFromInline protocol ServerStreamSink: Sendable {
     func write(_ payload: ByteBuffer) async throws
 }
