@@ -60,30 +60,7 @@ mkdir -p "$work/java" "$work/classes"
 find "$work/java" -name '*.java' > "$work/java-sources"
 javac -nowarn -d "$work/classes" -cp "$jar" @"$work/java-sources" 2> "$work/javac.log" || { cat "$work/javac.log" >&2; exit 1; }
 # Each service is an abstract class with one method per rpc, named in lowerCamelCase.
-"$python" - "$work/new.pb" "$work/classes" "$jar" <<'PYTHON'
-import subprocess, sys
-sys.path.insert(0, "scripts")
-from proto_check import load
-descriptors, classes, jar = sys.argv[1:4]
-problems, methods = [], 0
-for f in load(descriptors):
-    for service in f.service:
-        java_class = f"{f.options.java_package}.{service.name}"
-        listing = subprocess.run(["javap", "-cp", f"{classes}:{jar}", java_class], capture_output=True, text=True)
-        if listing.returncode != 0:
-            problems.append(f"{java_class}: no such class ({listing.stderr.strip()})")
-            continue
-        for method in service.method:
-            name = method.name[0].lower() + method.name[1:]
-            if f" abstract void {name}(" not in listing.stdout:
-                problems.append(f"{java_class}.{name}: missing")
-            methods += 1
-for problem in problems:
-    print(problem)
-if problems:
-    sys.exit(1)
-print(f"Java: {methods} rpcs are methods of their service classes")
-PYTHON
+"$python" scripts/proto_check.py java-stubs "$work/new.pb" "$work/classes" "$jar"
 
 echo "== Python service stubs"
 mkdir -p "$work/python"

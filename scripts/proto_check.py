@@ -10,11 +10,15 @@
   proto_check.py python-stubs DESCRIPTORS OUT
       imports the Python modules protoc generated into OUT and checks that each service class has a
       method for every rpc.
+  proto_check.py java-stubs DESCRIPTORS CLASSES JAR
+      lists with javap each service class compiled into CLASSES (against protobuf-java's JAR) and
+      checks that it has an abstract method for every rpc, named in lowerCamelCase.
 
 Each prints one line per problem and exits 1 if there is any.
 """
 import importlib
 import re
+import subprocess
 import sys
 
 from google.protobuf import descriptor_pb2
@@ -229,6 +233,25 @@ def python_stubs(files, out):
     return problems
 
 
+def java_stubs(files, classes, jar):
+    problems, methods = [], 0
+    for f in files:
+        for service in f.service:
+            java_class = f"{f.options.java_package}.{service.name}"
+            listing = subprocess.run(["javap", "-cp", f"{classes}:{jar}", java_class], capture_output=True, text=True)
+            if listing.returncode != 0:
+                problems.append(f"{java_class}: no such class ({listing.stderr.strip()})")
+                continue
+            for method in service.method:
+                name = method.name[0].lower() + method.name[1:]
+                if f" abstract void {name}(" not in listing.stdout:
+                    problems.append(f"{java_class}.{name}: missing")
+                methods += 1
+    if not problems:
+        print(f"Java: {methods} rpcs are methods of their service classes")
+    return problems
+
+
 def main(argv):
     if len(argv) == 3 and argv[1] == "lint":
         problems = lint(load(argv[2]))
@@ -236,6 +259,8 @@ def main(argv):
         problems = breaking(load(argv[2]), load(argv[3]))
     elif len(argv) == 4 and argv[1] == "python-stubs":
         problems = python_stubs(load(argv[2]), argv[3])
+    elif len(argv) == 5 and argv[1] == "java-stubs":
+        problems = java_stubs(load(argv[2]), argv[3], argv[4])
     else:
         print(__doc__, file=sys.stderr)
         return 2
