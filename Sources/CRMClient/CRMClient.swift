@@ -60,6 +60,16 @@ public struct ClientTarget: Sendable, Hashable {
         }
     }
 
+    /// The target from flags, each flag left out taken from the environment (`CRM_ADDRESS`,
+    /// `CRM_TLS_CERT`, `CRM_TLS_KEY`, `CRM_TLS_CA`), the address defaulting to ``defaultAddress``.
+    public init(
+        flagsAddress address: String?, certificate: String?, key: String?, ca: String?, environment: [String: String]
+    ) throws(ClientTargetError) {
+        try self.init(
+            address: address ?? environment["CRM_ADDRESS"] ?? Self.defaultAddress, certificate: certificate ?? environment["CRM_TLS_CERT"],
+            key: key ?? environment["CRM_TLS_KEY"], ca: ca ?? environment["CRM_TLS_CA"])
+    }
+
     public var rpcConfiguration: RPCClient.Configuration {
         RPCClient.Configuration(host: host, port: port, options: .init(tls: tls), maximumAttempts: 2)
     }

@@ -43,6 +43,15 @@ extension CRMAdmin {
         var consumer = "crmctl-copy"
 
         func run() async throws {
+            // The target first: a bad flag leaves no new file behind.
+            let target: ClientTarget
+            do {
+                target = try ClientTarget(
+                    flagsAddress: address, certificate: tlsCertificate, key: tlsKey, ca: tlsCA,
+                    environment: ProcessInfo.processInfo.environment)
+            } catch {
+                throw ValidationError(error.message)
+            }
             ServerLauncher.bootstrapLogging()
             var logger = Logger(label: "crm-admin")
             logger.logLevel = .warning
@@ -64,16 +73,6 @@ extension CRMAdmin {
                         """)
             }
             let store = try Store(configuration: .init(path: into), migrator: schema, logger: logger)
-            let environment = ProcessInfo.processInfo.environment
-            let target: ClientTarget
-            do {
-                target = try ClientTarget(
-                    address: address ?? environment["CRM_ADDRESS"] ?? ClientTarget.defaultAddress,
-                    certificate: tlsCertificate ?? environment["CRM_TLS_CERT"], key: tlsKey ?? environment["CRM_TLS_KEY"],
-                    ca: tlsCA ?? environment["CRM_TLS_CA"])
-            } catch {
-                throw ValidationError(error.message)
-            }
             var client = target.rpcConfiguration
             client.maximumAttempts = 5
             let copier = FeedConsumer(

@@ -69,14 +69,10 @@ struct ConnectionOptions: ParsableArguments {
     /// not reported as a connection that failed.
     func target() throws -> ClientTarget {
         Output.pretty = pretty
-        let environment = ProcessInfo.processInfo.environment
         let target: ClientTarget
         do {
             target = try ClientTarget(
-                address: address ?? environment["CRM_ADDRESS"] ?? ClientTarget.defaultAddress,
-                certificate: tlsCertificate ?? environment["CRM_TLS_CERT"],
-                key: tlsKey ?? environment["CRM_TLS_KEY"],
-                ca: tlsCA ?? environment["CRM_TLS_CA"])
+                flagsAddress: address, certificate: tlsCertificate, key: tlsKey, ca: tlsCA, environment: ProcessInfo.processInfo.environment)
         } catch {
             throw ValidationError(error.message)
         }
